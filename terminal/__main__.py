@@ -1,0 +1,5 @@
+import sys
+
+from terminal.app import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Lowest layer: data directory, vn.py life cycle, event bridge, settings, logging."""

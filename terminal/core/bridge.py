@@ -1,0 +1,141 @@
+"""The one place engine events cross to the GUI thread.
+
+Handlers run on vn.py's event thread and only fold events into pending state under a lock:
+the latest tick per symbol, the latest state per order, position and account, and every trade,
+log line and handler error in order. The GUI side calls `drain()` at most once per frame and
+gets one `Batch`; a burst of 20,000 ticks a second becomes a few dozen model updates.
+
+`wake` is called (from the event thread) only when the pending state goes from empty to
+non-empty, so an idle terminal costs nothing and a busy one one wake-up per frame.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vnpy.event import Event, EventEngine
+from vnpy.trader.event import (
+    EVENT_ACCOUNT,
+    EVENT_CONTRACT,
+    EVENT_LOG,
+    EVENT_ORDER,
+    EVENT_POSITION,
+    EVENT_TICK,
+    EVENT_TRADE,
+)
+from vnpy.trader.object import (
+    AccountData,
+    ContractData,
+    LogData,
+    OrderData,
+    PositionData,
+    TickData,
+    TradeData,
+)
+
+from terminal.core.events import EVENT_HANDLER_ERROR, HandlerError
+
+
+@dataclass
+class Batch:
+    """Everything that changed since the previous drain."""
+
+    ticks: dict[str, TickData] = field(default_factory=dict)
+    orders: dict[str, OrderData] = field(default_factory=dict)
+    trades: list[TradeData] = field(default_factory=list)
+    positions: dict[str, PositionData] = field(default_factory=dict)
+    accounts: dict[str, AccountData] = field(default_factory=dict)
+    contracts: dict[str, ContractData] = field(default_factory=dict)
+    logs: list[LogData] = field(default_factory=list)
+    errors: list[HandlerError] = field(default_factory=list)
+    # How many tick events were folded into `ticks` (for rates and the health view).
+    tick_events: int = 0
+    # perf_counter() of the first event folded into this batch: the batch's worst queueing delay.
+    first_event_at: float = 0.0
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.ticks or self.orders or self.trades or self.positions or self.accounts
+            or self.contracts or self.logs or self.errors
+        )
+
+
+class EventBridge:
+    """Folds engine events into a pending `Batch` for the GUI thread to drain."""
+
+    def __init__(self, event_engine: EventEngine, wake: Callable[[], None] | None = None) -> None:
+        self._event_engine = event_engine
+        self._lock = threading.Lock()
+        self._pending = Batch()
+        self._woken = False
+        self._wake = wake or (lambda: None)
+        self._routes: dict[str, Callable[[Event], None]] = {
+            EVENT_TICK: self._on_tick,
+            EVENT_ORDER: self._keep_latest("orders", "vt_orderid"),
+            EVENT_POSITION: self._keep_latest("positions", "vt_positionid"),
+            EVENT_ACCOUNT: self._keep_latest("accounts", "vt_accountid"),
+            EVENT_CONTRACT: self._keep_latest("contracts", "vt_symbol"),
+            EVENT_TRADE: self._keep_every("trades"),
+            EVENT_LOG: self._keep_every("logs"),
+            EVENT_HANDLER_ERROR: self._keep_every("errors"),
+        }
+        for event_type, handler in self._routes.items():
+            event_engine.register(event_type, handler)
+
+    def set_wake(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+
+    def close(self) -> None:
+        for event_type, handler in self._routes.items():
+            self._event_engine.unregister(event_type, handler)
+
+    def drain(self) -> Batch:
+        """Take everything pending; called on the GUI thread."""
+        with self._lock:
+            batch, self._pending = self._pending, Batch()
+            self._woken = False
+        return batch
+
+    # Event-thread side: keep these short, they run for every event.
+    def _fold(self) -> bool:
+        """Called with the lock held; returns whether the GUI must be woken."""
+        if self._woken:
+            return False
+        self._woken = True
+        self._pending.first_event_at = time.perf_counter()
+        return True
+
+    def _on_tick(self, event: Event) -> None:
+        tick: TickData = event.data
+        with self._lock:
+            self._pending.ticks[tick.vt_symbol] = tick
+            self._pending.tick_events += 1
+            wake = self._fold()
+        if wake:
+            self._wake()
+
+    def _keep_latest(self, name: str, key: str) -> Callable[[Event], None]:
+        def handler(event: Event) -> None:
+            item = event.data
+            with self._lock:
+                getattr(self._pending, name)[getattr(item, key)] = item
+                wake = self._fold()
+            if wake:
+                self._wake()
+
+        handler.__qualname__ = f"EventBridge.keep_latest_{name}"
+        return handler
+
+    def _keep_every(self, name: str) -> Callable[[Event], None]:
+        def handler(event: Event) -> None:
+            with self._lock:
+                getattr(self._pending, name).append(event.data)
+                wake = self._fold()
+            if wake:
+                self._wake()
+
+        handler.__qualname__ = f"EventBridge.keep_every_{name}"
+        return handler

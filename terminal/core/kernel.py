@@ -1,0 +1,50 @@
+"""The engine room: one object that owns vn.py's engines and the bridge, for live and tests alike.
+
+Built by the composition root (`terminal.app`) after the data directory is prepared, because
+importing vn.py before that would make it write to the user's home.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from vnpy.trader.engine import MainEngine
+from vnpy.trader.gateway import BaseGateway
+
+from terminal.core.bridge import EventBridge
+from terminal.core.events import IsolatedEventEngine
+from terminal.core.paths import DataPaths
+from terminal.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Kernel:
+    def __init__(self, paths: DataPaths, settings: Settings) -> None:
+        self.paths = paths
+        self.settings = settings
+        self.event_engine = IsolatedEventEngine()
+        self.main_engine = MainEngine(self.event_engine)
+        self.bridge = EventBridge(self.event_engine)
+        self._closed = False
+
+    def add_gateway(self, gateway_class: type[BaseGateway], name: str = "") -> BaseGateway:
+        return self.main_engine.add_gateway(gateway_class, name)
+
+    def connect(self, gateway_name: str, setting: dict | None = None) -> None:
+        gateway = self.main_engine.get_gateway(gateway_name)
+        if gateway is None:
+            raise KeyError(f"no gateway named {gateway_name!r}")
+        config = dict(gateway.get_default_setting())
+        config.update(setting or {})
+        self.main_engine.connect(config, gateway_name)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.bridge.close()
+        try:
+            self.main_engine.close()
+        except Exception:  # noqa: BLE001 - a gateway failing to close must not block exit
+            log.exception("error while closing the engines")

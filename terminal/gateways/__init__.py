@@ -1,0 +1,1 @@
+"""Gateways the terminal adds to vn.py's MainEngine (no Qt)."""

@@ -1,0 +1,97 @@
+"""Price paths and 5-level books for the simulated exchange.
+
+Each contract follows a random walk on its tick grid with a volatility of about 1.5% a day and
+a weak pull back to its starting price, inside its daily limits. Books are one or two ticks
+wide with depth sized to the contract (a few lots for index futures, hundreds for rebar).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime
+
+from vnpy.trader.object import TickData
+
+from terminal.market.contracts import ContractSpec
+from terminal.market.prices import round_to_tick
+
+LEVELS = 5
+DAILY_VOL = 0.015
+SNAPSHOTS_PER_DAY = 6.5 * 3600 * 2
+
+
+class QuoteModel:
+    """The market of one contract, advanced one snapshot at a time."""
+
+    def __init__(self, spec: ContractSpec, rng: random.Random, gateway_name: str) -> None:
+        self.spec = spec
+        self._rng = rng
+        self._gateway_name = gateway_name
+        tick = spec.pricetick
+        self.pre_close = round_to_tick(spec.base_price, tick)
+        self.limit_up = round_to_tick(self.pre_close * (1 + spec.limit_pct) - tick / 2, tick)
+        self.limit_down = round_to_tick(self.pre_close * (1 - spec.limit_pct) + tick / 2, tick)
+        self._mid_ticks = round(self.pre_close / tick)
+        self._sigma = max(0.7, DAILY_VOL * spec.base_price / tick / math.sqrt(SNAPSHOTS_PER_DAY))
+        self._depth = max(2, int(20_000_000 / (spec.base_price * spec.size)))
+        self.open_price = 0.0
+        self.high = 0.0
+        self.low = 0.0
+        self.volume = 0.0
+        self.turnover = 0.0
+        self.open_interest = float(self._depth * 400)
+        self.last: TickData | None = None
+
+    def step(self, now: datetime) -> TickData:
+        spec, rng, tick = self.spec, self._rng, self.spec.pricetick
+        base_ticks = self.pre_close / tick
+        pull = (base_ticks - self._mid_ticks) * 0.0005
+        self._mid_ticks += round(rng.gauss(pull, self._sigma))
+        low_ticks = round(self.limit_down / tick) + LEVELS + 1
+        high_ticks = round(self.limit_up / tick) - LEVELS - 1
+        self._mid_ticks = min(max(self._mid_ticks, low_ticks), high_ticks)
+
+        spread = 1 if rng.random() < 0.85 else 2
+        bid1 = self._mid_ticks
+        ask1 = bid1 + spread
+        last_ticks = bid1 if rng.random() < 0.5 else ask1
+        last = round_to_tick(last_ticks * tick, tick)
+        last_volume = float(max(1, int(rng.expovariate(1.0) * self._depth / 8)))
+
+        self.volume += last_volume
+        self.turnover += last * last_volume * spec.size
+        self.open_interest = max(0.0, self.open_interest + rng.choice((-1, 0, 1)) * last_volume)
+        if not self.open_price:
+            self.open_price = self.high = self.low = last
+        self.high = max(self.high, last)
+        self.low = min(self.low, last)
+
+        tick_data = TickData(
+            gateway_name=self._gateway_name,
+            symbol=spec.symbol,
+            exchange=spec.exchange,
+            datetime=now,
+            name=spec.name,
+            volume=self.volume,
+            turnover=self.turnover,
+            open_interest=self.open_interest,
+            last_price=last,
+            last_volume=last_volume,
+            limit_up=self.limit_up,
+            limit_down=self.limit_down,
+            open_price=self.open_price,
+            high_price=self.high,
+            low_price=self.low,
+            pre_close=self.pre_close,
+        )
+        for level in range(1, LEVELS + 1):
+            setattr(tick_data, f"bid_price_{level}", round_to_tick((bid1 - level + 1) * tick, tick))
+            setattr(tick_data, f"ask_price_{level}", round_to_tick((ask1 + level - 1) * tick, tick))
+            setattr(tick_data, f"bid_volume_{level}", float(self._level_volume(level)))
+            setattr(tick_data, f"ask_volume_{level}", float(self._level_volume(level)))
+        self.last = tick_data
+        return tick_data
+
+    def _level_volume(self, level: int) -> int:
+        return max(1, int(self._rng.uniform(0.2, 1.0) * self._depth * (0.6 + 0.2 * level)))

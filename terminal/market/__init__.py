@@ -1,0 +1,1 @@
+"""Market domain: contract specifications, sessions, order tickets and trading actions (no Qt)."""

@@ -1,0 +1,29 @@
+"""Price arithmetic on a tick grid, exact for decimal ticks such as 0.2 or 0.005."""
+
+from __future__ import annotations
+
+import math
+
+_EPSILON = 1e-7
+
+
+def ticks_of(price: float, pricetick: float) -> float:
+    return price / pricetick
+
+
+def is_on_tick(price: float, pricetick: float) -> bool:
+    if pricetick <= 0 or not math.isfinite(price):
+        return False
+    steps = price / pricetick
+    return abs(steps - round(steps)) < _EPSILON * max(1.0, abs(steps))
+
+
+def round_to_tick(price: float, pricetick: float) -> float:
+    """Nearest price on the grid, with the float noise of the multiplication removed."""
+    return round(round(price / pricetick) * pricetick, decimals_for(pricetick))
+
+
+def decimals_for(pricetick: float) -> int:
+    """Digits needed to show every price on the grid."""
+    text = f"{pricetick:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0

@@ -1,0 +1,139 @@
+"""Trading actions: the single path by which the terminal's own windows send and cancel orders.
+
+Everything here works on vn.py's `MainEngine` and its order-management state; nothing here
+knows about Qt. Closing orders are split the way China exchanges want them: on SHFE and INE
+yesterday's and today's volumes are closed by separate CLOSEYESTERDAY / CLOSETODAY orders.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from vnpy.trader.constant import Direction, Exchange, Offset, OrderType
+from vnpy.trader.engine import MainEngine
+from vnpy.trader.object import (
+    CancelRequest,
+    ContractData,
+    OrderData,
+    OrderRequest,
+    PositionData,
+    TickData,
+)
+
+from terminal.market.prices import round_to_tick
+from terminal.market.ticket import Ticket, to_request
+
+log = logging.getLogger(__name__)
+
+SPLIT_CLOSE_EXCHANGES = (Exchange.SHFE, Exchange.INE)
+CLOSE_SLIPPAGE_TICKS = 5
+
+
+class TradingError(RuntimeError):
+    pass
+
+
+class Trading:
+    def __init__(self, main_engine: MainEngine) -> None:
+        self.main_engine = main_engine
+        self.orders_sent = 0
+
+    def contract(self, vt_symbol: str) -> ContractData | None:
+        return self.main_engine.get_contract(vt_symbol.strip())
+
+    def send_ticket(self, ticket: Ticket) -> str:
+        """Send a ticket; raises `TicketError` (nothing sent) when a field is wrong."""
+        contract = self.contract(ticket.vt_symbol)
+        return self.send(to_request(ticket, contract), contract)
+
+    def send(self, req: OrderRequest, contract: ContractData | None = None) -> str:
+        contract = contract or self.contract(req.vt_symbol)
+        if contract is None:
+            raise TradingError(f"unknown symbol {req.vt_symbol}")
+        vt_orderid = self.main_engine.send_order(req, contract.gateway_name)
+        if not vt_orderid:
+            raise TradingError(f"gateway {contract.gateway_name} did not accept the order")
+        self.orders_sent += 1
+        return vt_orderid
+
+    def cancel(self, vt_orderid: str) -> bool:
+        order = self.main_engine.get_order(vt_orderid)
+        if order is None or not order.is_active():
+            return False
+        self.main_engine.cancel_order(order.create_cancel_request(), order.gateway_name)
+        return True
+
+    def working_orders(self, vt_symbol: str | None = None) -> list[OrderData]:
+        return [
+            order for order in self.main_engine.get_all_active_orders()
+            if vt_symbol is None or order.vt_symbol == vt_symbol
+        ]
+
+    def cancel_all(self, vt_symbol: str | None = None) -> int:
+        orders = self.working_orders(vt_symbol)
+        for order in orders:
+            req = CancelRequest(orderid=order.orderid, symbol=order.symbol, exchange=order.exchange)
+            self.main_engine.cancel_order(req, order.gateway_name)
+        return len(orders)
+
+    def close_requests(
+        self, position: PositionData, volume: float | None = None
+    ) -> list[OrderRequest]:
+        """Marketable limit orders that close `volume` (default: all that is not frozen)."""
+        contract = self.contract(position.vt_symbol)
+        tick = self.main_engine.get_tick(position.vt_symbol)
+        if contract is None:
+            raise TradingError(f"unknown symbol {position.vt_symbol}")
+        if tick is None:
+            raise TradingError(f"no quote for {position.vt_symbol} to price the close")
+        closable = position.volume - position.frozen if volume is None else volume
+        if closable <= 0:
+            return []
+        direction = Direction.SHORT if position.direction == Direction.LONG else Direction.LONG
+        price = self.marketable_price(tick, contract, direction)
+        if contract.exchange not in SPLIT_CLOSE_EXCHANGES:
+            parts = [(Offset.CLOSE, closable)]
+        else:
+            yesterday = min(position.yd_volume, closable)
+            parts = [(Offset.CLOSEYESTERDAY, yesterday), (Offset.CLOSETODAY, closable - yesterday)]
+        return [
+            OrderRequest(
+                symbol=contract.symbol, exchange=contract.exchange, direction=direction,
+                type=OrderType.LIMIT, volume=part, price=price, offset=offset, reference="close",
+            )
+            for offset, part in parts
+            if part > 0
+        ]
+
+    @staticmethod
+    def marketable_price(tick: TickData, contract: ContractData, direction: Direction) -> float:
+        """The opposite best price a few ticks through, inside the daily limits."""
+        slip = CLOSE_SLIPPAGE_TICKS * contract.pricetick
+        if direction == Direction.LONG:
+            price = (tick.ask_price_1 or tick.last_price) + slip
+            if tick.limit_up:
+                price = min(price, tick.limit_up)
+        else:
+            price = (tick.bid_price_1 or tick.last_price) - slip
+            if tick.limit_down:
+                price = max(price, tick.limit_down)
+        return round_to_tick(price, contract.pricetick)
+
+    def close_position(self, vt_positionid: str) -> list[str]:
+        position = self.main_engine.get_position(vt_positionid)
+        if position is None or not position.volume:
+            return []
+        return [self.send(req) for req in self.close_requests(position)]
+
+    def flatten(self, vt_symbol: str | None = None) -> tuple[int, list[str]]:
+        """Cancel working orders, then close every position (of one symbol, or all).
+
+        Cancels go first, so the close orders find the volume those orders held back.
+        """
+        cancelled = self.cancel_all(vt_symbol)
+        sent: list[str] = []
+        for position in self.main_engine.get_all_positions():
+            if position.volume and (vt_symbol is None or position.vt_symbol == vt_symbol):
+                for req in self.close_requests(position, volume=position.volume):
+                    sent.append(self.send(req))
+        return cancelled, sent

@@ -1,0 +1,60 @@
+"""Composition of the engine side: kernel, gateways, trading actions and the watchlist.
+
+The same function builds the terminal for the GUI, the smoke mode, the benchmarks and the
+tests, so what is tested is what runs. It must be called after `core.paths.prepare`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from terminal.core import settings as settings_file
+from terminal.core.kernel import Kernel
+from terminal.core.paths import DataPaths
+from terminal.core.settings import Settings
+from terminal.gateways.sim import SimGateway
+from terminal.market import contracts
+from terminal.market.trading import Trading
+from terminal.market.watchlist import Watchlist
+
+log = logging.getLogger(__name__)
+
+SIM = SimGateway.default_name
+
+
+@dataclass
+class Runtime:
+    kernel: Kernel
+    trading: Trading
+    watchlist: Watchlist
+    settings: Settings
+
+    def connect_simulator(self) -> None:
+        self.kernel.connect(
+            SIM,
+            {
+                "quote_rate": self.settings.sim_quote_rate,
+                "capital": self.settings.sim_capital,
+                "seed": self.settings.sim_seed,
+            },
+        )
+
+    def close(self) -> None:
+        self.kernel.close()
+
+
+def build(paths: DataPaths, settings: Settings) -> Runtime:
+    kernel = Kernel(paths, settings)
+    kernel.add_gateway(SimGateway)
+    trading = Trading(kernel.main_engine)
+    symbols = settings.watchlist or [spec.vt_symbol for spec in contracts.SPECS]
+
+    def remember(symbols: list[str]) -> None:
+        try:
+            settings_file.save(paths.settings_file, replace(settings, watchlist=symbols))
+        except OSError:
+            log.exception("could not save the watchlist")
+
+    watchlist = Watchlist(kernel.main_engine, symbols, on_change=remember)
+    return Runtime(kernel, trading, watchlist, settings)

@@ -1,0 +1,1 @@
+"""The dockable windows of the main window."""

@@ -1,0 +1,129 @@
+"""Market watch: one row per watched symbol, live; double-click loads the order ticket."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCompleter,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QVBoxLayout,
+    QWidget,
+)
+from vnpy.trader.object import ContractData, TickData
+
+from terminal.core.bridge import Batch
+from terminal.market.prices import decimals_for
+from terminal.market.watchlist import Watchlist
+from terminal.ui.docks.common import make_table
+from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
+
+
+def _change(tick: TickData) -> float | None:
+    return (tick.last_price / tick.pre_close - 1) * 100 if tick.pre_close else None
+
+
+def _trend(tick: TickData):
+    if not tick.pre_close or tick.last_price == tick.pre_close:
+        return None
+    return RED if tick.last_price > tick.pre_close else GREEN
+
+
+class MarketWatchModel(RecordTableModel):
+    def __init__(self, watchlist: Watchlist, parent=None) -> None:
+        self.decimals: dict[str, int] = {}
+
+        columns = [
+            Column("Symbol", lambda t: t.vt_symbol),
+            Column("Name", lambda t: t.name),
+            Column("Last", lambda t: (t.last_price, t.vt_symbol), self._price, True, _trend),
+            Column("Chg %", _change, number(2), True, _trend),
+            Column("Bid", lambda t: (t.bid_price_1, t.vt_symbol), self._price, True),
+            Column("Bid vol", lambda t: t.bid_volume_1, number(0), True),
+            Column("Ask", lambda t: (t.ask_price_1, t.vt_symbol), self._price, True),
+            Column("Ask vol", lambda t: t.ask_volume_1, number(0), True),
+            Column("Volume", lambda t: t.volume, number(0), True),
+            Column("Open int", lambda t: t.open_interest, number(0), True),
+            Column("High", lambda t: (t.high_price, t.vt_symbol), self._price, True),
+            Column("Low", lambda t: (t.low_price, t.vt_symbol), self._price, True),
+            Column("Time", lambda t: t.datetime, clock),
+        ]
+        super().__init__(
+            columns, key=lambda t: t.vt_symbol, accept=lambda t: t.vt_symbol in watchlist,
+            parent=parent,
+        )
+
+    def _price(self, value) -> str:
+        price, vt_symbol = value
+        return f"{price:,.{self.decimals.get(vt_symbol, 2)}f}" if price else ""
+
+
+class MarketWatchDock(QWidget):
+    symbol_activated = Signal(str)
+
+    def __init__(self, watchlist: Watchlist, parent=None) -> None:
+        super().__init__(parent)
+        self.watchlist = watchlist
+        self.model = MarketWatchModel(watchlist, self)
+        self.view = make_table(self.model)
+        self.view.doubleClicked.connect(self._activated)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._menu)
+
+        self.add_edit = QLineEdit()
+        self.add_edit.setPlaceholderText("Add symbol, e.g. rb2701.SHFE, and press Enter")
+        self.add_edit.returnPressed.connect(self._add)
+        self.completer = QCompleter([], self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.add_edit.setCompleter(self.completer)
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #d04040")
+
+        top = QHBoxLayout()
+        top.addWidget(self.add_edit)
+        top.addWidget(self.message)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.view)
+        self._known: set[str] = set()
+
+    def apply(self, batch: Batch) -> None:
+        if batch.contracts:
+            self._contracts_arrived(list(batch.contracts.values()))
+        if batch.ticks:
+            watchlist = self.watchlist
+            self.model.upsert(t for s, t in batch.ticks.items() if s in watchlist)
+
+    def _contracts_arrived(self, contracts: list[ContractData]) -> None:
+        for contract in contracts:
+            self.model.decimals[contract.vt_symbol] = decimals_for(contract.pricetick)
+            self._known.add(contract.vt_symbol)
+        self.completer.model().setStringList(sorted(self._known))  # type: ignore[attr-defined]
+        self.watchlist.contracts_arrived(contracts)
+
+    def _add(self) -> None:
+        error = self.watchlist.add(self.add_edit.text())
+        self.message.setText(error)
+        if not error:
+            self.add_edit.clear()
+
+    def _activated(self, index) -> None:
+        self.symbol_activated.emit(self.model.record(index.row()).vt_symbol)
+
+    def _menu(self, pos) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        tick = self.model.record(index.row())
+        menu = QMenu(self)
+        menu.addAction("Load in order ticket", lambda: self.symbol_activated.emit(tick.vt_symbol))
+        menu.addAction("Remove from watch", lambda: self._remove(tick.vt_symbol))
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def _remove(self, vt_symbol: str) -> None:
+        self.watchlist.remove(vt_symbol)
+        self.model.set_filter(lambda t: t.vt_symbol in self.watchlist)

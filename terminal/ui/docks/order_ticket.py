@@ -1,0 +1,265 @@
+"""Order entry: symbol, direction, offset, type, price, volume, and the 5-level book.
+
+Every field is checked by `terminal.market.ticket` before anything is sent; a wrong field is
+outlined with its message and the order does not leave the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from vnpy.trader.constant import Direction
+from vnpy.trader.object import TickData
+
+from terminal.core.bridge import Batch
+from terminal.market.prices import decimals_for
+from terminal.market.ticket import TICKET_OFFSETS, TICKET_TYPES, Ticket, TicketError
+from terminal.market.trading import Trading, TradingError
+from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE
+
+log = logging.getLogger(__name__)
+
+ERROR_STYLE = "border: 1px solid #e04040;"
+LEVELS = 5
+
+
+class OrderTicketDock(QWidget):
+    order_sent = Signal(str)
+
+    def __init__(self, trading: Trading, parent=None) -> None:
+        super().__init__(parent)
+        self.trading = trading
+        self._tick: TickData | None = None
+        self._decimals = 2
+
+        self.symbol_box = QComboBox()
+        self.symbol_box.setEditable(True)
+        self.symbol_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.symbol_box.lineEdit().editingFinished.connect(self._symbol_edited)
+        self.symbol_box.activated.connect(lambda _: self._symbol_edited())
+        self.direction_box = self._combo(DIRECTION, (Direction.LONG, Direction.SHORT))
+        self.offset_box = self._combo(OFFSET, TICKET_OFFSETS)
+        self.type_box = self._combo(ORDER_TYPE, TICKET_TYPES)
+        self.type_box.currentIndexChanged.connect(self._type_changed)
+        self.price_edit = QLineEdit()
+        self.volume_edit = QLineEdit("1")
+        self.fields = {
+            "symbol": self.symbol_box,
+            "direction": self.direction_box,
+            "offset": self.offset_box,
+            "type": self.type_box,
+            "price": self.price_edit,
+            "volume": self.volume_edit,
+        }
+
+        form = QFormLayout()
+        form.addRow("Symbol", self.symbol_box)
+        form.addRow("Direction", self.direction_box)
+        form.addRow("Offset", self.offset_box)
+        form.addRow("Type", self.type_box)
+        form.addRow("Price", self.price_edit)
+        form.addRow("Volume", self.volume_edit)
+
+        self.buy_button = QPushButton("Buy (F2)")
+        self.buy_button.setStyleSheet("background-color: #c83737; color: white; font-weight: bold")
+        self.sell_button = QPushButton("Sell (F3)")
+        self.sell_button.setStyleSheet("background-color: #2c9a5a; color: white; font-weight: bold")
+        self.send_button = QPushButton("Send")
+        self.cancel_all_button = QPushButton("Cancel all (F4)")
+        self.flatten_button = QPushButton("Flatten symbol")
+        self.buy_button.clicked.connect(self.buy)
+        self.sell_button.clicked.connect(self.sell)
+        self.send_button.clicked.connect(self.send)
+        self.cancel_all_button.clicked.connect(self.cancel_all)
+        self.flatten_button.clicked.connect(self.flatten)
+        buttons = QGridLayout()
+        buttons.addWidget(self.buy_button, 0, 0)
+        buttons.addWidget(self.sell_button, 0, 1)
+        buttons.addWidget(self.send_button, 1, 0, 1, 2)
+        buttons.addWidget(self.cancel_all_button, 2, 0)
+        buttons.addWidget(self.flatten_button, 2, 1)
+
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #e04040")
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+
+        self.depth = QTableWidget(2 * LEVELS, 3)
+        self.depth.setHorizontalHeaderLabels(["", "Price", "Volume"])
+        self.depth.verticalHeader().setVisible(False)
+        self.depth.verticalHeader().setDefaultSectionSize(18)
+        self.depth.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.depth.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.depth.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.depth.cellClicked.connect(self._depth_clicked)
+        for row in range(2 * LEVELS):
+            ask = row < LEVELS
+            level = LEVELS - row if ask else row - LEVELS + 1
+            color = QColor(40, 170, 90) if ask else QColor(220, 60, 60)
+            for column in range(3):
+                item = QTableWidgetItem(f"{'Ask' if ask else 'Bid'} {level}" if column == 0 else "")
+                item.setForeground(color)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.depth.setItem(row, column, item)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.depth)
+
+    @staticmethod
+    def _combo(labels: dict, values) -> QComboBox:
+        box = QComboBox()
+        for value in values:
+            box.addItem(labels[value], value)
+        return box
+
+    # ------------------------------------------------------------------ public actions
+    @property
+    def vt_symbol(self) -> str:
+        return self.symbol_box.currentText().strip()
+
+    def load_symbol(self, vt_symbol: str) -> None:
+        """Point the ticket at a symbol (market watch double-click) and price it at the last."""
+        self.symbol_box.setCurrentText(vt_symbol)
+        self._symbol_edited()
+
+    def set_symbols(self, symbols: list[str]) -> None:
+        current = self.vt_symbol
+        self.symbol_box.blockSignals(True)
+        self.symbol_box.clear()
+        self.symbol_box.addItems(symbols)
+        self.symbol_box.setCurrentText(current)
+        self.symbol_box.blockSignals(False)
+
+    def buy(self) -> str | None:
+        self.direction_box.setCurrentIndex(self.direction_box.findData(Direction.LONG))
+        return self.send()
+
+    def sell(self) -> str | None:
+        self.direction_box.setCurrentIndex(self.direction_box.findData(Direction.SHORT))
+        return self.send()
+
+    def ticket(self) -> Ticket:
+        return Ticket(
+            vt_symbol=self.vt_symbol,
+            direction=self.direction_box.currentData(),
+            offset=self.offset_box.currentData(),
+            order_type=self.type_box.currentData(),
+            price=self.price_edit.text(),
+            volume=self.volume_edit.text(),
+        )
+
+    def send(self) -> str | None:
+        self._show_errors({})
+        try:
+            vt_orderid = self.trading.send_ticket(self.ticket())
+        except TicketError as exc:
+            self._show_errors(exc.errors)
+            return None
+        except TradingError as exc:
+            self.error_label.setText(str(exc))
+            return None
+        self.status_label.setText(f"Sent {vt_orderid}")
+        self.order_sent.emit(vt_orderid)
+        return vt_orderid
+
+    def cancel_all(self) -> int:
+        count = self.trading.cancel_all()
+        self.status_label.setText(f"Cancel requested for {count} working order(s)")
+        return count
+
+    def flatten(self) -> None:
+        symbol = self.vt_symbol
+        if not symbol:
+            self._show_errors({"symbol": "choose the symbol to flatten"})
+            return
+        try:
+            cancelled, sent = self.trading.flatten(symbol)
+        except TradingError as exc:
+            self.error_label.setText(str(exc))
+            return
+        self.status_label.setText(
+            f"Flatten {symbol}: {cancelled} cancel(s), {len(sent)} closing order(s)"
+        )
+
+    # ------------------------------------------------------------------ live data
+    def apply(self, batch: Batch) -> None:
+        if batch.contracts:
+            known = {self.symbol_box.itemText(i) for i in range(self.symbol_box.count())}
+            if not set(batch.contracts) <= known:
+                self.set_symbols(sorted(known | set(batch.contracts)))
+        tick = batch.ticks.get(self.vt_symbol)
+        if tick is not None:
+            self._show_tick(tick)
+
+    def _show_tick(self, tick: TickData) -> None:
+        self._tick = tick
+        if not self.price_edit.text():
+            self.price_edit.setText(self._format(tick.last_price))
+        for level in range(1, LEVELS + 1):
+            ask_row, bid_row = LEVELS - level, LEVELS + level - 1
+            self._set_level(ask_row, getattr(tick, f"ask_price_{level}"),
+                            getattr(tick, f"ask_volume_{level}"))
+            self._set_level(bid_row, getattr(tick, f"bid_price_{level}"),
+                            getattr(tick, f"bid_volume_{level}"))
+
+    def _set_level(self, row: int, price: float, volume: float) -> None:
+        self.depth.item(row, 1).setText(self._format(price) if price else "")
+        self.depth.item(row, 2).setText(f"{volume:,.0f}" if price else "")
+
+    def _format(self, price: float) -> str:
+        return f"{price:.{self._decimals}f}"
+
+    # ------------------------------------------------------------------ internals
+    def _symbol_edited(self) -> None:
+        contract = self.trading.contract(self.vt_symbol)
+        if contract is None:
+            return
+        self._decimals = decimals_for(contract.pricetick)
+        tick = self.trading.main_engine.get_tick(contract.vt_symbol)
+        self.price_edit.clear()
+        for row in range(2 * LEVELS):
+            self._set_level(row, 0, 0)
+        if tick is not None:
+            self._show_tick(tick)
+        self._show_errors({})
+
+    def _depth_clicked(self, row: int, column: int) -> None:
+        text = self.depth.item(row, 1).text()
+        if text:
+            self.price_edit.setText(text.replace(",", ""))
+
+    def _type_changed(self) -> None:
+        priced = self.type_box.currentText() != ORDER_TYPE[TICKET_TYPES[1]]
+        self.price_edit.setEnabled(priced)
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        for name, widget in self.fields.items():
+            message = errors.get(name, "")
+            widget.setStyleSheet(ERROR_STYLE if message else "")
+            widget.setToolTip(message)
+        self.error_label.setText("\n".join(f"{k.capitalize()}: {v}" for k, v in errors.items()))
+        if errors:
+            self.status_label.clear()

@@ -1,0 +1,49 @@
+"""Trades: every fill, newest kept, never coalesced away."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+from vnpy.trader.constant import Direction
+
+from terminal.core.bridge import Batch
+from terminal.ui.docks.common import make_table
+from terminal.ui.labels import DIRECTION, OFFSET, label
+from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
+
+MAX_TRADES = 100_000
+
+
+class TradesModel(RecordTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(
+            [
+                Column("Time", lambda t: t.datetime, clock),
+                Column("Trade id", lambda t: t.vt_tradeid),
+                Column("Order id", lambda t: t.vt_orderid),
+                Column("Symbol", lambda t: t.vt_symbol),
+                Column(
+                    "Direction", lambda t: label(DIRECTION, t.direction),
+                    color=lambda t: RED if t.direction == Direction.LONG else GREEN,
+                ),
+                Column("Offset", lambda t: label(OFFSET, t.offset)),
+                Column("Price", lambda t: t.price, number(3), True),
+                Column("Volume", lambda t: t.volume, number(0), True),
+            ],
+            key=lambda t: t.vt_tradeid,
+            max_rows=MAX_TRADES,
+            parent=parent,
+        )
+
+
+class TradesDock(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.model = TradesModel(self)
+        self.view = make_table(self.model)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.view)
+
+    def apply(self, batch: Batch) -> None:
+        if batch.trades:
+            self.model.upsert(batch.trades)

@@ -1,0 +1,219 @@
+"""The main window: dockable windows, the View menu, the saved layout and the status bar."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+
+from terminal import __version__
+from terminal.core.bridge import Batch
+from terminal.core.events import HandlerError
+from terminal.core.kernel import Kernel
+from terminal.core.looplag import LoopLagMonitor
+from terminal.market.trading import Trading
+from terminal.market.watchlist import Watchlist
+from terminal.ui.docks.account import AccountDock
+from terminal.ui.docks.log import LogDock
+from terminal.ui.docks.market_watch import MarketWatchDock
+from terminal.ui.docks.order_ticket import OrderTicketDock
+from terminal.ui.docks.orders import OrdersDock
+from terminal.ui.docks.positions import PositionsDock
+from terminal.ui.docks.trades import TradesDock
+from terminal.ui.pump import BridgePump
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        kernel: Kernel,
+        trading: Trading,
+        watchlist: Watchlist,
+        pump: BridgePump,
+        lag: LoopLagMonitor | None = None,
+    ) -> None:
+        super().__init__()
+        self.kernel = kernel
+        self.trading = trading
+        self.pump = pump
+        self.lag = lag
+        self.setWindowTitle(f"Trading Terminal {__version__} — {kernel.paths.root}")
+        self.setObjectName("MainWindow")
+        self.setDockNestingEnabled(True)
+        self.resize(1500, 900)
+
+        self.market_watch = MarketWatchDock(watchlist)
+        self.ticket = OrderTicketDock(trading)
+        self.orders = OrdersDock(trading)
+        self.trades = TradesDock()
+        self.positions = PositionsDock(trading)
+        self.account = AccountDock()
+        self.log_view = LogDock()
+        self.market_watch.symbol_activated.connect(self.ticket.load_symbol)
+
+        self.docks: dict[str, QDockWidget] = {}
+        self._add_dock("market_watch", "Market watch", self.market_watch, Qt.DockWidgetArea.TopDockWidgetArea)
+        self._add_dock("order_ticket", "Order entry", self.ticket, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._add_dock("orders", "Orders", self.orders, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("trades", "Trades", self.trades, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("positions", "Positions", self.positions, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("account", "Account", self.account, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("log", "Log", self.log_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.docks["orders"], self.docks["positions"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(self.docks["orders"], self.docks["trades"])
+        self.tabifyDockWidget(self.docks["trades"], self.docks["log"])
+        self.tabifyDockWidget(self.docks["positions"], self.docks["account"])
+        self.docks["orders"].raise_()
+        self.docks["positions"].raise_()
+        self._default_state = self.saveState(LAYOUT_VERSION)
+
+        for consumer in (
+            self.market_watch.apply, self.ticket.apply, self.orders.apply, self.trades.apply,
+            self.positions.apply, self.account.apply, self.log_view.apply, self._status_from,
+        ):
+            pump.subscribe(consumer)
+        pump.consumer_failed.connect(self._consumer_failed)
+
+        self._build_menus()
+        self._build_status_bar()
+        self._settings = QSettings(str(kernel.paths.layout_file), QSettings.Format.IniFormat)
+        self.restore_layout()
+
+    # ------------------------------------------------------------------ docks and layout
+    def _add_dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        return dock
+
+    def save_layout(self) -> None:
+        self._settings.setValue("window/geometry", self.saveGeometry())
+        self._settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self._settings.setValue("window/version", LAYOUT_VERSION)
+        self._settings.sync()
+
+    def restore_layout(self) -> bool:
+        geometry = self._settings.value("window/geometry")
+        state = self._settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION):
+            return True
+        return False
+
+    def reset_layout(self) -> None:
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        self.docks["orders"].raise_()
+        self.docks["positions"].raise_()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        reset = QAction("&Reset layout", self)
+        reset.triggered.connect(self.reset_layout)
+        view.addAction(reset)
+        self.reset_layout_action = reset
+
+        trade = self.menuBar().addMenu("&Trading")
+        for text, key, slot in (
+            ("Buy", "F2", self.ticket.buy),
+            ("Sell", "F3", self.ticket.sell),
+            ("Cancel all orders", "F4", self.ticket.cancel_all),
+            ("Flatten all positions", "", self.positions.flatten_all),
+        ):
+            action = QAction(text, self)
+            if key:
+                action.setShortcut(QKeySequence(key))
+                action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            action.triggered.connect(slot)
+            trade.addAction(action)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _about(self) -> None:
+        import vnpy
+
+        QMessageBox.about(
+            self, "About",
+            f"Trading Terminal {__version__}\nvn.py {vnpy.__version__}\n"
+            f"Data directory: {self.kernel.paths.root}",
+        )
+
+    # ------------------------------------------------------------------ status bar
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.connection_label = QLabel("Not connected")
+        self.rate_label = QLabel()
+        self.lag_label = QLabel()
+        self.errors_label = QLabel()
+        self.errors_label.setStyleSheet("color: #e04040")
+        for widget in (self.connection_label, self.rate_label, self.lag_label, self.errors_label):
+            bar.addPermanentWidget(widget)
+        self._rate_mark = (time.perf_counter(), 0)
+        self._errors = 0
+        self._status_timer = QTimer(self)
+        self._status_timer.timeout.connect(self._refresh_status)
+        self._status_timer.start(1000)
+
+    def _refresh_status(self) -> None:
+        states = []
+        for name, gateway in self.kernel.main_engine.gateways.items():
+            connected = getattr(gateway, "connected", None)
+            if connected is not None:
+                states.append(f"{name}: {'connected' if connected.is_set() else 'disconnected'}")
+        self.connection_label.setText(" | ".join(states) or "No gateway")
+        now, ticks = time.perf_counter(), self.pump.tick_events
+        then, before = self._rate_mark
+        self.rate_label.setText(f"{(ticks - before) / max(1e-6, now - then):,.0f} ticks/s")
+        self._rate_mark = (now, ticks)
+        if self.lag is not None:
+            self.lag_label.setText(f"GUI lag {self.lag.last * 1000:.1f} ms")
+
+    def _status_from(self, batch: Batch) -> None:
+        if batch.errors:
+            self._count_errors(len(batch.errors))
+
+    def _consumer_failed(self, error: HandlerError) -> None:
+        self.log_view.add_error(error)
+        self._count_errors(1)
+
+    def _count_errors(self, count: int) -> None:
+        self._errors += count
+        self.errors_label.setText(f"{self._errors} handler error(s), see Log")
+
+    # ------------------------------------------------------------------ life cycle
+    def closeEvent(self, event: QCloseEvent) -> None:
+        try:
+            self.save_layout()
+        except Exception:  # noqa: BLE001 - never block closing on a layout write
+            log.exception("could not save the window layout")
+        self._status_timer.stop()
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""Table models over the terminal's live state, updated in place."""

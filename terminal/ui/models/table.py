@@ -1,0 +1,224 @@
+"""A sortable table model over records keyed by id, updated in place.
+
+Unlike vn.py's `BaseMonitor` (a QTableWidget that re-sorts on every event), a batch of
+updates costs one `dataChanged` over the changed span, one `rowsInserted` for new rows and,
+only when the table is sorted, one Python sort of the row list; views repaint what is visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+
+RED = QBrush(QColor(220, 60, 60))     # China convention: red is up / long
+GREEN = QBrush(QColor(40, 170, 90))   # green is down / short
+
+_ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+SORT_ROLE = Qt.ItemDataRole.UserRole
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    value: Callable[[Any], Any]
+    text: Callable[[Any], str] = lambda v: "" if v is None else str(v)
+    numeric: bool = False
+    color: Callable[[Any], QBrush | None] | None = None
+    tooltip: str = ""
+
+
+def number(decimals: int = 2) -> Callable[[Any], str]:
+    def text(value: Any) -> str:
+        if value is None or value == "":
+            return ""
+        return f"{value:,.{decimals}f}"
+
+    return text
+
+
+def clock(value: Any) -> str:
+    return value.strftime("%H:%M:%S.%f")[:-3] if value is not None else ""
+
+
+def _sort_key(value: Any) -> tuple:
+    if value is None:
+        return (1, 0)
+    if hasattr(value, "value") and not isinstance(value, (int, float, str)):
+        value = str(value.value)  # enums sort by their label
+    return (0, value)
+
+
+class RecordTableModel(QAbstractTableModel):
+    def __init__(
+        self,
+        columns: list[Column],
+        key: Callable[[Any], str],
+        accept: Callable[[Any], bool] | None = None,
+        max_rows: int | None = None,
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.columns = columns
+        self._key = key
+        self._accept = accept
+        self._max_rows = max_rows
+        self._rows: list[Any] = []
+        self._index: dict[str, int] = {}
+        self._all: dict[str, Any] = {}  # every record seen, including those filtered out
+        self._sort_column = -1
+        self._sort_order = Qt.SortOrder.AscendingOrder
+
+    # ------------------------------------------------------------------ Qt model API
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation, role=_DISPLAY):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == _DISPLAY:
+                return self.columns[section].title
+            if role == _TOOLTIP and self.columns[section].tooltip:
+                return self.columns[section].tooltip
+        return None
+
+    def data(self, index: QModelIndex, role=_DISPLAY):
+        if role == _DISPLAY:
+            column = self.columns[index.column()]
+            return column.text(column.value(self._rows[index.row()]))
+        if role == _ALIGN:
+            return _ALIGN_RIGHT if self.columns[index.column()].numeric else _ALIGN_LEFT
+        if role == _FOREGROUND:
+            column = self.columns[index.column()]
+            return column.color(self._rows[index.row()]) if column.color else None
+        if role == SORT_ROLE:
+            return self.columns[index.column()].value(self._rows[index.row()])
+        return None
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        self._sort_column = column
+        self._sort_order = order
+        self._resort()
+
+    # ------------------------------------------------------------------ records
+    def record(self, row: int) -> Any:
+        return self._rows[row]
+
+    def records(self) -> list[Any]:
+        return list(self._rows)
+
+    def find(self, key: str) -> Any | None:
+        row = self._index.get(key)
+        return None if row is None else self._rows[row]
+
+    def row_of(self, key: str) -> int | None:
+        return self._index.get(key)
+
+    def set_filter(self, accept: Callable[[Any], bool] | None) -> None:
+        self.beginResetModel()
+        self._accept = accept
+        self._rows = [r for r in self._all.values() if accept is None or accept(r)]
+        self._reindex()
+        self.endResetModel()
+        if self._sort_column >= 0:
+            self._resort()
+
+    def upsert(self, records: Iterable[Any]) -> None:
+        """Insert new records and replace known ones, in one pass and one signal of each kind."""
+        key, accept, index, rows = self._key, self._accept, self._index, self._rows
+        new: list[Any] = []
+        leaving: list[int] = []
+        first = last = -1
+        for record in records:
+            k = key(record)
+            self._all[k] = record
+            row = index.get(k)
+            wanted = accept is None or accept(record)
+            if row is None:
+                if wanted:
+                    index[k] = -1  # placeholder so a record twice in one batch is not added twice
+                    new.append(record)
+            elif row < 0:
+                new[[key(r) for r in new].index(k)] = record
+            elif wanted:
+                rows[row] = record
+                if first < 0 or row < first:
+                    first = row
+                if row > last:
+                    last = row
+            else:
+                leaving.append(row)
+        if first >= 0:
+            self.dataChanged.emit(
+                self.index(first, 0), self.index(last, len(self.columns) - 1), [_DISPLAY]
+            )
+        if leaving:
+            self._remove_rows(sorted(set(leaving), reverse=True))
+        if new:
+            start = len(rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+            for offset, record in enumerate(new):
+                rows.append(record)
+                index[key(record)] = start + offset
+            self.endInsertRows()
+        if self._max_rows is not None and len(rows) > self._max_rows:
+            self._drop_oldest(len(rows) - self._max_rows)
+        if self._sort_column >= 0 and (new or first >= 0 or leaving):
+            self._resort()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self._index.clear()
+        self._all.clear()
+        self.endResetModel()
+
+    # ------------------------------------------------------------------ internals
+    def _reindex(self) -> None:
+        key = self._key
+        self._index = {key(record): row for row, record in enumerate(self._rows)}
+
+    def _remove_rows(self, rows_descending: list[int]) -> None:
+        for row in rows_descending:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row]
+            self.endRemoveRows()
+        self._reindex()
+
+    def _drop_oldest(self, count: int) -> None:
+        """Forget the `count` records that arrived first (logs, trades kept within a cap)."""
+        oldest = list(self._all)[:count]
+        for k in oldest:
+            del self._all[k]
+        rows = sorted((self._index[k] for k in oldest if k in self._index), reverse=True)
+        if rows:
+            self._remove_rows(rows)
+
+    def _resort(self) -> None:
+        if not 0 <= self._sort_column < len(self.columns):
+            return
+        value = self.columns[self._sort_column].value
+        key = self._key
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        held = [(p, key(self._rows[p.row()]), p.column()) for p in persistent]
+        self._rows.sort(
+            key=lambda r: _sort_key(value(r)),
+            reverse=self._sort_order == Qt.SortOrder.DescendingOrder,
+        )
+        self._reindex()
+        self.changePersistentIndexList(
+            persistent,
+            [self.index(self._index[k], c) for _, k, c in held],
+        )
+        self.layoutChanged.emit()

@@ -1,0 +1,48 @@
+"""Test set-up: offscreen Qt, a throw-away home, and vn.py bound to a temporary folder.
+
+vn.py chooses its data folder when first imported, so it is prepared here, before any test
+module imports it. Each test that starts the terminal gets its own data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+_SESSION_ROOT = Path(tempfile.mkdtemp(prefix="terminal-tests-"))
+# Anything that still looks for the user's home finds an empty folder of ours instead.
+os.environ["HOME"] = str(_SESSION_ROOT / "home")
+(_SESSION_ROOT / "home").mkdir()
+
+from terminal.core import paths  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT.parent / "shared" / "data"
+VNPY_SESSION_PATHS = paths.prepare(_SESSION_ROOT / "vnpy-session")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SESSION_ROOT, ignore_errors=True)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def terminal(qtbot, data_dir):
+    """The full terminal (engines, simulator, main window) on a temporary data directory."""
+    from terminal.app import start
+
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    yield runtime, window
+    window.close()
+    runtime.close()
