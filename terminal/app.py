@@ -50,6 +50,18 @@ def build_window(runtime, lag=None):
     return MainWindow(runtime.kernel, runtime.trading, runtime.watchlist, pump, lag)
 
 
+def _qt_message(mode, context, message: str) -> None:
+    """Qt's own warnings go to the log file, not the console (keeps --smoke output to one line)."""
+    from PySide6.QtCore import QtMsgType
+
+    level = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.INFO,
+    }.get(mode, logging.ERROR)
+    logging.getLogger("qt").log(level, "%s", message)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = cli.parse(argv)
     root = paths.resolve_root(args.home)
@@ -60,10 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     import qasync
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     from terminal.core.looplag import LoopLagMonitor
 
+    qInstallMessageHandler(_qt_message)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Trading Terminal")
     app.setOrganizationName("TradingTerminal")

@@ -24,7 +24,10 @@ from terminal.core import paths  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT.parent / "shared" / "data"
+_INVOKED_FROM = Path.cwd()
 VNPY_SESSION_PATHS = paths.prepare(_SESSION_ROOT / "vnpy-session")
+import vnpy.trader.utility  # noqa: E402,F401  binds vn.py to the session folder, then go back
+os.chdir(_INVOKED_FROM)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -23,6 +23,7 @@ from terminal.ui.docks.order_ticket import OrderTicketDock
 from terminal.ui.docks.orders import OrdersDock
 from terminal.ui.docks.positions import PositionsDock
 from terminal.ui.docks.trades import TradesDock
+from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.pump import BridgePump
 
 log = logging.getLogger(__name__)
@@ -59,22 +60,31 @@ class MainWindow(QMainWindow):
         self.market_watch.symbol_activated.connect(self.ticket.load_symbol)
 
         self.docks: dict[str, QDockWidget] = {}
-        self._add_dock("market_watch", "Market watch", self.market_watch, Qt.DockWidgetArea.TopDockWidgetArea)
+        self._add_dock("market_watch", "Market watch", self.market_watch, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._add_dock("order_ticket", "Order entry", self.ticket, Qt.DockWidgetArea.RightDockWidgetArea)
         self._add_dock("orders", "Orders", self.orders, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("trades", "Trades", self.trades, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("positions", "Positions", self.positions, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("account", "Account", self.account, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("log", "Log", self.log_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.docks["market_watch"], self.docks["order_ticket"], Qt.Orientation.Horizontal)
         self.splitDockWidget(self.docks["orders"], self.docks["positions"], Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.docks["orders"], self.docks["trades"])
         self.tabifyDockWidget(self.docks["trades"], self.docks["log"])
         self.tabifyDockWidget(self.docks["positions"], self.docks["account"])
         self.docks["orders"].raise_()
         self.docks["positions"].raise_()
+        self.resizeDocks(
+            [self.docks["market_watch"], self.docks["order_ticket"]], [1100, 380],
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks(
+            [self.docks["market_watch"], self.docks["orders"]], [520, 330], Qt.Orientation.Vertical
+        )
         self._default_state = self.saveState(LAYOUT_VERSION)
 
         for consumer in (
+            self._learn_contracts,
             self.market_watch.apply, self.ticket.apply, self.orders.apply, self.trades.apply,
             self.positions.apply, self.account.apply, self.log_view.apply, self._status_from,
         ):
@@ -196,6 +206,11 @@ class MainWindow(QMainWindow):
         self._rate_mark = (now, ticks)
         if self.lag is not None:
             self.lag_label.setText(f"GUI lag {self.lag.last * 1000:.1f} ms")
+
+    @staticmethod
+    def _learn_contracts(batch: Batch) -> None:
+        if batch.contracts:
+            PRICE_DIGITS.learn(batch.contracts.values())
 
     def _status_from(self, batch: Batch) -> None:
         if batch.errors:

@@ -96,6 +96,7 @@ class SimGateway(BaseGateway):
             self.write_log(f"simulated exchange: no contract {req.vt_symbol} to subscribe")
             return
         self._subscribed.add(req.vt_symbol)
+        self._commands.put(("snapshot", req.vt_symbol))  # as CTP does: the current book at once
 
     def send_order(self, req: OrderRequest) -> str:
         orderid = f"{self._session}_{next(self._order_ids)}"
@@ -165,6 +166,10 @@ class SimGateway(BaseGateway):
         elif kind == "cancel":
             if not exchange.cancel(command[1], datetime.now(CHINA_TZ)):
                 self.write_log(f"cancel ignored: {command[1]} is not working")
+        elif kind == "snapshot":
+            book = exchange.books.get(command[1])
+            if book is not None:
+                self.on_tick(book)
         elif kind == "publish":
             exchange.publish_all()
         elif kind == "stop":

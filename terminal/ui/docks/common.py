@@ -20,6 +20,7 @@ def make_table(model: RecordTableModel, sortable: bool = True) -> QTableView:
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(20)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setDefaultSectionSize(86)
     view.horizontalHeader().setStretchLastSection(True)
     view.setWordWrap(False)
     return view

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
 from vnpy.trader.object import ContractData, TickData
 
 from terminal.core.bridge import Batch
-from terminal.market.prices import decimals_for
 from terminal.market.watchlist import Watchlist
 from terminal.ui.docks.common import make_table
+from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
 
 
@@ -33,21 +33,19 @@ def _trend(tick: TickData):
 
 class MarketWatchModel(RecordTableModel):
     def __init__(self, watchlist: Watchlist, parent=None) -> None:
-        self.decimals: dict[str, int] = {}
-
         columns = [
             Column("Symbol", lambda t: t.vt_symbol),
             Column("Name", lambda t: t.name),
-            Column("Last", lambda t: (t.last_price, t.vt_symbol), self._price, True, _trend),
+            Column("Last", lambda t: (t.last_price, t.vt_symbol), PRICE_DIGITS.text, True, _trend),
             Column("Chg %", _change, number(2), True, _trend),
-            Column("Bid", lambda t: (t.bid_price_1, t.vt_symbol), self._price, True),
+            Column("Bid", lambda t: (t.bid_price_1, t.vt_symbol), PRICE_DIGITS.text, True),
             Column("Bid vol", lambda t: t.bid_volume_1, number(0), True),
-            Column("Ask", lambda t: (t.ask_price_1, t.vt_symbol), self._price, True),
+            Column("Ask", lambda t: (t.ask_price_1, t.vt_symbol), PRICE_DIGITS.text, True),
             Column("Ask vol", lambda t: t.ask_volume_1, number(0), True),
             Column("Volume", lambda t: t.volume, number(0), True),
             Column("Open int", lambda t: t.open_interest, number(0), True),
-            Column("High", lambda t: (t.high_price, t.vt_symbol), self._price, True),
-            Column("Low", lambda t: (t.low_price, t.vt_symbol), self._price, True),
+            Column("High", lambda t: (t.high_price, t.vt_symbol), PRICE_DIGITS.text, True),
+            Column("Low", lambda t: (t.low_price, t.vt_symbol), PRICE_DIGITS.text, True),
             Column("Time", lambda t: t.datetime, clock),
         ]
         super().__init__(
@@ -100,7 +98,6 @@ class MarketWatchDock(QWidget):
 
     def _contracts_arrived(self, contracts: list[ContractData]) -> None:
         for contract in contracts:
-            self.model.decimals[contract.vt_symbol] = decimals_for(contract.pricetick)
             self._known.add(contract.vt_symbol)
         self.completer.model().setStringList(sorted(self._known))  # type: ignore[attr-defined]
         self.watchlist.contracts_arrived(contracts)

@@ -9,6 +9,7 @@ from vnpy.trader.constant import Direction, Status
 
 from terminal.core.bridge import Batch
 from terminal.market.trading import Trading
+from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.docks.common import make_table, selected_records
 from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE, STATUS, label
 from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
@@ -40,7 +41,7 @@ class OrdersModel(RecordTableModel):
                 Column("Direction", lambda o: label(DIRECTION, o.direction), color=_side_color),
                 Column("Offset", lambda o: label(OFFSET, o.offset)),
                 Column("Type", lambda o: label(ORDER_TYPE, o.type)),
-                Column("Price", lambda o: o.price, number(3), True),
+                Column("Price", lambda o: (o.price, o.vt_symbol), PRICE_DIGITS.text, True),
                 Column("Volume", lambda o: o.volume, number(0), True),
                 Column("Filled", lambda o: o.traded, number(0), True),
                 Column("Status", lambda o: label(STATUS, o.status), color=_status_color),

@@ -13,6 +13,7 @@ from vnpy.trader.object import PositionData
 
 from terminal.core.bridge import Batch
 from terminal.market.trading import Trading, TradingError
+from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.docks.common import make_table, selected_records
 from terminal.ui.labels import DIRECTION, label
 from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, number
@@ -34,7 +35,7 @@ class PositionsModel(RecordTableModel):
                 Column("Today", lambda p: p.volume - p.yd_volume, number(0), True),
                 Column("Frozen", lambda p: p.frozen, number(0), True),
                 Column("Avg price", lambda p: p.price, number(3), True),
-                Column("Last", lambda p: self.last.get(p.vt_symbol), number(3), True),
+                Column("Last", lambda p: (self.last.get(p.vt_symbol), p.vt_symbol), PRICE_DIGITS.text, True),
                 Column("Float P&L", self.floating_pnl, number(2), True, self._pnl_color),
                 Column("Margin", lambda p: (p.extra or {}).get("margin"), number(2), True),
             ],

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vnpy.trader.constant import Direction
 
 from terminal.core.bridge import Batch
+from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.docks.common import make_table
 from terminal.ui.labels import DIRECTION, OFFSET, label
 from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
@@ -26,7 +27,7 @@ class TradesModel(RecordTableModel):
                     color=lambda t: RED if t.direction == Direction.LONG else GREEN,
                 ),
                 Column("Offset", lambda t: label(OFFSET, t.offset)),
-                Column("Price", lambda t: t.price, number(3), True),
+                Column("Price", lambda t: (t.price, t.vt_symbol), PRICE_DIGITS.text, True),
                 Column("Volume", lambda t: t.volume, number(0), True),
             ],
             key=lambda t: t.vt_tradeid,

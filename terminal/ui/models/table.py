@@ -40,7 +40,10 @@ def number(decimals: int = 2) -> Callable[[Any], str]:
     def text(value: Any) -> str:
         if value is None or value == "":
             return ""
-        return f"{value:,.{decimals}f}"
+        text = f"{value:,.{decimals}f}"
+        if text[0] == "-" and not text.strip("-0.,"):
+            return text[1:]  # no "-0.00"
+        return text
 
     return text
 
@@ -50,6 +53,8 @@ def clock(value: Any) -> str:
 
 
 def _sort_key(value: Any) -> tuple:
+    if isinstance(value, tuple):  # (price, vt_symbol) pairs sort by price
+        value = value[0]
     if value is None:
         return (1, 0)
     if hasattr(value, "value") and not isinstance(value, (int, float, str)):

@@ -1,0 +1,208 @@
+"""The whole terminal on a temporary data directory: quotes, orders from the ticket, fills,
+positions, rejections, cancels, closing, and the layout across restarts."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from vnpy.trader.constant import Direction, Offset, OrderType, Status
+
+WAIT = 10_000  # ms; generous for a loaded CI machine
+RB = "rb2701.SHFE"
+
+
+def fill_ticket(window, symbol=RB, price=None, volume="1", offset=Offset.OPEN,
+                order_type=OrderType.LIMIT):
+    ticket = window.ticket
+    ticket.load_symbol(symbol)
+    ticket.offset_box.setCurrentIndex(ticket.offset_box.findData(offset))
+    ticket.type_box.setCurrentIndex(ticket.type_box.findData(order_type))
+    if price is not None:
+        ticket.price_edit.setText(price)
+    ticket.volume_edit.setText(volume)
+    return ticket
+
+
+def marketable_buy_price(runtime, symbol=RB) -> str:
+    tick = runtime.kernel.main_engine.get_tick(symbol)
+    contract = runtime.trading.contract(symbol)
+    return f"{tick.ask_price_1 + 3 * contract.pricetick:.{4}f}"
+
+
+def wait_for_quotes(qtbot, window, symbol=RB):
+    qtbot.waitUntil(lambda: window.market_watch.model.find(symbol) is not None, timeout=WAIT)
+
+
+def test_quotes_order_fill_and_position(qtbot, terminal):
+    runtime, window = terminal
+    qtbot.waitUntil(lambda: window.market_watch.model.rowCount() == 24, timeout=WAIT)
+
+    ticket = fill_ticket(window, price=marketable_buy_price(runtime), volume="2")
+    qtbot.mouseClick(ticket.buy_button, Qt.MouseButton.LeftButton)
+    assert ticket.error_label.text() == ""
+
+    trades, positions = window.trades.model, window.positions.model
+    qtbot.waitUntil(lambda: sum(t.volume for t in trades.records()) == 2, timeout=WAIT)
+    assert all(t.direction == Direction.LONG and t.vt_symbol == RB for t in trades.records())
+    qtbot.waitUntil(lambda: positions.find(f"SIM.{RB}.{Direction.LONG.value}") is not None,
+                    timeout=WAIT)
+    position = positions.find(f"SIM.{RB}.{Direction.LONG.value}")
+    assert position.volume == 2
+    order = window.orders.model.records()[0]
+    assert order.status == Status.ALLTRADED
+    qtbot.waitUntil(lambda: window.account.model.rowCount() == 1, timeout=WAIT)
+    account = window.account.model.record(0)
+    assert (account.extra or {}).get("commission", 0) > 0
+
+    # close it from the positions dock
+    window.positions.view.selectRow(0)
+    sent = window.positions.close_selected()
+    assert sent
+    qtbot.waitUntil(lambda: positions.rowCount() == 0, timeout=WAIT)
+
+
+def test_rejected_order_shows_its_reason(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window, "IF2612.CFFEX")
+    ticket = fill_ticket(window, "IF2612.CFFEX", price=marketable_buy_price(runtime, "IF2612.CFFEX"),
+                         volume="20")
+    vt_orderid = ticket.buy()
+    assert vt_orderid
+    orders = window.orders.model
+    qtbot.waitUntil(
+        lambda: orders.find(vt_orderid) is not None
+        and orders.find(vt_orderid).status == Status.REJECTED, timeout=WAIT,
+    )
+    row = orders.row_of(vt_orderid)
+    reason_column = [c.title for c in orders.columns].index("Reason")
+    text = orders.data(orders.index(row, reason_column))
+    assert "not enough available funds" in text
+
+
+def test_invalid_ticket_shows_the_field_error_and_sends_nothing(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    ticket = fill_ticket(window, price="3250.5", volume="0")
+    qtbot.mouseClick(ticket.buy_button, Qt.MouseButton.LeftButton)
+    assert "not a multiple of the tick" in ticket.error_label.text()
+    assert "whole number" in ticket.error_label.text()
+    assert ticket.price_edit.toolTip() and ticket.volume_edit.toolTip()
+    ticket.symbol_box.setCurrentText("nosuch.SHFE")
+    ticket.price_edit.setText("100")
+    ticket.volume_edit.setText("1")
+    assert ticket.sell() is None
+    assert "unknown symbol" in ticket.error_label.text()
+    qtbot.wait(300)
+    assert runtime.trading.orders_sent == 0
+    assert window.orders.model.rowCount() == 0
+    assert runtime.kernel.main_engine.get_all_orders() == []
+
+
+def test_cancel_from_the_orders_table_and_working_filter(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    tick = runtime.kernel.main_engine.get_tick(RB)
+    passive = f"{tick.bid_price_1 - 50:.0f}"
+    ticket = fill_ticket(window, price=passive)
+    first, second = ticket.buy(), ticket.buy()
+    orders = window.orders.model
+    qtbot.waitUntil(lambda: all(orders.find(o) is not None and orders.find(o).status == Status.NOTTRADED
+                                for o in (first, second)), timeout=WAIT)
+    window.orders.show_working_only(True)
+    assert orders.rowCount() == 2
+    window.orders.view.selectRow(orders.row_of(first))
+    assert window.orders.cancel_selected() == 1
+    qtbot.waitUntil(lambda: orders.rowCount() == 1, timeout=WAIT)  # cancelled leaves the working view
+    assert orders.record(0).vt_orderid == second
+    qtbot.keyClick(window, Qt.Key.Key_F4)  # cancel all
+    qtbot.waitUntil(lambda: orders.rowCount() == 0, timeout=WAIT)
+    window.orders.show_working_only(False)
+    assert {o.status for o in orders.records()} == {Status.CANCELLED}
+
+
+def test_double_click_in_market_watch_loads_the_ticket(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window, "au2702.SHFE")
+    model = window.market_watch.model
+    index = model.index(model.row_of("au2702.SHFE"), 0)
+    window.market_watch.view.doubleClicked.emit(index)
+    assert window.ticket.vt_symbol == "au2702.SHFE"
+    qtbot.waitUntil(lambda: window.ticket.depth.item(4, 1).text() != "", timeout=WAIT)
+    assert window.ticket.price_edit.text()
+
+
+def test_sorting_keeps_rows_updating_in_place(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    view = window.market_watch.view
+    view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    model = window.market_watch.model
+    symbols = [model.record(r).vt_symbol for r in range(model.rowCount())]
+    assert symbols == sorted(symbols, reverse=True)
+    resets = []
+    model.modelReset.connect(lambda: resets.append(1))
+    qtbot.wait(600)
+    assert resets == []
+    symbols = [model.record(r).vt_symbol for r in range(model.rowCount())]
+    assert symbols == sorted(symbols, reverse=True)
+
+
+def test_failing_gui_consumer_is_reported_and_others_keep_updating(qtbot, terminal):
+    runtime, window = terminal
+    calls = []
+
+    def broken(batch):
+        calls.append(1)
+        raise RuntimeError("broken view")
+
+    window.pump._consumers.insert(0, broken)
+    wait_for_quotes(qtbot, window)
+    qtbot.waitUntil(lambda: window.pump.consumer_errors > 0, timeout=WAIT)
+    count = window.market_watch.model.rowCount()
+    qtbot.waitUntil(lambda: window.market_watch.model.rowCount() > count or len(calls) > 3,
+                    timeout=WAIT)
+    assert "handler error" in window.errors_label.text()
+    messages = [r.message for r in window.log_view.model.records()]
+    assert any("broken view" in m for m in messages)
+
+
+def test_raising_engine_handler_is_reported_and_quotes_keep_coming(qtbot, terminal):
+    runtime, window = terminal
+    from vnpy.trader.event import EVENT_TICK
+
+    def broken(event):
+        raise KeyError("strategy bug")
+
+    runtime.kernel.event_engine.register(EVENT_TICK, broken)
+    qtbot.waitUntil(lambda: runtime.kernel.event_engine.handler_errors > 3, timeout=WAIT)
+    before = window.pump.tick_events
+    qtbot.waitUntil(lambda: window.pump.tick_events > before + 5, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: any("strategy bug" in r.message for r in window.log_view.model.records()),
+        timeout=WAIT,
+    )
+
+
+def test_layout_survives_a_restart_and_can_be_reset(qtbot, data_dir):
+    from terminal.app import start
+
+    runtime, window = start(data_dir)
+    qtbot.addWidget(window)
+    window.docks["trades"].close()
+    window.docks["log"].setFloating(True)
+    window.close()
+    runtime.close()
+    assert (data_dir / "layout.ini").exists()
+
+    runtime, window = start(data_dir)
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitExposed(window)
+        assert window.docks["trades"].isHidden()
+        assert window.docks["log"].isFloating()
+        assert not window.docks["orders"].isHidden()
+        window.reset_layout_action.trigger()
+        assert not window.docks["trades"].isHidden()
+        assert not window.docks["log"].isFloating()
+    finally:
+        window.close()
+        runtime.close()

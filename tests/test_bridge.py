@@ -1,0 +1,46 @@
+"""The bridge keeps the latest tick per symbol and every trade, and wakes the GUI once a batch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from vnpy.event import Event
+from vnpy.trader.constant import Exchange, Status
+from vnpy.trader.event import EVENT_LOG, EVENT_ORDER, EVENT_TICK, EVENT_TRADE
+from vnpy.trader.object import LogData, OrderData, TickData, TradeData
+
+from terminal.core.bridge import EventBridge
+from terminal.core.events import IsolatedEventEngine
+
+
+def tick(symbol: str, price: float) -> TickData:
+    return TickData("SIM", symbol, Exchange.SHFE, datetime.now(), last_price=price)
+
+
+def test_latest_state_per_key_every_trade_and_one_wake_per_batch():
+    engine = IsolatedEventEngine()  # not started: handlers are called directly below
+    wakes = []
+    bridge = EventBridge(engine, wake=lambda: wakes.append(1))
+    for i in range(1000):
+        engine._process(Event(EVENT_TICK, tick(f"s{i % 10}", float(i))))
+    for status in (Status.SUBMITTING, Status.NOTTRADED, Status.ALLTRADED):
+        engine._process(Event(EVENT_ORDER, OrderData("SIM", "rb", Exchange.SHFE, "1", status=status)))
+    for i in range(5):
+        engine._process(Event(EVENT_TRADE, TradeData("SIM", "rb", Exchange.SHFE, "1", f"t{i}")))
+    engine._process(Event(EVENT_LOG, LogData("SIM", "hello")))
+    assert wakes == [1]
+
+    batch = bridge.drain()
+    assert batch.tick_events == 1000
+    assert len(batch.ticks) == 10
+    assert batch.ticks["s3.SHFE"].last_price == 993.0
+    assert batch.orders["SIM.1"].status == Status.ALLTRADED
+    assert [t.tradeid for t in batch.trades] == [f"t{i}" for i in range(5)]
+    assert [log.msg for log in batch.logs] == ["hello"]
+
+    assert not bridge.drain()
+    engine._process(Event(EVENT_TICK, tick("s0", 1.0)))
+    assert wakes == [1, 1]
+    bridge.close()
+    engine._process(Event(EVENT_TICK, tick("s0", 2.0)))
+    assert bridge.drain().ticks["s0.SHFE"].last_price == 1.0  # unregistered: 2.0 never arrived
