@@ -1,0 +1,70 @@
+"""Table models update rows in place, keep their sort live, filter and cap their rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+
+from terminal.ui.models.table import Column, RecordTableModel, number
+
+
+@dataclass
+class Row:
+    key: str
+    price: float
+    live: bool = True
+
+
+def model(**kwargs) -> RecordTableModel:
+    return RecordTableModel(
+        [Column("Key", lambda r: r.key), Column("Price", lambda r: r.price, number(1), True)],
+        key=lambda r: r.key, **kwargs,
+    )
+
+
+def test_updates_in_place_with_one_signal_per_batch(qtbot):
+    m = model()
+    m.upsert([Row("a", 1), Row("b", 2), Row("c", 3)])
+    changed, inserted, resets = [], [], []
+    m.dataChanged.connect(lambda tl, br, roles: changed.append((tl.row(), br.row())))
+    m.rowsInserted.connect(lambda parent, first, last: inserted.append((first, last)))
+    m.modelReset.connect(lambda: resets.append(1))
+    m.upsert([Row("b", 20), Row("c", 30), Row("d", 4), Row("d", 5)])
+    assert changed == [(1, 2)]
+    assert inserted == [(3, 3)]
+    assert resets == []
+    assert m.rowCount() == 4 and m.find("d").price == 5
+    assert m.data(m.index(1, 1)) == "20.0"
+    assert m.data(m.index(1, 1), Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
+
+
+def test_sort_is_kept_as_values_change(qtbot):
+    m = model()
+    m.upsert([Row("a", 3), Row("b", 1), Row("c", 2)])
+    m.sort(1, Qt.SortOrder.AscendingOrder)
+    assert [m.record(r).key for r in range(3)] == ["b", "c", "a"]
+    held = m.index(m.row_of("a"), 0)
+    from PySide6.QtCore import QPersistentModelIndex
+
+    persistent = QPersistentModelIndex(held)
+    m.upsert([Row("a", 0)])
+    assert [m.record(r).key for r in range(3)] == ["a", "b", "c"]
+    assert persistent.row() == 0  # selections follow their record
+
+
+def test_filter_moves_rows_in_and_out(qtbot):
+    m = model(accept=lambda r: r.live)
+    m.upsert([Row("a", 1), Row("b", 2)])
+    m.upsert([Row("a", 1, live=False)])
+    assert [r.key for r in m.records()] == ["b"]
+    m.set_filter(None)
+    assert sorted(r.key for r in m.records()) == ["a", "b"]
+
+
+def test_row_cap_drops_the_oldest(qtbot):
+    m = model(max_rows=3)
+    m.upsert([Row(str(i), i) for i in range(5)])
+    assert [r.key for r in m.records()] == ["2", "3", "4"]
+    assert m.data(m.index(0, 1)) == "2.0"
+    assert number(2)(-0.001) == "0.00"
