@@ -68,3 +68,23 @@ def test_row_cap_drops_the_oldest(qtbot):
     assert [r.key for r in m.records()] == ["2", "3", "4"]
     assert m.data(m.index(0, 1)) == "2.0"
     assert number(2)(-0.001) == "0.00"
+
+
+def test_fast_view_paints_rows_selection_and_text(qtbot):
+    from terminal.ui.docks.common import make_table
+
+    m = model()
+    m.upsert([Row(f"k{i}", i) for i in range(5)])
+    view = make_table(m)
+    qtbot.addWidget(view)
+    view.resize(400, 200)
+    view.show()
+    qtbot.waitExposed(view)
+    view.selectRow(1)
+    image = view.viewport().grab().toImage()
+    row_height = view.verticalHeader().sectionSize(0)
+    highlight = view.palette().highlight().color()
+    assert image.pixelColor(view.columnWidth(0) - 3, row_height + row_height // 2) == highlight
+    base = view.palette().base().color()
+    # text was drawn: some pixel in row 0, column 0 differs from the background
+    assert any(image.pixelColor(x, row_height // 2) != base for x in range(4, 40))

@@ -22,7 +22,7 @@ class AccountModel(RecordTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(
             [
-                Column("Account", lambda a: a.vt_accountid),
+                Column("Account", lambda a: a.vt_accountid, width=110),
                 Column("Balance", lambda a: a.balance, number(2), True),
                 Column("Available", lambda a: a.available, number(2), True),
                 Column("Margin", _extra("margin"), number(2), True),

@@ -6,10 +6,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from terminal.ui.models.table import RecordTableModel
+from terminal.ui.table_view import FastTableView
 
 
 def make_table(model: RecordTableModel, sortable: bool = True) -> QTableView:
-    view = QTableView()
+    view = FastTableView()
     view.setModel(model)
     view.setSortingEnabled(sortable)
     if sortable:
@@ -23,6 +24,8 @@ def make_table(model: RecordTableModel, sortable: bool = True) -> QTableView:
     view.horizontalHeader().setDefaultSectionSize(86)
     view.horizontalHeader().setStretchLastSection(True)
     view.setWordWrap(False)
+    for number, column in enumerate(model.columns):
+        view.setColumnWidth(number, column.width)
     return view
 
 

@@ -31,11 +31,11 @@ class LogModel(RecordTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(
             [
-                Column("Time", lambda r: r.time, lambda t: t.strftime("%H:%M:%S.%f")[:-3]),
+                Column("Time", lambda r: r.time, lambda t: t.strftime("%H:%M:%S.%f")[:-3], width=96),
                 Column("Level", lambda r: r.level,
                        color=lambda r: RED if r.level in ("ERROR", "CRITICAL") else None),
-                Column("Source", lambda r: r.source),
-                Column("Message", lambda r: r.message),
+                Column("Source", lambda r: r.source, width=150),
+                Column("Message", lambda r: r.message, width=600),
             ],
             key=lambda r: r.id,
             max_rows=MAX_LINES,

@@ -34,8 +34,8 @@ def _trend(tick: TickData):
 class MarketWatchModel(RecordTableModel):
     def __init__(self, watchlist: Watchlist, parent=None) -> None:
         columns = [
-            Column("Symbol", lambda t: t.vt_symbol),
-            Column("Name", lambda t: t.name),
+            Column("Symbol", lambda t: t.vt_symbol, width=118),
+            Column("Name", lambda t: t.name, width=120),
             Column("Last", lambda t: (t.last_price, t.vt_symbol), PRICE_DIGITS.text, True, _trend),
             Column("Chg %", _change, number(2), True, _trend),
             Column("Bid", lambda t: (t.bid_price_1, t.vt_symbol), PRICE_DIGITS.text, True),
@@ -46,7 +46,7 @@ class MarketWatchModel(RecordTableModel):
             Column("Open int", lambda t: t.open_interest, number(0), True),
             Column("High", lambda t: (t.high_price, t.vt_symbol), PRICE_DIGITS.text, True),
             Column("Low", lambda t: (t.low_price, t.vt_symbol), PRICE_DIGITS.text, True),
-            Column("Time", lambda t: t.datetime, clock),
+            Column("Time", lambda t: t.datetime, clock, width=96),
         ]
         super().__init__(
             columns, key=lambda t: t.vt_symbol, accept=lambda t: t.vt_symbol in watchlist,

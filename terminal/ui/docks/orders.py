@@ -35,9 +35,9 @@ class OrdersModel(RecordTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(
             [
-                Column("Time", lambda o: o.datetime, clock),
-                Column("Order id", lambda o: o.vt_orderid),
-                Column("Symbol", lambda o: o.vt_symbol),
+                Column("Time", lambda o: o.datetime, clock, width=96),
+                Column("Order id", lambda o: o.vt_orderid, width=130),
+                Column("Symbol", lambda o: o.vt_symbol, width=118),
                 Column("Direction", lambda o: label(DIRECTION, o.direction), color=_side_color),
                 Column("Offset", lambda o: label(OFFSET, o.offset)),
                 Column("Type", lambda o: label(ORDER_TYPE, o.type)),
@@ -45,8 +45,8 @@ class OrdersModel(RecordTableModel):
                 Column("Volume", lambda o: o.volume, number(0), True),
                 Column("Filled", lambda o: o.traded, number(0), True),
                 Column("Status", lambda o: label(STATUS, o.status), color=_status_color),
-                Column("Reason", _reason),
-                Column("Source", lambda o: o.reference),
+                Column("Reason", _reason, width=300),
+                Column("Source", lambda o: o.reference, width=150),
             ],
             key=lambda o: o.vt_orderid,
             parent=parent,

@@ -25,7 +25,7 @@ class PositionsModel(RecordTableModel):
         self.size: dict[str, float] = {}
         super().__init__(
             [
-                Column("Symbol", lambda p: p.vt_symbol),
+                Column("Symbol", lambda p: p.vt_symbol, width=118),
                 Column(
                     "Direction", lambda p: label(DIRECTION, p.direction),
                     color=lambda p: RED if p.direction == Direction.LONG else GREEN,

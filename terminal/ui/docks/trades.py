@@ -18,10 +18,10 @@ class TradesModel(RecordTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(
             [
-                Column("Time", lambda t: t.datetime, clock),
-                Column("Trade id", lambda t: t.vt_tradeid),
-                Column("Order id", lambda t: t.vt_orderid),
-                Column("Symbol", lambda t: t.vt_symbol),
+                Column("Time", lambda t: t.datetime, clock, width=96),
+                Column("Trade id", lambda t: t.vt_tradeid, width=140),
+                Column("Order id", lambda t: t.vt_orderid, width=130),
+                Column("Symbol", lambda t: t.vt_symbol, width=118),
                 Column(
                     "Direction", lambda t: label(DIRECTION, t.direction),
                     color=lambda t: RED if t.direction == Direction.LONG else GREEN,

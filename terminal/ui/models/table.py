@@ -34,6 +34,7 @@ class Column:
     numeric: bool = False
     color: Callable[[Any], QBrush | None] | None = None
     tooltip: str = ""
+    width: int = 86
 
 
 def number(decimals: int = 2) -> Callable[[Any], str]:
@@ -121,6 +122,10 @@ class RecordTableModel(QAbstractTableModel):
 
     def records(self) -> list[Any]:
         return list(self._rows)
+
+    def records_view(self) -> list[Any]:
+        """The row list itself, in display order, for painting; do not modify."""
+        return self._rows
 
     def find(self, key: str) -> Any | None:
         row = self._index.get(key)
