@@ -206,3 +206,21 @@ def test_layout_survives_a_restart_and_can_be_reset(qtbot, data_dir):
     finally:
         window.close()
         runtime.close()
+
+
+def test_flatten_symbol_cancels_and_closes(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window, "m2705.DCE")
+    ticket = fill_ticket(window, "m2705.DCE", price=marketable_buy_price(runtime, "m2705.DCE"),
+                         volume="3")
+    ticket.buy()
+    tick = runtime.kernel.main_engine.get_tick("m2705.DCE")
+    ticket.price_edit.setText(f"{tick.bid_price_1 - 30:.0f}")
+    ticket.buy()
+    positions = window.positions.model
+    qtbot.waitUntil(lambda: positions.rowCount() == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(runtime.trading.working_orders("m2705.DCE")) == 1, timeout=WAIT)
+    qtbot.mouseClick(ticket.flatten_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: positions.rowCount() == 0, timeout=WAIT)
+    assert runtime.trading.working_orders("m2705.DCE") == []
+    assert "1 cancel(s), 1 closing order(s)" in ticket.status_label.text()
