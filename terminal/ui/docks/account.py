@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from terminal.core.bridge import Batch
-from terminal.ui.docks.common import make_table
+from terminal.ui.docks.common import TableDock
 from terminal.ui.models.table import Column, RecordTableModel, number
 
 
@@ -38,14 +37,9 @@ class AccountModel(RecordTableModel):
         )
 
 
-class AccountDock(QWidget):
+class AccountDock(TableDock):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.model = AccountModel(self)
-        self.view = make_table(self.model)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.view)
+        super().__init__(AccountModel(), parent=parent)
 
     def apply(self, batch: Batch) -> None:
         if batch.accounts:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
 
 from terminal.ui.models.table import RecordTableModel
 from terminal.ui.table_view import FastTableView
@@ -33,3 +33,16 @@ def selected_records(view: QTableView) -> list:
     model: RecordTableModel = view.model()  # type: ignore[assignment]
     rows = sorted({index.row() for index in view.selectionModel().selectedRows()})
     return [model.record(row) for row in rows]
+
+
+class TableDock(QWidget):
+    """A dock that is one table over one model."""
+
+    def __init__(self, model: RecordTableModel, sortable: bool = True, parent=None) -> None:
+        super().__init__(parent)
+        self.model = model
+        model.setParent(self)
+        self.view = make_table(model, sortable)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.view)

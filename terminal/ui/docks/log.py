@@ -7,11 +7,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from terminal.core.bridge import Batch
 from terminal.core.events import HandlerError
-from terminal.ui.docks.common import make_table
+from terminal.ui.docks.common import TableDock
 from terminal.ui.models.table import RED, Column, RecordTableModel
 
 MAX_LINES = 10_000
@@ -43,14 +42,9 @@ class LogModel(RecordTableModel):
         )
 
 
-class LogDock(QWidget):
+class LogDock(TableDock):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.model = LogModel(self)
-        self.view = make_table(self.model, sortable=False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.view)
+        super().__init__(LogModel(), sortable=False, parent=parent)
 
     def apply(self, batch: Batch) -> None:
         lines = [

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vnpy.trader.constant import Direction
 
 from terminal.core.bridge import Batch
 from terminal.ui.formats import PRICE_DIGITS
-from terminal.ui.docks.common import make_table
+from terminal.ui.docks.common import TableDock
 from terminal.ui.labels import DIRECTION, OFFSET, label
 from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
 
@@ -36,14 +35,9 @@ class TradesModel(RecordTableModel):
         )
 
 
-class TradesDock(QWidget):
+class TradesDock(TableDock):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.model = TradesModel(self)
-        self.view = make_table(self.model)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.view)
+        super().__init__(TradesModel(), parent=parent)
 
     def apply(self, batch: Batch) -> None:
         if batch.trades:
