@@ -1,27 +1,23 @@
 """Market data benchmark: this terminal's main window against VeighNa Trader's stock MainWindow.
 
-A background thread builds TickData round-robin over N symbols at a fixed rate and puts them
-into the target's event engine the way `BaseGateway.on_tick` does (EVENT_TICK and
-EVENT_TICK + vt_symbol), with the main window shown (offscreen unless QT_QPA_PLATFORM is set).
-Each (target, rate) case runs in its own subprocess with a fresh temporary data directory,
-deleted afterwards. One tick per symbol is fed and shown first, so the table is full.
-
-Figures per case:
-  tick->GUI      tick built in the feeder -> applied to the market table on the GUI thread, over
-                 the ticks that reach the GUI (ours keeps only the latest tick per symbol per
-                 frame); "every tick" also counts superseded ticks, as shown when a newer tick
-                 of their symbol was applied.
-  GUI loop lag   lateness of a 10 ms single-shot QTimer on the GUI thread, feed + drain.
-  time to drain  end of the feed -> the last fed tick applied (or "did not drain").
-
-Hand-run, not a test (from the project root):
-    .venv/bin/python benchmarks/market_data.py         # 500 symbols, 10k and 20k ticks/s, 3 s
+Hand-run from the project root (not a test):
+    .venv/bin/python benchmarks/market_data.py        # 500 symbols, 10k and 20k ticks/s, 3 s
     .venv/bin/python benchmarks/market_data.py --rates 5000 --symbols 100 --seconds 5 --only ours
+
+A thread builds TickData round-robin over the symbols at a fixed rate and puts each into the
+target's event engine as `BaseGateway.on_tick` does (EVENT_TICK and EVENT_TICK + vt_symbol),
+main window shown (offscreen unless QT_QPA_PLATFORM is set). Each (target, rate) runs in its own
+subprocess and temporary data directory. One tick per symbol is shown first to fill the table.
+tick->GUI is from the put to the tick applied to the market table on the GUI thread; loop lag
+is the lateness of a 10 ms QTimer over feed + drain; drain is end of feed -> last tick applied.
+--prebuilt builds the ticks before the burst, leaving out the producer's own Python cost (which
+a real gateway, building TickData in Python, has as well); the held ticks add GC work instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -31,13 +27,13 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = Path(__file__).resolve()
 TARGETS = ("ours", "vnpy")
 LAG_INTERVAL_MS = 10
 
@@ -49,6 +45,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each burst")
     parser.add_argument("--timeout", type=float, default=60.0, help="drain timeout, seconds")
     parser.add_argument("--only", choices=TARGETS, help="run one target only")
+    parser.add_argument("--prebuilt", action="store_true", help="build the ticks before the burst")
     parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
@@ -56,10 +53,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else None
 
 
 # ---------------------------------------------------------------------------------- child side
@@ -67,11 +62,13 @@ class Probe:
     """GUI-thread bookkeeping: which benchmark ticks were applied when, and the loop lag."""
 
     def __init__(self, symbols: int) -> None:
-        self.shown: list[tuple[float, dict]] = []  # (applied at, tick.extra)
+        # tick.extra of every applied tick, with "at" added: dicts of numbers only, which the
+        # cyclic GC does not track, so the bookkeeping does not slow its full collections.
+        self.shown: list[dict] = []
         self.lags: list[float] = []
         self.warm_left = symbols
-        self.warm = threading.Event()
-        self.drained = threading.Event()
+        self.warm, self.drained = threading.Event(), threading.Event()
+        self._armed = 0.0
 
     def seen(self, ticks, now: float) -> None:
         for tick in ticks:
@@ -83,26 +80,20 @@ class Probe:
                 if self.warm_left == 0:
                     self.warm.set()
             else:
-                self.shown.append((now, extra))
+                extra["at"] = now
+                self.shown.append(extra)
                 if "last" in extra:
                     self.drained.set()
 
-    def start_lag_timer(self) -> None:
-        from PySide6.QtCore import Qt, QTimer
+    def arm(self) -> None:
+        from PySide6.QtCore import QTimer
 
-        self._timer = QTimer()
-        self._timer.setSingleShot(True)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._fired)
-        self._arm()
-
-    def _arm(self) -> None:
         self._armed = time.perf_counter()
-        self._timer.start(LAG_INTERVAL_MS)
+        QTimer.singleShot(LAG_INTERVAL_MS, self._fired)  # a precise timer under 2 s
 
     def _fired(self) -> None:
         self.lags.append(self.open_lag())
-        self._arm()
+        self.arm()
 
     def open_lag(self) -> float:
         """How late the lag timer is now; counts a GUI thread that is still busy at the end."""
@@ -112,10 +103,12 @@ class Probe:
 def build_ours(data_paths, symbols: list[str], probe: Probe):
     from terminal import runtime as runtime_module
     from terminal.app import build_window
+    from terminal.core.interpreter import tune_for_gui
     from terminal.core.settings import Settings
 
     runtime = runtime_module.build(data_paths, Settings(watchlist=symbols))
     window = build_window(runtime)  # the simulator is not connected
+    tune_for_gui()  # as terminal.app.main does once the window is built
     # Called after every dock (the market watch first) has applied the same batch.
     window.pump.subscribe(lambda batch: probe.seen(batch.ticks.values(), time.perf_counter()))
     return runtime.kernel.event_engine, window
@@ -153,15 +146,15 @@ class Feeder(threading.Thread):
         self.put = event_engine.put
         self.codes = [s.split(".")[0] for s in symbols]
         self.prices = [random.uniform(1000, 5000) for _ in symbols]
-        self.stamps: list[list[float]] = [[] for _ in symbols]  # creation times per symbol
+        self.stamps: list[list[float]] = [[] for _ in symbols]  # put times, per symbol
         self.volume = 0
         self.args, self.probe, self.report = args, probe, report
 
-    def tick(self, index: int, extra: dict) -> None:
+    def make(self, index: int):
         price = self.prices[index] = self.prices[index] + random.choice((-1.0, 0.0, 1.0))
         self.volume += 1
         now, code = datetime.now(self.tz), self.codes[index]
-        tick = self.TickData(
+        return self.TickData(
             gateway_name="BENCH", symbol=code, exchange=self.exchange, datetime=now, name=code,
             volume=self.volume, open_interest=1000.0, last_price=price, last_volume=1,
             pre_close=3000.0, open_price=3000.0, high_price=price + 10, low_price=price - 10,
@@ -173,10 +166,12 @@ class Feeder(threading.Thread):
             bid_volume_1=5, bid_volume_2=6, bid_volume_3=7, bid_volume_4=8, bid_volume_5=9,
             ask_volume_1=5, ask_volume_2=6, ask_volume_3=7, ask_volume_4=8, ask_volume_5=9,
         )
-        extra["t"] = time.perf_counter()
+
+    def send(self, tick, index: int, extra: dict) -> None:
+        extra["t"] = now = time.perf_counter()
         if "warm" not in extra:
             extra["i"], extra["n"] = index, len(self.stamps[index])
-            self.stamps[index].append(extra["t"])
+            self.stamps[index].append(now)
         tick.extra = extra
         self.put(self.Event(self.EVENT_TICK, tick))
         self.put(self.Event(self.EVENT_TICK + tick.vt_symbol, tick))
@@ -184,48 +179,50 @@ class Feeder(threading.Thread):
     def run(self) -> None:
         args, probe, n = self.args, self.probe, len(self.codes)
         for index in range(n):
-            self.tick(index, {"warm": True})
+            self.send(self.make(index), index, {"warm": True})
         if not probe.warm.wait(args.timeout):
             self.report(error=f"warm-up: {n - probe.warm_left}/{n} rows shown")
+        total, sent = int(args.rate * args.seconds), 0
+        ticks = [self.make(k % n) for k in range(total)] if args.prebuilt else None
         time.sleep(0.5)  # let the full table paint
         probe.lags.clear()
-        total, sent, start = int(args.rate * args.seconds), 0, time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         while sent < total:
             due = min(total, int((time.perf_counter() - start) * args.rate) + 1)
             while sent < due:
-                self.tick(sent % n, {"last": True} if sent == total - 1 else {})
+                tick = ticks[sent] if ticks else self.make(sent % n)
+                self.send(tick, sent % n, {"last": True} if sent == total - 1 else {})
                 sent += 1
-            time.sleep(0.001)
-        feed_end = time.perf_counter()
+            if sent < total:
+                time.sleep(0.001)
+        feed_end, cpu = time.perf_counter(), time.thread_time() - cpu
         drained = probe.drained.wait(args.timeout)
-        self.report(start, feed_end, sent, drained)
+        self.report(start, feed_end, sent, drained, feeder_us=cpu / max(1, sent) * 1e6)
 
 
-def figures(probe: Probe, feeder: Feeder, start: float, feed_end: float) -> dict:
+def figures(probe: Probe, feeder: Feeder, feed_end: float) -> dict:
     shown, lags = list(probe.shown), list(probe.lags) + [probe.open_lag()]
-    latency = [now - extra["t"] for now, extra in shown]
     every: list[float] = []  # each fed tick until it, or a newer tick of its symbol, was applied
     by_symbol: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for now, extra in shown:
-        by_symbol[extra["i"]].append((extra["n"], now))
+    for extra in shown:
+        by_symbol[extra["i"]].append((extra["n"], extra["at"]))
     for index, applied in by_symbol.items():
         stamps, k = feeder.stamps[index], 0
         for n, now in sorted(applied):
             every += [now - stamp for stamp in stamps[k:n + 1]]
             k = max(k, n + 1)
-    last = [now for now, extra in shown if "last" in extra]
-    return {
-        "shown": len(shown), "p50": percentile(latency, 50), "p99": percentile(latency, 99),
-        "every_p99": percentile(every, 99), "lag_p99": percentile(lags, 99),
-        "lag_max": max(lags), "drain": last[0] - feed_end if last else None,
-    }
+    latency = [extra["at"] - extra["t"] for extra in shown]
+    last = [extra["at"] for extra in shown if "last" in extra]
+    return {"shown": len(shown), "p50": percentile(latency, 50), "p99": percentile(latency, 99),
+            "every_p99": percentile(every, 99), "lag_p99": percentile(lags, 99),
+            "lag_max": max(lags), "drain": last[0] - feed_end if last else None}
 
 
 def child(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     from terminal.core import paths
 
-    data_paths = paths.prepare(Path(args.home))  # before anything imports vn.py (or Qt starts)
+    data_paths = paths.prepare(Path(args.home))  # before vn.py is imported and Qt starts
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([sys.argv[0]])
@@ -237,17 +234,17 @@ def child(args: argparse.Namespace) -> None:
     window.show()
     lock = threading.Lock()
 
-    def report(start=0.0, feed_end=0.0, fed=0, drained=False, error=None) -> None:
+    def report(start=0.0, feed_end=0.0, fed=0, drained=False, error=None, **more) -> None:
         """Print one JSON line and end the process; runs on the feeder thread."""
         lock.acquire()  # never released: the process ends here
-        result = {"target": args.child, "rate": args.rate, "error": error, "fed": fed,
-                  "fed_rate": fed / (feed_end - start) if fed else 0, "drained": drained}
+        result = {"error": error, "fed": fed, "drained": drained, **more,
+                  "fed_rate": fed / (feed_end - start) if fed else None}
         if not error:
-            result.update(figures(probe, feeder, start, feed_end))
+            result.update(figures(probe, feeder, feed_end))
         print(json.dumps(result), flush=True)
         os._exit(0)  # skips vn.py's close-confirmation dialog and the engines' shutdown
 
-    probe.start_lag_timer()
+    probe.arm()
     feeder = Feeder(event_engine, symbols, args, probe, report)
     feeder.start()
     app.exec()
@@ -258,9 +255,9 @@ def run_case(target: str, rate: int, args: argparse.Namespace) -> dict:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix=f"bench-{target}-")
-    command = [sys.executable, str(SCRIPT), "--child", target, "--rate", str(rate),
-               "--symbols", str(args.symbols), "--seconds", str(args.seconds),
-               "--timeout", str(args.timeout), "--home", home]
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", target,
+               "--rate", str(rate), "--symbols", str(args.symbols), "--seconds", str(args.seconds),
+               "--timeout", str(args.timeout), "--home", home] + ["--prebuilt"] * args.prebuilt
     print(f"running {target} at {rate:,} ticks/s ...", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True,
@@ -275,45 +272,38 @@ def run_case(target: str, rate: int, args: argparse.Namespace) -> dict:
     return json.loads(lines[-1])
 
 
-ROWS = [  # label, key, milliseconds?, compare?
-    ("ticks fed", "fed", False, False),
-    ("fed rate (ticks/s)", "fed_rate", False, False),
-    ("ticks reaching the GUI", "shown", False, False),
-    ("tick->GUI p50 (ms)", "p50", True, True),
-    ("tick->GUI p99 (ms)", "p99", True, True),
-    ("  every tick p99 (ms)", "every_p99", True, True),
-    ("GUI loop lag p99 (ms)", "lag_p99", True, True),
-    ("GUI loop lag max (ms)", "lag_max", True, True),
-    ("time to drain (ms)", "drain", True, True),
-]
+ROWS = [("ticks fed", "fed", 1), ("fed rate (ticks/s)", "fed_rate", 1),  # label, key, scale
+        ("feeder CPU (us/tick)", "feeder_us", 1), ("ticks reaching the GUI", "shown", 1),
+        ("tick->GUI p50 (ms)", "p50", 1000), ("tick->GUI p99 (ms)", "p99", 1000),
+        ("  every tick p99 (ms)", "every_p99", 1000), ("GUI loop lag p99 (ms)", "lag_p99", 1000),
+        ("GUI loop lag max (ms)", "lag_max", 1000), ("time to drain (ms)", "drain", 1000)]
 
 
 def show(rate: int, results: dict[str, dict], args: argparse.Namespace) -> None:
-    targets = list(results)
-    both = len(targets) == 2
+    both = len(results) == 2
     print(f"\n{rate:,} ticks/s over {args.symbols} symbols, {args.seconds:g} s burst")
-    print(f"  {'':24}" + "".join(f"{t:>18}" for t in targets) + ("  stock/ours" if both else ""))
-    for label, key, ms, compare in ROWS:
+    print(f"  {'':24}" + "".join(f"{t:>18}" for t in results) + ("  stock/ours" if both else ""))
+    for label, key, scale in ROWS:
         cells, values = "", []
-        for target in targets:
-            result = results[target]
+        for result in results.values():
             value = result.get(key)
-            value = value * 1000 if ms and value is not None else value
-            values.append(value)
+            values.append(None if value is None else value * scale)
             if result.get("error"):
                 text = "error"
             elif key == "drain" and not result.get("drained"):
                 text = f"did not drain {args.timeout:g}s"
             else:
-                text = "-" if value is None else f"{value:,.1f}" if ms else f"{value:,.0f}"
+                text = "-" if value is None else f"{values[-1]:,.{1 if scale > 1 else 0}f}"
             cells += f"{text:>18}"
         ratio = ""
-        if both and compare and None not in values and results["vnpy"].get("drained", True):
-            ratio = f"{values[1] / values[0]:>11,.1f}x" if values[0] else ""
+        if both and scale > 1 and None not in values and values[0]:
+            ratio = f"{values[1] / values[0]:>11,.1f}x"
+            if not results["vnpy"].get("drained"):
+                ratio += " (vnpy undrained)"
         print(f"  {label:24}{cells}{ratio}")
-    for target in targets:
-        if results[target].get("error"):
-            print(f"  {target}: {results[target]['error']}")
+    for target, result in results.items():
+        if result.get("error"):
+            print(f"  {target}: {result['error']}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -321,16 +311,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         try:
             child(args)
+        except BaseException:
+            traceback.print_exc()
         finally:  # stock vn.py's engine threads are not daemons: never hang on an error
             sys.stderr.flush()
             os._exit(1)
     targets = [args.only] if args.only else list(TARGETS)
     table = {rate: {t: run_case(t, rate, args) for t in targets} for rate in args.rates}
     print(f"\nours = terminal MainWindow, vnpy = stock vnpy.trader.ui.MainWindow; "
-          f"QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM', 'offscreen')}, {os.cpu_count()} CPUs")
-    print("tick->GUI: over the ticks that reach the GUI (ours coalesces to the latest tick per "
-          "symbol per frame;\n  stock applies every tick); 'every tick' counts a superseded tick "
-          "as shown when a newer one of its symbol is.")
+          f"QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM', 'offscreen')}, "
+          f"{os.cpu_count()} CPUs, ticks {'prebuilt' if args.prebuilt else 'built while feeding'}")
+    print("tick->GUI is over the ticks that reach the GUI: ours shows the latest tick per symbol "
+          "per frame, stock every tick;\n'every tick' counts a superseded tick as shown when a "
+          "newer tick of its symbol is.")
     for rate, results in table.items():
         show(rate, results, args)
 

@@ -8,7 +8,6 @@ the imports of everything that touches vn.py sit inside the functions here.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import sys
@@ -76,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    from terminal.core.interpreter import tune_for_gui
     from terminal.core.looplag import LoopLagMonitor
 
     qInstallMessageHandler(_qt_message)
@@ -87,10 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     lag = LoopLagMonitor()
     runtime, window = start(root, show=True, lag=lag)
-    # Everything built so far lives as long as the process: keep it out of the collector's
-    # full passes, which otherwise stall the GUI for ~40 ms now and then.
-    gc.collect()
-    gc.freeze()
+    tune_for_gui()
     lag.start()
     exit_code = 0
     quit_future = loop.create_future()

@@ -74,3 +74,12 @@ def test_stop_is_prompt():
     started = time.perf_counter()
     engine.stop()
     assert time.perf_counter() - started < 0.9  # stock EventEngine waits up to 1 s (its sleep)
+
+
+def test_events_nobody_listens_to_are_not_queued():
+    engine = IsolatedEventEngine()
+    engine.put(Event("eTick.rb2701.SHFE", 1))
+    assert engine.queue_depth == 0
+    engine.register("eTick.rb2701.SHFE", lambda e: None)
+    engine.put(Event("eTick.rb2701.SHFE", 2))
+    assert engine.queue_depth == 1

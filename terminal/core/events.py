@@ -73,6 +73,16 @@ class IsolatedEventEngine(EventEngine):
                 error = HandlerError(name, event.type, f"{type(exc).__name__}: {exc}", text)
                 self.put(Event(EVENT_HANDLER_ERROR, error))
 
+    def put(self, event: Event) -> None:
+        """Queue an event, unless nothing at all listens to its type.
+
+        Gateways push every tick twice (`eTick.` and `eTick.<symbol>`); the per-symbol copy
+        usually has no handler, and skipping it halves the queue traffic at no loss: a
+        handler registered later sees the events put after it, as it would anyway.
+        """
+        if event.type in self._handlers or self._general_handlers:
+            self._queue.put(event)
+
     def _run(self) -> None:
         while self._active:
             event = self._queue.get()

@@ -93,8 +93,7 @@ class MarketWatchDock(QWidget):
         if batch.contracts:
             self._contracts_arrived(list(batch.contracts.values()))
         if batch.ticks:
-            watchlist = self.watchlist
-            self.model.upsert(t for s, t in batch.ticks.items() if s in watchlist)
+            self.model.replace_latest(batch.ticks)
 
     def _contracts_arrived(self, contracts: list[ContractData]) -> None:
         for contract in contracts:

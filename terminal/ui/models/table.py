@@ -186,6 +186,30 @@ class RecordTableModel(QAbstractTableModel):
         if self._sort_column >= 0 and (new or first >= 0 or leaving):
             self._resort()
 
+    def replace_latest(self, latest: dict[str, Any]) -> None:
+        """Newest records by key, when whether a record is shown depends on its key only.
+
+        The market watch's hot path: known keys are swapped in place with no per-record
+        calls into Python (20,000 ticks a second arrive here); new keys take `upsert`.
+        """
+        index = self._index
+        known = latest.keys() & index.keys()
+        if len(known) < len(latest):
+            self.upsert([latest[k] for k in latest.keys() - known])
+            if not known:
+                return
+        self._all.update(latest)
+        rows = self._rows
+        changed = [index[k] for k in known]
+        for key, row in zip(known, changed):
+            rows[row] = latest[key]
+        self.dataChanged.emit(
+            self.index(min(changed), 0), self.index(max(changed), len(self.columns) - 1),
+            [_DISPLAY],
+        )
+        if self._sort_column >= 0:
+            self._resort()
+
     def clear(self) -> None:
         self.beginResetModel()
         self._rows.clear()
