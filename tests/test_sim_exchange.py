@@ -55,6 +55,7 @@ def submit(exchange, req, orderid="1"):
         (request("rb2701", Exchange.SHFE, LONG, -2, 3250), "positive whole number"),
         (request("rb2701", Exchange.SHFE, LONG, 1.5, 3250), "positive whole number"),
         (request("rb2701", Exchange.SHFE, LONG, 1, 9000), "outside the daily limits"),
+        (request("rb2701", Exchange.SHFE, LONG, 1, -3250), "must be above 0"),
         (request("IF2612", Exchange.CFFEX, LONG, 21, 4100.2), "exceeds the exchange maximum"),
         (request("IF2612", Exchange.CFFEX, LONG, 20, 4100.2), "not enough available funds"),
         (request("rb2701", Exchange.SHFE, SHORT, 1, 3250, Offset.CLOSE), "not enough long position"),

@@ -186,7 +186,9 @@ class SimExchange:
             raise Rejected(f"volume {volume:g} exceeds the exchange maximum of {spec.max_volume}")
         book = self.books.get(req.vt_symbol)
         if req.type != OrderType.MARKET:
-            if not is_on_tick(req.price, spec.pricetick) or req.price <= 0:
+            if req.price <= 0:
+                raise Rejected(f"price {req.price} must be above 0")
+            if not is_on_tick(req.price, spec.pricetick):
                 raise Rejected(
                     f"price {req.price} is not on the tick grid of "
                     f"{spec.pricetick:.{decimals_for(spec.pricetick)}f}"
