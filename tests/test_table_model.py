@@ -88,3 +88,18 @@ def test_fast_view_paints_rows_selection_and_text(qtbot):
     base = view.palette().base().color()
     # text was drawn: some pixel in row 0, column 0 differs from the background
     assert any(image.pixelColor(x, row_height // 2) != base for x in range(4, 40))
+
+
+def test_replace_latest_swaps_known_rows_and_appends_new_ones_in_order(qtbot):
+    m = model()
+    m.replace_latest({k: Row(k, i) for i, k in enumerate("dcab")})
+    assert [r.key for r in m.records()] == list("dcab")
+    changed = []
+    m.dataChanged.connect(lambda tl, br, roles: changed.append((tl.row(), br.row())))
+    m.replace_latest({"c": Row("c", 10), "a": Row("a", 20), "e": Row("e", 5)})
+    assert [r.key for r in m.records()] == list("dcabe")
+    assert m.find("c").price == 10 and m.find("a").price == 20
+    assert changed == [(1, 2)]
+    texts, colors = m.cells(m.find("a"))
+    assert texts == ("a", "20.0") and colors == (None, None)
+    assert m.cells(m.find("a")) is m.cells(m.find("a"))  # snapshots: kept until replaced

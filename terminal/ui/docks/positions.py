@@ -41,6 +41,7 @@ class PositionsModel(RecordTableModel):
             ],
             key=lambda p: p.vt_positionid,
             accept=lambda p: p.volume > 0,
+            snapshots=False,  # re-shown with a new last price, same object
             parent=parent,
         )
 

@@ -70,9 +70,15 @@ class RecordTableModel(QAbstractTableModel):
         key: Callable[[Any], str],
         accept: Callable[[Any], bool] | None = None,
         max_rows: int | None = None,
+        snapshots: bool = True,
         parent=None,
     ) -> None:
         super().__init__(parent)
+        # Records are snapshots (a change arrives as a new object), so a record's cell texts
+        # can be kept until its object is replaced. Models that re-show a record after
+        # changing something it is drawn with (positions marked to the last price) say False.
+        self._snapshots = snapshots
+        self._cells: dict[str, tuple[Any, tuple]] = {}
         self.columns = columns
         self._key = key
         self._accept = accept
@@ -122,6 +128,23 @@ class RecordTableModel(QAbstractTableModel):
 
     def records(self) -> list[Any]:
         return list(self._rows)
+
+    def cells(self, record: Any) -> tuple[tuple[str, ...], tuple[int | None, ...]]:
+        """Every column's text and colour (rgba, or None for the default) for one record."""
+        if self._snapshots:
+            hit = self._cells.get(self._key(record))
+            if hit is not None and hit[0] is record:
+                return hit[1]
+        columns = self.columns
+        texts = tuple([c.text(c.value(record)) for c in columns])
+        colors = []
+        for c in columns:
+            brush = c.color(record) if c.color is not None else None
+            colors.append(brush.color().rgba() if brush is not None else None)
+        cells = (texts, tuple(colors))
+        if self._snapshots:
+            self._cells[self._key(record)] = (record, cells)
+        return cells
 
     def records_view(self) -> list[Any]:
         """The row list itself, in display order, for painting; do not modify."""
@@ -195,7 +218,7 @@ class RecordTableModel(QAbstractTableModel):
         index = self._index
         known = latest.keys() & index.keys()
         if len(known) < len(latest):
-            self.upsert([latest[k] for k in latest.keys() - known])
+            self.upsert([record for k, record in latest.items() if k not in index])
             if not known:
                 return
         self._all.update(latest)
@@ -212,6 +235,7 @@ class RecordTableModel(QAbstractTableModel):
 
     def clear(self) -> None:
         self.beginResetModel()
+        self._cells.clear()
         self._rows.clear()
         self._index.clear()
         self._all.clear()
@@ -234,6 +258,7 @@ class RecordTableModel(QAbstractTableModel):
         oldest = list(self._all)[:count]
         for k in oldest:
             del self._all[k]
+            self._cells.pop(k, None)
         rows = sorted((self._index[k] for k in oldest if k in self._index), reverse=True)
         if rows:
             self._remove_rows(rows)
