@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QLine, QRect, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHeaderView, QTableView
 
 from terminal.ui.models.table import RecordTableModel
@@ -50,16 +50,32 @@ class Frame:
     font: QFont
 
 
+_STRIPES: dict[tuple, QBrush] = {}
+
+
+def _stripes(height: int, base: QColor, alternate: QColor) -> QBrush:
+    key = (height, base.rgba(), alternate.rgba())
+    brush = _STRIPES.get(key)
+    if brush is None:
+        tile = QImage(8, 2 * height, QImage.Format.Format_ARGB32_Premultiplied)
+        tile.fill(base)
+        painter = QPainter(tile)
+        painter.fillRect(0, height, 8, height, alternate)
+        painter.end()
+        brush = _STRIPES[key] = QBrush(tile)
+    return brush
+
+
 def draw(painter: QPainter, frame: Frame, model: RecordTableModel) -> None:
     cells = [model.cells(record) for record in frame.records]
     area, top, height = frame.area, frame.top, frame.row_height
     bottom = top + len(cells) * height
     painter.setFont(frame.font)
-    painter.fillRect(area, frame.base)
-    if frame.alternate is not None:
-        for offset in range((frame.first + 1) % 2, len(cells), 2):
-            painter.fillRect(area.left(), top + offset * height, area.width(), height,
-                             frame.alternate)
+    if frame.alternate is None:
+        painter.fillRect(area, frame.base)
+    else:  # all stripes in one call: a two-row tile, aligned on the first row
+        painter.setBrushOrigin(0, top - (frame.first % 2) * height)
+        painter.fillRect(area, _stripes(height, frame.base, frame.alternate))
     for offset in frame.selected:
         if 0 <= offset < len(cells):
             painter.fillRect(area.left(), top + offset * height, area.width(), height,

@@ -11,7 +11,7 @@ from datetime import datetime
 from terminal.core.bridge import Batch
 from terminal.core.events import HandlerError
 from terminal.ui.docks.common import TableDock
-from terminal.ui.models.table import RED, Column, RecordTableModel
+from terminal.ui.models.table import RED, Column, RecordTableModel, clock
 
 MAX_LINES = 10_000
 _ids = itertools.count()
@@ -30,7 +30,7 @@ class LogModel(RecordTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(
             [
-                Column("Time", lambda r: r.time, lambda t: t.strftime("%H:%M:%S.%f")[:-3], width=96),
+                Column("Time", lambda r: r.time, clock, width=96),
                 Column("Level", lambda r: r.level,
                        color=lambda r: RED if r.level in ("ERROR", "CRITICAL") else None),
                 Column("Source", lambda r: r.source, width=150),

@@ -50,7 +50,10 @@ def number(decimals: int = 2) -> Callable[[Any], str]:
 
 
 def clock(value: Any) -> str:
-    return value.strftime("%H:%M:%S.%f")[:-3] if value is not None else ""
+    """HH:MM:SS.mmm, without strftime (which costs 20 us, per row, per repaint)."""
+    if value is None:
+        return ""
+    return f"{value.hour:02}:{value.minute:02}:{value.second:02}.{value.microsecond // 1000:03}"
 
 
 def _sort_key(value: Any) -> tuple:
