@@ -29,7 +29,13 @@ from vnpy.trader.object import TickData
 
 from terminal.core.bridge import Batch
 from terminal.market.prices import decimals_for
-from terminal.market.ticket import TICKET_OFFSETS, TICKET_TYPES, Ticket, TicketError
+from terminal.market.ticket import (
+    PRICED_TYPES,
+    TICKET_OFFSETS,
+    TICKET_TYPES,
+    Ticket,
+    TicketError,
+)
 from terminal.market.trading import Trading, TradingError
 from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE
 
@@ -252,8 +258,7 @@ class OrderTicketDock(QWidget):
             self.price_edit.setText(text.replace(",", ""))
 
     def _type_changed(self) -> None:
-        priced = self.type_box.currentText() != ORDER_TYPE[TICKET_TYPES[1]]
-        self.price_edit.setEnabled(priced)
+        self.price_edit.setEnabled(self.type_box.currentData() in PRICED_TYPES)
 
     def _show_errors(self, errors: dict[str, str]) -> None:
         for name, widget in self.fields.items():
