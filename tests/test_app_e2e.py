@@ -224,3 +224,12 @@ def test_flatten_symbol_cancels_and_closes(qtbot, terminal):
     qtbot.waitUntil(lambda: positions.rowCount() == 0, timeout=WAIT)
     assert runtime.trading.working_orders("m2705.DCE") == []
     assert "1 cancel(s), 1 closing order(s)" in ticket.status_label.text()
+
+
+def test_market_orders_take_no_price(qtbot, terminal):
+    runtime, window = terminal
+    ticket = window.ticket
+    ticket.type_box.setCurrentIndex(ticket.type_box.findData(OrderType.MARKET))
+    assert not ticket.price_edit.isEnabled()
+    ticket.type_box.setCurrentIndex(ticket.type_box.findData(OrderType.STOP))
+    assert ticket.price_edit.isEnabled()
