@@ -233,3 +233,15 @@ def test_market_orders_take_no_price(qtbot, terminal):
     assert not ticket.price_edit.isEnabled()
     ticket.type_box.setCurrentIndex(ticket.type_box.findData(OrderType.STOP))
     assert ticket.price_edit.isEnabled()
+
+
+def test_terminal_warnings_reach_the_log_dock(qtbot, terminal):
+    import logging
+
+    runtime, window = terminal
+    logging.getLogger("terminal.test").warning("margin call at %s", "10:00")
+    qtbot.waitUntil(
+        lambda: any(r.message == "margin call at 10:00" and r.level == "WARNING"
+                    for r in window.log_view.model.records()),
+        timeout=WAIT,
+    )

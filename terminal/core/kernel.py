@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from vnpy.event import Event
 from vnpy.trader.engine import MainEngine
+from vnpy.trader.event import EVENT_LOG
 from vnpy.trader.gateway import BaseGateway
+from vnpy.trader.object import LogData
 
 from terminal.core.bridge import EventBridge
 from terminal.core.events import IsolatedEventEngine
@@ -19,6 +22,28 @@ from terminal.core.settings import Settings
 log = logging.getLogger(__name__)
 
 
+# Loggers whose failures reach the trader another way (as handler errors), not twice.
+_REPORTED_ELSEWHERE = ("terminal.core.events", "terminal.ui.pump")
+
+
+class EngineLogHandler(logging.Handler):
+    """Warnings and errors from the terminal's own code, shown in the Log dock like vn.py's."""
+
+    def __init__(self, event_engine) -> None:
+        super().__init__(logging.WARNING)
+        self._event_engine = event_engine
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(_REPORTED_ELSEWHERE):
+            return
+        try:
+            log_data = LogData(gateway_name=record.name, msg=record.getMessage(),
+                               level=record.levelno)
+            self._event_engine.put(Event(EVENT_LOG, log_data))
+        except Exception:  # noqa: BLE001 - logging must never raise into the caller
+            self.handleError(record)
+
+
 class Kernel:
     def __init__(self, paths: DataPaths, settings: Settings) -> None:
         self.paths = paths
@@ -26,6 +51,8 @@ class Kernel:
         self.event_engine = IsolatedEventEngine()
         self.main_engine = MainEngine(self.event_engine)
         self.bridge = EventBridge(self.event_engine)
+        self._log_handler = EngineLogHandler(self.event_engine)
+        logging.getLogger().addHandler(self._log_handler)
         self._closed = False
 
     def add_gateway(self, gateway_class: type[BaseGateway], name: str = "") -> BaseGateway:
@@ -43,6 +70,7 @@ class Kernel:
         if self._closed:
             return
         self._closed = True
+        logging.getLogger().removeHandler(self._log_handler)
         self.bridge.close()
         try:
             self.main_engine.close()
