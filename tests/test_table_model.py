@@ -103,3 +103,34 @@ def test_replace_latest_swaps_known_rows_and_appends_new_ones_in_order(qtbot):
     texts, colors = m.cells(m.find("a"))
     assert texts == ("a", "20.0") and colors == (None, None)
     assert m.cells(m.find("a")) is m.cells(m.find("a"))  # snapshots: kept until replaced
+
+
+def test_mirror_view_shows_the_records_and_forwards_sorting(qtbot):
+    from terminal.ui.docks.common import make_table, selected_records
+    from terminal.ui.models.table import RED
+
+    m = RecordTableModel(
+        [Column("Key", lambda r: r.key),
+         Column("Price", lambda r: r.price, number(1), True, lambda r: RED if r.price > 2 else None)],
+        key=lambda r: r.key,
+    )
+    m.upsert([Row("a", 3), Row("b", 1), Row("c", 2)])
+    view = make_table(m, mirror=True)
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    view.show()
+    qtbot.waitExposed(view)
+    mirror = view.model()
+    assert [mirror.item(r, 0).text() for r in range(3)] == ["a", "b", "c"]
+    assert mirror.item(0, 1).text() == "3.0"
+    assert mirror.item(0, 1).foreground().color() == RED.color()
+
+    view.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+    assert [m.record(r).key for r in range(3)] == ["b", "c", "a"]
+    assert [mirror.item(r, 0).text() for r in range(3)] == ["b", "c", "a"]
+
+    m.replace_latest({"b": Row("b", 9)})  # b moves to the bottom once the model re-sorts
+    qtbot.waitUntil(lambda: mirror.item(2, 1).text() == "9.0", timeout=2000)
+    assert [mirror.item(r, 0).text() for r in range(3)] == ["c", "a", "b"]
+    view.selectRow(2)
+    assert [r.key for r in selected_records(view)] == ["b"]

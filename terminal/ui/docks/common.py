@@ -6,15 +6,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
 
 from terminal.ui.models.table import RecordTableModel
+from terminal.ui.mirror_view import MirrorTableView
 from terminal.ui.table_view import FastTableView
 
 
-def make_table(model: RecordTableModel, sortable: bool = True) -> QTableView:
-    view = FastTableView()
-    view.setModel(model)
+def make_table(model: RecordTableModel, sortable: bool = True, mirror: bool = False) -> QTableView:
+    """A table over `model`; `mirror` for the busiest table (see `ui.mirror_view`)."""
+    if mirror:
+        view: QTableView = MirrorTableView(model)
+        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().lineSpacing() + 2)
+    else:
+        view = FastTableView()
+        view.setModel(model)
+    # No sort until the trader clicks a header: enabling sorting sorts by the indicator.
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     view.setSortingEnabled(sortable)
-    if sortable:
-        view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setAlternatingRowColors(True)
@@ -29,7 +35,7 @@ def make_table(model: RecordTableModel, sortable: bool = True) -> QTableView:
 
 
 def selected_records(view: QTableView) -> list:
-    model: RecordTableModel = view.model()  # type: ignore[assignment]
+    model: RecordTableModel = getattr(view, "source", None) or view.model()
     rows = sorted({index.row() for index in view.selectionModel().selectedRows()})
     return [model.record(row) for row in rows]
 

@@ -65,7 +65,7 @@ class MarketWatchDock(QWidget):
         super().__init__(parent)
         self.watchlist = watchlist
         self.model = MarketWatchModel(watchlist, self)
-        self.view = make_table(self.model)
+        self.view = make_table(self.model, mirror=True)
         self.view.doubleClicked.connect(self._activated)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
