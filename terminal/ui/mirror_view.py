@@ -107,7 +107,7 @@ class MirrorTableView(QTableView):
         self.refresh()
 
     def refresh(self) -> None:
-        """Write the rows on screen (and a screenful either side, for smooth scrolling)."""
+        """Write the rows on screen; scrolling writes the rows it brings into view."""
         self._last = time.perf_counter()
         count = self.source.rowCount()
         if not count:
@@ -116,8 +116,7 @@ class MirrorTableView(QTableView):
         last = self.rowAt(self.viewport().height() - 1)
         if last < 0:
             last = count - 1
-        span = last - first + 1
-        self.mirror.write(max(0, first - span), min(count - 1, last + span))
+        self.mirror.write(first, min(count - 1, last + 1))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
