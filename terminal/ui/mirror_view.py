@@ -34,7 +34,7 @@ class MirrorModel(QStandardItemModel):
             if column.tooltip:
                 self.setHeaderData(number, Qt.Orientation.Horizontal, column.tooltip,
                                    Qt.ItemDataRole.ToolTipRole)
-        self._written: dict[int, tuple] = {}   # row -> (texts, colours) on screen
+        self._written: dict[int, tuple] = {}   # row -> (texts, colours, record) on screen
         self._brushes: dict[int | None, QBrush] = {}
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
@@ -60,16 +60,20 @@ class MirrorModel(QStandardItemModel):
     def write(self, first: int, last: int) -> None:
         """Copy rows first..last from the source where they differ from what is shown."""
         source, written, item = self.source, self._written, self.item
+        unchanged_if_same = source.snapshots
         for row in range(first, min(last, source.rowCount() - 1) + 1):
-            texts, colours = source.cells(source.record(row))
+            record = source.record(row)
             shown = written.get(row)
+            if unchanged_if_same and shown is not None and shown[2] is record:
+                continue
+            texts, colours = source.cells(record)
             for column, text in enumerate(texts):
                 if shown is None or shown[0][column] != text:
                     item(row, column).setText(text)
                 colour = colours[column]
                 if shown is None or shown[1][column] != colour:
                     item(row, column).setForeground(self._brush(colour))
-            written[row] = (texts, colours)
+            written[row] = (texts, colours, record)
 
     def _brush(self, colour: int | None) -> QBrush:
         brush = self._brushes.get(colour)

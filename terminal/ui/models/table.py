@@ -126,6 +126,11 @@ class RecordTableModel(QAbstractTableModel):
         self._resort()
 
     # ------------------------------------------------------------------ records
+    @property
+    def snapshots(self) -> bool:
+        """Whether a changed record always arrives as a new object."""
+        return self._snapshots
+
     def record(self, row: int) -> Any:
         return self._rows[row]
 
