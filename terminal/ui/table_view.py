@@ -180,7 +180,7 @@ class FastTableView(QTableView):
             first=first,
             row_height=row_height,
             columns=columns,
-            records=model.records_view()[first:last + 1],
+            records=model.records_between(first, last),
             selected=selected,
             text=palette.text().color().rgba(),
             highlighted_text=palette.highlightedText().color().rgba(),

@@ -69,7 +69,7 @@ class PositionsModel(RecordTableModel):
             last = self.last
             for vt_symbol, tick in batch.ticks.items():
                 last[vt_symbol] = tick.last_price
-            marked = [p for p in self._rows if p.vt_symbol in batch.ticks]
+            marked = [p for p in self.records() if p.vt_symbol in batch.ticks]
             if marked:
                 self.upsert(marked)
 

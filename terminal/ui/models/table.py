@@ -24,6 +24,9 @@ _ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 SORT_ROLE = Qt.ItemDataRole.UserRole
+# Above this many changed rows, one dataChanged covers the whole table rather than looking up
+# where each changed row is (views repaint only what is on screen either way).
+_SPAN_LOOKUP_LIMIT = 32
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,15 @@ class RecordTableModel(QAbstractTableModel):
         self._key = key
         self._accept = accept
         self._max_rows = max_rows
-        self._rows: list[Any] = []
-        self._index: dict[str, int] = {}
-        self._all: dict[str, Any] = {}  # every record seen, including those filtered out
+        self._keys: list[str] = []          # keys of the rows shown, in display order
+        self._index: dict[str, int] = {}    # key -> row
+        self._all: dict[str, Any] = {}      # key -> latest record, including those filtered out
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
 
     # ------------------------------------------------------------------ Qt model API
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._keys)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.columns)
@@ -110,14 +113,14 @@ class RecordTableModel(QAbstractTableModel):
     def data(self, index: QModelIndex, role=_DISPLAY):
         if role == _DISPLAY:
             column = self.columns[index.column()]
-            return column.text(column.value(self._rows[index.row()]))
+            return column.text(column.value(self.record(index.row())))
         if role == _ALIGN:
             return _ALIGN_RIGHT if self.columns[index.column()].numeric else _ALIGN_LEFT
         if role == _FOREGROUND:
             column = self.columns[index.column()]
-            return column.color(self._rows[index.row()]) if column.color else None
+            return column.color(self.record(index.row())) if column.color else None
         if role == SORT_ROLE:
-            return self.columns[index.column()].value(self._rows[index.row()])
+            return self.columns[index.column()].value(self.record(index.row()))
         return None
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
@@ -132,10 +135,11 @@ class RecordTableModel(QAbstractTableModel):
         return self._snapshots
 
     def record(self, row: int) -> Any:
-        return self._rows[row]
+        return self._all[self._keys[row]]
 
     def records(self) -> list[Any]:
-        return list(self._rows)
+        records = self._all
+        return [records[k] for k in self._keys]
 
     def cells(self, record: Any) -> tuple[tuple[str, ...], tuple[int | None, ...]]:
         """Every column's text and colour (rgba, or None for the default) for one record."""
@@ -154,13 +158,13 @@ class RecordTableModel(QAbstractTableModel):
             self._cells[self._key(record)] = (record, cells)
         return cells
 
-    def records_view(self) -> list[Any]:
-        """The row list itself, in display order, for painting; do not modify."""
-        return self._rows
+    def records_between(self, first: int, last: int) -> list[Any]:
+        """Records of rows first..last, for painting."""
+        records = self._all
+        return [records[k] for k in self._keys[first:last + 1]]
 
     def find(self, key: str) -> Any | None:
-        row = self._index.get(key)
-        return None if row is None else self._rows[row]
+        return self._all.get(key) if key in self._index else None
 
     def row_of(self, key: str) -> int | None:
         return self._index.get(key)
@@ -168,7 +172,7 @@ class RecordTableModel(QAbstractTableModel):
     def set_filter(self, accept: Callable[[Any], bool] | None) -> None:
         self.beginResetModel()
         self._accept = accept
-        self._rows = [r for r in self._all.values() if accept is None or accept(r)]
+        self._keys = [k for k, r in self._all.items() if accept is None or accept(r)]
         self._reindex()
         self.endResetModel()
         if self._sort_column >= 0:
@@ -176,7 +180,7 @@ class RecordTableModel(QAbstractTableModel):
 
     def upsert(self, records: Iterable[Any]) -> None:
         """Insert new records and replace known ones, in one pass and one signal of each kind."""
-        key, accept, index, rows = self._key, self._accept, self._index, self._rows
+        key, accept, index, keys = self._key, self._accept, self._index, self._keys
         new: list[Any] = []
         leaving: list[int] = []
         first = last = -1
@@ -192,7 +196,6 @@ class RecordTableModel(QAbstractTableModel):
             elif row < 0:
                 new[[key(r) for r in new].index(k)] = record
             elif wanted:
-                rows[row] = record
                 if first < 0 or row < first:
                     first = row
                 if row > last:
@@ -206,22 +209,23 @@ class RecordTableModel(QAbstractTableModel):
         if leaving:
             self._remove_rows(sorted(set(leaving), reverse=True))
         if new:
-            start = len(rows)
+            start = len(keys)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
             for offset, record in enumerate(new):
-                rows.append(record)
-                index[key(record)] = start + offset
+                k = key(record)
+                keys.append(k)
+                index[k] = start + offset
             self.endInsertRows()
-        if self._max_rows is not None and len(rows) > self._max_rows:
-            self._drop_oldest(len(rows) - self._max_rows)
+        if self._max_rows is not None and len(keys) > self._max_rows:
+            self._drop_oldest(len(keys) - self._max_rows)
         if self._sort_column >= 0 and (new or first >= 0 or leaving):
             self._resort()
 
     def replace_latest(self, latest: dict[str, Any]) -> None:
         """Newest records by key, when whether a record is shown depends on its key only.
 
-        The market watch's hot path: known keys are swapped in place with no per-record
-        calls into Python (20,000 ticks a second arrive here); new keys take `upsert`.
+        The market watch's hot path (20,000 ticks a second arrive here): known keys are
+        swapped in with one dict update and no per-record Python; new keys take `upsert`.
         """
         index = self._index
         known = latest.keys() & index.keys()
@@ -230,13 +234,13 @@ class RecordTableModel(QAbstractTableModel):
             if not known:
                 return
         self._all.update(latest)
-        rows = self._rows
-        changed = [index[k] for k in known]
-        for key, row in zip(known, changed):
-            rows[row] = latest[key]
+        if len(known) > _SPAN_LOOKUP_LIMIT:  # most rows changed: say so for all of them
+            first, last = 0, len(self._keys) - 1
+        else:
+            changed = [index[k] for k in known]
+            first, last = min(changed), max(changed)
         self.dataChanged.emit(
-            self.index(min(changed), 0), self.index(max(changed), len(self.columns) - 1),
-            [_DISPLAY],
+            self.index(first, 0), self.index(last, len(self.columns) - 1), [_DISPLAY]
         )
         if self._sort_column >= 0:
             self._resort()
@@ -244,20 +248,19 @@ class RecordTableModel(QAbstractTableModel):
     def clear(self) -> None:
         self.beginResetModel()
         self._cells.clear()
-        self._rows.clear()
+        self._keys.clear()
         self._index.clear()
         self._all.clear()
         self.endResetModel()
 
     # ------------------------------------------------------------------ internals
     def _reindex(self) -> None:
-        key = self._key
-        self._index = {key(record): row for row, record in enumerate(self._rows)}
+        self._index = {k: row for row, k in enumerate(self._keys)}
 
     def _remove_rows(self, rows_descending: list[int]) -> None:
         for row in rows_descending:
             self.beginRemoveRows(QModelIndex(), row, row)
-            del self._rows[row]
+            del self._keys[row]
             self.endRemoveRows()
         self._reindex()
 
@@ -275,12 +278,12 @@ class RecordTableModel(QAbstractTableModel):
         if not 0 <= self._sort_column < len(self.columns):
             return
         value = self.columns[self._sort_column].value
-        key = self._key
+        records, keys = self._all, self._keys
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
-        held = [(p, key(self._rows[p.row()]), p.column()) for p in persistent]
-        self._rows.sort(
-            key=lambda r: _sort_key(value(r)),
+        held = [(p, keys[p.row()], p.column()) for p in persistent]
+        keys.sort(
+            key=lambda k: _sort_key(value(records[k])),
             reverse=self._sort_order == Qt.SortOrder.DescendingOrder,
         )
         self._reindex()
