@@ -38,9 +38,3 @@ class LoopLagMonitor:
         self.samples.append(lag)
         if lag > self.worst:
             self.worst = lag
-
-    def percentile(self, q: float) -> float:
-        if not self.samples:
-            return 0.0
-        ordered = sorted(self.samples)
-        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]

@@ -7,10 +7,6 @@ import math
 _EPSILON = 1e-7
 
 
-def ticks_of(price: float, pricetick: float) -> float:
-    return price / pricetick
-
-
 def is_on_tick(price: float, pricetick: float) -> bool:
     if pricetick <= 0 or not math.isfinite(price):
         return False
