@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 
 
 class LoopLagMonitor:
-    def __init__(self, interval: float = 0.02, keep: int = 50_000) -> None:
+    def __init__(self, interval: float = 0.02) -> None:
         self.interval = interval
-        self.samples: deque[float] = deque(maxlen=keep)
         self.worst = 0.0
         self.last = 0.0
         self._task: asyncio.Task | None = None
@@ -35,6 +33,5 @@ class LoopLagMonitor:
 
     def record(self, lag: float) -> None:
         self.last = lag
-        self.samples.append(lag)
         if lag > self.worst:
             self.worst = lag
