@@ -62,7 +62,13 @@ async def round_trip(runtime, window, timeout: float) -> str:
 
 async def run_smoke(runtime, window, lag: LoopLagMonitor, seconds: float) -> int:
     started = time.monotonic()
+    watch = window.market_watch.model
+    start_up_lag = 0.0
     try:
+        await wait_for(lambda: watch.rowCount() > 0, max(seconds, 10.0),
+                       "no quotes reached the market watch")
+        # Start-up (first show, first fill of every table) is reported apart from running.
+        start_up_lag, lag.worst = lag.worst, 0.0
         await round_trip(runtime, window, timeout=max(seconds, 10.0))
         await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
         errors = runtime.kernel.event_engine.handler_errors + window.pump.consumer_errors
@@ -78,7 +84,8 @@ async def run_smoke(runtime, window, lag: LoopLagMonitor, seconds: float) -> int
     print(
         f"smoke: ok in {elapsed:.1f} s: ticks received {window.pump.tick_events}, "
         f"orders {window.orders.model.rowCount()}, fills {window.trades.model.rowCount()}, "
-        f"worst GUI loop lag {lag.worst * 1000:.1f} ms",
+        f"worst GUI loop lag {lag.worst * 1000:.1f} ms "
+        f"({start_up_lag * 1000:.1f} ms while starting)",
         flush=True,
     )
     return 0
