@@ -17,6 +17,8 @@ from terminal.gateways.sim import SimGateway
 from terminal.market import contracts
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
+from terminal.storage import vnpy_database
+from terminal.storage.market_store import MarketStore
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class Runtime:
     trading: Trading
     watchlist: Watchlist
     settings: Settings
+    store: MarketStore
 
     def connect_simulator(self) -> None:
         self.kernel.connect(
@@ -42,9 +45,12 @@ class Runtime:
 
     def close(self) -> None:
         self.kernel.close()
+        self.store.close()
 
 
 def build(paths: DataPaths, settings: Settings) -> Runtime:
+    store = MarketStore(paths.market_dir)
+    vnpy_database.install(store)  # before any vn.py engine asks for its database
     kernel = Kernel(paths, settings)
     kernel.add_gateway(SimGateway)
     trading = Trading(kernel.main_engine)
@@ -57,4 +63,4 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
             log.exception("could not save the watchlist")
 
     watchlist = Watchlist(kernel.main_engine, symbols, on_change=remember)
-    return Runtime(kernel, trading, watchlist, settings)
+    return Runtime(kernel, trading, watchlist, settings, store)

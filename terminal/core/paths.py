@@ -49,6 +49,10 @@ class DataPaths:
         return self.root / "logs"
 
     @property
+    def market_dir(self) -> Path:
+        return self.root / "market"
+
+    @property
     def cache_dir(self) -> Path:
         return self.root / "cache"
 

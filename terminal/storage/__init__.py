@@ -1,0 +1,1 @@
+"""Market data storage: Parquet files for bars and ticks, an SQLite catalogue (no Qt)."""
