@@ -65,11 +65,18 @@ def _qt_message(mode, context, message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = cli.parse(argv)
     root = paths.resolve_root(args.home)
+    if args.command == "data":
+        from terminal import data_cli
+
+        data_cli.absolutize(args)
     try:
-        paths.prepare(root)
+        data_paths = paths.prepare(root)
     except paths.DataDirError as exc:
         print(f"trading-terminal: {exc}", file=sys.stderr)
         return 2
+    if args.command == "data":
+        logs.configure(data_paths.log_dir)
+        return data_cli.run(args, data_paths)
 
     import qasync
     from PySide6.QtCore import qInstallMessageHandler

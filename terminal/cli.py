@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
         "line and exit (0 when it worked)",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    from terminal import data_cli
+
+    data_cli.add_parser(p.add_subparsers(dest="command", metavar="{data}"))
     return p
 
 

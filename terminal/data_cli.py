@@ -1,0 +1,155 @@
+"""`trading-terminal data ...`: the market data store from the command line.
+
+    data list                                   what the store holds
+    data import FILE [FILE ...] [options]       check and add CSV files (all or nothing each)
+    data export SYMBOL.EXCHANGE INTERVAL OUT    write a series to OUT.csv or OUT.parquet
+    data delete SYMBOL.EXCHANGE INTERVAL        remove a series
+
+INTERVAL is a bar interval as stored ("1m", "5m", "1h", "d") or "tick".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from terminal.core.paths import DataPaths
+
+EXIT_BAD_INPUT = 2
+
+
+def add_parser(subparsers) -> None:
+    data = subparsers.add_parser("data", help="import, list, export or delete market data")
+    commands = data.add_subparsers(dest="data_command", required=True)
+    commands.add_parser("list", help="list the series in the store")
+    imp = commands.add_parser("import", help="import CSV files of bars or ticks")
+    imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument("--symbol", help="symbol, when the file does not say (e.g. rb2401)")
+    imp.add_argument("--exchange", help="exchange, when the file does not say (e.g. SHFE)")
+    imp.add_argument("--interval", help="bar interval, when detection is wrong (1m, 5m, d)")
+    imp.add_argument("--format", dest="datetime_format",
+                     help="strptime format of the date and time, e.g. '%%Y%%m%%d %%H:%%M:%%S'")
+    label = imp.add_mutually_exclusive_group()
+    label.add_argument("--end-labelled", dest="end_labelled", action="store_true", default=None,
+                       help="bars are stamped with their end time")
+    label.add_argument("--start-labelled", dest="end_labelled", action="store_false",
+                       help="bars are stamped with their start time")
+    imp.add_argument("--timezone", help="time zone of the file's times (default Asia/Shanghai)")
+    imp.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+    for name, text in (("export", "write a series to a .csv or .parquet file"),
+                       ("delete", "remove a series")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("vt_symbol", help="e.g. rb2401.SHFE")
+        command.add_argument("interval", help="1m, 5m, 1h, d ... or tick")
+        if name == "export":
+            command.add_argument("output", type=Path)
+
+
+def absolutize(args: argparse.Namespace) -> None:
+    """File arguments are relative to where the command was typed; resolve them before the
+    process moves into the data directory."""
+    if getattr(args, "files", None):
+        args.files = [Path(f).expanduser().resolve() for f in args.files]
+    if getattr(args, "output", None):
+        args.output = Path(args.output).expanduser().resolve()
+
+
+def run(args: argparse.Namespace, paths: DataPaths) -> int:
+    from terminal.storage.market_store import MarketStore, StoreError
+
+    store = MarketStore(paths.market_dir)
+    try:
+        return {"list": _list, "import": _import, "export": _export, "delete": _delete}[
+            args.data_command](args, store)
+    except (StoreError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        store.close()
+
+
+def _split(vt_symbol: str):
+    from vnpy.trader.constant import Exchange
+
+    symbol, _, exchange = vt_symbol.rpartition(".")
+    if not symbol or exchange.upper() not in Exchange.__members__:
+        raise ValueError(f"{vt_symbol!r} is not SYMBOL.EXCHANGE (e.g. rb2401.SHFE)")
+    return symbol, Exchange(exchange.upper())
+
+
+def _list(args, store) -> int:
+    series = store.series()
+    if not series:
+        print("the store is empty")
+        return 0
+    print(f"{'symbol':<12}{'exchange':<9}{'interval':<9}{'count':>10}  first{' ' * 21}last")
+    for s in series:
+        print(f"{s.symbol:<12}{s.exchange.value:<9}{s.interval:<9}{s.count:>10,}  "
+              f"{s.first:%Y-%m-%d %H:%M:%S}  {s.last:%Y-%m-%d %H:%M:%S}")
+    return 0
+
+
+def _import(args, store) -> int:
+    from vnpy.trader.constant import Exchange
+
+    from terminal.storage.csv_import import ImportRejected, detect, import_file, read
+
+    failed = 0
+    for path in args.files:
+        try:
+            spec, _ = detect(path)
+            if args.symbol:
+                spec.symbol = args.symbol
+            if args.exchange:
+                if args.exchange.upper() not in Exchange.__members__:
+                    raise ValueError(f"unknown exchange {args.exchange!r}")
+                spec.exchange = Exchange(args.exchange.upper())
+            for name in ("interval", "datetime_format", "end_labelled", "timezone"):
+                if getattr(args, name) is not None:
+                    setattr(spec, name, getattr(args, name))
+            if spec.exchange == Exchange.LOCAL or not spec.symbol:
+                raise ValueError(f"{path.name}: no symbol/exchange in the file or its name; "
+                                 "give --symbol and --exchange")
+            what = f"{spec.symbol}.{spec.exchange.value} {spec.interval or 'tick'}"
+            if args.dry_run:
+                rows = len(read(path, spec)["datetime"])
+                print(f"{path.name}: {rows:,} rows of {what} would be imported")
+            else:
+                _, rows = import_file(store, path, spec)
+                print(f"{path.name}: imported {rows:,} rows of {what}")
+        except (ImportRejected, ValueError, OSError) as exc:
+            failed += 1
+            print(f"{path.name}: rejected, nothing written: {exc}", file=sys.stderr)
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def _export(args, store) -> int:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    symbol, exchange = _split(args.vt_symbol)
+    table = store.load_table(symbol, exchange, args.interval)
+    if table.num_rows == 0:
+        raise ValueError(f"no {args.interval} data for {args.vt_symbol}")
+    stamps = pd.to_datetime(table.column("datetime").to_numpy(), utc=True).tz_convert(store.tz)
+    out: Path = args.output
+    if out.suffix == ".parquet":
+        table = table.set_column(0, "datetime", pa.array(stamps))
+        pq.write_table(table, out)
+    elif out.suffix == ".csv":
+        frame = table.to_pandas()
+        frame["datetime"] = stamps.strftime("%Y-%m-%d %H:%M:%S.%f").str[:-3]
+        frame.to_csv(out, index=False)
+    else:
+        raise ValueError(f"{out.name}: export to .csv or .parquet")
+    print(f"wrote {table.num_rows:,} rows to {out}")
+    return 0
+
+
+def _delete(args, store) -> int:
+    symbol, exchange = _split(args.vt_symbol)
+    removed = store.delete(symbol, exchange, args.interval)
+    print(f"deleted {removed:,} rows of {args.vt_symbol} {args.interval}")
+    return 0

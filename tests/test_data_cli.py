@@ -1,0 +1,73 @@
+"""`trading-terminal data import|list|export|delete`, run in-process through the real entry
+point, with files given relative to the working directory."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from terminal.app import main as terminal_main
+
+from conftest import SHARED_DATA
+
+
+def main(argv: list[str]) -> int:
+    """One command, as from a shell: the process moves into the data directory, so come back."""
+    here = os.getcwd()
+    try:
+        return terminal_main(argv)
+    finally:
+        os.chdir(here)
+
+RB = "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    before = os.getcwd()
+    os.chdir(tmp_path)
+    yield tmp_path
+    os.chdir(before)
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"no shared data at {SHARED_DATA}")
+def test_import_list_export_delete(workdir, capsys):
+    home = str(workdir / "data")
+    (workdir / RB).write_bytes((SHARED_DATA / RB).read_bytes())
+    assert main(["--home", home, "data", "import", RB]) == 0
+    assert "imported 1,830 rows of rb2401.SHFE 1m" in capsys.readouterr().out
+    assert main(["--home", home, "data", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "rb2401" in listing and "1,830" in listing and "2023-09-25 09:00:00" in listing
+    assert main(["--home", home, "data", "export", "rb2401.SHFE", "1m", "out.csv"]) == 0
+    exported = (workdir / "out.csv").read_text().splitlines()
+    assert len(exported) == 1831 and exported[1].startswith("2023-09-25 09:00:00.000,3778.0")
+    assert main(["--home", home, "data", "export", "rb2401.SHFE", "1m", "out.parquet"]) == 0
+    assert (workdir / "out.parquet").stat().st_size > 0
+    assert main(["--home", home, "data", "delete", "rb2401.SHFE", "1m"]) == 0
+    capsys.readouterr()
+    main(["--home", home, "data", "list"])
+    assert "the store is empty" in capsys.readouterr().out
+
+
+def test_a_bad_file_is_rejected_with_its_lines_and_nothing_is_written(workdir, capsys):
+    home = str(workdir / "data")
+    (workdir / "cn_fut_SHFE_rb2401_bad.csv").write_text(
+        "datetime,open,high,low,close,volume\n"
+        "2023-01-03 09:01:00,100,101,99,100,5\n"
+        "2023-01-03 09:02:00,100,98,99,100,5\n"
+    )
+    assert main(["--home", home, "data", "import", "cn_fut_SHFE_rb2401_bad.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "rejected, nothing written" in err and "line 3: high is below low" in err
+    main(["--home", home, "data", "list"])
+    assert "the store is empty" in capsys.readouterr().out
+
+
+def test_unknown_series_and_bad_symbol_are_reported(workdir, capsys):
+    home = str(workdir / "data")
+    assert main(["--home", home, "data", "export", "rb2401.SHFE", "1m", "x.csv"]) == 2
+    assert "no 1m data for rb2401.SHFE" in capsys.readouterr().err
+    assert main(["--home", home, "data", "delete", "rb2401", "1m"]) == 2
+    assert "is not SYMBOL.EXCHANGE" in capsys.readouterr().err
