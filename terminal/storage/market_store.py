@@ -23,6 +23,7 @@ import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -91,10 +92,7 @@ class MarketStore:
                 raise StoreError(f"bar of {bar.vt_symbol} at {bar.datetime} has no interval")
             groups[(bar.symbol, bar.exchange, bar.interval.value)].append(bar)
         for (symbol, exchange, interval), group in groups.items():
-            columns = {"datetime": [to_ns(b.datetime, self.tz) for b in group]}
-            for name in BAR_FIELDS:
-                columns[name] = [float(getattr(b, name)) for b in group]
-            self.save_columns(symbol, exchange, interval, columns)
+            self.save_columns(symbol, exchange, interval, self._columns(group, BAR_FIELDS))
         return len(bars)
 
     def load_bars(self, symbol: str, exchange: Exchange, interval: Interval,
@@ -104,12 +102,10 @@ class MarketStore:
             return []
         times = from_ns(table.column("datetime").cast(pa.int64()).to_numpy(), self.tz)
         columns = [table.column(name).to_pylist() for name in BAR_FIELDS]
+        # Positional, in BarData's field order (gateway, symbol, exchange, datetime, interval,
+        # volume, turnover, open_interest, open, high, low, close): the fastest construction.
         return [
-            BarData(
-                gateway_name="DB", symbol=symbol, exchange=exchange, datetime=moment,
-                interval=interval, open_price=o, high_price=h, low_price=l, close_price=c,
-                volume=v, turnover=t, open_interest=oi,
-            )
+            BarData("DB", symbol, exchange, moment, interval, v, t, oi, o, h, l, c)
             for moment, o, h, l, c, v, t, oi in zip(times, *columns)
         ]
 
@@ -119,10 +115,7 @@ class MarketStore:
         for tick in ticks:
             groups[(tick.symbol, tick.exchange)].append(tick)
         for (symbol, exchange), group in groups.items():
-            columns = {"datetime": [to_ns(t.datetime, self.tz) for t in group]}
-            for name in TICK_FIELDS:
-                columns[name] = [float(getattr(t, name)) for t in group]
-            self.save_columns(symbol, exchange, TICK_INTERVAL, columns)
+            self.save_columns(symbol, exchange, TICK_INTERVAL, self._columns(group, TICK_FIELDS))
         return len(ticks)
 
     def load_ticks(self, symbol: str, exchange: Exchange, start: datetime | None = None,
@@ -140,6 +133,18 @@ class MarketStore:
                 setattr(tick, name, values[row])
             ticks.append(tick)
         return ticks
+
+    def _columns(self, records: list, fields: tuple[str, ...]) -> dict[str, list]:
+        """Columns of bars or ticks: one attribute fetch per record, not one per field."""
+        rows = list(map(attrgetter("datetime", *fields), records))
+        columns = list(zip(*rows))
+        times = columns[0]
+        if all(moment.tzinfo is not None for moment in times):
+            stamps = np.array([moment.timestamp() for moment in times])
+            ns = (np.round(stamps * 1e6).astype(np.int64) * 1000).tolist()
+        else:  # naive times are China local (vn.py's convention for its database)
+            ns = [to_ns(moment, self.tz) for moment in times]
+        return {"datetime": ns, **{name: list(columns[i + 1]) for i, name in enumerate(fields)}}
 
     # ------------------------------------------------------------------ series
     def folder(self, symbol: str, exchange: Exchange, interval: str) -> Path:
