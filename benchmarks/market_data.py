@@ -17,7 +17,6 @@ a real gateway, building TickData in Python, has as well); the held ticks add GC
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import random

@@ -157,3 +157,12 @@ def test_unrecognised_layout_is_refused(tmp_path):
     path.write_text("a,b\n1,2\n")
     with pytest.raises(ImportRejected, match="no open/high/low/close"):
         detect(path)
+
+
+def test_daily_bars_cannot_be_end_labelled(store, tmp_path):
+    path = tmp_path / "cn_fut_CFFEX_IC_daily.csv"
+    path.write_text("date,open,high,low,close,volume\n2021/03/22,1,2,1,2,5\n2021/03/23,1,2,1,2,5\n")
+    spec, _ = detect(path)
+    spec.end_labelled = True
+    with pytest.raises(ImportRejected, match="d bars cannot be end-labelled"):
+        import_file(store, path, spec)

@@ -28,7 +28,7 @@ def test_quote_rate_is_configurable_and_only_subscribed_symbols_tick():
     for rate in (2.0, 20.0):
         engine, gateway = connected(rate)
         ticks = []
-        engine.register(EVENT_TICK, lambda e: ticks.append(e.data.vt_symbol))
+        engine.register(EVENT_TICK, lambda e, ticks=ticks: ticks.append(e.data.vt_symbol))
         gateway.subscribe(SubscribeRequest("rb2701", Exchange.SHFE))
         time.sleep(1.0)
         gateway.close()

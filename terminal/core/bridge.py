@@ -12,7 +12,6 @@ non-empty, so an idle terminal costs nothing and a busy one one wake-up per fram
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,8 +52,6 @@ class Batch:
     errors: list[HandlerError] = field(default_factory=list)
     # How many tick events were folded into `ticks` (for rates and the health view).
     tick_events: int = 0
-    # perf_counter() of the first event folded into this batch: the batch's worst queueing delay.
-    first_event_at: float = 0.0
 
     def __bool__(self) -> bool:
         return bool(
@@ -105,7 +102,6 @@ class EventBridge:
         if self._woken:
             return False
         self._woken = True
-        self._pending.first_event_at = time.perf_counter()
         return True
 
     def _on_tick(self, event: Event) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
@@ -134,12 +134,12 @@ def detect(path: Path) -> tuple[ImportSpec, pd.DataFrame]:
                    if k in TICK_FIELDS or k in ("datetime", "date", "time", "symbol", "exchange")}
     symbol, exchange = _symbol_of(path, sample, columns)
     spec = ImportSpec(kind=kind, symbol=symbol, exchange=exchange, columns=columns)
-    spec.datetime_format = _detect_format(_stamp_text(sample, spec))
+    spec.datetime_format = _detect_format(_stamp_text(path, sample, spec))
     if kind == "bar":
-        stamps = pd.to_datetime(_stamp_text(sample, spec), format=spec.datetime_format,
+        stamps = pd.to_datetime(_stamp_text(path, sample, spec), format=spec.datetime_format,
                                 errors="coerce").dropna().sort_values()
         spec.interval = _interval_of(stamps)
-        full = pd.to_datetime(_stamp_text(frame, spec), format=spec.datetime_format,
+        full = pd.to_datetime(_stamp_text(path, frame, spec), format=spec.datetime_format,
                               errors="coerce").dropna()
         spec.end_labelled = spec.interval not in ("d", "w") and _ends_at_close(full)
     else:
@@ -150,6 +150,9 @@ def detect(path: Path) -> tuple[ImportSpec, pd.DataFrame]:
 def read(path: Path, spec: ImportSpec) -> dict[str, np.ndarray]:
     """Rows in the store's form (datetime as int64 ns UTC, then float columns), sorted and
     checked; raises `ImportRejected` naming every bad row, having kept nothing."""
+    if spec.kind == "bar" and spec.end_labelled and spec.interval[-1:] not in ("m", "h"):
+        raise ImportRejected(path, [RowProblem(1, f"{spec.interval} bars cannot be end-labelled; "
+                                                  "only minute and hour bars")])
     frame = read_frame(path)
     lines = np.arange(2, len(frame) + 2)
     problems: list[RowProblem] = []
@@ -157,7 +160,7 @@ def read(path: Path, spec: ImportSpec) -> dict[str, np.ndarray]:
     if missing:
         raise ImportRejected(path, [RowProblem(1, f"no column {m!r} in the header")
                                     for m in missing])
-    stamps = pd.to_datetime(_stamp_text(frame, spec), format=spec.datetime_format,
+    stamps = pd.to_datetime(_stamp_text(path, frame, spec), format=spec.datetime_format,
                             errors="coerce")
     for line in lines[stamps.isna().to_numpy()]:
         problems.append(RowProblem(int(line), "date/time does not match "
@@ -202,13 +205,12 @@ def import_file(store, path: Path, spec: ImportSpec | None = None) -> tuple[Impo
     spec = spec or detect(path)[0]
     rows = read(path, spec)
     interval = spec.interval if spec.kind == "bar" else TICK_INTERVAL
-    store.save_columns(spec.symbol, spec.exchange, interval,
-                       {k: list(v) for k, v in rows.items()})
+    store.save_columns(spec.symbol, spec.exchange, interval, rows)
     return spec, len(rows["datetime"])
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _stamp_text(frame: pd.DataFrame, spec: ImportSpec) -> pd.Series:
+def _stamp_text(path: Path, frame: pd.DataFrame, spec: ImportSpec) -> pd.Series:
     columns = spec.columns
     if "datetime" in columns:
         return frame[columns["datetime"]].str.strip()
@@ -216,7 +218,7 @@ def _stamp_text(frame: pd.DataFrame, spec: ImportSpec) -> pd.Series:
         return frame[columns["date"]].str.strip() + " " + frame[columns["time"]].str.strip()
     if "date" in columns:
         return frame[columns["date"]].str.strip()
-    raise ImportRejected(Path("?"), [RowProblem(1, "no date or datetime column")])
+    raise ImportRejected(path, [RowProblem(1, "no date or datetime column")])
 
 
 def _detect_format(text: pd.Series) -> str:

@@ -153,8 +153,8 @@ class MarketStore:
         return self.root / "bars" / exchange.value / symbol / interval
 
     def save_columns(self, symbol: str, exchange: Exchange, interval: str,
-                     columns: dict[str, list]) -> None:
-        """Add rows (a datetime column in ns, then numbers) to a series."""
+                     columns: dict) -> None:
+        """Add rows (a datetime column in ns, then numbers; lists or numpy arrays)."""
         new = _dedupe(pa.table(
             {"datetime": pa.array(columns["datetime"], pa.int64()),
              **{k: pa.array(v, pa.float64()) for k, v in columns.items() if k != "datetime"}}

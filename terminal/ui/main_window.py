@@ -202,7 +202,10 @@ class MainWindow(QMainWindow):
         self.connection_label.setText(" | ".join(states) or "No gateway")
         now, ticks = time.perf_counter(), self.pump.tick_events
         then, before = self._rate_mark
-        self.rate_label.setText(f"{(ticks - before) / max(1e-6, now - then):,.0f} ticks/s")
+        self.rate_label.setText(
+            f"{(ticks - before) / max(1e-6, now - then):,.0f} ticks/s, "
+            f"event queue {self.kernel.event_engine.queue_depth}"
+        )
         self._rate_mark = (now, ticks)
         if self.lag is not None:
             self.lag_label.setText(f"GUI lag {self.lag.last * 1000:.1f} ms")

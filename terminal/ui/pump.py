@@ -40,9 +40,7 @@ class BridgePump(QObject):
         self.woken.connect(self._schedule, Qt.ConnectionType.QueuedConnection)
         bridge.set_wake(self.woken.emit)
         # Figures for the status bar and the smoke summary.
-        self.batches = 0
         self.tick_events = 0
-        self.worst_batch_delay = 0.0
         self.consumer_errors = 0
 
     def subscribe(self, consumer: Consumer) -> None:
@@ -62,11 +60,7 @@ class BridgePump(QObject):
         batch = self.bridge.drain()
         if not batch:
             return
-        self.batches += 1
         self.tick_events += batch.tick_events
-        delay = self._last_drain - batch.first_event_at
-        if delay > self.worst_batch_delay:
-            self.worst_batch_delay = delay
         for consumer in self._consumers:
             try:
                 consumer(batch)
