@@ -7,7 +7,7 @@ in trading-day order: the night session first, because it belongs to the next tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from vnpy.trader.constant import Exchange
@@ -111,3 +111,17 @@ def trading_day(moment: datetime) -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
+
+
+def spec_for(symbol: str, exchange: Exchange, price: float) -> ContractSpec:
+    """The specification of any listed contract of a known product (rb2401 trades like
+    rb2701), for replaying past contracts; `price` seeds where its market starts."""
+    listed = BY_VT_SYMBOL.get(f"{symbol}.{exchange.value}")
+    if listed is not None:
+        return listed
+    product = symbol.rstrip("0123456789")
+    for spec in SPECS:
+        if spec.exchange == exchange and spec.product == product:
+            return replace(spec, symbol=symbol, base_price=price)
+    raise KeyError(f"no specification for {symbol}.{exchange.value}: the product "
+                   f"{product!r} is not one the simulated exchange knows")

@@ -4,6 +4,9 @@ One thread owns the exchange. Orders and cancels arrive through a queue and are 
 once; between them the thread produces quote snapshots for every contract, staggered so that
 each contract gets `quote_rate` snapshots a second. Ticks are published for subscribed
 contracts only, but every contract's market moves, so orders in any of them can be matched.
+
+A replay (`start_replay`) adds a past contract whose quotes come from a recorded day on a
+virtual clock instead; orders in it are matched and stamped on that clock.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from vnpy.trader.object import CancelRequest, OrderRequest, SubscribeRequest
 
 from terminal.gateways.sim.exchange import ExchangeSink, SimExchange
 from terminal.gateways.sim.quotes import QuoteModel
+from terminal.gateways.sim.replay import ReplayFeed, ReplayStatus
 from terminal.market import contracts
 from terminal.market.contracts import ContractSpec
 
@@ -52,6 +56,7 @@ class SimGateway(BaseGateway):
         self.exchange: SimExchange | None = None
         self.quote_rate = 2.0
         self.connected = threading.Event()
+        self._feed: ReplayFeed | None = None
 
     # ------------------------------------------------------------------ BaseGateway API
     def connect(self, setting: dict) -> None:
@@ -92,7 +97,7 @@ class SimGateway(BaseGateway):
         self.connected.clear()
 
     def subscribe(self, req: SubscribeRequest) -> None:
-        if contracts.find(req.vt_symbol) is None:
+        if self.exchange is None or req.vt_symbol not in self.exchange.specs:
             self.write_log(f"simulated exchange: no contract {req.vt_symbol} to subscribe")
             return
         self._subscribed.add(req.vt_symbol)
@@ -101,7 +106,7 @@ class SimGateway(BaseGateway):
     def send_order(self, req: OrderRequest) -> str:
         orderid = f"{self._session}_{next(self._order_ids)}"
         order = req.create_order_data(orderid, self.gateway_name)
-        order.datetime = datetime.now(CHINA_TZ)
+        order.datetime = self._now(req.vt_symbol)
         if not self._active:
             order.status = Status.REJECTED
             order.extra = {"reason": "simulated exchange is not connected"}
@@ -120,6 +125,79 @@ class SimGateway(BaseGateway):
     def query_position(self) -> None:
         self._commands.put(("publish",))
 
+    # ------------------------------------------------------------------ replay
+    def start_replay(self, feed: ReplayFeed) -> None:
+        """Replace any running replay with `feed` (paused at its first tick)."""
+        self._commands.put(("replay", feed))
+
+    def control_replay(self, action: str, value: float = 0.0) -> None:
+        """"play", "pause", "stop", "speed" (value: times real time), "seek" (value: ns)."""
+        self._commands.put(("replay-control", action, value))
+
+    def replay_status(self) -> ReplayStatus | None:
+        feed = self._feed
+        return feed.status(time.monotonic()) if feed is not None else None
+
+    def _now(self, vt_symbol: str) -> datetime:
+        feed = self._feed
+        if feed is not None and feed.vt_symbol == vt_symbol:
+            return feed.moment(time.monotonic())
+        return datetime.now(CHINA_TZ)
+
+    def _begin_replay(self, feed: ReplayFeed) -> None:
+        exchange = self.exchange
+        assert exchange is not None
+        if self._feed is not None:
+            self._end_replay()
+        exchange.specs[feed.vt_symbol] = feed.spec
+        self._feed = feed
+        self.on_contract(exchange.contract_data(feed.spec))
+        feed.seek(int(feed.times[0]), time.monotonic())
+        self._play_due(force=True)
+        self.write_log(f"replay of {feed.vt_symbol} on {feed.day}: {len(feed.times):,} "
+                       f"{'ticks' if feed.source == 'tick' else 'ticks from 1-minute bars'}")
+
+    def _end_replay(self) -> None:
+        feed, self._feed = self._feed, None
+        if feed is None or self.exchange is None:
+            return
+        for vt_orderid, working in list(self.exchange.working.items()):
+            if working.order.vt_symbol == feed.vt_symbol:
+                self.exchange.cancel(vt_orderid, feed.moment(time.monotonic()))
+        self.write_log(f"replay of {feed.vt_symbol} stopped")
+
+    def _control(self, action: str, value: float) -> None:
+        feed = self._feed
+        if feed is None:
+            return
+        real = time.monotonic()
+        if action == "play":
+            if feed.finished:
+                feed.seek(int(feed.times[0]), real)
+            feed.play(real)
+        elif action == "pause":
+            feed.pause(real)
+        elif action == "speed":
+            feed.set_speed(value, real)
+        elif action == "seek":
+            feed.seek(int(value), real)
+            self._play_due(force=True)
+        elif action == "stop":
+            self._end_replay()
+
+    def _play_due(self, force: bool = False) -> None:
+        feed = self._feed
+        assert feed is not None and self.exchange is not None
+        real = time.monotonic()
+        ticks = feed.due(real)
+        if force and not ticks and feed.position < len(feed.times):
+            ticks = [feed.tick(feed.position)]
+            feed.position += 1
+        for tick in ticks:
+            self.exchange.on_book(tick, tick.datetime)
+            if tick.vt_symbol in self._subscribed:
+                self.on_tick(tick)
+
     # ------------------------------------------------------------------ exchange thread
     def _run(self) -> None:
         exchange = self.exchange
@@ -129,13 +207,21 @@ class SimGateway(BaseGateway):
         models = itertools.cycle(self._models)
         day = contracts.trading_day(datetime.now(CHINA_TZ))
         while self._active:
+            wait = next_quote - time.monotonic()
+            replay_wait = self._feed.wait(time.monotonic()) if self._feed is not None else None
+            if replay_wait is not None:
+                wait = min(wait, replay_wait)
             try:
-                command = self._commands.get(timeout=max(0.0, next_quote - time.monotonic()))
+                command = self._commands.get(timeout=max(0.0, wait))
             except queue.Empty:
                 command = None
             try:
                 if command is not None:
                     self._handle(command)
+                    continue
+                if self._feed is not None:
+                    self._play_due()
+                if time.monotonic() < next_quote:
                     continue
                 now = datetime.now(CHINA_TZ)
                 model = next(models)
@@ -162,9 +248,11 @@ class SimGateway(BaseGateway):
         assert exchange is not None
         if kind == "order":
             _, req, orderid = command
-            exchange.submit(req, orderid, datetime.now(CHINA_TZ))
+            exchange.submit(req, orderid, self._now(req.vt_symbol))
         elif kind == "cancel":
-            if not exchange.cancel(command[1], datetime.now(CHINA_TZ)):
+            working = exchange.working.get(command[1])
+            now = self._now(working.order.vt_symbol) if working else datetime.now(CHINA_TZ)
+            if not exchange.cancel(command[1], now):
                 self.write_log(f"cancel ignored: {command[1]} is not working")
         elif kind == "snapshot":
             book = exchange.books.get(command[1])
@@ -172,5 +260,9 @@ class SimGateway(BaseGateway):
                 self.on_tick(book)
         elif kind == "publish":
             exchange.publish_all()
+        elif kind == "replay":
+            self._begin_replay(command[1])
+        elif kind == "replay-control":
+            self._control(command[1], command[2])
         elif kind == "stop":
             self._active = False
