@@ -9,16 +9,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
+from vnpy.trader.event import EVENT_TICK
+
 from terminal.core import settings as settings_file
 from terminal.core.kernel import Kernel
 from terminal.core.paths import DataPaths
 from terminal.core.settings import Settings
 from terminal.gateways.sim import SimGateway
 from terminal.market import contracts
+from terminal.market.bars import MinuteBarBuilder
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
 from terminal.storage import vnpy_database
 from terminal.storage.market_store import MarketStore
+from terminal.storage.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ class Runtime:
     watchlist: Watchlist
     settings: Settings
     store: MarketStore
+    recorder: Recorder | None = None
 
     def connect_simulator(self) -> None:
         self.kernel.connect(
@@ -45,6 +50,8 @@ class Runtime:
 
     def close(self) -> None:
         self.kernel.close()
+        if self.recorder is not None:
+            self.recorder.stop()
         self.store.close()
 
 
@@ -63,4 +70,10 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
             log.exception("could not save the watchlist")
 
     watchlist = Watchlist(kernel.main_engine, symbols, on_change=remember)
-    return Runtime(kernel, trading, watchlist, settings, store)
+    recorder = None
+    if settings.record_market_data:
+        skip = set() if settings.record_simulator else {SIM}
+        recorder = Recorder(store, paths.market_dir / "recording.db", skip, MinuteBarBuilder)
+        kernel.event_engine.register(EVENT_TICK, lambda event: recorder.on_tick(event.data))
+        recorder.start()
+    return Runtime(kernel, trading, watchlist, settings, store, recorder)

@@ -36,6 +36,14 @@ def test_bad_values_are_named_and_replaced_by_defaults(tmp_path):
     assert "bogus: unknown setting" in text
 
 
+def test_switches_take_only_true_or_false(tmp_path):
+    file = tmp_path / "settings.json"
+    file.write_text(json.dumps({"record_market_data": 0, "record_simulator": True}))
+    loaded, warnings = settings.load(file)
+    assert loaded.record_market_data is True and loaded.record_simulator is True
+    assert len(warnings) == 1 and "record_market_data: expected true or false, got 0" in warnings[0]
+
+
 def test_corrupt_file_is_kept_aside_and_defaults_used(tmp_path):
     file = tmp_path / "settings.json"
     file.write_text("{not json")

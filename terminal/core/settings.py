@@ -28,6 +28,10 @@ class Settings:
     watchlist: list[str] = field(default_factory=list)
     # Shortest time between two GUI updates, in milliseconds (one frame at 60 Hz).
     frame_ms: int = 16
+    # Record ticks and 1-minute bars of subscribed symbols from live gateways to the store.
+    record_market_data: bool = True
+    # Record the simulated exchange's quotes too (made-up prices; off unless testing).
+    record_simulator: bool = False
 
 
 _RANGES = {
@@ -47,6 +51,10 @@ def _check(name: str, value, default):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SettingsError(f"{name}: expected a list of strings, got {value!r}")
         return list(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise SettingsError(f"{name}: expected true or false, got {value!r}")
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SettingsError(f"{name}: expected a number, got {value!r}")
     if isinstance(default, int) and not isinstance(default, bool):
