@@ -148,8 +148,8 @@ class ReplayFeed:
         moment = datetime.fromtimestamp(int(self.times[index]) / NS, self.tz)
         tick = TickData(gateway_name=self.gateway_name, symbol=self.spec.symbol,
                         exchange=self.spec.exchange, datetime=moment,
-                        name=f"{self.spec.name} (replay {self.day})",
-                        extra={"replay": self.day.isoformat()})
+                        name=f"{self.spec.name} (replay {self.day})")
+        tick.extra = {"replay": self.day.isoformat()}   # not market data: never recorded
         for name, values in self.columns.items():
             setattr(tick, name, float(values[index]))
         return tick
