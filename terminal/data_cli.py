@@ -125,26 +125,11 @@ def _import(args, store) -> int:
 
 
 def _export(args, store) -> int:
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from terminal.storage.export import export_series
 
     symbol, exchange = _split(args.vt_symbol)
-    table = store.load_table(symbol, exchange, args.interval)
-    if table.num_rows == 0:
-        raise ValueError(f"no {args.interval} data for {args.vt_symbol}")
-    stamps = pd.to_datetime(table.column("datetime").to_numpy(), utc=True).tz_convert(store.tz)
-    out: Path = args.output
-    if out.suffix == ".parquet":
-        table = table.set_column(0, "datetime", pa.array(stamps))
-        pq.write_table(table, out)
-    elif out.suffix == ".csv":
-        frame = table.to_pandas()
-        frame["datetime"] = stamps.strftime("%Y-%m-%d %H:%M:%S.%f").str[:-3]
-        frame.to_csv(out, index=False)
-    else:
-        raise ValueError(f"{out.name}: export to .csv or .parquet")
-    print(f"wrote {table.num_rows:,} rows to {out}")
+    rows = export_series(store, symbol, exchange, args.interval, args.output)
+    print(f"wrote {rows:,} rows to {args.output}")
     return 0
 
 

@@ -6,7 +6,8 @@ separate date and time columns (`2014/1/2`, `20170320`, `9:00:00.5`), newest-fir
 labelled by their end instead of their start, cumulative or per-tick volume. `detect` reads
 the header and a sample and proposes an `ImportSpec`; the caller may correct any of it;
 `read` applies it and returns the rows in the store's form, or raises `ImportRejected`
-naming every bad row (line numbers as in the file, the header being line 1).
+naming every bad row (line numbers as in the file, the header being line 1). `preview`
+parses the first lines the same way without rejecting anything, for an import dialog.
 
 Bars end up labelled by their start, as vn.py labels them. In end-labelled files the opening
 auction of a session comes as a bar ending at the session's open (21:00, 09:00, 09:30); it
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -30,6 +32,15 @@ from terminal.storage.market_store import BAR_FIELDS, TICK_FIELDS, TICK_INTERVAL
 ENCODING = "utf-8-sig"  # reads files with and without a byte-order mark
 SAMPLE_ROWS = 200
 MAX_REPORTED = 50
+PREVIEW_ROWS = 50
+# Rows converted at a time: between chunks a worker thread lets the GUI thread have the GIL
+# (one column of 85,000 ticks converted at once held it for 40-80 ms).
+CHUNK_ROWS = 8192
+
+# Told how far an import has got: (percent, what it is doing). The last call ("writing to the
+# store") comes just before the write, so an exception it raises stops the import with
+# nothing written.
+Progress = Callable[[int, str], None]
 
 # Canonical field -> header spellings (compared after lower-casing and dropping "<>_ -").
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -82,9 +93,22 @@ class RowProblem:
     message: str
 
 
+@dataclass
+class Preview:
+    """The first lines of a file as they would be stored, nothing rejected: `columns` holds
+    "datetime" (int64 ns UTC; `valid` False where it did not parse) and the float fields (NaN
+    where a value is bad); `problems` names what the import would reject among these lines."""
+
+    lines: np.ndarray
+    columns: dict[str, np.ndarray]
+    valid: np.ndarray
+    problems: list[RowProblem]
+
+
 class ImportRejected(ValueError):
     def __init__(self, path: Path, problems: list[RowProblem], total: int | None = None):
         self.path, self.problems = path, problems
+        self.total = total or len(problems)  # bad rows in all; `problems` names the first
         shown = "; ".join(f"line {p.line}: {p.message}" for p in problems[:10])
         more = (total or len(problems)) - min(10, len(problems))
         super().__init__(f"{path.name}: {total or len(problems)} bad row(s): {shown}"
@@ -95,11 +119,24 @@ def _canonical(header: str) -> str:
     return re.sub(r"[<>_\s\-]", "", header).lower()
 
 
-def read_frame(path: Path) -> pd.DataFrame:
-    """The file as text columns, headers as written (minus padding), nothing converted."""
+def read_frame(path: Path, nrows: int | None = None,
+               progress: Progress | None = None) -> pd.DataFrame:
+    """The file (or its first `nrows` rows) as text columns, headers as written (minus
+    padding), nothing converted. `progress` hears 0-35 % as the file is read."""
+    options = dict(dtype=str, keep_default_na=False, encoding=ENCODING, skipinitialspace=True)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=ENCODING,
-                            skipinitialspace=True)
+        if nrows is not None:
+            frame = pd.read_csv(path, nrows=nrows, **options)
+        else:  # in chunks: a worker thread reading lets go of the GIL between them
+            size = max(1, Path(path).stat().st_size)
+            chunks = []
+            with open(path, "rb") as handle:
+                for chunk in pd.read_csv(handle, chunksize=CHUNK_ROWS, **options):
+                    chunks.append(chunk)
+                    if progress is not None:
+                        progress(min(34, 35 * handle.tell() // size), "reading the file")
+            frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else \
+                chunks[0] if chunks else pd.read_csv(path, nrows=0, **options)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, csv.Error) as exc:
         raise ImportRejected(path, [RowProblem(1, f"not a readable CSV file: {exc}")]) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -139,56 +176,27 @@ def detect(path: Path) -> tuple[ImportSpec, pd.DataFrame]:
         stamps = pd.to_datetime(_stamp_text(path, sample, spec), format=spec.datetime_format,
                                 errors="coerce").dropna().sort_values()
         spec.interval = _interval_of(stamps)
-        full = pd.to_datetime(_stamp_text(path, frame, spec), format=spec.datetime_format,
-                              errors="coerce").dropna()
+        full = _times(path, frame, spec).dropna()
         spec.end_labelled = spec.interval not in ("d", "w") and _ends_at_close(full)
     else:
         spec.cumulative_volume = "last_volume" in columns or _running_total(sample, columns)
     return spec, sample
 
 
-def read(path: Path, spec: ImportSpec) -> dict[str, np.ndarray]:
+def read(path: Path, spec: ImportSpec,
+         progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Rows in the store's form (datetime as int64 ns UTC, then float columns), sorted and
     checked; raises `ImportRejected` naming every bad row, having kept nothing."""
-    if spec.kind == "bar" and spec.end_labelled and spec.interval[-1:] not in ("m", "h"):
-        raise ImportRejected(path, [RowProblem(1, f"{spec.interval} bars cannot be end-labelled; "
-                                                  "only minute and hour bars")])
-    frame = read_frame(path)
-    lines = np.arange(2, len(frame) + 2)
-    problems: list[RowProblem] = []
-    missing = [v for v in spec.columns.values() if v not in frame.columns]
-    if missing:
-        raise ImportRejected(path, [RowProblem(1, f"no column {m!r} in the header")
-                                    for m in missing])
-    stamps = pd.to_datetime(_stamp_text(path, frame, spec), format=spec.datetime_format,
-                            errors="coerce")
-    for line in lines[stamps.isna().to_numpy()]:
-        problems.append(RowProblem(int(line), "date/time does not match "
-                                   f"{spec.datetime_format!r}"))
-    fields = BAR_FIELDS if spec.kind == "bar" else TICK_FIELDS
-    values: dict[str, np.ndarray] = {}
-    for name in fields:
-        header = spec.columns.get(name)
-        if header is None:
-            values[name] = np.zeros(len(frame))
-            continue
-        numbers = pd.to_numeric(frame[header].str.strip(), errors="coerce").to_numpy(float)
-        bad = ~np.isfinite(numbers)
-        for line, text in zip(lines[bad], frame[header].to_numpy()[bad]):
-            problems.append(RowProblem(int(line), f"{header} is {text!r}, not a number"
-                                       if text.strip() else f"{header} is missing"))
-        values[name] = numbers
-    if spec.kind == "tick" and not spec.cumulative_volume and "volume" in spec.columns:
-        values["volume"] = np.cumsum(np.nan_to_num(values["volume"]))
-    problems += _check_values(spec, values, lines)
-    local = stamps.dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="NaT")
-    order = np.argsort(local.to_numpy(), kind="stable")
-    ns = local.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").view(np.int64)
-    if spec.kind == "bar" and spec.end_labelled:
-        ns = ns - _interval_ns(spec.interval)
+    step = progress or _no_progress
+    _check_spec(path, spec)
+    step(0, "reading the file")
+    frame = read_frame(path, progress=step)
+    lines, values, ns, valid, problems = _parse(path, frame, spec, step)
+    step(85, "checking the rows")
+    order = np.argsort(ns, kind="stable")  # unparsed times (the smallest int64) sort first
     sorted_ns = ns[order]
     duplicate = np.zeros(len(ns), dtype=bool)
-    duplicate[order[1:]] = (sorted_ns[1:] == sorted_ns[:-1]) & ~stamps.isna().to_numpy()[order[1:]]
+    duplicate[order[1:]] = (sorted_ns[1:] == sorted_ns[:-1]) & valid[order[1:]]
     for line in lines[duplicate]:
         problems.append(RowProblem(int(line), "the same date/time as another row"))
     if problems:
@@ -200,13 +208,82 @@ def read(path: Path, spec: ImportSpec) -> dict[str, np.ndarray]:
     return result
 
 
-def import_file(store, path: Path, spec: ImportSpec | None = None) -> tuple[ImportSpec, int]:
-    """Detect (unless given), check and store a file; returns the spec used and the rows kept."""
+def preview(path: Path, spec: ImportSpec, rows: int = PREVIEW_ROWS) -> Preview:
+    """The first `rows` lines of the file parsed with `spec`, in file order, as they would be
+    stored (re-stamped by their start when end-labelled; opening auctions are folded only on
+    import); raises `ImportRejected` only when the spec does not fit the header."""
+    _check_spec(path, spec)
+    frame = read_frame(path, nrows=rows)
+    lines, values, ns, valid, problems = _parse(path, frame, spec, _no_progress)
+    problems.sort(key=lambda p: p.line)
+    return Preview(lines, {"datetime": ns, **values}, valid, problems)
+
+
+def import_file(store, path: Path, spec: ImportSpec | None = None,
+                progress: Progress | None = None) -> tuple[ImportSpec, int]:
+    """Detect (unless given), check and store a file; returns the spec used and the rows kept.
+    `progress` hears how far it has got; an exception it raises stops the import with
+    nothing written."""
+    step = progress or _no_progress
     spec = spec or detect(path)[0]
-    rows = read(path, spec)
+    rows = read(path, spec, step)
     interval = spec.interval if spec.kind == "bar" else TICK_INTERVAL
+    step(90, "writing to the store")
     store.save_columns(spec.symbol, spec.exchange, interval, rows)
     return spec, len(rows["datetime"])
+
+
+def _no_progress(percent: int, stage: str) -> None:
+    pass
+
+
+def _check_spec(path: Path, spec: ImportSpec) -> None:
+    if spec.kind == "bar" and spec.end_labelled and spec.interval[-1:] not in ("m", "h"):
+        raise ImportRejected(path, [RowProblem(1, f"{spec.interval} bars cannot be end-labelled; "
+                                                  "only minute and hour bars")])
+
+
+def _parse(path: Path, frame: pd.DataFrame, spec: ImportSpec, step: Progress) -> tuple:
+    """Lines, float values, times (int64 ns UTC, as stored), which times parsed, and the
+    problems found row by row (all but repeated times)."""
+    lines = np.arange(2, len(frame) + 2)
+    problems: list[RowProblem] = []
+    missing = [v for v in spec.columns.values() if v not in frame.columns]
+    if missing:
+        raise ImportRejected(path, [RowProblem(1, f"no column {m!r} in the header")
+                                    for m in missing])
+    step(35, "parsing dates and times")
+    stamps = _times(path, frame, spec)
+    unparsed = stamps.isna().to_numpy()
+    for line in lines[unparsed]:
+        problems.append(RowProblem(int(line), "date/time does not match "
+                                   f"{spec.datetime_format!r}"))
+    fields = BAR_FIELDS if spec.kind == "bar" else TICK_FIELDS
+    values: dict[str, np.ndarray] = {}
+    for number, name in enumerate(fields):
+        step(45 + 40 * number // len(fields), "checking the numbers")
+        header = spec.columns.get(name)
+        if header is None:
+            values[name] = np.zeros(len(frame))
+            continue
+        numbers = _numbers(frame[header])
+        bad = ~np.isfinite(numbers)
+        for line, text in zip(lines[bad], frame[header].to_numpy()[bad]):
+            problems.append(RowProblem(int(line), f"{header} is {text!r}, not a number"
+                                       if text.strip() else f"{header} is missing"))
+        values[name] = numbers
+    if spec.kind == "tick" and not spec.cumulative_volume and "volume" in spec.columns:
+        values["volume"] = np.cumsum(np.nan_to_num(values["volume"]))
+    problems += _check_values(spec, values, lines)
+    local = stamps.dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="NaT")
+    valid = local.notna().to_numpy()
+    for line in lines[valid != ~unparsed]:  # parsed, but skipped or repeated by a clock change
+        problems.append(RowProblem(int(line), f"date/time does not exist or is ambiguous in "
+                                   f"{spec.timezone}"))
+    ns = local.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").view(np.int64)
+    if spec.kind == "bar" and spec.end_labelled:
+        ns = np.where(valid, ns - _interval_ns(spec.interval), ns)
+    return lines, values, ns, valid, problems
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -219,6 +296,26 @@ def _stamp_text(path: Path, frame: pd.DataFrame, spec: ImportSpec) -> pd.Series:
     if "date" in columns:
         return frame[columns["date"]].str.strip()
     raise ImportRejected(path, [RowProblem(1, "no date or datetime column")])
+
+
+def _chunks(frame):
+    return [frame.iloc[start:start + CHUNK_ROWS] for start in range(0, len(frame), CHUNK_ROWS)]
+
+
+def _times(path: Path, frame: pd.DataFrame, spec: ImportSpec) -> pd.Series:
+    """The rows' date/times as written (naive), NaT where they do not parse."""
+    if len(frame) <= CHUNK_ROWS:
+        return pd.to_datetime(_stamp_text(path, frame, spec), format=spec.datetime_format,
+                              errors="coerce")
+    return pd.concat([_times(path, chunk, spec) for chunk in _chunks(frame)])
+
+
+def _numbers(texts: pd.Series) -> np.ndarray:
+    """A text column as floats, NaN where a value is not a number."""
+    return np.concatenate([
+        pd.to_numeric(chunk.str.strip(), errors="coerce").to_numpy(float)
+        for chunk in _chunks(texts)
+    ]) if len(texts) else np.zeros(0)
 
 
 def _detect_format(text: pd.Series) -> str:

@@ -1,0 +1,105 @@
+"""Background jobs for the GUI: a function run on a worker thread, its progress, result or
+error delivered to the GUI thread as Qt signals.
+
+    job = Job(lambda job: slow_work(progress=job.report))
+    job.progress.connect(bar.setValue)
+    job.succeeded.connect(show)
+    job.start(pool)
+
+`job.cancel()` asks the work to stop: its next `job.report(...)` raises `JobCancelled`, and
+`cancelled` is emitted instead of `failed`. Signals are emitted from the worker thread on an
+object that lives in the GUI thread, so Qt queues them to the GUI thread's receivers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class JobCancelled(Exception):
+    """Raised inside the work when the job was cancelled."""
+
+
+class Job(QObject):
+    progress = Signal(int, str)       # percent, what is being done
+    succeeded = Signal(object)        # the work's result
+    failed = Signal(object)           # the exception it raised
+    cancelled = Signal()
+    finished = Signal()               # after any of the three above
+
+    def __init__(self, work: Callable[[Job], Any], name: str = "job", parent=None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._work = work
+        self._cancel = threading.Event()
+        self.running = False
+        self.done = False   # set in the GUI thread once the result has been handed out
+        self.finished.connect(self._mark_done)
+
+    def start(self, pool: QThreadPool) -> None:
+        self.running = True
+        pool.start(_Runner(self))
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def report(self, percent: int, text: str = "") -> None:
+        """Called by the work as it goes; raises `JobCancelled` once cancelled."""
+        if self._cancel.is_set():
+            raise JobCancelled(self.name)
+        self.progress.emit(int(percent), text)
+
+    def _run(self) -> None:
+        try:
+            result = self._work(self)
+        except JobCancelled:
+            self._finish(self.cancelled.emit)
+        except Exception as exc:  # noqa: BLE001 - handed to the GUI, which shows and logs it
+            error = exc
+            self._finish(lambda: self.failed.emit(error))
+        else:
+            self._finish(lambda: self.succeeded.emit(result))
+
+    def _finish(self, emit: Callable[[], None]) -> None:
+        emit()
+        self.finished.emit()
+
+    def _mark_done(self) -> None:
+        self.running = False
+        self.done = True
+
+
+class _Runner(QRunnable):
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self.job = job  # holds the job (and its signals) until the work is over
+
+    def run(self) -> None:
+        self.job._run()
+
+
+@contextmanager
+def thread_store(store):
+    """A market store on `store`'s folder for the calling worker thread, closed afterwards.
+
+    The store's SQLite catalogue connection belongs to the thread that opened it, so a worker
+    cannot use the GUI's store object. The store keeps nothing else in memory (its files and
+    catalogue are the state), so a second instance on the same folder sees and makes the same
+    changes, as `trading-terminal data ...` does beside a running terminal.
+    """
+    from terminal.storage.market_store import MarketStore
+
+    own = MarketStore(store.root, store.tz)
+    try:
+        yield own
+    finally:
+        own.close()
