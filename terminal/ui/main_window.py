@@ -16,12 +16,15 @@ from terminal.core.kernel import Kernel
 from terminal.core.looplag import LoopLagMonitor
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
+from terminal.storage.market_store import MarketStore
 from terminal.ui.docks.account import AccountDock
+from terminal.ui.docks.data_manager import DataManagerDock
 from terminal.ui.docks.log import LogDock
 from terminal.ui.docks.market_watch import MarketWatchDock
 from terminal.ui.docks.order_ticket import OrderTicketDock
 from terminal.ui.docks.orders import OrdersDock
 from terminal.ui.docks.positions import PositionsDock
+from terminal.ui.docks.replay import ReplayDock
 from terminal.ui.docks.trades import TradesDock
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.pump import BridgePump
@@ -38,6 +41,7 @@ class MainWindow(QMainWindow):
         trading: Trading,
         watchlist: Watchlist,
         pump: BridgePump,
+        store: MarketStore,
         lag: LoopLagMonitor | None = None,
     ) -> None:
         super().__init__()
@@ -72,6 +76,14 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["orders"], self.docks["trades"])
         self.tabifyDockWidget(self.docks["trades"], self.docks["log"])
         self.tabifyDockWidget(self.docks["positions"], self.docks["account"])
+        self.data_manager = DataManagerDock(store)
+        self._add_dock("data_manager", "Data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["log"], self.docks["data_manager"])
+        self.replay = ReplayDock(store, kernel.main_engine, watchlist)
+        self.replay.symbol_activated.connect(self.ticket.load_symbol)
+        self._add_dock("replay", "Replay", self.replay, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["order_ticket"], self.docks["replay"])
+        self.docks["order_ticket"].raise_()
         self.docks["orders"].raise_()
         self.docks["positions"].raise_()
         self.resizeDocks(
@@ -86,7 +98,8 @@ class MainWindow(QMainWindow):
         for consumer in (
             self._learn_contracts,
             self.market_watch.apply, self.ticket.apply, self.orders.apply, self.trades.apply,
-            self.positions.apply, self.account.apply, self.log_view.apply, self._status_from,
+            self.positions.apply, self.account.apply, self.log_view.apply, self.replay.apply,
+            self._status_from,
         ):
             pump.subscribe(consumer)
         pump.consumer_failed.connect(self._consumer_failed)
@@ -135,6 +148,10 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        import_data = QAction("&Import market data…", self)
+        import_data.triggered.connect(self.import_market_data)
+        file_menu.addAction(import_data)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -167,6 +184,11 @@ class MainWindow(QMainWindow):
         about = QAction("&About", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
+
+    def import_market_data(self) -> None:
+        self.docks["data_manager"].show()
+        self.docks["data_manager"].raise_()
+        self.data_manager.open_import()
 
     def _about(self) -> None:
         import vnpy
