@@ -4,6 +4,7 @@
     data import FILE [FILE ...] [options]       check and add CSV files (all or nothing each)
     data export SYMBOL.EXCHANGE INTERVAL OUT    write a series to OUT.csv or OUT.parquet
     data delete SYMBOL.EXCHANGE INTERVAL        remove a series
+    data resample SYMBOL.EXCHANGE TARGET [--from 1m]   store longer bars built on sessions
 
 INTERVAL is a bar interval as stored ("1m", "5m", "1h", "d") or "tick".
 """
@@ -44,6 +45,12 @@ def add_parser(subparsers) -> None:
         command.add_argument("interval", help="1m, 5m, 1h, d ... or tick")
         if name == "export":
             command.add_argument("output", type=Path)
+    resample = commands.add_parser(
+        "resample", help="build 5m, 15m, 30m, 1h, 4h or d bars from stored shorter bars")
+    resample.add_argument("vt_symbol", help="e.g. rb2401.SHFE")
+    resample.add_argument("target", help="5m, 15m, 30m, 1h, 4h, d ...")
+    resample.add_argument("--from", dest="source", default="1m",
+                          help="the stored bars to build from (default 1m)")
 
 
 def absolutize(args: argparse.Namespace) -> None:
@@ -60,7 +67,8 @@ def run(args: argparse.Namespace, paths: DataPaths) -> int:
 
     store = MarketStore(paths.market_dir)
     try:
-        return {"list": _list, "import": _import, "export": _export, "delete": _delete}[
+        return {"list": _list, "import": _import, "export": _export, "delete": _delete,
+                "resample": _resample}[
             args.data_command](args, store)
     except (StoreError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -130,6 +138,15 @@ def _export(args, store) -> int:
     symbol, exchange = _split(args.vt_symbol)
     rows = export_series(store, symbol, exchange, args.interval, args.output)
     print(f"wrote {rows:,} rows to {args.output}")
+    return 0
+
+
+def _resample(args, store) -> int:
+    from terminal.resampling import resample_stored
+
+    symbol, exchange = _split(args.vt_symbol)
+    written = resample_stored(store, symbol, exchange, args.source, args.target)
+    print(f"wrote {written:,} {args.target} bars of {args.vt_symbol} built from {args.source}")
     return 0
 
 

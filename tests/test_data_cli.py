@@ -45,7 +45,15 @@ def test_import_list_export_delete(workdir, capsys):
     assert len(exported) == 1831 and exported[1].startswith("2023-09-25 09:00:00.000,3778.0")
     assert main(["--home", home, "data", "export", "rb2401.SHFE", "1m", "out.parquet"]) == 0
     assert (workdir / "out.parquet").stat().st_size > 0
-    assert main(["--home", home, "data", "delete", "rb2401.SHFE", "1m"]) == 0
+    capsys.readouterr()
+    assert main(["--home", home, "data", "resample", "rb2401.SHFE", "30m"]) == 0
+    assert "wrote 64 30m bars of rb2401.SHFE built from 1m" in capsys.readouterr().out
+    assert main(["--home", home, "data", "resample", "rb2401.SHFE", "d", "--from", "30m"]) == 0
+    assert "wrote 6 d bars" in capsys.readouterr().out
+    assert main(["--home", home, "data", "resample", "rb2401.SHFE", "45m", "--from", "30m"]) == 2
+    assert "45m bars cannot be built from 30m" in capsys.readouterr().err
+    for interval in ("1m", "30m", "d"):
+        assert main(["--home", home, "data", "delete", "rb2401.SHFE", interval]) == 0
     capsys.readouterr()
     main(["--home", home, "data", "list"])
     assert "the store is empty" in capsys.readouterr().out

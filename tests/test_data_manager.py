@@ -13,7 +13,8 @@ from vnpy.trader.constant import Exchange
 
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, MarketStore
-from terminal.ui.docks.data_manager import DataManagerDock, export_target, interval_order
+from terminal.ui.docks.data_manager import (DataManagerDock, export_target, interval_order,
+                                            resample_targets)
 from terminal.ui.models.series import SeriesTableModel
 
 from conftest import SHARED_DATA
@@ -281,6 +282,18 @@ def test_export_to_csv_and_parquet_reads_back(qtbot, dock, store, tmp_path, monk
     assert pq.read_table(tmp_path / "picked.parquet").num_rows == 1830
     assert export_target("a/b.CSV", "Parquet files (*.parquet)").name == "b.CSV"
     assert export_target("a/b", "CSV files (*.csv)").name == "b.csv"
+
+
+def test_resample_from_the_dock_adds_the_longer_series(qtbot, dock, store):
+    import_rb(store)
+    dock.refresh()
+    assert resample_targets("1m") == ["5m", "15m", "30m", "1h", "4h", "d"]
+    assert resample_targets("30m") == ["1h", "4h", "d"] and resample_targets("tick") == []
+    wait_done(qtbot, dock.resample_series(RB, "1h"))
+    assert dock.item_for("rb2401", "SHFE", "1h") is not None
+    assert dock.selected_key() == ("rb2401", "SHFE", "1h")
+    assert "Wrote 38 1h bars" in dock.status_label.text()
+    assert store.load_table("rb2401", Exchange.SHFE, "1h").num_rows == 38
 
 
 def test_export_errors_are_shown_not_raised(qtbot, dock, store, tmp_path):

@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
 )
 from vnpy.trader.constant import Exchange
 
+from terminal.market.resample import DAILY, TARGETS, ResampleError, minutes_of
+from terminal.resampling import resample_stored
 from terminal.storage.export import FORMATS, export_series
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore, SeriesInfo
 from terminal.ui.dialogs.import_wizard import ImportWizard
@@ -245,6 +247,12 @@ class DataManagerDock(QWidget):
                 menu.addSeparator()
             else:
                 menu.addAction(action)
+        key = self.selected_key()
+        targets = resample_targets(key[2]) if key else []
+        if targets:
+            longer = menu.addMenu("Resample to")
+            for target in targets:
+                longer.addAction(target, lambda target=target: self.resample_series(key, target))
         menu.popup(self.tree.viewport().mapToGlobal(point))
         self.context_menu = menu
 
@@ -308,6 +316,26 @@ class DataManagerDock(QWidget):
         self.status_label.setText(f"Exporting {describe(key)}…")
         return self._run(Job(work, name=f"export {describe(key)}"), done,
                          f"{describe(key)} could not be exported to {out}")
+
+    # ------------------------------------------------------------------ resample
+    def resample_series(self, key: Key, target: str) -> Job:
+        """Store `target` bars built from the series on trading sessions (worker thread)."""
+        symbol, exchange, interval = key
+        store = self.store
+
+        def work(job: Job):
+            with thread_store(store) as own:
+                return resample_stored(own, symbol, Exchange(exchange), interval, target)
+
+        def done(rows: int) -> None:
+            self.refresh()
+            self.select_series(symbol, exchange, target)
+            self.status_label.setText(f"Wrote {rows:,} {target} bars built from "
+                                      f"{describe(key)}")
+
+        self.status_label.setText(f"Resampling {describe(key)} to {target}…")
+        return self._run(Job(work, name=f"resample {describe(key)}"), done,
+                         f"{describe(key)} could not be resampled to {target}")
 
     # ------------------------------------------------------------------ delete
     def request_delete(self) -> QMessageBox | None:
@@ -397,6 +425,18 @@ class DataManagerDock(QWidget):
         self.error_box = box
         box.open()
         return box
+
+
+def resample_targets(interval: str) -> list[str]:
+    """The longer intervals a stored bar interval can be resampled to."""
+    if interval == TICK_INTERVAL or interval == DAILY:
+        return []
+    try:
+        length = minutes_of(interval)
+    except ResampleError:
+        return []
+    return [t for t in TARGETS if t == DAILY or (minutes_of(t) > length
+                                                  and minutes_of(t) % length == 0)]
 
 
 def export_target(name: str, chosen_filter: str) -> Path:
