@@ -103,6 +103,22 @@ def test_recorder_journals_then_settles_ticks_and_bars_into_the_store(tmp_path):
     store.close()
 
 
+def test_recorder_settles_on_its_own_thread_while_running(tmp_path):
+    store, recorder = recorder_for(tmp_path, settle_seconds=0.2)
+    recorder.start()
+    try:
+        for second in range(5):
+            recorder.on_tick(tick_at(f"2026-11-20 09:00:{second:02d}", 100 + second, second))
+        deadline = time.monotonic() + 5
+        while store.load_table("rb2701", Exchange.SHFE, "tick").num_rows < 5:
+            assert time.monotonic() < deadline, "the writer thread did not settle"
+            time.sleep(0.05)
+        assert [s.interval for s in store.series()] == ["tick"]
+    finally:
+        recorder.stop()
+        store.close()
+
+
 WRITER = r"""
 import sys, time
 from datetime import datetime
