@@ -119,6 +119,19 @@ def test_recorder_settles_on_its_own_thread_while_running(tmp_path):
         store.close()
 
 
+def test_a_damaged_journal_is_moved_aside_and_recording_goes_on(tmp_path, caplog):
+    (tmp_path / "market").mkdir()
+    (tmp_path / "market" / "recording.db").write_bytes(b"this is not a database" * 100)
+    store, recorder = recorder_for(tmp_path)
+    recorder.start()
+    recorder.on_tick(tick_at("2026-11-20 09:00:01", 100, 1))
+    recorder.stop()
+    assert store.load_table("rb2701", Exchange.SHFE, "tick").num_rows == 1
+    assert len(list((tmp_path / "market").glob("recording.db.broken-*"))) == 1
+    assert "recording journal" in caplog.text and "damaged" in caplog.text
+    store.close()
+
+
 WRITER = r"""
 import sys, time
 from datetime import datetime

@@ -46,9 +46,22 @@ class BarBuilder(Protocol):
 
 
 class RecordingJournal:
-    """Rows not yet in Parquet, committed in one transaction per flush."""
+    """Rows not yet in Parquet, committed in one transaction per flush. A damaged journal is
+    moved aside (its name says when) and recording starts a new one."""
 
     def __init__(self, path: Path) -> None:
+        try:
+            self._open(path)
+        except sqlite3.DatabaseError as exc:
+            aside = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+            log.error("recording journal %s is damaged (%s); moved to %s", path, exc, aside)
+            self.db.close()
+            path.replace(aside)
+            for suffix in ("-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+            self._open(path)
+
+    def _open(self, path: Path) -> None:
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")   # WAL + NORMAL survives a process kill
