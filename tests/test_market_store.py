@@ -4,13 +4,15 @@ corrupt files, and vn.py's own backtester reading through it."""
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
+import gc
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData, TickData
 
-from terminal.storage.market_store import CHINA_TZ, MarketStore, StoreError
+from terminal.storage.market_store import CHINA_TZ, MarketStore, StoreError, to_ns
 
 T0 = datetime(2023, 9, 25, 9, 1, tzinfo=CHINA_TZ)
 
@@ -128,3 +130,77 @@ def test_vnpy_backtester_loads_bars_from_the_store(store):
     engine.load_data()
     assert len(engine.history_data) == 300
     assert engine.history_data[0].close_price == 3601.0
+
+
+def test_loaded_bars_are_the_bars_vnpy_itself_builds(store):
+    given = bars(300)
+    store.save_bars(given)
+    loaded = store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)
+    built = [BarData("DB", b.symbol, b.exchange, b.datetime.astimezone(CHINA_TZ), b.interval,
+                     float(b.volume), b.turnover, b.open_interest, b.open_price, b.high_price,
+                     b.low_price, b.close_price) for b in given]
+    assert loaded == built and gc.isenabled()  # building them pauses the collector only
+    for bar, normal in zip(loaded, built):
+        assert type(bar) is BarData and list(vars(bar).items()) == list(vars(normal).items())
+        assert bar.datetime.tzinfo is CHINA_TZ and bar.vt_symbol == "rb2401.SHFE"
+
+
+def test_saved_bars_are_not_changed_in_any_way(store):
+    given = bars(200)
+    before = [dict(vars(b)) for b in given]
+    zones = [b.datetime.tzinfo for b in given]
+    store.save_bars(given)
+    assert [vars(b) for b in given] == before
+    assert all(b.datetime.tzinfo is zone for b, zone in zip(given, zones))
+
+
+def test_every_kind_of_datetime_comes_back_as_the_same_instant(tmp_path):
+    """Around New York's clock changes (a wall time missing, another twice, fold=1), naive,
+    fixed-offset, mixed and pandas times, microseconds; loaded in the store's zone."""
+    import pandas as pd
+
+    new_york = ZoneInfo("America/New_York")
+    store = MarketStore(tmp_path / "market", tz=new_york)
+    base = datetime(2023, 11, 5, 0, 0, 0, 123456, tzinfo=new_york)
+    folds = [base + timedelta(minutes=20 * i) for i in range(12)]      # 00:00-03:40 wall
+    folds += [t.replace(fold=1) for t in folds if t.hour == 1]         # the second 01:xx
+    spring = [datetime(2023, 3, 12, 1, 30, tzinfo=new_york) + timedelta(hours=i)
+              for i in range(3)]                                       # 02:30 does not exist
+    cases = {
+        "ny": folds + spring,
+        "naive": [datetime(2023, 3, 12, 1, 30) + timedelta(hours=i) for i in range(4)],
+        "fixed": [datetime(2023, 1, 1, 9, tzinfo=timezone(timedelta(hours=h))) for h in (-5, 8)],
+        "mixed": [datetime(2023, 6, 1, 9, tzinfo=new_york),
+                  datetime(2023, 6, 2, tzinfo=timezone.utc),
+                  datetime(2023, 6, 3, 9, tzinfo=CHINA_TZ)],
+        "pandas": [pd.Timestamp("2023-07-01 09:00:00.000001", tz="America/New_York"),
+                   pd.Timestamp("2023-12-01 09:00", tz="America/New_York")],
+    }
+    for symbol, times in cases.items():
+        given = [BarData("T", symbol, Exchange.SHFE, t, Interval.MINUTE, close_price=float(i))
+                 for i, t in enumerate(times)]
+        store.save_bars(given)
+        loaded = store.load_bars(symbol, Exchange.SHFE, Interval.MINUTE)
+        expected = sorted({to_ns(t, new_york) for t in times})  # 02:30 is 03:30 EDT
+        assert [to_ns(b.datetime) for b in loaded] == expected, symbol
+        assert all(b.datetime.tzinfo is new_york for b in loaded)
+        assert [b.datetime.utcoffset() for b in loaded] == \
+            [datetime.fromtimestamp(ns / 1e9, new_york).utcoffset() for ns in expected]
+    store.close()
+
+
+def test_naive_times_are_china_local(store):
+    store.save_bars([BarData("T", "rb2401", Exchange.SHFE, datetime(2023, 9, 25, 9, 1),
+                             Interval.MINUTE, close_price=1.0)])
+    (bar,) = store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)
+    assert bar.datetime == T0 and bar.datetime.utcoffset() == timedelta(hours=8)
+
+
+def test_ticks_of_several_series_are_grouped(store):
+    ticks = [TickData("T", symbol, exchange, T0 + timedelta(seconds=i), last_price=float(i))
+             for i in range(6)
+             for symbol, exchange in (("IF2101", Exchange.CFFEX), ("rb2401", Exchange.SHFE))]
+    assert store.save_ticks(ticks) == 12
+    loaded = store.load_ticks("rb2401", Exchange.SHFE)
+    assert [(t.datetime, t.last_price, t.vt_symbol) for t in loaded] == \
+        [(T0 + timedelta(seconds=i), float(i), "rb2401.SHFE") for i in range(6)]

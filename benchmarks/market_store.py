@@ -1,0 +1,272 @@
+"""Market store benchmark: this terminal's store against vnpy_sqlite, stock vn.py's database.
+
+Hand-run from the project root (not a test):
+    .venv/bin/python benchmarks/market_store.py                 # 1,000,000 bars, both stores
+    .venv/bin/python benchmarks/market_store.py --bars 200000 --only ours
+
+The bars are synthetic and the same on every run: a seeded random walk of rb2701.SHFE 1-minute
+bars on rb's real trading sessions (21:00-23:00, 09:00-10:15, 10:30-11:30, 13:30-15:00 on
+weekdays; holidays ignored), stamped by their start in Asia/Shanghai time. Each store runs in
+its own subprocess and temporary data directory (vnpy_sqlite's database.db included) and
+reports JSON to this process.
+
+save: one call saving every bar into an empty store; load: one call returning BarData objects;
+medians over --repeat runs (--vnpy-repeat for vnpy_sqlite, 1 by default: it needs about a minute
+to save 1,000,000 bars). vnpy_sqlite changes the bars it saves, so it gets its own copies. For
+this store, also the time to load the series as numpy columns for a chart (MarketStore.load_table,
+datetime as int64 ns and every price and volume column as float64).
+Identity: every loaded bar is compared with the generated ones, field by field (the datetime as
+an instant); each child also returns a digest of the bars it loaded, so the two stores are
+checked against each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = ("ours", "vnpy")
+NAMES = {"ours": "ours", "vnpy": "vnpy_sqlite"}
+SYMBOL, EXCHANGE = "rb2701", "SHFE"
+SEED = 2701
+# rb's sessions in minutes of the day, in the order of a calendar day (bars stamped by start)
+SESSIONS = ((9 * 60, 10 * 60 + 15), (10 * 60 + 30, 11 * 60 + 30), (13 * 60 + 30, 15 * 60),
+            (21 * 60, 23 * 60))
+FIRST_DAY = "2014-01-06"   # a Monday
+CHINA_UTC_OFFSET = 8 * 3600  # Asia/Shanghai has kept UTC+8 since 1991
+PRICE_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
+                "open_interest")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of this store (median)")
+    parser.add_argument("--vnpy-repeat", type=int, default=1, help="runs of vnpy_sqlite")
+    parser.add_argument("--only", choices=TARGETS, help="run one store only")
+    parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------------------------- child side
+def make_bars(count: int) -> list:
+    """`count` synthetic 1-minute bars, identical on every call."""
+    import numpy as np
+    from vnpy.trader.constant import Exchange, Interval
+    from vnpy.trader.object import BarData
+
+    from terminal.storage.market_store import CHINA_TZ
+
+    minutes = np.concatenate([np.arange(start, end) for start, end in SESSIONS])
+    days = np.arange(np.datetime64(FIRST_DAY), np.datetime64(FIRST_DAY) + count // 200 + 7)
+    days = days[(days.astype(np.int64) + 3) % 7 < 5]           # 1970-01-01 was a Thursday
+    local = days.astype(np.int64)[:, None] * 86400 + minutes[None, :] * 60
+    seconds = (local.ravel()[:count] - CHINA_UTC_OFFSET).tolist()
+
+    rng = np.random.default_rng(SEED)
+    close = np.round(3500 * np.exp(np.cumsum(rng.normal(0, 0.0006, count))))
+    open_ = np.concatenate([[3500.0], close[:-1]])
+    high = np.maximum(open_, close) + rng.integers(0, 4, count)
+    low = np.minimum(open_, close) - rng.integers(0, 4, count)
+    volume = rng.integers(1, 3000, count).astype(np.float64)
+    turnover = volume * (open_ + close) * 5          # 10 t a lot, at the mean of open and close
+    interest = 1.5e6 + np.cumsum(rng.integers(-40, 41, count)).astype(np.float64)
+    exchange = Exchange(EXCHANGE)
+    return [
+        BarData(gateway_name="BENCH", symbol=SYMBOL, exchange=exchange,
+                datetime=datetime.fromtimestamp(s, CHINA_TZ), interval=Interval.MINUTE,
+                open_price=o, high_price=h, low_price=lo, close_price=c, volume=v, turnover=t,
+                open_interest=oi)
+        for s, o, h, lo, c, v, t, oi in zip(
+            seconds, *(a.tolist() for a in (open_, high, low, close, volume, turnover, interest)))
+    ]
+
+
+def canonical(bars: list) -> list[tuple]:
+    """What must survive a round trip: the instant (µs since the epoch; None when naive),
+    names, numbers."""
+    epoch = datetime(1970, 1, 1).astimezone()  # any aware time: only differences are taken
+    return [
+        (b.datetime.tzinfo and (b.datetime - epoch) // timedelta(microseconds=1),
+         b.symbol, b.exchange.value, b.interval.value, b.vt_symbol,
+         *(getattr(b, name) for name in PRICE_FIELDS))
+        for b in bars
+    ]
+
+
+def check(loaded: list, expected: list[tuple]) -> dict:
+    got = canonical(loaded)
+    digest = hashlib.sha256()
+    for start in range(0, len(got), 10_000):
+        digest.update(repr(got[start:start + 10_000]).encode())
+    mismatches = sum(a != b for a, b in zip(got, expected)) + abs(len(got) - len(expected))
+    return {"count": len(got), "mismatches": mismatches, "digest": digest.hexdigest()}
+
+
+def timed(function, *args):
+    gc.collect()
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, result
+
+
+def run_ours(paths, bars: list, args) -> dict:
+    from vnpy.trader.constant import Exchange, Interval
+
+    from terminal.storage.market_store import BAR_FIELDS, MarketStore
+
+    exchange, before = Exchange(EXCHANGE), canonical(bars)
+    store = MarketStore(paths.market_dir)
+    saves, loads, columns = [], [], []
+    for _ in range(args.repeat):
+        store.delete(SYMBOL, exchange, Interval.MINUTE.value)
+        saves.append(timed(store.save_bars, bars)[0])
+    loaded = None
+    for _ in range(args.repeat):
+        loaded = None
+        seconds, loaded = timed(store.load_bars, SYMBOL, exchange, Interval.MINUTE)
+        loads.append(seconds)
+
+    def as_columns() -> dict:
+        table = store.load_table(SYMBOL, exchange, Interval.MINUTE.value)
+        return {name: table.column(name).to_numpy() for name in ("datetime", *BAR_FIELDS)}
+
+    for _ in range(args.repeat):
+        seconds, arrays = timed(as_columns)
+        columns.append(seconds)
+    size = sum(f.stat().st_size for f in store.folder(SYMBOL, exchange, "1m").iterdir())
+    store.close()
+    dtypes = sorted({str(a.dtype) for a in arrays.values()})
+    return {"save": saves, "load": loads, "columns": columns, "dtypes": dtypes, "bytes": size,
+            "mutated": canonical(bars) != before, **check(loaded, before)}
+
+
+def run_vnpy(paths, bars: list, args) -> dict:
+    from vnpy.trader.constant import Exchange, Interval
+    from vnpy_sqlite.sqlite_database import SqliteDatabase
+
+    exchange, expected = Exchange(EXCHANGE), canonical(bars)
+    database = SqliteDatabase()
+    saves, loads = [], []
+    for _ in range(args.vnpy_repeat):
+        database.delete_bar_data(SYMBOL, exchange, Interval.MINUTE)
+        copies = [copy.copy(bar) for bar in bars]  # it rewrites the bars it saves
+        saves.append(timed(database.save_bar_data, copies)[0])
+        del copies
+    loaded = None
+    for _ in range(args.vnpy_repeat):
+        loaded = None
+        seconds, loaded = timed(database.load_bar_data, SYMBOL, exchange, Interval.MINUTE,
+                                datetime(1900, 1, 1), datetime(2200, 1, 1))
+        loads.append(seconds)
+    database.db.close()
+    size = (paths.vnpy_dir / "database.db").stat().st_size
+    return {"save": saves, "load": loads, "bytes": size, **check(loaded, expected)}
+
+
+def child(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT))
+    from terminal.core import paths
+
+    data_paths = paths.prepare(Path(args.home))  # before vn.py is imported
+    bars = make_bars(args.bars)
+    run = run_ours if args.child == "ours" else run_vnpy
+    print(json.dumps(run(data_paths, bars, args)), flush=True)
+
+
+# ---------------------------------------------------------------------------------- parent side
+def run_case(target: str, args: argparse.Namespace) -> dict:
+    home = tempfile.mkdtemp(prefix=f"bench-store-{target}-")
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", target,
+               "--bars", str(args.bars), "--repeat", str(args.repeat),
+               "--vnpy-repeat", str(args.vnpy_repeat), "--home", home]
+    print(f"running {NAMES[target]} with {args.bars:,} bars ...", file=sys.stderr, flush=True)
+    try:
+        done = subprocess.run(command, check=False, capture_output=True, text=True,
+                              timeout=3600)
+    except subprocess.TimeoutExpired:
+        return {"error": "the child process hung"}
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-800:]}"}
+    return json.loads(lines[-1])
+
+
+def show(results: dict[str, dict], args: argparse.Namespace) -> None:
+    n, median = args.bars, statistics.median
+    ok = {t: r for t, r in results.items() if not r.get("error")}
+    both = len(ok) == 2
+    runs = {"ours": args.repeat, "vnpy": args.vnpy_repeat}
+    print(f"\n{n:,} synthetic 1-minute bars of {SYMBOL}.{EXCHANGE}, {os.cpu_count()} CPUs; "
+          "medians of " + ", ".join(f"{runs[t]} run(s) of {NAMES[t]}" for t in ok))
+    print(f"  {'':28}" + "".join(f"{NAMES[t]:>14}" for t in ok) + ("   ratio" if both else ""))
+    rows = [("save (bars/s)", lambda r: n / median(r["save"]), True),
+            ("load as BarData (bars/s)", lambda r: n / median(r["load"]), True),
+            ("save time (s)", lambda r: median(r["save"]), False),
+            ("load time (s)", lambda r: median(r["load"]), False),
+            ("size on disk (MB)", lambda r: r["bytes"] / 1e6, False)]
+    for label, value, higher_is_better in rows:
+        values = {t: value(r) for t, r in ok.items()}
+        cells = "".join(f"{v:>14,.0f}" if v >= 1000 else f"{v:>14,.2f}" for v in values.values())
+        if both:
+            ratio = values["ours"] / values["vnpy"]
+            cells += f"{ratio if higher_is_better else 1 / ratio:>8,.1f}x"
+        print(f"  {label:28}{cells}")
+    if both:
+        print("  (ratio: how many times better ours is)")
+    if "ours" in ok:
+        ours = ok["ours"]
+        print(f"  load as numpy columns (ms) {median(ours['columns']) * 1000:>15,.1f}"
+              f"   (ours; {', '.join(ours['dtypes'])} arrays)")
+        for key in ("save", "load", "columns"):
+            print(f"  ours {key} runs (s): " + ", ".join(f"{s:.3f}" for s in ours[key]))
+        print(f"  bars handed to ours' save_bars changed: {'YES' if ours['mutated'] else 'no'}")
+    if "vnpy" in ok:
+        vnpy = ok["vnpy"]
+        print("  vnpy_sqlite runs (s): save " + ", ".join(f"{s:.1f}" for s in vnpy["save"])
+              + "; load " + ", ".join(f"{s:.1f}" for s in vnpy["load"]))
+    print("identity (every field; datetime as an instant and tz-aware):")
+    for target, result in ok.items():
+        print(f"  {NAMES[target]}: {result['count']:,} bars loaded, "
+              f"{result['mismatches']:,} differ from the bars saved")
+    if both:
+        digests = {ok[t]["digest"][:16] for t in ok}
+        print(f"  ours and vnpy_sqlite loaded {'identical' if len(digests) == 1 else 'DIFFERENT'}"
+              f" bars (sha256 {' / '.join(sorted(digests))})")
+        save_x = median(ok["vnpy"]["save"]) / median(ok["ours"]["save"])
+        load_x = median(ok["vnpy"]["load"]) / median(ok["ours"]["load"])
+        verdict = "met" if min(save_x, load_x) >= 20 else "NOT met"
+        print(f"target, 20 times vnpy_sqlite both ways: {verdict} "
+              f"(save {save_x:.1f}x, load {load_x:.1f}x)")
+    for target, result in results.items():
+        if result.get("error"):
+            print(f"  {NAMES[target]}: {result['error']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    if args.child:
+        child(args)  # an exception prints its traceback and exits 1, which the parent reports
+        return
+    targets = [args.only] if args.only else list(TARGETS)
+    show({t: run_case(t, args) for t in targets}, args)
+
+
+if __name__ == "__main__":
+    main()
