@@ -204,3 +204,66 @@ def test_ticks_of_several_series_are_grouped(store):
     loaded = store.load_ticks("rb2401", Exchange.SHFE)
     assert [(t.datetime, t.last_price, t.vt_symbol) for t in loaded] == \
         [(T0 + timedelta(seconds=i), float(i), "rb2401.SHFE") for i in range(6)]
+
+
+def test_many_appends_merge_in_tiers_and_leave_history_alone(store):
+    from terminal.storage.market_store import MAX_PARTS
+
+    store.save_bars(bars(5000))
+    folder = store.folder("rb2401", Exchange.SHFE, "1m")
+    (history,) = list(folder.glob("part-*.parquet"))
+    stamp = history.stat().st_mtime_ns
+    start = T0 + timedelta(minutes=5000)
+    for batch in range(100):                          # as the recorder settles, batch by batch
+        store.save_bars(bars(3, start + timedelta(minutes=3 * batch)))
+        assert len(list(folder.glob("part-*.parquet"))) <= MAX_PARTS
+    assert history.exists() and history.stat().st_mtime_ns == stamp
+    loaded = store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)
+    assert len(loaded) == 5300 and store.series()[0].count == 5300
+    assert all(b.datetime < c.datetime for b, c in zip(loaded, loaded[1:]))
+    assert loaded[-1].close_price == 3600 + 2 + 1
+
+
+def test_one_store_serves_several_threads(store):
+    import threading
+
+    errors = []
+
+    def write(offset: int) -> None:
+        try:
+            for batch in range(40):
+                store.save_bars(bars(5, T0 + timedelta(days=offset, minutes=5 * batch)))
+                store.load_table("rb2401", Exchange.SHFE, "1m")
+                store.series()
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)) == 600
+    assert store.series()[0].count == 600
+
+
+def test_a_damaged_or_missing_catalogue_is_rebuilt_from_the_files(tmp_path, caplog):
+    root = tmp_path / "market"
+    first = MarketStore(root)
+    first.save_bars(bars(30))
+    first.save_ticks([TickData(gateway_name="CTP", symbol="IF2101", exchange=Exchange.CFFEX,
+                               datetime=T0, last_price=5000.0)])
+    first.close()
+    for damage in ("garbage", "missing"):
+        catalogue = root / "catalogue.db"
+        if damage == "garbage":
+            catalogue.write_bytes(b"not a database " * 500)
+        else:
+            catalogue.unlink()
+        store = MarketStore(root)
+        listed = {(s.symbol, s.interval, s.count) for s in store.series()}
+        assert listed == {("rb2401", "1m", 30), ("IF2101", "tick", 1)}, damage
+        assert {s.first for s in store.series()} == {T0}
+        store.close()
+    assert "damaged" in caplog.text and len(list(root.glob("catalogue.db.broken-*"))) == 1

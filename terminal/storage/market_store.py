@@ -8,8 +8,13 @@ Layout under the store's root:
 - Every file is written to a temporary name, flushed and renamed, so a crash leaves either the
   old file or the new one, never half of one.
 - New data later than everything held is appended as a new part: live recording never
-  rewrites years of history. Data that overlaps what is held is merged and the series
-  rewritten as one part (a compaction), as is a series that has gathered too many parts.
+  rewrites years of history. When a series has gathered too many parts, appended parts of
+  about the same size are merged (size tiers), never the first part that holds the history.
+  Data that overlaps what is held is merged and the series rewritten as one part.
+- One store object serves every thread of the process; writes to a series, and reads of it,
+  take that series' lock, so a compaction never removes a part under a reader.
+- The catalogue is an index of the files: when it is damaged it is moved aside and rebuilt
+  from them.
 - Reading concatenates the parts in order and keeps, for each timestamp, the row of the newest
   part; so parts left behind by a crash mid-compaction change nothing and go at the next one.
 - Objects handed in are only read, never changed (vnpy_sqlite changes the bars it saves).
@@ -22,9 +27,12 @@ Layout under the store's root:
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import re
 import shutil
+import threading
+import time
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,7 +49,9 @@ import pyarrow.parquet as pq
 from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData, TickData
 
-from terminal.storage.catalogue import Catalogue
+from terminal.storage.catalogue import Catalogue, CatalogueError
+
+log = logging.getLogger(__name__)
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -195,7 +205,48 @@ class MarketStore:
         self.root = root
         self.tz = tz
         root.mkdir(parents=True, exist_ok=True)
-        self.catalogue = Catalogue(root / "catalogue.db")
+        self._locks: dict[Path, threading.RLock] = {}
+        self._locks_guard = threading.Lock()
+        path = root / "catalogue.db"
+        existed = path.exists()
+        try:
+            self.catalogue = Catalogue(path)
+        except CatalogueError as exc:
+            aside = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+            log.error("%s; moved to %s and rebuilt from the data files", exc, aside)
+            path.replace(aside)
+            for suffix in ("-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+            self.catalogue = Catalogue(path)
+            existed = False
+        if not existed:
+            self.rebuild_catalogue()
+
+    def _lock(self, folder: Path) -> threading.RLock:
+        with self._locks_guard:
+            return self._locks.setdefault(folder, threading.RLock())
+
+    def rebuild_catalogue(self) -> int:
+        """Index every series found on disk; returns how many. A series whose files cannot be
+        read is left out of the index and logged."""
+        found = 0
+        folders = [(f, f.parent.parent.name, f.parent.name, f.name)
+                   for f in self.root.glob("bars/*/*/*") if f.is_dir()]
+        folders += [(f, f.parent.name, f.name, TICK_INTERVAL)
+                    for f in self.root.glob("ticks/*/*") if f.is_dir()]
+        for folder, exchange, symbol, interval in folders:
+            parts = _parts(folder)
+            if not parts or exchange not in Exchange._value2member_map_:
+                continue
+            try:
+                times = self._read(folder, parts).column("datetime").to_numpy()
+            except StoreError as exc:
+                log.error("not indexed: %s", exc)
+                continue
+            first, last = from_ns(times[[0, -1]], self.tz)
+            self.catalogue.put(symbol, exchange, interval, len(times), first, last, len(parts))
+            found += 1
+        return found
 
     # ------------------------------------------------------------------ bars
     def save_bars(self, bars: list[BarData]) -> int:
@@ -264,16 +315,21 @@ class MarketStore:
         if new.num_rows == 0:
             return
         folder = self.folder(symbol, exchange, interval)
+        with self._lock(folder):
+            self._save(symbol, exchange, interval, folder, new)
+
+    def _save(self, symbol: str, exchange: Exchange, interval: str, folder: Path,
+              new: pa.Table) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         parts = _parts(folder)
         held = self.catalogue.get(symbol, exchange.value, interval) if parts else None
         times = new.column("datetime").to_numpy()
-        if held and parts and len(parts) < MAX_PARTS and times[0] > to_ns(
-            datetime.fromisoformat(held["last"]), self.tz
-        ):
+        if held and parts and times[0] > to_ns(datetime.fromisoformat(held["last"]), self.tz):
             _write_part(folder, _next_part(parts), _as_stored(new))
             count, first = held["count"] + new.num_rows, datetime.fromisoformat(held["first"])
             parts_now = len(parts) + 1
+            if parts_now > MAX_PARTS:
+                parts_now = self._merge_tier(folder)
         else:
             merged = _dedupe(pa.concat_tables([self._read(folder, parts), new])) \
                 if parts else new
@@ -291,10 +347,11 @@ class MarketStore:
         """The series as an Arrow table sorted by time (datetime as int64 ns), within
         [start, end]; the fast path for charts, which want columns, not objects."""
         folder = self.folder(symbol, exchange, interval)
-        parts = _parts(folder)
-        if not parts:
-            return pa.table({"datetime": pa.array([], pa.int64())})
-        table = self._read(folder, parts)
+        with self._lock(folder):
+            parts = _parts(folder)
+            if not parts:
+                return pa.table({"datetime": pa.array([], pa.int64())})
+            table = self._read(folder, parts)
         times = table.column("datetime").to_numpy()
         low = np.searchsorted(times, to_ns(start, self.tz), "left") if start else 0
         high = np.searchsorted(times, to_ns(end, self.tz), "right") if end else len(times)
@@ -303,10 +360,12 @@ class MarketStore:
     def delete(self, symbol: str, exchange: Exchange, interval: str) -> int:
         held = self.catalogue.get(symbol, exchange.value, interval)
         folder = self.folder(symbol, exchange, interval)
-        count = held["count"] if held else self.load_table(symbol, exchange, interval).num_rows
-        if folder.exists():
-            shutil.rmtree(folder)
-        self.catalogue.remove(symbol, exchange.value, interval)
+        with self._lock(folder):
+            count = held["count"] if held else \
+                self.load_table(symbol, exchange, interval).num_rows
+            if folder.exists():
+                shutil.rmtree(folder)
+            self.catalogue.remove(symbol, exchange.value, interval)
         return count
 
     def series(self) -> list[SeriesInfo]:
@@ -318,6 +377,25 @@ class MarketStore:
 
     def close(self) -> None:
         self.catalogue.close()
+
+    def _merge_tier(self, folder: Path) -> int:
+        """Merge the appended parts of the smallest size tier that has more than one (tiers
+        by powers of four in rows), leaving the first part (the history) alone; returns the
+        number of parts left. Appended parts never share a timestamp, so any of them can be
+        merged, and each row is rewritten at most once per tier."""
+        parts = _parts(folder)
+        tiers: dict[int, list[Path]] = defaultdict(list)
+        for part in parts[1:]:
+            try:
+                rows = pq.read_metadata(part).num_rows
+            except (OSError, pa.ArrowException) as exc:
+                raise StoreError(f"cannot read {part}: {exc}") from exc
+            tiers[int(np.log(max(rows, 1)) / np.log(4))].append(part)
+        chosen = next((tiers[t] for t in sorted(tiers) if len(tiers[t]) > 1), parts[1:])
+        _write_part(folder, _next_part(parts), _as_stored(self._read(folder, chosen)))
+        for old in chosen:
+            old.unlink(missing_ok=True)
+        return len(parts) - len(chosen) + 1
 
     def _read(self, folder: Path, parts: list[Path]) -> pa.Table:
         tables = []

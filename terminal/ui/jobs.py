@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from contextlib import contextmanager
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -85,21 +84,3 @@ class _Runner(QRunnable):
 
     def run(self) -> None:
         self.job._run()
-
-
-@contextmanager
-def thread_store(store):
-    """A market store on `store`'s folder for the calling worker thread, closed afterwards.
-
-    The store's SQLite catalogue connection belongs to the thread that opened it, so a worker
-    cannot use the GUI's store object. The store keeps nothing else in memory (its files and
-    catalogue are the state), so a second instance on the same folder sees and makes the same
-    changes, as `trading-terminal data ...` does beside a running terminal.
-    """
-    from terminal.storage.market_store import MarketStore
-
-    own = MarketStore(store.root, store.tz)
-    try:
-        yield own
-    finally:
-        own.close()

@@ -52,7 +52,7 @@ from terminal.storage.csv_import import (
     read_frame,
 )
 from terminal.storage.market_store import BAR_FIELDS, TICK_FIELDS, TICK_INTERVAL
-from terminal.ui.jobs import Job, thread_store
+from terminal.ui.jobs import Job
 from terminal.ui.models.series import SeriesTableModel, fit_columns, title
 
 log = logging.getLogger(__name__)
@@ -484,8 +484,7 @@ class ImportWizard(QDialog):
         def work(job: Job):
             if check_only:
                 return spec, len(read(path, spec, progress=job.report)["datetime"]), False
-            with thread_store(store) as own:
-                return (*import_file(own, path, spec, progress=job.report), True)
+            return (*import_file(store, path, spec, progress=job.report), True)
 
         job = Job(work, name=f"{'check' if check_only else 'import'} {path.name}")
         job.progress.connect(self._progress)

@@ -39,7 +39,7 @@ from terminal.resampling import resample_stored
 from terminal.storage.export import FORMATS, export_series
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore, SeriesInfo
 from terminal.ui.dialogs.import_wizard import ImportWizard
-from terminal.ui.jobs import Job, thread_store
+from terminal.ui.jobs import Job
 from terminal.ui.models.series import SeriesTableModel, fit_columns
 
 log = logging.getLogger(__name__)
@@ -306,8 +306,7 @@ class DataManagerDock(QWidget):
         store = self.store
 
         def work(job: Job):
-            with thread_store(store) as own:
-                return export_series(own, symbol, Exchange(exchange), interval, Path(out))
+            return export_series(store, symbol, Exchange(exchange), interval, Path(out))
 
         def done(rows: int) -> None:
             self.status_label.setText(f"Exported {rows:,} rows of {describe(key)} to {out}")
@@ -324,8 +323,7 @@ class DataManagerDock(QWidget):
         store = self.store
 
         def work(job: Job):
-            with thread_store(store) as own:
-                return resample_stored(own, symbol, Exchange(exchange), interval, target)
+            return resample_stored(store, symbol, Exchange(exchange), interval, target)
 
         def done(rows: int) -> None:
             self.refresh()
@@ -386,8 +384,7 @@ class DataManagerDock(QWidget):
         store = self.store
 
         def work(job: Job):
-            with thread_store(store) as own:
-                return own.load_table(symbol, Exchange(exchange), interval)
+            return store.load_table(symbol, Exchange(exchange), interval)
 
         def done(table) -> None:
             self.viewed = key
