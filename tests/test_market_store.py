@@ -267,3 +267,27 @@ def test_a_damaged_or_missing_catalogue_is_rebuilt_from_the_files(tmp_path, capl
         assert {s.first for s in store.series()} == {T0}
         store.close()
     assert "damaged" in caplog.text and len(list(root.glob("catalogue.db.broken-*"))) == 1
+
+
+def test_vnpy_cta_engine_loads_recent_bars_from_the_store(store):
+    import os
+
+    from vnpy.event import EventEngine
+    from vnpy.trader.engine import MainEngine
+    from vnpy_ctastrategy import CtaStrategyApp
+
+    from terminal.storage.vnpy_database import install
+
+    now = datetime.now(CHINA_TZ).replace(second=0, microsecond=0)
+    store.save_bars(bars(120, now - timedelta(hours=3)))
+    install(store)
+    here = os.getcwd()
+    main_engine = MainEngine(EventEngine())
+    try:
+        cta = main_engine.add_app(CtaStrategyApp)
+        loaded = cta.load_bar("rb2401.SHFE", 1, Interval.MINUTE, lambda bar: None, True)
+        assert len(loaded) == 120 and loaded[0].datetime == now - timedelta(hours=3)
+        assert loaded[-1].close_price == 3600 + 119 + 1
+    finally:
+        main_engine.close()
+        os.chdir(here)
