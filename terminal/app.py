@@ -47,7 +47,8 @@ def build_window(runtime, lag=None):
     from terminal.ui.pump import BridgePump
 
     pump = BridgePump(runtime.kernel.bridge, runtime.settings.frame_ms)
-    return MainWindow(runtime.kernel, runtime.trading, runtime.watchlist, pump, runtime.store, lag)
+    return MainWindow(runtime.kernel, runtime.trading, runtime.watchlist, pump, runtime.store,
+                      runtime.live_bars, lag)
 
 
 def _qt_message(mode, context, message: str) -> None:

@@ -18,6 +18,7 @@ from terminal.core.settings import Settings
 from terminal.gateways.sim import SimGateway
 from terminal.market import contracts
 from terminal.market.bars import MinuteBarBuilder
+from terminal.market.live_bars import LiveBars
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
 from terminal.storage import vnpy_database
@@ -36,6 +37,7 @@ class Runtime:
     watchlist: Watchlist
     settings: Settings
     store: MarketStore
+    live_bars: LiveBars
     recorder: Recorder | None = None
 
     def connect_simulator(self) -> None:
@@ -70,10 +72,12 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
             log.exception("could not save the watchlist")
 
     watchlist = Watchlist(kernel.main_engine, symbols, on_change=remember)
+    live_bars = LiveBars()
+    kernel.event_engine.register(EVENT_TICK, lambda event: live_bars.on_tick(event.data))
     recorder = None
     if settings.record_market_data:
         skip = set() if settings.record_simulator else {SIM}
         recorder = Recorder(store, paths.market_dir / "recording.db", skip, MinuteBarBuilder)
         kernel.event_engine.register(EVENT_TICK, lambda event: recorder.on_tick(event.data))
         recorder.start()
-    return Runtime(kernel, trading, watchlist, settings, store, recorder)
+    return Runtime(kernel, trading, watchlist, settings, store, live_bars, recorder)

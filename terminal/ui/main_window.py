@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
@@ -14,10 +15,12 @@ from terminal.core.bridge import Batch
 from terminal.core.events import HandlerError
 from terminal.core.kernel import Kernel
 from terminal.core.looplag import LoopLagMonitor
+from terminal.market.live_bars import LiveBars
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
 from terminal.storage.market_store import MarketStore
 from terminal.ui.docks.account import AccountDock
+from terminal.ui.docks.chart import ChartDock
 from terminal.ui.docks.data_manager import DataManagerDock
 from terminal.ui.docks.log import LogDock
 from terminal.ui.docks.market_watch import MarketWatchDock
@@ -42,6 +45,7 @@ class MainWindow(QMainWindow):
         watchlist: Watchlist,
         pump: BridgePump,
         store: MarketStore,
+        live_bars: LiveBars,
         lag: LoopLagMonitor | None = None,
     ) -> None:
         super().__init__()
@@ -49,6 +53,10 @@ class MainWindow(QMainWindow):
         self.trading = trading
         self.pump = pump
         self.lag = lag
+        self.store = store
+        self.live_bars = live_bars
+        self.charts: dict[str, ChartDock] = {}
+        self._known_symbols: set[str] = set()
         self.setWindowTitle(f"Trading Terminal {__version__} — {kernel.paths.root}")
         self.setObjectName("MainWindow")
         self.setDockNestingEnabled(True)
@@ -62,6 +70,7 @@ class MainWindow(QMainWindow):
         self.account = AccountDock()
         self.log_view = LogDock()
         self.market_watch.symbol_activated.connect(self.ticket.load_symbol)
+        self.market_watch.chart_requested.connect(lambda symbol: self.open_chart(symbol))
 
         self.docks: dict[str, QDockWidget] = {}
         self._add_dock("market_watch", "Market watch", self.market_watch, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -99,7 +108,7 @@ class MainWindow(QMainWindow):
             self._learn_contracts,
             self.market_watch.apply, self.ticket.apply, self.orders.apply, self.trades.apply,
             self.positions.apply, self.account.apply, self.log_view.apply, self.replay.apply,
-            self._status_from,
+            self._charts_apply, self._status_from,
         ):
             pump.subscribe(consumer)
         pump.consumer_failed.connect(self._consumer_failed)
@@ -123,13 +132,82 @@ class MainWindow(QMainWindow):
         self.docks[name] = dock
         return dock
 
+    # ------------------------------------------------------------------ charts
+    def open_chart(self, vt_symbol: str = "", timeframe: str = "1m",
+                   name: str = "") -> ChartDock:
+        """A new chart dock (beside the market watch, tabbed with the other charts)."""
+        vt_symbol = vt_symbol or self.ticket.vt_symbol or RB_DEFAULT
+        if not name:
+            number = 1
+            while f"chart_{number}" in self.docks:
+                number += 1
+            name = f"chart_{number}"
+        chart = ChartDock(self.store, self.trading, self.live_bars, parent=self)
+        chart.set_symbols(sorted(self._known_symbols))
+        dock = ChartDockWidget(name, self)
+        dock.setObjectName(name)
+        dock.setWidget(chart)
+        dock.closed.connect(lambda: self._chart_closed(name))
+        chart.title_changed.connect(dock.setWindowTitle)
+        others = [self.docks[n] for n in self.charts if n in self.docks]
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        if others:
+            self.tabifyDockWidget(others[-1], dock)
+        else:
+            self.splitDockWidget(self.docks["market_watch"], dock, Qt.Orientation.Horizontal)
+            width = max(self.width(), 1200)
+            self.resizeDocks([self.docks["market_watch"], dock, self.docks["order_ticket"]],
+                             [width * 3 // 10, width * 5 // 10, width * 2 // 10],
+                             Qt.Orientation.Horizontal)
+        self.docks[name] = dock
+        self.charts[name] = chart
+        chart.load(vt_symbol, timeframe)
+        dock.show()
+        dock.raise_()
+        return chart
+
+    def _chart_closed(self, name: str) -> None:
+        chart = self.charts.pop(name, None)
+        dock = self.docks.pop(name, None)
+        if chart is not None:
+            chart.close_chart()
+        if dock is not None:
+            self.removeDockWidget(dock)
+            dock.deleteLater()
+
+    def _charts_apply(self, batch: Batch) -> None:
+        if batch.contracts:
+            self._known_symbols.update(batch.contracts)
+            for chart in self.charts.values():
+                chart.set_symbols(sorted(self._known_symbols))
+        for name, chart in list(self.charts.items()):
+            try:
+                chart.apply(batch)
+            except Exception:  # noqa: BLE001 - one chart failing must not stop the others
+                log.exception("chart %s failed to update", name)
+
     def save_layout(self) -> None:
+        charts = [{"name": name, **chart.state()} for name, chart in self.charts.items()]
+        self._settings.setValue("charts/state", json.dumps(charts))
         self._settings.setValue("window/geometry", self.saveGeometry())
         self._settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self._settings.setValue("window/version", LAYOUT_VERSION)
         self._settings.sync()
 
     def restore_layout(self) -> bool:
+        try:
+            charts = json.loads(self._settings.value("charts/state") or "[]")
+        except (TypeError, ValueError):
+            charts = []
+            log.warning("chart layout in %s is unreadable; charts not restored",
+                        self._settings.fileName())
+        for saved in charts if isinstance(charts, list) else []:
+            try:
+                chart = self.open_chart(saved["symbol"], saved.get("timeframe", "1m"),
+                                        saved["name"])
+                chart.restore(saved)
+            except (KeyError, TypeError) as exc:
+                log.warning("a saved chart was left out: %r (%s)", saved, exc)
         geometry = self._settings.value("window/geometry")
         state = self._settings.value("window/state")
         if isinstance(geometry, QByteArray):
@@ -158,6 +236,11 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
 
         view = self.menuBar().addMenu("&View")
+        new_chart = QAction("New &chart", self)
+        new_chart.setShortcut(QKeySequence("Ctrl+N"))
+        new_chart.triggered.connect(lambda: self.open_chart())
+        view.addAction(new_chart)
+        view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
@@ -257,3 +340,16 @@ class MainWindow(QMainWindow):
             log.exception("could not save the window layout")
         self._status_timer.stop()
         super().closeEvent(event)
+
+
+RB_DEFAULT = "rb2701.SHFE"
+
+
+class ChartDockWidget(QDockWidget):
+    """A chart's dock: closing it deletes the chart (charts are made on demand)."""
+
+    closed = Signal()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        super().closeEvent(event)
+        self.closed.emit()

@@ -60,6 +60,7 @@ class MarketWatchModel(RecordTableModel):
 
 class MarketWatchDock(QWidget):
     symbol_activated = Signal(str)
+    chart_requested = Signal(str)
 
     def __init__(self, watchlist: Watchlist, parent=None) -> None:
         super().__init__(parent)
@@ -117,6 +118,7 @@ class MarketWatchDock(QWidget):
         tick = self.model.record(index.row())
         menu = QMenu(self)
         menu.addAction("Load in order ticket", lambda: self.symbol_activated.emit(tick.vt_symbol))
+        menu.addAction("Open chart", lambda: self.chart_requested.emit(tick.vt_symbol))
         menu.addAction("Remove from watch", lambda: self._remove(tick.vt_symbol))
         menu.exec(self.view.viewport().mapToGlobal(pos))
 

@@ -1,0 +1,263 @@
+"""Chart items that draw only what is on screen, so their cost follows the chart's width in
+pixels, not the length of the history.
+
+When more than one bar falls on a pixel, bars are merged per pixel column first (highest high,
+lowest low, first open, last close; the largest volume), so a million bars draw as a few
+thousand. Paths are built from numpy arrays in one call (`pg.arrayToQPath`), never one Qt
+object per bar.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QPainterPath
+
+from terminal.market.bar_series import BarSeries
+
+UP = QColor("#e5484d")          # China convention: red rises
+DOWN = QColor("#30a46c")        # and green falls
+BODY_MIN_PIXELS = 3.0           # narrower than this, bars are drawn as lines
+
+
+def visible_span(item: pg.GraphicsObject, count: int) -> tuple[int, int]:
+    """First and past-the-last index of the bars inside the view (one bar of margin)."""
+    box = item.getViewBox()
+    if box is None or count == 0:
+        return 0, count
+    (left, right), _ = box.viewRange()
+    start = max(0, int(math.floor(left)) - 1)
+    stop = min(count, int(math.ceil(right)) + 2)
+    return start, max(start, stop)
+
+
+def bars_per_pixel(item: pg.GraphicsObject) -> float:
+    width = item.pixelWidth()
+    return width if width and math.isfinite(width) else 0.0
+
+
+def merged(starts: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
+           close: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Bars merged at `starts` (indices into the arrays)."""
+    ends = np.r_[starts[1:], len(open_)] - 1
+    return (open_[starts], np.maximum.reduceat(high, starts), np.minimum.reduceat(low, starts),
+            close[ends])
+
+
+def _rect_path(left: np.ndarray, right: np.ndarray, bottom: np.ndarray,
+               top: np.ndarray) -> QPainterPath:
+    if len(left) == 0:
+        return QPainterPath()
+    x = np.stack([left, right, right, left, left], axis=1).ravel()
+    y = np.stack([bottom, bottom, top, top, bottom], axis=1).ravel()
+    connect = np.tile(np.array([1, 1, 1, 1, 0], np.int32), len(left))
+    return pg.arrayToQPath(x, y, connect=connect)
+
+
+def _segment_path(x: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> QPainterPath:
+    if len(x) == 0:
+        return QPainterPath()
+    return pg.arrayToQPath(np.repeat(x, 2), np.stack([y0, y1], axis=1).ravel(),
+                           connect="pairs")
+
+
+class CandleItem(pg.GraphicsObject):
+    def __init__(self, series: BarSeries) -> None:
+        super().__init__()
+        self.series = series
+        self._low = math.inf
+        self._high = -math.inf
+        self._pens = {True: pg.mkPen(UP), False: pg.mkPen(DOWN)}
+        self._brushes = {True: pg.mkBrush(UP), False: pg.mkBrush(DOWN)}
+
+    def reset(self) -> None:
+        """After the whole series changed."""
+        self.prepareGeometryChange()
+        if len(self.series):
+            self._low = float(np.min(self.series.column("low_price")))
+            self._high = float(np.max(self.series.column("high_price")))
+        else:
+            self._low, self._high = math.inf, -math.inf
+        self.update()
+
+    def bar_changed(self, index: int) -> None:
+        """After one bar was added or changed: constant time."""
+        low = self.series.column("low_price")[index]
+        high = self.series.column("high_price")[index]
+        if low < self._low or high > self._high or index == len(self.series) - 1:
+            self.prepareGeometryChange()
+            self._low, self._high = min(self._low, low), max(self._high, high)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        if not len(self.series) or not math.isfinite(self._low):
+            return QRectF()
+        return QRectF(-1, self._low, len(self.series) + 1, max(self._high - self._low, 1e-9))
+
+    def paint(self, painter, option, widget=None) -> None:
+        start, stop = visible_span(self, len(self.series))
+        if stop <= start:
+            return
+        s = self.series
+        open_ = s.column("open_price")[start:stop]
+        high = s.column("high_price")[start:stop]
+        low = s.column("low_price")[start:stop]
+        close = s.column("close_price")[start:stop]
+        x = np.arange(start, stop, dtype=float)
+        per_pixel = bars_per_pixel(self)
+        if per_pixel > 1.0:                   # several bars a pixel: merge them
+            step = int(per_pixel)
+            starts = np.arange(0, len(open_), step)
+            open_, high, low, close = merged(starts, open_, high, low, close)
+            x = x[starts] + (step - 1) / 2
+        rising = close >= open_
+        if per_pixel and 1.0 / per_pixel >= BODY_MIN_PIXELS:
+            half = 0.35
+            for up in (True, False):
+                mask = rising == up
+                painter.setPen(self._pens[up])
+                painter.drawPath(_segment_path(x[mask], low[mask], high[mask]))
+                painter.setBrush(self._brushes[up])
+                painter.drawPath(_rect_path(x[mask] - half, x[mask] + half, open_[mask],
+                                            close[mask]))
+        else:
+            for up in (True, False):
+                mask = rising == up
+                painter.setPen(self._pens[up])
+                painter.drawPath(_segment_path(x[mask], low[mask], high[mask]))
+
+
+class VolumeItem(pg.GraphicsObject):
+    def __init__(self, series: BarSeries) -> None:
+        super().__init__()
+        self.series = series
+        self._top = 0.0
+        self._pens = {True: pg.mkPen(UP), False: pg.mkPen(DOWN)}
+        self._brushes = {True: pg.mkBrush(UP), False: pg.mkBrush(DOWN)}
+
+    def reset(self) -> None:
+        self.prepareGeometryChange()
+        volume = self.series.column("volume")
+        self._top = float(volume.max()) if len(volume) else 0.0
+        self.update()
+
+    def bar_changed(self, index: int) -> None:
+        value = self.series.column("volume")[index]
+        self.prepareGeometryChange()
+        self._top = max(self._top, float(value))
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        if not len(self.series):
+            return QRectF()
+        return QRectF(-1, 0, len(self.series) + 1, max(self._top, 1.0))
+
+    def paint(self, painter, option, widget=None) -> None:
+        start, stop = visible_span(self, len(self.series))
+        if stop <= start:
+            return
+        s = self.series
+        volume = s.column("volume")[start:stop]
+        rising = s.column("close_price")[start:stop] >= s.column("open_price")[start:stop]
+        x = np.arange(start, stop, dtype=float)
+        per_pixel = bars_per_pixel(self)
+        if per_pixel > 1.0:
+            step = int(per_pixel)
+            starts = np.arange(0, len(volume), step)
+            volume = np.maximum.reduceat(volume, starts)
+            rising = rising[np.minimum(starts + step - 1, len(rising) - 1)]
+            x = x[starts] + (step - 1) / 2
+        zero = np.zeros(len(volume))
+        wide = per_pixel and 1.0 / per_pixel >= BODY_MIN_PIXELS
+        for up in (True, False):
+            mask = rising == up
+            painter.setPen(self._pens[up])
+            if wide:
+                painter.setBrush(self._brushes[up])
+                painter.drawPath(_rect_path(x[mask] - 0.35, x[mask] + 0.35, zero[mask],
+                                            volume[mask]))
+            else:
+                painter.drawPath(_segment_path(x[mask], zero[mask], volume[mask]))
+
+
+class LineItem(pg.GraphicsObject):
+    """An indicator line over bar positions; NaN leaves a gap."""
+
+    def __init__(self, values: np.ndarray, color: str, width: float = 1.0) -> None:
+        super().__init__()
+        self.values = values
+        self._pen = pg.mkPen(color, width=width)
+        self._low, self._high = self._range(values)
+
+    @staticmethod
+    def _range(values: np.ndarray) -> tuple[float, float]:
+        finite = values[np.isfinite(values)]
+        return (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
+
+    def set_values(self, values: np.ndarray, changed_from: int | None = None) -> None:
+        """New values; `changed_from` says only the tail from that index changed."""
+        self.prepareGeometryChange()
+        self.values = values
+        if changed_from is None:
+            self._low, self._high = self._range(values)
+        else:
+            low, high = self._range(values[changed_from:])
+            self._low, self._high = min(self._low, low), max(self._high, high)
+        self.update()
+
+    def visible_range(self, start: int, stop: int) -> tuple[float, float] | None:
+        part = self.values[start:stop]
+        part = part[np.isfinite(part)]
+        return (float(part.min()), float(part.max())) if len(part) else None
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-1, self._low, len(self.values) + 1, max(self._high - self._low, 1e-9))
+
+    def paint(self, painter, option, widget=None) -> None:
+        start, stop = visible_span(self, len(self.values))
+        if stop - start < 2:
+            return
+        y = self.values[start:stop]
+        x = np.arange(start, stop, dtype=float)
+        per_pixel = bars_per_pixel(self)
+        if per_pixel > 2.0:
+            step = int(per_pixel / 2)
+            x, y = x[::step], y[::step]
+        painter.setPen(self._pen)
+        painter.drawPath(pg.arrayToQPath(x, y, connect="finite"))
+
+
+class HistogramItem(LineItem):
+    """Bars from zero (MACD's histogram), red above and green below."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        super().__init__(values, UP.name())
+        self._pens = {True: pg.mkPen(UP), False: pg.mkPen(DOWN)}
+
+    def visible_range(self, start: int, stop: int) -> tuple[float, float] | None:
+        span = super().visible_range(start, stop)
+        return (min(span[0], 0.0), max(span[1], 0.0)) if span else None
+
+    def paint(self, painter, option, widget=None) -> None:
+        start, stop = visible_span(self, len(self.values))
+        if stop <= start:
+            return
+        y = self.values[start:stop]
+        x = np.arange(start, stop, dtype=float)
+        per_pixel = bars_per_pixel(self)
+        if per_pixel > 1.0:
+            step = int(per_pixel)
+            starts = np.arange(0, len(y), step)
+            finite = np.nan_to_num(y)
+            high = np.maximum.reduceat(finite, starts)
+            low = np.minimum.reduceat(finite, starts)
+            y = np.where(np.abs(high) >= np.abs(low), high, low)
+            x = x[starts] + (step - 1) / 2
+        finite = np.isfinite(y)
+        for up in (True, False):
+            mask = finite & ((y >= 0) == up)
+            painter.setPen(self._pens[up])
+            painter.drawPath(_segment_path(x[mask], np.zeros(int(mask.sum())), y[mask]))

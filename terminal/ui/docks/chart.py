@@ -1,0 +1,367 @@
+"""A chart dock: one symbol at one timeframe, history from the store, live bars from the
+gateway, and the trader's own orders, fills and position on it.
+
+Live bars come from `LiveBars` (built on the event thread from every tick). For timeframes
+above a minute the dock keeps the last 1-minute bars and rebuilds the latest timeframe bars
+from them with the session rules, so a live 30-minute bar is exactly what the history will
+show once it is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QInputDialog, QLabel, QMenu,
+                               QMessageBox, QToolButton, QVBoxLayout, QWidget)
+from vnpy.trader.constant import Direction, Exchange, Offset, OrderType
+from vnpy.trader.object import BarData, OrderData
+
+from terminal.core.bridge import Batch
+from terminal.market import indicators
+from terminal.market.bar_series import FIELDS, BarSeries
+from terminal.market.live_bars import LiveBars
+from terminal.market.prices import decimals_for, round_to_tick
+from terminal.market.resample import DAILY, ResampleError, resample
+from terminal.market.ticket import Ticket, TicketError
+from terminal.market.trading import Trading, TradingError
+from terminal.resampling import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
+from terminal.storage.market_store import MarketStore, StoreError, to_ns
+from terminal.ui.chart.items import DOWN, UP
+from terminal.ui.chart.widget import ChartWidget
+
+log = logging.getLogger(__name__)
+
+TIMEFRAME_LABELS = {"1m": "1 min", "5m": "5 min", "15m": "15 min", "30m": "30 min",
+                    "1h": "1 hour", "4h": "4 hours", "d": "1 day"}
+
+
+def bar_values(bar: BarData) -> dict[str, float]:
+    return {name: getattr(bar, name) for name in FIELDS}
+
+
+class ChartDock(QWidget):
+    title_changed = Signal(str)
+
+    def __init__(self, store: MarketStore, trading: Trading, live: LiveBars,
+                 vt_symbol: str = "", timeframe: str = "1m", parent=None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.trading = trading
+        self.live = live
+        self.vt_symbol = ""
+        self.timeframe = timeframe
+        self._since = 0
+        self._tail = BarSeries()
+        self._fills: list[tuple[int, float, bool]] = []      # (ns, price, bought)
+        self._order_lines: dict[str, pg.InfiniteLine] = {}
+        self._position_lines: dict[str, pg.InfiniteLine] = {}
+        self.last_error = ""
+
+        self.symbol_box = QComboBox()
+        self.symbol_box.setEditable(True)
+        self.symbol_box.setMinimumContentsLength(14)
+        self.timeframe_box = QComboBox()
+        for timeframe in CHART_TIMEFRAMES:
+            self.timeframe_box.addItem(TIMEFRAME_LABELS[timeframe], timeframe)
+        self.indicator_button = QToolButton()
+        self.indicator_button.setText("Indicators")
+        self.indicator_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.indicator_menu = QMenu(self)
+        self.indicator_menu.aboutToShow.connect(self._fill_indicator_menu)
+        self.indicator_button.setMenu(self.indicator_menu)
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #c0392b")
+        self.chart = ChartWidget(store.tz)
+        self.fills = pg.ScatterPlotItem(size=11, pen=pg.mkPen("#ffffff", width=0.5))
+        self.fills.setZValue(20)
+        self.chart.price.addItem(self.fills)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.symbol_box)
+        bar.addWidget(self.timeframe_box)
+        bar.addWidget(self.indicator_button)
+        bar.addWidget(self.message, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.chart, 1)
+
+        self.symbol_box.lineEdit().returnPressed.connect(
+            lambda: self.load(self.symbol_box.currentText(), self.timeframe))
+        self.symbol_box.activated.connect(
+            lambda _: self.load(self.symbol_box.currentText(), self.timeframe))
+        self.timeframe_box.currentIndexChanged.connect(
+            lambda _: self.load(self.vt_symbol, self.timeframe_box.currentData()))
+        self.chart.graphics.scene().sigMouseClicked.connect(self._clicked)
+        self.set_symbols([])
+        if vt_symbol:
+            self.load(vt_symbol, timeframe)
+
+    # ------------------------------------------------------------------ what is shown
+    def set_symbols(self, symbols: list[str]) -> None:
+        stored = {f"{s.symbol}.{s.exchange.value}" for s in self.store.series()
+                  if s.interval != "tick"}
+        current = self.symbol_box.currentText()
+        self.symbol_box.blockSignals(True)
+        self.symbol_box.clear()
+        self.symbol_box.addItems(sorted(set(symbols) | stored))
+        self.symbol_box.setEditText(current)
+        self.symbol_box.blockSignals(False)
+
+    def load(self, vt_symbol: str, timeframe: str) -> bool:
+        """Show `vt_symbol` at `timeframe`: history from the store, then live bars."""
+        vt_symbol = vt_symbol.strip()
+        symbol, _, exchange = vt_symbol.rpartition(".")
+        if not symbol or exchange not in Exchange._value2member_map_:
+            return self._fail(f"{vt_symbol!r} is not SYMBOL.EXCHANGE (e.g. rb2701.SHFE)")
+        try:
+            bars, tail = chart_history(self.store, symbol, Exchange(exchange), timeframe)
+        except (StoreError, ResampleError, OSError) as exc:
+            return self._fail(f"cannot load {vt_symbol} {timeframe}: {exc}")
+        if self.vt_symbol:
+            self.live.unwatch(self.vt_symbol)
+        self.vt_symbol, self.timeframe = vt_symbol, timeframe
+        self._since = self.live.watch(vt_symbol)
+        self._tail.replace(tail)
+        self.chart.set_history(bars, daily=timeframe == DAILY)
+        self.symbol_box.setEditText(vt_symbol)
+        self.timeframe_box.blockSignals(True)
+        self.timeframe_box.setCurrentIndex(self.timeframe_box.findData(timeframe))
+        self.timeframe_box.blockSignals(False)
+        self.message.setText("" if len(bars["datetime"]) else
+                             "no history in the store: live bars only")
+        self._fills = [(to_ns(t.datetime), t.price, t.direction == Direction.LONG)
+                       for t in self.trading.main_engine.get_all_trades()
+                       if t.vt_symbol == vt_symbol]
+        self._draw_fills()
+        for line in [*self._order_lines.values(), *self._position_lines.values()]:
+            self.chart.price.removeItem(line)
+        self._order_lines.clear()
+        self._position_lines.clear()
+        for order in self.trading.main_engine.get_all_active_orders():
+            self._show_order(order)
+        for position in self.trading.main_engine.get_all_positions():
+            self._show_position(position)
+        self.title_changed.emit(f"{vt_symbol} {TIMEFRAME_LABELS[timeframe]}")
+        return True
+
+    def _fail(self, message: str) -> bool:
+        self.message.setText(message)
+        self.last_error = message
+        log.warning("chart: %s", message)
+        return False
+
+    def state(self) -> dict:
+        return {"symbol": self.vt_symbol, "timeframe": self.timeframe,
+                "indicators": [{"kind": i.kind, "params": i.params}
+                               for i in self.chart.indicators]}
+
+    def restore(self, state: dict) -> None:
+        for item in state.get("indicators", []):
+            try:
+                self.chart.add_indicator(item["kind"], item.get("params"))
+            except (KeyError, ValueError, TypeError) as exc:
+                self._fail(f"indicator {item!r} left out: {exc}")
+
+    def close_chart(self) -> None:
+        if self.vt_symbol:
+            self.live.unwatch(self.vt_symbol)
+            self.vt_symbol = ""
+
+    # ------------------------------------------------------------------ indicators
+    def _fill_indicator_menu(self) -> None:
+        menu = self.indicator_menu
+        menu.clear()
+        add = menu.addMenu("Add")
+        for kind, spec in indicators.SPECS.items():
+            add.addAction(f"{spec.name} ({kind})", lambda kind=kind: self.add_indicator(kind))
+        for indicator in list(self.chart.indicators):
+            sub = menu.addMenu(indicator.label)
+            sub.addAction("Settings…", lambda i=indicator: self.configure(i))
+            sub.addAction("Remove", lambda i=indicator: self.chart.remove_indicator(i))
+
+    def add_indicator(self, kind: str, params: dict | None = None):
+        try:
+            return self.chart.add_indicator(kind, params)
+        except ValueError as exc:
+            self._fail(str(exc))
+            return None
+
+    def configure(self, indicator) -> None:
+        """Ask for each parameter in turn; a bad value is refused with its reason."""
+        spec = indicators.SPECS[indicator.kind]
+        params = dict(indicator.params)
+        for param in spec.params:
+            if param.is_integer:
+                value, ok = QInputDialog.getInt(self, spec.name, param.label,
+                                                int(params[param.name]), int(param.minimum),
+                                                int(param.maximum))
+            else:
+                value, ok = QInputDialog.getDouble(self, spec.name, param.label,
+                                                   float(params[param.name]), param.minimum,
+                                                   param.maximum, 2)
+            if not ok:
+                return
+            params[param.name] = value
+        self.reconfigure(indicator, params)
+
+    def reconfigure(self, indicator, params: dict) -> None:
+        position = self.chart.indicators.index(indicator)
+        try:
+            indicators.SPECS[indicator.kind].validate(params)
+        except ValueError as exc:
+            self._fail(str(exc))
+            return
+        self.chart.remove_indicator(indicator)
+        added = self.chart.add_indicator(indicator.kind, params)
+        self.chart.indicators.remove(added)
+        self.chart.indicators.insert(position, added)
+
+    # ------------------------------------------------------------------ live
+    def apply(self, batch: Batch) -> None:
+        if not self.vt_symbol:
+            return
+        if self.vt_symbol in batch.ticks:
+            self._live_bars()
+        for trade in batch.trades:
+            if trade.vt_symbol == self.vt_symbol:
+                self._fills.append((to_ns(trade.datetime), trade.price,
+                                    trade.direction == Direction.LONG))
+                self._draw_fills()
+        for order in batch.orders.values():
+            self._show_order(order)
+        for position in batch.positions.values():
+            self._show_position(position)
+
+    def _live_bars(self) -> None:
+        finished, self._since, current = self.live.take(self.vt_symbol, self._since)
+        minutes = [*finished, *([current] if current else [])]
+        if not minutes:
+            return
+        if self.timeframe == "1m":
+            for bar in minutes:
+                self.chart.put_bar(to_ns(bar.datetime), bar_values(bar))
+            self._draw_fills()
+            return
+        for bar in minutes:
+            self._tail.put(to_ns(bar.datetime), bar_values(bar))
+        if len(self._tail) > 2 * TAIL_MINUTES:
+            self._tail.replace({k: v[-TAIL_MINUTES:] for k, v in self._tail.columns().items()})
+        first_live = to_ns(minutes[0].datetime)
+        symbol, _, exchange = self.vt_symbol.rpartition(".")
+        rebuilt = resample(self._tail.columns(), "1m", self.timeframe, symbol,
+                           Exchange(exchange), self.store.tz)
+        times = rebuilt["datetime"]
+        chart_last = self.chart.series.times[-1] if len(self.chart.series) else -1
+        # The bars the new minutes fall into: from the one holding the first new minute on.
+        start = max(0, int(np.searchsorted(times, first_live, "right")) - 1)
+        for index in range(start, len(times)):
+            if times[index] >= chart_last:
+                self.chart.put_bar(int(times[index]),
+                                   {name: float(rebuilt[name][index]) for name in FIELDS
+                                    if name in rebuilt})
+        self._draw_fills()
+
+    # ------------------------------------------------------------------ orders, fills, position
+    def _draw_fills(self) -> None:
+        series = self.chart.series
+        if not self._fills or not len(series):
+            self.fills.setData([])
+            return
+        spots = []
+        for time_ns, price, bought in self._fills:
+            index = series.index_at_or_before(time_ns)
+            if index < 0:
+                continue
+            spots.append({"pos": (index, price), "symbol": "t1" if bought else "t",
+                          "brush": pg.mkBrush(UP if bought else DOWN)})
+        self.fills.setData(spots)
+
+    def _show_order(self, order: OrderData) -> None:
+        if order.vt_symbol != self.vt_symbol:
+            return
+        line = self._order_lines.pop(order.vt_orderid, None)
+        if line is not None:
+            self.chart.price.removeItem(line)
+        if not order.is_active() or order.type == OrderType.MARKET:
+            return
+        buy = order.direction == Direction.LONG
+        left = order.volume - order.traded
+        text = f"{'Buy' if buy else 'Sell'} {left:g} @ {order.price:g} {order.type.value}"
+        line = pg.InfiniteLine(order.price, angle=0, movable=False,
+                               pen=pg.mkPen(UP if buy else DOWN, style=Qt.PenStyle.DashLine),
+                               label=text, labelOpts={"position": 0.05, "color": "#dddddd"})
+        self.chart.price.addItem(line, ignoreBounds=True)
+        self._order_lines[order.vt_orderid] = line
+
+    def _show_position(self, position) -> None:
+        if position.vt_symbol != self.vt_symbol:
+            return
+        key = position.vt_positionid
+        line = self._position_lines.pop(key, None)
+        if line is not None:
+            self.chart.price.removeItem(line)
+        if not position.volume:
+            return
+        long = position.direction == Direction.LONG
+        text = f"{'Long' if long else 'Short'} {position.volume:g} @ {position.price:.6g}"
+        line = pg.InfiniteLine(position.price, angle=0, movable=False,
+                               pen=pg.mkPen("#f5d90a", width=1.5), label=text,
+                               labelOpts={"position": 0.9, "color": "#f5d90a"})
+        self.chart.price.addItem(line, ignoreBounds=True)
+        self._position_lines[key] = line
+
+    # ------------------------------------------------------------------ orders from the chart
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.RightButton or not self.vt_symbol:
+            return
+        position = event.scenePos()
+        if not self.chart.price.sceneBoundingRect().contains(position):
+            return
+        price = self.chart.price.getViewBox().mapSceneToView(position).y()
+        menu = self.order_menu(price)
+        menu.popup(event.screenPos().toPoint())
+        self._menu = menu
+
+    def order_menu(self, cursor_price: float) -> QMenu:
+        """Buy/sell limit and stop orders at the cursor's price, one lot, to open."""
+        contract = self.trading.contract(self.vt_symbol)
+        menu = QMenu(self)
+        if contract is None:
+            menu.addAction(f"{self.vt_symbol} is not tradable now").setEnabled(False)
+            return menu
+        price = round_to_tick(cursor_price, contract.pricetick)
+        text = f"{price:.{decimals_for(contract.pricetick)}f}"
+        for label, direction, order_type in (
+            (f"Buy limit 1 @ {text}", Direction.LONG, OrderType.LIMIT),
+            (f"Sell limit 1 @ {text}", Direction.SHORT, OrderType.LIMIT),
+            (f"Buy stop 1 @ {text}", Direction.LONG, OrderType.STOP),
+            (f"Sell stop 1 @ {text}", Direction.SHORT, OrderType.STOP),
+        ):
+            action = QAction(label, menu)
+            action.triggered.connect(
+                lambda _=False, d=direction, t=order_type: self.send(d, t, price, 1))
+            menu.addAction(action)
+        return menu
+
+    def send(self, direction: Direction, order_type: OrderType, price: float,
+             volume: float) -> str:
+        """Through the same checks as the order ticket; errors are shown, nothing sent."""
+        ticket = Ticket(self.vt_symbol, direction, Offset.OPEN, order_type, price, volume,
+                        reference="chart")
+        try:
+            return self.trading.send_ticket(ticket)
+        except TicketError as exc:
+            message = "; ".join(exc.errors.values())
+        except TradingError as exc:
+            message = str(exc)
+        self._fail(f"order not sent: {message}")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Order not sent", message,
+                          QMessageBox.StandardButton.Ok, self)
+        box.open()
+        self.error_box = box
+        return ""
