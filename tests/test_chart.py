@@ -225,3 +225,37 @@ runtime.close()
     assert len(colours) > 20                            # candles, lines, text: not blank
     assert counts.max() / counts.sum() < 0.97           # not one flat colour
 
+
+
+def test_zoomed_out_blocks_follow_the_bars_and_live_changes():
+    from terminal.ui.chart.items import Pyramid, zoomed_out
+
+    rng = np.random.default_rng(3)
+    count = 10_001
+    close = 100 + np.cumsum(rng.normal(0, 1, count))
+    series = BarSeries()
+    series.replace({"datetime": np.arange(count, dtype=np.int64) * 60, "open_price": close - 0.5,
+                    "high_price": close + rng.random(count), "low_price": close - 1 - rng.random(count),
+                    "close_price": close, "volume": rng.integers(1, 50, count).astype(float)})
+    pyramid = Pyramid(series)
+    level = pyramid.level(4)
+    high, volume = series.column("high_price"), series.column("volume")
+    assert len(level["high"]) == 2501
+    assert np.array_equal(level["high"][:-1], high[:10_000].reshape(-1, 4).max(axis=1))
+    assert level["high"][-1] == high[-1] and level["open"][7] == series.column("open_price")[28]
+    assert np.array_equal(level["volume"][:-1], volume[:10_000].reshape(-1, 4).max(axis=1))
+
+    x, part = zoomed_out(pyramid, 1000, 9000, per_pixel=9.0)   # blocks of 8, one a pixel
+    assert len(x) == 1000 and x[0] == 1000 + 3.5
+    assert part["high"].max() == high[1000:9000].max()
+    assert part["low"].min() == series.column("low_price")[1000:9000].min()
+
+    series.put(int(series.times[-1]), {"open_price": 1.0, "high_price": 10_000.0,
+                                       "low_price": 0.5, "close_price": 2.0, "volume": 999.0})
+    pyramid.changed(count - 1)
+    assert pyramid.level(4)["high"][-1] == 10_000.0
+    series.put(int(series.times[-1]) + 60, {"open_price": 3.0, "high_price": 20_000.0,
+                                            "low_price": 2.0, "close_price": 4.0, "volume": 1.0})
+    pyramid.changed(count)
+    assert pyramid.level(4)["high"][-1] == 20_000.0 and len(pyramid.level(4)["high"]) == 2501
+    assert pyramid.level(2)["volume"][-1] == 999.0

@@ -47,6 +47,72 @@ def merged(starts: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndar
             close[ends])
 
 
+class Pyramid:
+    """The series merged in fixed blocks of 2, 4, 8, ... bars, for drawing zoomed out: with a
+    million bars on screen the merge per pixel then reads a few thousand blocks, not a million
+    bars. A changed bar invalidates only the blocks from it on, rebuilt when next drawn."""
+
+    def __init__(self, series: BarSeries) -> None:
+        self.series = series
+        self._levels: dict[int, dict[str, np.ndarray]] = {}
+        self._valid: dict[int, int] = {}           # blocks still right, per block size
+
+    def reset(self) -> None:
+        self._levels.clear()
+        self._valid.clear()
+
+    def changed(self, index: int) -> None:
+        for size in self._valid:
+            self._valid[size] = min(self._valid[size], index // size)
+
+    def level(self, size: int) -> dict[str, np.ndarray]:
+        count = len(self.series)
+        blocks = -(-count // size)
+        level = self._levels.get(size)
+        valid = self._valid.get(size, 0)
+        if level is None or len(level["open"]) < blocks:
+            grown = {k: np.zeros(max(blocks, 2 * len(level["open"]) if level else blocks))
+                     for k in ("open", "high", "low", "close", "volume")}
+            if level is not None:
+                for name, values in level.items():
+                    grown[name][:valid] = values[:valid]
+            level = self._levels[size] = grown
+        if valid < blocks:
+            first = valid * size
+            s = self.series
+            starts = np.arange(0, count - first, size)
+            open_, high, low, close = merged(
+                starts, s.column("open_price")[first:], s.column("high_price")[first:],
+                s.column("low_price")[first:], s.column("close_price")[first:])
+            for name, values in (("open", open_), ("high", high), ("low", low),
+                                 ("close", close)):
+                level[name][valid:blocks] = values
+            level["volume"][valid:blocks] = np.maximum.reduceat(
+                s.column("volume")[first:], starts)
+            self._valid[size] = blocks
+        return {name: values[:blocks] for name, values in level.items()}
+
+
+def zoomed_out(pyramid: Pyramid, start: int, stop: int, per_pixel: float
+               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Centre positions and merged values of the blocks covering [start, stop), about one
+    block a pixel."""
+    size = 1 << max(1, int(math.log2(per_pixel)))
+    level = pyramid.level(size)
+    first, last = start // size, -(-stop // size)
+    part = {name: values[first:last] for name, values in level.items()}
+    step = max(1, int(per_pixel / size))
+    x = np.arange(first, last, dtype=float) * size + (size - 1) / 2
+    if step > 1:
+        starts = np.arange(0, len(x), step)
+        open_, high, low, close = merged(starts, part["open"], part["high"], part["low"],
+                                         part["close"])
+        part = {"open": open_, "high": high, "low": low, "close": close,
+                "volume": np.maximum.reduceat(part["volume"], starts)}
+        x = x[starts] + (step - 1) * size / 2
+    return x, part
+
+
 def _rect_path(left: np.ndarray, right: np.ndarray, bottom: np.ndarray,
                top: np.ndarray) -> QPainterPath:
     if len(left) == 0:
@@ -65,9 +131,10 @@ def _segment_path(x: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> QPainterPath
 
 
 class CandleItem(pg.GraphicsObject):
-    def __init__(self, series: BarSeries) -> None:
+    def __init__(self, series: BarSeries, pyramid: Pyramid) -> None:
         super().__init__()
         self.series = series
+        self.pyramid = pyramid
         self._low = math.inf
         self._high = -math.inf
         self._pens = {True: pg.mkPen(UP), False: pg.mkPen(DOWN)}
@@ -102,17 +169,16 @@ class CandleItem(pg.GraphicsObject):
         if stop <= start:
             return
         s = self.series
-        open_ = s.column("open_price")[start:stop]
-        high = s.column("high_price")[start:stop]
-        low = s.column("low_price")[start:stop]
-        close = s.column("close_price")[start:stop]
-        x = np.arange(start, stop, dtype=float)
         per_pixel = bars_per_pixel(self)
-        if per_pixel > 1.0:                   # several bars a pixel: merge them
-            step = int(per_pixel)
-            starts = np.arange(0, len(open_), step)
-            open_, high, low, close = merged(starts, open_, high, low, close)
-            x = x[starts] + (step - 1) / 2
+        if per_pixel >= 2.0:                  # several bars a pixel: merged blocks
+            x, part = zoomed_out(self.pyramid, start, stop, per_pixel)
+            open_, high, low, close = part["open"], part["high"], part["low"], part["close"]
+        else:
+            open_ = s.column("open_price")[start:stop]
+            high = s.column("high_price")[start:stop]
+            low = s.column("low_price")[start:stop]
+            close = s.column("close_price")[start:stop]
+            x = np.arange(start, stop, dtype=float)
         rising = close >= open_
         if per_pixel and 1.0 / per_pixel >= BODY_MIN_PIXELS:
             half = 0.35
@@ -131,9 +197,10 @@ class CandleItem(pg.GraphicsObject):
 
 
 class VolumeItem(pg.GraphicsObject):
-    def __init__(self, series: BarSeries) -> None:
+    def __init__(self, series: BarSeries, pyramid: Pyramid) -> None:
         super().__init__()
         self.series = series
+        self.pyramid = pyramid
         self._top = 0.0
         self._pens = {True: pg.mkPen(UP), False: pg.mkPen(DOWN)}
         self._brushes = {True: pg.mkBrush(UP), False: pg.mkBrush(DOWN)}
@@ -160,16 +227,14 @@ class VolumeItem(pg.GraphicsObject):
         if stop <= start:
             return
         s = self.series
-        volume = s.column("volume")[start:stop]
-        rising = s.column("close_price")[start:stop] >= s.column("open_price")[start:stop]
-        x = np.arange(start, stop, dtype=float)
         per_pixel = bars_per_pixel(self)
-        if per_pixel > 1.0:
-            step = int(per_pixel)
-            starts = np.arange(0, len(volume), step)
-            volume = np.maximum.reduceat(volume, starts)
-            rising = rising[np.minimum(starts + step - 1, len(rising) - 1)]
-            x = x[starts] + (step - 1) / 2
+        if per_pixel >= 2.0:
+            x, part = zoomed_out(self.pyramid, start, stop, per_pixel)
+            volume, rising = part["volume"], part["close"] >= part["open"]
+        else:
+            volume = s.column("volume")[start:stop]
+            rising = s.column("close_price")[start:stop] >= s.column("open_price")[start:stop]
+            x = np.arange(start, stop, dtype=float)
         zero = np.zeros(len(volume))
         wide = per_pixel and 1.0 / per_pixel >= BODY_MIN_PIXELS
         for up in (True, False):
@@ -209,7 +274,10 @@ class LineItem(pg.GraphicsObject):
         self.update()
 
     def visible_range(self, start: int, stop: int) -> tuple[float, float] | None:
-        part = self.values[start:stop]
+        """Lowest and highest value on screen (sampled when there are many: for fitting the
+        axis, not for reading values)."""
+        step = max(1, (stop - start) // 4096)
+        part = self.values[start:stop:step]
         part = part[np.isfinite(part)]
         return (float(part.min()), float(part.max())) if len(part) else None
 
@@ -220,12 +288,10 @@ class LineItem(pg.GraphicsObject):
         start, stop = visible_span(self, len(self.values))
         if stop - start < 2:
             return
-        y = self.values[start:stop]
-        x = np.arange(start, stop, dtype=float)
         per_pixel = bars_per_pixel(self)
-        if per_pixel > 2.0:
-            step = int(per_pixel / 2)
-            x, y = x[::step], y[::step]
+        step = int(per_pixel / 2) if per_pixel > 2.0 else 1   # two points a pixel at most
+        y = self.values[start:stop:step]
+        x = np.arange(start, stop, step, dtype=float)
         painter.setPen(self._pen)
         painter.drawPath(pg.arrayToQPath(x, y, connect="finite"))
 
@@ -245,17 +311,10 @@ class HistogramItem(LineItem):
         start, stop = visible_span(self, len(self.values))
         if stop <= start:
             return
-        y = self.values[start:stop]
-        x = np.arange(start, stop, dtype=float)
         per_pixel = bars_per_pixel(self)
-        if per_pixel > 1.0:
-            step = int(per_pixel)
-            starts = np.arange(0, len(y), step)
-            finite = np.nan_to_num(y)
-            high = np.maximum.reduceat(finite, starts)
-            low = np.minimum.reduceat(finite, starts)
-            y = np.where(np.abs(high) >= np.abs(low), high, low)
-            x = x[starts] + (step - 1) / 2
+        step = int(per_pixel) if per_pixel > 1.0 else 1       # one bar a pixel: sampled
+        y = self.values[start:stop:step]
+        x = np.arange(start, stop, step, dtype=float)
         finite = np.isfinite(y)
         for up in (True, False):
             mask = finite & ((y >= 0) == up)

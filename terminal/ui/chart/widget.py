@@ -23,13 +23,14 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from terminal.market import indicators
 from terminal.market.bar_series import BarSeries
 from terminal.ui.chart.axis import TimeAxis
-from terminal.ui.chart.items import (CandleItem, HistogramItem, LineItem, VolumeItem,
-                                     visible_span)
+from terminal.ui.chart.items import (CandleItem, HistogramItem, LineItem, Pyramid,
+                                     VolumeItem, visible_span)
 
 INITIAL_BARS = 200
 LINE_COLORS = ("#f5a623", "#4a90e2", "#bd10e0", "#7ed321", "#50e3c2", "#b8e986", "#9013fe")
 TAIL_MIN = 2000                 # bars recomputed for a live indicator value, at the least
 TAIL_PER_PERIOD = 40            # ... and this many times its longest period (exact to 1e-17)
+FIT_EXACT = 4096                # up to this many bars on screen, fit the axis on every bar
 
 
 @dataclass
@@ -71,8 +72,9 @@ class ChartWidget(QWidget):
 
         self.price = self._pane(0, stretch=5)
         self.volume = self._pane(1, stretch=1)
-        self.candles = CandleItem(self.series)
-        self.volumes = VolumeItem(self.series)
+        self.pyramid = Pyramid(self.series)
+        self.candles = CandleItem(self.series, self.pyramid)
+        self.volumes = VolumeItem(self.series, self.pyramid)
         self.price.addItem(self.candles)
         self.volume.addItem(self.volumes)
         self.panes: list[pg.PlotItem] = [self.price, self.volume]
@@ -121,6 +123,7 @@ class ChartWidget(QWidget):
         for pane in self.panes:
             pane.getAxis("bottom").daily = daily
         self.series.replace(columns)
+        self.pyramid.reset()
         self.candles.reset()
         self.volumes.reset()
         for indicator in self.indicators:
@@ -134,6 +137,7 @@ class ChartWidget(QWidget):
         if outcome == "stale":
             return outcome
         index = len(self.series) - 1
+        self.pyramid.changed(index)
         self.candles.bar_changed(index)
         self.volumes.bar_changed(index)
         for indicator in self.indicators:
@@ -232,8 +236,17 @@ class ChartWidget(QWidget):
         start, stop = visible_span(self.candles, count)
         if stop <= start:
             return
-        low = float(self.series.column("low_price")[start:stop].min())
-        high = float(self.series.column("high_price")[start:stop].max())
+        if stop - start > FIT_EXACT:          # many bars: read merged blocks instead
+            size = 1 << int(math.log2((stop - start) / FIT_EXACT * 2))
+            level = self.pyramid.level(size)
+            first, last = start // size, -(-stop // size)
+            lows, highs = level["low"][first:last], level["high"][first:last]
+            volumes = level["volume"][first:last]
+        else:
+            lows = self.series.column("low_price")[start:stop]
+            highs = self.series.column("high_price")[start:stop]
+            volumes = self.series.column("volume")[start:stop]
+        low, high = float(lows.min()), float(highs.max())
         for indicator in self.indicators:
             if indicator.pane is None and indicator.kind != "VOLMA":
                 for line in indicator.lines.values():
@@ -241,7 +254,7 @@ class ChartWidget(QWidget):
                     if span:
                         low, high = min(low, span[0]), max(high, span[1])
         self._set_y(self.price, low, high)
-        top = float(self.series.column("volume")[start:stop].max())
+        top = float(volumes.max())
         self._set_y(self.volume, 0.0, top)
         for indicator in self.indicators:
             if indicator.pane is not None:
