@@ -58,6 +58,8 @@ def test_history_on_sessions_with_the_gaps_closed(qtbot, terminal):
     first_day = chart.chart.series.column("low_price")[:41]
     assert low <= first_day.min() and high - low < 3 * (first_day.max() - first_day.min())
 
+    assert chart.chart.last_line.value() == chart.chart.series.column("close_price")[-1]
+    assert chart.chart.last_line.label.toPlainText() == "3610"
     chart.chart.show_readout(0)
     assert chart.chart.readout.text().startswith("2023-09-25 09:00   O 3778")
 

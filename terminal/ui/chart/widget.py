@@ -77,6 +77,13 @@ class ChartWidget(QWidget):
         self.volumes = VolumeItem(self.series, self.pyramid)
         self.price.addItem(self.candles)
         self.volume.addItem(self.volumes)
+        self.last_line = pg.InfiniteLine(angle=0, movable=False,
+                                         pen=pg.mkPen("#8a9099", style=Qt.PenStyle.DotLine),
+                                         label="{value:g}", labelOpts={
+                                             "position": 0.98, "color": "#e6e6e6",
+                                             "fill": pg.mkBrush("#2b3138")})
+        self.last_line.hide()
+        self.price.addItem(self.last_line, ignoreBounds=True)
         self.panes: list[pg.PlotItem] = [self.price, self.volume]
         self._bottom_axis()
         self._lines: dict[pg.PlotItem, tuple[pg.InfiniteLine, pg.InfiniteLine]] = {}
@@ -128,6 +135,7 @@ class ChartWidget(QWidget):
         self.volumes.reset()
         for indicator in self.indicators:
             self._compute(indicator)
+        self._mark_last()
         self.show_latest()
 
     def put_bar(self, time_ns: int, values: dict[str, float]) -> str:
@@ -140,6 +148,7 @@ class ChartWidget(QWidget):
         self.pyramid.changed(index)
         self.candles.bar_changed(index)
         self.volumes.bar_changed(index)
+        self._mark_last()
         for indicator in self.indicators:
             self._compute_tail(indicator, appended=outcome == "appended")
         if outcome == "appended" and following:
@@ -149,6 +158,14 @@ class ChartWidget(QWidget):
         else:
             self.fit_y()
         return outcome
+
+    def _mark_last(self) -> None:
+        """The last price as a line with its value on the price axis side."""
+        if len(self.series):
+            self.last_line.show()         # before the value: a hidden label is not updated
+            self.last_line.setValue(float(self.series.column("close_price")[-1]))
+        else:
+            self.last_line.hide()
 
     def _following(self) -> bool:
         (_, right), _ = self.price.getViewBox().viewRange()
