@@ -7,11 +7,16 @@ tests, so what is tested is what runs. It must be called after `core.paths.prepa
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from vnpy.trader.event import EVENT_TICK
+from vnpy.event import Event
+from vnpy.trader.constant import Status
+from vnpy.trader.event import EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_TICK, EVENT_TRADE
 
 from terminal.core import settings as settings_file
+from terminal.core.alerts import EVENT_ALERT
 from terminal.core.kernel import Kernel
 from terminal.core.paths import DataPaths
 from terminal.core.settings import Settings
@@ -22,12 +27,14 @@ from terminal.market.live_bars import LiveBars
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
 from terminal.storage import vnpy_database
+from terminal.storage.journal import Journal, JournalState
 from terminal.storage.market_store import MarketStore
 from terminal.storage.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
 SIM = SimGateway.default_name
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -38,15 +45,24 @@ class Runtime:
     settings: Settings
     store: MarketStore
     live_bars: LiveBars
+    journal: Journal
     recorder: Recorder | None = None
+    restored: JournalState = field(default_factory=JournalState)
 
     def connect_simulator(self) -> None:
+        """Connect the simulated exchange, with the account and positions the journal kept
+        from the previous run (a broker keeps them across client restarts)."""
+        accounts = [a for a in self.restored.accounts if a.gateway_name == SIM]
         self.kernel.connect(
             SIM,
             {
                 "quote_rate": self.settings.sim_quote_rate,
                 "capital": self.settings.sim_capital,
                 "seed": self.settings.sim_seed,
+                "restore": {
+                    "positions": [p for p in self.restored.positions if p.gateway_name == SIM],
+                    "account": accounts[-1] if accounts else None,
+                },
             },
         )
 
@@ -54,6 +70,7 @@ class Runtime:
         self.kernel.close()
         if self.recorder is not None:
             self.recorder.stop()
+        self.journal.close()
         self.store.close()
 
 
@@ -80,4 +97,32 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
         recorder = Recorder(store, paths.market_dir / "recording.db", skip, MinuteBarBuilder)
         kernel.event_engine.register(EVENT_TICK, lambda event: recorder.on_tick(event.data))
         recorder.start()
-    return Runtime(kernel, trading, watchlist, settings, store, live_bars, recorder)
+    journal = Journal(paths.root / "journal.db", contracts.trading_day)
+    journal.register(kernel.event_engine)
+    restored = journal.load(contracts.trading_day(datetime.now(CHINA_TZ)))
+    publish_restored(kernel, restored)
+    return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
+                   restored)
+
+
+def publish_restored(kernel: Kernel, state: JournalState) -> None:
+    """Show today's orders, trades and alerts, and the last known positions and accounts,
+    as they were before the terminal stopped (or was killed). The simulated exchange's working
+    orders did not survive its process: they come back cancelled, saying so."""
+    put = kernel.event_engine.put
+    for order in state.orders:
+        if order.gateway_name == SIM and order.is_active():
+            order.status = Status.CANCELLED
+            order.extra = {**(order.extra or {}),
+                           "reason": "cancelled: the simulated exchange was restarted"}
+        put(Event(EVENT_ORDER, order))
+    for trade in state.trades:
+        put(Event(EVENT_TRADE, trade))
+    for alert in state.alerts:
+        put(Event(EVENT_ALERT, alert))
+    for position in state.positions:
+        if position.gateway_name != SIM and position.volume:
+            put(Event(EVENT_POSITION, position))
+    for account in state.accounts:
+        if account.gateway_name != SIM:
+            put(Event(EVENT_ACCOUNT, account))

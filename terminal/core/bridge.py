@@ -35,6 +35,7 @@ from vnpy.trader.object import (
     TradeData,
 )
 
+from terminal.core.alerts import EVENT_ALERT, Alert
 from terminal.core.events import EVENT_HANDLER_ERROR, HandlerError
 
 
@@ -50,13 +51,14 @@ class Batch:
     contracts: dict[str, ContractData] = field(default_factory=dict)
     logs: list[LogData] = field(default_factory=list)
     errors: list[HandlerError] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
     # How many tick events were folded into `ticks` (for rates and the health view).
     tick_events: int = 0
 
     def __bool__(self) -> bool:
         return bool(
             self.ticks or self.orders or self.trades or self.positions or self.accounts
-            or self.contracts or self.logs or self.errors
+            or self.contracts or self.logs or self.errors or self.alerts
         )
 
 
@@ -78,6 +80,7 @@ class EventBridge:
             EVENT_TRADE: self._keep_every("trades"),
             EVENT_LOG: self._keep_every("logs"),
             EVENT_HANDLER_ERROR: self._keep_every("errors"),
+            EVENT_ALERT: self._keep_every("alerts"),
         }
         for event_type, handler in self._routes.items():
             event_engine.register(event_type, handler)

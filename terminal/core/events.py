@@ -57,6 +57,13 @@ class IsolatedEventEngine(EventEngine):
         self._thread.daemon = True
         self._timer.daemon = True
 
+    def register_first(self, event_type: str, handler) -> None:
+        """Register a handler that runs before those already registered for the type: the
+        journal commits an order before the GUI's bridge sees it."""
+        handlers = self._handlers[event_type]
+        if handler not in handlers:
+            handlers.insert(0, handler)
+
     def _process(self, event: Event) -> None:
         handlers = self._handlers.get(event.type)
         if handlers:

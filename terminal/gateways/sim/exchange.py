@@ -487,6 +487,29 @@ class SimExchange:
             self._publish_leg(vt_symbol, leg)
         self._publish_account()
 
+    def restore(self, positions: list[PositionData], account: AccountData | None) -> dict[str, float]:
+        """Take back the account and positions a previous run left in the journal, as a broker
+        keeps them across client restarts; returns each restored contract's last mark, where
+        its market should resume."""
+        marks: dict[str, float] = {}
+        for position in positions:
+            spec = self.specs.get(position.vt_symbol)
+            if spec is None or position.gateway_name != self.gateway_name or not position.volume:
+                continue
+            leg = self._leg(position.vt_symbol, position.direction)
+            leg.yesterday = position.yd_volume
+            leg.today = position.volume - position.yd_volume
+            leg.cost = position.price * position.volume
+            sign = 1 if position.direction == Direction.LONG else -1
+            marks[position.vt_symbol] = position.price + position.pnl / (
+                position.volume * spec.size * sign)
+        extra = (account.extra or {}) if account is not None else {}
+        if "pre_balance" in extra:
+            self.account = Account(pre_balance=extra["pre_balance"],
+                                   close_pnl=extra.get("close_pnl", 0.0),
+                                   commission=extra.get("commission", 0.0))
+        return marks
+
     def roll_trading_day(self) -> None:
         """Settle: today's volume becomes yesterday's and the balance carries over."""
         for leg in self.legs.values():

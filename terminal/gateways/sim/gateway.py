@@ -73,6 +73,11 @@ class SimGateway(BaseGateway):
         self.exchange = SimExchange(self.specs, capital, self.gateway_name, sink)
         rng = random.Random(seed)
         self._models = [QuoteModel(spec, rng, self.gateway_name) for spec in self.specs]
+        restored = setting.get("restore") or {}
+        marks = self.exchange.restore(restored.get("positions", []), restored.get("account"))
+        for model in self._models:
+            if model.spec.vt_symbol in marks:
+                model.resume_at(marks[model.spec.vt_symbol])
         now = datetime.now(CHINA_TZ)
         for model in self._models:  # every contract has a book before the first order
             self.exchange.on_book(model.step(now), now)

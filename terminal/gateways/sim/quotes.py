@@ -43,6 +43,12 @@ class QuoteModel:
         self.open_interest = float(self._depth * 400)
         self.last: TickData | None = None
 
+    def resume_at(self, price: float) -> None:
+        """Continue the market from `price` (a restart with positions marked there)."""
+        low, high = self.limit_down + LEVELS * self.spec.pricetick, \
+            self.limit_up - LEVELS * self.spec.pricetick
+        self._mid_ticks = round(min(max(price, low), high) / self.spec.pricetick)
+
     def step(self, now: datetime) -> TickData:
         spec, rng, tick = self.spec, self._rng, self.spec.pricetick
         base_ticks = self.pre_close / tick

@@ -1,0 +1,162 @@
+"""The trading journal: records come back as the same objects, it commits ahead of the GUI,
+a restart shows the same orders, trades and positions, and a killed process trading at speed
+loses no acknowledged fill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+
+import pytest
+from PySide6.QtCore import Qt
+from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
+from vnpy.trader.event import EVENT_ORDER, EVENT_TRADE
+from vnpy.trader.object import AccountData, OrderData, PositionData, TradeData
+
+from terminal.core.alerts import SEVERE, Alert
+from terminal.market.contracts import trading_day
+from terminal.storage.journal import Journal
+from tests.conftest import PROJECT
+from tests.test_app_e2e import RB, WAIT, fill_ticket, marketable_buy_price
+
+
+
+def test_records_come_back_as_the_same_objects(tmp_path):
+    journal = Journal(tmp_path / "journal.db", trading_day)
+    moment = datetime(2026, 11, 20, 21, 5, 1, 500)
+    order = OrderData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE, orderid="1",
+                      type=OrderType.LIMIT, direction=Direction.LONG, offset=Offset.OPEN,
+                      price=3250.0, volume=2, traded=0, status=Status.NOTTRADED,
+                      datetime=moment, reference="ticket")
+    order.extra = {"reason": ""}
+    journal.record("orders", order)
+    order.status, order.traded = Status.ALLTRADED, 2
+    journal.record("orders", order)                          # the latest state replaces it
+    trade = TradeData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE, orderid="1",
+                      tradeid="7", direction=Direction.LONG, offset=Offset.OPEN, price=3250.0,
+                      volume=2, datetime=moment)
+    journal.record("trades", trade)
+    position = PositionData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE,
+                            direction=Direction.LONG, volume=2, price=3250.0, pnl=40.0)
+    journal.record("positions", position)
+    account = AccountData(gateway_name="SIM", accountid="A", balance=1e6, frozen=1.0)
+    journal.record("accounts", account)
+    alert = Alert(moment, SEVERE, "daily_loss", "", "daily loss limit reached")
+    journal.record("alerts", alert)
+    journal.close()
+
+    state = Journal(tmp_path / "journal.db", trading_day).load(date(2026, 11, 23))  # Monday
+    assert state.orders == [order] and state.orders[0].vt_orderid == "SIM.1"
+    assert state.trades == [trade] and state.positions == [position]
+    assert state.accounts == [account] and state.alerts == [alert]
+    assert Journal(tmp_path / "journal.db", trading_day).load(date(2026, 11, 20)).orders == []
+
+
+def test_the_journal_commits_before_the_gui_sees_an_order(terminal):
+    runtime, _ = terminal
+    handlers = runtime.kernel.event_engine._handlers
+    for event_type in (EVENT_ORDER, EVENT_TRADE):
+        assert handlers[event_type][0] == runtime.journal.handler
+
+
+def test_a_restart_shows_the_same_orders_trades_and_positions(qtbot, data_dir):
+    from terminal.app import start
+
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.market_watch.model.find(RB) is not None, timeout=WAIT)
+    ticket = fill_ticket(window, price=marketable_buy_price(runtime), volume="2")
+    qtbot.mouseClick(ticket.buy_button, Qt.MouseButton.LeftButton)
+    far = fill_ticket(window, price=f"{runtime.kernel.main_engine.get_tick(RB).bid_price_1 - 100:.0f}")
+    qtbot.mouseClick(far.buy_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.positions.model.rowCount() == 1
+                    and window.orders.model.rowCount() == 2, timeout=WAIT)
+    trades = sorted(t.vt_tradeid for t in window.trades.model.records())
+    position = window.positions.model.record(0)
+    assert position.volume == 2
+    window.close()
+    runtime.close()
+
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window.positions.model.rowCount() == 1
+                        and window.orders.model.rowCount() == 2
+                        and window.trades.model.rowCount() == len(trades), timeout=WAIT)
+        assert sorted(t.vt_tradeid for t in window.trades.model.records()) == trades
+        again = window.positions.model.record(0)
+        assert (again.vt_positionid, again.volume, again.price) == (
+            position.vt_positionid, 2, position.price)
+        statuses = {o.status for o in window.orders.model.records()}
+        assert statuses == {Status.ALLTRADED, Status.CANCELLED}
+        cancelled = next(o for o in window.orders.model.records()
+                         if o.status == Status.CANCELLED)
+        assert "restarted" in cancelled.extra["reason"]
+        # The position is the exchange's again: it can be closed.
+        window.positions.view.selectRow(0)
+        assert window.positions.close_selected()
+        qtbot.waitUntil(lambda: window.positions.model.rowCount() == 0, timeout=WAIT)
+    finally:
+        window.close()
+        runtime.close()
+
+
+TRADER = r"""
+import sys
+from pathlib import Path
+from terminal.core import paths
+from terminal.core.settings import Settings
+data = paths.prepare(Path(sys.argv[1]))
+from vnpy.trader.constant import Direction, Offset, OrderType
+from vnpy.trader.event import EVENT_TRADE
+from terminal import runtime as runtime_module
+from terminal.market.ticket import Ticket
+runtime = runtime_module.build(data, Settings(sim_quote_rate=50.0, sim_seed=5))
+
+# Registered after the journal: seeing a trade here means it was committed.
+runtime.kernel.event_engine.register(
+    EVENT_TRADE, lambda event: print("ack", event.data.vt_tradeid, flush=True))
+runtime.connect_simulator()
+import time
+while runtime.kernel.main_engine.get_tick("rb2701.SHFE") is None:
+    runtime.kernel.main_engine.subscribe(
+        __import__("vnpy.trader.object", fromlist=["SubscribeRequest"]).SubscribeRequest(
+            "rb2701", __import__("vnpy.trader.constant", fromlist=["Exchange"]).Exchange.SHFE),
+        "SIM")
+    time.sleep(0.05)
+side = 0
+while True:
+    tick = runtime.kernel.main_engine.get_tick("rb2701.SHFE")
+    buy = side % 2 == 0
+    price = tick.ask_price_1 + 5 if buy else tick.bid_price_1 - 5
+    runtime.trading.send_ticket(Ticket("rb2701.SHFE", Direction.LONG if buy else Direction.SHORT,
+                                       Offset.OPEN if buy else Offset.CLOSETODAY,
+                                       OrderType.LIMIT, price, 1))
+    side += 1
+    time.sleep(0.002)
+"""
+
+
+@pytest.mark.slow
+def test_every_acknowledged_fill_survives_a_hard_kill(tmp_path):
+    home = tmp_path / "home"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "QT_QPA_PLATFORM": "offscreen"}
+    child = subprocess.Popen([sys.executable, "-c", TRADER, str(home)], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=env, cwd=tmp_path, text=True)
+    acknowledged = []
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 300 and time.monotonic() < deadline:
+        line = child.stdout.readline()
+        if line.startswith("ack "):
+            acknowledged.append(line.split()[1])
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    assert len(acknowledged) >= 300, "the trading process did not fill fast enough"
+    journal = Journal(home / "journal.db", trading_day)
+    kept = {t.vt_tradeid for t in journal.load().trades}
+    journal.close()
+    assert set(acknowledged) <= kept
