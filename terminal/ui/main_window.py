@@ -19,6 +19,7 @@ from terminal.market.live_bars import LiveBars
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
 from terminal.storage.market_store import MarketStore
+from terminal.ui.dialogs.connect import ConnectionStatusLabel, ConnectMenu
 from terminal.ui.docks.account import AccountDock
 from terminal.ui.docks.chart import ChartDock
 from terminal.ui.docks.data_manager import DataManagerDock
@@ -235,6 +236,9 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
+        self.connect_menu = ConnectMenu(self.kernel, self)
+        self.menuBar().addMenu(self.connect_menu)
+
         view = self.menuBar().addMenu("&View")
         new_chart = QAction("New &chart", self)
         new_chart.setShortcut(QKeySequence("Ctrl+N"))
@@ -285,7 +289,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ status bar
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.connection_label = QLabel("Not connected")
+        self.connection_label = ConnectionStatusLabel(self.kernel)
         self.rate_label = QLabel()
         self.lag_label = QLabel()
         self.errors_label = QLabel()
@@ -299,12 +303,6 @@ class MainWindow(QMainWindow):
         self._status_timer.start(1000)
 
     def _refresh_status(self) -> None:
-        states = []
-        for name, gateway in self.kernel.main_engine.gateways.items():
-            connected = getattr(gateway, "connected", None)
-            if connected is not None:
-                states.append(f"{name}: {'connected' if connected.is_set() else 'disconnected'}")
-        self.connection_label.setText(" | ".join(states) or "No gateway")
         now, ticks = time.perf_counter(), self.pump.tick_events
         then, before = self._rate_mark
         self.rate_label.setText(
@@ -339,6 +337,7 @@ class MainWindow(QMainWindow):
         except Exception:  # noqa: BLE001 - never block closing on a layout write
             log.exception("could not save the window layout")
         self._status_timer.stop()
+        self.pump.stop()
         super().closeEvent(event)
 
 

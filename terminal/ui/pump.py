@@ -46,6 +46,12 @@ class BridgePump(QObject):
     def subscribe(self, consumer: Consumer) -> None:
         self._consumers.append(consumer)
 
+    def stop(self) -> None:
+        """No more drains: the window whose docks consume the batches is closing."""
+        self._timer.stop()
+        self._consumers.clear()
+        self.bridge.set_wake(lambda: None)
+
     def _schedule(self) -> None:
         if self._timer.isActive():
             return
