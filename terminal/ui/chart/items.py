@@ -113,14 +113,14 @@ def zoomed_out(pyramid: Pyramid, start: int, stop: int, per_pixel: float
     return x, part
 
 
-def _rect_path(left: np.ndarray, right: np.ndarray, bottom: np.ndarray,
-               top: np.ndarray) -> QPainterPath:
-    if len(left) == 0:
-        return QPainterPath()
-    x = np.stack([left, right, right, left, left], axis=1).ravel()
-    y = np.stack([bottom, bottom, top, top, bottom], axis=1).ravel()
-    connect = np.tile(np.array([1, 1, 1, 1, 0], np.int32), len(left))
-    return pg.arrayToQPath(x, y, connect=connect)
+def _rects(left: np.ndarray, width: float, y0: np.ndarray, y1: np.ndarray) -> list[QRectF]:
+    """Rectangles for `QPainter.drawRects`: filling one path of many rectangles costs Qt
+    some fifty times more than drawing them as rectangles (a few hundred on screen at most,
+    since bodies are drawn only when a bar is at least three pixels wide)."""
+    bottom = np.minimum(y0, y1)
+    height = np.abs(y1 - y0)
+    return list(map(QRectF, left.tolist(), bottom.tolist(), [width] * len(left),
+                    height.tolist()))
 
 
 def _segment_path(x: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> QPainterPath:
@@ -187,8 +187,7 @@ class CandleItem(pg.GraphicsObject):
                 painter.setPen(self._pens[up])
                 painter.drawPath(_segment_path(x[mask], low[mask], high[mask]))
                 painter.setBrush(self._brushes[up])
-                painter.drawPath(_rect_path(x[mask] - half, x[mask] + half, open_[mask],
-                                            close[mask]))
+                painter.drawRects(_rects(x[mask] - half, 2 * half, open_[mask], close[mask]))
         else:
             for up in (True, False):
                 mask = rising == up
@@ -242,8 +241,7 @@ class VolumeItem(pg.GraphicsObject):
             painter.setPen(self._pens[up])
             if wide:
                 painter.setBrush(self._brushes[up])
-                painter.drawPath(_rect_path(x[mask] - 0.35, x[mask] + 0.35, zero[mask],
-                                            volume[mask]))
+                painter.drawRects(_rects(x[mask] - 0.35, 0.7, zero[mask], volume[mask]))
             else:
                 painter.drawPath(_segment_path(x[mask], zero[mask], volume[mask]))
 
