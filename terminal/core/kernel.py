@@ -7,6 +7,7 @@ importing vn.py before that would make it write to the user's home.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from vnpy.event import Event
 from vnpy.trader.engine import MainEngine
@@ -54,6 +55,9 @@ class Kernel:
         self._log_handler = EngineLogHandler(self.event_engine)
         logging.getLogger().addHandler(self._log_handler)
         self._closed = False
+        # The gateways' connection states (terminal.gateways.connection.ConnectionManager),
+        # set by terminal.runtime.build; the GUI's Connect menu and status bar read it.
+        self.connections: Any = None
 
     def add_gateway(self, gateway_class: type[BaseGateway], name: str = "") -> BaseGateway:
         return self.main_engine.add_gateway(gateway_class, name)

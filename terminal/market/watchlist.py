@@ -53,6 +53,20 @@ class Watchlist:
             if contract.vt_symbol in self._members and contract.vt_symbol not in self.subscribed:
                 self._subscribe(contract)
 
+    def resubscribe(self, gateway_name: str, vt_symbols: Iterable[str] | None = None) -> int:
+        """Subscribe again, at `gateway_name`, the watched symbols (of `vt_symbols`, or all)
+        whose contract is now that gateway's: after a login or a reconnect, and when a broker's
+        contract replaces the simulator's. Returns how many; safe on the event thread."""
+        count = 0
+        for vt_symbol in list(self.symbols if vt_symbols is None else vt_symbols):
+            if vt_symbol not in self._members:
+                continue
+            contract = self.main_engine.get_contract(vt_symbol)
+            if contract is not None and contract.gateway_name == gateway_name:
+                self._subscribe(contract)
+                count += 1
+        return count
+
     def _subscribe(self, contract: ContractData) -> None:
         req = SubscribeRequest(symbol=contract.symbol, exchange=contract.exchange)
         self.main_engine.subscribe(req, contract.gateway_name)

@@ -1,0 +1,189 @@
+"""Connection profiles without their passwords, and passwords in the system keyring.
+
+A profile is everything the connect dialog asks for except the secret fields (passwords, API
+secrets; see `catalog.is_secret`); profiles are kept in `connections.json` in the data
+directory. Passwords go to the system keyring when there is a usable one (Secret Service,
+macOS Keychain, Windows Credential Locker), under the service
+``trading-terminal:<gateway>:<account>`` with the setting's key as the user name. Without a
+keyring the password is asked each time and stored nowhere. vn.py's own connect dialog writes
+`connect_<gateway>.json` with the password in it; the terminal never uses that dialog.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from terminal.gateways.catalog import BROKER, USER, is_secret
+
+log = logging.getLogger(__name__)
+
+PROFILES_FILE = "connections.json"
+SERVICE_PREFIX = "trading-terminal"
+MAX_PROFILES = 10  # per gateway, most recent first
+_ACCOUNT_MARKERS = ("用户", "账号", "账户", "user", "account", "login", "key")
+
+
+def strip_secrets(setting: dict) -> dict:
+    return {key: value for key, value in setting.items() if not is_secret(str(key))}
+
+
+def account_of(gateway: str, setting: dict) -> str:
+    """What tells two accounts of one gateway apart: ``user@broker`` for CTP, otherwise the
+    first user-like setting, else "default"."""
+    user = str(setting.get(USER, "") or "").strip()
+    if user:
+        broker = str(setting.get(BROKER, "") or "").strip()
+        return f"{user}@{broker}" if broker else user
+    for key, value in setting.items():
+        lowered = str(key).lower()
+        if not is_secret(str(key)) and any(m in lowered for m in _ACCOUNT_MARKERS):
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return "default"
+
+
+def service_name(gateway: str, account: str) -> str:
+    return f"{SERVICE_PREFIX}:{gateway}:{account}"
+
+
+# ---------------------------------------------------------------------------- profiles
+class ProfileStore:
+    """Saved connection settings per gateway, never with a secret in them."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = Path(root) / PROFILES_FILE
+
+    def _read(self) -> dict[str, list[dict]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("connection profiles in %s are unreadable (%s); starting afresh",
+                        self.path, exc)
+            return {}
+        profiles = data.get("profiles") if isinstance(data, dict) else None
+        if not isinstance(profiles, dict):
+            return {}
+        return {str(gateway): [strip_secrets(p) for p in items if isinstance(p, dict)]
+                for gateway, items in profiles.items() if isinstance(items, list)}
+
+    def profiles(self, gateway: str) -> list[dict]:
+        """Saved settings for `gateway`, the most recently used first."""
+        return self._read().get(gateway, [])
+
+    def last(self, gateway: str) -> dict | None:
+        profiles = self.profiles(gateway)
+        return profiles[0] if profiles else None
+
+    def save(self, gateway: str, setting: dict) -> dict:
+        """Remember `setting` (without its secrets) as the most recent profile of `gateway`."""
+        clean = strip_secrets(setting)
+        account = account_of(gateway, clean)
+        data = self._read()
+        others = [p for p in data.get(gateway, []) if account_of(gateway, p) != account]
+        data[gateway] = [clean, *others][:MAX_PROFILES]
+        self._write(data)
+        return clean
+
+    def forget(self, gateway: str, account: str) -> None:
+        data = self._read()
+        data[gateway] = [p for p in data.get(gateway, []) if account_of(gateway, p) != account]
+        self._write(data)
+
+    def _write(self, profiles: dict[str, list[dict]]) -> None:
+        for items in profiles.values():  # the last guard: nothing secret reaches the disk
+            for profile in items:
+                if any(is_secret(str(key)) for key in profile):
+                    raise ValueError("a secret setting reached the profiles file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        text = json.dumps({"version": 1, "profiles": profiles}, indent=2, ensure_ascii=False)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+# ---------------------------------------------------------------------------- keyring
+def _insecure(backend) -> str:
+    """Why `backend` cannot hold passwords ("" when it can)."""
+    from keyring.backends import chainer, fail, null
+
+    if isinstance(backend, (fail.Keyring, null.Keyring)):
+        return "no system keyring"
+    if type(backend).__module__.startswith("keyrings.alt"):
+        # file backends: plain text, or encrypted with a password asked on the console
+        return f"{type(backend).__name__} keeps passwords in a file"
+    if isinstance(backend, chainer.ChainerBackend):
+        chained = list(backend.backends)
+        if not chained:
+            return "no system keyring"
+        reasons = [reason for reason in map(_insecure, chained) if reason]
+        return reasons[0] if reasons else ""
+    try:
+        if backend.priority <= 0:
+            return "no system keyring"
+    except Exception as exc:  # noqa: BLE001 - a backend that cannot tell is not usable
+        return f"keyring unavailable: {exc}"
+    return ""
+
+
+class Secrets:
+    """Passwords in the system keyring, or nowhere (asked each time)."""
+
+    def backend(self):
+        """The usable keyring backend, or None."""
+        try:
+            import keyring
+
+            backend = keyring.get_keyring()
+        except Exception as exc:  # noqa: BLE001 - no keyring is a normal case
+            log.info("no keyring: %s", exc)
+            return None
+        return None if _insecure(backend) else backend
+
+    @property
+    def available(self) -> bool:
+        return self.backend() is not None
+
+    def describe(self) -> str:
+        backend = self.backend()
+        if backend is None:
+            return "no system keyring: the password is asked each time and stored nowhere"
+        name = getattr(backend, "name", "") or type(backend).__name__
+        return f"system keyring ({name})"
+
+    def get(self, gateway: str, account: str, key: str) -> str | None:
+        backend = self.backend()
+        if backend is None:
+            return None
+        try:
+            return backend.get_password(service_name(gateway, account), key)
+        except Exception as exc:  # noqa: BLE001 - a locked or broken keyring: ask instead
+            log.warning("could not read the %s password of %s from the keyring: %s",
+                        gateway, account, type(exc).__name__)
+            return None
+
+    def set(self, gateway: str, account: str, key: str, password: str) -> bool:
+        """Store a password; False when there is no usable keyring (nothing is written)."""
+        backend = self.backend()
+        if backend is None or not password:
+            return False
+        try:
+            backend.set_password(service_name(gateway, account), key, password)
+            return True
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not store the %s password of %s in the keyring: %s",
+                        gateway, account, type(exc).__name__)
+            return False
+
+    def delete(self, gateway: str, account: str, key: str) -> None:
+        backend = self.backend()
+        if backend is None:
+            return
+        try:
+            backend.delete_password(service_name(gateway, account), key)
+        except Exception:  # noqa: BLE001 - nothing stored, or the keyring refuses: fine
+            pass
