@@ -6,13 +6,14 @@ tests, so what is tested is what runs. It must be called after `core.paths.prepa
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from vnpy.event import Event
-from vnpy.trader.constant import Status
+from vnpy.trader.constant import Exchange, Status
 from vnpy.trader.event import EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_TICK, EVENT_TRADE
 
 from terminal.core import settings as settings_file
@@ -20,12 +21,14 @@ from terminal.core.alerts import EVENT_ALERT
 from terminal.core.kernel import Kernel
 from terminal.core.paths import DataPaths
 from terminal.core.settings import Settings
+from terminal.gateways.connection import ConnectionManager
 from terminal.gateways.sim import SimGateway
-from terminal.market import contracts
+from terminal.market import contracts, sessions
 from terminal.market.bars import MinuteBarBuilder
 from terminal.market.live_bars import LiveBars
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
+from terminal.risk.service import RiskService
 from terminal.storage import vnpy_database
 from terminal.storage.journal import Journal, JournalState
 from terminal.storage.market_store import MarketStore
@@ -48,6 +51,8 @@ class Runtime:
     journal: Journal
     recorder: Recorder | None = None
     restored: JournalState = field(default_factory=JournalState)
+    connections: ConnectionManager | None = None
+    risk: RiskService | None = None
 
     def connect_simulator(self) -> None:
         """Connect the simulated exchange, with the account and positions the journal kept
@@ -67,6 +72,8 @@ class Runtime:
         )
 
     def close(self) -> None:
+        if self.connections is not None:
+            self.connections.close()
         self.kernel.close()
         if self.recorder is not None:
             self.recorder.stop()
@@ -97,12 +104,45 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
         recorder = Recorder(store, paths.market_dir / "recording.db", skip, MinuteBarBuilder)
         kernel.event_engine.register(EVENT_TICK, lambda event: recorder.on_tick(event.data))
         recorder.start()
+    risk = build_risk(kernel, paths, trading)
     journal = Journal(paths.root / "journal.db", contracts.trading_day)
     journal.register(kernel.event_engine)
     restored = journal.load(contracts.trading_day(datetime.now(CHINA_TZ)))
     publish_restored(kernel, restored)
+    connections = ConnectionManager(kernel, watchlist)
+    kernel.connections = connections
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
-                   restored)
+                   restored, connections, risk)
+
+
+_session_map = functools.lru_cache(maxsize=None)(sessions.build)
+
+
+def build_risk(kernel: Kernel, paths: DataPaths, trading: Trading) -> RiskService:
+    """The gate in front of every order, and the monitors, with the contract tables' margin
+    and fee rates and trading hours (products the tables do not know: 12% margin, hours
+    not checked)."""
+    def rates(vt_symbol: str) -> tuple[float, float, float]:
+        symbol, _, exchange = vt_symbol.rpartition(".")
+        spec = contracts.find(vt_symbol) or next(
+            (s for s in contracts.SPECS if s.exchange.value == exchange
+             and s.product == sessions.product_of(symbol)), None)
+        return (spec.margin_rate, spec.fee_rate, spec.fee_per_lot) if spec else (0.12, 0.0, 0.0)
+
+    def in_session(vt_symbol: str, now: datetime) -> bool:
+        symbol, _, exchange = vt_symbol.rpartition(".")
+        listed = sessions.sessions_for(symbol, Exchange._value2member_map_.get(exchange))
+        if listed is None:
+            return False
+        minute = now.hour * 60 + now.minute
+        return now.weekday() < 5 and _session_map(listed).segment[minute] >= 0
+
+    def flatten(vt_symbol: str) -> None:
+        trading.flatten(vt_symbol)
+
+    return RiskService(kernel.main_engine, kernel.event_engine, paths.root / "risk.json",
+                       rates, in_session, lambda: contracts.trading_day(datetime.now(CHINA_TZ)),
+                       flatten)
 
 
 def publish_restored(kernel: Kernel, state: JournalState) -> None:

@@ -72,9 +72,18 @@ def test_rejected_order_shows_its_reason(qtbot, terminal):
         lambda: orders.find(vt_orderid) is not None
         and orders.find(vt_orderid).status == Status.REJECTED, timeout=WAIT,
     )
-    row = orders.row_of(vt_orderid)
     reason_column = [c.title for c in orders.columns].index("Reason")
-    text = orders.data(orders.index(row, reason_column))
+    text = orders.data(orders.index(orders.row_of(vt_orderid), reason_column))
+    # The risk gate stops it first (20 lots of IF is some 25 million CNY) ...
+    assert text.startswith("risk max_order_notional: order value")
+    # ... and without the gate the simulated exchange refuses it for want of funds.
+    runtime.risk.guard.enabled = False
+    vt_orderid = ticket.buy()
+    qtbot.waitUntil(
+        lambda: orders.find(vt_orderid) is not None
+        and orders.find(vt_orderid).status == Status.REJECTED, timeout=WAIT,
+    )
+    text = orders.data(orders.index(orders.row_of(vt_orderid), reason_column))
     assert "not enough available funds" in text
 
 
@@ -103,7 +112,9 @@ def test_cancel_from_the_orders_table_and_working_filter(qtbot, terminal):
     tick = runtime.kernel.main_engine.get_tick(RB)
     passive = f"{tick.bid_price_1 - 50:.0f}"
     ticket = fill_ticket(window, price=passive)
-    first, second = ticket.buy(), ticket.buy()
+    first = ticket.buy()
+    ticket.price_edit.setText(f"{tick.bid_price_1 - 51:.0f}")  # the same order again is a duplicate
+    second = ticket.buy()
     orders = window.orders.model
     qtbot.waitUntil(lambda: all(orders.find(o) is not None and orders.find(o).status == Status.NOTTRADED
                                 for o in (first, second)), timeout=WAIT)

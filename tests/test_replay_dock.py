@@ -3,6 +3,7 @@ watch and the ticket, plays, pauses, seeks from the slider and trades like any c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -53,7 +54,11 @@ def test_replay_a_day_from_the_dock(qtbot, terminal):
     qtbot.waitUntil(lambda: window.market_watch.model.find(IF).datetime.hour >= 11,
                     timeout=WAIT)
 
-    # A marketable buy from the ticket fills at the recorded ask, stamped on the replay clock.
+    # A marketable buy from the ticket fills at the recorded ask, stamped on the replay clock
+    # (one lot of IF needs some 18% of the simulated funds; the default risk limit is 10%).
+    config = runtime.risk.config
+    runtime.risk.apply(replace(config, global_limits=replace(config.global_limits,
+                                                             max_funds_share=0.5)), save=False)
     tick = runtime.kernel.main_engine.get_tick(IF)
     ticket = fill_ticket(window, IF, price=f"{tick.ask_price_1:.1f}")
     qtbot.mouseClick(ticket.buy_button, Qt.MouseButton.LeftButton)

@@ -20,7 +20,11 @@ from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
 from terminal.storage.market_store import MarketStore
 from terminal.ui.dialogs.connect import ConnectionStatusLabel, ConnectMenu
+from terminal.risk.limits import TradingState
+from terminal.risk.service import RiskService
+from terminal.ui.dialogs.risk import RiskDialog
 from terminal.ui.docks.account import AccountDock
+from terminal.ui.docks.alerts import AlertsDock
 from terminal.ui.docks.chart import ChartDock
 from terminal.ui.docks.data_manager import DataManagerDock
 from terminal.ui.docks.log import LogDock
@@ -48,6 +52,7 @@ class MainWindow(QMainWindow):
         store: MarketStore,
         live_bars: LiveBars,
         lag: LoopLagMonitor | None = None,
+        risk: RiskService | None = None,
     ) -> None:
         super().__init__()
         self.kernel = kernel
@@ -56,6 +61,7 @@ class MainWindow(QMainWindow):
         self.lag = lag
         self.store = store
         self.live_bars = live_bars
+        self.risk = risk
         self.charts: dict[str, ChartDock] = {}
         self._known_symbols: set[str] = set()
         self.setWindowTitle(f"Trading Terminal {__version__} — {kernel.paths.root}")
@@ -70,6 +76,7 @@ class MainWindow(QMainWindow):
         self.positions = PositionsDock(trading)
         self.account = AccountDock()
         self.log_view = LogDock()
+        self.alerts = AlertsDock(kernel.event_engine)
         self.market_watch.symbol_activated.connect(self.ticket.load_symbol)
         self.market_watch.chart_requested.connect(lambda symbol: self.open_chart(symbol))
 
@@ -81,10 +88,12 @@ class MainWindow(QMainWindow):
         self._add_dock("positions", "Positions", self.positions, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("account", "Account", self.account, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("log", "Log", self.log_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("alerts", "Risk alerts", self.alerts, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.docks["market_watch"], self.docks["order_ticket"], Qt.Orientation.Horizontal)
         self.splitDockWidget(self.docks["orders"], self.docks["positions"], Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.docks["orders"], self.docks["trades"])
         self.tabifyDockWidget(self.docks["trades"], self.docks["log"])
+        self.tabifyDockWidget(self.docks["log"], self.docks["alerts"])
         self.tabifyDockWidget(self.docks["positions"], self.docks["account"])
         self.data_manager = DataManagerDock(store)
         self._add_dock("data_manager", "Data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -109,6 +118,7 @@ class MainWindow(QMainWindow):
             self._learn_contracts,
             self.market_watch.apply, self.ticket.apply, self.orders.apply, self.trades.apply,
             self.positions.apply, self.account.apply, self.log_view.apply, self.replay.apply,
+            self.alerts.apply,
             self._charts_apply, self._status_from,
         ):
             pump.subscribe(consumer)
@@ -266,6 +276,16 @@ class MainWindow(QMainWindow):
                 action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
             action.triggered.connect(slot)
             trade.addAction(action)
+        if self.risk is not None:
+            trade.addSeparator()
+            settings = QAction("&Risk settings…", self)
+            settings.triggered.connect(self.open_risk_settings)
+            trade.addAction(settings)
+            state_menu = trade.addMenu("Trading &state")
+            for state in TradingState:
+                action = QAction(state.value.replace("_", "-").title(), self)
+                action.triggered.connect(lambda _=False, s=state: self.set_trading_state(s))
+                state_menu.addAction(action)
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About", self)
@@ -294,7 +314,9 @@ class MainWindow(QMainWindow):
         self.lag_label = QLabel()
         self.errors_label = QLabel()
         self.errors_label.setStyleSheet("color: #e04040")
-        for widget in (self.connection_label, self.rate_label, self.lag_label, self.errors_label):
+        self.risk_label = QLabel()
+        for widget in (self.risk_label, self.connection_label, self.rate_label, self.lag_label,
+                       self.errors_label):
             bar.addPermanentWidget(widget)
         self._rate_mark = (time.perf_counter(), 0)
         self._errors = 0
@@ -302,7 +324,33 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(self._refresh_status)
         self._status_timer.start(1000)
 
+    # ------------------------------------------------------------------ risk
+    def open_risk_settings(self) -> RiskDialog:
+        dialog = RiskDialog(self.risk, self)
+        dialog.finished.connect(lambda _: self._show_risk_state())
+        dialog.open()
+        self.risk_dialog = dialog
+        return dialog
+
+    def set_trading_state(self, state: TradingState) -> None:
+        self.risk.set_state(state)
+        log.warning("trading state set to %s from the menu", state.value)
+        self._show_risk_state()
+
+    def _show_risk_state(self) -> None:
+        unacknowledged = len(self.alerts.unacknowledged())
+        alerts = f", {unacknowledged} alert(s) to acknowledge" if unacknowledged else ""
+        if self.risk is None:
+            self.risk_label.setText(alerts.lstrip(", "))
+            return
+        state = self.risk.config.state
+        color = {TradingState.HALTED: "#e04040", TradingState.REDUCE_ONLY: "#d4a017"}.get(
+            state, "")
+        self.risk_label.setStyleSheet(f"color: {color}" if color else "")
+        self.risk_label.setText(f"Risk: {state.value.replace('_', '-')}{alerts}")
+
     def _refresh_status(self) -> None:
+        self._show_risk_state()
         now, ticks = time.perf_counter(), self.pump.tick_events
         then, before = self._rate_mark
         self.rate_label.setText(

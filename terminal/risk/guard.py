@@ -1,0 +1,107 @@
+"""The gate in vn.py's one order path.
+
+Everything that trades (the ticket, hotkeys, the chart, vnpy_ctastrategy's engine, plugins)
+ends in `MainEngine.send_order`; the guard replaces it on the instance, checks every request
+and only then calls the original. A denied order never reaches the gateway: it is published as
+a REJECTED order whose reason names the rule, with an alert, and its id is returned as vn.py
+callers expect, so a strategy sees the rejection in `on_order`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from vnpy.event import Event, EventEngine
+from vnpy.trader.constant import Direction, Offset, Status
+from vnpy.trader.engine import MainEngine
+from vnpy.trader.event import EVENT_ORDER
+from vnpy.trader.object import CancelRequest, ContractData, OrderRequest
+
+from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
+from terminal.risk.gate import Decision, OrderContext, RiskGate
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+# vt_symbol -> (margin rate, commission rate, commission per lot); from the contract tables.
+Rates = Callable[[str], tuple[float, float, float]]
+
+
+class RiskGuard:
+    def __init__(self, main_engine: MainEngine, event_engine: EventEngine, gate: RiskGate,
+                 rates: Rates) -> None:
+        self.main_engine = main_engine
+        self.event_engine = event_engine
+        self.gate = gate
+        self.rates = rates
+        self.denied = 0
+        self.enabled = True
+        self._lock = threading.Lock()          # the GUI and strategy threads both send
+        self._ids = itertools.count(1)
+        self._send = main_engine.send_order
+        self._cancel = main_engine.cancel_order
+        main_engine.send_order = self.send_order          # type: ignore[method-assign]
+        main_engine.cancel_order = self.cancel_order      # type: ignore[method-assign]
+
+    def send_order(self, req: OrderRequest, gateway_name: str) -> str:
+        contract = self.main_engine.get_contract(req.vt_symbol)
+        with self._lock:
+            if contract is None:
+                decision = Decision(False, "unknown_contract",
+                                    f"{req.vt_symbol} is not a contract of any connected gateway")
+            elif self.enabled:
+                decision = self.gate.check(req, self.context(req, contract))
+            else:
+                decision = Decision(True)
+            if decision:
+                vt_orderid = self._send(req, gateway_name)
+                if vt_orderid:
+                    self.gate.record_sent(req)
+                return vt_orderid
+            self.denied += 1
+        return self._reject(req, gateway_name, decision)
+
+    def cancel_order(self, req: CancelRequest, gateway_name: str) -> None:
+        self._cancel(req, gateway_name)                   # never blocked: it reduces risk
+        with self._lock:
+            self.gate.record_cancel(req.vt_symbol)
+
+    def context(self, req: OrderRequest, contract: ContractData) -> OrderContext:
+        engine = self.main_engine
+        gateway = contract.gateway_name
+        tick = engine.get_tick(req.vt_symbol)
+        accounts = [a for a in engine.get_all_accounts() if a.gateway_name == gateway]
+        long = engine.get_position(f"{gateway}.{req.vt_symbol}.{Direction.LONG.value}")
+        short = engine.get_position(f"{gateway}.{req.vt_symbol}.{Direction.SHORT.value}")
+        active = engine.get_all_active_orders()
+        pending_open = sum(o.volume - o.traded for o in active
+                           if o.vt_symbol == req.vt_symbol and o.offset == Offset.OPEN)
+        margin_rate, fee_rate, fee_per_lot = self.rates(req.vt_symbol)
+        return OrderContext(
+            contract=contract,
+            last_price=tick.last_price if tick else None,
+            available=accounts[0].available if accounts else 0.0,
+            margin_rate=margin_rate, commission_rate=fee_rate, commission_per_lot=fee_per_lot,
+            long_volume=long.volume if long else 0.0,
+            short_volume=short.volume if short else 0.0,
+            long_frozen=long.frozen if long else 0.0,
+            short_frozen=short.frozen if short else 0.0,
+            pending_open=pending_open,
+            working_orders=len(active),
+        )
+
+    def _reject(self, req: OrderRequest, gateway_name: str, decision: Decision) -> str:
+        order = req.create_order_data(f"RISK-{next(self._ids)}", gateway_name)
+        order.status = Status.REJECTED
+        order.datetime = datetime.now(CHINA_TZ)
+        order.extra = {"reason": f"risk {decision.rule}: {decision.reason}",
+                       "risk_rule": decision.rule}
+        self.event_engine.put(Event(EVENT_ORDER, order))
+        self.event_engine.put(Event(EVENT_ORDER + order.vt_orderid, order))
+        self.event_engine.put(Event(EVENT_ALERT, Alert(
+            order.datetime, WARNING, decision.rule, req.vt_symbol,
+            f"order denied ({req.direction.value} {req.volume:g} @ {req.price:g}): "
+            f"{decision.reason}")))
+        return order.vt_orderid

@@ -1,0 +1,145 @@
+"""Risk settings: the trading state, every limit globally and per symbol, and the monitors.
+
+The table has one row per limit: the global value, then one column per symbol with
+overrides (an empty cell uses the global value). Nothing is applied until every value checks
+out: a bad one is named (limit and symbol) and the dialog stays open.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
+                               QInputDialog, QLabel, QLineEdit, QPushButton, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout)
+
+from terminal.risk.limits import (DESCRIPTIONS, LIMIT_NAMES, MonitorLimits, RiskConfig,
+                                  RiskConfigError, TradingState)
+from terminal.risk.service import RiskService
+
+MONITOR_LABELS = {
+    "position_loss": "Floating loss per position (CNY)",
+    "flatten_on_position_loss": "Flatten a position over its loss limit (true/false)",
+    "daily_loss": "Daily loss that halts trading (CNY)",
+    "margin_usage": "Margin usage alert (share of balance)",
+    "stale_seconds": "Quotes stale after (seconds)",
+}
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _value(text: str):
+    """What the trader typed, as JSON would read it (numbers, true/false, empty = none)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text.lower() if text.lower() in ("true", "false") else text)
+    except ValueError:
+        return text
+
+
+class RiskDialog(QDialog):
+    def __init__(self, risk: RiskService, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Risk settings")
+        self.risk = risk
+        config = risk.config
+        self.state_box = QComboBox()
+        for state in TradingState:
+            self.state_box.addItem(state.value.replace("_", "-"), state.value)
+        self.state_box.setCurrentIndex(self.state_box.findData(config.state.value))
+
+        self.symbols = sorted(config.symbols)
+        self.table = QTableWidget(len(LIMIT_NAMES), 1 + len(self.symbols))
+        self.table.setHorizontalHeaderLabels(["Global", *self.symbols])
+        self.table.setVerticalHeaderLabels([f"{DESCRIPTIONS[n][0]} ({DESCRIPTIONS[n][1]})"
+                                            for n in LIMIT_NAMES])
+        for row, name in enumerate(LIMIT_NAMES):
+            self.table.setItem(row, 0, QTableWidgetItem(
+                _text(getattr(config.global_limits, name))))
+            for column, symbol in enumerate(self.symbols, start=1):
+                self.table.setItem(row, column, QTableWidgetItem(
+                    _text(config.symbols[symbol].get(name))))
+        self.table.resizeColumnsToContents()
+        add_symbol = QPushButton("Add symbol column…")
+        add_symbol.clicked.connect(self._ask_symbol)
+
+        self.monitor_edits: dict[str, QLineEdit] = {}
+        monitors = QFormLayout()
+        for name, label in MONITOR_LABELS.items():
+            edit = QLineEdit(_text(getattr(config.monitors, name)))
+            self.monitor_edits[name] = edit
+            monitors.addRow(label, edit)
+
+        self.errors = QLabel()
+        self.errors.setWordWrap(True)
+        self.errors.setStyleSheet("color: #c0392b")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Trading state"))
+        top.addWidget(self.state_box)
+        top.addStretch(1)
+        top.addWidget(add_symbol)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(QLabel("Limits (0 or empty switches a global rule off; an empty "
+                                "symbol cell uses the global value)"))
+        layout.addWidget(self.table, 1)
+        layout.addWidget(QLabel("Monitors (0 switches one off)"))
+        layout.addLayout(monitors)
+        layout.addWidget(self.errors)
+        layout.addWidget(buttons)
+        self.resize(900, 640)
+
+    def _ask_symbol(self) -> None:
+        symbol, ok = QInputDialog.getText(self, "Per-symbol limits", "Symbol (e.g. IF2612.CFFEX)")
+        if ok and symbol.strip():
+            self.add_symbol(symbol.strip())
+
+    def add_symbol(self, vt_symbol: str) -> None:
+        if vt_symbol in self.symbols:
+            return
+        self.symbols.append(vt_symbol)
+        column = self.table.columnCount()
+        self.table.insertColumn(column)
+        self.table.setHorizontalHeaderItem(column, QTableWidgetItem(vt_symbol))
+        for row in range(len(LIMIT_NAMES)):
+            self.table.setItem(row, column, QTableWidgetItem(""))
+
+    def cell(self, name: str, column: int = 0) -> QTableWidgetItem:
+        return self.table.item(LIMIT_NAMES.index(name), column)
+
+    def config(self) -> RiskConfig:
+        """The settings as entered; `RiskConfigError` names every bad one."""
+        data = {"state": self.state_box.currentData(), "global": {}, "symbols": {},
+                "monitors": {}}
+        for row, name in enumerate(LIMIT_NAMES):
+            data["global"][name] = _value(self.table.item(row, 0).text())
+            for column, symbol in enumerate(self.symbols, start=1):
+                value = _value(self.table.item(row, column).text())
+                if value is not None:
+                    data["symbols"].setdefault(symbol, {})[name] = value
+        defaults = MonitorLimits()
+        for name, edit in self.monitor_edits.items():
+            value = _value(edit.text())
+            data["monitors"][name] = getattr(defaults, name) if value is None and \
+                isinstance(getattr(defaults, name), bool) else value
+        return RiskConfig.from_dict(data)
+
+    def accept(self) -> None:
+        try:
+            config = self.config()
+        except RiskConfigError as exc:
+            self.errors.setText("Not applied:\n" + "\n".join(exc.problems))
+            return
+        self.risk.apply(config)
+        super().accept()

@@ -1,0 +1,208 @@
+"""The risk engine in the running terminal: the gate in front of every sender (a strategy
+included), trading states, and the live monitors raising alerts and halting trading."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from vnpy.event import Event
+from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
+from vnpy.trader.event import EVENT_ACCOUNT, EVENT_POSITION
+from vnpy.trader.object import AccountData, OrderRequest, PositionData, TickData
+from vnpy_ctastrategy import CtaTemplate
+
+from terminal.core.alerts import SEVERE
+from terminal.risk.limits import TradingState
+from tests.test_app_e2e import RB, WAIT, wait_for_quotes
+
+
+def wait(predicate, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def status(engine, vt_orderid: str):
+    order = engine.get_order(vt_orderid)
+    return order.status if order else None
+
+
+def request(direction=Direction.LONG, volume=1, price=None, offset=Offset.OPEN, runtime=None):
+    tick = runtime.kernel.main_engine.get_tick(RB)
+    if price is None:
+        price = tick.ask_price_1 + 5 if direction == Direction.LONG else tick.bid_price_1 - 5
+    return OrderRequest(symbol="rb2701", exchange=Exchange.SHFE, direction=direction,
+                        type=OrderType.LIMIT, volume=volume, price=price, offset=offset)
+
+
+class BigOrder(CtaTemplate):
+    """Sends what it is told from the test; the gate must stop the oversized one."""
+
+    author = "tests"
+    rejected: list = []
+
+    def on_init(self) -> None:
+        pass
+
+    def on_order(self, order) -> None:
+        if order.status == Status.REJECTED:
+            BigOrder.rejected.append(order)
+
+    def on_tick(self, tick) -> None:
+        pass
+
+    def on_bar(self, bar) -> None:
+        pass
+
+
+def test_a_strategys_order_is_denied_by_the_gate(qtbot, terminal):
+    from vnpy_ctastrategy import CtaStrategyApp
+
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    cta = runtime.kernel.main_engine.add_app(CtaStrategyApp)
+    cta.init_engine()
+    cta.classes["BigOrder"] = BigOrder
+    cta.add_strategy("BigOrder", "big", RB, {})
+    cta.init_strategy("big")
+    wait(lambda: cta.strategies["big"].inited)
+    cta.start_strategy("big")
+    strategy = cta.strategies["big"]
+    sent_before = runtime.kernel.main_engine.get_gateway("SIM").exchange._trade_count
+    tick = runtime.kernel.main_engine.get_tick(RB)
+    vt_orderids = strategy.buy(tick.ask_price_1 + 5, 80)         # 80 lots > 50 per order
+    assert len(vt_orderids) == 1 and vt_orderids[0].startswith("SIM.RISK-")
+    wait(lambda: BigOrder.rejected)
+    (order,) = BigOrder.rejected
+    assert order.extra["reason"].startswith("risk max_order_volume: volume 80")
+    assert runtime.risk.guard.denied == 1
+    gateway = runtime.kernel.main_engine.get_gateway("SIM")
+    assert not any(w.order.volume == 80 for w in gateway.exchange.working.values())
+    assert gateway.exchange._trade_count == sent_before
+    qtbot.waitUntil(lambda: any(a.rule == "max_order_volume"
+                                for a in window.alerts.model.records()), timeout=WAIT)
+    cta.stop_strategy("big")
+
+
+def test_halted_and_reduce_only(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    engine, risk = runtime.kernel.main_engine, runtime.risk
+    bought = engine.send_order(request(volume=2, runtime=runtime), "SIM")
+    wait(lambda: status(engine, bought) == Status.ALLTRADED)
+    wait(lambda: (p := engine.get_position(f"SIM.{RB}.{Direction.LONG.value}")) and p.volume == 2)
+
+    risk.set_state(TradingState.REDUCE_ONLY)
+    opened = engine.send_order(request(runtime=runtime), "SIM")
+    wait(lambda: engine.get_order(opened) is not None)
+    assert engine.get_order(opened).status == Status.REJECTED
+    assert engine.get_order(opened).extra["risk_rule"] == "reduce_only"
+    too_much = engine.send_order(request(Direction.SHORT, 3, offset=Offset.CLOSETODAY,
+                                         runtime=runtime), "SIM")
+    wait(lambda: engine.get_order(too_much) is not None)
+    assert engine.get_order(too_much).extra["risk_rule"] == "reduce_only"
+    closed = engine.send_order(request(Direction.SHORT, 1, offset=Offset.CLOSETODAY,
+                                       runtime=runtime), "SIM")
+    wait(lambda: status(engine, closed) == Status.ALLTRADED)
+
+    risk.set_state(TradingState.HALTED)
+    assert runtime.risk.config.state == TradingState.HALTED
+    halted = engine.send_order(request(Direction.SHORT, 1, offset=Offset.CLOSETODAY,
+                                       runtime=runtime), "SIM")
+    wait(lambda: engine.get_order(halted) is not None)
+    assert engine.get_order(halted).extra["risk_rule"] == "halted"
+    # Cancels still go through while halted.
+    risk.set_state(TradingState.ACTIVE)
+    resting = engine.send_order(request(price=engine.get_tick(RB).bid_price_1 - 60,
+                                        runtime=runtime), "SIM")
+    wait(lambda: status(engine, resting) == Status.NOTTRADED)
+    risk.set_state(TradingState.HALTED)
+    runtime.trading.cancel(resting)
+    wait(lambda: status(engine, resting) == Status.CANCELLED)
+    # The state is kept in risk.json.
+    assert '"state": "HALTED"' in runtime.risk.path.read_text()
+
+
+def test_daily_loss_halts_trading_and_position_loss_alerts(qtbot, terminal):
+    runtime, window = terminal
+    put = runtime.kernel.event_engine.put
+    account = AccountData(gateway_name="CTP", accountid="8001", balance=1_000_000.0)
+    account.extra = {"pre_balance": 1_000_000.0, "margin": 100_000.0}
+    put(Event(EVENT_ACCOUNT, account))
+    losing = replace(account, balance=940_000.0)
+    losing.extra = {"pre_balance": 1_000_000.0, "margin": 900_000.0}
+    put(Event(EVENT_ACCOUNT, losing))
+    wait(lambda: runtime.risk.config.state == TradingState.HALTED)
+    position = PositionData(gateway_name="CTP", symbol="rb2701", exchange=Exchange.SHFE,
+                            direction=Direction.LONG, volume=10, price=3300, pnl=-25_000.0)
+    put(Event(EVENT_POSITION, position))
+    put(Event(EVENT_POSITION, position))                                   # alerted once
+    alerts = window.alerts.model
+    qtbot.waitUntil(lambda: {a.rule for a in alerts.records()} >= {
+        "daily_loss", "margin_usage", "position_loss"}, timeout=WAIT)
+    records = alerts.records()
+    assert sum(a.rule == "position_loss" for a in records) == 1
+    daily = next(a for a in records if a.rule == "daily_loss")
+    assert daily.severity == SEVERE and "60,000" in daily.message and "HALTED" in daily.message
+    assert "25,000" in next(a for a in records if a.rule == "position_loss").message
+
+
+def test_stale_quotes_are_reported_in_trading_hours(terminal):
+    runtime, _ = terminal
+    monitor = runtime.risk.monitor
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=monitor.clock().tzinfo)     # a Friday morning
+    monitor.clock = lambda: now
+    alerts = []
+    runtime.kernel.event_engine.register("eAlert", lambda event: alerts.append(event.data))
+    monitor._on_tick(Event("eTick.", TickData(gateway_name="CTP", symbol="cu2701",
+                                              exchange=Exchange.SHFE, datetime=now)))
+    monitor.clock = lambda: now + timedelta(seconds=40)
+    monitor._on_timer(Event("eTimer"))
+    wait(lambda: any(a.rule == "stale_quotes" for a in alerts))
+    assert "cu2701.SHFE" in next(a for a in alerts if a.rule == "stale_quotes").message
+    # Not during the lunch break.
+    monitor._active.clear()
+    alerts.clear()
+    monitor.clock = lambda: datetime(2026, 11, 20, 12, 30, tzinfo=now.tzinfo)
+    monitor._on_timer(Event("eTimer"))
+    time.sleep(0.2)
+    assert not any(a.rule == "stale_quotes" for a in alerts)
+
+
+def test_risk_dialog_checks_and_applies_and_alerts_are_acknowledged(qtbot, terminal):
+    runtime, window = terminal
+    dialog = window.open_risk_settings()
+    dialog.cell("max_order_volume").setText("lots")
+    dialog.monitor_edits["daily_loss"].setText("-5")
+    dialog.accept()
+    assert dialog.isVisible()
+    assert "global.max_order_volume: expected a number, got 'lots'" in dialog.errors.text()
+    assert "monitors.daily_loss" in dialog.errors.text()
+    assert runtime.risk.config.global_limits.max_order_volume == 50      # nothing applied
+    dialog.cell("max_order_volume").setText("30")
+    dialog.monitor_edits["daily_loss"].setText("80000")
+    dialog.add_symbol("IF2612.CFFEX")
+    dialog.cell("max_order_volume", 1).setText("2")
+    dialog.state_box.setCurrentIndex(dialog.state_box.findData("REDUCE_ONLY"))
+    dialog.accept()
+    assert not dialog.isVisible()
+    config = runtime.risk.config
+    assert config.global_limits.max_order_volume == 30
+    assert config.limits_for("IF2612.CFFEX").max_order_volume == 2
+    assert config.monitors.daily_loss == 80_000 and config.state == TradingState.REDUCE_ONLY
+    assert '"IF2612.CFFEX": {' in runtime.risk.path.read_text()
+    assert window.risk_label.text().startswith("Risk: REDUCE-ONLY")
+
+    window.set_trading_state(TradingState.ACTIVE)
+    position = PositionData(gateway_name="CTP", symbol="rb2701", exchange=Exchange.SHFE,
+                            direction=Direction.SHORT, volume=3, price=3300, pnl=-30_000.0)
+    runtime.kernel.event_engine.put(Event(EVENT_POSITION, position))
+    qtbot.waitUntil(lambda: len(window.alerts.unacknowledged()) == 1, timeout=WAIT)
+    assert window.alerts.notified == 1                        # severe: sound and tray
+    assert window.alerts.acknowledge_all() == 1
+    qtbot.waitUntil(lambda: not window.alerts.unacknowledged(), timeout=WAIT)
+    kept = runtime.journal.load().alerts
+    assert [a.acknowledged for a in kept if a.rule == "position_loss"] == [True]
