@@ -22,6 +22,8 @@ from terminal.core.kernel import Kernel
 from terminal.core.paths import DataPaths
 from terminal.core.settings import Settings
 from terminal.gateways.connection import ConnectionManager
+from terminal.gateways.connection import State as ConnectionState
+from terminal.gateways.connection import Status as ConnectionStatus
 from terminal.gateways.sim import SimGateway
 from terminal.market import contracts, sessions
 from terminal.market.bars import MinuteBarBuilder
@@ -111,6 +113,7 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
     publish_restored(kernel, restored)
     connections = ConnectionManager(kernel, watchlist)
     kernel.connections = connections
+    connections.listeners.append(lambda status: watch_connection(risk, status))
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
                    restored, connections, risk)
 
@@ -143,6 +146,14 @@ def build_risk(kernel: Kernel, paths: DataPaths, trading: Trading) -> RiskServic
     return RiskService(kernel.main_engine, kernel.event_engine, paths.root / "risk.json",
                        rates, in_session, lambda: contracts.trading_day(datetime.now(CHINA_TZ)),
                        flatten)
+
+
+def watch_connection(risk: RiskService, status: ConnectionStatus) -> None:
+    """A live gateway going down is a risk event; coming back clears it."""
+    if status.state in (ConnectionState.RECONNECTING, ConnectionState.DISCONNECTED):
+        risk.monitor.gateway_down(status.gateway, status.detail or status.state.value)
+    elif status.state == ConnectionState.CONNECTED:
+        risk.monitor.gateway_up(status.gateway)
 
 
 def publish_restored(kernel: Kernel, state: JournalState) -> None:

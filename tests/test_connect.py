@@ -452,6 +452,10 @@ def test_login_reconnect_and_resubscribe(qtbot, app):
     qtbot.waitUntil(lambda: connections.status("FAKECTP").state == State.RECONNECTING,
                     timeout=WAIT)
     assert "network read failed" in connections.status("FAKECTP").detail
+    # A lost connection is a severe risk alert.
+    qtbot.waitUntil(lambda: any(a.rule == "gateway_disconnected" and a.severity == "severe"
+                                and "FAKECTP" in a.message
+                                for a in window.alerts.model.records()), timeout=WAIT)
     before = len(gateway.subscribed)
     gateway.write_log("行情服务器连接成功")
     gateway.write_log("行情服务器登录成功")

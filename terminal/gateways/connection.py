@@ -33,6 +33,7 @@ import socket
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -150,6 +151,8 @@ class ConnectionManager:
         self._used: weakref.WeakSet[BaseGateway] = weakref.WeakSet()
         self._closers: list[threading.Thread] = []
         self._closed = False
+        # Told of every change of state (the risk monitor alerts on a lost connection).
+        self.listeners: list[Callable[[Status], None]] = []
         self.event_engine.register(EVENT_CONNECTION, self._on_command)
         self.event_engine.register(EVENT_LOG, self._on_log)
         self.event_engine.register(EVENT_CONTRACT, self._on_contract)
@@ -209,8 +212,13 @@ class ConnectionManager:
         previous = self._statuses.get(name)
         if previous is not None and previous.state == state and previous.detail == detail:
             return
-        self._statuses[name] = Status(name, state, detail)
+        status = self._statuses[name] = Status(name, state, detail)
         log.info("connection %s: %s%s", name, state.value, f" ({detail})" if detail else "")
+        for listener in self.listeners:
+            try:
+                listener(status)
+            except Exception:  # noqa: BLE001 - a listener must not break the connection
+                log.exception("connection listener failed on %s", status.text)
 
     def _log(self, msg: str, source: str, level: int = logging.INFO) -> None:
         """A line in the Log dock (and vn.py's log file) under the gateway's name."""
