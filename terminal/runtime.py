@@ -109,6 +109,7 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
     risk = build_risk(kernel, paths, trading)
     journal = Journal(paths.root / "journal.db", contracts.trading_day)
     journal.register(kernel.event_engine)
+    kernel.bridge.committed = journal.flush
     restored = journal.load(contracts.trading_day(datetime.now(CHINA_TZ)))
     publish_restored(kernel, restored)
     connections = ConnectionManager(kernel, watchlist)

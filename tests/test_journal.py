@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import pytest
 from PySide6.QtCore import Qt
+from vnpy.event import Event
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
 from vnpy.trader.event import EVENT_ORDER, EVENT_TRADE
 from vnpy.trader.object import AccountData, OrderData, PositionData, TradeData
@@ -61,6 +62,23 @@ def test_the_journal_commits_before_the_gui_sees_an_order(terminal):
     handlers = runtime.kernel.event_engine._handlers
     for event_type in (EVENT_ORDER, EVENT_TRADE):
         assert handlers[event_type][0] == runtime.journal.handler
+    # A drained batch is on disk: the bridge commits the journal before handing it out.
+    journal, bridge = runtime.journal, runtime.kernel.bridge
+    journal._stop.set()                                   # no background commits from here
+    journal._flusher.join()
+    order = OrderData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE,
+                      orderid="x1", type=OrderType.LIMIT, direction=Direction.LONG,
+                      offset=Offset.OPEN, price=1.0, volume=1, status=Status.REJECTED)
+    runtime.kernel.event_engine.put(Event(EVENT_ORDER, order))
+    deadline = time.monotonic() + 5
+    while "SIM.x1" not in bridge._pending.orders:         # journalled, then handed to the bridge
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert journal._pending                                # queued, not yet committed
+    batch = bridge.drain()
+    assert "SIM.x1" in batch.orders and not journal._pending
+    on_disk = journal.db.execute("SELECT key FROM orders WHERE key = 'SIM.x1'").fetchall()
+    assert on_disk == [("SIM.x1",)]
 
 
 def test_a_restart_shows_the_same_orders_trades_and_positions(qtbot, data_dir):
@@ -74,7 +92,8 @@ def test_a_restart_shows_the_same_orders_trades_and_positions(qtbot, data_dir):
     far = fill_ticket(window, price=f"{runtime.kernel.main_engine.get_tick(RB).bid_price_1 - 100:.0f}")
     qtbot.mouseClick(far.buy_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.positions.model.rowCount() == 1
-                    and window.orders.model.rowCount() == 2, timeout=WAIT)
+                    and window.orders.model.rowCount() == 2
+                    and sum(t.volume for t in window.trades.model.records()) == 2, timeout=WAIT)
     trades = sorted(t.vt_tradeid for t in window.trades.model.records())
     position = window.positions.model.record(0)
     assert position.volume == 2
@@ -84,9 +103,18 @@ def test_a_restart_shows_the_same_orders_trades_and_positions(qtbot, data_dir):
     runtime, window = start(data_dir, show=True)
     qtbot.addWidget(window)
     try:
-        qtbot.waitUntil(lambda: window.positions.model.rowCount() == 1
-                        and window.orders.model.rowCount() == 2
-                        and window.trades.model.rowCount() == len(trades), timeout=WAIT)
+        def restored() -> bool:
+            return (window.positions.model.rowCount() == 1
+                    and window.orders.model.rowCount() == 2
+                    and window.trades.model.rowCount() == len(trades))
+
+        try:
+            qtbot.waitUntil(restored, timeout=WAIT)
+        except Exception:
+            raise AssertionError(
+                f"positions {window.positions.model.records()}, orders "
+                f"{[(o.vt_orderid, o.status) for o in window.orders.model.records()]}, trades "
+                f"{[t.vt_tradeid for t in window.trades.model.records()]} vs {trades}") from None
         assert sorted(t.vt_tradeid for t in window.trades.model.records()) == trades
         again = window.positions.model.record(0)
         assert (again.vt_positionid, again.volume, again.price) == (
@@ -117,9 +145,6 @@ from terminal import runtime as runtime_module
 from terminal.market.ticket import Ticket
 runtime = runtime_module.build(data, Settings(sim_quote_rate=50.0, sim_seed=5))
 
-# Registered after the journal: seeing a trade here means it was committed.
-runtime.kernel.event_engine.register(
-    EVENT_TRADE, lambda event: print("ack", event.data.vt_tradeid, flush=True))
 runtime.connect_simulator()
 import time
 while runtime.kernel.main_engine.get_tick("rb2701.SHFE") is None:
@@ -130,6 +155,10 @@ while runtime.kernel.main_engine.get_tick("rb2701.SHFE") is None:
     time.sleep(0.05)
 side = 0
 while True:
+    # What the GUI shows is what the bridge hands out: a trade in a drained batch counts as
+    # acknowledged (the drain commits the journal first).
+    for trade in runtime.kernel.bridge.drain().trades:
+        print("ack", trade.vt_tradeid, flush=True)
     tick = runtime.kernel.main_engine.get_tick("rb2701.SHFE")
     buy = side % 2 == 0
     price = tick.ask_price_1 + 5 if buy else tick.bid_price_1 - 5

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from vnpy.event import Event, EventEngine
 from vnpy.trader.event import (
@@ -52,13 +53,16 @@ class Batch:
     logs: list[LogData] = field(default_factory=list)
     errors: list[HandlerError] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    # Events of apps (e.g. the CTA engine's strategy states and log), by event type: a dict
+    # keyed as routed (latest kept) or a list (every one kept).
+    routed: dict[str, Any] = field(default_factory=dict)
     # How many tick events were folded into `ticks` (for rates and the health view).
     tick_events: int = 0
 
     def __bool__(self) -> bool:
         return bool(
             self.ticks or self.orders or self.trades or self.positions or self.accounts
-            or self.contracts or self.logs or self.errors or self.alerts
+            or self.contracts or self.logs or self.errors or self.alerts or self.routed
         )
 
 
@@ -71,6 +75,7 @@ class EventBridge:
         self._pending = Batch()
         self._woken = False
         self._wake = wake or (lambda: None)
+        self.committed: Callable[[], object] | None = None
         self._routes: dict[str, Callable[[Event], None]] = {
             EVENT_TICK: self._on_tick,
             EVENT_ORDER: self._keep_latest("orders", "vt_orderid"),
@@ -85,18 +90,56 @@ class EventBridge:
         for event_type, handler in self._routes.items():
             event_engine.register(event_type, handler)
 
+    def route_latest(self, event_type: str, key: Callable[[Any], str]) -> None:
+        """Also carry `event_type`, keeping the latest event data per `key(data)`."""
+        def handler(event: Event) -> None:
+            with self._lock:
+                self._pending.routed.setdefault(event_type, {})[key(event.data)] = event.data
+                wake = self._fold()
+            if wake:
+                self._wake()
+
+        self._add_route(event_type, handler)
+
+    def route_every(self, event_type: str) -> None:
+        """Also carry `event_type`, keeping every event's data in order."""
+        def handler(event: Event) -> None:
+            with self._lock:
+                self._pending.routed.setdefault(event_type, []).append(event.data)
+                wake = self._fold()
+            if wake:
+                self._wake()
+
+        self._add_route(event_type, handler)
+
+    def _add_route(self, event_type: str, handler: Callable[[Event], None]) -> None:
+        handler.__qualname__ = f"EventBridge.route_{event_type}"
+        self._routes[event_type] = handler
+        self._event_engine.register(event_type, handler)
+
     def set_wake(self, wake: Callable[[], None]) -> None:
-        self._wake = wake
+        """Who to wake from now on; woken at once when events already wait (those put
+        before the GUI existed, e.g. the journal's restored orders, woke nobody)."""
+        with self._lock:
+            self._wake = wake
+            waiting = bool(self._pending)
+            self._woken = waiting
+        if waiting:
+            wake()
 
     def close(self) -> None:
         for event_type, handler in self._routes.items():
             self._event_engine.unregister(event_type, handler)
 
     def drain(self) -> Batch:
-        """Take everything pending; called on the GUI thread."""
+        """Take everything pending; called on the GUI thread. The `committed` hook (the
+        journal's flush) runs after the batch is taken and before it is returned, so all the
+        batch holds is on disk before any of it is shown."""
         with self._lock:
             batch, self._pending = self._pending, Batch()
             self._woken = False
+        if batch and self.committed is not None:
+            self.committed()
         return batch
 
     # Event-thread side: keep these short, they run for every event.
