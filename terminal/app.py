@@ -48,7 +48,7 @@ def build_window(runtime, lag=None):
 
     pump = BridgePump(runtime.kernel.bridge, runtime.settings.frame_ms)
     return MainWindow(runtime.kernel, runtime.trading, runtime.watchlist, pump, runtime.store,
-                      runtime.live_bars, lag, runtime.risk)
+                      runtime.live_bars, lag, runtime.risk, runtime.cta)
 
 
 def _qt_message(mode, context, message: str) -> None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from vnpy.event import Event
 from vnpy.trader.constant import Exchange, Status
+from vnpy_ctastrategy.base import EVENT_CTA_LOG, EVENT_CTA_STRATEGY
 from vnpy.trader.event import EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_TICK, EVENT_TRADE
 
 from terminal.core import settings as settings_file
@@ -30,11 +31,13 @@ from terminal.market.bars import MinuteBarBuilder
 from terminal.market.live_bars import LiveBars
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
+from terminal.plugins.loader import StrategyCatalog, plugin_folders
 from terminal.risk.service import RiskService
 from terminal.storage import vnpy_database
 from terminal.storage.journal import Journal, JournalState
 from terminal.storage.market_store import MarketStore
 from terminal.storage.recorder import Recorder
+from terminal.strategies import TerminalCtaEngine, start_engine
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,8 @@ class Runtime:
     restored: JournalState = field(default_factory=JournalState)
     connections: ConnectionManager | None = None
     risk: RiskService | None = None
+    catalog: StrategyCatalog | None = None
+    cta: TerminalCtaEngine | None = None
 
     def connect_simulator(self) -> None:
         """Connect the simulated exchange, with the account and positions the journal kept
@@ -115,8 +120,14 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
     connections = ConnectionManager(kernel, watchlist)
     kernel.connections = connections
     connections.listeners.append(lambda status: watch_connection(risk, status))
+    catalog = StrategyCatalog(plugin_folders(settings.plugin_folder))
+    kernel.bridge.route_latest(EVENT_CTA_STRATEGY, lambda data: data["strategy_name"])
+    kernel.bridge.route_every(EVENT_CTA_LOG)
+    cta = start_engine(kernel.main_engine, catalog.classes)
+    for path, error in catalog.errors.items():
+        log.warning("strategy plugin %s not loaded: %s", path, error)
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
-                   restored, connections, risk)
+                   restored, connections, risk, catalog, cta)
 
 
 _session_map = functools.lru_cache(maxsize=None)(sessions.build)

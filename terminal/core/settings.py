@@ -32,6 +32,8 @@ class Settings:
     record_market_data: bool = True
     # Record the simulated exchange's quotes too (made-up prices; off unless testing).
     record_simulator: bool = False
+    # Your own strategy plugins (a folder of .py files with CtaTemplate subclasses); "" for none.
+    plugin_folder: str = ""
 
 
 _RANGES = {
@@ -51,6 +53,10 @@ def _check(name: str, value, default):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SettingsError(f"{name}: expected a list of strings, got {value!r}")
         return list(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise SettingsError(f"{name}: expected text, got {value!r}")
+        return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise SettingsError(f"{name}: expected true or false, got {value!r}")

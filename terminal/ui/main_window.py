@@ -24,7 +24,9 @@ from terminal.risk.limits import TradingState
 from terminal.risk.service import RiskService
 from terminal.ui.dialogs.risk import RiskDialog
 from terminal.ui.docks.account import AccountDock
+from terminal.strategies import TerminalCtaEngine
 from terminal.ui.docks.alerts import AlertsDock
+from terminal.ui.docks.strategies import StrategiesDock
 from terminal.ui.docks.chart import ChartDock
 from terminal.ui.docks.data_manager import DataManagerDock
 from terminal.ui.docks.log import LogDock
@@ -53,6 +55,7 @@ class MainWindow(QMainWindow):
         live_bars: LiveBars,
         lag: LoopLagMonitor | None = None,
         risk: RiskService | None = None,
+        cta: TerminalCtaEngine | None = None,
     ) -> None:
         super().__init__()
         self.kernel = kernel
@@ -77,6 +80,8 @@ class MainWindow(QMainWindow):
         self.account = AccountDock()
         self.log_view = LogDock()
         self.alerts = AlertsDock(kernel.event_engine)
+        self.strategies = StrategiesDock(cta, lambda: sorted(self._known_symbols)) \
+            if cta is not None else None
         self.market_watch.symbol_activated.connect(self.ticket.load_symbol)
         self.market_watch.chart_requested.connect(lambda symbol: self.open_chart(symbol))
 
@@ -94,6 +99,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["orders"], self.docks["trades"])
         self.tabifyDockWidget(self.docks["trades"], self.docks["log"])
         self.tabifyDockWidget(self.docks["log"], self.docks["alerts"])
+        if self.strategies is not None:
+            self._add_dock("strategies", "Strategies", self.strategies,
+                           Qt.DockWidgetArea.BottomDockWidgetArea)
+            self.tabifyDockWidget(self.docks["alerts"], self.docks["strategies"])
         self.tabifyDockWidget(self.docks["positions"], self.docks["account"])
         self.data_manager = DataManagerDock(store)
         self._add_dock("data_manager", "Data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -118,7 +127,7 @@ class MainWindow(QMainWindow):
             self._learn_contracts,
             self.market_watch.apply, self.ticket.apply, self.orders.apply, self.trades.apply,
             self.positions.apply, self.account.apply, self.log_view.apply, self.replay.apply,
-            self.alerts.apply,
+            self.alerts.apply, *([self.strategies.apply] if self.strategies else []),
             self._charts_apply, self._status_from,
         ):
             pump.subscribe(consumer)

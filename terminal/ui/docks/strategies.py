@@ -1,0 +1,252 @@
+"""Live strategies: add an instance of a plugin strategy on a symbol with its parameters; init,
+start, stop, edit and remove it; its variables and log update live.
+
+The table follows the CTA engine's strategy events (through the bridge); the buttons call the
+engine. A strategy that raises is stopped by the engine and shows as stopped here, with the
+traceback in the log below and a severe alert.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
+from vnpy_ctastrategy.base import EVENT_CTA_LOG, EVENT_CTA_STRATEGY
+
+from terminal.core.bridge import Batch
+from terminal.strategies import TerminalCtaEngine
+from terminal.ui.docks.common import make_table, selected_records
+from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel
+
+MAX_LOG_LINES = 5000
+
+
+def _state(data: dict) -> str:
+    variables = data.get("variables", {})
+    if variables.get("trading"):
+        return "trading"
+    return "initialised" if variables.get("inited") else "stopped"
+
+
+def _pairs(values: dict, skip=("inited", "trading")) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in values.items() if k not in skip)
+
+
+class StrategiesModel(RecordTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(
+            [
+                Column("Strategy", lambda d: d["strategy_name"], width=140),
+                Column("Class", lambda d: d["class_name"], width=170),
+                Column("Symbol", lambda d: d["vt_symbol"], width=118),
+                Column("State", _state, color=lambda d: GREEN if _state(d) == "trading"
+                       else RED if _state(d) == "stopped" else None),
+                Column("Parameters", lambda d: _pairs(d.get("parameters", {})), width=300),
+                Column("Variables", lambda d: _pairs(d.get("variables", {})), width=300),
+            ],
+            key=lambda d: d["strategy_name"],
+            parent=parent,
+        )
+
+
+def parse_value(text: str, default):
+    """The parameter typed by the trader, as the type of its default; ValueError names it."""
+    if isinstance(default, bool):
+        return text.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(text)
+    if isinstance(default, float):
+        return float(text)
+    return text
+
+
+class StrategyDialog(QDialog):
+    """Add a strategy (class, name, symbol, parameters) or edit one's parameters."""
+
+    def __init__(self, engine: TerminalCtaEngine, symbols: list[str], editing: dict | None = None,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.editing = editing
+        self.setWindowTitle("Edit strategy" if editing else "Add strategy")
+        self.class_box = QComboBox()
+        self.class_box.addItems(sorted(engine.classes))
+        self.name_edit = QLineEdit()
+        self.symbol_box = QComboBox()
+        self.symbol_box.setEditable(True)
+        self.symbol_box.addItems(symbols)
+        self.params_form = QFormLayout()
+        self.param_edits: dict[str, QLineEdit | QCheckBox] = {}
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #c0392b")
+        self.error.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Strategy class", self.class_box)
+        form.addRow("Name", self.name_edit)
+        form.addRow("Symbol", self.symbol_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Parameters"))
+        layout.addLayout(self.params_form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.class_box.currentTextChanged.connect(self._class_changed)
+        if editing:
+            self.class_box.setCurrentText(editing["class_name"])
+            self.name_edit.setText(editing["strategy_name"])
+            self.symbol_box.setEditText(editing["vt_symbol"])
+            for widget in (self.class_box, self.name_edit, self.symbol_box):
+                widget.setEnabled(False)
+        self._class_changed(self.class_box.currentText())
+
+    def defaults(self) -> dict:
+        cls = self.engine.classes.get(self.class_box.currentText())
+        return cls.get_class_parameters() if cls else {}
+
+    def _class_changed(self, name: str) -> None:
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        self.param_edits.clear()
+        values = dict(self.defaults())
+        if self.editing:
+            values.update(self.editing.get("parameters", {}))
+        for key, value in values.items():
+            if isinstance(value, bool):
+                widget = QCheckBox()
+                widget.setChecked(value)
+            else:
+                widget = QLineEdit(str(value))
+            self.param_edits[key] = widget
+            self.params_form.addRow(key, widget)
+        if not self.editing and name:
+            base, number = name, 1
+            while f"{base}_{number}" in self.engine.strategies:
+                number += 1
+            self.name_edit.setText(f"{base}_{number}")
+
+    def setting(self) -> dict:
+        """The parameters typed; ValueError naming the first bad one."""
+        defaults = self.defaults()
+        setting = {}
+        for key, widget in self.param_edits.items():
+            if isinstance(widget, QCheckBox):
+                setting[key] = widget.isChecked()
+                continue
+            try:
+                setting[key] = parse_value(widget.text(), defaults.get(key, ""))
+            except ValueError:
+                kind = {"int": "whole number", "float": "number"}.get(
+                    type(defaults.get(key)).__name__, "value")
+                raise ValueError(f"{key}: {widget.text()!r} is not a {kind}") from None
+        return setting
+
+    def accept(self) -> None:
+        try:
+            setting = self.setting()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        name = self.name_edit.text().strip()
+        symbol = self.symbol_box.currentText().strip()
+        if self.editing:
+            self.engine.edit_strategy(self.editing["strategy_name"], setting)
+            super().accept()
+            return
+        if not name or name in self.engine.strategies:
+            self.error.setText(f"name {name!r} is empty or taken")
+            return
+        if "." not in symbol:
+            self.error.setText(f"{symbol!r} is not SYMBOL.EXCHANGE (e.g. rb2701.SHFE)")
+            return
+        self.engine.add_strategy(self.class_box.currentText(), name, symbol, setting)
+        if name not in self.engine.strategies:
+            self.error.setText("the engine refused it; see the log below the table")
+            return
+        super().accept()
+
+
+class StrategiesDock(QWidget):
+    def __init__(self, engine: TerminalCtaEngine, symbols=lambda: [], parent=None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.symbols = symbols
+        self.model = StrategiesModel(self)
+        self.view = make_table(self.model)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(MAX_LOG_LINES)
+        buttons = QHBoxLayout()
+        for text, slot in (("Add…", self.add), ("Init", self.init_selected),
+                           ("Start", self.start_selected), ("Stop", self.stop_selected),
+                           ("Edit…", self.edit_selected), ("Remove", self.remove_selected),
+                           ("Start all", self.start_all), ("Stop all", self.stop_all)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.view)
+        splitter.addWidget(self.log)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(buttons)
+        layout.addWidget(splitter, 1)
+        self.dialog: StrategyDialog | None = None
+        self.model.upsert([s.get_data() for s in engine.strategies.values()])
+
+    def apply(self, batch: Batch) -> None:
+        states = batch.routed.get(EVENT_CTA_STRATEGY)
+        if states:
+            self.model.upsert(list(states.values()))
+        for line in batch.routed.get(EVENT_CTA_LOG, []):
+            self.log.appendPlainText(f"{line.time:%H:%M:%S}  {line.msg}")
+
+    def selected(self) -> list[str]:
+        return [d["strategy_name"] for d in selected_records(self.view)]
+
+    def add(self) -> StrategyDialog:
+        self.engine.reload_classes()              # plugin files changed since: new code
+        self.dialog = StrategyDialog(self.engine, self.symbols(), parent=self)
+        self.dialog.open()
+        return self.dialog
+
+    def edit_selected(self) -> StrategyDialog | None:
+        names = self.selected()
+        if not names:
+            return None
+        data = self.engine.strategies[names[0]].get_data()
+        if data["variables"].get("trading"):
+            self.log.appendPlainText(f"stop {names[0]} before editing it")
+            return None
+        self.dialog = StrategyDialog(self.engine, self.symbols(), editing=data, parent=self)
+        self.dialog.open()
+        return self.dialog
+
+    def init_selected(self) -> None:
+        for name in self.selected():
+            self.engine.init_strategy(name)
+
+    def start_selected(self) -> None:
+        for name in self.selected():
+            self.engine.start_strategy(name)
+
+    def stop_selected(self) -> None:
+        for name in self.selected():
+            self.engine.stop_strategy(name)
+
+    def remove_selected(self) -> None:
+        for name in self.selected():
+            self.engine.remove_strategy(name)         # refused (and logged) while trading
+        self.model.set_filter(lambda d: d["strategy_name"] in self.engine.strategies)
+
+    def start_all(self) -> None:
+        self.engine.start_all_strategies()
+
+    def stop_all(self) -> None:
+        self.engine.stop_all_strategies()
