@@ -206,3 +206,28 @@ def test_risk_dialog_checks_and_applies_and_alerts_are_acknowledged(qtbot, termi
     qtbot.waitUntil(lambda: not window.alerts.unacknowledged(), timeout=WAIT)
     kept = runtime.journal.load().alerts
     assert [a.acknowledged for a in kept if a.rule == "position_loss"] == [True]
+
+
+def test_working_orders_are_followed_from_order_events(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    engine, risk = runtime.kernel.main_engine, runtime.risk
+    config = risk.config
+    risk.apply(replace(config, global_limits=replace(config.global_limits,
+                                                     max_working_orders=2)), save=False)
+    bid = engine.get_tick(RB).bid_price_1
+    resting = [engine.send_order(request(price=bid - 50 - i, runtime=runtime), "SIM")
+               for i in range(2)]
+    wait(lambda: all(status(engine, o) == Status.NOTTRADED for o in resting))
+    context = risk.guard.context(request(price=bid - 60, runtime=runtime),
+                                 engine.get_contract(RB))
+    assert context.working_orders == 2 and context.pending_open == 2
+    third = engine.send_order(request(price=bid - 60, runtime=runtime), "SIM")
+    wait(lambda: status(engine, third) == Status.REJECTED)
+    assert engine.get_order(third).extra["risk_rule"] == "max_working_orders"
+    runtime.trading.cancel(resting[0])
+    wait(lambda: status(engine, resting[0]) == Status.CANCELLED)
+    wait(lambda: risk.guard.context(request(runtime=runtime),
+                                    engine.get_contract(RB)).working_orders == 1)
+    fourth = engine.send_order(request(price=bid - 61, runtime=runtime), "SIM")
+    wait(lambda: status(engine, fourth) == Status.NOTTRADED)
