@@ -13,6 +13,8 @@ terminal. Orders go through `MainEngine.send_order`, so through the risk gate.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import traceback
 from collections.abc import Callable
@@ -74,6 +76,13 @@ def start_engine(main_engine: MainEngine, classes: ClassProvider) -> TerminalCta
     added in earlier sessions from vn.py's settings file in the data directory)."""
     engine_class = type("TerminalCtaEngine", (TerminalCtaEngine,),
                         {"classes_from": staticmethod(classes)})
-    engine: TerminalCtaEngine = main_engine.add_engine(engine_class)
-    engine.init_engine()
+    # vn.py prints "The datafeed to be used is not configured..." to stdout when it looks for
+    # a datafeed; the terminal's history is the store, so that goes to the log instead.
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        engine: TerminalCtaEngine = main_engine.add_engine(engine_class)
+        engine.init_engine()
+    for line in printed.getvalue().splitlines():
+        if line.strip():
+            log.info("vnpy_ctastrategy: %s", line.strip())
     return engine
