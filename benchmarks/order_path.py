@@ -1,0 +1,645 @@
+"""Order path benchmark: order ticket to order acknowledged in the GUI, risk gate on and off.
+
+Hand-run from the project root (not a test):
+    .venv/bin/python benchmarks/order_path.py                  # 500 orders/s for 10 s, both cases
+    .venv/bin/python benchmarks/order_path.py --rate 200 --seconds 5 --only on --profile
+    .venv/bin/python benchmarks/order_path.py --frame-ms 4      # what-if: another GUI frame
+
+Each case ("on": the risk gate checks every order, "off": `runtime.risk.guard.enabled = False`)
+runs in its own subprocess and temporary data directory: the full terminal as
+`terminal.app.start(home, show=True)` builds it (engines, journal, risk service, main window
+shown offscreen unless QT_QPA_PLATFORM is set, the simulated exchange connected), under a plain
+QApplication event loop (not qasync: the app's own `main` runs the same window on a qasync loop,
+which only adds its asyncio integration), then `tune_for_gui()` as `main` does.
+
+Once rb2701.SHFE quotes, the risk limits are raised (not saved) so every order passes every
+rule: max_orders_per_second 10,000, max_working_orders 100,000, max_position 1,000,000,
+max_cancels_per_day 1,000,000, max_funds_share 1.0; the price band (5%), the duplicate window
+(1 s), volume and notional limits stay at their defaults and are checked. A QTimer on the GUI
+thread then calls the order ticket's `buy()` (what the Buy button does) --rate times a second:
+an opening buy limit 1-4% below the bid (90 prices x 10 volumes, so no order repeats within
+1 s), which the simulated exchange accepts (NOTTRADED) and does not fill. Another timer cancels
+acknowledged orders every --cancel-ms, so working orders stay few and the funds are not used up.
+The first --warmup seconds of orders are not counted.
+
+ticket->GUI ack: from the `buy()` call to the end of the first pump batch after which the
+orders dock's model holds the order as NOTTRADED (a pump consumer subscribed after the main
+window's own; the dock has applied the batch, the view has not painted yet).
+ticket->engine ack: to the exchange's NOTTRADED processed on vn.py's event thread (a handler
+registered after the journal and the bridge). buy() call: the synchronous part on the GUI
+thread (ticket checks, guard, gateway). guard overhead: `MainEngine.send_order` (the guard)
+minus the gateway send it wraps, per order, in the run (lock, contract lookup, context, check,
+record_sent; each timing adds ~0.1 us). GUI loop lag: lateness of a 10 ms QTimer. CPU: of the
+process and of each thread over the timed run, in cores. --profile: cProfile of the GUI thread
+and of vn.py's event thread over the gate-on run (the exchange thread is not profiled); the
+profiler slows both threads several-fold, so that run's latencies are not the figure.
+The gate's own cost, in the "on" process after its run: `gate.check(req, ctx)` and
+`guard.context(req, contract)` medians via timeit (100 x 1,000 calls each) with the engine
+holding as many resting orders as the run's median, plus both timed in the run itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ("on", "off")
+SYMBOL = "rb2701.SHFE"
+LAG_INTERVAL_MS = 10
+PRICE_STEPS, VOLUMES = 90, 10         # 900 distinct (price, volume) pairs: 1.8 s of orders
+TARGET_GATE_US = 50.0
+PROFILE_EVENT = "eBenchProfile"
+TARGET_P99_MS = 10.0
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=500, help="orders/s")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the timed run")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of uncounted orders")
+    parser.add_argument("--cancel-ms", type=int, default=50, help="cancel acked orders every")
+    parser.add_argument("--frame-ms", type=int, help="Settings.frame_ms (default: the terminal's)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="quotes / drain timeout, s")
+    parser.add_argument("--only", choices=CASES, help="run one case only")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the GUI and event threads over the timed run (gate on)")
+    parser.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else None
+
+
+def stats(values: list[float]) -> dict:
+    return {"n": len(values), "p50": percentile(values, 50), "p99": percentile(values, 99),
+            "max": max(values) if values else None}
+
+
+# ---------------------------------------------------------------------------------- child side
+class GuardTimer:
+    """Per order: the guard's `send_order` minus the gateway send it wraps (GUI thread only)."""
+
+    def __init__(self, main_engine, guard) -> None:
+        pc = time.perf_counter_ns
+        send, outer = guard._send, main_engine.send_order
+        self.inner = 0
+        self.samples: list[int] = []
+
+        def inner(req, gateway_name):
+            start = pc()
+            vt_orderid = send(req, gateway_name)
+            self.inner = pc() - start
+            return vt_orderid
+
+        def wrapped(req, gateway_name):
+            self.inner = 0
+            start = pc()
+            vt_orderid = outer(req, gateway_name)
+            self.samples.append(pc() - start - self.inner)
+            return vt_orderid
+
+        guard._send = inner
+        main_engine.send_order = wrapped
+
+
+def timed(function, samples: list[int]):
+    """`function` appending its duration in ns to `samples` (an instance attribute shadows)."""
+    pc = time.perf_counter_ns
+
+    def wrapper(*args):
+        start = pc()
+        result = function(*args)
+        samples.append(pc() - start)
+        return result
+
+    return wrapper
+
+
+class Bench:
+    """GUI-thread driver: waits for quotes, sends at the rate, cancels, collects, reports."""
+
+    def __init__(self, runtime, window, args, report) -> None:
+        from PySide6.QtCore import Qt, QTimer
+        from vnpy.trader.constant import Direction, Offset, OrderType, Status
+        from vnpy.trader.event import EVENT_ORDER
+
+        self.runtime, self.window, self.args, self.report = runtime, window, args, report
+        self.engine = runtime.kernel.main_engine
+        self.ticket, self.model = window.ticket, window.orders.model
+        self.Status, self.NOTTRADED = Status, Status.NOTTRADED
+        self.Direction, self.Offset, self.OrderType = Direction, Offset, OrderType
+        self.warm = int(args.rate * args.warmup)
+        self.total = self.warm + int(args.rate * args.seconds)
+        self.sent = 0
+        self.sent_at: dict[str, float] = {}       # vt_orderid -> buy() call time
+        self.index: dict[str, int] = {}           # vt_orderid -> order number
+        self.call: list[float] = []               # buy() durations, timed orders
+        self.acked: dict[str, float] = {}         # vt_orderid -> GUI ack time
+        self.failed: dict[str, str] = {}          # vt_orderid -> status other than NOTTRADED
+        self.engine_acks: dict[str, float] = {}   # written on the event thread
+        self.to_cancel: list[str] = []
+        self.working: list[int] = []              # active orders at each cancel pass, timed run
+        self.lags: list[float] = []
+        self.prices: list[str] = []
+        self.start = self.end = 0.0
+        self.profiler = None
+        self.check_ns: list[int] = []
+        self.context_ns: list[int] = []
+        guard = runtime.risk.guard
+        self.check, self.context = guard.gate.check, guard.context   # the untimed originals
+        self.guard_timer = GuardTimer(self.engine, guard)
+        if args.child == "on":
+            guard.gate.check = timed(guard.gate.check, self.check_ns)
+            guard.context = timed(guard.context, self.context_ns)
+
+        def on_order(event) -> None:  # vn.py's event thread, after the journal and the bridge
+            order = event.data
+            if order.status is self.NOTTRADED and order.vt_orderid not in self.engine_acks:
+                self.engine_acks[order.vt_orderid] = time.perf_counter()
+
+        runtime.kernel.event_engine.register(EVENT_ORDER, on_order)
+        self.event_profiler = None
+
+        def on_profile(event) -> None:  # cProfile profiles the thread that enables it
+            import cProfile
+
+            if event.data:
+                self.event_profiler = cProfile.Profile()
+                self.event_profiler.enable()
+            elif self.event_profiler is not None:
+                self.event_profiler.disable()
+
+        from vnpy.event import Event
+
+        self.Event, self.put = Event, runtime.kernel.event_engine.put
+        runtime.kernel.event_engine.register(PROFILE_EVENT, on_profile)
+        window.pump.subscribe(self.consume)  # after every dock of the main window
+
+        def timer(interval_ms: int, slot) -> QTimer:
+            t = QTimer(window)
+            t.setTimerType(Qt.TimerType.PreciseTimer)
+            t.setInterval(interval_ms)
+            t.timeout.connect(slot)
+            return t
+
+        self.QTimer = QTimer
+        self.poller = timer(50, self.wait_for_quotes)
+        self.sender = timer(max(1, round(1000 / args.rate)), self.send_due)
+        self.canceller = timer(args.cancel_ms, self.cancel_acked)
+        self.drainer = timer(10, self.wait_for_drain)
+        self.deadline = time.perf_counter() + args.timeout
+        self.poller.start()
+
+    # ---- set-up --------------------------------------------------------------------------
+    def wait_for_quotes(self) -> None:
+        if time.perf_counter() > self.deadline:
+            self.report(error=f"no quote of {SYMBOL} within {self.args.timeout:g} s")
+        contract = self.engine.get_contract(SYMBOL)
+        if contract is None:
+            return
+        if self.ticket.vt_symbol != SYMBOL:
+            self.ticket.load_symbol(SYMBOL)
+        tick = self.engine.get_tick(SYMBOL)
+        if tick is None or self.ticket._tick is None:
+            return
+        self.poller.stop()
+        self.prepare(contract, tick)
+        self.sender.start()
+        self.canceller.start()
+
+    def prepare(self, contract, tick) -> None:
+        from dataclasses import replace
+
+        from terminal.market.prices import decimals_for, round_to_tick
+        from terminal.risk.limits import RiskLimits
+
+        risk = self.runtime.risk
+        limits = replace(RiskLimits(), max_orders_per_second=10_000, max_working_orders=100_000,
+                         max_position=1_000_000, max_cancels_per_day=1_000_000,
+                         max_funds_share=1.0)
+        risk.apply(replace(risk.config, global_limits=limits), save=False)
+        risk.guard.enabled = self.args.child == "on"
+        ticket, tick_size = self.ticket, contract.pricetick
+        ticket.offset_box.setCurrentIndex(ticket.offset_box.findData(self.Offset.OPEN))
+        ticket.type_box.setCurrentIndex(ticket.type_box.findData(self.OrderType.LIMIT))
+        top = round_to_tick(tick.bid_price_1 * 0.99, tick_size)
+        digits = decimals_for(tick_size)
+        self.prices = [f"{top - i * tick_size:.{digits}f}" for i in range(PRICE_STEPS)]
+        self.contract = contract
+
+    # ---- the run -------------------------------------------------------------------------
+    def send_due(self) -> None:
+        now = time.perf_counter()
+        if not self.start:
+            self.start = now
+        due = min(self.total, int((now - self.start) * self.args.rate) + 1)
+        ticket, pc = self.ticket, time.perf_counter
+        while self.sent < due:
+            k = self.sent
+            if k == self.warm:
+                self.begin_timed()
+            ticket.price_edit.setText(self.prices[k % PRICE_STEPS])
+            ticket.volume_edit.setText(str((k // PRICE_STEPS) % VOLUMES + 1))
+            t0 = pc()
+            vt_orderid = ticket.buy()
+            t1 = pc()
+            self.sent += 1
+            if not vt_orderid:
+                self.report(error=f"order {k} not sent: {ticket.error_label.text()}")
+            if k >= self.warm:
+                self.sent_at[vt_orderid] = t0
+                self.index[vt_orderid] = k
+                self.call.append(t1 - t0)
+        if self.sent >= self.total:
+            self.sender.stop()
+            self.end = pc()
+            self.cpu_end, self.threads_end = time.process_time(), self.thread_cpu()
+            if self.profiler is not None:
+                self.profiler.disable()
+                self.put(self.Event(PROFILE_EVENT, False))
+            self.drainer.start()
+
+    def thread_cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each thread of the process, by thread name."""
+        import threading
+
+        used: dict[str, float] = {}
+        for thread in threading.enumerate():
+            try:
+                clock = time.pthread_getcpuclockid(thread.ident)
+                used[thread.name] = used.get(thread.name, 0.0) + time.clock_gettime(clock)
+            except (AttributeError, OSError, TypeError):
+                pass
+        return used
+
+    def begin_timed(self) -> None:
+        self.timed_start = time.perf_counter()
+        self.cpu_start, self.threads_start = time.process_time(), self.thread_cpu()
+        self.check_ns.clear()
+        self.context_ns.clear()
+        self.guard_timer.samples.clear()
+        self.arm_lag()
+        if self.args.profile and self.args.child == "on":
+            import cProfile
+
+            self.profiler = cProfile.Profile()
+            self.profiler.enable()
+            self.put(self.Event(PROFILE_EVENT, True))  # and one on the event thread
+
+    def consume(self, batch) -> None:
+        if not batch.orders:
+            return
+        now = time.perf_counter()
+        find, nottraded = self.model.find, self.NOTTRADED
+        for vt_orderid in batch.orders:
+            if vt_orderid in self.acked or vt_orderid in self.failed:
+                continue
+            record = find(vt_orderid)
+            if record is None:
+                continue
+            status = record.status
+            if status is nottraded:
+                if vt_orderid in self.sent_at:
+                    self.acked[vt_orderid] = now
+                self.to_cancel.append(vt_orderid)
+            elif status is not self.Status.SUBMITTING and vt_orderid in self.sent_at:
+                extra = record.extra or {}
+                why = extra.get("risk_rule") or extra.get("reason", "")[:40]
+                self.failed[vt_orderid] = f"{status.name} {why}".strip()
+
+    def cancel_acked(self) -> None:
+        if self.sent > self.warm and self.sent < self.total:
+            self.working.append(len(self.engine.get_all_active_orders()))
+        cancel = self.runtime.trading.cancel
+        pending, self.to_cancel = self.to_cancel, []
+        for vt_orderid in pending:
+            cancel(vt_orderid)
+
+    def arm_lag(self) -> None:
+        self._armed = time.perf_counter()
+        self.QTimer.singleShot(LAG_INTERVAL_MS, self._lag_fired)
+
+    def _lag_fired(self) -> None:
+        self.lags.append(max(0.0, time.perf_counter() - self._armed - LAG_INTERVAL_MS / 1000))
+        if self.sent < self.total:
+            self.arm_lag()
+
+    def wait_for_drain(self) -> None:
+        resolved = len(self.acked) + len(self.failed)
+        if resolved < len(self.sent_at) and time.perf_counter() < self.end + self.args.timeout:
+            return
+        self.drainer.stop()
+        self.drained_at = time.perf_counter()
+        self.cancel_acked()
+        self.canceller.stop()
+        self.after = time.perf_counter()
+        self.drainer.timeout.disconnect()
+        self.drainer.timeout.connect(self.wait_for_quiet)
+        self.drainer.start()
+
+    def wait_for_quiet(self) -> None:
+        """Until every order is cancelled (then the gate's micro-benchmarks run)."""
+        if self.to_cancel:
+            self.cancel_acked()
+        if self.engine.get_all_active_orders() and time.perf_counter() < self.after + 10:
+            return
+        self.drainer.stop()
+        result = self.figures()
+        if self.args.child == "on":
+            self.resting_target = round(statistics.median(self.working)) if self.working else 0
+            result["resting"] = self.resting_target
+            self.result = result
+            self.place_resting()
+        else:
+            self.report(**result)
+
+    # ---- the gate's own cost ---------------------------------------------------------------
+    def request(self, price: float, volume: int):
+        from terminal.market.ticket import Ticket, to_request
+
+        return to_request(Ticket(SYMBOL, self.Direction.LONG, self.Offset.OPEN,
+                                 self.OrderType.LIMIT, price, volume), self.contract)
+
+    def place_resting(self) -> None:
+        """As many resting orders as the run's median (a volume the run did not use)."""
+        top = float(self.prices[0]) - 30 * self.contract.pricetick
+        self.resting = []
+        for i in range(min(self.resting_target, 100)):
+            req = self.request(top - i * self.contract.pricetick, VOLUMES + 1)
+            self.resting.append(self.runtime.trading.send(req, self.contract))
+        self.after = time.perf_counter()
+        self.drainer.timeout.disconnect()
+        self.drainer.timeout.connect(self.wait_for_resting)
+        self.drainer.start()
+
+    def wait_for_resting(self) -> None:
+        working = self.engine.get_all_active_orders()
+        acked = sum(1 for o in working if o.status is self.NOTTRADED)
+        if acked < len(self.resting) and time.perf_counter() < self.after + 10:
+            return
+        self.drainer.stop()
+        self.result.update(self.micro(len(working)))
+        self.report(**self.result)
+
+    def micro(self, working: int) -> dict:
+        import timeit
+
+        req = self.request(float(self.prices[PRICE_STEPS // 2]), VOLUMES + 2)
+        contract = self.engine.get_contract(SYMBOL)
+        gate = self.runtime.risk.gate
+        ctx = self.context(req, contract)
+        decision = self.check(req, ctx)
+        out = {"micro_working": working, "micro_allowed": decision.message,
+               "micro_ctx_working": ctx.working_orders}
+        for name, call in (("check", lambda: self.check(req, ctx)),
+                           ("context", lambda: self.context(req, contract))):
+            runs = timeit.repeat(call, number=1000, repeat=100)
+            out[f"micro_{name}_us"] = statistics.median(runs) / 1000 * 1e6
+        out["micro_gate_state"] = gate.state.value
+        return out
+
+    # ---- figures -------------------------------------------------------------------------
+    def figures(self) -> dict:
+        latency = [self.acked[v] - t for v, t in self.sent_at.items() if v in self.acked]
+        engine = [self.engine_acks[v] - t for v, t in self.sent_at.items()
+                  if v in self.engine_acks]
+        to_gui = [self.acked[v] - self.engine_acks[v] for v in self.acked
+                  if v in self.engine_acks]
+        failures: dict[str, int] = {}
+        for status in self.failed.values():
+            failures[status] = failures.get(status, 0) + 1
+        timed_s = self.end - self.timed_start
+        threads = {name: (self.threads_end[name] - self.threads_start.get(name, 0.0)) / timed_s
+                   for name in self.threads_end}
+        result = {
+            "error": None, "sent": len(self.sent_at), "acks": len(self.acked),
+            "failed": failures, "send_rate": len(self.sent_at) / timed_s if timed_s else None,
+            "ack": stats(latency), "engine_ack": stats(engine), "engine_to_gui": stats(to_gui),
+            "call": stats(self.call),
+            "guard_us": stats([ns / 1000 for ns in self.guard_timer.samples]),
+            "check_us": stats([ns / 1000 for ns in self.check_ns]),
+            "context_us": stats([ns / 1000 for ns in self.context_ns]),
+            "working": stats(self.working), "lag": stats(self.lags),
+            "frame_ms": self.runtime.settings.frame_ms,
+            "platform": self._platform(), "denied": self.runtime.risk.guard.denied,
+            "cpu": (self.cpu_end - self.cpu_start) / timed_s,
+            "threads": {n: c for n, c in sorted(threads.items(), key=lambda i: -i[1])
+                        if c >= 0.01},
+        }
+        profiles = {}
+        for thread, profiler in (("GUI thread", self.profiler),
+                                 ("event thread", self.event_profiler)):
+            if profiler is not None:
+                import io
+                import pstats
+
+                text = io.StringIO()
+                profile = pstats.Stats(profiler, stream=text).strip_dirs()
+                profile.sort_stats("tottime").print_stats(15)
+                profile.sort_stats("cumulative").print_stats(20)
+                profiles[thread] = text.getvalue()
+        if profiles:
+            result["profiles"] = profiles
+        return result
+
+    @staticmethod
+    def _platform() -> str:
+        from PySide6.QtWidgets import QApplication
+
+        return QApplication.instance().platformName()
+
+
+def child(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT))
+    from terminal.core import paths
+
+    home = Path(args.home)
+    data_paths = paths.prepare(home)  # before vn.py is imported and Qt starts
+    settings = {"sim_seed": 7, "sim_capital": 100_000_000.0}
+    if args.frame_ms:
+        settings["frame_ms"] = args.frame_ms
+    data_paths.settings_file.write_text(json.dumps(settings), encoding="utf-8")
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([sys.argv[0]])
+    from terminal.app import start
+    from terminal.core.interpreter import tune_for_gui
+
+    runtime, window = start(home, show=True)
+    tune_for_gui()  # as terminal.app.main does once the window is built
+
+    def report(error=None, **result) -> None:
+        print(json.dumps({"error": error, **result}), flush=True)
+        os._exit(0)  # no close confirmation, no engine shutdown
+
+    Bench(runtime, window, args, report)
+    app.exec()
+
+
+# ---------------------------------------------------------------------------------- parent side
+def run_case(case: str, args: argparse.Namespace) -> dict:
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    home = tempfile.mkdtemp(prefix=f"bench-orders-{case}-")
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", case,
+               "--rate", str(args.rate), "--seconds", str(args.seconds),
+               "--warmup", str(args.warmup), "--cancel-ms", str(args.cancel_ms),
+               "--timeout", str(args.timeout), "--home", home]
+    command += ["--frame-ms", str(args.frame_ms)] if args.frame_ms else []
+    command += ["--profile"] if args.profile else []
+    print(f"running gate {case} at {args.rate:,} orders/s ...", file=sys.stderr, flush=True)
+    try:
+        done = subprocess.run(command, env=env, check=False, capture_output=True, text=True,
+                              timeout=3 * args.timeout + args.seconds + args.warmup + 120)
+    except subprocess.TimeoutExpired:
+        return {"error": "the child process hung"}
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-800:]}"}
+    return json.loads(lines[-1])
+
+
+ROWS = [  # label, key, statistic, scale, digits
+    ("orders sent (timed)", "sent", None, 1, 0),
+    ("send rate (orders/s)", "send_rate", None, 1, 0),
+    ("acks in the GUI", "acks", None, 1, 0),
+    ("ticket->GUI ack p50 (ms)", "ack", "p50", 1000, 2),
+    ("ticket->GUI ack p99 (ms)", "ack", "p99", 1000, 2),
+    ("ticket->GUI ack max (ms)", "ack", "max", 1000, 2),
+    ("  ticket->engine ack p50 (ms)", "engine_ack", "p50", 1000, 2),
+    ("  ticket->engine ack p99 (ms)", "engine_ack", "p99", 1000, 2),
+    ("  engine ack->GUI p50 (ms)", "engine_to_gui", "p50", 1000, 2),
+    ("  engine ack->GUI p99 (ms)", "engine_to_gui", "p99", 1000, 2),
+    ("  buy() call p50 (us)", "call", "p50", 1e6, 0),
+    ("  buy() call p99 (us)", "call", "p99", 1e6, 0),
+    ("guard overhead p50 (us)", "guard_us", "p50", 1, 1),
+    ("guard overhead p99 (us)", "guard_us", "p99", 1, 1),
+    ("working orders median", "working", "p50", 1, 0),
+    ("working orders max", "working", "max", 1, 0),
+    ("process CPU (cores)", "cpu", None, 1, 2),
+    ("GUI loop lag p99 (ms)", "lag", "p99", 1000, 1),
+    ("GUI loop lag max (ms)", "lag", "max", 1000, 1),
+]
+
+
+def value(result: dict, key: str, stat: str | None) -> float | None:
+    if result.get("error") or key not in result:
+        return None
+    item = result[key]
+    return item.get(stat) if stat else item
+
+
+def show(results: dict[str, dict], args: argparse.Namespace) -> None:
+    print(f"\n{args.rate:,} orders/s for {args.seconds:g} s (+{args.warmup:g} s warm-up), "
+          f"{SYMBOL} buy limits resting 1-4% below the bid, acked ones cancelled every "
+          f"{args.cancel_ms} ms")
+    print(f"  {'':32}" + "".join(f"{'gate ' + c:>14}" for c in results))
+    for label, key, stat, scale, digits in ROWS:
+        cells = ""
+        for result in results.values():
+            number = value(result, key, stat)
+            text = ("error" if result.get("error") else "-" if number is None
+                    else f"{number * scale:,.{digits}f}")
+            cells += f"{text:>14}"
+        print(f"  {label:32}{cells}")
+    for case, result in results.items():
+        if result.get("error"):
+            print(f"  gate {case}: {result['error']}")
+            continue
+        print(f"  gate {case}, CPU by thread (cores): " + ", ".join(
+            f"{name} {cores:.2f}" for name, cores in result["threads"].items()))
+        missing = result["sent"] - result["acks"] - sum(result["failed"].values())
+        if result["failed"] or missing or result.get("denied"):
+            print(f"  WARNING gate {case}: not acknowledged as NOTTRADED: {result['failed']}, "
+                  f"never resolved: {missing}, denied by the gate: {result.get('denied')}")
+
+
+def verdicts(results: dict[str, dict]) -> None:
+    on, off = results.get("on"), results.get("off")
+    on = on if on and not on.get("error") else None
+    off = off if off and not off.get("error") else None
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    print("\ngate cost per order:")
+    if on:
+        print(f"  (a) gate.check(req, ctx) alone, timeit median:       "
+              f"{on['micro_check_us']:6.2f} us  (in the run: p50 {on['check_us']['p50']:.2f}, "
+              f"p99 {on['check_us']['p99']:.2f} us)  -> {on['micro_allowed']}")
+        print(f"  (b) guard.context(req, contract), timeit median:     "
+              f"{on['micro_context_us']:6.2f} us  (in the run: p50 "
+              f"{on['context_us']['p50']:.2f}, p99 {on['context_us']['p99']:.2f} us; "
+              f"{on['micro_ctx_working']} working orders)")
+    if on and off:
+        guard = on["guard_us"]["p50"] - off["guard_us"]["p50"]
+        guard99 = on["guard_us"]["p99"] - off["guard_us"]["p99"]
+        call = (on["call"]["p50"] - off["call"]["p50"]) * 1e6
+        e2e = (on["ack"]["p50"] - off["ack"]["p50"]) * 1e6
+        print(f"  (c) ticket->GUI ack p50, on - off:                    {e2e:8,.0f} us "
+              f"(frame pacing and scheduling noise, not the gate)")
+        print(f"      buy() call p50, on - off:                         {call:8,.1f} us")
+        print(f"      guard overhead in the run, on - off:              {guard:8,.1f} us p50, "
+              f"{guard99:,.1f} us p99")
+    print("\ntargets:")
+    if on:
+        hot = on["micro_check_us"] + on["micro_context_us"]
+        run = on["check_us"]["p50"] + on["context_us"]["p50"]
+        line = f"check + context {hot:.1f} us hot, {run:.1f} us p50 in the run"
+        ok = hot < TARGET_GATE_US and run < TARGET_GATE_US
+        if off:
+            added = on["guard_us"]["p50"] - off["guard_us"]["p50"]
+            added99 = on["guard_us"]["p99"] - off["guard_us"]["p99"]
+            line += f"; guard on - off {added:.1f} us p50, {added99:.1f} us p99"
+            ok = ok and added < TARGET_GATE_US
+        print(f"  gate adds < {TARGET_GATE_US:g} us per order: {met(ok)} ({line})")
+    for case, result in (("on", on), ("off", off)):
+        if result:
+            p99 = result["ack"]["p99"] * 1000
+            print(f"  p99 ticket->GUI ack < {TARGET_P99_MS:g} ms, gate {case}: "
+                  f"{met(p99 < TARGET_P99_MS)} ({p99:.2f} ms; pump frame "
+                  f"{result['frame_ms']} ms)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    if args.child:
+        try:
+            child(args)
+        except BaseException:  # noqa: BLE001 - any failure: traceback, exit 1
+            traceback.print_exc()
+        finally:  # never hang on an error: the engine threads and the window stay up
+            sys.stderr.flush()
+            os._exit(1)
+    cases = [args.only] if args.only else list(CASES)
+    results = {case: run_case(case, args) for case in cases}
+    first = next((r for r in results.values() if not r.get("error")), {})
+    print(f"\nfull terminal (terminal.app.start, main window shown, plain QApplication loop), "
+          f"simulated exchange; QT_QPA_PLATFORM={first.get('platform', '?')}, "
+          f"{os.cpu_count()} CPUs, pump frame {first.get('frame_ms', '?')} ms")
+    show(results, args)
+    verdicts(results)
+    if args.profile:
+        print("\n(--profile: the profiled run's latencies are inflated by the profiler)")
+    for case, result in results.items():
+        for thread, text in (result.get("profiles") or {}).items():
+            print(f"\ncProfile of the {thread} over the timed run, gate {case}:\n{text}")
+
+
+if __name__ == "__main__":
+    main()
