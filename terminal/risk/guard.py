@@ -14,6 +14,7 @@ engine's active orders per check cost 200 us at 300 working orders.
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -47,6 +48,7 @@ class RiskGuard:
         self._account_ids: dict[str, str] = {}
         self._working: dict[str, tuple[str, float]] = {}   # vt_orderid -> (symbol, open lots)
         self._pending_open: dict[str, float] = {}
+        self._updates: queue.SimpleQueue[OrderData] = queue.SimpleQueue()
         for order in main_engine.get_all_active_orders():
             self._track(order)
         event_engine.register(EVENT_ORDER, self._on_order)
@@ -79,8 +81,14 @@ class RiskGuard:
             self.gate.record_cancel(req.vt_symbol)
 
     def _on_order(self, event) -> None:
-        with self._lock:
-            self._track(event.data)
+        """Event thread: only queue it (a lock shared with the senders would make the two
+        threads wait on each other at every order); senders apply the queue before a check."""
+        self._updates.put(event.data)
+
+    def _apply_updates(self) -> None:
+        updates = self._updates
+        while not updates.empty():
+            self._track(updates.get_nowait())
 
     def _track(self, order: OrderData) -> None:
         """Follow one order's state: working (with its opening lots left) or done."""
@@ -94,6 +102,8 @@ class RiskGuard:
                 + lots
 
     def context(self, req: OrderRequest, contract: ContractData) -> OrderContext:
+        """Called with the guard's lock held."""
+        self._apply_updates()
         engine = self.main_engine
         gateway = contract.gateway_name
         tick = engine.get_tick(req.vt_symbol)
