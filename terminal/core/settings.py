@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from terminal.core.jsonfile import MISSING, read_or_set_aside
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +95,9 @@ def parse(data: object) -> tuple[Settings, list[str]]:
 
 
 def load(path: Path) -> tuple[Settings, list[str]]:
-    if not path.exists():
-        return Settings(), []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        aside = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-        try:
-            os.replace(path, aside)
-            kept = f"kept as {aside.name}"
-        except OSError:
-            kept = "could not be moved aside"
-        return Settings(), [f"{path.name} is unreadable ({exc}); defaults used, the file {kept}"]
+    data, problem = read_or_set_aside(path)
+    if data is MISSING:
+        return Settings(), [f"{problem}; defaults used"] if problem else []
     return parse(data)
 
 

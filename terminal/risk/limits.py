@@ -22,11 +22,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from terminal.core.jsonfile import MISSING, read_or_set_aside
 
 
 class TradingState(Enum):
@@ -286,21 +287,9 @@ def parse(data: object) -> tuple[RiskConfig, list[str]]:
 
 def load(path: Path) -> tuple[RiskConfig, list[str]]:
     """The config in `path` (defaults when it does not exist) and the warnings about it."""
-    path = Path(path)
-    if not path.exists():
-        return RiskConfig(), []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        aside = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-        try:
-            os.replace(path, aside)
-            kept = f"kept as {aside.name}"
-        except OSError:
-            kept = "could not be moved aside"
-        message = (f"{path.name} is unreadable ({exc}); default risk limits used, "
-                   f"the file {kept}")
-        return RiskConfig(), [message]
+    data, problem = read_or_set_aside(Path(path))
+    if data is MISSING:
+        return RiskConfig(), [f"{problem}; default risk limits used"] if problem else []
     return parse(data)
 
 
