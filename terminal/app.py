@@ -48,7 +48,9 @@ def build_window(runtime, lag=None):
 
     pump = BridgePump(runtime.kernel.bridge, runtime.settings.frame_ms)
     return MainWindow(runtime.kernel, runtime.trading, runtime.watchlist, pump, runtime.store,
-                      runtime.live_bars, lag, runtime.risk, runtime.cta)
+                      runtime.live_bars, lag, runtime.risk, runtime.cta,
+                      catalog=runtime.catalog,
+                      backtests_dir=runtime.kernel.paths.root / "backtests")
 
 
 def _qt_message(mode, context, message: str) -> None:
@@ -78,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "data":
         logs.configure(data_paths.log_dir)
         return data_cli.run(args, data_paths)
+    if args.command in ("backtest", "optimize"):
+        from terminal import backtest_cli
+
+        logs.configure(data_paths.log_dir)
+        return backtest_cli.run(args, data_paths)
 
     import qasync
     from PySide6.QtCore import qInstallMessageHandler

@@ -33,9 +33,11 @@ def parser() -> argparse.ArgumentParser:
         "line and exit (0 when it worked)",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    from terminal import data_cli
+    from terminal import backtest_cli, data_cli
 
-    data_cli.add_parser(p.add_subparsers(dest="command", metavar="{data}"))
+    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimize}")
+    data_cli.add_parser(commands)
+    backtest_cli.add_parsers(commands)
     return p
 
 

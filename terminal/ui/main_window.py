@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -36,6 +37,8 @@ from terminal.ui.docks.orders import OrdersDock
 from terminal.ui.docks.positions import PositionsDock
 from terminal.ui.docks.replay import ReplayDock
 from terminal.ui.docks.trades import TradesDock
+from terminal.ui.backtest import BacktestWorkbench
+from terminal.plugins.loader import StrategyCatalog
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.pump import BridgePump
 
@@ -56,6 +59,8 @@ class MainWindow(QMainWindow):
         lag: LoopLagMonitor | None = None,
         risk: RiskService | None = None,
         cta: TerminalCtaEngine | None = None,
+        catalog: StrategyCatalog | None = None,
+        backtests_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.kernel = kernel
@@ -107,6 +112,12 @@ class MainWindow(QMainWindow):
         self.data_manager = DataManagerDock(store)
         self._add_dock("data_manager", "Data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["log"], self.docks["data_manager"])
+        self.backtest: BacktestWorkbench | None = None
+        if catalog is not None and backtests_dir is not None:
+            self.backtest = BacktestWorkbench(catalog, store, backtests_dir)
+            self._add_dock("backtest", "Backtest", self.backtest,
+                           Qt.DockWidgetArea.BottomDockWidgetArea)
+            self.tabifyDockWidget(self.docks["data_manager"], self.docks["backtest"])
         self.replay = ReplayDock(store, kernel.main_engine, watchlist)
         self.replay.symbol_activated.connect(self.ticket.load_symbol)
         self._add_dock("replay", "Replay", self.replay, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -263,6 +274,11 @@ class MainWindow(QMainWindow):
         new_chart.setShortcut(QKeySequence("Ctrl+N"))
         new_chart.triggered.connect(lambda: self.open_chart())
         view.addAction(new_chart)
+        if self.backtest is not None:
+            workbench = QAction("&Backtest workbench", self)
+            workbench.setShortcut(QKeySequence("Ctrl+Shift+B"))
+            workbench.triggered.connect(self.show_backtest)
+            view.addAction(workbench)
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -300,6 +316,10 @@ class MainWindow(QMainWindow):
         about = QAction("&About", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
+
+    def show_backtest(self) -> None:
+        self.docks["backtest"].show()
+        self.docks["backtest"].raise_()
 
     def import_market_data(self) -> None:
         self.docks["data_manager"].show()
@@ -395,6 +415,8 @@ class MainWindow(QMainWindow):
             log.exception("could not save the window layout")
         self._status_timer.stop()
         self.pump.stop()
+        if self.backtest is not None:
+            self.backtest.shutdown()       # cancels runs still working, reaps the workers
         super().closeEvent(event)
 
 

@@ -1,0 +1,222 @@
+"""The backtest workbench's jobs, run in a `BacktestPool` worker process, and the data they give.
+
+    handle = pool.submit(run_backtest, kwargs={"market_root": root, "strategy": loader,
+                                               "settings": settings, "params": {...}})
+    result: RunResult = handle.result()
+
+Both jobs open the market store themselves, from its folder (the pool's fork rules: never a
+database connection the parent opened), read the bars once, and send back plain data that
+pickles: statistics as a flat dict of Python numbers and text, the daily results and the fills
+as the frames `RunStore` keeps (so a run shown when it finishes and the same run reopened from
+the store are the same data), and the candle columns of the period for the chart.
+
+`strategy` is a function that returns the strategy class, called in the worker: the GUI gives
+`functools.partial(terminal.plugins.loader.load_class, file, class_name)` (a worker cannot
+import the generated module name of a plugin). This module does not import the plugin loader:
+the two sit side by side in the layers.
+
+A strategy that raises during the backtest fails the run with its traceback (vn.py stops the
+replay and would report statistics of a truncated run).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from vnpy.trader.constant import Exchange, Interval
+from vnpy_ctastrategy.base import BacktestingMode
+
+from terminal.backtest import stats as stats_module
+from terminal.backtest.engine import BacktestSettings, history_range, run, select_history
+from terminal.backtest.optimize import (
+    BacktestEvaluator, OptimisationResult, Optimizer, ParameterSpace, load_shared_bars)
+from terminal.backtest.runs import daily_table, trades_frame
+from terminal.storage.market_store import TICK_INTERVAL, MarketStore
+
+BAR_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
+              "open_interest")
+# Settings kept with a run besides symbol, interval and period (RunStore's `settings`).
+SETTING_KEYS = ("rate", "slippage", "size", "pricetick", "capital", "mode", "risk_free",
+                "annual_days", "half_life")
+LOAD_SHARE, REPLAY_SHARE = 10.0, 80.0      # progress: loading 0-10 %, replay 10-90 %
+_PERCENT = re.compile(r"\[(\d+)%\]")
+
+
+class BacktestFailed(RuntimeError):
+    """The strategy raised during the backtest; the message holds its traceback."""
+
+
+@dataclass
+class RunResult:
+    """What a finished run shows: the same whether it has just run or comes from the store."""
+
+    stats: dict = field(default_factory=dict)
+    daily: pd.DataFrame = field(default_factory=pd.DataFrame)     # indexed by date
+    trades: pd.DataFrame = field(default_factory=pd.DataFrame)    # runs.TRADE_COLUMNS
+    bars: dict[str, np.ndarray] | None = None                     # candle columns, or None
+    messages: list[str] = field(default_factory=list)             # the engine's last messages
+
+
+# ---------------------------------------------------------------------- settings
+def settings_record(settings: BacktestSettings) -> dict:
+    """The settings a run keeps in RunStore (symbol, interval and period are kept apart)."""
+    values = asdict(settings)
+    record = {key: values[key] for key in SETTING_KEYS}
+    record["mode"] = BacktestingMode(settings.mode).value
+    return record
+
+
+def settings_from(vt_symbol: str, interval: str, start: Any, end: Any,
+                  record: dict) -> BacktestSettings:
+    """BacktestSettings back from what a run kept."""
+    known = {key: record[key] for key in SETTING_KEYS if key in record}
+    if "mode" in known:
+        known["mode"] = BacktestingMode(known["mode"])
+    return BacktestSettings(vt_symbol=vt_symbol, start=_moment(start), end=_moment(end),
+                            interval=Interval(interval), **known)
+
+
+def _moment(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return datetime.fromisoformat(str(value))
+
+
+def _split(vt_symbol: str) -> tuple[str, Exchange]:
+    symbol, _, exchange = vt_symbol.rpartition(".")
+    return symbol, Exchange(exchange)
+
+
+def is_tick(settings: BacktestSettings) -> bool:
+    return Interval(settings.interval) == Interval.TICK
+
+
+# ---------------------------------------------------------------------- data
+def load_history(store: MarketStore, settings: BacktestSettings) -> list:
+    """The bars (or ticks) vn.py's load_data would give for `settings`, in one read."""
+    symbol, exchange = _split(settings.vt_symbol)
+    start, end = history_range(settings)
+    if is_tick(settings):
+        data = store.load_ticks(symbol, exchange, start, end)
+    else:
+        data = store.load_bars(symbol, exchange, Interval(settings.interval), start, end)
+    return select_history(data, settings)
+
+
+def chart_columns(store: MarketStore, settings: BacktestSettings) -> dict[str, np.ndarray] | None:
+    """The candles of the backtest period as numpy columns (`ChartWidget.set_history`), or
+    None for a tick run."""
+    if is_tick(settings):
+        return None
+    symbol, exchange = _split(settings.vt_symbol)
+    start, end = history_range(settings)
+    table = store.load_table(symbol, exchange, Interval(settings.interval).value, start, end)
+    columns = {"datetime": np.asarray(table.column("datetime").to_numpy(), np.int64)
+               if table.num_rows else np.zeros(0, np.int64)}
+    for name in BAR_FIELDS:
+        columns[name] = (np.asarray(table.column(name).to_numpy(), float)
+                         if table.num_rows and name in table.column_names
+                         else np.zeros(table.num_rows))
+    return columns
+
+
+def daily_frame(daily: pd.DataFrame | None) -> pd.DataFrame:
+    """vn.py's daily results as RunStore keeps them (indexed by date, no column of trade
+    objects): what `RunStore.load_daily` gives back."""
+    frame = daily_table(daily).to_pandas()
+    return frame.set_index("date") if "date" in frame.columns else frame
+
+
+def _failure(messages: list[str]) -> str | None:
+    return next((m for m in messages if m.startswith("Traceback (most recent call last)")), None)
+
+
+# ---------------------------------------------------------------------- jobs
+def run_backtest(report: Callable[[float, str], None], *, market_root: str | Path,
+                 strategy: Callable[[], type], settings: BacktestSettings,
+                 params: dict | None = None, chart: bool = True) -> RunResult:
+    """One backtest in a worker: bars from the store at `market_root`, vn.py's engine, vn.py's
+    statistics and the LEAN ones (`stats.report`), the daily results, fills and candles."""
+    report(0.0, "loading the strategy")
+    strategy_class = strategy()
+    store = MarketStore(Path(market_root))
+    try:
+        report(2.0, "reading bars")
+        history = load_history(store, settings)
+        if not history:
+            raise ValueError(f"no {Interval(settings.interval).value} data for "
+                             f"{settings.vt_symbol} between {settings.start:%Y-%m-%d} and "
+                             f"{settings.end:%Y-%m-%d} in the store")
+        what = "ticks" if is_tick(settings) else "bars"
+        report(LOAD_SHARE, f"{len(history):,} {what} loaded")
+
+        def output(message: str) -> None:
+            found = _PERCENT.search(message)
+            if found:               # vn.py's replay: ten batches, "[0%]" ... "[90%]"
+                done = min(100, int(found.group(1)) + 10)
+                report(LOAD_SHARE + REPLAY_SHARE * done / 100, f"replaying {what}: {done}%")
+
+        outcome = run(strategy_class, history, settings, params,
+                      bar_loader=store.load_bars, tick_loader=store.load_ticks, output=output)
+        failure = _failure(outcome.engine.messages)
+        if failure is not None:
+            raise BacktestFailed(f"the strategy raised during the backtest:\n{failure}")
+        report(LOAD_SHARE + REPLAY_SHARE, "statistics")
+        statistics = stats_module.report(outcome.engine, outcome.statistics)
+        result = RunResult(
+            stats=statistics, daily=daily_frame(outcome.daily),
+            trades=trades_frame(outcome.engine.trades),
+            bars=chart_columns(store, settings) if chart else None,
+            messages=[m for m in outcome.engine.messages if len(m) < 500][-50:])
+    finally:
+        store.close()
+    report(100.0, f"{len(result.trades):,} fills")
+    return result
+
+
+def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
+             strategy: Callable[[], type], settings: BacktestSettings, space: dict,
+             target: str, method: str = "grid", fixed: dict | None = None,
+             maximise: bool = True, workers: int = 2, population: int = 20,
+             generations: int = 10, seed: int | None = None) -> OptimisationResult:
+    """A grid or genetic search in a worker: the bars read once from the store, the settings
+    evaluated by the Optimizer's own forked workers (which share them), progress passed
+    through. `space` is ParameterSpace's spec (name -> (start, stop, step) or values)."""
+    if method not in ("grid", "genetic"):
+        raise ValueError(f"method must be 'grid' or 'genetic', not {method!r}")
+    report(0.0, "loading the strategy")
+    strategy_class = strategy()
+    parameter_space = ParameterSpace(space)
+    parameter_space.check(strategy_class)
+    store = MarketStore(Path(market_root))
+    try:
+        report(0.0, "reading bars")
+        bars = load_shared_bars(store, settings)
+    finally:
+        store.close()
+    if not bars.history(settings):
+        raise ValueError(f"no {Interval(settings.interval).value} data for "
+                         f"{settings.vt_symbol} in the period")
+    evaluate = BacktestEvaluator(strategy, settings, fixed)
+    optimiser = Optimizer(workers=workers)
+    report(0.0, f"{parameter_space.size:,} settings in the space")
+    if method == "grid":
+        return optimiser.grid(evaluate, parameter_space, target, bars, maximise=maximise,
+                              progress=report)
+    return optimiser.genetic(evaluate, parameter_space, target, bars, population=population,
+                             generations=generations, seed=seed, maximise=maximise,
+                             progress=report)
+
+
+def store_interval(interval: str) -> bool:
+    """Whether a series of the store can be backtested (vn.py knows its interval)."""
+    return interval == TICK_INTERVAL or interval in Interval._value2member_map_

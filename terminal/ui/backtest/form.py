@@ -1,0 +1,464 @@
+"""What to backtest: strategy, data, period, costs and the strategy's parameters.
+
+- Strategy: the plugin catalog's classes (shipped plugins, the user's folder, vn.py's bundled
+  strategies); files that failed to load are listed under them, greyed out, with their error.
+- Data: the symbols and intervals of the market store that vn.py can backtest (1m, 1h, d, w
+  bars and ticks); the dates are set to the series' first and last day.
+- Costs: contract size, price tick and commission rate from the contract's specification
+  (`market.contracts.spec_for`, by product: rb2401 trades like rb2701), slippage one tick;
+  all editable. A product charged per lot gets an approximate rate at a typical price.
+- Parameters: one field per parameter of the class, typed by its default (whole number,
+  number, yes/no, text); a value that does not fit is named and nothing runs.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QDoubleValidator, QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+    QLabel, QLineEdit, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from vnpy.trader.constant import Exchange, Interval
+from vnpy_ctastrategy.base import BacktestingMode
+
+from terminal.backtest.engine import BacktestSettings
+from terminal.backtest.jobs import store_interval
+from terminal.market.contracts import SPECS, spec_for
+from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
+from terminal.storage.market_store import MarketStore, SeriesInfo
+
+ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
+INT_LIMIT = 2_000_000_000
+DEFAULT_CAPITAL = 1_000_000
+INTERVAL_ORDER = {"tick": 0, "1m": 1, "1h": 2, "d": 3, "w": 4}
+
+
+def parse_param(name: str, text: str, default):
+    """A parameter typed by the trader, as the type of its default; ValueError names it."""
+    text = text.strip()
+    if isinstance(default, bool):
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{name}: {text!r} is not yes or no")
+    if isinstance(default, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{name}: {text!r} is not a whole number") from None
+    if isinstance(default, float):
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{name}: {text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: {text!r} is not a finite number")
+        return value
+    return text
+
+
+def kind_of(default) -> str:
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "float"
+    return "text"
+
+
+def _qdate(day: date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def _day(value: QDate) -> date:
+    return date(value.year(), value.month(), value.day())
+
+
+class SettingsPanel(QWidget):
+    strategy_changed = Signal(str)
+    data_changed = Signal()
+
+    def __init__(self, catalog: StrategyCatalog, store: MarketStore, parent=None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self.store = store
+        self.series: dict[str, dict[str, SeriesInfo]] = {}   # vt_symbol -> interval -> info
+        self.entry: StrategyEntry | None = None
+        self.param_widgets: dict[str, QWidget] = {}
+        self.defaults: dict[str, object] = {}
+        self._build()
+        self.refresh_strategies()
+        self.refresh_series()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.strategy_box = QComboBox()
+        self.strategy_box.setMinimumContentsLength(22)
+        self.strategy_box.currentIndexChanged.connect(self._strategy_chosen)
+        self.reload_button = QToolButton()
+        self.reload_button.setText("↻")
+        self.reload_button.setToolTip("Read the strategy files again (new, changed and fixed "
+                                      "ones) and the market store's series")
+        self.reload_button.clicked.connect(self.reload)
+        strategy_row = QHBoxLayout()
+        strategy_row.addWidget(self.strategy_box, 1)
+        strategy_row.addWidget(self.reload_button)
+        self.strategy_info = QLabel("")
+        self.strategy_info.setWordWrap(True)
+        self.strategy_info.setStyleSheet("color: #8a9099")
+        self.errors_label = QLabel("")
+        self.errors_label.setWordWrap(True)
+        self.errors_label.setStyleSheet("color: #d9534f")
+
+        self.symbol_box = QComboBox()
+        self.symbol_box.currentIndexChanged.connect(self._symbol_chosen)
+        self.interval_box = QComboBox()
+        self.interval_box.currentIndexChanged.connect(self._interval_chosen)
+        self.start_edit = QDateEdit()
+        self.end_edit = QDateEdit()
+        for edit in (self.start_edit, self.end_edit):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+        self.range_label = QLabel("")
+        self.range_label.setStyleSheet("color: #8a9099")
+
+        self.capital_spin = self._money(0, 1e13, 0, DEFAULT_CAPITAL, 100_000)
+        self.rate_spin = self._money(0, 0.1, 8, 0.0, 0.00001)
+        self.rate_spin.setToolTip("Commission as a fraction of traded value (0.0001 = 1 in "
+                                  "10,000), charged on every fill")
+        self.slippage_spin = self._money(0, 1e9, 4, 0.0, 1)
+        self.slippage_spin.setToolTip("Price units lost on every fill")
+        self.size_spin = self._money(0, 1e9, 4, 1.0, 1)
+        self.size_spin.setToolTip("Contract multiplier (units per lot)")
+        self.pricetick_spin = self._money(0, 1e9, 6, 1.0, 1)
+        self.contract_label = QLabel("")
+        self.contract_label.setWordWrap(True)
+        self.contract_label.setStyleSheet("color: #8a9099")
+
+        what = QGroupBox("Strategy")
+        form = QVBoxLayout(what)
+        form.addLayout(strategy_row)
+        form.addWidget(self.strategy_info)
+        form.addWidget(self.errors_label)
+
+        data = QGroupBox("Data")
+        data_form = QFormLayout(data)
+        data_form.addRow("Symbol", self.symbol_box)
+        data_form.addRow("Interval", self.interval_box)
+        data_form.addRow("From", self.start_edit)
+        data_form.addRow("To", self.end_edit)
+        data_form.addRow(self.range_label)
+
+        costs = QGroupBox("Capital and costs")
+        costs_form = QFormLayout(costs)
+        costs_form.addRow("Capital", self.capital_spin)
+        costs_form.addRow("Commission rate", self.rate_spin)
+        costs_form.addRow("Slippage", self.slippage_spin)
+        costs_form.addRow("Contract size", self.size_spin)
+        costs_form.addRow("Price tick", self.pricetick_spin)
+        costs_form.addRow(self.contract_label)
+
+        self.params_box = QGroupBox("Parameters")
+        self.params_form = QFormLayout(self.params_box)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        for box in (what, data, costs, self.params_box):
+            layout.addWidget(box)
+        layout.addStretch(1)
+
+    @staticmethod
+    def _money(low: float, high: float, decimals: int, value: float,
+               step: float) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(low, high)
+        spin.setDecimals(decimals)
+        spin.setSingleStep(step)
+        spin.setValue(value)
+        spin.setGroupSeparatorShown(True)
+        spin.setKeyboardTracking(False)
+        return spin
+
+    # ------------------------------------------------------------------ strategies
+    def reload(self) -> None:
+        try:
+            self.catalog.refresh()
+        except Exception as exc:  # noqa: BLE001 - a scan that fails is shown, not raised
+            self.errors_label.setText(f"the strategy folders cannot be read: {exc}")
+        self.refresh_strategies()
+        self.refresh_series()
+
+    def refresh_strategies(self) -> None:
+        """The catalog's classes, then the files that failed (greyed out, with their error)."""
+        current = self.strategy_name()
+        try:
+            names = self.catalog.names()
+        except Exception as exc:  # noqa: BLE001
+            names = []
+            self.errors_label.setText(f"the strategy folders cannot be read: {exc}")
+        errors = dict(self.catalog.errors)
+        self.strategy_box.blockSignals(True)
+        self.strategy_box.clear()
+        for name in names:
+            entry = self.catalog.entries.get(name)
+            where = "vn.py" if entry is not None and entry.bundled else \
+                (entry.path.name if entry is not None else "")
+            self.strategy_box.addItem(f"{name}  ({where})" if where else name, name)
+            if entry is not None and entry.summary:
+                self.strategy_box.setItemData(self.strategy_box.count() - 1, entry.summary,
+                                              Qt.ItemDataRole.ToolTipRole)
+        if errors:
+            self.strategy_box.insertSeparator(self.strategy_box.count())
+            model = self.strategy_box.model()
+            for path, error in errors.items():
+                self.strategy_box.addItem(f"⚠ {path.rsplit('/', 1)[-1]}: {error}", None)
+                row = self.strategy_box.count() - 1
+                self.strategy_box.setItemData(row, f"{path}\n{error}",
+                                              Qt.ItemDataRole.ToolTipRole)
+                self.strategy_box.setItemData(row, error, ERROR_ROLE)
+                if isinstance(model, QStandardItemModel):
+                    model.item(row).setEnabled(False)
+            self.errors_label.setText(
+                f"{len(errors)} strategy file(s) failed to load: "
+                + "; ".join(f"{p.rsplit('/', 1)[-1]}: {e}" for p, e in errors.items()))
+        else:
+            self.errors_label.setText("")
+        self.strategy_box.blockSignals(False)
+        if current in names:
+            self.set_strategy(current)
+        elif names:
+            self.set_strategy("DoubleMaStrategy" if "DoubleMaStrategy" in names else names[0])
+        else:
+            self._strategy_chosen()
+
+    def strategy_name(self) -> str:
+        return self.strategy_box.currentData() or ""
+
+    def set_strategy(self, name: str) -> bool:
+        index = self.strategy_box.findData(name)
+        if index < 0:
+            return False
+        if index == self.strategy_box.currentIndex():
+            self._strategy_chosen()
+        else:
+            self.strategy_box.setCurrentIndex(index)
+        return True
+
+    def _strategy_chosen(self, *_) -> None:
+        name = self.strategy_name()
+        self.entry = self.catalog.entries.get(name) if name else None
+        parts = []
+        if self.entry is not None:
+            if self.entry.summary:
+                parts.append(self.entry.summary)
+            parts.append(f"{'vn.py bundled' if self.entry.bundled else self.entry.path}")
+        self.strategy_info.setText("\n".join(parts))
+        self._build_params(self.entry.parameters if self.entry is not None else {})
+        self.strategy_changed.emit(name)
+
+    def current_entry(self) -> StrategyEntry:
+        """The chosen strategy's entry, its file re-imported first if it changed (so the run
+        uses the code as it is now). Raises PluginError with the file's error."""
+        name = self.strategy_name()
+        if not name:
+            raise PluginError("choose a strategy")
+        entry = self.catalog.get(name)
+        if entry.parameters != self.defaults:
+            held = self._typed_texts()
+            self.entry = entry
+            self._build_params(entry.parameters)
+            for key, text in held.items():
+                if key in self.param_widgets and kind_of(entry.parameters[key]) == \
+                        kind_of(self.defaults.get(key)):
+                    self._set_param(key, text)
+        self.entry = entry
+        return entry
+
+    # ------------------------------------------------------------------ parameters
+    def _build_params(self, defaults: dict) -> None:
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        self.param_widgets = {}
+        self.defaults = dict(defaults)
+        for name, default in defaults.items():
+            kind = kind_of(default)
+            if kind == "bool":
+                widget = QCheckBox()
+                widget.setChecked(bool(default))
+            elif kind == "int":
+                widget = QSpinBox()
+                widget.setRange(-INT_LIMIT, INT_LIMIT)
+                widget.setValue(int(default))
+                widget.setGroupSeparatorShown(False)
+            else:
+                widget = QLineEdit(repr(default) if kind == "float" else str(default))
+                if kind == "float":
+                    widget.setValidator(QDoubleValidator())
+            widget.setToolTip(f"{name} ({kind}, default {default!r})")
+            self.param_widgets[name] = widget
+            self.params_form.addRow(name, widget)
+        self.params_box.setTitle(f"Parameters ({len(defaults)})" if defaults
+                                 else "Parameters (none)")
+
+    def _typed_texts(self) -> dict[str, str]:
+        out = {}
+        for name, widget in self.param_widgets.items():
+            if isinstance(widget, QCheckBox):
+                out[name] = "yes" if widget.isChecked() else "no"
+            elif isinstance(widget, QSpinBox):
+                out[name] = str(widget.value())
+            else:
+                out[name] = widget.text()
+        return out
+
+    def _set_param(self, name: str, value) -> None:
+        widget = self.param_widgets[name]
+        if isinstance(widget, QCheckBox):
+            widget.setChecked(value if isinstance(value, bool)
+                              else str(value).lower() in ("1", "true", "yes", "on"))
+        elif isinstance(widget, QSpinBox):
+            widget.setValue(int(value))
+        else:
+            widget.setText(repr(value) if isinstance(value, float) else str(value))
+
+    def set_params(self, values: dict) -> None:
+        """Put values into the fields (those the strategy has)."""
+        for name, value in values.items():
+            if name in self.param_widgets:
+                self._set_param(name, value)
+
+    def params(self) -> dict:
+        """The parameters typed; ValueError naming the first that does not fit."""
+        values = {}
+        for name, text in self._typed_texts().items():
+            values[name] = parse_param(name, text, self.defaults[name])
+        return values
+
+    # ------------------------------------------------------------------ data
+    def refresh_series(self) -> None:
+        """The store's series that can be backtested, keeping the choice."""
+        try:
+            infos = self.store.series()
+        except Exception as exc:  # noqa: BLE001 - a damaged catalogue must not take us down
+            self.range_label.setText(f"the market store cannot be read: {exc}")
+            infos = []
+        series: dict[str, dict[str, SeriesInfo]] = {}
+        for info in infos:
+            if store_interval(info.interval):
+                series.setdefault(f"{info.symbol}.{info.exchange.value}", {})[info.interval] = info
+        if series == self.series and self.symbol_box.count() == len(series):
+            return
+        self.series = series
+        symbol, interval = self.vt_symbol(), self.interval()
+        self.symbol_box.blockSignals(True)
+        self.symbol_box.clear()
+        for vt_symbol in sorted(series):
+            self.symbol_box.addItem(vt_symbol, vt_symbol)
+        self.symbol_box.blockSignals(False)
+        if not series:
+            self.range_label.setText("The market store has no bars: import some in the Data "
+                                     "dock")
+            self.interval_box.clear()
+            return
+        self.select_series(symbol if symbol in series else sorted(series)[0], interval)
+
+    def select_series(self, vt_symbol: str, interval: str = "") -> bool:
+        index = self.symbol_box.findData(vt_symbol)
+        if index < 0:
+            return False
+        self.symbol_box.blockSignals(True)
+        self.symbol_box.setCurrentIndex(index)
+        self.symbol_box.blockSignals(False)
+        self._symbol_chosen(prefer=interval)
+        return True
+
+    def vt_symbol(self) -> str:
+        return self.symbol_box.currentData() or ""
+
+    def interval(self) -> str:
+        return self.interval_box.currentData() or ""
+
+    def _symbol_chosen(self, *_, prefer: str = "") -> None:
+        vt_symbol = self.vt_symbol()
+        intervals = sorted(self.series.get(vt_symbol, {}),
+                           key=lambda i: INTERVAL_ORDER.get(i, 9))
+        current = prefer or self.interval()
+        self.interval_box.blockSignals(True)
+        self.interval_box.clear()
+        for interval in intervals:
+            self.interval_box.addItem(interval, interval)
+        if current in intervals:
+            self.interval_box.setCurrentIndex(intervals.index(current))
+        elif "1m" in intervals:
+            self.interval_box.setCurrentIndex(intervals.index("1m"))
+        self.interval_box.blockSignals(False)
+        self._prefill_contract(vt_symbol)
+        self._interval_chosen()
+
+    def _interval_chosen(self, *_) -> None:
+        info = self.series.get(self.vt_symbol(), {}).get(self.interval())
+        if info is not None:
+            self.start_edit.setDate(_qdate(info.first.date()))
+            self.end_edit.setDate(_qdate(info.last.date()))
+            self.range_label.setText(f"{info.count:,} rows, {info.first:%Y-%m-%d %H:%M} to "
+                                     f"{info.last:%Y-%m-%d %H:%M}")
+        self.data_changed.emit()
+
+    def _prefill_contract(self, vt_symbol: str) -> None:
+        symbol, _, exchange = vt_symbol.rpartition(".")
+        if not symbol or exchange not in Exchange._value2member_map_:
+            return
+        try:
+            spec = spec_for(symbol, Exchange(exchange), 0.0)
+        except KeyError as exc:
+            self.contract_label.setText(f"{exc.args[0]}: enter the size, tick and costs")
+            return
+        self.size_spin.setValue(spec.size)
+        self.pricetick_spin.setValue(spec.pricetick)
+        self.slippage_spin.setValue(spec.pricetick)
+        note = f"{spec.name} ({spec.product}): size {spec.size:g}, tick {spec.pricetick:g}"
+        if spec.fee_rate > 0:
+            self.rate_spin.setValue(spec.fee_rate)
+            note += f", commission {spec.fee_rate:g} of value"
+        elif spec.fee_per_lot > 0:
+            typical = next((s.base_price for s in SPECS if s.product == spec.product
+                            and s.exchange == spec.exchange), 0.0)
+            if typical > 0:
+                self.rate_spin.setValue(spec.fee_per_lot / (typical * spec.size))
+            note += (f", commission {spec.fee_per_lot:g} CNY per lot (vn.py's backtester "
+                     f"charges a rate: about {self.rate_spin.value():.3g} at a price of "
+                     f"{typical:g})")
+        note += "; slippage one tick"
+        self.contract_label.setText(note)
+
+    # ------------------------------------------------------------------ the settings
+    def settings(self) -> BacktestSettings:
+        """What to run, checked; ValueError says what is wrong."""
+        vt_symbol, interval = self.vt_symbol(), self.interval()
+        if not vt_symbol or not interval:
+            raise ValueError("choose a symbol and an interval from the market store")
+        start, end = _day(self.start_edit.date()), _day(self.end_edit.date())
+        if end < start:
+            raise ValueError(f"the period ends ({end}) before it starts ({start})")
+        for label, spin in (("capital", self.capital_spin), ("contract size", self.size_spin),
+                            ("price tick", self.pricetick_spin)):
+            if spin.value() <= 0:
+                raise ValueError(f"the {label} must be above 0")
+        tick = interval == "tick"
+        return BacktestSettings(
+            vt_symbol=vt_symbol, start=datetime(start.year, start.month, start.day),
+            end=datetime(end.year, end.month, end.day), interval=Interval(interval),
+            rate=self.rate_spin.value(), slippage=self.slippage_spin.value(),
+            size=self.size_spin.value(), pricetick=self.pricetick_spin.value(),
+            capital=self.capital_spin.value(),
+            mode=BacktestingMode.TICK if tick else BacktestingMode.BAR)
+
+    def set_period(self, start: date, end: date) -> None:
+        self.start_edit.setDate(_qdate(start))
+        self.end_edit.setDate(_qdate(end))

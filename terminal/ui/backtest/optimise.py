@@ -1,0 +1,475 @@
+"""Optimisation: grid or genetic search over chosen parameters towards a chosen statistic.
+
+The strategy, data, period and costs are the settings panel's; parameters not ticked here
+keep the value typed there. The search runs as one job of the workbench's pool: the job reads
+the bars once and its optimiser evaluates the settings in its own worker processes, which
+share them (terminal.backtest.optimize). Progress comes back through the pool; Cancel ends
+the job and its workers. The results table lists every setting evaluated, best first; the
+heatmap shows the target over two of the parameters (the best over the others).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
+    QLabel, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget)
+
+from terminal.backtest import jobs as backtest_jobs
+from terminal.backtest.optimize import (
+    TARGETS, OptimisationResult, ParameterError, ParameterSpace, heatmap)
+from terminal.backtest.pool import CANCELLED, DONE, JobHandle
+from terminal.backtest.stats import LABELS, format_value
+from terminal.plugins.loader import PluginError
+from terminal.ui.backtest.form import SettingsPanel, kind_of, parse_param
+from terminal.ui.backtest.jobs import PoolSignals
+from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
+from terminal.ui.backtest.results import BACKGROUND, make_table
+
+SHOWN_STATS = ("total_net_pnl", "sharpe_ratio", "total_return", "max_ddpercent",
+               "total_trade_count")
+CELL_TEXT_LIMIT = 400              # write each cell's value on heatmaps up to this size
+
+
+def target_label(target: str) -> str:
+    return LABELS.get(target, (target,))[0]
+
+
+def _stat_text(key: str):
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, float) and math.isnan(value):
+            return "n/a"
+        return format_value(key, value)
+    return text
+
+
+class OptimisePanel(QWidget):
+    finished = Signal(object)        # the OptimisationResult, or None when it failed/cancelled
+
+    def __init__(self, form: SettingsPanel, signals: PoolSignals, market_root, strategy_loader,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.form = form
+        self.signals = signals
+        self.market_root = market_root
+        self.strategy_loader = strategy_loader     # entry -> picklable () -> class
+        self.handle: JobHandle | None = None
+        self.result: OptimisationResult | None = None
+        self.params: list[str] = []                # the parameters of the last result
+        self._build()
+        form.strategy_changed.connect(lambda *_: self.rebuild_parameters())
+        signals.progress.connect(self._progress)
+        signals.finished.connect(self._finished)
+        self.rebuild_parameters()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.param_table = QTableWidget(0, 5)
+        self.param_table.setHorizontalHeaderLabels(["Parameter", "Start", "Stop", "Step",
+                                                    "Values"])
+        self.param_table.verticalHeader().setVisible(False)
+        self.param_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents)
+        self.param_table.horizontalHeader().setStretchLastSection(True)
+        for column in (1, 2, 3):
+            self.param_table.setColumnWidth(column, 64)
+        self.param_table.itemChanged.connect(lambda *_: self.update_space())
+        self.space_label = QLabel("")
+        self.space_label.setWordWrap(True)
+
+        self.target_box = QComboBox()
+        for target in TARGETS:
+            self.target_box.addItem(target_label(target), target)
+        self.target_box.setCurrentIndex(self.target_box.findData("sharpe_ratio"))
+        self.maximise_box = QCheckBox("Maximise (untick to minimise)")
+        self.maximise_box.setChecked(True)
+        self.method_box = QComboBox()
+        self.method_box.addItem("Grid: every setting", "grid")
+        self.method_box.addItem("Genetic: search a large space", "genetic")
+        self.method_box.currentIndexChanged.connect(lambda *_: self._method_changed())
+        self.population_spin = self._spin(2, 10_000, 20)
+        self.generations_spin = self._spin(0, 10_000, 10)
+        self.seed_spin = self._spin(0, 2_000_000_000, 0)
+        self.seed_spin.setToolTip("The same seed gives the same search; 0 for a new one")
+        self.workers_spin = self._spin(1, max(1, os.cpu_count() or 1) * 4,
+                                       max(1, min(4, os.cpu_count() or 1)))
+        self.workers_spin.setToolTip("Worker processes evaluating settings at once")
+        self.limit_spin = self._spin(0, 24 * 60, 60)
+        self.limit_spin.setSuffix(" min")
+        self.limit_spin.setToolTip("Stop the search after this long (0: no limit)")
+
+        options = QGroupBox("Search")
+        form = QFormLayout(options)
+        form.addRow("Target", self.target_box)
+        form.addRow(self.maximise_box)
+        form.addRow("Method", self.method_box)
+        form.addRow("Population", self.population_spin)
+        form.addRow("Generations", self.generations_spin)
+        form.addRow("Seed", self.seed_spin)
+        form.addRow("Workers", self.workers_spin)
+        form.addRow("Time limit", self.limit_spin)
+
+        self.start_button = QPushButton("Optimise")
+        self.start_button.clicked.connect(lambda: self.start())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.status_label = QLabel("Tick the parameters to search and set their ranges")
+        self.status_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(QLabel("Parameters (tick those to search)"))
+        left_layout.addWidget(self.param_table, 1)
+        left_layout.addWidget(self.space_label)
+        left_layout.addWidget(options)
+        left_layout.addLayout(buttons)
+        left_layout.addWidget(self.progress_bar)
+        left_layout.addWidget(self.status_label)
+
+        self.results_model = RowsModel([], self)
+        self.results_view = make_table(self.results_model, sortable=True)
+        self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.use_button = QPushButton("Use these parameters")
+        self.use_button.setToolTip("Put the selected setting's parameters into the settings "
+                                   "panel, to run it on its own")
+        self.use_button.clicked.connect(self.use_selected)
+        self.results_label = QLabel("")
+        results_bar = QHBoxLayout()
+        results_bar.addWidget(self.results_label, 1)
+        results_bar.addWidget(self.use_button)
+        results_panel = QWidget()
+        results_layout = QVBoxLayout(results_panel)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addLayout(results_bar)
+        results_layout.addWidget(self.results_view, 1)
+
+        self.x_box = QComboBox()
+        self.y_box = QComboBox()
+        for box in (self.x_box, self.y_box):
+            box.currentIndexChanged.connect(lambda *_: self.draw_heatmap())
+        heat_bar = QHBoxLayout()
+        heat_bar.addWidget(QLabel("Heatmap  x"))
+        heat_bar.addWidget(self.x_box)
+        heat_bar.addWidget(QLabel("y"))
+        heat_bar.addWidget(self.y_box)
+        heat_bar.addStretch(1)
+        self.heat_note = QLabel("")
+        heat_bar.addWidget(self.heat_note)
+        self.heat_widget = pg.PlotWidget(background=BACKGROUND)
+        self.heat_plot = self.heat_widget.getPlotItem()
+        self.heat_plot.setMenuEnabled(False)
+        self.heat_image = pg.ImageItem()
+        self.heat_plot.addItem(self.heat_image)
+        self.color_map = pg.colormap.get("viridis")
+        self.heat_image.setColorMap(self.color_map)
+        self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=self.color_map,
+                                         interactive=False)
+        self.color_bar.setImageItem(self.heat_image, insert_in=self.heat_plot)
+        self.heat_texts: list[pg.TextItem] = []
+        self.heat_matrix: np.ndarray | None = None
+        heat_panel = QWidget()
+        heat_layout = QVBoxLayout(heat_panel)
+        heat_layout.setContentsMargins(0, 0, 0, 0)
+        heat_layout.addLayout(heat_bar)
+        heat_layout.addWidget(self.heat_widget, 1)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(results_panel)
+        right.addWidget(heat_panel)
+        right.setSizes([300, 300])
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([380, 700])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(splitter)
+        self._method_changed()
+
+    @staticmethod
+    def _spin(low: int, high: int, value: int) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setValue(value)
+        return spin
+
+    def _method_changed(self) -> None:
+        genetic = self.method_box.currentData() == "genetic"
+        for spin in (self.population_spin, self.generations_spin, self.seed_spin):
+            spin.setEnabled(genetic)
+
+    # ------------------------------------------------------------------ parameters
+    def rebuild_parameters(self) -> None:
+        """One row per number parameter of the strategy: start, stop and step from its
+        default (one value until the trader widens it)."""
+        self.param_table.blockSignals(True)
+        self.param_table.setRowCount(0)
+        for name, default in self.form.defaults.items():
+            kind = kind_of(default)
+            if kind not in ("int", "float"):
+                continue
+            row = self.param_table.rowCount()
+            self.param_table.insertRow(row)
+            check = QTableWidgetItem(name)
+            check.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+            check.setCheckState(Qt.CheckState.Unchecked)
+            check.setData(Qt.ItemDataRole.UserRole, name)
+            check.setToolTip(f"{name} ({kind}, default {default!r})")
+            self.param_table.setItem(row, 0, check)
+            step = 1 if kind == "int" else (abs(default) / 10 or 0.1)
+            for column, value in ((1, default), (2, default), (3, step)):
+                self.param_table.setItem(row, column, QTableWidgetItem(
+                    repr(value) if isinstance(value, float) else str(value)))
+            values = QTableWidgetItem("1")
+            values.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.param_table.setItem(row, 4, values)
+        self.param_table.blockSignals(False)
+        self.update_space()
+
+    def set_range(self, name: str, start, stop, step, chosen: bool = True) -> None:
+        """Tick a parameter and set its range (as the trader would type it)."""
+        for row in range(self.param_table.rowCount()):
+            if self.param_table.item(row, 0).data(Qt.ItemDataRole.UserRole) == name:
+                self.param_table.blockSignals(True)
+                self.param_table.item(row, 0).setCheckState(
+                    Qt.CheckState.Checked if chosen else Qt.CheckState.Unchecked)
+                for column, value in ((1, start), (2, stop), (3, step)):
+                    self.param_table.item(row, column).setText(str(value))
+                self.param_table.blockSignals(False)
+                self.update_space()
+                return
+        raise KeyError(f"{name}: not a number parameter of the strategy")
+
+    def space_spec(self) -> dict:
+        """The ticked parameters as ParameterSpace's spec; ValueError names a bad field."""
+        spec = {}
+        for row in range(self.param_table.rowCount()):
+            item = self.param_table.item(row, 0)
+            if item.checkState() != Qt.CheckState.Checked:
+                continue
+            name = item.data(Qt.ItemDataRole.UserRole)
+            default = self.form.defaults.get(name)
+            values = []
+            for column, label in ((1, "start"), (2, "stop"), (3, "step")):
+                text = self.param_table.item(row, column).text()
+                try:
+                    values.append(parse_param(name, text, default))
+                except ValueError as exc:
+                    raise ValueError(f"{exc} ({label})") from None
+            spec[name] = tuple(values)
+        return spec
+
+    def update_space(self) -> int:
+        """The size of the space as typed (0 and the reason when it cannot be searched)."""
+        try:
+            spec = self.space_spec()
+            space = ParameterSpace(spec)
+        except (ValueError, ParameterError) as exc:
+            self.space_label.setText(f"<span style='color:#d9534f'>{exc}</span>")
+            return 0
+        self.param_table.blockSignals(True)
+        for row in range(self.param_table.rowCount()):
+            name = self.param_table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+            count = len(space.values(name)) if name in spec else 1
+            self.param_table.item(row, 4).setText(f"{count:,}")
+        self.param_table.blockSignals(False)
+        if not spec:
+            self.space_label.setText("No parameter ticked")
+            return 0
+        self.space_label.setText(f"{space.size:,} settings in the space")
+        return space.size
+
+    # ------------------------------------------------------------------ running
+    @property
+    def running(self) -> bool:
+        return self.handle is not None and not self.handle.done
+
+    def start(self) -> JobHandle | None:
+        if self.running:
+            self.status_label.setText("An optimisation is running: cancel it first")
+            return None
+        try:
+            entry = self.form.current_entry()
+            self.rebuild_if_needed()
+            settings = self.form.settings()
+            if settings.interval.value == "tick":
+                raise ValueError("optimisation runs on bars, not ticks: choose a bar interval")
+            spec = self.space_spec()
+            space = ParameterSpace(spec)
+            space.check(entry.cls)
+            fixed = {k: v for k, v in self.form.params().items() if k not in spec}
+        except (ValueError, ParameterError, PluginError) as exc:
+            self.status_label.setText(f"<span style='color:#d9534f'>{exc}</span>")
+            return None
+        target = self.target_box.currentData()
+        method = self.method_box.currentData()
+        seed = self.seed_spin.value() or None
+        limit = self.limit_spin.value() * 60 or None
+        kwargs = dict(market_root=str(self.market_root), strategy=self.strategy_loader(entry),
+                      settings=settings, space=spec, target=target, method=method,
+                      fixed=fixed, maximise=self.maximise_box.isChecked(),
+                      workers=self.workers_spin.value(),
+                      population=self.population_spin.value(),
+                      generations=self.generations_spin.value(), seed=seed)
+        self.result = None
+        self.params = list(spec)
+        self.handle = self.signals.submit(backtest_jobs.optimise, kwargs,
+                                          name=f"optimise {entry.name} {settings.vt_symbol}",
+                                          time_limit=limit)
+        self.progress_bar.setValue(0)
+        self.status_label.setText(f"{method} search of {space.size:,} settings towards "
+                                  f"{target_label(target)}: queued")
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        return self.handle
+
+    def rebuild_if_needed(self) -> None:
+        names = [self.param_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+                 for r in range(self.param_table.rowCount())]
+        wanted = [n for n, d in self.form.defaults.items() if kind_of(d) in ("int", "float")]
+        if names != wanted:
+            self.rebuild_parameters()
+
+    def cancel(self) -> None:
+        if self.running:
+            self.handle.cancel()
+            self.status_label.setText("cancelling…")
+
+    def _progress(self, handle: JobHandle, percent: float, text: str) -> None:
+        if handle is not self.handle:
+            return
+        self.progress_bar.setValue(int(percent))
+        self.status_label.setText(text)
+
+    def _finished(self, handle: JobHandle) -> None:
+        if handle is not self.handle:
+            return
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if handle.state == DONE:
+            result = handle.result(0)
+            self.progress_bar.setValue(100)
+            self.show_result(result)
+            errors = len(result.errors)
+            self.status_label.setText(
+                f"{len(result.rows):,} settings evaluated in {handle.elapsed:.1f} s"
+                + (f", {errors} failed" if errors else "")
+                + (" (cancelled)" if result.cancelled else ""))
+            self.finished.emit(result)
+            return
+        if handle.state == CANCELLED:
+            self.status_label.setText("cancelled")
+        else:
+            last = handle.error.strip().splitlines()[-1] if handle.error.strip() else "failed"
+            self.status_label.setText(f"<span style='color:#d9534f'>failed: {last}</span>")
+            self.status_label.setToolTip(handle.error)
+        self.finished.emit(None)
+
+    # ------------------------------------------------------------------ results
+    def show_result(self, result: OptimisationResult) -> None:
+        """The settings evaluated, best first, and the heatmap of the first two parameters."""
+        self.result = result
+        names = list(result.rows[0][0]) if result.rows else list(self.params)
+        self.params = names
+        target = result.target
+        stats = [key for key in SHOWN_STATS if key != target]
+        columns = [Col(name, numeric=True) for name in names]
+        columns.append(Col(f"{target_label(target)} (target)", _stat_text(target),
+                           numeric=True, color=signed_color))
+        columns += [Col(target_label(key), _stat_text(key), numeric=True) for key in stats]
+        columns.append(Col("Error"))
+        rows = []
+        for params, value, statistics in result.rows:
+            error = statistics.get("error", "")
+            rows.append((*[params.get(n) for n in names], value,
+                         *[statistics.get(key) for key in stats],
+                         error.strip().splitlines()[-1] if error else ""))
+        self.results_view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.results_model.set_rows(rows, columns=columns)
+        best = result.best
+        way = "highest" if result.maximise else "lowest"
+        self.results_label.setText(
+            f"{len(rows):,} settings, {way} {target_label(target)} first"
+            + (f": best {', '.join(f'{k}={v}' for k, v in best[0].items())}" if best else ""))
+        for box in (self.x_box, self.y_box):
+            box.blockSignals(True)
+            box.clear()
+            for name in names:
+                box.addItem(name, name)
+            box.blockSignals(False)
+        if len(names) >= 2:
+            self.x_box.setCurrentIndex(0)
+            self.y_box.setCurrentIndex(1)
+        self.draw_heatmap()
+
+    def target_column(self) -> int:
+        return len(self.params)
+
+    def draw_heatmap(self) -> None:
+        for text in self.heat_texts:
+            self.heat_plot.removeItem(text)
+        self.heat_texts = []
+        result = self.result
+        x_name, y_name = self.x_box.currentData(), self.y_box.currentData()
+        if result is None or not result.rows or len(self.params) < 2 or not x_name \
+                or not y_name or x_name == y_name:
+            self.heat_image.clear()
+            self.heat_matrix = None
+            self.heat_note.setText("The heatmap needs two parameters searched" if result
+                                   else "")
+            return
+        xs, ys, matrix = heatmap(result, x_name, y_name)
+        self.heat_matrix = matrix
+        finite = matrix[np.isfinite(matrix)]
+        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        if high <= low:
+            high = low + 1.0
+        self.heat_image.setImage(matrix.T, autoLevels=False, levels=(low, high))
+        self.heat_image.setRect(0, 0, len(xs), len(ys))
+        self.color_bar.setLevels((low, high))
+        bottom, left = self.heat_plot.getAxis("bottom"), self.heat_plot.getAxis("left")
+        bottom.setTicks([[(i + 0.5, plain(x)) for i, x in enumerate(xs)]])
+        left.setTicks([[(j + 0.5, plain(y)) for j, y in enumerate(ys)]])
+        self.heat_plot.setLabel("bottom", x_name)
+        self.heat_plot.setLabel("left", y_name)
+        self.heat_plot.setRange(xRange=(0, len(xs)), yRange=(0, len(ys)), padding=0)
+        if matrix.size <= CELL_TEXT_LIMIT:
+            for j in range(len(ys)):
+                for i in range(len(xs)):
+                    value = matrix[j, i]
+                    if not math.isfinite(value):
+                        continue
+                    text = pg.TextItem(f"{value:.4g}", color="#ffffff", anchor=(0.5, 0.5))
+                    text.setPos(i + 0.5, j + 0.5)
+                    self.heat_plot.addItem(text)
+                    self.heat_texts.append(text)
+        others = [n for n in self.params if n not in (x_name, y_name)]
+        self.heat_note.setText(f"{target_label(result.target)}"
+                               + (f", best over {', '.join(others)}" if others else ""))
+
+    def use_selected(self) -> dict | None:
+        rows = self.results_view.selectionModel().selectedRows()
+        if not rows or self.result is None:
+            return None
+        row = rows[0].row()
+        params = {name: self.results_model.value(row, i) for i, name in enumerate(self.params)}
+        self.form.set_params(params)
+        self.status_label.setText("parameters put into the settings panel: "
+                                  + ", ".join(f"{k}={v}" for k, v in params.items()))
+        return params
