@@ -33,3 +33,26 @@ def request(symbol: str, exchange: Exchange, direction: Direction, volume: float
             order_type: OrderType = OrderType.LIMIT) -> OrderRequest:
     return OrderRequest(symbol=symbol, exchange=exchange, direction=direction, type=order_type,
                         volume=volume, price=price, offset=offset)
+
+
+def random_walk_bars(symbol: str = "rb2401", days: int = 4, per_day: int = 225, seed: int = 3,
+                     step: float = 2.5) -> list:
+    """Seeded random-walk 1-minute bars of `symbol` (SHFE) from 2023-09-25 09:00 China time,
+    `per_day` consecutive minutes a day: synthetic, for tests that need many bars."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+    from vnpy.trader.constant import Interval
+    from vnpy.trader.object import BarData
+
+    rng = np.random.default_rng(seed)
+    closes = 3700 + np.cumsum(rng.normal(0, step, days * per_day)).round()
+    first = datetime(2023, 9, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    return [
+        BarData("DB", symbol, Exchange.SHFE, first + timedelta(days=n // per_day,
+                                                               minutes=n % per_day),
+                Interval.MINUTE, volume=100, turnover=close * 1000, open_interest=1000,
+                open_price=close, high_price=close + 2, low_price=close - 2, close_price=close)
+        for n, close in enumerate(closes)
+    ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -20,19 +20,13 @@ from terminal.backtest.runs import (
     CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, RUNNING, RunNotFound, RunStore)
 from terminal.storage.market_store import CHINA_TZ
 
+from helpers import random_walk_bars
+
 START, END = datetime(2023, 9, 25), datetime(2023, 10, 10)
 
 
-def synthetic_bars(days: int = 3, per_day: int = 240, seed: int = 7) -> list[BarData]:
-    rng = np.random.default_rng(seed)
-    closes = 3700 + np.cumsum(rng.normal(0, 3, days * per_day)).round()
-    bars, first = [], datetime(2023, 9, 25, 9, 0, tzinfo=CHINA_TZ)
-    for n, close in enumerate(closes):
-        moment = first + timedelta(days=n // per_day, minutes=n % per_day)
-        bars.append(BarData("DB", "rb2401", Exchange.SHFE, moment, Interval.MINUTE,
-                            volume=100, open_price=close, high_price=close + 2,
-                            low_price=close - 2, close_price=close))
-    return bars
+def synthetic_bars() -> list[BarData]:
+    return random_walk_bars("rb2401", days=3, per_day=240, seed=7, step=3)
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ import multiprocessing as mp
 import os
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import psutil
 import pytest
-from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData
 from vnpy_ctastrategy.backtesting import BacktestingEngine
 from vnpy_ctastrategy.strategies.double_ma_strategy import DoubleMaStrategy
@@ -26,9 +25,10 @@ from terminal.backtest.optimize import (
     BacktestEvaluator, OptimisationResult, Optimizer, ParameterError, ParameterSpace,
     SharedBars, genetic, grid, heatmap, load_shared_bars)
 from terminal.storage.csv_import import import_file
-from terminal.storage.market_store import CHINA_TZ, MarketStore
+from terminal.storage.market_store import MarketStore
 
 from conftest import SHARED_DATA
+from helpers import random_walk_bars
 
 RB_FILE = SHARED_DATA / "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
 needs_rb = pytest.mark.skipif(not RB_FILE.exists(), reason=f"{RB_FILE} is not there")
@@ -37,18 +37,8 @@ SETTINGS = BacktestSettings("rb2401.SHFE", datetime(2023, 9, 25), datetime(2023,
 SPACE = {"fast_window": (4, 12, 4), "slow_window": [20, 30, 45]}
 
 
-def synthetic_bars(days: int = 5, per_day: int = 225, seed: int = 11) -> list[BarData]:
-    """A random walk of 1-minute bars from 2023-09-25 09:00 (China time)."""
-    rng = np.random.default_rng(seed)
-    closes = 3700 + np.cumsum(rng.normal(0, 2.5, days * per_day)).round()
-    bars, first = [], datetime(2023, 9, 25, 9, 0, tzinfo=CHINA_TZ)
-    for n, close in enumerate(closes):
-        moment = first + timedelta(days=n // per_day, minutes=n % per_day)
-        bars.append(BarData("DB", "rb2401", Exchange.SHFE, moment, Interval.MINUTE,
-                            volume=100, turnover=close * 1000, open_interest=1000,
-                            open_price=close, high_price=close + 2, low_price=close - 2,
-                            close_price=close))
-    return bars
+def synthetic_bars() -> list[BarData]:
+    return random_walk_bars("rb2401", days=5, per_day=225, seed=11, step=2.5)
 
 
 @pytest.fixture(scope="module")

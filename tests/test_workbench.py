@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import psutil
@@ -22,10 +22,11 @@ from terminal.backtest.engine import BacktestSettings, history_range, run, selec
 from terminal.backtest.runs import CANCELLED, DONE, FAILED
 from terminal.plugins.loader import SHIPPED_FOLDER, StrategyCatalog
 from terminal.storage.csv_import import import_file
-from terminal.storage.market_store import CHINA_TZ, MarketStore
+from terminal.storage.market_store import MarketStore
 from terminal.ui.backtest import BacktestWorkbench
 
 from conftest import SHARED_DATA
+from helpers import random_walk_bars
 
 WAIT = 30_000  # ms
 FINAL = ("done", "failed", "cancelled", "deleted")
@@ -73,18 +74,8 @@ class RaisingStrategy(CtaTemplate):
 '''
 
 
-def synthetic_bars(days: int = 4, per_day: int = 225, seed: int = 3) -> list[BarData]:
-    """A random walk of 1-minute rb2405 bars from 2023-09-25 09:00 (China time)."""
-    rng = np.random.default_rng(seed)
-    closes = 3700 + np.cumsum(rng.normal(0, 2.5, days * per_day)).round()
-    bars, first = [], datetime(2023, 9, 25, 9, 0, tzinfo=CHINA_TZ)
-    for n, close in enumerate(closes):
-        moment = first + timedelta(days=n // per_day, minutes=n % per_day)
-        bars.append(BarData("DB", "rb2405", Exchange.SHFE, moment, Interval.MINUTE,
-                            volume=100, turnover=close * 1000, open_interest=1000,
-                            open_price=close, high_price=close + 2, low_price=close - 2,
-                            close_price=close))
-    return bars
+def synthetic_bars() -> list[BarData]:
+    return random_walk_bars("rb2405", days=4, per_day=225, seed=3, step=2.5)
 
 
 @pytest.fixture(scope="module")
