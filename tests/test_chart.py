@@ -27,6 +27,12 @@ needs_rb = pytest.mark.skipif(not RB_FILE.exists(), reason=f"{RB_FILE} is not th
 SIM = "rb2701.SHFE"
 
 
+def loaded(qtbot, *charts) -> None:
+    """History comes from a worker thread: wait for it."""
+    for chart in charts:
+        qtbot.waitUntil(lambda chart=chart: not chart.loading, timeout=WAIT)
+
+
 def labels(chart) -> list[str]:
     return [datetime.fromtimestamp(t / 1e9, CHINA_TZ).strftime("%m-%d %H:%M")
             for t in chart.chart.series.times]
@@ -37,6 +43,7 @@ def test_history_on_sessions_with_the_gaps_closed(qtbot, terminal):
     runtime, window = terminal
     import_file(runtime.store, RB_FILE)
     chart = window.open_chart("rb2401.SHFE", "30m")
+    loaded(qtbot, chart)
     assert len(chart.chart.series) == 64
     shown = labels(chart)
     # The night of the 25th follows 14:30 directly, and 09:00 follows 22:30: one slot each.
@@ -48,8 +55,18 @@ def test_history_on_sessions_with_the_gaps_closed(qtbot, terminal):
 
     for timeframe, count in (("1h", 38), ("d", 6), ("1m", 1830), ("5m", 366)):
         chart.timeframe_box.setCurrentIndex(chart.timeframe_box.findData(timeframe))
+        loaded(qtbot, chart)
         assert len(chart.chart.series) == count, timeframe
     assert window.docks["chart_1"].windowTitle() == "rb2401.SHFE 5 min"
+    # Two requests in a row: the answer to the first is dropped, the second is shown.
+    chart.load("rb2401.SHFE", "d")
+    assert chart.loading and chart.message.text().startswith("loading rb2401.SHFE")
+    chart.load("rb2401.SHFE", "1h")
+    loaded(qtbot, chart)
+    qtbot.wait(200)
+    assert (chart.timeframe, len(chart.chart.series)) == ("1h", 38)
+    chart.load("rb2401.SHFE", "5m")
+    loaded(qtbot, chart)
 
     # Only what is visible is fitted: the price axis follows a zoom into the first day.
     box = chart.chart.price.getViewBox()
@@ -68,6 +85,7 @@ def test_live_bars_from_the_simulated_exchange(qtbot, terminal):
     runtime, window = terminal
     qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_tick(SIM) is not None, timeout=WAIT)
     chart = window.open_chart(SIM, "1m")
+    loaded(qtbot, chart)
     assert "live bars only" in chart.message.text()
     qtbot.waitUntil(lambda: len(chart.chart.series) >= 1, timeout=WAIT)
     tick = runtime.kernel.main_engine.get_tick(SIM)
@@ -76,6 +94,7 @@ def test_live_bars_from_the_simulated_exchange(qtbot, terminal):
     assert chart.chart.series.times[-1] == to_ns(tick.datetime.replace(second=0,
                                                                        microsecond=0))
     chart.timeframe_box.setCurrentIndex(chart.timeframe_box.findData("15m"))
+    loaded(qtbot, chart)
     qtbot.waitUntil(lambda: len(chart.chart.series) >= 1, timeout=WAIT)
     # The simulator trades around the clock; outside rb's real hours the bars follow the
     # minutes the data shows, so only check the bar holds the latest price.
@@ -90,11 +109,13 @@ def test_indicators_and_charts_survive_a_restart(qtbot, data_dir):
     runtime, window = start(data_dir, show=True)
     qtbot.addWidget(window)
     chart = window.open_chart(SIM, "5m")
+    loaded(qtbot, chart)
     chart.add_indicator("MA", {"n": 10})
     macd = chart.add_indicator("MACD")
     chart.reconfigure(macd, {"fast": 5, "slow": 30, "signal": 4})
     assert chart.add_indicator("RSI", {"n": 1}) is None and "n" in chart.message.text()
     second = window.open_chart("cu2701.SHFE", "1h")
+    loaded(qtbot, second)
     second.add_indicator("BOLL", {"n": 30, "k": 2.5})
     window.close()
     runtime.close()
@@ -104,6 +125,7 @@ def test_indicators_and_charts_survive_a_restart(qtbot, data_dir):
     try:
         assert sorted(window.charts) == ["chart_1", "chart_2"]
         first, second = window.charts["chart_1"], window.charts["chart_2"]
+        loaded(qtbot, first, second)
         assert (first.vt_symbol, first.timeframe) == (SIM, "5m")
         assert [(i.kind, i.params) for i in first.chart.indicators] == [
             ("MA", {"n": 10}), ("MACD", {"fast": 5, "slow": 30, "signal": 4})]
@@ -124,6 +146,7 @@ def test_orders_fills_and_position_on_the_chart(qtbot, terminal):
     engine = runtime.kernel.main_engine
     qtbot.waitUntil(lambda: engine.get_tick(SIM) is not None, timeout=WAIT)
     chart = window.open_chart(SIM, "1m")
+    loaded(qtbot, chart)
     qtbot.waitUntil(lambda: len(chart.chart.series) >= 1, timeout=WAIT)
     tick = engine.get_tick(SIM)
     menu = chart.order_menu(tick.ask_price_1 + 5.4)
@@ -208,6 +231,8 @@ import_file(runtime.store, Path({str(RB_FILE)!r}))
 chart = window.open_chart("rb2401.SHFE", "5m")
 chart.add_indicator("BOLL")
 chart.add_indicator("MACD")
+while chart.loading:
+    app.processEvents()
 window.resize(1400, 900)
 for _ in range(30):
     app.processEvents()

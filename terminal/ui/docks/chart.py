@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QThreadPool, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QInputDialog, QLabel, QMenu,
                                QMessageBox, QToolButton, QVBoxLayout, QWidget)
@@ -32,6 +32,7 @@ from terminal.resampling import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
 from terminal.storage.market_store import MarketStore, StoreError, to_ns
 from terminal.ui.chart.items import DOWN, UP
 from terminal.ui.chart.widget import ChartWidget
+from terminal.ui.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,9 @@ class ChartDock(QWidget):
         self._order_lines: dict[str, pg.InfiniteLine] = {}
         self._position_lines: dict[str, pg.InfiniteLine] = {}
         self.last_error = ""
+        self.loading = False
+        self._requests = 0
+        self._job: Job | None = None
 
         self.symbol_box = QComboBox()
         self.symbol_box.setEditable(True)
@@ -113,15 +117,39 @@ class ChartDock(QWidget):
         self.symbol_box.blockSignals(False)
 
     def load(self, vt_symbol: str, timeframe: str) -> bool:
-        """Show `vt_symbol` at `timeframe`: history from the store, then live bars."""
+        """Show `vt_symbol` at `timeframe`: history from the store, then live bars. The history
+        is read and resampled on a worker thread (years of minutes take a few hundred ms) and
+        shown when it arrives; a newer request makes an older one's answer void."""
         vt_symbol = vt_symbol.strip()
         symbol, _, exchange = vt_symbol.rpartition(".")
         if not symbol or exchange not in Exchange._value2member_map_:
             return self._fail(f"{vt_symbol!r} is not SYMBOL.EXCHANGE (e.g. rb2701.SHFE)")
-        try:
-            bars, tail = chart_history(self.store, symbol, Exchange(exchange), timeframe)
-        except (StoreError, ResampleError, OSError) as exc:
-            return self._fail(f"cannot load {vt_symbol} {timeframe}: {exc}")
+        self._requests += 1
+        request = self._requests
+        self.loading = True
+        self.message.setText(f"loading {vt_symbol} {TIMEFRAME_LABELS[timeframe]}…")
+        store = self.store
+        job = Job(lambda job: chart_history(store, symbol, Exchange(exchange), timeframe),
+                  name=f"chart history {vt_symbol} {timeframe}")
+        job.succeeded.connect(lambda result: self._loaded(request, vt_symbol, timeframe, *result))
+        job.failed.connect(lambda exc: self._load_failed(request, vt_symbol, timeframe, exc))
+        self._job = job                          # kept until the next request replaces it
+        job.start(QThreadPool.globalInstance())
+        return True
+
+    def _load_failed(self, request: int, vt_symbol: str, timeframe: str,
+                     exc: Exception) -> None:
+        if request == self._requests:
+            self.loading = False
+            if not isinstance(exc, (StoreError, ResampleError, OSError)):
+                log.error("chart history of %s failed", vt_symbol, exc_info=exc)
+            self._fail(f"cannot load {vt_symbol} {timeframe}: {exc}")
+
+    def _loaded(self, request: int, vt_symbol: str, timeframe: str, bars: dict,
+                tail: dict) -> None:
+        if request != self._requests:
+            return                               # the trader has asked for something else
+        self.loading = False
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
         self.vt_symbol, self.timeframe = vt_symbol, timeframe
@@ -147,7 +175,6 @@ class ChartDock(QWidget):
         for position in self.trading.main_engine.get_all_positions():
             self._show_position(position)
         self.title_changed.emit(f"{vt_symbol} {TIMEFRAME_LABELS[timeframe]}")
-        return True
 
     def _fail(self, message: str) -> bool:
         self.message.setText(message)
