@@ -63,7 +63,8 @@ class ChartDock(QWidget):
         self.last_error = ""
         self.loading = False
         self._requests = 0
-        self._job: Job | None = None
+        self._jobs: list[Job] = []
+        self._closed = False
 
         self.symbol_box = QComboBox()
         self.symbol_box.setEditable(True)
@@ -133,13 +134,16 @@ class ChartDock(QWidget):
                   name=f"chart history {vt_symbol} {timeframe}")
         job.succeeded.connect(lambda result: self._loaded(request, vt_symbol, timeframe, *result))
         job.failed.connect(lambda exc: self._load_failed(request, vt_symbol, timeframe, exc))
-        self._job = job                          # kept until the next request replaces it
+        # Every job stays referenced until it finishes: a Job dropped while its thread runs
+        # is deleted under it (the first version replaced the reference and crashed).
+        self._jobs.append(job)
+        job.finished.connect(lambda: self._jobs.remove(job) if job in self._jobs else None)
         job.start(QThreadPool.globalInstance())
         return True
 
     def _load_failed(self, request: int, vt_symbol: str, timeframe: str,
                      exc: Exception) -> None:
-        if request == self._requests:
+        if request == self._requests and not self._closed:
             self.loading = False
             if not isinstance(exc, (StoreError, ResampleError, OSError)):
                 log.error("chart history of %s failed", vt_symbol, exc_info=exc)
@@ -147,8 +151,8 @@ class ChartDock(QWidget):
 
     def _loaded(self, request: int, vt_symbol: str, timeframe: str, bars: dict,
                 tail: dict) -> None:
-        if request != self._requests:
-            return                               # the trader has asked for something else
+        if request != self._requests or self._closed:
+            return                               # asked for something else, or closed
         self.loading = False
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
@@ -195,6 +199,7 @@ class ChartDock(QWidget):
                 self._fail(f"indicator {item!r} left out: {exc}")
 
     def close_chart(self) -> None:
+        self._closed = True
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
             self.vt_symbol = ""
