@@ -53,13 +53,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from terminal.core.resources import shipped_plugins
+
 log = logging.getLogger(__name__)
 
 BUNDLED = "vnpy_ctastrategy"
 BUNDLED_PACKAGE = "vnpy_ctastrategy.strategies"
 MODULE_PREFIX = "_terminal_plugin_"
-# The project's own strategies: the top-level `plugins/` folder beside the `terminal` package.
-SHIPPED_FOLDER = Path(__file__).resolve().parents[2] / "plugins"
+# The project's own strategies: the top-level `plugins/` folder (source checkout or bundle).
+SHIPPED_FOLDER = shipped_plugins()
 
 
 class PluginError(RuntimeError):
