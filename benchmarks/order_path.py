@@ -29,7 +29,11 @@ ticket->engine ack: to the exchange's NOTTRADED processed on vn.py's event threa
 registered after the journal and the bridge). buy() call: the synchronous part on the GUI
 thread (ticket checks, guard, gateway). guard overhead: `MainEngine.send_order` (the guard)
 minus the gateway send it wraps, per order, in the run (lock, contract lookup, context, check,
-record_sent; each timing adds ~0.1 us). GUI loop lag: lateness of a 10 ms QTimer. CPU: of the
+record_sent; each timing adds ~0.1 us). Stages of the GUI ack, per order: ticket->exchange ack (the simulated
+exchange thread emits NOTTRADED), exchange->event thread, event thread->batch taken (the GUI
+drained the bridge, the journal committed), batch taken->docks applied; with the time of each
+pump consumer and of the garbage collector's passes. GUI loop lag: lateness of a 10 ms QTimer.
+--slow-events: the GUI thread's slow Qt events (over 3 ms) and widget paints (over 1 ms). CPU: of the
 process and of each thread over the timed run, in cores. --profile: cProfile of the GUI thread
 and of vn.py's event thread over the gate-on run (the exchange thread is not profiled); the
 profiler slows both threads several-fold, so that run's latencies are not the figure.
@@ -73,6 +77,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=CASES, help="run one case only")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the GUI and event threads over the timed run (gate on)")
+    parser.add_argument("--slow-events", action="store_true",
+                        help="diagnosis: print the GUI thread's slow Qt events to stderr")
     parser.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -171,6 +177,50 @@ class Bench:
                 self.engine_acks[order.vt_orderid] = time.perf_counter()
 
         runtime.kernel.event_engine.register(EVENT_ORDER, on_order)
+        self.exchange_acks: dict[str, float] = {}  # written on the exchange thread
+        self.batch_taken: dict[str, float] = {}    # GUI thread: bridge drained (and committed)
+        sink = self.engine.get_gateway("SIM").exchange.sink
+        gateway_on_order = sink.on_order
+
+        def stamp_exchange(order) -> None:
+            if order.status is self.NOTTRADED and order.vt_orderid not in self.exchange_acks:
+                self.exchange_acks[order.vt_orderid] = time.perf_counter()
+            gateway_on_order(order)
+
+        sink.on_order = stamp_exchange
+
+        def taken(batch) -> None:  # the pump's first consumer: the batch is out of the bridge
+            now = time.perf_counter()
+            for vt_orderid in batch.orders:
+                if vt_orderid not in self.acked:
+                    self.batch_taken[vt_orderid] = now
+
+        window.pump._consumers.insert(0, taken)
+        # Where the GUI thread's long batches go: per consumer, the time of each call.
+        self.consumer_ms: dict[str, list[float]] = {}
+
+        def timed_consumer(consumer):
+            name = getattr(consumer, "__qualname__", repr(consumer))
+            samples = self.consumer_ms.setdefault(name, [])
+
+            def run(batch) -> None:
+                start = time.perf_counter()
+                consumer(batch)
+                samples.append((time.perf_counter() - start) * 1000)
+
+            return run
+
+        window.pump._consumers[:] = [timed_consumer(c) for c in window.pump._consumers]
+        self.gc_ms: list[float] = []
+        import gc
+
+        def on_gc(phase, info, _started=[0.0]) -> None:
+            if phase == "start":
+                _started[0] = time.perf_counter()
+            else:
+                self.gc_ms.append((time.perf_counter() - _started[0]) * 1000)
+
+        gc.callbacks.append(on_gc)
         self.event_profiler = None
 
         def on_profile(event) -> None:  # cProfile profiles the thread that enables it
@@ -200,6 +250,8 @@ class Bench:
         self.sender = timer(max(1, round(1000 / args.rate)), self.send_due)
         self.canceller = timer(args.cancel_ms, self.cancel_acked)
         self.drainer = timer(10, self.wait_for_drain)
+        for name in ("poller", "sender", "canceller", "drainer"):
+            getattr(self, name).setObjectName(f"bench {name}")
         self.deadline = time.perf_counter() + args.timeout
         self.poller.start()
 
@@ -418,6 +470,17 @@ class Bench:
                   if v in self.engine_acks]
         to_gui = [self.acked[v] - self.engine_acks[v] for v in self.acked
                   if v in self.engine_acks]
+
+        def stage(ends: dict, starts: dict) -> dict:
+            return stats([ends[v] - starts[v] for v in self.sent_at
+                          if v in ends and v in starts])
+
+        stages = {
+            "ticket->exchange ack": stage(self.exchange_acks, self.sent_at),
+            "exchange->event thread": stage(self.engine_acks, self.exchange_acks),
+            "event thread->batch taken": stage(self.batch_taken, self.engine_acks),
+            "batch taken->docks applied": stage(self.acked, self.batch_taken),
+        }
         failures: dict[str, int] = {}
         for status in self.failed.values():
             failures[status] = failures.get(status, 0) + 1
@@ -432,7 +495,12 @@ class Bench:
             "guard_us": stats([ns / 1000 for ns in self.guard_timer.samples]),
             "check_us": stats([ns / 1000 for ns in self.check_ns]),
             "context_us": stats([ns / 1000 for ns in self.context_ns]),
-            "working": stats(self.working), "lag": stats(self.lags),
+            "working": stats(self.working), "lag": stats(self.lags), "stages": stages,
+            "consumers": {name: {"n": len(v), "p99": percentile(v, 99), "max": max(v),
+                                 "over_5ms": sum(1 for x in v if x > 5), "total": sum(v)}
+                          for name, v in self.consumer_ms.items() if v},
+            "gc": {"n": len(self.gc_ms), "max": max(self.gc_ms, default=0),
+                   "over_5ms": sum(1 for x in self.gc_ms if x > 5)},
             "frame_ms": self.runtime.settings.frame_ms,
             "platform": self._platform(), "denied": self.runtime.risk.guard.denied,
             "cpu": (self.cpu_end - self.cpu_start) / timed_s,
@@ -462,6 +530,45 @@ class Bench:
         return QApplication.instance().platformName()
 
 
+def slow_event_app():
+    """--slow-events: a QApplication that prints (stderr) every top-level event over 3 ms and
+    every widget paint over 1 ms, naming the receiver and its dock."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication, QDockWidget
+
+    class Timed(QApplication):
+        depth = 0
+
+        def notify(self, receiver, event):
+            Timed.depth += 1
+            start = time.perf_counter()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                Timed.depth -= 1
+                took = (time.perf_counter() - start) * 1000
+                paint = event.type() == QEvent.Type.Paint
+                if took > 3 and Timed.depth == 0 or paint and took > 1:
+                    try:
+                        name = receiver.objectName() or type(receiver).__name__
+                        parent = receiver.parent()
+                        if parent is not None:
+                            name += " in " + (parent.objectName() or type(parent).__name__)
+                        kind = event.type().name
+                        widget = receiver
+                        while paint and widget is not None and not isinstance(
+                                widget, QDockWidget):
+                            widget = widget.parent()
+                        if paint and widget is not None:
+                            name += " of " + widget.objectName()
+                    except (RuntimeError, AttributeError):
+                        name, kind = "?", "?"
+                    print(f"slow event {took:6.1f} ms {kind} -> {name}", file=sys.stderr,
+                          flush=True)
+
+    return Timed([sys.argv[0]])
+
+
 def child(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     from terminal.core import paths
@@ -474,7 +581,10 @@ def child(args: argparse.Namespace) -> None:
     data_paths.settings_file.write_text(json.dumps(settings), encoding="utf-8")
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication([sys.argv[0]])
+    if args.slow_events:
+        app = slow_event_app()
+    else:
+        app = QApplication([sys.argv[0]])
     from terminal.app import start
     from terminal.core.interpreter import tune_for_gui
 
@@ -500,6 +610,7 @@ def run_case(case: str, args: argparse.Namespace) -> dict:
                "--timeout", str(args.timeout), "--home", home]
     command += ["--frame-ms", str(args.frame_ms)] if args.frame_ms else []
     command += ["--profile"] if args.profile else []
+    command += ["--slow-events"] if args.slow_events else []
     print(f"running gate {case} at {args.rate:,} orders/s ...", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(command, env=env, check=False, capture_output=True, text=True,
@@ -508,10 +619,25 @@ def run_case(case: str, args: argparse.Namespace) -> dict:
         return {"error": "the child process hung"}
     finally:
         shutil.rmtree(home, ignore_errors=True)
+    if args.slow_events:
+        summarize_slow_events(case, done.stderr)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         return {"error": f"exit {done.returncode}: {done.stderr.strip()[-800:]}"}
     return json.loads(lines[-1])
+
+
+def summarize_slow_events(case: str, stderr: str) -> None:
+    """Per kind of event and receiver: how many, total and worst milliseconds."""
+    seen: dict[str, list[float]] = {}
+    for line in stderr.splitlines():
+        if line.startswith("slow event"):
+            _, _, took, _, what = line.split(maxsplit=4)
+            seen.setdefault(what, []).append(float(took))
+    print(f"\nslow GUI events, gate {case} (whole run, start-up included):", file=sys.stderr)
+    for what, took in sorted(seen.items(), key=lambda item: -sum(item[1]))[:15]:
+        print(f"  {len(took):5} x, {sum(took):8.1f} ms, worst {max(took):6.1f} ms: {what}",
+              file=sys.stderr)
 
 
 ROWS = [  # label, key, statistic, scale, digits
@@ -561,6 +687,15 @@ def show(results: dict[str, dict], args: argparse.Namespace) -> None:
         if result.get("error"):
             print(f"  gate {case}: {result['error']}")
             continue
+        for name, figures in result.get("stages", {}).items():
+            if figures["n"]:
+                print(f"  gate {case}, {name}: p50 {figures['p50'] * 1000:.2f} ms, "
+                      f"p99 {figures['p99'] * 1000:.2f} ms, max {figures['max'] * 1000:.2f} ms")
+        for name, c in sorted(result.get("consumers", {}).items(), key=lambda i: -i[1]["total"]):
+            print(f"  gate {case}, consumer {name}: n {c['n']}, total {c['total']:.0f} ms, "
+                  f"p99 {c['p99']:.2f} ms, max {c['max']:.2f} ms, over 5 ms {c['over_5ms']}")
+        if "gc" in result:
+            print(f"  gate {case}, garbage collections: {result['gc']}")
         print(f"  gate {case}, CPU by thread (cores): " + ", ".join(
             f"{name} {cores:.2f}" for name, cores in result["threads"].items()))
         missing = result["sent"] - result["acks"] - sum(result["failed"].values())

@@ -5,8 +5,10 @@ the latest tick per symbol, the latest state per order, position and account, an
 log line and handler error in order. The GUI side calls `drain()` at most once per frame and
 gets one `Batch`; a burst of 20,000 ticks a second becomes a few dozen model updates.
 
-`wake` is called (from the event thread) only when the pending state goes from empty to
-non-empty, so an idle terminal costs nothing and a busy one one wake-up per frame.
+`wake(urgent)` is called (from the event thread) when the pending state goes from empty to
+non-empty, so an idle terminal costs nothing and a busy one one wake-up per frame; and once
+more, urgent, when the first order or trade joins a batch: the trader is waiting to see it
+acknowledged, so the GUI drains it sooner than the next frame (see `ui.pump`).
 """
 
 from __future__ import annotations
@@ -69,20 +71,23 @@ class Batch:
 class EventBridge:
     """Folds engine events into a pending `Batch` for the GUI thread to drain."""
 
-    def __init__(self, event_engine: EventEngine, wake: Callable[[], None] | None = None) -> None:
+    def __init__(self, event_engine: EventEngine,
+                 wake: Callable[[bool], None] | None = None) -> None:
         self._event_engine = event_engine
         self._lock = threading.Lock()
         self._pending = Batch()
         self._woken = False
-        self._wake = wake or (lambda: None)
+        self._urgent = False
+        self._wake: Callable[[bool], None] = wake or (lambda urgent: None)
         self.committed: Callable[[], object] | None = None
+        self.ticks_received = 0          # every tick event folded, since the start
         self._routes: dict[str, Callable[[Event], None]] = {
             EVENT_TICK: self._on_tick,
-            EVENT_ORDER: self._keep_latest("orders", "vt_orderid"),
+            EVENT_ORDER: self._keep_latest("orders", "vt_orderid", urgent=True),
             EVENT_POSITION: self._keep_latest("positions", "vt_positionid"),
             EVENT_ACCOUNT: self._keep_latest("accounts", "vt_accountid"),
             EVENT_CONTRACT: self._keep_latest("contracts", "vt_symbol"),
-            EVENT_TRADE: self._keep_every("trades"),
+            EVENT_TRADE: self._keep_every("trades", urgent=True),
             EVENT_LOG: self._keep_every("logs"),
             EVENT_HANDLER_ERROR: self._keep_every("errors"),
             EVENT_ALERT: self._keep_every("alerts"),
@@ -97,7 +102,7 @@ class EventBridge:
                 self._pending.routed.setdefault(event_type, {})[key(event.data)] = event.data
                 wake = self._fold()
             if wake:
-                self._wake()
+                self._wake(False)
 
         self._add_route(event_type, handler)
 
@@ -108,7 +113,7 @@ class EventBridge:
                 self._pending.routed.setdefault(event_type, []).append(event.data)
                 wake = self._fold()
             if wake:
-                self._wake()
+                self._wake(False)
 
         self._add_route(event_type, handler)
 
@@ -117,19 +122,30 @@ class EventBridge:
         self._routes[event_type] = handler
         self._event_engine.register(event_type, handler)
 
-    def set_wake(self, wake: Callable[[], None]) -> None:
+    def set_wake(self, wake: Callable[[bool], None]) -> None:
         """Who to wake from now on; woken at once when events already wait (those put
         before the GUI existed, e.g. the journal's restored orders, woke nobody)."""
         with self._lock:
             self._wake = wake
             waiting = bool(self._pending)
-            self._woken = waiting
+            self._woken = self._urgent = waiting
         if waiting:
-            wake()
+            wake(True)
 
     def close(self) -> None:
         for event_type, handler in self._routes.items():
             self._event_engine.unregister(event_type, handler)
+
+    @property
+    def pending(self) -> int:
+        """How many items wait for the GUI's next drain (the health view: with the GUI
+        keeping up it stays near the number of quoting symbols)."""
+        with self._lock:
+            batch = self._pending
+            return (len(batch.ticks) + len(batch.orders) + len(batch.trades)
+                    + len(batch.positions) + len(batch.accounts) + len(batch.contracts)
+                    + len(batch.logs) + len(batch.errors) + len(batch.alerts)
+                    + sum(len(items) for items in batch.routed.values()))
 
     def drain(self) -> Batch:
         """Take everything pending; called on the GUI thread. The `committed` hook (the
@@ -137,7 +153,7 @@ class EventBridge:
         batch holds is on disk before any of it is shown."""
         with self._lock:
             batch, self._pending = self._pending, Batch()
-            self._woken = False
+            self._woken = self._urgent = False
         if batch and self.committed is not None:
             self.committed()
         return batch
@@ -150,34 +166,46 @@ class EventBridge:
         self._woken = True
         return True
 
+    def _fold_urgent(self) -> bool:
+        """`_fold` for orders and trades: wakes once more per batch, urgently."""
+        if self._urgent:
+            return False
+        self._woken = self._urgent = True
+        return True
+
     def _on_tick(self, event: Event) -> None:
         tick: TickData = event.data
         with self._lock:
             self._pending.ticks[tick.vt_symbol] = tick
             self._pending.tick_events += 1
+            self.ticks_received += 1
             wake = self._fold()
         if wake:
-            self._wake()
+            self._wake(False)
 
-    def _keep_latest(self, name: str, key: str) -> Callable[[Event], None]:
+    def _keep_latest(self, name: str, key: str, urgent: bool = False) -> Callable[[Event], None]:
+        fold = self._fold_urgent if urgent else self._fold
+
         def handler(event: Event) -> None:
             item = event.data
             with self._lock:
                 getattr(self._pending, name)[getattr(item, key)] = item
-                wake = self._fold()
+                wake = fold()
             if wake:
-                self._wake()
+                self._wake(urgent)
 
         handler.__qualname__ = f"EventBridge.keep_latest_{name}"
         return handler
 
-    def _keep_every(self, name: str) -> Callable[[Event], None]:
+    def _keep_every(self, name: str, urgent: bool = False) -> Callable[[Event], None]:
+        fold = self._fold_urgent if urgent else self._fold
+
         def handler(event: Event) -> None:
             with self._lock:
                 getattr(self._pending, name).append(event.data)
-                wake = self._fold()
+                wake = fold()
             if wake:
-                self._wake()
+                self._wake(urgent)
 
         handler.__qualname__ = f"EventBridge.keep_every_{name}"
         return handler

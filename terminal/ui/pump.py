@@ -2,8 +2,11 @@
 
 The bridge calls `wake` from vn.py's event thread when the first event of a batch arrives; a
 queued signal brings that to the GUI thread, which drains at once if the last drain is a frame
-old and otherwise when the frame is up. Every consumer is isolated: one that raises is logged
-and reported, the others still get the batch.
+old and otherwise when the frame is up. Orders and trades wake it urgently: those batches are
+drained once the last drain is `URGENT_GAP_MS` old, so an acknowledgement does not wait out a
+frame (quotes stay paced by the frame; a burst of orders still drains in a few batches, not one
+per order). Every consumer is isolated: one that raises is logged and reported, the others still
+get the batch.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ from terminal.core.events import HandlerError
 log = logging.getLogger(__name__)
 
 Consumer = Callable[[Batch], None]
+URGENT_GAP_MS = 2
 
 
 class BridgePump(QObject):
-    woken = Signal()
+    woken = Signal(bool)
     consumer_failed = Signal(object)  # HandlerError
 
     def __init__(self, bridge: EventBridge, frame_ms: int = 16, parent: QObject | None = None):
         super().__init__(parent)
         self.bridge = bridge
         self.frame = frame_ms / 1000.0
+        self.urgent_gap = min(frame_ms, URGENT_GAP_MS) / 1000.0
         self._consumers: list[Consumer] = []
         self._last_drain = 0.0
         self._timer = QTimer(self)
@@ -50,16 +55,16 @@ class BridgePump(QObject):
         """No more drains: the window whose docks consume the batches is closing."""
         self._timer.stop()
         self._consumers.clear()
-        self.bridge.set_wake(lambda: None)
+        self.bridge.set_wake(lambda urgent: None)
 
-    def _schedule(self) -> None:
-        if self._timer.isActive():
-            return
-        wait = self._last_drain + self.frame - time.perf_counter()
+    def _schedule(self, urgent: bool) -> None:
+        wait = self._last_drain + (self.urgent_gap if urgent else self.frame) \
+            - time.perf_counter()
         if wait <= 0:
+            self._timer.stop()
             self.drain()
-        else:
-            self._timer.start(max(1, int(wait * 1000)))
+        elif not self._timer.isActive() or (urgent and self._timer.remainingTime() > wait * 1000):
+            self._timer.start(max(1, round(wait * 1000)))
 
     def drain(self) -> None:
         self._last_drain = time.perf_counter()

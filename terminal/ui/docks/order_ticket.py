@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,13 +46,12 @@ LEVELS = 5
 
 
 class OrderTicketDock(QWidget):
-    order_sent = Signal(str)
-
     def __init__(self, trading: Trading, parent=None) -> None:
         super().__init__(parent)
         self.trading = trading
         self._tick: TickData | None = None
         self._decimals = 2
+        self._field_errors: dict[str, str] = {}
 
         self.symbol_box = QComboBox()
         self.symbol_box.setEditable(True)
@@ -188,7 +187,6 @@ class OrderTicketDock(QWidget):
             self.error_label.setText(str(exc))
             return None
         self.status_label.setText(f"Sent {vt_orderid}")
-        self.order_sent.emit(vt_orderid)
         return vt_orderid
 
     def cancel_all(self) -> int:
@@ -261,10 +259,16 @@ class OrderTicketDock(QWidget):
         self.price_edit.setEnabled(self.type_box.currentData() in PRICED_TYPES)
 
     def _show_errors(self, errors: dict[str, str]) -> None:
+        """Mark the fields in error; only fields whose message changed are touched (a style
+        sheet set, even unchanged, re-polishes the widget: too dear on every order sent)."""
         for name, widget in self.fields.items():
             message = errors.get(name, "")
-            widget.setStyleSheet(ERROR_STYLE if message else "")
-            widget.setToolTip(message)
-        self.error_label.setText("\n".join(f"{k.capitalize()}: {v}" for k, v in errors.items()))
+            if message != self._field_errors.get(name, ""):
+                widget.setStyleSheet(ERROR_STYLE if message else "")
+                widget.setToolTip(message)
+        self._field_errors = dict(errors)
+        text = "\n".join(f"{k.capitalize()}: {v}" for k, v in errors.items())
+        if text != self.error_label.text():
+            self.error_label.setText(text)
         if errors:
             self.status_label.clear()
