@@ -134,3 +134,40 @@ def test_mirror_view_shows_the_records_and_forwards_sorting(qtbot):
     assert [mirror.item(r, 0).text() for r in range(3)] == ["c", "a", "b"]
     view.selectRow(2)
     assert [r.key for r in selected_records(view)] == ["b"]
+
+
+def test_mirror_grows_at_once_on_screen_and_paced_below_it(qtbot):
+    """Rows appended below a full view join in paced growths (each repaints the whole
+    table); rows that land on screen are shown at once; unseen rows hold no items."""
+    from terminal.ui.docks.common import make_table
+
+    m = model()
+    m.upsert([Row(f"r{i:03}", i) for i in range(5)])
+    view = make_table(m, mirror=True)
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    view.show()
+    qtbot.waitExposed(view)
+    mirror = view.model()
+    assert mirror.rowCount() == 5
+
+    m.upsert([Row(f"r{i:03}", i) for i in range(5, 200)])    # fills the view: at once
+    assert mirror.rowCount() == 200
+    shown = view.rowAt(view.viewport().height() - 1)
+    assert 0 < shown < 50
+    assert mirror.item(shown, 0).text() == f"r{shown:03}"
+    assert mirror.item(150, 0) is None                        # never on screen: no items
+
+    grown = []
+    mirror.rowsInserted.connect(lambda parent, first, last: grown.append(last + 1))
+    for i in range(200, 260):                                 # 60 inserts below the view
+        m.upsert([Row(f"r{i:03}", i)])
+    assert mirror.rowCount() == 200                           # paced, not yet grown
+    qtbot.waitUntil(lambda: mirror.rowCount() == 260, timeout=2000)
+    assert len(grown) == 1
+
+    m.upsert([Row("r000", -1)])                              # on screen: refreshed promptly
+    qtbot.waitUntil(lambda: mirror.item(0, 1).text() == "-1.0", timeout=1000)
+    view.scrollToBottom()
+    qtbot.waitUntil(lambda: mirror.item(259, 0) is not None
+                    and mirror.item(259, 0).text() == "r259", timeout=1000)

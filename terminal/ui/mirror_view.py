@@ -7,7 +7,10 @@ market watch shows a `QStandardItemModel` mirror of its `RecordTableModel`: only
 screen are written (a `setText` keeps the GIL and costs about 2 us), at most
 `MAX_REFRESHES_PER_SECOND` times a second, and rows scrolled into view are written then.
 The record model stays the one source of truth: sorting is forwarded to it and rows keep
-the same numbers, so selections and clicks map straight back to records.
+the same numbers, so selections and clicks map straight back to records. Rows are empty until
+they are first shown (a million-order day costs a pointer per cell, not an item), which is
+what lets the Orders dock use a mirror too: at 500 orders a second its Python repaints were
+a third of the GUI thread, and each one held up the engine threads for the GIL.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from PySide6.QtWidgets import QTableView
 from terminal.ui.models.table import RecordTableModel
 
 MAX_REFRESHES_PER_SECOND = 30
+# A change of the row count repaints the whole table (Qt lays the view out again); rows added
+# below the visible ones only lengthen the scroll bar, so they join at most this often.
+MAX_GROWTHS_PER_SECOND = 8
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
@@ -35,6 +41,7 @@ class MirrorModel(QStandardItemModel):
                 self.setHeaderData(number, Qt.Orientation.Horizontal, column.tooltip,
                                    Qt.ItemDataRole.ToolTipRole)
         self._written: dict[int, tuple] = {}   # row -> (texts, colours, record) on screen
+        self._aligns = [_RIGHT if c.numeric else _LEFT for c in source.columns]
         self._brushes: dict[int | None, QBrush] = {}
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
@@ -42,24 +49,23 @@ class MirrorModel(QStandardItemModel):
 
     def match_rows(self) -> None:
         """Same number of rows as the source; every row to be written again."""
-        wanted, have = self.source.rowCount(), self.rowCount()
-        if wanted > have:
-            aligns = [_RIGHT if c.numeric else _LEFT for c in self.source.columns]
-            for _ in range(wanted - have):
-                row = []
-                for align in aligns:
-                    item = QStandardItem()
-                    item.setEditable(False)
-                    item.setTextAlignment(align)
-                    row.append(item)
-                self.appendRow(row)
-        elif wanted < have:
-            self.removeRows(wanted, have - wanted)
+        wanted = self.source.rowCount()
+        if wanted != self.rowCount():
+            self.setRowCount(wanted)         # new rows hold no items until written
         self._written.clear()
+
+    def _cell(self, row: int, column: int) -> QStandardItem:
+        item = self.item(row, column)
+        if item is None:
+            item = QStandardItem()
+            item.setEditable(False)
+            item.setTextAlignment(self._aligns[column])
+            self.setItem(row, column, item)
+        return item
 
     def write(self, first: int, last: int) -> None:
         """Copy rows first..last from the source where they differ from what is shown."""
-        source, written, item = self.source, self._written, self.item
+        source, written, item = self.source, self._written, self._cell
         unchanged_if_same = source.snapshots
         for row in range(first, min(last, source.rowCount() - 1) + 1):
             record = source.record(row)
@@ -94,9 +100,12 @@ class MirrorTableView(QTableView):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.refresh)
+        self._growth_timer = QTimer(self)
+        self._growth_timer.setSingleShot(True)
+        self._growth_timer.timeout.connect(self._source_reshaped)
         source.dataChanged.connect(self._source_changed)
-        for signal in (source.rowsInserted, source.rowsRemoved, source.layoutChanged,
-                       source.modelReset):
+        source.rowsInserted.connect(self._source_grew)
+        for signal in (source.rowsRemoved, source.layoutChanged, source.modelReset):
             signal.connect(self._source_reshaped)
         self.verticalScrollBar().valueChanged.connect(lambda _: self.refresh())
         self.mirror.match_rows()
@@ -106,7 +115,20 @@ class MirrorTableView(QTableView):
             wait = self._last + self._gap - time.perf_counter()
             self._timer.start(max(0, int(wait * 1000)))
 
+    def _source_grew(self, _parent, first: int, _last: int) -> None:
+        """Rows inserted: at once when they are on screen, else with the next growth."""
+        if self._growth_timer.isActive():
+            if first < self.mirror.rowCount():   # inserted above rows not yet grown
+                self._source_reshaped()
+            return
+        last_shown = self.rowAt(self.viewport().height() - 1)
+        if last_shown < 0 or first <= last_shown + 1 or not self.isVisible():
+            self._source_reshaped()
+        else:
+            self._growth_timer.start(int(1000 / MAX_GROWTHS_PER_SECOND))
+
     def _source_reshaped(self, *args) -> None:
+        self._growth_timer.stop()
         self.mirror.match_rows()
         self.refresh()
 

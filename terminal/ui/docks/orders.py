@@ -58,7 +58,7 @@ class OrdersDock(QWidget):
         super().__init__(parent)
         self.trading = trading
         self.model = OrdersModel(self)
-        self.view = make_table(self.model)
+        self.view = make_table(self.model, mirror=True)   # the busiest table after quotes
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
         QShortcut(QKeySequence(Qt.Key.Key_Delete), self.view, self.cancel_selected)
