@@ -29,6 +29,19 @@ VNPY_SESSION_PATHS = paths.prepare(_SESSION_ROOT / "vnpy-session")
 import vnpy.trader.utility  # noqa: E402,F401  binds vn.py to the session folder, then go back
 os.chdir(_INVOKED_FROM)
 
+# Property tests (hypothesis) keep no example database and put their caches in the session's
+# temporary folder, so nothing lands in the repository or the home. The default profile keeps
+# the property suite short on a 2-core machine; HYPOTHESIS_PROFILE=thorough for hand runs.
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402
+
+set_hypothesis_home_dir(_SESSION_ROOT / "hypothesis")
+hypothesis_settings.register_profile("quick", database=None, deadline=None, max_examples=40,
+                                     print_blob=True)
+hypothesis_settings.register_profile("thorough", database=None, deadline=None,
+                                     max_examples=1000, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SESSION_ROOT, ignore_errors=True)

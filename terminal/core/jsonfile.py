@@ -18,10 +18,15 @@ def read_or_set_aside(path: Path) -> tuple[Any, str]:
     path = Path(path)
     if not path.exists():
         return MISSING, ""
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), ""
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        aside = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:  # "utf-8-sig": a byte-order mark (as some Windows editors write) is no error
+        return json.loads(path.read_text(encoding="utf-8-sig")), ""
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # RecursionError: arrays or objects nested thousands deep
+        name = f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}"
+        aside, number = path.with_name(name), 1
+        while aside.exists():  # never over a file kept aside before, even within a second
+            number += 1
+            aside = path.with_name(f"{name}-{number}")
         try:
             os.replace(path, aside)
             kept = f"kept as {aside.name}"

@@ -17,26 +17,46 @@ from terminal.core.jsonfile import MISSING, read_or_set_aside
 log = logging.getLogger(__name__)
 
 
+def _doc(text: str) -> dict:
+    """A field's help text: shown by the settings dialog, kept beside the field."""
+    return {"help": text}
+
+
 @dataclass
 class Settings:
-    # Simulated exchange: quote snapshots per second per contract (CTP sends about 2).
-    sim_quote_rate: float = 2.0
-    # Simulated exchange: starting balance of the simulated account, in CNY.
-    sim_capital: float = 1_000_000.0
-    # Simulated exchange: seed of the price paths; 0 picks a new one each start.
-    sim_seed: int = 0
-    # Market watch symbols (vt_symbols); empty means every contract of the simulated exchange.
-    watchlist: list[str] = field(default_factory=list)
-    # Shortest time between two GUI updates, in milliseconds (one frame at 60 Hz).
-    frame_ms: int = 16
-    # Record ticks and 1-minute bars of subscribed symbols from live gateways to the store.
-    record_market_data: bool = True
-    # Record the simulated exchange's quotes too (made-up prices; off unless testing).
-    record_simulator: bool = False
-    # Your own strategy plugins (a folder of .py files with CtaTemplate subclasses); "" for none.
-    plugin_folder: str = ""
+    sim_quote_rate: float = field(default=2.0, metadata=_doc(
+        "Simulated exchange: quote snapshots per second per contract (CTP sends about 2)."))
+    sim_capital: float = field(default=1_000_000.0, metadata=_doc(
+        "Simulated exchange: starting balance of the simulated account, in CNY."))
+    sim_seed: int = field(default=0, metadata=_doc(
+        "Simulated exchange: seed of the price paths; 0 picks a new one each start."))
+    watchlist: list[str] = field(default_factory=list, metadata=_doc(
+        "Market watch symbols (vt_symbols); empty means every contract of the simulated "
+        "exchange."))
+    frame_ms: int = field(default=16, metadata=_doc(
+        "Shortest time between two GUI updates, in milliseconds (one frame at 60 Hz)."))
+    record_market_data: bool = field(default=True, metadata=_doc(
+        "Record ticks and 1-minute bars of subscribed symbols from live gateways to the store."))
+    record_simulator: bool = field(default=False, metadata=_doc(
+        "Record the simulated exchange's quotes too (made-up prices; off unless testing)."))
+    plugin_folder: str = field(default="", metadata=_doc(
+        "Your own strategy plugins (a folder of .py files with CtaTemplate subclasses); "
+        "\"\" for none."))
+    theme: str = field(default="dark", metadata=_doc(
+        "Colour theme of the windows and charts: \"dark\" or \"light\"."))
+    shortcuts: dict[str, str] = field(default_factory=dict, metadata=_doc(
+        "Keyboard shortcuts changed from their defaults: action id -> key sequence "
+        "(\"\" for none)."))
 
 
+def help_text(name: str) -> str:
+    """The help text of the setting `name`."""
+    return next((f.metadata.get("help", "") for f in fields(Settings) if f.name == name), "")
+
+
+_CHOICES = {
+    "theme": ("dark", "light"),
+}
 _RANGES = {
     "sim_quote_rate": (0.01, 1000.0),
     "sim_capital": (1.0, 1e13),
@@ -49,31 +69,42 @@ class SettingsError(ValueError):
     pass
 
 
+def _shown(value: object, limit: int = 80) -> str:
+    """A value as a warning quotes it: repr, cut short when long."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 4]}...{text[-1]}"
+
+
 def _check(name: str, value, default):
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise SettingsError(f"{name}: expected a table of text to text, got {_shown(value)}")
+        return dict(value)
     if isinstance(default, list):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise SettingsError(f"{name}: expected a list of strings, got {value!r}")
+            raise SettingsError(f"{name}: expected a list of strings, got {_shown(value)}")
         return list(value)
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise SettingsError(f"{name}: expected text, got {value!r}")
+            raise SettingsError(f"{name}: expected text, got {_shown(value)}")
+        if name in _CHOICES and value not in _CHOICES[name]:
+            raise SettingsError(f"{name}: expected one of {', '.join(_CHOICES[name])}, "
+                                f"got {_shown(value)}")
         return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise SettingsError(f"{name}: expected true or false, got {value!r}")
+            raise SettingsError(f"{name}: expected true or false, got {_shown(value)}")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(f"{name}: expected a number, got {value!r}")
-    if isinstance(default, int) and not isinstance(default, bool):
-        if float(value) != int(value):
-            raise SettingsError(f"{name}: expected a whole number, got {value!r}")
-        value = int(value)
-    else:
-        value = float(value)
+        raise SettingsError(f"{name}: expected a number, got {_shown(value)}")
+    whole = isinstance(default, int) and not isinstance(default, bool)
+    if whole and isinstance(value, float) and not value.is_integer():  # NaN and inf too
+        raise SettingsError(f"{name}: expected a whole number, got {_shown(value)}")
     low, high = _RANGES[name]
-    if not low <= value <= high:
-        raise SettingsError(f"{name}: {value!r} is outside {low}..{high}")
-    return value
+    if not low <= value <= high:  # compared as given: an int beyond any float, or NaN, fails
+        raise SettingsError(f"{name}: {_shown(value)} is outside {low}..{high}")
+    return int(value) if whole else float(value)
 
 
 def parse(data: object) -> tuple[Settings, list[str]]:
@@ -85,7 +116,8 @@ def parse(data: object) -> tuple[Settings, list[str]]:
     known = {f.name for f in fields(Settings)}
     for key, value in data.items():
         if key not in known:
-            warnings.append(f"{key}: unknown setting, ignored")
+            shown = key if len(key) <= 80 else f"{key[:76]}..."
+            warnings.append(f"{shown}: unknown setting, ignored")
             continue
         try:
             setattr(settings, key, _check(key, value, getattr(Settings(), key)))

@@ -118,7 +118,8 @@ def check_value(name: str, value: Any) -> Any:
         return value
     if value is None:
         return type(default)(0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or (isinstance(value, float) and math.isnan(value)):  # an int may exceed any float
         raise RiskConfigError([f"{name}: expected a number, got {value!r}"])
     low, high = _RANGES[name]
     if not low <= value <= high:

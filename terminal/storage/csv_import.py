@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,12 @@ BAR_REQUIRED = ("open_price", "high_price", "low_price", "close_price")
 # (night) or 09:00 (a day with no night session before it, as after a holiday).
 SESSION_OPENS = {Exchange.CFFEX: (time(9, 30),)}
 COMMODITY_OPENS = (time(21, 0), time(9, 0))
+# Characters a symbol (the name of its folder in the store) may not hold on any system.
+INTERVAL = re.compile(r"\d*[mhdw]")  # bars: 1m, 5m, 1h, d, w ...
+UNSAFE_SYMBOL = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+# Times the store can hold (int64 nanoseconds reach 1677-09-21 .. 2262-04-11).
+EARLIEST, LATEST = pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31")
+SHOWN_CHARS = 40  # of a bad value, in a message
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S.%f",
                     "%Y/%m/%d %H:%M:%S", "%Y%m%d %H:%M:%S.%f", "%Y%m%d %H:%M:%S",
                     "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d")
@@ -137,8 +144,13 @@ def read_frame(path: Path, nrows: int | None = None,
                         progress(min(34, 35 * handle.tell() // size), "reading the file")
             frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else \
                 chunks[0] if chunks else pd.read_csv(path, nrows=0, **options)
+    except pd.errors.EmptyDataError as exc:
+        raise ImportRejected(path, [RowProblem(1, "the file is empty")]) from exc
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, csv.Error) as exc:
-        raise ImportRejected(path, [RowProblem(1, f"not a readable CSV file: {exc}")]) from exc
+        text = str(exc).strip()
+        line = re.search(r"\bin line (\d+)", text)  # "Expected 6 fields in line 3, saw 7"
+        raise ImportRejected(path, [RowProblem(int(line.group(1)) if line else 1,
+                                               f"not a readable CSV file: {text}")]) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
@@ -164,8 +176,10 @@ def detect(path: Path) -> tuple[ImportSpec, pd.DataFrame]:
     kind = "bar" if all(k in columns for k in BAR_REQUIRED) and "bid_price_1" not in columns \
         else "tick" if "last_price" in columns else ""
     if not kind:
+        names = ", ".join(_shown(str(c)) for c in frame.columns[:20])
+        more = f" and {len(frame.columns) - 20} more" if len(frame.columns) > 20 else ""
         raise ImportRejected(path, [RowProblem(1, "no open/high/low/close or last price "
-                                                  f"columns among {list(frame.columns)}")])
+                                                  f"columns among [{names}]{more}")])
     if kind == "tick":  # keep tick fields (the day's open/high/low among them)
         columns = {k: v for k, v in columns.items()
                    if k in TICK_FIELDS or k in ("datetime", "date", "time", "symbol", "exchange")}
@@ -173,13 +187,17 @@ def detect(path: Path) -> tuple[ImportSpec, pd.DataFrame]:
     spec = ImportSpec(kind=kind, symbol=symbol, exchange=exchange, columns=columns)
     spec.datetime_format = _detect_format(_stamp_text(path, sample, spec))
     if kind == "bar":
-        stamps = pd.to_datetime(_stamp_text(path, sample, spec), format=spec.datetime_format,
-                                errors="coerce").dropna().sort_values()
+        stamps = _parse_times(_stamp_text(path, sample, spec), spec.datetime_format,
+                              spec.timezone).dropna().sort_values()
         spec.interval = _interval_of(stamps)
         full = _times(path, frame, spec).dropna()
         spec.end_labelled = spec.interval not in ("d", "w") and _ends_at_close(full)
     else:
-        spec.cumulative_volume = "last_volume" in columns or _running_total(sample, columns)
+        stamps = _parse_times(_stamp_text(path, sample, spec), spec.datetime_format,
+                              spec.timezone)
+        in_time_order = sample.iloc[np.argsort(stamps.to_numpy(), kind="stable")]
+        spec.cumulative_volume = "last_volume" in columns or \
+            _running_total(in_time_order, columns)
     return spec, sample
 
 
@@ -189,6 +207,7 @@ def read(path: Path, spec: ImportSpec,
     checked; raises `ImportRejected` naming every bad row, having kept nothing."""
     step = progress or _no_progress
     _check_spec(path, spec)
+    _check_symbol(path, spec)
     step(0, "reading the file")
     frame = read_frame(path, progress=step)
     lines, values, ns, valid, problems = _parse(path, frame, spec, step)
@@ -238,9 +257,41 @@ def _no_progress(percent: int, stage: str) -> None:
 
 
 def _check_spec(path: Path, spec: ImportSpec) -> None:
-    if spec.kind == "bar" and spec.end_labelled and spec.interval[-1:] not in ("m", "h"):
-        raise ImportRejected(path, [RowProblem(1, f"{spec.interval} bars cannot be end-labelled; "
-                                                  "only minute and hour bars")])
+    """Refuse a spec (as corrected by hand: wizard, command line) that cannot be applied."""
+    problems = []
+    if spec.kind not in ("bar", "tick"):
+        problems.append(f"kind {_shown(spec.kind)}: use bar or tick")
+    if spec.kind == "bar" and not INTERVAL.fullmatch(spec.interval):
+        problems.append(f"bar interval {_shown(spec.interval)}: use 1m, 5m, 1h, d, w ...")
+    elif spec.kind == "bar" and spec.end_labelled and spec.interval[-1:] not in ("m", "h"):
+        problems.append(f"{spec.interval} bars cannot be end-labelled; only minute and hour bars")
+    try:
+        ZoneInfo(spec.timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        problems.append(f"unknown time zone {_shown(spec.timezone)} (e.g. Asia/Shanghai)")
+    try:
+        pd.to_datetime(pd.Series(["2000-01-01"]), format=spec.datetime_format, errors="coerce")
+    except (ValueError, re.error) as exc:
+        problems.append(f"time format {_shown(spec.datetime_format)} is not usable: {exc}")
+    if problems:
+        raise ImportRejected(path, [RowProblem(1, problem) for problem in problems])
+
+
+def _check_symbol(path: Path, spec: ImportSpec) -> None:
+    """The symbol names the series' folder in the store: nothing that leaves it or that a
+    file system refuses (the symbol column of a hostile file may hold "../..")."""
+    symbol = spec.symbol
+    if not symbol.strip(". ") or UNSAFE_SYMBOL.search(symbol) or len(symbol) > 64:
+        raise ImportRejected(path, [RowProblem(
+            1, f"symbol {_shown(symbol)} cannot name a folder of the store: it must not be "
+               "empty, dots only, longer than 64 or hold / \\ : * ? \" < > | or control "
+               "characters")])
+
+
+def _shown(value: object) -> str:
+    """A value as a message quotes it: repr, cut short when long."""
+    text = repr(value if isinstance(value, str) else "")
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS - 4]}...{text[-1]}"
 
 
 def _parse(path: Path, frame: pd.DataFrame, spec: ImportSpec, step: Progress) -> tuple:
@@ -250,14 +301,22 @@ def _parse(path: Path, frame: pd.DataFrame, spec: ImportSpec, step: Progress) ->
     problems: list[RowProblem] = []
     missing = [v for v in spec.columns.values() if v not in frame.columns]
     if missing:
-        raise ImportRejected(path, [RowProblem(1, f"no column {m!r} in the header")
+        raise ImportRejected(path, [RowProblem(1, f"no column {_shown(m)} in the header")
                                     for m in missing])
     step(35, "parsing dates and times")
     stamps = _times(path, frame, spec)
     unparsed = stamps.isna().to_numpy()
-    for line in lines[unparsed]:
-        problems.append(RowProblem(int(line), "date/time does not match "
-                                   f"{spec.datetime_format!r}"))
+    # Beyond what int64 nanoseconds hold, a time would be stored as another one.
+    outside = (stamps.notna() & ((stamps < EARLIEST) | (stamps > LATEST))).to_numpy()
+    if unparsed.any() or outside.any():
+        texts = _stamp_text(path, frame, spec).to_numpy()
+        for line, text, out in zip(lines[unparsed | outside], texts[unparsed | outside],
+                                   outside[unparsed | outside]):
+            problems.append(RowProblem(int(line), f"date/time {_shown(text)} is outside the "
+                                       f"years {EARLIEST.year}..{LATEST.year}" if out else
+                                       f"date/time {_shown(text)} does not match "
+                                       f"{spec.datetime_format!r}"))
+        stamps, unparsed = stamps.mask(outside), unparsed | outside
     fields = BAR_FIELDS if spec.kind == "bar" else TICK_FIELDS
     values: dict[str, np.ndarray] = {}
     for number, name in enumerate(fields):
@@ -269,11 +328,15 @@ def _parse(path: Path, frame: pd.DataFrame, spec: ImportSpec, step: Progress) ->
         numbers = _numbers(frame[header])
         bad = ~np.isfinite(numbers)
         for line, text in zip(lines[bad], frame[header].to_numpy()[bad]):
-            problems.append(RowProblem(int(line), f"{header} is {text!r}, not a number"
+            text = text if isinstance(text, str) else ""  # a short row's missing field
+            problems.append(RowProblem(int(line), f"{header} is {_shown(text)}, not a number"
                                        if text.strip() else f"{header} is missing"))
         values[name] = numbers
     if spec.kind == "tick" and not spec.cumulative_volume and "volume" in spec.columns:
-        values["volume"] = np.cumsum(np.nan_to_num(values["volume"]))
+        order = np.argsort(stamps.to_numpy(), kind="stable")  # added up in time order
+        total = np.empty(len(order))
+        total[order] = np.cumsum(np.nan_to_num(values["volume"][order]))
+        values["volume"] = total
     problems += _check_values(spec, values, lines)
     local = stamps.dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="NaT")
     valid = local.notna().to_numpy()
@@ -305,9 +368,34 @@ def _chunks(frame):
 def _times(path: Path, frame: pd.DataFrame, spec: ImportSpec) -> pd.Series:
     """The rows' date/times as written (naive), NaT where they do not parse."""
     if len(frame) <= CHUNK_ROWS:
-        return pd.to_datetime(_stamp_text(path, frame, spec), format=spec.datetime_format,
-                              errors="coerce")
+        return _parse_times(_stamp_text(path, frame, spec), spec.datetime_format, spec.timezone)
     return pd.concat([_times(path, chunk, spec) for chunk in _chunks(frame)])
+
+
+def _parse_times(text: pd.Series, fmt: str, timezone: str) -> pd.Series:
+    """Naive wall-clock times in `timezone`, NaT where a text does not parse. Whatever the
+    format, pandas reads "now" and "today" as the present moment: no time of the file's.
+    Times written with an offset ("...+08:00", "...Z") are converted to `timezone`."""
+    words = text.str.strip().str.lower().isin(("now", "today"))
+    text = text.mask(words) if words.any() else text
+    try:
+        stamps = pd.to_datetime(text, format=fmt, errors="coerce")
+    except ValueError:  # different offsets, or times with and without one, side by side
+        stamps = pd.Series([_naive_time(value, fmt, timezone) for value in text],
+                           index=text.index, dtype="datetime64[us]")
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
+    return stamps
+
+
+def _naive_time(text, fmt: str, timezone: str):
+    try:
+        stamp = pd.to_datetime(text, format=fmt, errors="coerce")
+    except (ValueError, OverflowError):
+        return pd.NaT
+    if stamp is pd.NaT or stamp.tzinfo is None:
+        return stamp
+    return stamp.tz_convert(timezone).tz_localize(None)
 
 
 def _numbers(texts: pd.Series) -> np.ndarray:
@@ -352,6 +440,8 @@ def _interval_of(stamps: pd.Series) -> str:
         return "1m"
     step = pd.Series(stamps.to_numpy()).diff().dropna()
     step = step[step > pd.Timedelta(0)].min()
+    if pd.isna(step):  # every sampled time the same
+        return "1m"
     seconds = int(step.total_seconds())
     if seconds >= 86400:
         return "d"
@@ -393,16 +483,22 @@ def _check_values(spec: ImportSpec, values: dict[str, np.ndarray],
             report(h < l, "high is below low")
             report((o > h) | (o < l), "open is outside high/low")
             report((c > h) | (c < l), "close is outside high/low")
+            for name in BAR_REQUIRED:
+                report(values[name] <= 0, f"{spec.columns[name]} is not above 0")
         else:
             report(values["last_price"] <= 0, "last price is not above 0")
-        for name in ("volume", "turnover", "open_interest", "last_volume"):
-            if name in values and name in spec.columns:
+        # Volumes, turnover, open interest and (ticks) the other prices and the book: an
+        # empty book level may be 0, none may be below.
+        for name in BAR_FIELDS[4:] if spec.kind == "bar" else TICK_FIELDS[1:]:
+            if name in spec.columns:
                 report(values[name] < 0, f"{spec.columns[name]} is negative")
     return problems
 
 
 def _fold_auctions(rows: dict[str, np.ndarray], spec: ImportSpec) -> dict[str, np.ndarray]:
     """Fold each opening-auction bar (ends at a session open) into the bar after it."""
+    if not len(rows["datetime"]):
+        return rows
     step = _interval_ns(spec.interval)
     ends = pd.to_datetime(rows["datetime"] + step, utc=True).tz_convert(spec.timezone)
     auction = np.isin(ends.time, SESSION_OPENS.get(spec.exchange, COMMODITY_OPENS))

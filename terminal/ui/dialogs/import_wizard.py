@@ -387,7 +387,7 @@ class ImportWizard(QDialog):
         zone = self.timezone_box.currentText().strip()
         try:
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder
             raise ValueError(f"unknown time zone {zone!r} (e.g. Asia/Shanghai)") from None
         columns = self.columns()
         if "datetime" not in columns and "date" not in columns:
