@@ -34,6 +34,9 @@ def start(home: Path | str, show: bool = True, lag=None):
         log.warning("settings: %s", warning)
     runtime = runtime_module.build(data, settings)
     window = build_window(runtime, lag)
+    from terminal.ui import startup_probe
+
+    startup_probe.install(window)  # only with TERMINAL_REPORT_FIRST_PAINT set (cold-start bench)
     for warning in warnings:
         runtime.kernel.main_engine.write_log(f"settings: {warning}", "Settings")
     if show:
@@ -66,6 +69,11 @@ def _qt_message(mode, context, message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):
+        # PyInstaller build: multiprocessing's spawn/forkserver helpers re-run this executable
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     args = cli.parse(argv)
     root = paths.resolve_root(args.home)
     if args.command == "data":
