@@ -110,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
 
     lag = LoopLagMonitor()
     runtime, window = start(root, show=True, lag=lag)
+    from terminal.ui import crash
+    from terminal.ui.main_window import app_icon
+
+    app.setWindowIcon(app_icon())
+    crash_handler = crash.install(window, runtime, loop)   # log, commit journal, one dialog
     tune_for_gui()
     lag.start()
     exit_code = 0
@@ -140,4 +145,5 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         lag.stop()
         runtime.close()
+        crash_handler.uninstall()
     return exit_code

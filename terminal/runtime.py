@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -97,8 +97,9 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
     symbols = settings.watchlist or [spec.vt_symbol for spec in contracts.SPECS]
 
     def remember(symbols: list[str]) -> None:
+        settings.watchlist = list(symbols)    # the settings dialog shows what the file holds
         try:
-            settings_file.save(paths.settings_file, replace(settings, watchlist=symbols))
+            settings_file.save(paths.settings_file, settings)
         except OSError:
             log.exception("could not save the watchlist")
 

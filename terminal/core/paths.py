@@ -45,6 +45,10 @@ class DataPaths:
         return self.root / "layout.ini"
 
     @property
+    def workspaces_dir(self) -> Path:
+        return self.root / "workspaces"
+
+    @property
     def log_dir(self) -> Path:
         return self.root / "logs"
 

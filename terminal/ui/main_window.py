@@ -1,4 +1,9 @@
-"""The main window: dockable windows, the View menu, the saved layout and the status bar."""
+"""The main window: dockable windows, the menus, the saved layout and the status bar.
+
+Menus: File (Settings…, Import market data…, Quit), Connect, View (charts, docks, Theme,
+Workspaces, Reset layout), Trading, Help (About). Every action with a keyboard shortcut has an
+id in `ui.shortcuts`; the trader's own keys come from settings.json and apply live.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,17 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QInputDialog, QLabel, QMainWindow, QMenu,
+                               QMessageBox, QWidget)
 
 from terminal import __version__
 from terminal.core.bridge import Batch
 from terminal.core.events import HandlerError
 from terminal.core.kernel import Kernel
+from terminal.core import settings as settings_file
 from terminal.core.looplag import LoopLagMonitor
+from terminal.core.resources import resource
 from terminal.market.live_bars import LiveBars
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
@@ -41,10 +49,25 @@ from terminal.ui.backtest import BacktestWorkbench
 from terminal.plugins.loader import StrategyCatalog
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.pump import BridgePump
+from terminal.ui import shortcuts, theme
+from terminal.ui.dialogs.about import AboutDialog
+from terminal.ui.dialogs.settings import SettingsDialog
+from terminal.ui.workspaces import DEFAULT_NAME, Workspaces, WorkspaceError
 
 log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
+
+
+def app_icon() -> QIcon:
+    """The application icon (every size of icon.ico, and the 256 px PNG); null when the
+    resources are missing."""
+    icon = QIcon()
+    for name in ("icon.ico", "icon.png"):
+        path = resource(name)
+        if path.exists():
+            icon.addFile(str(path))
+    return icon
 
 
 class MainWindow(QMainWindow):
@@ -70,10 +93,16 @@ class MainWindow(QMainWindow):
         self.store = store
         self.live_bars = live_bars
         self.risk = risk
+        self.watchlist = watchlist
+        self.app_settings = kernel.settings          # settings.json, as applied
         self.charts: dict[str, ChartDock] = {}
+        self._last_chart = ""
+        self.actions: dict[str, QAction] = {}        # shortcut id -> action
+        self.workspaces = Workspaces(kernel.paths.workspaces_dir)
         self._known_symbols: set[str] = set()
         self.setWindowTitle(f"Trading Terminal {__version__} — {kernel.paths.root}")
         self.setObjectName("MainWindow")
+        self.setWindowIcon(app_icon())
         self.setDockNestingEnabled(True)
         self.resize(1500, 900)
 
@@ -148,6 +177,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._settings = QSettings(str(kernel.paths.layout_file), QSettings.Format.IniFormat)
         self.restore_layout()
+        self.set_theme(self.app_settings.theme, save=False)
 
     # ------------------------------------------------------------------ docks and layout
     def _add_dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
@@ -175,6 +205,7 @@ class MainWindow(QMainWindow):
             name = f"chart_{number}"
         chart = ChartDock(self.store, self.trading, self.live_bars, parent=self)
         chart.set_symbols(sorted(self._known_symbols))
+        theme.restyle(chart)
         dock = ChartDockWidget(name, self)
         dock.setObjectName(name)
         dock.setWidget(chart)
@@ -203,8 +234,41 @@ class MainWindow(QMainWindow):
         if chart is not None:
             chart.close_chart()
         if dock is not None:
+            dock.setObjectName("")     # a new chart may take the name before this one is gone
             self.removeDockWidget(dock)
             dock.deleteLater()
+
+    def close_charts(self) -> None:
+        for name in list(self.charts):
+            self._chart_closed(name)
+
+    def next_chart(self, step: int = 1) -> ChartDock | None:
+        """Bring the next (or previous, step -1) chart to the front and give it the keys."""
+        names = list(self.charts)
+        if not names:
+            return None
+        current = next((n for n, c in self.charts.items()
+                        if c.isVisible() and not c.visibleRegion().isEmpty()
+                        and c.isAncestorOf(self.focusWidget() or self)), None)
+        if current is None:
+            current = self._last_chart if self._last_chart in names else names[-1]
+        name = names[(names.index(current) + step) % len(names)]
+        self._last_chart = name
+        self.docks[name].show()
+        self.docks[name].raise_()
+        self.charts[name].chart.setFocus()
+        return self.charts[name]
+
+    def focus_ticket(self) -> None:
+        """The order ticket to the front, its price selected for typing."""
+        dock = self.docks["order_ticket"]
+        dock.show()
+        dock.raise_()
+        dock.activateWindow()
+        edit = self.ticket.price_edit if self.ticket.price_edit.isEnabled() \
+            else self.ticket.volume_edit
+        edit.setFocus()
+        edit.selectAll()
 
     def _charts_apply(self, batch: Batch) -> None:
         if batch.contracts:
@@ -217,21 +281,30 @@ class MainWindow(QMainWindow):
             except Exception:  # noqa: BLE001 - one chart failing must not stop the others
                 log.exception("chart %s failed to update", name)
 
-    def save_layout(self) -> None:
+    def save_layout(self, target: QSettings | None = None) -> None:
+        """The charts, the window geometry and the docks' arrangement into `target`
+        (layout.ini when None; a workspace file otherwise)."""
+        target = target if target is not None else self._settings
         charts = [{"name": name, **chart.state()} for name, chart in self.charts.items()]
-        self._settings.setValue("charts/state", json.dumps(charts))
-        self._settings.setValue("window/geometry", self.saveGeometry())
-        self._settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
-        self._settings.setValue("window/version", LAYOUT_VERSION)
-        self._settings.sync()
+        target.setValue("charts/state", json.dumps(charts))
+        target.setValue("window/geometry", self.saveGeometry())
+        target.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        target.setValue("window/version", LAYOUT_VERSION)
+        target.sync()
 
-    def restore_layout(self) -> bool:
+    def restore_layout(self, source: QSettings | None = None,
+                       replace_charts: bool = False) -> bool:
+        """What `save_layout` wrote; with `replace_charts` the charts open now are closed
+        first (loading a workspace). False when the dock arrangement was not restored."""
+        source = source if source is not None else self._settings
+        if replace_charts:
+            self.close_charts()
         try:
-            charts = json.loads(self._settings.value("charts/state") or "[]")
+            charts = json.loads(source.value("charts/state") or "[]")
         except (TypeError, ValueError):
             charts = []
             log.warning("chart layout in %s is unreadable; charts not restored",
-                        self._settings.fileName())
+                        source.fileName())
         for saved in charts if isinstance(charts, list) else []:
             try:
                 chart = self.open_chart(saved["symbol"], saved.get("timeframe", "1m"),
@@ -239,8 +312,8 @@ class MainWindow(QMainWindow):
                 chart.restore(saved)
             except (KeyError, TypeError) as exc:
                 log.warning("a saved chart was left out: %r (%s)", saved, exc)
-        geometry = self._settings.value("window/geometry")
-        state = self._settings.value("window/state")
+        geometry = source.value("window/geometry")
+        state = source.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION):
@@ -255,57 +328,69 @@ class MainWindow(QMainWindow):
         self.docks["orders"].raise_()
         self.docks["positions"].raise_()
 
+    def _action(self, action_id: str, text: str, slot, menu: QMenu) -> QAction:
+        """A menu action with a registered shortcut id (its keys set by apply_shortcuts)."""
+        action = QAction(text, self)
+        action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)  # floating docks too
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)       # the shortcut works while the menu bar is hidden too
+        self.actions[action_id] = action
+        return action
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        import_data = QAction("&Import market data…", self)
-        import_data.triggered.connect(self.import_market_data)
-        file_menu.addAction(import_data)
+        self._action("file.settings", "&Settings…", self.open_settings, file_menu)
+        self._action("file.import", "&Import market data…", self.import_market_data, file_menu)
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self._action("file.quit", "&Quit", self.close, file_menu)
 
         self.connect_menu = ConnectMenu(self.kernel, self)
         self.menuBar().addMenu(self.connect_menu)
 
         view = self.menuBar().addMenu("&View")
-        new_chart = QAction("New &chart", self)
-        new_chart.setShortcut(QKeySequence("Ctrl+N"))
-        new_chart.triggered.connect(lambda: self.open_chart())
-        view.addAction(new_chart)
+        self._action("view.new_chart", "New &chart", lambda: self.open_chart(), view)
+        self._action("view.next_chart", "&Next chart", lambda: self.next_chart(1), view)
+        self._action("view.previous_chart", "&Previous chart", lambda: self.next_chart(-1),
+                     view)
         if self.backtest is not None:
-            workbench = QAction("&Backtest workbench", self)
-            workbench.setShortcut(QKeySequence("Ctrl+Shift+B"))
-            workbench.triggered.connect(self.show_backtest)
-            view.addAction(workbench)
+            self._action("view.backtest", "&Backtest workbench", self.show_backtest, view)
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
-        reset = QAction("&Reset layout", self)
-        reset.triggered.connect(self.reset_layout)
-        view.addAction(reset)
+        theme_menu = view.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, choice in theme.THEMES.items():
+            action = self._action(f"view.theme_{name}", choice.title,
+                                  lambda _=False, n=name: self.set_theme(n), theme_menu)
+            action.setCheckable(True)
+            self.theme_group.addAction(action)
+            self.theme_actions[name] = action
+        self.workspaces_menu = view.addMenu("&Workspaces")
+        self._action("view.save_workspace", "&Save as…", self.ask_save_workspace,
+                     self.workspaces_menu)
+        self.workspaces_load_menu = self.workspaces_menu.addMenu("&Load")
+        self.workspaces_delete_menu = self.workspaces_menu.addMenu("&Delete")
+        self.workspaces_menu.aboutToShow.connect(self._fill_workspaces_menu)
+        self._fill_workspaces_menu()
+        reset = self._action("view.reset_layout", "&Reset layout", self.reset_layout, view)
         self.reset_layout_action = reset
 
         trade = self.menuBar().addMenu("&Trading")
-        for text, key, slot in (
-            ("Buy", "F2", self.ticket.buy),
-            ("Sell", "F3", self.ticket.sell),
-            ("Cancel all orders", "F4", self.ticket.cancel_all),
-            ("Flatten all positions", "", self.positions.flatten_all),
-        ):
-            action = QAction(text, self)
-            if key:
-                action.setShortcut(QKeySequence(key))
-                action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-            action.triggered.connect(slot)
-            trade.addAction(action)
+        self._action("trading.buy", "Buy", self.ticket.buy, trade)
+        self._action("trading.sell", "Sell", self.ticket.sell, trade)
+        self._action("trading.cancel_all", "Cancel all orders", self.ticket.cancel_all, trade)
+        self._action("trading.flatten_all", "Flatten all positions",
+                     self.positions.flatten_all, trade)
+        trade.addSeparator()
+        self._action("trading.focus_ticket", "Focus the order &ticket", self.focus_ticket,
+                     trade)
         if self.risk is not None:
             trade.addSeparator()
-            settings = QAction("&Risk settings…", self)
-            settings.triggered.connect(self.open_risk_settings)
-            trade.addAction(settings)
+            self._action("trading.risk_settings", "&Risk settings…", self.open_risk_settings,
+                         trade)
             state_menu = trade.addMenu("Trading &state")
             for state in TradingState:
                 action = QAction(state.value.replace("_", "-").title(), self)
@@ -313,9 +398,137 @@ class MainWindow(QMainWindow):
                 state_menu.addAction(action)
 
         help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About", self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(about)
+        self._action("help.about", "&About", self._about, help_menu)
+        self.apply_shortcuts(self.app_settings.shortcuts)
+
+    # ------------------------------------------------------------------ shortcuts
+    def apply_shortcuts(self, overrides: dict[str, str]) -> list[str]:
+        """The registry's defaults with the trader's `overrides`, live; returns warnings
+        (also logged) for overrides left out."""
+        keys, warnings = shortcuts.effective(overrides)
+        for action_id, action in self.actions.items():
+            action.setShortcut(QKeySequence.fromString(keys.get(action_id, ""),
+                                                       shortcuts.PORTABLE))
+        for warning in warnings:
+            log.warning("%s", warning)
+        return warnings
+
+    # ------------------------------------------------------------------ theme
+    def set_theme(self, name: str, save: bool = True) -> None:
+        """Dark or light, for every window and chart, now; remembered in settings.json."""
+        try:
+            applied = theme.apply(name)
+        except ValueError as exc:
+            log.warning("%s; the dark theme is used", exc)
+            applied = theme.apply(theme.DEFAULT)
+        if applied.name in getattr(self, "theme_actions", {}):
+            self.theme_actions[applied.name].setChecked(True)
+        if save and self.app_settings.theme != applied.name:
+            self.app_settings.theme = applied.name
+            self._save_settings()
+
+    def _save_settings(self) -> None:
+        try:
+            settings_file.save(self.kernel.paths.settings_file, self.app_settings)
+        except OSError:
+            log.exception("could not save %s", self.kernel.paths.settings_file)
+
+    # ------------------------------------------------------------------ settings
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.app_settings, self.kernel.paths.settings_file,
+                                self.apply_settings, self)
+        dialog.accepted.connect(lambda: self._settings_saved(dialog))
+        dialog.open()
+        self.settings_dialog = dialog
+        return dialog
+
+    def _settings_saved(self, dialog: SettingsDialog) -> None:
+        if dialog.message:
+            self.statusBar().showMessage(dialog.message, 15000)
+
+    def apply_settings(self, new: settings_file.Settings) -> list[str]:
+        """Take `new` (already checked and saved): the theme, shortcuts, GUI frame and
+        watchlist change now; the rest waits for a restart. Returns notes for the trader."""
+        notes: list[str] = []
+        old = self.app_settings
+        watchlist_changed = new.watchlist != old.watchlist
+        for name in settings_file.Settings.__dataclass_fields__:
+            setattr(old, name, getattr(new, name))       # the runtime shares this object
+        self.set_theme(new.theme, save=False)
+        notes += self.apply_shortcuts(new.shortcuts)
+        self.pump.frame = new.frame_ms / 1000.0
+        if watchlist_changed:
+            notes += self._apply_watchlist(new.watchlist)
+            old.watchlist = list(new.watchlist)
+            self._save_settings()            # the watchlist's own saves kept only known ones
+        return notes
+
+    def _apply_watchlist(self, symbols: list[str]) -> list[str]:
+        if not symbols:
+            return ["An empty watchlist (every simulator contract) applies after a restart."]
+        for symbol in list(self.watchlist.symbols):
+            if symbol not in symbols:
+                self.watchlist.remove(symbol)
+        unknown = [symbol for symbol in symbols if self.watchlist.add(symbol)]
+        watchlist = self.watchlist
+        self.market_watch.model.set_filter(lambda tick: tick.vt_symbol in watchlist)
+        if unknown:
+            return [f"Not known to a connected gateway yet, watched after a restart: "
+                    f"{', '.join(unknown)}."]
+        return []
+
+    # ------------------------------------------------------------------ workspaces
+    def _fill_workspaces_menu(self) -> None:
+        load, delete = self.workspaces_load_menu, self.workspaces_delete_menu
+        load.clear()
+        delete.clear()
+        load.addAction(DEFAULT_NAME, self.reset_layout)
+        names = self.workspaces.names()
+        if names:
+            load.addSeparator()
+        for name in names:
+            load.addAction(name, lambda n=name: self.load_workspace(n))
+        delete.setEnabled(bool(names))
+        for name in names:
+            delete.addAction(name, lambda n=name: self.delete_workspace(n))
+
+    def ask_save_workspace(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save workspace",
+                                        "Name (the layout, the window and the open charts):")
+        if not ok:
+            return
+        try:
+            if self.workspaces.exists(name) and QMessageBox.question(
+                    self, "Save workspace", f"Replace the workspace {name.strip()!r}?") \
+                    != QMessageBox.StandardButton.Yes:
+                return
+            self.save_workspace(name)
+        except WorkspaceError as exc:
+            QMessageBox.warning(self, "Workspace not saved", str(exc))
+
+    def save_workspace(self, name: str) -> Path:
+        path = self.workspaces.save(self, name)
+        self.statusBar().showMessage(f"Workspace {name.strip()!r} saved", 5000)
+        return path
+
+    def load_workspace(self, name: str) -> bool:
+        try:
+            restored = self.workspaces.load(self, name)
+        except WorkspaceError as exc:
+            QMessageBox.warning(self, "Workspace not loaded", str(exc))
+            return False
+        if not restored:
+            log.warning("workspace %r: the dock arrangement could not be restored", name)
+        self.statusBar().showMessage(f"Workspace {name!r} loaded", 5000)
+        return restored
+
+    def delete_workspace(self, name: str) -> None:
+        try:
+            self.workspaces.delete(name)
+        except (WorkspaceError, OSError) as exc:
+            QMessageBox.warning(self, "Workspace not deleted", str(exc))
+            return
+        self.statusBar().showMessage(f"Workspace {name!r} deleted", 5000)
 
     def show_backtest(self) -> None:
         self.docks["backtest"].show()
@@ -326,14 +539,11 @@ class MainWindow(QMainWindow):
         self.docks["data_manager"].raise_()
         self.data_manager.open_import()
 
-    def _about(self) -> None:
-        import vnpy
-
-        QMessageBox.about(
-            self, "About",
-            f"Trading Terminal {__version__}\nvn.py {vnpy.__version__}\n"
-            f"Data directory: {self.kernel.paths.root}",
-        )
+    def _about(self) -> AboutDialog:
+        dialog = AboutDialog(self.kernel.paths.root, self.kernel.paths.log_dir, self)
+        dialog.open()
+        self.about_dialog = dialog
+        return dialog
 
     # ------------------------------------------------------------------ status bar
     def _build_status_bar(self) -> None:

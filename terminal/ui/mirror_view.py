@@ -78,7 +78,10 @@ class MirrorModel(QStandardItemModel):
                     item(row, column).setText(text)
                 colour = colours[column]
                 if shown is None or shown[1][column] != colour:
-                    item(row, column).setForeground(self._brush(colour))
+                    if colour is None:      # the palette's text colour (an empty brush is black)
+                        item(row, column).setData(None, Qt.ItemDataRole.ForegroundRole)
+                    else:
+                        item(row, column).setForeground(self._brush(colour))
             written[row] = (texts, colours, record)
 
     def _brush(self, colour: int | None) -> QBrush:

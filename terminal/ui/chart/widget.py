@@ -25,12 +25,15 @@ from terminal.market.bar_series import BarSeries
 from terminal.ui.chart.axis import TimeAxis
 from terminal.ui.chart.items import (CandleItem, HistogramItem, LineItem, Pyramid,
                                      VolumeItem, visible_span)
+from terminal.ui.theme import Theme
+from terminal.ui.theme import current as current_theme
 
 INITIAL_BARS = 200
 LINE_COLORS = ("#f5a623", "#4a90e2", "#bd10e0", "#7ed321", "#50e3c2", "#b8e986", "#9013fe")
 TAIL_MIN = 2000                 # bars recomputed for a live indicator value, at the least
 TAIL_PER_PERIOD = 40            # ... and this many times its longest period (exact to 1e-17)
 FIT_EXACT = 4096                # up to this many bars on screen, fit the axis on every bar
+Y_PADDING = 0.05                # share of the value range left free above and below
 
 
 @dataclass
@@ -61,8 +64,9 @@ class ChartWidget(QWidget):
         self.daily = False
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        colors = current_theme().chart
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("#101418")
+        self.graphics.setBackground(colors.background)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -78,10 +82,11 @@ class ChartWidget(QWidget):
         self.price.addItem(self.candles)
         self.volume.addItem(self.volumes)
         self.last_line = pg.InfiniteLine(angle=0, movable=False,
-                                         pen=pg.mkPen("#8a9099", style=Qt.PenStyle.DotLine),
+                                         pen=pg.mkPen(colors.crosshair,
+                                                      style=Qt.PenStyle.DotLine),
                                          label="{value:g}", labelOpts={
-                                             "position": 0.98, "color": "#e6e6e6",
-                                             "fill": pg.mkBrush("#2b3138")})
+                                             "position": 0.98, "color": colors.label_text,
+                                             "fill": pg.mkBrush(colors.label_fill)})
         self.last_line.hide()
         self.price.addItem(self.last_line, ignoreBounds=True)
         self.panes: list[pg.PlotItem] = [self.price, self.volume]
@@ -102,6 +107,11 @@ class ChartWidget(QWidget):
         pane.showAxis("right")
         pane.hideAxis("left")
         pane.getAxis("right").setWidth(70)
+        # Ticks outside the plot: pyqtgraph's default (inward) makes each axis overlap the
+        # plot's edge, so every live change there (the last price line, the newest bar)
+        # repainted the axes too, a quarter of a live frame's cost.
+        for side in ("right", "bottom"):
+            pane.getAxis(side).setStyle(tickLength=5)
         pane.setMenuEnabled(False)
         pane.hideButtons()
         if row:
@@ -114,7 +124,7 @@ class ChartWidget(QWidget):
             pane.showAxis("bottom", pane is self.panes[-1])
 
     def _add_crosshair(self, pane: pg.PlotItem) -> None:
-        pen = pg.mkPen("#8a9099", style=Qt.PenStyle.DashLine)
+        pen = pg.mkPen(current_theme().chart.crosshair, style=Qt.PenStyle.DashLine)
         vertical = pg.InfiniteLine(angle=90, movable=False, pen=pen)
         horizontal = pg.InfiniteLine(angle=0, movable=False, pen=pen)
         for line in (vertical, horizontal):
@@ -122,6 +132,24 @@ class ChartWidget(QWidget):
             line.hide()
             pane.addItem(line, ignoreBounds=True)
         self._lines[pane] = (vertical, horizontal)
+
+    def apply_theme(self, theme: Theme) -> None:
+        """The theme's chart colours, live (candle colours stay: they read on both)."""
+        colors = theme.chart
+        self.graphics.setBackground(colors.background)
+        for pane in self.panes:
+            for name in ("right", "bottom"):
+                axis = pane.getAxis(name)
+                axis.setPen(pg.mkPen(colors.axis))
+                axis.setTextPen(pg.mkPen(colors.axis))
+        crosshair = pg.mkPen(colors.crosshair, style=Qt.PenStyle.DashLine)
+        for lines in self._lines.values():
+            for line in lines:
+                line.setPen(crosshair)
+        self.last_line.setPen(pg.mkPen(colors.crosshair, style=Qt.PenStyle.DotLine))
+        self.last_line.label.setColor(colors.label_text)
+        self.last_line.label.fill = pg.mkBrush(colors.label_fill)
+        self.last_line.label.update()
 
     # ------------------------------------------------------------------ data
     def set_history(self, columns: dict[str, np.ndarray], daily: bool = False) -> None:
@@ -156,14 +184,19 @@ class ChartWidget(QWidget):
             (left, right), _ = box.viewRange()
             box.setXRange(left + 1, right + 1, padding=0)
         else:
-            self.fit_y()
+            self.fit_y(live=True)
         return outcome
 
     def _mark_last(self) -> None:
-        """The last price as a line with its value on the price axis side."""
+        """The last price as a line with its value on the price axis side (moved only when
+        the price changed: moving the line and its label is most of a live update's cost)."""
         if len(self.series):
-            self.last_line.show()         # before the value: a hidden label is not updated
-            self.last_line.setValue(float(self.series.column("close_price")[-1]))
+            value = float(self.series.column("close_price")[-1])
+            if not self.last_line.isVisible():
+                self.last_line.show()     # before the value: a hidden label is not updated
+                self.last_line.setValue(value)
+            elif value != self.last_line.value():
+                self.last_line.setValue(value)
         else:
             self.last_line.hide()
 
@@ -245,8 +278,10 @@ class ChartWidget(QWidget):
         self.price.getViewBox().setXRange(max(0, count - bars) - 0.5, count + 2, padding=0)
         self.fit_y()
 
-    def fit_y(self) -> None:
-        """Each pane's value axis to what is visible."""
+    def fit_y(self, live: bool = False) -> None:
+        """Each pane's value axis to what is visible. `live` (a live bar changed): a pane whose
+        range still holds what is visible keeps it, so the axes are not redrawn every frame;
+        a pan, a zoom or a new bar fits exactly."""
         count = len(self.series)
         if not count:
             return
@@ -270,24 +305,32 @@ class ChartWidget(QWidget):
                     span = line.visible_range(start, stop)
                     if span:
                         low, high = min(low, span[0]), max(high, span[1])
-        self._set_y(self.price, low, high)
+        self._set_y(self.price, low, high, live)
         top = float(volumes.max())
-        self._set_y(self.volume, 0.0, top)
+        self._set_y(self.volume, 0.0, top, live)
         for indicator in self.indicators:
             if indicator.pane is not None:
                 spans = [s for s in (line.visible_range(start, stop)
                                      for line in indicator.lines.values()) if s]
                 if spans:
                     self._set_y(indicator.pane, min(s[0] for s in spans),
-                                max(s[1] for s in spans))
+                                max(s[1] for s in spans), live)
 
     @staticmethod
-    def _set_y(pane: pg.PlotItem, low: float, high: float) -> None:
+    def _set_y(pane: pg.PlotItem, low: float, high: float, live: bool = False) -> None:
         if not (math.isfinite(low) and math.isfinite(high)):
             return
         if high <= low:
             high, low = high + 1, low - 1
-        pane.getViewBox().setYRange(low, high, padding=0.05)
+        box = pane.getViewBox()
+        shown_low, shown_high = box.viewRange()[1]
+        if live and shown_low <= low and high <= shown_high:
+            return
+        pad = (high - low) * Y_PADDING
+        if math.isclose(shown_low, low - pad, rel_tol=1e-12, abs_tol=1e-12) and \
+                math.isclose(shown_high, high + pad, rel_tol=1e-12, abs_tol=1e-12):
+            return                     # pyqtgraph redraws the axes even for the same range
+        box.setYRange(low, high, padding=Y_PADDING)
 
     def keyPressEvent(self, event) -> None:
         box = self.price.getViewBox()

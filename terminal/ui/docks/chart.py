@@ -5,15 +5,26 @@ Live bars come from `LiveBars` (built on the event thread from every tick). For 
 above a minute the dock keeps the last 1-minute bars and rebuilds the latest timeframe bars
 from them with the session rules, so a live 30-minute bar is exactly what the history will
 show once it is stored.
+
+Live bars are drawn at most every `LIVE_INTERVAL_MS` (20 times a second): a symbol quoting
+hundreds of times a second would otherwise repaint its chart on every GUI frame, several
+milliseconds each (the soak benchmark's two charts took a third of the GUI thread). Nothing is
+lost: the bars are built from every tick on the event thread, and the latest state is drawn
+at the next tick of the chart's own 50 ms clock. Each chart's clock is offset from the other
+charts' (by the golden ratio of an interval), so several busy charts draw and paint in turns
+rather than all in the same frame, which made one long stall of the GUI thread.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThreadPool, Qt, Signal
+from PySide6.QtCore import QThreadPool, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QInputDialog, QLabel, QMenu,
                                QMessageBox, QToolButton, QVBoxLayout, QWidget)
@@ -33,11 +44,20 @@ from terminal.storage.market_store import MarketStore, StoreError, to_ns
 from terminal.ui.chart.items import DOWN, UP
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.jobs import Job
+from terminal.ui.theme import Theme
+from terminal.ui.theme import current as current_theme
 
 log = logging.getLogger(__name__)
 
+LIVE_INTERVAL_MS = 50
+_charts_made = itertools.count()
 TIMEFRAME_LABELS = {"1m": "1 min", "5m": "5 min", "15m": "15 min", "30m": "30 min",
                     "1h": "1 hour", "4h": "4 hours", "d": "1 day"}
+
+
+def _shows(line: pg.InfiniteLine, price: float, text: str) -> bool:
+    """Whether an order or position line already shows `price` with `text`."""
+    return line.value() == price and line.label is not None and line.label.format == text
 
 
 def bar_values(bar: BarData) -> dict[str, float]:
@@ -58,6 +78,15 @@ class ChartDock(QWidget):
         self._since = 0
         self._tail = BarSeries()
         self._fills: list[tuple[int, float, bool]] = []      # (ns, price, bought)
+        self._fills_drawn_for = -1                           # bars when they were drawn
+        # This chart's clock for live draws: perf_counter times origin + k * interval.
+        self._live_origin = time.perf_counter() + \
+            (next(_charts_made) * 0.618034 % 1.0) * LIVE_INTERVAL_MS / 1000
+        self._live_tick = -1                                 # the clock tick last drawn at
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._live_timer.timeout.connect(self._draw_live)
         self._order_lines: dict[str, pg.InfiniteLine] = {}
         self._position_lines: dict[str, pg.InfiniteLine] = {}
         self.last_error = ""
@@ -81,7 +110,8 @@ class ChartDock(QWidget):
         self.message = QLabel()
         self.message.setStyleSheet("color: #c0392b")
         self.chart = ChartWidget(store.tz)
-        self.fills = pg.ScatterPlotItem(size=11, pen=pg.mkPen("#ffffff", width=0.5))
+        self.fills = pg.ScatterPlotItem(
+            size=11, pen=pg.mkPen(current_theme().chart.marker_outline, width=0.5))
         self.fills.setZValue(20)
         self.chart.price.addItem(self.fills)
 
@@ -200,6 +230,7 @@ class ChartDock(QWidget):
 
     def close_chart(self) -> None:
         self._closed = True
+        self._live_timer.stop()
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
             self.vt_symbol = ""
@@ -258,7 +289,7 @@ class ChartDock(QWidget):
         if not self.vt_symbol:
             return
         if self.vt_symbol in batch.ticks:
-            self._live_bars()
+            self._live_due()
         for trade in batch.trades:
             if trade.vt_symbol == self.vt_symbol:
                 self._fills.append((to_ns(trade.datetime), trade.price,
@@ -269,6 +300,22 @@ class ChartDock(QWidget):
         for position in batch.positions.values():
             self._show_position(position)
 
+    def _live_due(self) -> None:
+        """Draw the live bars at the next tick of this chart's clock."""
+        if self._live_timer.isActive():
+            return
+        interval = LIVE_INTERVAL_MS / 1000
+        now = time.perf_counter()
+        # The next tick, never the one just drawn at (a timer may fire a little early).
+        tick = max(math.ceil((now - self._live_origin) / interval), self._live_tick + 1)
+        self._live_tick = tick
+        wait = self._live_origin + tick * interval - now
+        self._live_timer.start(max(0, round(wait * 1000)))
+
+    def _draw_live(self) -> None:
+        if self.vt_symbol and not self._closed:
+            self._live_bars()
+
     def _live_bars(self) -> None:
         finished, self._since, current = self.live.take(self.vt_symbol, self._since)
         minutes = [*finished, *([current] if current else [])]
@@ -277,7 +324,7 @@ class ChartDock(QWidget):
         if self.timeframe == "1m":
             for bar in minutes:
                 self.chart.put_bar(to_ns(bar.datetime), bar_values(bar))
-            self._draw_fills()
+            self._fills_moved()
             return
         for bar in minutes:
             self._tail.put(to_ns(bar.datetime), bar_values(bar))
@@ -296,11 +343,18 @@ class ChartDock(QWidget):
                 self.chart.put_bar(int(times[index]),
                                    {name: float(rebuilt[name][index]) for name in FIELDS
                                     if name in rebuilt})
-        self._draw_fills()
+        self._fills_moved()
+
+    def _fills_moved(self) -> None:
+        """After live bars: the fill markers are placed by bar position, which only a new bar
+        can change; redrawn then (every frame before, with nothing to move)."""
+        if self._fills and len(self.chart.series) != self._fills_drawn_for:
+            self._draw_fills()
 
     # ------------------------------------------------------------------ orders, fills, position
     def _draw_fills(self) -> None:
         series = self.chart.series
+        self._fills_drawn_for = len(series)
         if not self._fills or not len(series):
             self.fills.setData([])
             return
@@ -316,36 +370,59 @@ class ChartDock(QWidget):
     def _show_order(self, order: OrderData) -> None:
         if order.vt_symbol != self.vt_symbol:
             return
-        line = self._order_lines.pop(order.vt_orderid, None)
-        if line is not None:
-            self.chart.price.removeItem(line)
-        if not order.is_active() or order.type == OrderType.MARKET:
-            return
+        active = order.is_active() and order.type != OrderType.MARKET
         buy = order.direction == Direction.LONG
         left = order.volume - order.traded
         text = f"{'Buy' if buy else 'Sell'} {left:g} @ {order.price:g} {order.type.value}"
+        line = self._order_lines.get(order.vt_orderid)
+        if line is not None and active and _shows(line, order.price, text):
+            return                      # unchanged: a new line costs milliseconds
+        if line is not None:
+            del self._order_lines[order.vt_orderid]
+            self.chart.price.removeItem(line)
+        if not active:
+            return
         line = pg.InfiniteLine(order.price, angle=0, movable=False,
                                pen=pg.mkPen(UP if buy else DOWN, style=Qt.PenStyle.DashLine),
-                               label=text, labelOpts={"position": 0.05, "color": "#dddddd"})
+                               label=text, labelOpts={"position": 0.05,
+                                                      "color": current_theme().chart.label_text})
         self.chart.price.addItem(line, ignoreBounds=True)
         self._order_lines[order.vt_orderid] = line
 
     def _show_position(self, position) -> None:
+        """The position's line, made again only when its volume or price changed: gateways
+        publish the position on every tick of its symbol (its P&L moves), and a new line each
+        frame took the GUI thread from a third to two thirds of a core in the soak benchmark."""
         if position.vt_symbol != self.vt_symbol:
             return
         key = position.vt_positionid
-        line = self._position_lines.pop(key, None)
+        long = position.direction == Direction.LONG
+        text = f"{'Long' if long else 'Short'} {position.volume:g} @ {position.price:.6g}"
+        line = self._position_lines.get(key)
+        if line is not None and position.volume and _shows(line, position.price, text):
+            return
         if line is not None:
+            del self._position_lines[key]
             self.chart.price.removeItem(line)
         if not position.volume:
             return
-        long = position.direction == Direction.LONG
-        text = f"{'Long' if long else 'Short'} {position.volume:g} @ {position.price:.6g}"
+        color = current_theme().chart.position
         line = pg.InfiniteLine(position.price, angle=0, movable=False,
-                               pen=pg.mkPen("#f5d90a", width=1.5), label=text,
-                               labelOpts={"position": 0.9, "color": "#f5d90a"})
+                               pen=pg.mkPen(color, width=1.5), label=text,
+                               labelOpts={"position": 0.9, "color": color})
         self.chart.price.addItem(line, ignoreBounds=True)
         self._position_lines[key] = line
+
+    def apply_theme(self, theme: Theme) -> None:
+        """The chart's own lines and markers in the theme's colours (the chart widget
+        restyles itself)."""
+        colors = theme.chart
+        self.fills.setPen(pg.mkPen(colors.marker_outline, width=0.5))
+        for line in self._order_lines.values():
+            line.label.setColor(colors.label_text)
+        for line in self._position_lines.values():
+            line.setPen(pg.mkPen(colors.position, width=1.5))
+            line.label.setColor(colors.position)
 
     # ------------------------------------------------------------------ orders from the chart
     def _clicked(self, event) -> None:

@@ -1,0 +1,118 @@
+"""Named workspaces: the dock layout, the window geometry and the open charts with their
+indicators, saved under a name and loaded back (View → Workspaces).
+
+Each workspace is one INI file, `workspaces/<name>.ini` in the data directory, holding what
+the main window keeps in `layout.ini` plus the name as typed. The name is the file name, so it
+is checked first: no path separators or characters Windows refuses, no names Windows reserves,
+not empty, not too long; the error says which rule it broke. Names are compared without
+regard to case (Windows and macOS file systems do the same). The built-in default layout is
+always there and is not a file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtCore import QSettings
+
+DEFAULT_NAME = "Default layout"
+MAX_LENGTH = 64
+SUFFIX = ".ini"
+_FORBIDDEN = set('/\\:*?"<>|')
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)),
+             *(f"lpt{n}" for n in range(1, 10))}
+
+
+class WorkspaceError(ValueError):
+    pass
+
+
+class LayoutOwner(Protocol):
+    def save_layout(self, target: QSettings | None = None) -> None: ...
+
+    def restore_layout(self, source: QSettings | None = None,
+                       replace_charts: bool = False) -> bool: ...
+
+
+def check_name(name: str) -> str:
+    """The name as it will be kept (spaces trimmed); WorkspaceError says what is wrong."""
+    if not isinstance(name, str):
+        raise WorkspaceError("a workspace name must be text")
+    name = name.strip()
+    if not name:
+        raise WorkspaceError("a workspace needs a name")
+    if len(name) > MAX_LENGTH:
+        raise WorkspaceError(f"the name is {len(name)} characters long; at most {MAX_LENGTH}")
+    bad = sorted({c for c in name if c in _FORBIDDEN})
+    if bad:
+        raise WorkspaceError(f"{name!r}: a workspace name may not contain "
+                             f"{' '.join(bad)} (no folders, no path separators)")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise WorkspaceError(f"{name!r}: a workspace name may not contain control characters")
+    if name.startswith(".") or name.endswith("."):
+        raise WorkspaceError(f"{name!r}: a workspace name may not start or end with a dot")
+    if re.split(r"[ .]", name.casefold(), maxsplit=1)[0] in _RESERVED:
+        raise WorkspaceError(f"{name!r} is a device name on Windows; choose another name")
+    if name.casefold() in (DEFAULT_NAME.casefold(), "default"):
+        raise WorkspaceError(f"{name!r} is the built-in layout; choose another name")
+    return name
+
+
+class Workspaces:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def _files(self) -> dict[str, tuple[str, Path]]:
+        """casefolded name -> (name as saved, file)."""
+        found: dict[str, tuple[str, Path]] = {}
+        if not self.folder.is_dir():
+            return found
+        for path in sorted(self.folder.glob(f"*{SUFFIX}")):
+            stored = QSettings(str(path), QSettings.Format.IniFormat).value("workspace/name")
+            name = stored if isinstance(stored, str) and stored.strip() else path.stem
+            found[name.casefold()] = (name, path)
+        return found
+
+    def names(self) -> list[str]:
+        return sorted((name for name, _ in self._files().values()), key=str.casefold)
+
+    def exists(self, name: str) -> bool:
+        return name.strip().casefold() in self._files()
+
+    def path(self, name: str) -> Path:
+        """The file of `name` (an existing one whatever its case, else a new one)."""
+        name = check_name(name)
+        known = self._files().get(name.casefold())
+        return known[1] if known else self.folder / f"{name}{SUFFIX}"
+
+    def save(self, window: LayoutOwner, name: str) -> Path:
+        """Save the window's layout and charts as `name`, replacing one of that name."""
+        name = check_name(name)
+        path = self.path(name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = QSettings(str(path), QSettings.Format.IniFormat)   # written atomically
+        target.clear()
+        target.setValue("workspace/name", name)
+        window.save_layout(target)
+        if target.status() != QSettings.Status.NoError:
+            raise WorkspaceError(f"workspace {name!r} could not be written to {path}")
+        return path
+
+    def load(self, window: LayoutOwner, name: str) -> bool:
+        """Replace the window's charts and layout with the workspace's. False when the dock
+        arrangement could not be restored (the charts still were)."""
+        known = self._files().get(name.strip().casefold())
+        if known is None:
+            raise WorkspaceError(f"there is no workspace named {name!r}")
+        source = QSettings(str(known[1]), QSettings.Format.IniFormat)
+        if source.status() != QSettings.Status.NoError:
+            raise WorkspaceError(f"workspace {name!r} ({known[1]}) cannot be read")
+        return window.restore_layout(source, replace_charts=True)
+
+    def delete(self, name: str) -> None:
+        known = self._files().get(name.strip().casefold())
+        if known is None:
+            raise WorkspaceError(f"there is no workspace named {name!r}")
+        known[1].unlink()
