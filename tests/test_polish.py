@@ -140,6 +140,21 @@ def test_help_about_icon_and_menus(qtbot, terminal):
     assert window.actions["view.backtest"].shortcut() == QKeySequence("Ctrl+Shift+B")
 
 
+def test_backtest_workbench_and_charts_are_built_on_first_use(qtbot, terminal):
+    """Neither the workbench nor a chart is built at start (a third of the cold start);
+    the workbench appears when its dock is first shown, themed like the rest."""
+    from terminal.ui.backtest import BacktestWorkbench
+
+    _, window = terminal
+    assert window._backtest is None and not window.charts
+    window.actions["view.backtest"].trigger()
+    qtbot.waitUntil(lambda: isinstance(window.docks["backtest"].widget(), BacktestWorkbench),
+                    timeout=WAIT)
+    assert window.backtest is window.docks["backtest"].widget()
+    background = window.backtest.results.equity_plots.backgroundBrush().color().name()
+    assert background == theme.current().chart.background
+
+
 def test_theme_switch_is_live_and_survives_a_restart(qtbot, data_dir):
     from terminal.app import start
 

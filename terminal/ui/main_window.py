@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
@@ -36,7 +37,6 @@ from terminal.ui.docks.account import AccountDock
 from terminal.strategies import TerminalCtaEngine
 from terminal.ui.docks.alerts import AlertsDock
 from terminal.ui.docks.strategies import StrategiesDock
-from terminal.ui.docks.chart import ChartDock
 from terminal.ui.docks.data_manager import DataManagerDock
 from terminal.ui.docks.log import LogDock
 from terminal.ui.docks.market_watch import MarketWatchDock
@@ -45,7 +45,6 @@ from terminal.ui.docks.orders import OrdersDock
 from terminal.ui.docks.positions import PositionsDock
 from terminal.ui.docks.replay import ReplayDock
 from terminal.ui.docks.trades import TradesDock
-from terminal.ui.backtest import BacktestWorkbench
 from terminal.plugins.loader import StrategyCatalog
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.pump import BridgePump
@@ -53,6 +52,9 @@ from terminal.ui import shortcuts, theme
 from terminal.ui.dialogs.about import AboutDialog
 from terminal.ui.dialogs.settings import SettingsDialog
 from terminal.ui.workspaces import DEFAULT_NAME, Workspaces, WorkspaceError
+
+if TYPE_CHECKING:  # imported when the first chart opens (pyqtgraph: a tenth of the start)
+    from terminal.ui.docks.chart import ChartDock
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +143,15 @@ class MainWindow(QMainWindow):
         self.data_manager = DataManagerDock(store)
         self._add_dock("data_manager", "Data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["log"], self.docks["data_manager"])
-        self.backtest: BacktestWorkbench | None = None
-        if catalog is not None and backtests_dir is not None:
-            self.backtest = BacktestWorkbench(catalog, store, backtests_dir)
-            self._add_dock("backtest", "Backtest", self.backtest,
-                           Qt.DockWidgetArea.BottomDockWidgetArea)
+        # The workbench is built when its dock is first shown: its imports (the backtester,
+        # plotly, the optimisers) were a sixth of the cold start.
+        self._backtest = None
+        self._backtest_parts = (catalog, store, backtests_dir) \
+            if catalog is not None and backtests_dir is not None else None
+        if self._backtest_parts is not None:
+            dock = self._add_dock("backtest", "Backtest", QWidget(),
+                                  Qt.DockWidgetArea.BottomDockWidgetArea)
+            dock.visibilityChanged.connect(lambda shown: shown and self.backtest)
             self.tabifyDockWidget(self.docks["data_manager"], self.docks["backtest"])
         self.replay = ReplayDock(store, kernel.main_engine, watchlist)
         self.replay.symbol_activated.connect(self.ticket.load_symbol)
@@ -203,6 +209,8 @@ class MainWindow(QMainWindow):
             while f"chart_{number}" in self.docks:
                 number += 1
             name = f"chart_{number}"
+        from terminal.ui.docks.chart import ChartDock
+
         chart = ChartDock(self.store, self.trading, self.live_bars, parent=self)
         chart.set_symbols(sorted(self._known_symbols))
         theme.restyle(chart)
@@ -353,7 +361,7 @@ class MainWindow(QMainWindow):
         self._action("view.next_chart", "&Next chart", lambda: self.next_chart(1), view)
         self._action("view.previous_chart", "&Previous chart", lambda: self.next_chart(-1),
                      view)
-        if self.backtest is not None:
+        if self._backtest_parts is not None:
             self._action("view.backtest", "&Backtest workbench", self.show_backtest, view)
         view.addSeparator()
         for dock in self.docks.values():
@@ -530,6 +538,17 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Workspace {name!r} deleted", 5000)
 
+    @property
+    def backtest(self):
+        """The backtest workbench (None without a strategy catalog), built on first use."""
+        if self._backtest is None and self._backtest_parts is not None:
+            from terminal.ui.backtest import BacktestWorkbench
+
+            self._backtest = BacktestWorkbench(*self._backtest_parts)
+            self.docks["backtest"].setWidget(self._backtest)
+            theme.restyle(self._backtest)
+        return self._backtest
+
     def show_backtest(self) -> None:
         self.docks["backtest"].show()
         self.docks["backtest"].raise_()
@@ -625,8 +644,8 @@ class MainWindow(QMainWindow):
             log.exception("could not save the window layout")
         self._status_timer.stop()
         self.pump.stop()
-        if self.backtest is not None:
-            self.backtest.shutdown()       # cancels runs still working, reaps the workers
+        if self._backtest is not None:
+            self._backtest.shutdown()      # cancels runs still working, reaps the workers
         super().closeEvent(event)
 
 

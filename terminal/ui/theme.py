@@ -16,9 +16,9 @@ reds and greens were chosen to read on a near-black and on a white background.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 
-import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
@@ -129,7 +129,7 @@ def apply(name: str, app: QApplication | None = None) -> Theme:
     theme = get(name)
     app = app or QApplication.instance()
     _current = theme
-    pg.setConfigOptions(background=theme.chart.background, foreground=theme.chart.axis)
+    _configure_pyqtgraph(theme)
     if app is None:
         return theme
     fusion = QStyleFactory.create("Fusion")
@@ -141,13 +141,27 @@ def apply(name: str, app: QApplication | None = None) -> Theme:
     return theme
 
 
+def _configure_pyqtgraph(theme: Theme) -> bool:
+    """pyqtgraph's defaults for plots made from now on; False when pyqtgraph is not loaded
+    yet (no plot exists: the docks with plots are built on first use, and pyqtgraph costs a
+    tenth of the cold start). Whoever builds plots later calls `restyle` on them."""
+    pg = sys.modules.get("pyqtgraph")
+    if pg is None:
+        return False
+    pg.setConfigOptions(background=theme.chart.background, foreground=theme.chart.axis)
+    return True
+
+
 def restyle(root: QWidget, theme: Theme | None = None) -> None:
     """Give every plot under `root` (and `root` itself) the theme's chart colours."""
     theme = theme or _current
     widgets = [root, *root.findChildren(QWidget)]
-    for widget in widgets:
-        if isinstance(widget, pg.GraphicsView):
-            style_plot_view(widget, theme.chart)
+    if _configure_pyqtgraph(theme):
+        import pyqtgraph as pg
+
+        for widget in widgets:
+            if isinstance(widget, pg.GraphicsView):
+                style_plot_view(widget, theme.chart)
     for widget in widgets:
         method = getattr(widget, "apply_theme", None)
         if callable(method):
@@ -158,8 +172,10 @@ def restyle(root: QWidget, theme: Theme | None = None) -> None:
                               theme.name)
 
 
-def style_plot_view(view: pg.GraphicsView, colors: ChartColors) -> None:
+def style_plot_view(view, colors: ChartColors) -> None:
     """Background, axes, grid and titles of one pyqtgraph view."""
+    import pyqtgraph as pg
+
     view.setBackground(colors.background)
     scene = view.scene()
     if scene is None:
