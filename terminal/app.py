@@ -49,11 +49,14 @@ def build_window(runtime, lag=None):
     from terminal.ui.main_window import MainWindow
     from terminal.ui.pump import BridgePump
 
+    from terminal.core.health import HealthSampler
+
     pump = BridgePump(runtime.kernel.bridge, runtime.settings.frame_ms)
     return MainWindow(runtime.kernel, runtime.trading, runtime.watchlist, pump, runtime.store,
                       runtime.live_bars, lag, runtime.risk, runtime.cta,
                       catalog=runtime.catalog,
-                      backtests_dir=runtime.kernel.paths.root / "backtests")
+                      backtests_dir=runtime.kernel.paths.root / "backtests",
+                      health=HealthSampler.for_runtime(runtime, lag))
 
 
 def _qt_message(mode, context, message: str) -> None:

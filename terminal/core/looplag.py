@@ -1,19 +1,36 @@
 """GUI loop lag: how late a short asyncio sleep wakes up on the (qasync) Qt loop.
 
-A lag above one frame (16 ms) is a stutter the trader sees.
+A lag above one frame (16 ms) is a stutter the trader sees. The lags of the last `window`
+seconds are kept (one every `interval` at most, so the memory is bounded) for percentiles:
+the health view shows the p99 of the last minute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The `q`th percentile (nearest rank) of `values`; None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
 class LoopLagMonitor:
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(self, interval: float = 0.02, window: float = 60.0) -> None:
         self.interval = interval
+        self.window = window
         self.worst = 0.0
         self.last = 0.0
+        self.count = 0
+        # (monotonic time, lag): each wait lasts at least `interval`, so a window holds at
+        # most window / interval of them.
+        self._recent: deque[tuple[float, float]] = deque(maxlen=math.ceil(window / interval) + 1)
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -31,7 +48,21 @@ class LoopLagMonitor:
             lag = max(0.0, time.perf_counter() - before - self.interval)
             self.record(lag)
 
-    def record(self, lag: float) -> None:
+    def record(self, lag: float, now: float | None = None) -> None:
         self.last = lag
+        self.count += 1
         if lag > self.worst:
             self.worst = lag
+        self._recent.append((time.monotonic() if now is None else now, lag))
+
+    def recent(self, seconds: float | None = None, now: float | None = None) -> list[float]:
+        """The lags recorded in the last `seconds` (at most `window`), oldest first."""
+        now = time.monotonic() if now is None else now
+        since = now - min(self.window, self.window if seconds is None else seconds)
+        return [lag for moment, lag in list(self._recent) if moment >= since]
+
+    def percentile(self, q: float, seconds: float | None = None,
+                   now: float | None = None) -> float | None:
+        """The `q`th percentile of the lags of the last `seconds` (the whole window if None);
+        None when none was recorded."""
+        return percentile(self.recent(seconds, now), q)

@@ -145,6 +145,11 @@ class Recorder:
             return
         self._queue.append(tick)
 
+    @property
+    def queue_depth(self) -> int:
+        """Ticks queued for the writer thread's next flush."""
+        return len(self._queue)
+
     def start(self) -> None:
         self._settle()                    # whatever a crash left in the journal
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)

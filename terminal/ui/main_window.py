@@ -23,6 +23,7 @@ from terminal.core.bridge import Batch
 from terminal.core.events import HandlerError
 from terminal.core.kernel import Kernel
 from terminal.core import settings as settings_file
+from terminal.core.health import HealthSampler
 from terminal.core.looplag import LoopLagMonitor
 from terminal.core.resources import resource
 from terminal.market.live_bars import LiveBars
@@ -38,6 +39,7 @@ from terminal.strategies import TerminalCtaEngine
 from terminal.ui.docks.alerts import AlertsDock
 from terminal.ui.docks.strategies import StrategiesDock
 from terminal.ui.docks.data_manager import DataManagerDock
+from terminal.ui.docks.health import HealthStatusLabel
 from terminal.ui.docks.log import LogDock
 from terminal.ui.docks.market_watch import MarketWatchDock
 from terminal.ui.docks.order_ticket import OrderTicketDock
@@ -86,9 +88,12 @@ class MainWindow(QMainWindow):
         cta: TerminalCtaEngine | None = None,
         catalog: StrategyCatalog | None = None,
         backtests_dir: Path | None = None,
+        health: HealthSampler | None = None,
     ) -> None:
         super().__init__()
         self.kernel = kernel
+        self.health = health
+        self._health_dock = None
         self.trading = trading
         self.pump = pump
         self.lag = lag
@@ -153,6 +158,11 @@ class MainWindow(QMainWindow):
                                   Qt.DockWidgetArea.BottomDockWidgetArea)
             dock.visibilityChanged.connect(lambda shown: shown and self.backtest)
             self.tabifyDockWidget(self.docks["data_manager"], self.docks["backtest"])
+        if health is not None:      # built on first show, like the workbench (pyqtgraph)
+            dock = self._add_dock("health", "Health", QWidget(),
+                                  Qt.DockWidgetArea.BottomDockWidgetArea)
+            dock.visibilityChanged.connect(lambda shown: shown and self.health_dock)
+            self.tabifyDockWidget(self.docks["log"], dock)
         self.replay = ReplayDock(store, kernel.main_engine, watchlist)
         self.replay.symbol_activated.connect(self.ticket.load_symbol)
         self._add_dock("replay", "Replay", self.replay, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -549,6 +559,23 @@ class MainWindow(QMainWindow):
             theme.restyle(self._backtest)
         return self._backtest
 
+    @property
+    def health_dock(self):
+        """The health dock (None without a sampler), built on first use; it samples from
+        then on, before that the status bar's timer does."""
+        if self._health_dock is None and self.health is not None:
+            from terminal.ui.docks.health import HealthDock
+
+            self._health_dock = HealthDock(self.health)
+            self._health_dock.sampled.connect(self.health_label.show_sample)
+            self.docks["health"].setWidget(self._health_dock)
+            theme.restyle(self._health_dock)
+        return self._health_dock
+
+    def show_health(self) -> None:
+        self.docks["health"].show()
+        self.docks["health"].raise_()
+
     def show_backtest(self) -> None:
         self.docks["backtest"].show()
         self.docks["backtest"].raise_()
@@ -568,12 +595,13 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.connection_label = ConnectionStatusLabel(self.kernel)
-        self.rate_label = QLabel()
-        self.lag_label = QLabel()
+        self.rate_label = QLabel()           # without a health sampler (ticks/s, queue, lag)
+        self.health_label = HealthStatusLabel()    # details: View -> Health
         self.errors_label = QLabel()
         self.errors_label.setStyleSheet("color: #e04040")
         self.risk_label = QLabel()
-        for widget in (self.risk_label, self.connection_label, self.rate_label, self.lag_label,
+        for widget in (self.risk_label, self.connection_label,
+                       self.health_label if self.health is not None else self.rate_label,
                        self.errors_label):
             bar.addPermanentWidget(widget)
         self._rate_mark = (time.perf_counter(), 0)
@@ -609,15 +637,19 @@ class MainWindow(QMainWindow):
 
     def _refresh_status(self) -> None:
         self._show_risk_state()
+        if self.health is not None:
+            if self._health_dock is None:    # once built, the dock samples and shows it
+                sample = self.health.sample()
+                self.health_label.show_sample(sample, self.health.levels())
+            return
         now, ticks = time.perf_counter(), self.pump.tick_events
         then, before = self._rate_mark
+        lag = f", GUI lag {self.lag.last * 1000:.1f} ms" if self.lag is not None else ""
         self.rate_label.setText(
             f"{(ticks - before) / max(1e-6, now - then):,.0f} ticks/s, "
-            f"event queue {self.kernel.event_engine.queue_depth}"
+            f"event queue {self.kernel.event_engine.queue_depth}{lag}"
         )
         self._rate_mark = (now, ticks)
-        if self.lag is not None:
-            self.lag_label.setText(f"GUI lag {self.lag.last * 1000:.1f} ms")
 
     @staticmethod
     def _learn_contracts(batch: Batch) -> None:
@@ -643,6 +675,8 @@ class MainWindow(QMainWindow):
         except Exception:  # noqa: BLE001 - never block closing on a layout write
             log.exception("could not save the window layout")
         self._status_timer.stop()
+        if self._health_dock is not None:
+            self._health_dock.stop()
         self.pump.stop()
         if self._backtest is not None:
             self._backtest.shutdown()      # cancels runs still working, reaps the workers
