@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt, QThreadPool
 from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
@@ -38,9 +39,11 @@ from terminal.market.resample import DAILY, TARGETS, ResampleError, minutes_of
 from terminal.resampling import resample_stored
 from terminal.storage.export import FORMATS, export_series
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore, SeriesInfo
-from terminal.ui.dialogs.import_wizard import ImportWizard
 from terminal.ui.jobs import Job
 from terminal.ui.models.series import SeriesTableModel, fit_columns
+
+if TYPE_CHECKING:
+    from terminal.ui.dialogs.import_wizard import ImportWizard
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +273,8 @@ class DataManagerDock(QWidget):
                 return None
             path = Path(name)
         if self.wizard is None:
+            from terminal.ui.dialogs.import_wizard import ImportWizard  # on first use
+
             self.wizard = ImportWizard(self.store, self.pool, self)
             self.wizard.imported.connect(self._imported)
         if self.wizard.job is not None and self.wizard.job.running:
