@@ -33,6 +33,7 @@ from terminal.market.contracts import ContractSpec
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
+BATCH_SECONDS = 0.002
 
 
 class SimGateway(BaseGateway):
@@ -209,10 +210,16 @@ class SimGateway(BaseGateway):
         assert exchange is not None
         interval = 1.0 / (self.quote_rate * len(self._models))
         next_quote = time.monotonic() + interval
+        # Above a quote every BATCH_SECONDS the thread wakes once a batch, not once a quote:
+        # at 5,000 quotes a second the wake-ups alone took a quarter of a core (and the GIL).
+        batch = interval < BATCH_SECONDS
+        woke = time.monotonic()
         models = itertools.cycle(self._models)
         day = contracts.trading_day(datetime.now(CHINA_TZ))
         while self._active:
             wait = next_quote - time.monotonic()
+            if batch:
+                wait = max(wait, woke + BATCH_SECONDS - time.monotonic())
             replay_wait = self._feed.wait(time.monotonic()) if self._feed is not None else None
             if replay_wait is not None:
                 wait = min(wait, replay_wait)
@@ -228,13 +235,17 @@ class SimGateway(BaseGateway):
                     self._play_due()
                 if time.monotonic() < next_quote:
                     continue
-                now = datetime.now(CHINA_TZ)
-                model = next(models)
-                tick = model.step(now)
-                exchange.on_book(tick, now)
-                if tick.vt_symbol in self._subscribed:
-                    self.on_tick(tick)
-                next_quote += interval
+                woke = time.monotonic()
+                while True:           # every quote that is due (one, unless batching)
+                    now = datetime.now(CHINA_TZ)
+                    model = next(models)
+                    tick = model.step(now)
+                    exchange.on_book(tick, now)
+                    if tick.vt_symbol in self._subscribed:
+                        self.on_tick(tick)
+                    next_quote += interval
+                    if not batch or next_quote > woke or not self._active:
+                        break
                 behind = time.monotonic() - next_quote
                 if behind > 1.0:  # the machine stalled; do not burst to catch up
                     next_quote = time.monotonic() + interval

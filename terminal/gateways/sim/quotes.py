@@ -17,6 +17,10 @@ from terminal.market.contracts import ContractSpec
 from terminal.market.prices import round_to_tick
 
 LEVELS = 5
+# The book's field names, made once: formatting them for every quote was a third of a quote's
+# cost (the soak benchmark makes 5,000 quotes a second).
+LEVEL_FIELDS = tuple((f"bid_price_{n}", f"ask_price_{n}", f"bid_volume_{n}", f"ask_volume_{n}")
+                     for n in range(1, LEVELS + 1))
 DAILY_VOL = 0.015
 SNAPSHOTS_PER_DAY = 6.5 * 3600 * 2
 
@@ -91,11 +95,11 @@ class QuoteModel:
             low_price=self.low,
             pre_close=self.pre_close,
         )
-        for level in range(1, LEVELS + 1):
-            setattr(tick_data, f"bid_price_{level}", round_to_tick((bid1 - level + 1) * tick, tick))
-            setattr(tick_data, f"ask_price_{level}", round_to_tick((ask1 + level - 1) * tick, tick))
-            setattr(tick_data, f"bid_volume_{level}", float(self._level_volume(level)))
-            setattr(tick_data, f"ask_volume_{level}", float(self._level_volume(level)))
+        for level, (bid_price, ask_price, bid_volume, ask_volume) in enumerate(LEVEL_FIELDS, 1):
+            setattr(tick_data, bid_price, round_to_tick((bid1 - level + 1) * tick, tick))
+            setattr(tick_data, ask_price, round_to_tick((ask1 + level - 1) * tick, tick))
+            setattr(tick_data, bid_volume, float(self._level_volume(level)))
+            setattr(tick_data, ask_volume, float(self._level_volume(level)))
         self.last = tick_data
         return tick_data
 

@@ -34,6 +34,30 @@ def visible_span(item: pg.GraphicsObject, count: int) -> tuple[int, int]:
     return start, max(start, stop)
 
 
+def exposed_span(option, start: int, stop: int) -> tuple[int, int]:
+    """[start, stop) narrowed to the bars in the part of the item being repainted (a live
+    bar repaints its own column only), with one bar of margin."""
+    exposed = getattr(option, "exposedRect", None)
+    if exposed is None or exposed.isEmpty():
+        return start, stop
+    first = max(start, int(math.floor(exposed.left())) - 1)
+    last = min(stop, int(math.ceil(exposed.right())) + 2)
+    return (first, last) if last > first else (start, start)
+
+
+def bar_column(item: pg.GraphicsObject, index: int, low: float, high: float,
+               top: float, bottom: float) -> QRectF:
+    """What to repaint when bar `index` changed: its strip from `low` to `high` with a bar of
+    margin each side (for the pens); zoomed out, where the bar is merged with its neighbours
+    into one drawn block, the few pixel columns around it over the item's whole height
+    (`bottom` to `top`)."""
+    per_pixel = bars_per_pixel(item)
+    if per_pixel >= 2.0:
+        margin = 2.0 * per_pixel + 1.0
+        return QRectF(index - margin, bottom, 2.0 * margin, max(top - bottom, 1e-9))
+    return QRectF(index - 1.0, low, 2.0, max(high - low, 1e-9))
+
+
 def bars_per_pixel(item: pg.GraphicsObject) -> float:
     width = item.pixelWidth()
     return width if width and math.isfinite(width) else 0.0
@@ -137,6 +161,9 @@ class CandleItem(pg.GraphicsObject):
         self.pyramid = pyramid
         self._low = math.inf
         self._high = -math.inf
+        self._count = 0                   # bars the bounding rect was made for
+        self._changed = (-1, 0.0, 0.0)    # the bar last changed in place: index, low, high
+        self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # exposedRect
         self._pens = {True: pg.mkPen(UP), False: pg.mkPen(DOWN)}
         self._brushes = {True: pg.mkBrush(UP), False: pg.mkBrush(DOWN)}
 
@@ -148,16 +175,28 @@ class CandleItem(pg.GraphicsObject):
             self._high = float(np.max(self.series.column("high_price")))
         else:
             self._low, self._high = math.inf, -math.inf
+        self._count = len(self.series)
+        self._changed = (-1, 0.0, 0.0)
         self.update()
 
     def bar_changed(self, index: int) -> None:
-        """After one bar was added or changed: constant time."""
-        low = self.series.column("low_price")[index]
-        high = self.series.column("high_price")[index]
-        if low < self._low or high > self._high or index == len(self.series) - 1:
+        """After one bar was added or changed: constant time. Only where that bar was and is
+        now is repainted unless the item's extent changed (a live bar updated in place, the
+        common case, repainted the whole pane every frame before)."""
+        low = float(self.series.column("low_price")[index])
+        high = float(self.series.column("high_price")[index])
+        count = len(self.series)
+        before, self._changed = self._changed, (index, low, high)
+        if low < self._low or high > self._high or count != self._count:
             self.prepareGeometryChange()
             self._low, self._high = min(self._low, low), max(self._high, high)
-        self.update()
+            self._count = count
+            self.update()
+        elif before[0] == index:
+            self.update(bar_column(self, index, min(low, before[1]), max(high, before[2]),
+                                   self._high, self._low))
+        else:
+            self.update(bar_column(self, index, self._low, self._high, self._high, self._low))
 
     def boundingRect(self) -> QRectF:
         if not len(self.series) or not math.isfinite(self._low):
@@ -174,6 +213,7 @@ class CandleItem(pg.GraphicsObject):
             x, part = zoomed_out(self.pyramid, start, stop, per_pixel)
             open_, high, low, close = part["open"], part["high"], part["low"], part["close"]
         else:
+            start, stop = exposed_span(option, start, stop)
             open_ = s.column("open_price")[start:stop]
             high = s.column("high_price")[start:stop]
             low = s.column("low_price")[start:stop]
@@ -201,6 +241,9 @@ class VolumeItem(pg.GraphicsObject):
         self.series = series
         self.pyramid = pyramid
         self._top = 0.0
+        self._count = 0
+        self._changed = (-1, 0.0)         # the bar last changed in place: index, volume
+        self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self._pens = {True: pg.mkPen(UP), False: pg.mkPen(DOWN)}
         self._brushes = {True: pg.mkBrush(UP), False: pg.mkBrush(DOWN)}
 
@@ -208,13 +251,23 @@ class VolumeItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         volume = self.series.column("volume")
         self._top = float(volume.max()) if len(volume) else 0.0
+        self._count = len(volume)
+        self._changed = (-1, 0.0)
         self.update()
 
     def bar_changed(self, index: int) -> None:
-        value = self.series.column("volume")[index]
-        self.prepareGeometryChange()
-        self._top = max(self._top, float(value))
-        self.update()
+        """As `CandleItem.bar_changed`: the bar's column only, unless the extent changed."""
+        value = float(self.series.column("volume")[index])
+        count = len(self.series)
+        before, self._changed = self._changed, (index, value)
+        if value > self._top or count != self._count:
+            self.prepareGeometryChange()
+            self._top = max(self._top, value)
+            self._count = count
+            self.update()
+        else:
+            top = max(value, before[1]) if before[0] == index else self._top
+            self.update(bar_column(self, index, 0.0, top, max(self._top, 1.0), 0.0))
 
     def boundingRect(self) -> QRectF:
         if not len(self.series):
@@ -231,6 +284,7 @@ class VolumeItem(pg.GraphicsObject):
             x, part = zoomed_out(self.pyramid, start, stop, per_pixel)
             volume, rising = part["volume"], part["close"] >= part["open"]
         else:
+            start, stop = exposed_span(option, start, stop)
             volume = s.column("volume")[start:stop]
             rising = s.column("close_price")[start:stop] >= s.column("open_price")[start:stop]
             x = np.arange(start, stop, dtype=float)

@@ -1,0 +1,225 @@
+"""What a live update costs: a chart redraws only the bar that changed and keeps its axes, draws
+live bars on its own 50 ms clock, and the simulated exchange makes fast quotes in batches at
+the asked rate (found by the soak benchmark, benchmarks/soak.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from vnpy.trader.constant import Direction, Exchange
+from vnpy.trader.event import EVENT_ORDER, EVENT_TICK
+from vnpy.trader.object import SubscribeRequest, TickData
+
+from terminal.core.bridge import Batch
+from terminal.core.events import IsolatedEventEngine
+from tests.test_app_e2e import WAIT
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+SIM = "rb2701.SHFE"
+
+
+def history(count: int = 5_000) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(5)
+    close = 3_000 + np.cumsum(rng.normal(0, 1, count)).round()
+    return {"datetime": 1_700_000_000 * 10**9 + np.arange(count, dtype=np.int64) * 60 * 10**9,
+            "open_price": close, "high_price": close + 2, "low_price": close - 2,
+            "close_price": close, "volume": rng.integers(10, 500, count).astype(float)}
+
+
+def test_a_live_bar_changed_in_place_repaints_its_column_and_keeps_the_axes(qtbot):
+    from terminal.ui.chart.widget import ChartWidget
+
+    chart = ChartWidget(CHINA_TZ)
+    qtbot.addWidget(chart)
+    chart.resize(900, 420)
+    chart.show()
+    columns = history()
+    chart.set_history(columns)
+    qtbot.wait(20)
+    price_box, volume_box = chart.price.getViewBox(), chart.volume.getViewBox()
+    ranges, updates, moves = [], [], []
+    for box in (price_box, volume_box):
+        original = box.setYRange
+        box.setYRange = lambda *a, _o=original, **k: (ranges.append(a), _o(*a, **k))
+    original_update = chart.candles.update
+    chart.candles.update = lambda *a: (updates.append(a), original_update(*a))
+    original_set = chart.last_line.setValue
+    chart.last_line.setValue = lambda v: (moves.append(v), original_set(v))
+    last = int(columns["datetime"][-1])
+    close = float(columns["close_price"][-1])
+    bounds = chart.candles.boundingRect()
+
+    shown = price_box.viewRange()[1]
+    for step in range(5):               # the live bar moves inside what the axes show
+        outcome = chart.put_bar(last, {"open_price": close, "high_price": close + 2,
+                                       "low_price": close - 2, "close_price": close + step % 2,
+                                       "volume": 10.0 + step})
+        assert outcome == "updated"
+    assert ranges == []                 # neither axis redrawn
+    assert price_box.viewRange()[1] == shown
+    assert chart.candles.boundingRect() == bounds
+    assert len(updates) == 5 and all(len(a) == 1 and a[0].width() == 2.0 for a in updates)
+    assert updates[0][0].left() == len(chart.series) - 2     # the last bar's column
+    assert moves == [close + 1, close, close + 1, close]     # only when the price changed
+
+    top = shown[1] + 50                 # a new high above the axis: the axis follows
+    chart.put_bar(last, {"open_price": close, "high_price": top, "low_price": close - 2,
+                         "close_price": top, "volume": 10.0})
+    assert len(ranges) == 1 and price_box.viewRange()[1][1] >= top
+    assert updates[-1] == ()            # the item grew: repainted whole
+
+    (left, right), _ = price_box.viewRange()
+    box_ranges = len(ranges)
+    chart.put_bar(last + 60 * 10**9, {"open_price": top, "high_price": top, "low_price": top,
+                                      "close_price": top, "volume": 1.0})
+    assert price_box.viewRange()[0] == [left + 1, right + 1]     # a new bar scrolls by one
+    assert len(ranges) == box_ranges    # fitted through the x range, not per live update
+    chart.fit_y()                       # exact fits still skip an unchanged range
+    assert len(ranges) == box_ranges
+
+    # Zoomed out, a bar is drawn merged with its neighbours: the pixel columns around it
+    # are repainted, over the whole height.
+    price_box.setXRange(0, len(chart.series), padding=0)
+    qtbot.wait(20)
+    per_pixel = chart.candles.pixelWidth()
+    assert per_pixel > 2
+    chart.put_bar(last + 60 * 10**9, {"open_price": top, "high_price": top, "low_price": top,
+                                      "close_price": top - 1, "volume": 2.0})
+    rect = updates[-1][0]
+    assert rect.width() >= 4 * per_pixel and rect.height() == chart.candles.boundingRect().height()
+
+
+def test_chart_draws_live_bars_on_its_own_clock(qtbot, terminal):
+    from terminal.ui.docks import chart as chart_module
+
+    runtime, window = terminal
+    qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_tick(SIM) is not None, timeout=WAIT)
+    first, second = window.open_chart(SIM, "1m"), window.open_chart("cu2701.SHFE", "1m")
+    qtbot.waitUntil(lambda: not first.loading and not second.loading, timeout=WAIT)
+    interval = chart_module.LIVE_INTERVAL_MS / 1000
+    offset = (first._live_origin - second._live_origin) % interval
+    assert 0.1 * interval < offset < 0.9 * interval     # the two charts draw in turns
+
+    drawn = []
+    original = first._live_bars
+    first._live_bars = lambda: (drawn.append(time.perf_counter()), original())
+    batch = Batch(ticks={SIM: runtime.kernel.main_engine.get_tick(SIM)})
+    for _ in range(30):
+        first.apply(batch)              # a burst of frames: nothing drawn in the pump's call
+    assert drawn == []
+    qtbot.waitUntil(lambda: len(drawn) == 1, timeout=1_000)
+    end = time.perf_counter() + 0.4
+    while time.perf_counter() < end:
+        first.apply(batch)
+        qtbot.wait(4)
+    assert 3 <= len(drawn) <= 10
+    assert min(np.diff(drawn)) > 0.8 * interval
+
+    # Fill markers are placed by bar position: redrawn when a bar is added, not every draw.
+    fills = []
+    first._draw_fills = lambda: fills.append(len(first.chart.series))
+    first._fills = [(int(first.chart.series.times[-1]), 1.0, True)]
+    first._fills_drawn_for = len(first.chart.series)
+    first._fills_moved()
+    assert fills == []
+    first._fills_drawn_for = -1         # as after a new bar
+    first._fills_moved()
+    assert fills == [len(first.chart.series)]
+    first.close_chart()
+    assert not first._live_timer.isActive()
+
+
+def test_fast_quotes_come_in_batches_at_the_asked_rate_and_orders_still_fill_at_once():
+    from terminal.gateways.sim import SimGateway
+    from terminal.gateways.sim.gateway import BATCH_SECONDS
+    from terminal.market import contracts
+    from tests.helpers import request
+
+    engine = IsolatedEventEngine()
+    engine.start()
+    gateway = SimGateway(engine)
+    rate = 100.0                        # 2,400 quotes a second over 24 contracts
+    assert 1 / (rate * len(contracts.SPECS)) < BATCH_SECONDS
+    gateway.connect({"quote_rate": rate, "capital": 1_000_000, "seed": 7})
+    counted = [0]
+    engine.register(EVENT_TICK, lambda event: counted.__setitem__(0, counted[0] + 1))
+    filled = threading.Event()
+
+    def on_order(event) -> None:
+        if not event.data.is_active():
+            filled.set()
+
+    engine.register(EVENT_ORDER, on_order)
+    try:
+        for spec in contracts.SPECS:
+            gateway.subscribe(SubscribeRequest(spec.symbol, spec.exchange))
+        time.sleep(0.5)
+        before, start = counted[0], time.monotonic()
+        time.sleep(1.5)
+        made = (counted[0] - before) / (time.monotonic() - start)
+        assert 0.6 * rate * 24 < made < 1.2 * rate * 24      # wide: the machine may be busy
+        book = gateway.exchange.books["m2705.DCE"]
+        sent = time.monotonic()
+        gateway.send_order(request("m2705", Exchange.DCE, Direction.LONG, 1, book.ask_price_1 + 5))
+        assert filled.wait(2)
+        assert time.monotonic() - sent < 0.5
+    finally:
+        gateway.close()
+        engine.stop()
+
+
+def test_quote_books_keep_every_level():
+    import random
+
+    from terminal.gateways.sim.quotes import LEVEL_FIELDS, QuoteModel
+    from terminal.market import contracts
+
+    model = QuoteModel(contracts.find(SIM), random.Random(3), "SIM")
+    tick: TickData = model.step(datetime(2026, 11, 20, 10, tzinfo=CHINA_TZ))
+    bids = [getattr(tick, names[0]) for names in LEVEL_FIELDS]
+    asks = [getattr(tick, names[1]) for names in LEVEL_FIELDS]
+    assert bids == sorted(bids, reverse=True) and asks == sorted(asks)
+    assert asks[0] > bids[0] and all(getattr(tick, n[2]) >= 1 for n in LEVEL_FIELDS)
+
+
+def test_a_position_or_order_line_is_made_again_only_when_it_changes(qtbot, terminal):
+    """Gateways publish a position on every tick of its symbol (its P&L moves)."""
+    from dataclasses import replace
+
+    from vnpy.trader.constant import OrderType, Status
+    from vnpy.trader.object import OrderData, PositionData
+
+    runtime, window = terminal
+    qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_tick(SIM) is not None, timeout=WAIT)
+    chart = window.open_chart(SIM, "1m")
+    qtbot.waitUntil(lambda: not chart.loading, timeout=WAIT)
+    position = PositionData("TEST", "rb2701", Exchange.SHFE, Direction.LONG, volume=2,
+                            price=3250.0, pnl=10.0)
+    chart.apply(Batch(positions={position.vt_positionid: position}))
+    line = chart._position_lines[position.vt_positionid]
+    for pnl in range(20):
+        chart.apply(Batch(positions={position.vt_positionid: replace(position, pnl=pnl)}))
+    assert chart._position_lines[position.vt_positionid] is line
+    chart.apply(Batch(positions={position.vt_positionid: replace(position, volume=3)}))
+    moved = chart._position_lines[position.vt_positionid]
+    assert moved is not line and "Long 3 @ 3250" in moved.label.format
+    chart.apply(Batch(positions={position.vt_positionid: replace(position, volume=0)}))
+    assert chart._position_lines == {}
+
+    order = OrderData("TEST", "rb2701", Exchange.SHFE, "7", type=OrderType.LIMIT,
+                      direction=Direction.LONG, price=3200.0, volume=2,
+                      status=Status.NOTTRADED)
+    chart.apply(Batch(orders={order.vt_orderid: order}))
+    line = chart._order_lines[order.vt_orderid]
+    chart.apply(Batch(orders={order.vt_orderid: replace(order)}))
+    assert chart._order_lines[order.vt_orderid] is line
+    chart.apply(Batch(orders={order.vt_orderid: replace(order, traded=1,
+                                                          status=Status.PARTTRADED)}))
+    assert "Buy 1 @ 3200" in chart._order_lines[order.vt_orderid].label.format
+    chart.apply(Batch(orders={order.vt_orderid: replace(order, status=Status.CANCELLED)}))
+    assert chart._order_lines == {}
