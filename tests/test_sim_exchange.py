@@ -229,3 +229,24 @@ def test_emitted_objects_are_snapshots(sim):
     first = recorder.orders[0]
     assert first.status == Status.NOTTRADED and first.traded == 0
     assert first is not order
+
+
+def test_held_positions_are_marked_four_times_a_second_and_fills_report_at_once(sim):
+    """200 snapshots a second of a held symbol send its position and the account marked to
+    the market at most every 250 ms of exchange time; a fill reports at once."""
+    from datetime import timedelta
+
+    exchange, recorder = sim
+    submit(exchange, request("rb2701", Exchange.SHFE, LONG, 1, 3251))
+    recorder.positions.clear()
+    recorder.accounts.clear()
+    for step in range(200):                                  # one second of snapshots
+        at = NOW + timedelta(milliseconds=300 + 5 * step)
+        exchange.on_book(book("rb2701", Exchange.SHFE, 3250 + step % 7, 3251 + step % 7, 1), at)
+    marks = [p for p in recorder.positions if p.direction == LONG]
+    assert 4 <= len(marks) <= 5
+    assert recorder.accounts and len(recorder.accounts) <= 5
+    recorder.positions.clear()
+    at = NOW + timedelta(milliseconds=1301)                  # within the interval of the last mark
+    exchange.submit(request("rb2701", Exchange.SHFE, LONG, 1, 3260), "2", at)
+    assert [p.volume for p in recorder.positions if p.direction == LONG] == [2]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Product, Status
 from vnpy.trader.object import (
@@ -42,6 +42,8 @@ LEVELS = 5
 ACCOUNT_ID = "SIM"
 CLOSE_OFFSETS = (Offset.CLOSE, Offset.CLOSETODAY, Offset.CLOSEYESTERDAY)
 CLOSE_YESTERDAY_FIRST = (Exchange.SHFE, Exchange.INE)
+# Held positions and the account are sent marked to the market at most this often.
+MARK_INTERVAL = timedelta(milliseconds=250)
 
 
 class Rejected(Exception):
@@ -118,6 +120,7 @@ class SimExchange:
         self.working: dict[str, WorkingOrder] = {}
         self.legs: dict[tuple[str, Direction], Leg] = {}
         self._liquidity: dict[str, dict[tuple[Direction, int], float]] = {}
+        self._marked_at: dict[str, datetime] = {}     # vt_symbol -> last mark-to-market sent
         self._trade_count = 0
 
     # ------------------------------------------------------------------ contracts
@@ -273,12 +276,25 @@ class SimExchange:
         has_position = any(
             leg.volume for (vt_symbol, _), leg in self.legs.items() if vt_symbol == tick.vt_symbol
         )
-        if has_position:
+        if has_position and self._mark_due(tick.vt_symbol, now):
             for (vt_symbol, _), leg in self.legs.items():
                 if vt_symbol == tick.vt_symbol:
                     self._publish_leg(vt_symbol, leg)
-        if has_position or touched:
             self._publish_account()
+        elif touched:
+            self._publish_account()
+
+    def _mark_due(self, vt_symbol: str, now: datetime) -> bool:
+        """Whether a held symbol's positions and the account are due to be sent marked to
+        this snapshot: at most every MARK_INTERVAL of exchange time (a broker reports them
+        every few seconds; at 200 snapshots a second a message per snapshot kept the
+        terminal's position and account views, the journal and the monitors busy for nothing
+        the eye or a limit could use). Fills and orders still report at once."""
+        last = self._marked_at.get(vt_symbol)
+        if last is not None and timedelta(0) <= now - last < MARK_INTERVAL:
+            return False
+        self._marked_at[vt_symbol] = now
+        return True
 
     def _check_stop(self, working: WorkingOrder, tick: TickData, now: datetime) -> None:
         order = working.order
