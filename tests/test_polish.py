@@ -124,7 +124,7 @@ def test_about_text_lists_every_version_and_copies_it(qtbot, monkeypatch, tmp_pa
 def test_help_about_icon_and_menus(qtbot, terminal):
     runtime, window = terminal
     assert not window.windowIcon().isNull()
-    window.actions["help.about"].trigger()
+    window.shortcut_actions["help.about"].trigger()
     dialog = window.about_dialog
     qtbot.waitUntil(dialog.isVisible, timeout=WAIT)
     assert str(runtime.kernel.paths.log_dir) in dialog.text
@@ -135,9 +135,9 @@ def test_help_about_icon_and_menus(qtbot, terminal):
     assert "&Settings…" in [a.text() for a in menus["&File"].actions()]
     view = [a.text() for a in menus["&View"].actions()]
     assert "&Theme" in view and "&Workspaces" in view
-    assert window.actions["file.settings"].shortcut() == QKeySequence("Ctrl+,")
-    assert window.actions["trading.buy"].shortcut() == QKeySequence("F2")
-    assert window.actions["view.backtest"].shortcut() == QKeySequence("Ctrl+Shift+B")
+    assert window.shortcut_actions["file.settings"].shortcut() == QKeySequence("Ctrl+,")
+    assert window.shortcut_actions["trading.buy"].shortcut() == QKeySequence("F2")
+    assert window.shortcut_actions["view.backtest"].shortcut() == QKeySequence("Ctrl+Shift+B")
 
 
 def test_backtest_workbench_and_charts_are_built_on_first_use(qtbot, terminal):
@@ -147,7 +147,7 @@ def test_backtest_workbench_and_charts_are_built_on_first_use(qtbot, terminal):
 
     _, window = terminal
     assert window._backtest is None and not window.charts
-    window.actions["view.backtest"].trigger()
+    window.shortcut_actions["view.backtest"].trigger()
     qtbot.waitUntil(lambda: isinstance(window.docks["backtest"].widget(), BacktestWorkbench),
                     timeout=WAIT)
     assert window.backtest is window.docks["backtest"].widget()
@@ -219,7 +219,7 @@ def test_shortcut_changed_in_the_dialog_fires_and_conflicts_are_refused(qtbot, t
     dialog.shortcut_edits["view.new_chart"].setKeySequence(QKeySequence("Ctrl+Alt+C"))
     dialog.accept()
     assert not dialog.isVisible()
-    assert window.actions["view.new_chart"].shortcut() == QKeySequence("Ctrl+Alt+C")
+    assert window.shortcut_actions["view.new_chart"].shortcut() == QKeySequence("Ctrl+Alt+C")
     assert json.loads(settings_path.read_text())["shortcuts"] == {"view.new_chart": "Ctrl+Alt+C"}
     press(window, "Ctrl+N")                          # the old keys do nothing now
     assert len(window.charts) == 1
@@ -234,7 +234,7 @@ def test_shortcut_changed_in_the_dialog_fires_and_conflicts_are_refused(qtbot, t
     text = dialog.errors.text()
     assert "Not saved" in text and "“New chart”" in text and "“Buy”" in text
     assert settings_path.read_bytes() == before
-    assert window.actions["trading.buy"].shortcut() == QKeySequence("F2")
+    assert window.shortcut_actions["trading.buy"].shortcut() == QKeySequence("F2")
     dialog.shortcut_edits["trading.buy"].setKeySequence(QKeySequence("A"))
     dialog.accept()
     assert dialog.isVisible() and "typing" in dialog.errors.text()
@@ -244,7 +244,7 @@ def test_shortcut_changed_in_the_dialog_fires_and_conflicts_are_refused(qtbot, t
     dialog.accept()
     assert not dialog.isVisible()
     assert json.loads(settings_path.read_text())["shortcuts"] == {}
-    assert window.actions["view.new_chart"].shortcut() == QKeySequence("Ctrl+N")
+    assert window.shortcut_actions["view.new_chart"].shortcut() == QKeySequence("Ctrl+N")
 
 
 def test_shortcut_registry_rules(qapp):
@@ -288,7 +288,7 @@ def test_workspaces_keep_docks_and_charts(qtbot, terminal):
 
     window._fill_workspaces_menu()
     load_menu = window.workspaces_load_menu
-    assert window.actions["view.save_workspace"].shortcut() == QKeySequence("Ctrl+Shift+S")
+    assert window.shortcut_actions["view.save_workspace"].shortcut() == QKeySequence("Ctrl+Shift+S")
     assert [a.text() for a in load_menu.actions() if a.text()] == ["Default layout",
                                                                    "Night session"]
     window.docks["log"].setFloating(True)
@@ -500,8 +500,8 @@ def test_next_chart_and_focus_ticket_actions(qtbot, terminal):
     shown = [window.next_chart(), window.next_chart(), window.next_chart(-1)]
     assert {id(c) for c in shown} == {id(first), id(second)}
     assert shown[0] is not shown[1] and shown[2] is shown[0]
-    window.actions["trading.focus_ticket"].trigger()
+    window.shortcut_actions["trading.focus_ticket"].trigger()
     qtbot.waitUntil(lambda: QApplication.focusWidget() in (window.ticket.price_edit,
                                                            window.ticket.volume_edit),
                     timeout=WAIT)
-    assert window.actions["trading.flatten_all"].shortcut() == QKeySequence("Ctrl+Shift+F4")
+    assert window.shortcut_actions["trading.flatten_all"].shortcut() == QKeySequence("Ctrl+Shift+F4")

@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         self.app_settings = kernel.settings          # settings.json, as applied
         self.charts: dict[str, ChartDock] = {}
         self._last_chart = ""
-        self.actions: dict[str, QAction] = {}        # shortcut id -> action
+        self.shortcut_actions: dict[str, QAction] = {}   # shortcut id -> action (not actions(): Qt's)
         self.workspaces = Workspaces(kernel.paths.workspaces_dir)
         self._known_symbols: set[str] = set()
         self.setWindowTitle(f"Trading Terminal {__version__} — {kernel.paths.root}")
@@ -353,7 +353,7 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         menu.addAction(action)
         self.addAction(action)       # the shortcut works while the menu bar is hidden too
-        self.actions[action_id] = action
+        self.shortcut_actions[action_id] = action
         return action
 
     def _build_menus(self) -> None:
@@ -424,7 +424,7 @@ class MainWindow(QMainWindow):
         """The registry's defaults with the trader's `overrides`, live; returns warnings
         (also logged) for overrides left out."""
         keys, warnings = shortcuts.effective(overrides)
-        for action_id, action in self.actions.items():
+        for action_id, action in self.shortcut_actions.items():
             action.setShortcut(QKeySequence.fromString(keys.get(action_id, ""),
                                                        shortcuts.PORTABLE))
         for warning in warnings:
