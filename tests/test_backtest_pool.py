@@ -15,6 +15,7 @@ import pandas as pd
 import psutil
 import pytest
 
+from terminal.backtest import pool as pool_module
 from terminal.backtest.pool import (
     CANCELLED, DONE, FAILED, QUEUED, RUNNING, BacktestPool, JobCancelled, JobFailed)
 
@@ -130,6 +131,24 @@ def test_progress_arrives_through_the_callback_and_the_handle(pool):
     assert heard[-1] == (100.0, "step 20 of 20")      # the last report is never dropped
     assert handle.progress.percent == 100 and handle.progress.text == "step 20 of 20"
     assert threads == {"backtest-pool"}            # the collector thread, not the worker
+
+
+def test_reports_are_throttled_but_a_big_step_is_sent_at_once(monkeypatch):
+    """A run shorter than the interval must still show its stages, not jump 0 -> 100."""
+    sent, clock = [], [1000.0]
+    monkeypatch.setattr(pool_module.time, "monotonic", lambda: clock[0])
+    report = pool_module._Reporter(type("Conn", (), {"send": staticmethod(sent.append)})())
+    report(0, "start")                 # the first one goes at once
+    report(2, "reading")               # same instant, small step: held back
+    report(9.9, "still reading")
+    report(10, "loaded")               # a step of 10 points: sent although no time passed
+    report(15, "replaying")
+    assert [p for _, p, _ in sent] == [0.0, 10.0]
+    clock[0] += 2 * pool_module.REPORT_INTERVAL
+    report(16, "replaying on")         # the interval passed: sent
+    report(17, "more")
+    report.flush()                     # the last report before the result is never dropped
+    assert [(p, t) for _, p, t in sent][2:] == [(16.0, "replaying on"), (17.0, "more")]
 
 
 def test_cancel_terminates_the_worker_and_what_it_started(pool):

@@ -74,7 +74,8 @@ log = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINAL_STATES = (DONE, FAILED, CANCELLED)
 TERMINATE_GRACE = 1.0          # seconds between SIGTERM and SIGKILL
-REPORT_INTERVAL = 0.05         # progress messages from a worker at most this often
+REPORT_INTERVAL = 0.05         # progress messages from a worker at most this often...
+REPORT_STEP = 10.0             # ...unless the percent moved this far since the last one sent
 POLL_INTERVAL = 0.2            # the scheduler looks at its processes at least this often
 
 Report = Callable[[float, str], None]
@@ -506,20 +507,24 @@ def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
 
 class _Reporter:
     """The `report(percent, text)` a job gets: sends at most every REPORT_INTERVAL seconds,
-    and the last report before the result."""
+    or at once when the percent moved REPORT_STEP since the last one sent (so a run shorter
+    than the interval still shows its stages), and the last report before the result."""
 
     def __init__(self, conn) -> None:
         self._conn = conn
         self._last = 0.0
+        self._last_percent = -REPORT_STEP
         self._pending: tuple | None = None
 
     def __call__(self, percent: float, text: str = "") -> None:
         percent = min(100.0, max(0.0, float(percent)))
         self._pending = ("progress", percent, str(text))
         now = time.monotonic()
-        if now - self._last >= REPORT_INTERVAL:
+        if (now - self._last >= REPORT_INTERVAL
+                or abs(percent - self._last_percent) >= REPORT_STEP):
             self.flush()
             self._last = now
+            self._last_percent = percent
 
     def flush(self) -> None:
         if self._pending is not None:
