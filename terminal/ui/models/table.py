@@ -169,6 +169,10 @@ class RecordTableModel(QAbstractTableModel):
     def row_of(self, key: str) -> int | None:
         return self._index.get(key)
 
+    def row_of_record(self, record: Any) -> int | None:
+        """The row showing `record`'s key now (it may have moved, or left: None)."""
+        return self._index.get(self._key(record))
+
     def set_filter(self, accept: Callable[[Any], bool] | None) -> None:
         self.beginResetModel()
         self._accept = accept
@@ -255,13 +259,24 @@ class RecordTableModel(QAbstractTableModel):
 
     # ------------------------------------------------------------------ internals
     def _reindex(self) -> None:
-        self._index = {k: row for row, k in enumerate(self._keys)}
+        # In place: `upsert` holds this dict while rows leave and new ones join in one batch.
+        index = self._index
+        index.clear()
+        index.update((k, row) for row, k in enumerate(self._keys))
 
     def _remove_rows(self, rows_descending: list[int]) -> None:
-        for row in rows_descending:
-            self.beginRemoveRows(QModelIndex(), row, row)
-            del self._keys[row]
+        """One removal signal per run of adjacent rows, last run first."""
+        keys, count = self._keys, len(rows_descending)
+        end = 0
+        while end < count:
+            start = end
+            while end + 1 < count and rows_descending[end + 1] == rows_descending[end] - 1:
+                end += 1
+            first, last = rows_descending[end], rows_descending[start]
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del keys[first:last + 1]
             self.endRemoveRows()
+            end += 1
         self._reindex()
 
     def _drop_oldest(self, count: int) -> None:
