@@ -62,6 +62,19 @@ def test_filter_moves_rows_in_and_out(qtbot):
     assert sorted(r.key for r in m.records()) == ["a", "b"]
 
 
+def test_one_batch_with_rows_leaving_and_joining_keeps_every_row_findable(qtbot):
+    """A working-orders view gets cancels and new orders in the same batch: the new rows
+    must be found (and updated in place) afterwards, not added a second time."""
+    m = model(accept=lambda r: r.live)
+    m.upsert([Row(k, i) for i, k in enumerate("abcde")])
+    m.upsert([Row("b", 1, live=False), Row("d", 3, live=False), Row("f", 5), Row("g", 6)])
+    assert [r.key for r in m.records()] == ["a", "c", "e", "f", "g"]
+    assert [m.row_of(k) for k in "acefg"] == [0, 1, 2, 3, 4]
+    assert m.find("f").price == 5 and m.find("b") is None
+    m.upsert([Row("f", 50), Row("g", 60, live=False)])
+    assert [(r.key, r.price) for r in m.records()] == [("a", 0), ("c", 2), ("e", 4), ("f", 50)]
+
+
 def test_row_cap_drops_the_oldest(qtbot):
     m = model(max_rows=3)
     m.upsert([Row(str(i), i) for i in range(5)])
@@ -136,23 +149,27 @@ def test_mirror_view_shows_the_records_and_forwards_sorting(qtbot):
     assert [r.key for r in selected_records(view)] == ["b"]
 
 
-def test_mirror_grows_at_once_on_screen_and_paced_below_it(qtbot):
-    """Rows appended below a full view join in paced growths (each repaints the whole
-    table); rows that land on screen are shown at once; unseen rows hold no items."""
+def shown_mirror(qtbot, m: RecordTableModel, height: int):
     from terminal.ui.docks.common import make_table
 
-    m = model()
-    m.upsert([Row(f"r{i:03}", i) for i in range(5)])
     view = make_table(m, mirror=True)
     qtbot.addWidget(view)
-    view.resize(300, 200)
+    view.resize(300, height)
     view.show()
     qtbot.waitExposed(view)
-    mirror = view.model()
+    return view, view.model()
+
+
+def test_mirror_grows_promptly_on_screen_and_paced_below_it(qtbot):
+    """Rows appended below a full view join in paced growths (each repaints the whole
+    table); rows that land on screen join with the next reshape; unseen rows hold no items."""
+    m = model()
+    m.upsert([Row(f"r{i:03}", i) for i in range(5)])
+    view, mirror = shown_mirror(qtbot, m, 200)
     assert mirror.rowCount() == 5
 
-    m.upsert([Row(f"r{i:03}", i) for i in range(5, 200)])    # fills the view: at once
-    assert mirror.rowCount() == 200
+    m.upsert([Row(f"r{i:03}", i) for i in range(5, 200)])    # fills the view: next reshape
+    qtbot.waitUntil(lambda: mirror.rowCount() == 200, timeout=1000)
     shown = view.rowAt(view.viewport().height() - 1)
     assert 0 < shown < 50
     assert mirror.item(shown, 0).text() == f"r{shown:03}"
@@ -171,3 +188,49 @@ def test_mirror_grows_at_once_on_screen_and_paced_below_it(qtbot):
     view.scrollToBottom()
     qtbot.waitUntil(lambda: mirror.item(259, 0) is not None
                     and mirror.item(259, 0).text() == "r259", timeout=1000)
+
+
+def test_mirror_reshapes_are_paced_and_the_selection_follows_its_records(qtbot):
+    """A working-orders view loses rows all the time: the mirror joins removals in paced
+    reshapes, rows keep what they show meanwhile, and actions and the selection follow the
+    records the trader sees, never the row numbers."""
+    from terminal.ui import mirror_view
+    from terminal.ui.docks.common import selected_records
+
+    m = model(accept=lambda r: r.live)
+    m.upsert([Row(f"r{i:02}", i) for i in range(40)])
+    view, mirror = shown_mirror(qtbot, m, 400)
+    assert mirror.rowCount() == 40 and mirror.item(5, 0).text() == "r05"
+
+    view.selectRow(5)
+    assert [r.key for r in selected_records(view)] == ["r05"]
+    reshapes = []
+    mirror.rowsRemoved.connect(lambda parent, first, last: reshapes.append(time_now()))
+    for i in (0, 2, 3, 30, 31, 32):                  # six leave, one batch each, no waiting
+        m.upsert([Row(f"r{i:02}", i, live=False)])
+    assert m.rowCount() == 34 and mirror.rowCount() == 40 and not reshapes
+    assert mirror.item(5, 0).text() == "r05"         # rows keep what they showed ...
+    assert [r.key for r in selected_records(view)] == ["r05"]   # ... and act on it
+    qtbot.waitUntil(lambda: mirror.rowCount() == 34, timeout=1000)
+    assert len(reshapes) == 1                        # one reshape for the six removals
+    assert mirror.item(2, 0).text() == "r05"         # r05 moved up three rows ...
+    assert [r.key for r in selected_records(view)] == ["r05"]   # ... and stayed selected
+    assert view.currentIndex().row() == 2
+    assert [mirror.item(r, 0).text() for r in range(4)] == ["r01", "r04", "r05", "r06"]
+
+    for i in (1, 4):                                 # the next removals wait out the gap
+        m.upsert([Row(f"r{i:02}", i, live=False)])
+    qtbot.waitUntil(lambda: mirror.rowCount() == 32, timeout=1000)
+    assert len(reshapes) == 2
+    assert reshapes[1] - reshapes[0] >= 0.9 / mirror_view.MAX_RESHAPES_PER_SECOND
+    assert [r.key for r in selected_records(view)] == ["r05"]
+    assert mirror.item(0, 0).text() == "r05"
+
+    m.upsert([Row("r05", 5, live=False)])            # the selected row itself leaves
+    qtbot.waitUntil(lambda: mirror.rowCount() == 31, timeout=1000)
+    assert selected_records(view) == [] and mirror.item(0, 0).text() == "r06"
+
+
+def time_now() -> float:
+    import time
+    return time.perf_counter()

@@ -11,30 +11,49 @@ the same numbers, so selections and clicks map straight back to records. Rows ar
 they are first shown (a million-order day costs a pointer per cell, not an item), which is
 what lets the Orders dock use a mirror too: at 500 orders a second its Python repaints were
 a third of the GUI thread, and each one held up the engine threads for the GIL.
+
+Rows removed, inserted among the shown ones or re-sorted change the mirror's row count or
+move every row, which repaints the whole table (5-10 ms of GUI thread, while order acks
+wait): those join at most `MAX_RESHAPES_PER_SECOND` times a second. With the Orders dock on
+"Working orders" at 500 orders a second, joining them one by one took the GUI ack p99 to
+250 ms. Between reshapes the mirror's rows keep what they showed, and actions read the record
+a row shows (`record_at`), and the selection follows its records across a reshape, so
+"Cancel selected" cancels what the trader sees highlighted.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QTableView
 
 from terminal.ui.models.table import RecordTableModel
 
 MAX_REFRESHES_PER_SECOND = 30
-# A change of the row count repaints the whole table (Qt lays the view out again); rows added
-# below the visible ones only lengthen the scroll bar, so they join at most this often.
-MAX_GROWTHS_PER_SECOND = 8
+# Rows removed or inserted among the shown ones, or a new sort order: whole-table repaints.
+MAX_RESHAPES_PER_SECOND = 10
+# A change of the row count repaints the whole table (Qt lays the view out again: 5-10 ms on
+# the GUI thread, while acks wait); rows added below the visible ones only lengthen the scroll
+# bar, so they join at most this often. At 8 a second those repaints alone put the order path's
+# p99 ack at 10.7 ms; at 2, 6.3 ms.
+MAX_GROWTHS_PER_SECOND = 2
+# A larger selection is not carried across reshapes (finding its records would cost more
+# than the repaint it rides on); it stays on its row numbers.
+MAX_FOLLOWED_SELECTION = 1000
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RESELECT = (QItemSelectionModel.SelectionFlag.ClearAndSelect
+             | QItemSelectionModel.SelectionFlag.Rows)
 
 
 class MirrorModel(QStandardItemModel):
     def __init__(self, source: RecordTableModel, parent=None) -> None:
         super().__init__(0, len(source.columns), parent)
         self.source = source
+        self.on_sorted = None                  # the view's: a sort the trader asked for shows now
         self.setHorizontalHeaderLabels([column.title for column in source.columns])
         for number, column in enumerate(source.columns):
             if column.tooltip:
@@ -46,13 +65,23 @@ class MirrorModel(QStandardItemModel):
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         self.source.sort(column, order)
+        if self.on_sorted is not None:
+            self.on_sorted()
 
     def match_rows(self) -> None:
-        """Same number of rows as the source; every row to be written again."""
+        """Same number of rows as the source; rows keep what they show until written again."""
         wanted = self.source.rowCount()
         if wanted != self.rowCount():
             self.setRowCount(wanted)         # new rows hold no items until written
-        self._written.clear()
+            if len(self._written) > wanted:
+                self._written = {r: shown for r, shown in self._written.items() if r < wanted}
+
+    def record_at(self, row: int):
+        """The record row `row` shows (the source's, for a row not written yet)."""
+        shown = self._written.get(row)
+        if shown is not None:
+            return shown[2]
+        return self.source.record(row) if 0 <= row < self.source.rowCount() else None
 
     def _cell(self, row: int, column: int) -> QStandardItem:
         item = self.item(row, column)
@@ -67,7 +96,7 @@ class MirrorModel(QStandardItemModel):
         """Copy rows first..last from the source where they differ from what is shown."""
         source, written, item = self.source, self._written, self._cell
         unchanged_if_same = source.snapshots
-        for row in range(first, min(last, source.rowCount() - 1) + 1):
+        for row in range(first, min(last, source.rowCount() - 1, self.rowCount() - 1) + 1):
             record = source.record(row)
             shown = written.get(row)
             if unchanged_if_same and shown is not None and shown[2] is record:
@@ -97,48 +126,117 @@ class MirrorTableView(QTableView):
         super().__init__(parent)
         self.source = source
         self.mirror = MirrorModel(source, self)
+        self.mirror.on_sorted = self._restructure_now
         self.setModel(self.mirror)
-        self._gap = 1.0 / MAX_REFRESHES_PER_SECOND
-        self._last = 0.0
+        self._refresh_gap = 1.0 / MAX_REFRESHES_PER_SECOND
+        self._reshape_gap = 1.0 / MAX_RESHAPES_PER_SECOND
+        self._last = self._last_reshape = 0.0
+        self._restructure = False            # rows moved, came or went since the last write
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.refresh)
         self._growth_timer = QTimer(self)
         self._growth_timer.setSingleShot(True)
-        self._growth_timer.timeout.connect(self._source_reshaped)
-        source.dataChanged.connect(self._source_changed)
+        self._growth_timer.timeout.connect(self._restructure_now)
+        source.dataChanged.connect(self._schedule)
         source.rowsInserted.connect(self._source_grew)
         for signal in (source.rowsRemoved, source.layoutChanged, source.modelReset):
             signal.connect(self._source_reshaped)
         self.verticalScrollBar().valueChanged.connect(lambda _: self.refresh())
         self.mirror.match_rows()
 
-    def _source_changed(self, *args) -> None:
+    def record_at(self, row: int):
+        return self.mirror.record_at(row)
+
+    def _schedule(self, *args) -> None:
         if not self._timer.isActive():
-            wait = self._last + self._gap - time.perf_counter()
-            self._timer.start(max(0, int(wait * 1000)))
+            self._timer.start(self._wait_ms())
+
+    def _wait_ms(self) -> int:
+        due = self._last + self._refresh_gap
+        if self._restructure and self.source.rowCount() != self.mirror.rowCount():
+            due = max(due, self._last_reshape + self._reshape_gap)
+        return max(0, math.ceil((due - time.perf_counter()) * 1000))
 
     def _source_grew(self, _parent, first: int, _last: int) -> None:
-        """Rows inserted: at once when they are on screen, else with the next growth."""
-        if self._growth_timer.isActive():
-            if first < self.mirror.rowCount():   # inserted above rows not yet grown
-                self._source_reshaped()
-            return
-        last_shown = self.rowAt(self.viewport().height() - 1)
-        if last_shown < 0 or first <= last_shown + 1 or not self.isVisible():
-            self._source_reshaped()
-        else:
-            self._growth_timer.start(int(1000 / MAX_GROWTHS_PER_SECOND))
+        """Rows appended below a full view join with the next growth; others as a reshape."""
+        if not self._restructure and first >= self.mirror.rowCount() and self.isVisible():
+            last_shown = self.rowAt(self.viewport().height() - 1)
+            if 0 <= last_shown and first > last_shown + 1:
+                if not self._growth_timer.isActive():
+                    self._growth_timer.start(int(1000 / MAX_GROWTHS_PER_SECOND))
+                return
+        self._source_reshaped()
 
     def _source_reshaped(self, *args) -> None:
-        self._growth_timer.stop()
-        self.mirror.match_rows()
+        self._restructure = True
+        self._schedule()
+
+    def _restructure_now(self) -> None:
+        self._restructure = True
+        self._last_reshape = 0.0
         self.refresh()
 
     def refresh(self) -> None:
-        """Write the rows on screen; scrolling writes the rows it brings into view."""
+        """Write the rows on screen (after any reshape that is due); scrolling writes the rows
+        it brings into view."""
+        if self._restructure:
+            if self._wait_ms() and self.source.rowCount() != self.mirror.rowCount():
+                self._timer.start(self._wait_ms())      # not due: rows keep what they show
+                return
+            self._apply_structure()
         self._last = time.perf_counter()
-        count = self.source.rowCount()
+        self._write_shown()
+
+    def _apply_structure(self) -> None:
+        self._restructure = False
+        self._growth_timer.stop()
+        held = self._held_selection()
+        if self.source.rowCount() != self.mirror.rowCount():
+            self._last_reshape = time.perf_counter()
+        self.mirror.match_rows()
+        if held is not None:
+            self._follow(*held)
+
+    def _held_selection(self) -> tuple[list, object] | None:
+        """The records selected and current, while rows still show them."""
+        selection = self.selectionModel()
+        current = self.currentIndex()
+        if not selection.hasSelection() and not current.isValid():
+            return None
+        rows = selection.selectedRows()
+        if len(rows) > MAX_FOLLOWED_SELECTION:
+            return None
+        record_at = self.mirror.record_at
+        current_record = record_at(current.row()) if current.isValid() else None
+        return [record_at(index.row()) for index in rows], (current_record, current.column())
+
+    def _follow(self, records: list, current: tuple) -> None:
+        """Select the rows that now show `records`; keep the current cell on its record."""
+        row_of, count = self.source.row_of_record, self.mirror.rowCount()
+        rows = sorted({row for row in map(row_of, filter(None, records))
+                       if row is not None and row < count})
+        selection = self.selectionModel()
+        if rows != sorted({index.row() for index in selection.selectedRows()}):
+            ranges, last_column = QItemSelection(), self.mirror.columnCount() - 1
+            start = previous = None
+            for row in rows + [None]:
+                if start is not None and row != previous + 1:
+                    ranges.select(self.mirror.index(start, 0),
+                                  self.mirror.index(previous, last_column))
+                    start = None
+                if start is None:
+                    start = row
+                previous = row
+            selection.select(ranges, _RESELECT)
+        record, column = current
+        row = row_of(record) if record is not None else None
+        if row is not None and row < count and row != self.currentIndex().row():
+            selection.setCurrentIndex(self.mirror.index(row, max(0, column)),
+                                      QItemSelectionModel.SelectionFlag.NoUpdate)
+
+    def _write_shown(self) -> None:
+        count = min(self.source.rowCount(), self.mirror.rowCount())
         if not count:
             return
         first = max(0, self.rowAt(0))

@@ -34,10 +34,16 @@ def make_table(model: RecordTableModel, sortable: bool = True, mirror: bool = Fa
     return view
 
 
+def record_at(view: QTableView, row: int):
+    """The record row `row` of `view` shows: a mirror's rows can lag its source by a reshape."""
+    if isinstance(view, MirrorTableView):
+        return view.record_at(row)
+    return view.model().record(row)
+
+
 def selected_records(view: QTableView) -> list:
-    model: RecordTableModel = getattr(view, "source", None) or view.model()
     rows = sorted({index.row() for index in view.selectionModel().selectedRows()})
-    return [model.record(row) for row in rows]
+    return [record for record in (record_at(view, row) for row in rows) if record is not None]
 
 
 class TableDock(QWidget):

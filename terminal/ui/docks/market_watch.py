@@ -16,7 +16,7 @@ from vnpy.trader.object import ContractData, TickData
 
 from terminal.core.bridge import Batch
 from terminal.market.watchlist import Watchlist
-from terminal.ui.docks.common import make_table
+from terminal.ui.docks.common import make_table, record_at
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
 
@@ -109,13 +109,17 @@ class MarketWatchDock(QWidget):
             self.add_edit.clear()
 
     def _activated(self, index) -> None:
-        self.symbol_activated.emit(self.model.record(index.row()).vt_symbol)
+        tick = record_at(self.view, index.row())
+        if tick is not None:
+            self.symbol_activated.emit(tick.vt_symbol)
 
     def _menu(self, pos) -> None:
         index = self.view.indexAt(pos)
         if not index.isValid():
             return
-        tick = self.model.record(index.row())
+        tick = record_at(self.view, index.row())
+        if tick is None:
+            return
         menu = QMenu(self)
         menu.addAction("Load in order ticket", lambda: self.symbol_activated.emit(tick.vt_symbol))
         menu.addAction("Open chart", lambda: self.chart_requested.emit(tick.vt_symbol))
