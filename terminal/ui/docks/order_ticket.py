@@ -38,6 +38,7 @@ from terminal.market.ticket import (
 )
 from terminal.market.trading import Trading, TradingError
 from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE
+from terminal.ui.status_line import StatusLine
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,7 @@ class OrderTicketDock(QWidget):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #e04040")
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
+        self.status_label = StatusLine()        # changes at every order: see ui.status_line
 
         self.depth = QTableWidget(2 * LEVELS, 3)
         self.depth.setHorizontalHeaderLabels(["", "Price", "Volume"])
