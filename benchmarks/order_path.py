@@ -79,6 +79,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="cProfile the GUI and event threads over the timed run (gate on)")
     parser.add_argument("--slow-events", action="store_true",
                         help="diagnosis: print the GUI thread's slow Qt events to stderr")
+    parser.add_argument("--working-only", action="store_true",
+                        help="the Orders dock shows working orders only (rows come and go)")
     parser.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -145,6 +147,8 @@ class Bench:
         self.runtime, self.window, self.args, self.report = runtime, window, args, report
         self.engine = runtime.kernel.main_engine
         self.ticket, self.model = window.ticket, window.orders.model
+        if args.working_only:
+            window.orders.show_working_only(True)
         self.Status, self.NOTTRADED = Status, Status.NOTTRADED
         self.Direction, self.Offset, self.OrderType = Direction, Offset, OrderType
         self.warm = int(args.rate * args.warmup)
@@ -611,6 +615,7 @@ def run_case(case: str, args: argparse.Namespace) -> dict:
     command += ["--frame-ms", str(args.frame_ms)] if args.frame_ms else []
     command += ["--profile"] if args.profile else []
     command += ["--slow-events"] if args.slow_events else []
+    command += ["--working-only"] if args.working_only else []
     print(f"running gate {case} at {args.rate:,} orders/s ...", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(command, env=env, check=False, capture_output=True, text=True,
