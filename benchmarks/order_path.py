@@ -81,6 +81,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="diagnosis: print the GUI thread's slow Qt events to stderr")
     parser.add_argument("--working-only", action="store_true",
                         help="the Orders dock shows working orders only (rows come and go)")
+    parser.add_argument("--newest-first", action="store_true",
+                        help="the Orders dock sorted by time, newest first (a header click)")
     parser.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -149,6 +151,8 @@ class Bench:
         self.ticket, self.model = window.ticket, window.orders.model
         if args.working_only:
             window.orders.show_working_only(True)
+        if args.newest_first:
+            window.orders.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.Status, self.NOTTRADED = Status, Status.NOTTRADED
         self.Direction, self.Offset, self.OrderType = Direction, Offset, OrderType
         self.warm = int(args.rate * args.warmup)
@@ -616,6 +620,7 @@ def run_case(case: str, args: argparse.Namespace) -> dict:
     command += ["--profile"] if args.profile else []
     command += ["--slow-events"] if args.slow_events else []
     command += ["--working-only"] if args.working_only else []
+    command += ["--newest-first"] if args.newest_first else []
     print(f"running gate {case} at {args.rate:,} orders/s ...", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(command, env=env, check=False, capture_output=True, text=True,
