@@ -17,7 +17,6 @@ import re
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 from vnpy.trader.constant import Exchange
 
 from terminal.market import sessions as session_maps
@@ -73,6 +72,8 @@ def resample(columns: dict[str, np.ndarray], source: str, target: str, symbol: s
     period = minutes_of(source)
     if target != DAILY and minutes_of(target) % period:
         raise ResampleError(f"{target} bars cannot be built from {source} bars")
+
+    import pandas as pd      # here: the Data dock imports this module before the first paint
 
     local = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_convert(tz)
     minute = (local.hour * 60 + local.minute).to_numpy()

@@ -13,8 +13,6 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-import sqlite_utils
-
 TABLE = "series"
 
 
@@ -26,7 +24,10 @@ class Catalogue:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
+        import sqlite_utils      # here: it imports pandas, which the first paint can do without
+
         try:
+            self._not_found = sqlite_utils.db.NotFoundError
             self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
             self.db.enable_wal()
             if TABLE not in self.db.table_names():
@@ -52,7 +53,7 @@ class Catalogue:
         with self._lock:
             try:
                 return self.db[TABLE].get((symbol, exchange, interval))
-            except sqlite_utils.db.NotFoundError:
+            except self._not_found:
                 return None
 
     def remove(self, symbol: str, exchange: str, interval: str) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from vnpy.trader.constant import Exchange
@@ -33,6 +32,8 @@ def export_series(store, symbol: str, exchange: Exchange, interval: str, out: Pa
     table = store.load_table(symbol, exchange, interval)
     if table.num_rows == 0:
         raise ValueError(f"no {interval} data for {symbol}.{exchange.value}")
+    import pandas as pd      # here: the Data dock imports this module before the first paint
+
     stamps = pd.to_datetime(table.column("datetime").to_numpy(), utc=True).tz_convert(store.tz)
     temporary = out.with_name(f".{out.name}.tmp")
     try:
@@ -46,7 +47,7 @@ def export_series(store, symbol: str, exchange: Exchange, interval: str, out: Pa
     return table.num_rows
 
 
-def _write_csv(table: pa.Table, stamps: pd.DatetimeIndex, path: Path) -> None:
+def _write_csv(table: pa.Table, stamps, path: Path) -> None:
     """Written a slice at a time (each a few ms of pandas holding the GIL), so that an export
     on a worker thread leaves the GUI thread room to run."""
     step = max(256, CSV_CELLS_PER_SLICE // max(1, table.num_columns))

@@ -43,7 +43,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from vnpy.trader.constant import Exchange, Interval
@@ -101,6 +100,8 @@ def from_ns(values: np.ndarray, tz: ZoneInfo) -> list[datetime]:
     gives fold=0, wrong only for a wall time that occurs twice (the hour clocks go back), so
     a series holding one is converted time by time instead.
     """
+    import pandas as pd      # here: the terminal starts without pandas (see app.DEFERRED_MODULES)
+
     micros = np.asarray(values, np.int64) // 1000
     wall = pd.DatetimeIndex(micros.view("datetime64[us]"), tz="UTC").tz_convert(tz) \
         .tz_localize(None)
@@ -123,6 +124,8 @@ def to_ns_array(times: list[datetime], naive_tz: ZoneInfo = CHINA_TZ) -> np.ndar
     target = naive_tz if zone is None else zone
     plain = list(map(type, times)).count(datetime) == len(times)
     if plain and zones.count(zone) == len(zones) and isinstance(target, (ZoneInfo, timezone)):
+        import pandas as pd
+
         origin = datetime(1970, 1, 1, tzinfo=zone)
         micros = pa.array(list(map(sub, times, repeat(origin))), pa.duration("us"))
         wall = pd.DatetimeIndex(micros.to_numpy(zero_copy_only=False).view("datetime64[us]"))
@@ -132,7 +135,8 @@ def to_ns_array(times: list[datetime], naive_tz: ZoneInfo = CHINA_TZ) -> np.ndar
     return np.array([to_ns(moment, naive_tz) for moment in times], np.int64)
 
 
-def _ambiguous(wall: pd.DatetimeIndex, tz: ZoneInfo) -> bool:
+def _ambiguous(wall, tz: ZoneInfo) -> bool:
+    """Whether `wall` (a pandas DatetimeIndex) holds a time that occurs twice in `tz`."""
     return bool(wall.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").isna().any())
 
 
@@ -207,20 +211,37 @@ class MarketStore:
         root.mkdir(parents=True, exist_ok=True)
         self._locks: dict[Path, threading.RLock] = {}
         self._locks_guard = threading.Lock()
-        path = root / "catalogue.db"
+        self._catalogue: Catalogue | None = None
+        self._catalogue_guard = threading.Lock()
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The index, opened on first use (sqlite-utils imports pandas: not before the first
+        paint); a damaged one is moved aside and rebuilt from the files, a missing one built."""
+        catalogue = self._catalogue
+        if catalogue is not None:
+            return catalogue
+        with self._catalogue_guard:
+            if self._catalogue is None:
+                self._catalogue = self._open_catalogue()
+            return self._catalogue
+
+    def _open_catalogue(self) -> Catalogue:
+        path = self.root / "catalogue.db"
         existed = path.exists()
         try:
-            self.catalogue = Catalogue(path)
+            catalogue = Catalogue(path)
         except CatalogueError as exc:
             aside = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
             log.error("%s; moved to %s and rebuilt from the data files", exc, aside)
             path.replace(aside)
             for suffix in ("-wal", "-shm"):
                 path.with_name(path.name + suffix).unlink(missing_ok=True)
-            self.catalogue = Catalogue(path)
+            catalogue = Catalogue(path)
             existed = False
         if not existed:
-            self.rebuild_catalogue()
+            self._rebuild_into(catalogue)
+        return catalogue
 
     def _lock(self, folder: Path) -> threading.RLock:
         with self._locks_guard:
@@ -229,6 +250,9 @@ class MarketStore:
     def rebuild_catalogue(self) -> int:
         """Index every series found on disk; returns how many. A series whose files cannot be
         read is left out of the index and logged."""
+        return self._rebuild_into(self.catalogue)
+
+    def _rebuild_into(self, catalogue: Catalogue) -> int:
         found = 0
         folders = [(f, f.parent.parent.name, f.parent.name, f.name)
                    for f in self.root.glob("bars/*/*/*") if f.is_dir()]
@@ -244,7 +268,7 @@ class MarketStore:
                 log.error("not indexed: %s", exc)
                 continue
             first, last = from_ns(times[[0, -1]], self.tz)
-            self.catalogue.put(symbol, exchange, interval, len(times), first, last, len(parts))
+            catalogue.put(symbol, exchange, interval, len(times), first, last, len(parts))
             found += 1
         return found
 
@@ -376,7 +400,9 @@ class MarketStore:
         ]
 
     def close(self) -> None:
-        self.catalogue.close()
+        with self._catalogue_guard:
+            if self._catalogue is not None:
+                self._catalogue.close()
 
     def _merge_tier(self, folder: Path) -> int:
         """Merge the appended parts of the smallest size tier that has more than one (tiers

@@ -20,7 +20,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 from vnpy.trader.constant import Exchange
 from vnpy.trader.object import TickData
 
@@ -165,6 +164,8 @@ class ReplayFeed:
 def trading_days(times: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     """The trading day of each time (as datetime64[D]), by `contracts.trading_day`'s rule,
     applied once per distinct (date, hour) rather than once per tick."""
+    import pandas as pd      # here: the simulator starts with the terminal, pandas need not
+
     local = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_convert(tz)
     hours = local.floor("h")
     unique, inverse = np.unique(hours.asi8, return_inverse=True)
