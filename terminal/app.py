@@ -7,16 +7,19 @@ the imports of everything that touches vn.py sit inside the functions here.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import sys
 from pathlib import Path
 
 from terminal import cli
-from terminal.core import logs, paths
+from terminal.core import deferred_imports, logs, paths
 
 log = logging.getLogger(__name__)
+
+# Imported by vn.py at start-up, first used by a strategy's indicators: TA-Lib (and the pandas
+# it imports) is a quarter of a second before the first paint. See core.deferred_imports.
+DEFERRED_MODULES = ("talib",)   # loaded once the window has painted: MainWindow.settled
 
 
 def start(home: Path | str, show: bool = True, lag=None):
@@ -71,7 +74,24 @@ def _qt_message(mode, context, message: str) -> None:
     logging.getLogger("qt").log(level, "%s", message)
 
 
+def paint_first(app, window, limit: float = 5.0) -> None:
+    """Run Qt's events until the main window has painted (at most `limit` seconds), so what
+    the window does not need (the asyncio loop) is imported after the trader sees it."""
+    import time
+
+    from PySide6.QtCore import QEventLoop
+
+    painted: list[bool] = []
+    window.first_painted.connect(lambda: painted.append(True))
+    deadline = time.monotonic() + limit
+    while not painted and window.isVisible() and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Before vn.py is imported: what the first paint does not need loads once it is up.
+    for name in DEFERRED_MODULES:
+        deferred_imports.defer(name)
     if getattr(sys, "frozen", False):
         # PyInstaller build: multiprocessing's spawn/forkserver helpers re-run this executable
         import multiprocessing
@@ -97,7 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         logs.configure(data_paths.log_dir)
         return backtest_cli.run(args, data_paths)
 
-    import qasync
+    # Everything that is not Qt is imported before PySide6: once PySide6 is loaded, its import
+    # hook reads the source of every Python module imported after it (shiboken's
+    # `feature_imported` -> `inspect.getsource`), a cost VeighNa Trader's stock start avoids
+    # by importing its engine first too.
+    from terminal import runtime as _runtime  # noqa: F401
+    from terminal.core import health as _health  # noqa: F401
+
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
@@ -108,16 +134,25 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Trading Terminal")
     app.setOrganizationName("TradingTerminal")
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
 
     lag = LoopLagMonitor()
     runtime, window = start(root, show=True, lag=lag)
-    from terminal.ui import crash
+    from terminal.ui import crash, startup_probe
     from terminal.ui.main_window import app_icon
 
     app.setWindowIcon(app_icon())
-    crash_handler = crash.install(window, runtime, loop)   # log, commit journal, one dialog
+    crash_handler = crash.install(window, runtime)   # log, commit journal, one dialog
+    paint_first(app, window)
+    # asyncio and qasync (a tenth of a second of imports) come once the window is up.
+    import asyncio
+
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    crash_handler.watch_loop(loop)
+    if startup_probe.quit_wanted():         # asked before this loop ran: ask again
+        loop.call_soon(app.quit)
     tune_for_gui()
     lag.start()
     exit_code = 0

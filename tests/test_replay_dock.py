@@ -76,7 +76,8 @@ def test_replay_a_day_from_the_dock(qtbot, terminal):
 def test_an_empty_store_says_what_to_do(qtbot, terminal):
     _, window = terminal
     dock = window.replay
+    # listed once the window has painted and loaded what it deferred (MainWindow.settled)
+    qtbot.waitUntil(lambda: "import some" in dock.message.text(), timeout=10_000)
     assert dock.series_box.count() == 0
-    assert "import some" in dock.message.text()
     assert dock.start() is False
     assert "choose a series" in dock.message.text()

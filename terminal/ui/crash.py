@@ -134,14 +134,20 @@ class CrashHandler(QObject):
 
     # ------------------------------------------------------------------ hooks
     def install(self, loop: asyncio.AbstractEventLoop | None = None) -> CrashHandler:
-        self._previous = (sys.excepthook, threading.excepthook,
-                          loop.get_exception_handler() if loop is not None else None)
+        self._previous = (sys.excepthook, threading.excepthook, None)
         sys.excepthook = self._sys_hook
         threading.excepthook = self._thread_hook
         if loop is not None:
-            loop.set_exception_handler(self._loop_hook)
-            self._loop = loop
+            self.watch_loop(loop)
         return self
+
+    def watch_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Also catch what the asyncio loop's tasks raise (the loop is made after the first
+        paint, so after `install`)."""
+        if self._previous is not None:
+            self._previous = (*self._previous[:2], loop.get_exception_handler())
+        loop.set_exception_handler(self._loop_hook)
+        self._loop = loop
 
     def uninstall(self) -> None:
         if self._previous is None:

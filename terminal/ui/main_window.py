@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QInputDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox, QWidget)
@@ -22,6 +22,7 @@ from terminal import __version__
 from terminal.core.bridge import Batch
 from terminal.core.events import HandlerError
 from terminal.core.kernel import Kernel
+from terminal.core import deferred_imports
 from terminal.core import settings as settings_file
 from terminal.core.health import HealthSampler
 from terminal.core.looplag import LoopLagMonitor
@@ -33,7 +34,6 @@ from terminal.storage.market_store import MarketStore
 from terminal.ui.dialogs.connect import ConnectionStatusLabel, ConnectMenu
 from terminal.risk.limits import TradingState
 from terminal.risk.service import RiskService
-from terminal.ui.dialogs.risk import RiskDialog
 from terminal.ui.docks.account import AccountDock
 from terminal.strategies import TerminalCtaEngine
 from terminal.ui.docks.alerts import AlertsDock
@@ -51,16 +51,18 @@ from terminal.plugins.loader import StrategyCatalog
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.pump import BridgePump
 from terminal.ui import shortcuts, theme
-from terminal.ui.dialogs.about import AboutDialog
-from terminal.ui.dialogs.settings import SettingsDialog
 from terminal.ui.workspaces import DEFAULT_NAME, Workspaces, WorkspaceError
 
-if TYPE_CHECKING:  # imported when the first chart opens (pyqtgraph: a tenth of the start)
-    from terminal.ui.docks.chart import ChartDock
+if TYPE_CHECKING:  # imported when first used: the window paints sooner without them
+    from terminal.ui.dialogs.about import AboutDialog
+    from terminal.ui.dialogs.risk import RiskDialog
+    from terminal.ui.dialogs.settings import SettingsDialog
+    from terminal.ui.docks.chart import ChartDock     # pyqtgraph: a tenth of the start
 
 log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
+SETTLE_IMPORTS = ("sqlite_utils", "pandas")
 
 
 def app_icon() -> QIcon:
@@ -74,7 +76,25 @@ def app_icon() -> QIcon:
     return icon
 
 
+class _FirstPaint(QObject):
+    """Emits the window's `first_painted` once its first paint is done."""
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, watched.first_painted.emit)
+        return False
+
+
 class MainWindow(QMainWindow):
+    # What the first paint need not wait for: once it is done, the modules deferred at start
+    # (core.deferred_imports) and sqlite-utils (which imports pandas) load on a background
+    # thread, then `settled` lists the market store in the Data and Replay docks, with no
+    # import left on the GUI thread.
+    first_painted = Signal()
+    settled = Signal()
+    _warmed = Signal()         # from the loading thread, queued to the GUI thread
+
     def __init__(
         self,
         kernel: Kernel,
@@ -146,6 +166,7 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.docks["alerts"], self.docks["strategies"])
         self.tabifyDockWidget(self.docks["positions"], self.docks["account"])
         self.data_manager = DataManagerDock(store)
+        self.data_manager.list_later(self.settled)
         self._add_dock("data_manager", "Data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["log"], self.docks["data_manager"])
         # The workbench is built when its dock is first shown: its imports (the backtester,
@@ -164,6 +185,7 @@ class MainWindow(QMainWindow):
             dock.visibilityChanged.connect(lambda shown: shown and self.health_dock)
             self.tabifyDockWidget(self.docks["log"], dock)
         self.replay = ReplayDock(store, kernel.main_engine, watchlist)
+        self.replay.list_later(self.settled)
         self.replay.symbol_activated.connect(self.ticket.load_symbol)
         self._add_dock("replay", "Replay", self.replay, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["order_ticket"], self.docks["replay"])
@@ -191,6 +213,12 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_status_bar()
+        self._first_paint = _FirstPaint(self)
+        self.installEventFilter(self._first_paint)
+        self._closed = False
+        self._warmed.connect(self._settle)
+        self.first_painted.connect(
+            lambda: deferred_imports.warm(also=SETTLE_IMPORTS, then=self._warmed_in_thread))
         self._settings = QSettings(str(kernel.paths.layout_file), QSettings.Format.IniFormat)
         self.restore_layout()
         self.set_theme(self.app_settings.theme, save=False)
@@ -453,6 +481,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ settings
     def open_settings(self) -> SettingsDialog:
+        from terminal.ui.dialogs.settings import SettingsDialog
+
         dialog = SettingsDialog(self.app_settings, self.kernel.paths.settings_file,
                                 self.apply_settings, self)
         dialog.accepted.connect(lambda: self._settings_saved(dialog))
@@ -586,6 +616,8 @@ class MainWindow(QMainWindow):
         self.data_manager.open_import()
 
     def _about(self) -> AboutDialog:
+        from terminal.ui.dialogs.about import AboutDialog
+
         dialog = AboutDialog(self.kernel.paths.root, self.kernel.paths.log_dir, self)
         dialog.open()
         self.about_dialog = dialog
@@ -612,6 +644,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ risk
     def open_risk_settings(self) -> RiskDialog:
+        from terminal.ui.dialogs.risk import RiskDialog
+
         dialog = RiskDialog(self.risk, self)
         dialog.finished.connect(lambda _: self._show_risk_state())
         dialog.open()
@@ -669,7 +703,18 @@ class MainWindow(QMainWindow):
         self.errors_label.setText(f"{self._errors} handler error(s), see Log")
 
     # ------------------------------------------------------------------ life cycle
+    def _warmed_in_thread(self) -> None:
+        try:
+            self._warmed.emit()
+        except RuntimeError:          # the window is gone (closed before loading ended)
+            pass
+
+    def _settle(self) -> None:
+        if not self._closed:
+            self.settled.emit()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._closed = True
         try:
             self.save_layout()
         except Exception:  # noqa: BLE001 - never block closing on a layout write

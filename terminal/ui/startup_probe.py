@@ -46,6 +46,13 @@ def seconds_since_process_start() -> float:
 
 
 _IMPORTED = time.perf_counter()
+_quit_wanted = False
+
+
+def quit_wanted() -> bool:
+    """Whether the probe has reported and asked the application to quit (the caller asks
+    again once its event loop runs, if the probe's request came before)."""
+    return _quit_wanted
 
 
 def install(window) -> object | None:
@@ -71,6 +78,8 @@ def install(window) -> object | None:
                 sys.stdout.flush()
                 window.removeEventFilter(self)
                 if quit_after:
+                    global _quit_wanted
+                    _quit_wanted = True
                     QTimer.singleShot(0, QApplication.quit)
             return False
 

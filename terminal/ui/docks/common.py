@@ -46,6 +46,22 @@ def selected_records(view: QTableView) -> list:
     return [record for record in (record_at(view, row) for row in rows) if record is not None]
 
 
+class RefreshedWhenShown:
+    """For a dock listing the market store: `refresh()` runs when it is first shown, or when
+    `list_later`'s signal fires, not when it is built. Opening the store's catalogue imports
+    sqlite-utils and pandas, which the main window's first paint need not wait for."""
+
+    def list_later(self, signal) -> None:
+        self._refreshed_when_shown = True
+        signal.connect(self.refresh)  # type: ignore[attr-defined]
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)  # type: ignore[misc]
+        if not getattr(self, "_refreshed_when_shown", False):
+            self._refreshed_when_shown = True
+            self.refresh()  # type: ignore[attr-defined]
+
+
 class TableDock(QWidget):
     """A dock that is one table over one model."""
 

@@ -39,6 +39,7 @@ from terminal.market.resample import DAILY, TARGETS, ResampleError, minutes_of
 from terminal.resampling import resample_stored
 from terminal.storage.export import FORMATS, export_series
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore, SeriesInfo
+from terminal.ui.docks.common import RefreshedWhenShown
 from terminal.ui.jobs import Job
 from terminal.ui.models.series import SeriesTableModel, fit_columns
 
@@ -74,7 +75,7 @@ def _stamp(moment) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}"
 
 
-class DataManagerDock(QWidget):
+class DataManagerDock(RefreshedWhenShown, QWidget):
     def __init__(self, store: MarketStore, parent=None) -> None:
         super().__init__(parent)
         self.store = store
@@ -86,8 +87,7 @@ class DataManagerDock(QWidget):
         self.viewed: Key | None = None         # the series in the data view
         self.confirm_box: QMessageBox | None = None
         self.error_box: QMessageBox | None = None
-        self._build()
-        self.refresh()
+        self._build()           # the catalogue is read when the dock is first shown
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:

@@ -23,6 +23,7 @@ from terminal.gateways.sim import replay
 from terminal.gateways.sim.replay import ReplayError, ReplayStatus
 from terminal.market.watchlist import Watchlist
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore, StoreError
+from terminal.ui.docks.common import RefreshedWhenShown
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ SLIDER_STEPS = 10_000
 NS = replay.NS
 
 
-class ReplayDock(QWidget):
+class ReplayDock(RefreshedWhenShown, QWidget):
     symbol_activated = Signal(str)      # the replayed contract, to load in the order ticket
 
     def __init__(self, store: MarketStore, main_engine: MainEngine, watchlist: Watchlist,
@@ -95,8 +96,7 @@ class ReplayDock(QWidget):
         self._timer.setInterval(250)
         self._timer.timeout.connect(self.poll)
         self._timer.start()
-        self.refresh()
-        self._show(None)
+        self._show(None)        # the series are listed when the dock is first shown
 
     # ------------------------------------------------------------------ choosing a day
     @property
