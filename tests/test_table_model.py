@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 
 from terminal.ui.models.table import Column, RecordTableModel, number
@@ -73,6 +75,53 @@ def test_one_batch_with_rows_leaving_and_joining_keeps_every_row_findable(qtbot)
     assert m.find("f").price == 5 and m.find("b") is None
     m.upsert([Row("f", 50), Row("g", 60, live=False)])
     assert [(r.key, r.price) for r in m.records()] == [("a", 0), ("c", 2), ("e", 4), ("f", 50)]
+
+
+def test_a_table_sorted_newest_first_takes_new_rows_on_top_without_resorting(qtbot):
+    """Sorted by a value that only grows (time), newest first: a new row is one insert at
+    row 0 (no layout change, no sort), a changed row stays, and rows keep their keys."""
+    m = model()
+    m.upsert([Row(f"r{i}", i) for i in range(5)])
+    m.sort(1, Qt.SortOrder.DescendingOrder)
+    assert [r.key for r in m.records()] == ["r4", "r3", "r2", "r1", "r0"]
+    layouts, inserted, changed = [], [], []
+    m.layoutChanged.connect(lambda *a: layouts.append(1))
+    m.rowsInserted.connect(lambda parent, first, last: inserted.append((first, last)))
+    m.dataChanged.connect(lambda tl, br, roles: changed.append((tl.row(), br.row())))
+    m.upsert([Row("r5", 5), Row("r1", 1, live=False)])     # one new, one changed in place
+    assert layouts == [] and inserted == [(0, 0)] and changed == [(3, 3)]   # before the insert
+    assert [r.key for r in m.records()] == ["r5", "r4", "r3", "r2", "r1", "r0"]
+    assert [m.row_of(k) for k in ("r5", "r0")] == [0, 5] and m.record(0).key == "r5"
+    assert [r.key for r in m.records_between(1, 2)] == ["r4", "r3"]
+    m.sort(1, Qt.SortOrder.AscendingOrder)
+    assert [r.key for r in m.records()] == ["r0", "r1", "r2", "r3", "r4", "r5"]
+    m.sort(-1)
+    assert [r.key for r in m.records()] == ["r0", "r1", "r2", "r3", "r4", "r5"]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(descending=st.booleans(),
+       steps=st.lists(st.lists(st.tuples(st.integers(0, 14), st.integers(0, 40),
+                                         st.booleans()), max_size=8), max_size=25))
+def test_a_sorted_filtered_table_always_matches_a_full_sort(qtbot, descending, steps):
+    """Whatever arrives (new rows, values that move them, rows leaving the filter), the rows
+    are the accepted records in sort order, found where they are shown."""
+    m = model(accept=lambda r: r.live)
+    m.sort(1, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+    latest: dict[str, Row] = {}
+    for batch in steps:
+        rows = [Row(f"k{key}", float(price), live) for key, price, live in batch]
+        m.upsert(rows)
+        latest.update((r.key, r) for r in rows)
+        shown = [r for r in m.records()]
+        expected = sorted((r for r in latest.values() if r.live), key=lambda r: r.price,
+                          reverse=descending)
+        assert [r.price for r in shown] == [r.price for r in expected]
+        assert sorted(r.key for r in shown) == sorted(r.key for r in expected)
+        for row, record in enumerate(shown):
+            assert m.row_of(record.key) == row and m.record(row) is record
+            assert m.find(record.key) is latest[record.key]
 
 
 def test_row_cap_drops_the_oldest(qtbot):

@@ -140,7 +140,8 @@ class MirrorTableView(QTableView):
         self._growth_timer.timeout.connect(self._restructure_now)
         source.dataChanged.connect(self._schedule)
         source.rowsInserted.connect(self._source_grew)
-        for signal in (source.rowsRemoved, source.layoutChanged, source.modelReset):
+        for signal in (source.rowsRemoved, source.rowsMoved, source.layoutChanged,
+                       source.modelReset):
             signal.connect(self._source_reshaped)
         self.verticalScrollBar().valueChanged.connect(lambda _: self.refresh())
         self.mirror.match_rows()
