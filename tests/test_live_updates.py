@@ -99,6 +99,7 @@ def test_chart_draws_live_bars_on_its_own_clock(qtbot, terminal):
 
     runtime, window = terminal
     qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_tick(SIM) is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.is_settled, timeout=WAIT)    # start-up imports done
     first, second = window.open_chart(SIM, "1m"), window.open_chart("cu2701.SHFE", "1m")
     qtbot.waitUntil(lambda: not first.loading and not second.loading, timeout=WAIT)
     interval = chart_module.LIVE_INTERVAL_MS / 1000

@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         self._first_paint = _FirstPaint(self)
         self.installEventFilter(self._first_paint)
         self._closed = False
+        self.is_settled = False
         self._warmed.connect(self._settle)
         self.first_painted.connect(
             lambda: deferred_imports.warm(also=SETTLE_IMPORTS, then=self._warmed_in_thread))
@@ -711,6 +712,7 @@ class MainWindow(QMainWindow):
 
     def _settle(self) -> None:
         if not self._closed:
+            self.is_settled = True
             self.settled.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
