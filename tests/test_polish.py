@@ -246,6 +246,17 @@ def test_shortcut_changed_in_the_dialog_fires_and_conflicts_are_refused(qtbot, t
     assert json.loads(settings_path.read_text())["shortcuts"] == {}
     assert window.shortcut_actions["view.new_chart"].shortcut() == QKeySequence("Ctrl+N")
 
+    # The ticket's buttons name the keys in force.
+    assert window.ticket.buy_button.text() == "Buy (F2)"
+    dialog = window.open_settings()
+    dialog.shortcut_edits["trading.buy"].setKeySequence(QKeySequence("Ctrl+B"))
+    dialog.shortcut_edits["trading.cancel_all"].setKeySequence(QKeySequence())
+    dialog.accept()
+    assert not dialog.isVisible(), dialog.errors.text()
+    assert window.ticket.buy_button.text() == "Buy (Ctrl+B)"
+    assert window.ticket.sell_button.text() == "Sell (F3)"
+    assert window.ticket.cancel_all_button.text() == "Cancel all"
+
 
 def test_shortcut_registry_rules(qapp):
     ids = [s.id for s in shortcuts.REGISTRY]

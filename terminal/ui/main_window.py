@@ -456,6 +456,11 @@ class MainWindow(QMainWindow):
         for action_id, action in self.shortcut_actions.items():
             action.setShortcut(QKeySequence.fromString(keys.get(action_id, ""),
                                                        shortcuts.PORTABLE))
+        native = QKeySequence.SequenceFormat.NativeText
+        shown = [QKeySequence.fromString(keys.get(f"trading.{name}", ""),
+                                         shortcuts.PORTABLE).toString(native)
+                 for name in ("buy", "sell", "cancel_all")]
+        self.ticket.show_keys(*shown)
         for warning in warnings:
             log.warning("%s", warning)
         return warnings

@@ -208,6 +208,13 @@ class OrderTicketDock(QWidget):
             f"Flatten {symbol}: {cancelled} cancel(s), {len(sent)} closing order(s)"
         )
 
+    def show_keys(self, buy: str, sell: str, cancel_all: str) -> None:
+        """Name the trader's keys on the buttons ("" for an action with no key)."""
+        for button, title, key in ((self.buy_button, "Buy", buy),
+                                   (self.sell_button, "Sell", sell),
+                                   (self.cancel_all_button, "Cancel all", cancel_all)):
+            button.setText(f"{title} ({key})" if key else title)
+
     # ------------------------------------------------------------------ live data
     def apply(self, batch: Batch) -> None:
         if batch.contracts:
