@@ -30,7 +30,7 @@ from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QTableView
 
-from terminal.ui.models.table import RecordTableModel
+from terminal.ui.models.table import RecordTableModel, adjacent_runs
 
 MAX_REFRESHES_PER_SECOND = 30
 # Rows removed or inserted among the shown ones, or a new sort order: whole-table repaints.
@@ -220,15 +220,8 @@ class MirrorTableView(QTableView):
         selection = self.selectionModel()
         if rows != sorted({index.row() for index in selection.selectedRows()}):
             ranges, last_column = QItemSelection(), self.mirror.columnCount() - 1
-            start = previous = None
-            for row in rows + [None]:
-                if start is not None and row != previous + 1:
-                    ranges.select(self.mirror.index(start, 0),
-                                  self.mirror.index(previous, last_column))
-                    start = None
-                if start is None:
-                    start = row
-                previous = row
+            for first, last in adjacent_runs(rows):
+                ranges.select(self.mirror.index(first, 0), self.mirror.index(last, last_column))
             selection.select(ranges, _RESELECT)
         record, column = current
         row = row_of(record) if record is not None else None

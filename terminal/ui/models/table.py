@@ -12,6 +12,7 @@ orders a second after 5,000 orders, and grew with the day.)
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,17 @@ def clock(value: Any) -> str:
     if value is None:
         return ""
     return f"{value.hour:02}:{value.minute:02}:{value.second:02}.{value.microsecond // 1000:03}"
+
+
+def adjacent_runs(ordered: list[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive numbers in an ascending list."""
+    runs: list[tuple[int, int]] = []
+    for number in ordered:
+        if runs and number == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    return runs
 
 
 def _sort_key(value: Any) -> tuple:
@@ -320,30 +332,19 @@ class RecordTableModel(QAbstractTableModel):
 
     def _position_for(self, k: str, sort_value: Callable[[Any], Any]) -> int:
         """Where key `k` goes in the storage list (after its equals); `k` not in it."""
-        keys, records = self._keys, self._all
-        target = _sort_key(sort_value(records[k]))
-        low, high = 0, len(keys)
-        if not high or not target < _sort_key(sort_value(records[keys[-1]])):
-            return high                    # at the end: a table sorted by time
-        while low < high:
-            middle = (low + high) // 2
-            if target < _sort_key(sort_value(records[keys[middle]])):
-                high = middle
-            else:
-                low = middle + 1
-        return low
+        records = self._all
+        return bisect.bisect_right(self._keys, _sort_key(sort_value(records[k])),
+                                   key=lambda other: _sort_key(sort_value(records[other])))
 
     def _place(self, joining: list[str], sort_value: Callable[[Any], Any]) -> None:
         """Insert each key where the sort puts it, one row at a time."""
         keys = self._keys
         for k in joining:
-            low = self._position_for(k, sort_value)
-            row = len(keys) - low if self._descending else low
+            position = self._position_for(k, sort_value)
+            row = len(keys) - position if self._descending else position
             self.beginInsertRows(QModelIndex(), row, row)
-            keys.insert(low, k)
-            self._index[k] = low
-            if low < len(keys) - 1:
-                self._reindex(low + 1)
+            keys.insert(position, k)
+            self._reindex(position)
             self.endInsertRows()
 
     def _move(self, k: str, sort_value: Callable[[Any], Any]) -> None:
@@ -375,20 +376,14 @@ class RecordTableModel(QAbstractTableModel):
         keys, index = self._keys, self._index
         for position in positions:
             index.pop(keys[position], None)
-        ordered = sorted(set(positions), reverse=True)
-        count, end = len(ordered), 0
-        while end < count:
-            start = end
-            while end + 1 < count and ordered[end + 1] == ordered[end] - 1:
-                end += 1
-            low, high = ordered[end], ordered[start]
+        ordered = sorted(set(positions))
+        for low, high in reversed(adjacent_runs(ordered)):
             first, last = sorted((self._flip(low), self._flip(high)))
             self.beginRemoveRows(QModelIndex(), first, last)
             del keys[low:high + 1]
             self.endRemoveRows()
-            end += 1
         if ordered:
-            self._reindex(ordered[-1])
+            self._reindex(ordered[0])
 
     def _drop_oldest(self, count: int) -> None:
         """Forget the `count` records that arrived first (logs, trades kept within a cap)."""
