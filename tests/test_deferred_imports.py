@@ -81,12 +81,11 @@ def test_threads_touching_it_at_once_load_it_once(slow_module):
     assert results == [84] * 8 and builtins.deferme_runs == 1
 
 
-def test_warm_loads_everything_deferred_then_calls_back(slow_module):
+def test_warm_loads_everything_deferred_and_what_it_is_also_given(slow_module):
     deferred_imports.defer(slow_module)
-    done = threading.Event()
-    thread = deferred_imports.warm(also=("colorsys",), then=done.set)
+    thread = deferred_imports.warm(also=("colorsys",))
     thread.join(5)
-    assert done.is_set() and not deferred_imports.is_deferred(slow_module)
+    assert not thread.is_alive() and not deferred_imports.is_deferred(slow_module)
     assert "colorsys" in sys.modules
 
 
@@ -100,9 +99,9 @@ def test_a_module_that_fails_to_load_raises_on_use_and_warm_only_logs(tmp_path, 
         with pytest.raises(ImportError, match="no native library"):
             brokenmod.anything
         assert deferred_imports.is_deferred("brokenmod")     # still deferred: can retry
-        called = threading.Event()
-        deferred_imports.warm(then=called.set).join(5)
-        assert called.is_set() and "loading the module brokenmod failed" in caplog.text
+        thread = deferred_imports.warm()
+        thread.join(5)
+        assert not thread.is_alive() and "loading the module brokenmod failed" in caplog.text
     finally:
         sys.modules.pop("brokenmod", None)
 

@@ -21,7 +21,7 @@ import logging
 import sys
 import threading
 import types
-from typing import Callable, Iterable
+from typing import Iterable
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,9 @@ def deferred() -> list[str]:
             if isinstance(module, DeferredModule) and module.__real__ is None]
 
 
-def warm(also: Iterable[str] = (), then: Callable[[], None] | None = None) -> threading.Thread:
-    """On a daemon thread: load every deferred module, import `also`, then call `then`.
-    Failures are logged, never raised; `then` runs in any case."""
+def warm(also: Iterable[str] = ()) -> threading.Thread:
+    """On a daemon thread: load every deferred module, then import `also`. Failures are
+    logged, never raised; the caller may watch the thread end."""
     names = deferred() + [name for name in also if name not in sys.modules]
 
     def run() -> None:
@@ -117,11 +117,6 @@ def warm(also: Iterable[str] = (), then: Callable[[], None] | None = None) -> th
                 load(name)
             except Exception:            # noqa: BLE001 - reported, the terminal goes on
                 log.exception("loading the module %s failed", name)
-        if then is not None:
-            try:
-                then()
-            except Exception:            # noqa: BLE001
-                log.exception("after loading %s", ", ".join(names))
 
     thread = threading.Thread(target=run, name="warm-imports", daemon=True)
     thread.start()

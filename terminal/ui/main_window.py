@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
 SETTLE_IMPORTS = ("sqlite_utils", "pandas")
+SETTLE_POLL_MS = 20
 
 
 def app_icon() -> QIcon:
@@ -89,11 +90,10 @@ class _FirstPaint(QObject):
 class MainWindow(QMainWindow):
     # What the first paint need not wait for: once it is done, the modules deferred at start
     # (core.deferred_imports) and sqlite-utils (which imports pandas) load on a background
-    # thread, then `settled` lists the market store in the Data and Replay docks, with no
-    # import left on the GUI thread.
+    # thread; when it has ended, `settled` lists the market store in the Data and Replay
+    # docks, with no import left on the GUI thread.
     first_painted = Signal()
     settled = Signal()
-    _warmed = Signal()         # from the loading thread, queued to the GUI thread
 
     def __init__(
         self,
@@ -217,9 +217,7 @@ class MainWindow(QMainWindow):
         self.installEventFilter(self._first_paint)
         self._closed = False
         self.is_settled = False
-        self._warmed.connect(self._settle)
-        self.first_painted.connect(
-            lambda: deferred_imports.warm(also=SETTLE_IMPORTS, then=self._warmed_in_thread))
+        self.first_painted.connect(self._load_deferred)
         self._settings = QSettings(str(kernel.paths.layout_file), QSettings.Format.IniFormat)
         self.restore_layout()
         self.set_theme(self.app_settings.theme, save=False)
@@ -709,16 +707,23 @@ class MainWindow(QMainWindow):
         self.errors_label.setText(f"{self._errors} handler error(s), see Log")
 
     # ------------------------------------------------------------------ life cycle
-    def _warmed_in_thread(self) -> None:
-        try:
-            self._warmed.emit()
-        except RuntimeError:          # the window is gone (closed before loading ended)
-            pass
+    def _load_deferred(self) -> None:
+        """Load on a thread what the first paint did without; this thread watches it end
+        (nothing crosses back), then `settled`."""
+        loading = deferred_imports.warm(also=SETTLE_IMPORTS)
+        watch = QTimer(self)
+        watch.setInterval(SETTLE_POLL_MS)
 
-    def _settle(self) -> None:
-        if not self._closed:
-            self.is_settled = True
-            self.settled.emit()
+        def check() -> None:
+            if not loading.is_alive():
+                watch.stop()
+                watch.deleteLater()
+                if not self._closed:
+                    self.is_settled = True
+                    self.settled.emit()
+
+        watch.timeout.connect(check)
+        watch.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closed = True
