@@ -269,6 +269,19 @@ def test_a_damaged_or_missing_catalogue_is_rebuilt_from_the_files(tmp_path, capl
     assert "damaged" in caplog.text and len(list(root.glob("catalogue.db.broken-*"))) == 1
 
 
+def test_the_catalogue_opens_on_first_use_and_not_after_close(tmp_path):
+    """Building a store reads nothing (the terminal paints first); a closed one says so
+    rather than opening its catalogue again."""
+    root = tmp_path / "market"
+    store = MarketStore(root)
+    assert not (root / "catalogue.db").exists()
+    assert store.series() == [] and (root / "catalogue.db").exists()
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.series()
+    store.close()                                      # twice is fine
+
+
 def test_vnpy_cta_engine_loads_recent_bars_from_the_store(store):
     import os
 

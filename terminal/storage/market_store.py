@@ -100,7 +100,7 @@ def from_ns(values: np.ndarray, tz: ZoneInfo) -> list[datetime]:
     gives fold=0, wrong only for a wall time that occurs twice (the hour clocks go back), so
     a series holding one is converted time by time instead.
     """
-    import pandas as pd      # here: the terminal starts without pandas (see app.DEFERRED_MODULES)
+    import pandas as pd      # here: the terminal paints its window before pandas loads
 
     micros = np.asarray(values, np.int64) // 1000
     wall = pd.DatetimeIndex(micros.view("datetime64[us]"), tz="UTC").tz_convert(tz) \
@@ -213,6 +213,7 @@ class MarketStore:
         self._locks_guard = threading.Lock()
         self._catalogue: Catalogue | None = None
         self._catalogue_guard = threading.Lock()
+        self._closed = False
 
     @property
     def catalogue(self) -> Catalogue:
@@ -222,6 +223,8 @@ class MarketStore:
         if catalogue is not None:
             return catalogue
         with self._catalogue_guard:
+            if self._closed:
+                raise StoreError(f"the market store at {self.root} is closed")
             if self._catalogue is None:
                 self._catalogue = self._open_catalogue()
             return self._catalogue
@@ -401,8 +404,10 @@ class MarketStore:
 
     def close(self) -> None:
         with self._catalogue_guard:
+            self._closed = True
             if self._catalogue is not None:
                 self._catalogue.close()
+                self._catalogue = None
 
     def _merge_tier(self, folder: Path) -> int:
         """Merge the appended parts of the smallest size tier that has more than one (tiers
