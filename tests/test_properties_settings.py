@@ -164,21 +164,27 @@ def test_any_json_gives_settings_and_a_warning_per_bad_key(tmp_path_factory, dat
 @FILE_SETTINGS
 @given(content=st.binary(max_size=300) | st.sampled_from(NOT_JSON))
 def test_any_bytes_load_or_are_kept_aside_unchanged(tmp_path_factory, content):
-    folder = tmp_path_factory.mktemp("settings")
-    path = folder / "settings.json"
+    loaded_or_kept_aside(tmp_path_factory.mktemp("settings"), "settings.json", content,
+                         settings_file, DEFAULTS, "defaults used")
+
+
+def loaded_or_kept_aside(folder, name: str, content: bytes, loader, defaults, used: str):
+    """`loader.load` of a file holding `content`: what `loader.parse` makes of it if it is
+    JSON, else the defaults with one warning, the file moved aside byte for byte."""
+    path = folder / name
     path.write_bytes(content)
-    loaded, warnings = settings_file.load(path)
+    loaded, warnings = loader.load(path)
     try:
         data = json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        (aside,) = aside_files(folder, "settings.json")
+        (aside,) = aside_files(folder, name)
         assert aside.read_bytes() == content and not path.exists()
-        assert loaded == DEFAULTS and len(warnings) == 1
+        assert loaded == defaults and len(warnings) == 1
         assert "unreadable" in warnings[0] and aside.name in warnings[0]
-        assert "defaults used" in warnings[0]
+        assert used in warnings[0]
     else:
-        assert path.read_bytes() == content and not aside_files(folder, "settings.json")
-        assert (loaded, warnings) == settings_file.parse(data)
+        assert path.read_bytes() == content and not aside_files(folder, name)
+        assert (loaded, warnings) == loader.parse(data)
 
 
 @FILE_SETTINGS
@@ -382,21 +388,8 @@ def test_any_json_gives_a_risk_config_and_a_warning_per_bad_key(tmp_path_factory
 @FILE_SETTINGS
 @given(content=st.binary(max_size=300) | st.sampled_from(NOT_JSON))
 def test_any_risk_file_bytes_load_or_are_kept_aside_unchanged(tmp_path_factory, content):
-    folder = tmp_path_factory.mktemp("risk")
-    path = folder / "risk.json"
-    path.write_bytes(content)
-    config, warnings = limits.load(path)
-    try:
-        data = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        (aside,) = aside_files(folder, "risk.json")
-        assert aside.read_bytes() == content and not path.exists()
-        assert config == RiskConfig() and len(warnings) == 1
-        assert "unreadable" in warnings[0] and aside.name in warnings[0]
-        assert "default risk limits used" in warnings[0]
-    else:
-        assert path.read_bytes() == content and not aside_files(folder, "risk.json")
-        assert (config, warnings) == limits.parse(data)
+    loaded_or_kept_aside(tmp_path_factory.mktemp("risk"), "risk.json", content, limits,
+                         RiskConfig(), "default risk limits used")
 
 
 @st.composite
