@@ -50,6 +50,9 @@ from terminal.ui.theme import current as current_theme
 log = logging.getLogger(__name__)
 
 LIVE_INTERVAL_MS = 50
+# Every chart's live clock counts from this one epoch, each shifted by a golden-ratio share of
+# the interval, so any two charts draw apart in turns however far apart they were opened.
+_LIVE_EPOCH = time.perf_counter()
 _charts_made = itertools.count()
 TIMEFRAME_LABELS = {"1m": "1 min", "5m": "5 min", "15m": "15 min", "30m": "30 min",
                     "1h": "1 hour", "4h": "4 hours", "d": "1 day"}
@@ -80,7 +83,7 @@ class ChartDock(QWidget):
         self._fills: list[tuple[int, float, bool]] = []      # (ns, price, bought)
         self._fills_drawn_for = -1                           # bars when they were drawn
         # This chart's clock for live draws: perf_counter times origin + k * interval.
-        self._live_origin = time.perf_counter() + \
+        self._live_origin = _LIVE_EPOCH + \
             (next(_charts_made) * 0.618034 % 1.0) * LIVE_INTERVAL_MS / 1000
         self._live_tick = -1                                 # the clock tick last drawn at
         self._live_timer = QTimer(self)
