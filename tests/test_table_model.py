@@ -280,6 +280,27 @@ def test_mirror_reshapes_are_paced_and_the_selection_follows_its_records(qtbot):
     assert selected_records(view) == [] and mirror.item(0, 0).text() == "r06"
 
 
+def test_mirror_shows_a_filter_the_trader_picks_at_once_even_right_after_a_reshape(qtbot):
+    """Reshapes from the feed wait out their gap; a filter or sort the trader asks for is
+    shown before control returns, sorted, so "Cancel selected" acts on the row selected."""
+    from terminal.ui.docks.common import selected_records
+
+    m = model(accept=lambda r: True)
+    m.upsert([Row(f"r{i:02}", i, live=i % 2 == 0) for i in range(10)])
+    view, mirror = shown_mirror(qtbot, m, 400)
+    view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    assert [mirror.item(r, 0).text() for r in range(3)] == ["r09", "r08", "r07"]
+    m.upsert([Row("r00", 0, live=False)])            # a reshape from the feed is now due ...
+    m.upsert([Row("r10", 10)])
+    assert mirror.rowCount() == 10                   # ... and waits
+
+    m.set_filter(lambda r: r.live)                   # the trader's "working only"
+    assert mirror.rowCount() == m.rowCount() == 5
+    assert [mirror.item(r, 0).text() for r in range(5)] == ["r10", "r08", "r06", "r04", "r02"]
+    view.selectRow(m.row_of("r04"))
+    assert [r.key for r in selected_records(view)] == ["r04"]
+
+
 def time_now() -> float:
     import time
     return time.perf_counter()

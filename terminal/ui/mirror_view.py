@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QTableView
 
 from terminal.ui.models.table import RecordTableModel, adjacent_runs
 
-MAX_REFRESHES_PER_SECOND = 30
+MAX_REFRESHES_PER_SECOND = 15
 # Rows removed or inserted among the shown ones, or a new sort order: whole-table repaints.
 MAX_RESHAPES_PER_SECOND = 10
 # A change of the row count repaints the whole table (Qt lays the view out again: 5-10 ms on
@@ -53,28 +53,29 @@ class MirrorModel(QStandardItemModel):
     def __init__(self, source: RecordTableModel, parent=None) -> None:
         super().__init__(0, len(source.columns), parent)
         self.source = source
-        self.on_sorted = None                  # the view's: a sort the trader asked for shows now
         self.setHorizontalHeaderLabels([column.title for column in source.columns])
         for number, column in enumerate(source.columns):
             if column.tooltip:
                 self.setHeaderData(number, Qt.Orientation.Horizontal, column.tooltip,
                                    Qt.ItemDataRole.ToolTipRole)
         self._written: dict[int, tuple] = {}   # row -> (texts, colours, record) on screen
+        # The items made so far (asking the model for one is a call across the binding);
+        # rows only ever go from the end, in `match_rows`, which drops theirs.
+        self._items: dict[tuple[int, int], QStandardItem] = {}
         self._aligns = [_RIGHT if c.numeric else _LEFT for c in source.columns]
         self._brushes: dict[int | None, QBrush] = {}
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         self.source.sort(column, order)
-        if self.on_sorted is not None:
-            self.on_sorted()
 
     def match_rows(self) -> None:
         """Same number of rows as the source; rows keep what they show until written again."""
-        wanted = self.source.rowCount()
-        if wanted != self.rowCount():
+        wanted, count = self.source.rowCount(), self.rowCount()
+        if wanted != count:
             self.setRowCount(wanted)         # new rows hold no items until written
-            if len(self._written) > wanted:
+            if wanted < count:               # the rows past `wanted` and their items are gone
                 self._written = {r: shown for r, shown in self._written.items() if r < wanted}
+                self._items = {at: item for at, item in self._items.items() if at[0] < wanted}
 
     def record_at(self, row: int):
         """The record row `row` shows (the source's, for a row not written yet)."""
@@ -84,12 +85,13 @@ class MirrorModel(QStandardItemModel):
         return self.source.record(row) if 0 <= row < self.source.rowCount() else None
 
     def _cell(self, row: int, column: int) -> QStandardItem:
-        item = self.item(row, column)
+        item = self._items.get((row, column))
         if item is None:
             item = QStandardItem()
             item.setEditable(False)
             item.setTextAlignment(self._aligns[column])
             self.setItem(row, column, item)
+            self._items[row, column] = item
         return item
 
     def write(self, first: int, last: int) -> None:
@@ -126,7 +128,6 @@ class MirrorTableView(QTableView):
         super().__init__(parent)
         self.source = source
         self.mirror = MirrorModel(source, self)
-        self.mirror.on_sorted = self._restructure_now
         self.setModel(self.mirror)
         self._refresh_gap = 1.0 / MAX_REFRESHES_PER_SECOND
         self._reshape_gap = 1.0 / MAX_RESHAPES_PER_SECOND
@@ -143,6 +144,7 @@ class MirrorTableView(QTableView):
         for signal in (source.rowsRemoved, source.rowsMoved, source.layoutChanged,
                        source.modelReset):
             signal.connect(self._source_reshaped)
+        source.rearranged.connect(self._restructure_now)      # the trader's doing: now
         self.verticalScrollBar().valueChanged.connect(lambda _: self.refresh())
         self.mirror.match_rows()
 
@@ -174,9 +176,12 @@ class MirrorTableView(QTableView):
         self._schedule()
 
     def _restructure_now(self) -> None:
-        self._restructure = True
-        self._last_reshape = 0.0
-        self.refresh()
+        """Match the source now, whatever the pacing (the trader's own request, or a paced
+        growth that is due)."""
+        self._timer.stop()
+        self._apply_structure()
+        self._last = time.perf_counter()
+        self._write_shown()
 
     def refresh(self) -> None:
         """Write the rows on screen (after any reshape that is due); scrolling writes the rows

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
 RED = QBrush(QColor(220, 60, 60))     # China convention: red is up / long
@@ -30,6 +30,24 @@ _ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 SORT_ROLE = Qt.ItemDataRole.UserRole
+# Colours as rgba, by brush: asking a brush for its colour is two calls across the binding,
+# once per coloured cell per repaint. Columns colour with a few module-level brushes; the
+# cache keeps each brush it names alive, so an id is never reused while cached.
+_RGBA: dict[int, tuple[QBrush, int]] = {}
+_RGBA_LIMIT = 256
+
+
+def rgba_of(brush: QBrush) -> int:
+    hit = _RGBA.get(id(brush))
+    if hit is not None and hit[0] is brush:
+        return hit[1]
+    if len(_RGBA) >= _RGBA_LIMIT:       # a column making brushes on the fly: stay bounded
+        _RGBA.clear()
+    rgba = brush.color().rgba()
+    _RGBA[id(brush)] = (brush, rgba)
+    return rgba
+
+
 # Above this many changed rows, one dataChanged covers the whole table rather than looking up
 # where each changed row is (views repaint only what is on screen either way).
 _SPAN_LOOKUP_LIMIT = 32
@@ -90,6 +108,10 @@ def _sort_key(value: Any) -> tuple:
 
 
 class RecordTableModel(QAbstractTableModel):
+    # The rows were rearranged at the trader's request (a sort, a filter, clearing), and the
+    # model is done: views that pace their repaints show this one at once.
+    rearranged = Signal()
+
     def __init__(
         self,
         columns: list[Column],
@@ -154,6 +176,7 @@ class RecordTableModel(QAbstractTableModel):
             self._reindex()
             self.endResetModel()
         self._resort()
+        self.rearranged.emit()
 
     # ------------------------------------------------------------------ records
     @property
@@ -180,7 +203,7 @@ class RecordTableModel(QAbstractTableModel):
         colors = []
         for c in columns:
             brush = c.color(record) if c.color is not None else None
-            colors.append(brush.color().rgba() if brush is not None else None)
+            colors.append(rgba_of(brush) if brush is not None else None)
         cells = (texts, tuple(colors))
         if self._snapshots:
             self._cells[self._key(record)] = (record, cells)
@@ -214,6 +237,7 @@ class RecordTableModel(QAbstractTableModel):
         self.endResetModel()
         if self._sort_column >= 0:
             self._resort()
+        self.rearranged.emit()
 
     def upsert(self, records: Iterable[Any]) -> None:
         """Insert new records and replace known ones, in one pass: one `dataChanged` over the
@@ -308,6 +332,7 @@ class RecordTableModel(QAbstractTableModel):
         self._index.clear()
         self._all.clear()
         self.endResetModel()
+        self.rearranged.emit()
 
     # ------------------------------------------------------------------ internals
     def _flip(self, position: int) -> int:
