@@ -56,3 +56,24 @@ def random_walk_bars(symbol: str = "rb2401", days: int = 4, per_day: int = 225, 
                 open_price=close, high_price=close + 2, low_price=close - 2, close_price=close)
         for n, close in enumerate(closes)
     ]
+
+
+class LayoutCounter:
+    """Counts the layout requests reaching `widgets` (each one lays them out again, and a
+    dock's parent is the main window)."""
+
+    def __init__(self, widgets) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        watched, self.seen = set(widgets), []
+        seen, kind = self.seen, QEvent.Type.LayoutRequest
+
+        class Filter(QObject):
+            def eventFilter(self, receiver, event):
+                if event.type() == kind and receiver in watched:
+                    seen.append(receiver)
+                return False
+
+        self._filter = Filter()
+        for widget in watched:
+            widget.installEventFilter(self._filter)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from vnpy.trader.constant import Direction, Offset, OrderType, Status
 
+from tests.helpers import LayoutCounter
+
 WAIT = 10_000  # ms; generous for a loaded CI machine
 RB = "rb2701.SHFE"
 
@@ -261,30 +263,17 @@ def test_terminal_warnings_reach_the_log_dock(qtbot, terminal):
 def test_orders_sent_fast_do_not_lay_the_ticket_out_again(qtbot, terminal):
     """The ticket says "Sent <id>" at every order: as a QLabel that re-laid out the ticket
     and the whole main window, about 150 times a second at 500 orders/s."""
-    from PySide6.QtCore import QEvent, QObject
-
     runtime, window = terminal
     wait_for_quotes(qtbot, window)
     contract = runtime.trading.contract(RB)
     bid = runtime.kernel.main_engine.get_tick(RB).bid_price_1
     ticket = fill_ticket(window, price=f"{bid - 200 * contract.pricetick:.1f}")
-    watched = {ticket, ticket.parentWidget()}
-    layouts = []
-
-    class Count(QObject):
-        def eventFilter(self, receiver, event):
-            if event.type() == QEvent.Type.LayoutRequest and receiver in watched:
-                layouts.append(receiver)
-            return False
-
-    counter = Count()
     qtbot.wait(100)                                   # start-up layouts done
-    for receiver in watched:
-        receiver.installEventFilter(counter)
+    layouts = LayoutCounter([ticket, ticket.parentWidget()])
     for step in range(20):                            # no two alike: the duplicate guard
         ticket.price_edit.setText(f"{bid - (200 + step) * contract.pricetick:.1f}")
         vt_orderid = ticket.buy()
         assert vt_orderid, ticket.error_label.text()
         qtbot.wait(2)
     assert ticket.status_label.text() == f"Sent {vt_orderid}"
-    assert layouts == []
+    assert layouts.seen == []

@@ -11,11 +11,11 @@ context menu copies it (an order id, say).
 
 from __future__ import annotations
 
-import time
-
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QPainter, QPalette
 from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
+
+from terminal.ui.pacing import Pacer
 
 MAX_REPAINTS_PER_SECOND = 20
 _MARGIN = 2
@@ -25,14 +25,10 @@ class StatusLine(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._text = ""
-        self._shown_at = 0.0
-        self._gap = 1.0 / MAX_REPAINTS_PER_SECOND
         self.setAutoFillBackground(True)          # the window colour, which follows the theme
         self.setBackgroundRole(QPalette.ColorRole.Window)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._repaint)
+        self._repaints = Pacer(self.update, MAX_REPAINTS_PER_SECOND, self)
 
     def text(self) -> str:
         return self._text
@@ -42,16 +38,10 @@ class StatusLine(QWidget):
             return
         self._text = text
         self.setToolTip(text)
-        if not self._timer.isActive():
-            wait = self._shown_at + self._gap - time.perf_counter()
-            self._timer.start(max(0, int(wait * 1000)))
+        self._repaints.request()
 
     def clear(self) -> None:
         self.setText("")
-
-    def _repaint(self) -> None:
-        self._shown_at = time.perf_counter()
-        self.update()
 
     def sizeHint(self) -> QSize:
         metrics = self.fontMetrics()

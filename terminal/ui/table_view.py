@@ -15,19 +15,19 @@ Scrolling, headers, selection and sorting are QTableView's own.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QLine, QRect, Qt, QTimer
+from PySide6.QtCore import QLine, QRect, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHeaderView, QTableView
 
 from terminal.ui.models.table import RecordTableModel
+from terminal.ui.pacing import Pacer
 
 _TOP_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
 _TOP_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 _PADDING = 4
-MAX_REPAINTS_PER_SECOND = 30
+MAX_REPAINTS_PER_SECOND = 15
 
 
 @dataclass
@@ -112,11 +112,7 @@ class FastTableView(QTableView):
         rows = self.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self._fit_rows()
-        self._repaint_gap = 1.0 / MAX_REPAINTS_PER_SECOND
-        self._last_repaint = 0.0
-        self._repaint_timer = QTimer(self)
-        self._repaint_timer.setSingleShot(True)
-        self._repaint_timer.timeout.connect(self._repaint_data)
+        self._repaints = Pacer(self._repaint_data, MAX_REPAINTS_PER_SECOND, self)
 
     # ------------------------------------------------------------------ rows
     def _fit_rows(self) -> None:
@@ -136,13 +132,9 @@ class FastTableView(QTableView):
 
     # ------------------------------------------------------------------ data repaints
     def dataChanged(self, top_left, bottom_right, roles=()) -> None:
-        if self._repaint_timer.isActive():
-            return  # a repaint of the whole viewport is already due
-        wait = self._last_repaint + self._repaint_gap - time.perf_counter()
-        self._repaint_timer.start(max(0, int(wait * 1000)))
+        self._repaints.request()     # the whole viewport, with the next paced repaint
 
     def _repaint_data(self) -> None:
-        self._last_repaint = time.perf_counter()
         self.viewport().update()
 
     # ------------------------------------------------------------------ painting

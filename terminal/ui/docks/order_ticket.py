@@ -38,12 +38,14 @@ from terminal.market.ticket import (
 )
 from terminal.market.trading import Trading, TradingError
 from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE
+from terminal.ui.pacing import Pacer
 from terminal.ui.status_line import StatusLine
 
 log = logging.getLogger(__name__)
 
 ERROR_STYLE = "border: 1px solid #e04040;"
 LEVELS = 5
+DEPTH_REFRESHES_PER_SECOND = 15
 
 
 class OrderTicketDock(QWidget):
@@ -114,6 +116,9 @@ class OrderTicketDock(QWidget):
         self.depth.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.depth.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.depth.cellClicked.connect(self._depth_clicked)
+        # The book changes with every tick; it is shown at a reading pace (ui.pacing).
+        self._depth_shows = Pacer(self._show_depth, DEPTH_REFRESHES_PER_SECOND, self)
+        self._depth_texts = [["", "", ""] for _ in range(2 * LEVELS)]
         for row in range(2 * LEVELS):
             ask = row < LEVELS
             level = LEVELS - row if ask else row - LEVELS + 1
@@ -229,16 +234,31 @@ class OrderTicketDock(QWidget):
         self._tick = tick
         if not self.price_edit.text():
             self.price_edit.setText(self._format(tick.last_price))
+        self._depth_shows.request()
+
+    def _show_depth(self) -> None:
+        """The book of the latest tick (none: empty levels)."""
+        tick = self._tick
         for level in range(1, LEVELS + 1):
             ask_row, bid_row = LEVELS - level, LEVELS + level - 1
+            if tick is None:
+                self._set_level(ask_row, 0, 0)
+                self._set_level(bid_row, 0, 0)
+                continue
             self._set_level(ask_row, getattr(tick, f"ask_price_{level}"),
                             getattr(tick, f"ask_volume_{level}"))
             self._set_level(bid_row, getattr(tick, f"bid_price_{level}"),
                             getattr(tick, f"bid_volume_{level}"))
 
     def _set_level(self, row: int, price: float, volume: float) -> None:
-        self.depth.item(row, 1).setText(self._format(price) if price else "")
-        self.depth.item(row, 2).setText(f"{volume:,.0f}" if price else "")
+        self._set_cell(row, 1, self._format(price) if price else "")
+        self._set_cell(row, 2, f"{volume:,.0f}" if price else "")
+
+    def _set_cell(self, row: int, column: int, text: str) -> None:
+        """Only a changed text is written: each write repaints its cell."""
+        if self._depth_texts[row][column] != text:
+            self._depth_texts[row][column] = text
+            self.depth.item(row, column).setText(text)
 
     def _format(self, price: float) -> str:
         return f"{price:.{self._decimals}f}"
@@ -249,12 +269,12 @@ class OrderTicketDock(QWidget):
         if contract is None:
             return
         self._decimals = decimals_for(contract.pricetick)
-        tick = self.trading.main_engine.get_tick(contract.vt_symbol)
+        self._tick = self.trading.main_engine.get_tick(contract.vt_symbol)
         self.price_edit.clear()
-        for row in range(2 * LEVELS):
-            self._set_level(row, 0, 0)
-        if tick is not None:
-            self._show_tick(tick)
+        if self._tick is not None:
+            self.price_edit.setText(self._format(self._tick.last_price))
+        self._depth_shows.cancel()
+        self._show_depth()                      # at once: the old symbol's book must go
         self._show_errors({})
 
     def _depth_clicked(self, row: int, column: int) -> None:

@@ -17,6 +17,7 @@ from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.docks.common import make_table, selected_records
 from terminal.ui.labels import DIRECTION, label
 from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, number
+from terminal.ui.status_line import StatusLine
 
 
 class PositionsModel(RecordTableModel):
@@ -86,7 +87,7 @@ class PositionsDock(QWidget):
         self.close_button.clicked.connect(self.close_selected)
         self.flatten_button = QPushButton("Flatten all")
         self.flatten_button.clicked.connect(self.flatten_all)
-        self.total_label = QLabel()
+        self.total_label = StatusLine()     # changes with every tick: no layout, paced
         self.message = QLabel()
         self.message.setStyleSheet("color: #e04040")
         top = QHBoxLayout()

@@ -1,0 +1,105 @@
+"""Display pacing: models take every batch, what is drawn follows at a reading pace, and the
+latest state is always what ends up on screen."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+from vnpy.trader.constant import Direction
+
+from terminal.core.bridge import Batch
+from tests.helpers import LayoutCounter
+from tests.test_app_e2e import RB, WAIT, fill_ticket, marketable_buy_price, wait_for_quotes
+
+
+def test_pacer_folds_a_burst_into_one_showing_and_always_shows_the_last_request(qtbot):
+    from terminal.ui.pacing import Pacer
+
+    shown = []
+    pacer = Pacer(lambda: shown.append(time.perf_counter()), per_second=10)
+    for _ in range(50):
+        pacer.request()
+    assert shown == [] and pacer.pending          # nothing inside the caller's turn
+    qtbot.waitUntil(lambda: len(shown) == 1, timeout=1_000)
+    qtbot.wait(150)
+    assert len(shown) == 1                        # the burst was one request's worth
+
+    # Requests every 5 ms for 0.5 s: about five showings, never closer than the gap.
+    end = time.perf_counter() + 0.5
+    while time.perf_counter() < end:
+        pacer.request()
+        qtbot.wait(5)
+    last_request = time.perf_counter()
+    qtbot.waitUntil(lambda: not pacer.pending, timeout=1_000)
+    assert shown[-1] >= last_request              # the last request was shown
+    gaps = [b - a for a, b in zip(shown, shown[1:])]
+    assert 3 <= len(gaps) <= 8
+    assert min(gaps) > 0.8 * pacer.gap
+
+    pacer.request()
+    pacer.cancel()
+    qtbot.wait(150)
+    assert not pacer.pending and shown[-1] < time.perf_counter() - 0.1
+
+
+ASK_1, BID_1 = 4, 5       # the book's rows: asks 5..1 above bids 1..5
+
+
+def _ticks_from(tick, count: int, pricetick: float) -> list:
+    """`count` copies of `tick`, each book one tick higher than the one before."""
+    ticks = []
+    for step in range(1, count + 1):
+        moved = copy.copy(tick)
+        for level in range(1, 6):
+            for side in ("bid", "ask"):
+                name = f"{side}_price_{level}"
+                setattr(moved, name, getattr(tick, name) + step * pricetick)
+        ticks.append(moved)
+    return ticks
+
+
+def test_the_ticket_book_shows_the_latest_tick_after_a_burst_without_writing_each(
+        qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    ticket = fill_ticket(window)
+    qtbot.waitUntil(lambda: ticket.depth.item(4, 1).text() != "", timeout=WAIT)
+    contract = runtime.trading.contract(RB)
+    burst = _ticks_from(runtime.kernel.main_engine.get_tick(RB), 30, contract.pricetick)
+    writes = []
+    ticket.depth.model().dataChanged.connect(lambda *args: writes.append(args))
+
+    for tick in burst:
+        ticket.apply(Batch(ticks={RB: tick}))
+    assert ticket._tick is burst[-1]          # orders and the price field read the latest
+    assert writes == []                       # the book is drawn after the burst, once
+
+    last, shown = burst[-1], ticket._format
+    qtbot.waitUntil(lambda: ticket.depth.item(ASK_1, 1).text() == shown(last.ask_price_1),
+                    timeout=1_000)
+    assert ticket.depth.item(BID_1, 1).text() == shown(last.bid_price_1)
+    assert ticket.depth.item(ASK_1 - 4, 1).text() == shown(last.ask_price_5)
+
+
+def test_a_held_position_moving_with_every_tick_lays_nothing_out(qtbot, terminal):
+    """The positions dock's floating P&L total changes at every tick: as a QLabel, each
+    change laid the dock and the main window out again."""
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    ticket = fill_ticket(window, price=marketable_buy_price(runtime))
+    assert ticket.buy()
+    positions = window.positions
+    qtbot.waitUntil(lambda: positions.model.find(f"SIM.{RB}.{Direction.LONG.value}")
+                    is not None, timeout=WAIT)
+    qtbot.wait(100)                           # the row's own layout settles
+    layouts = LayoutCounter([positions, positions.parentWidget()])
+    contract = runtime.trading.contract(RB)
+    for tick in _ticks_from(runtime.kernel.main_engine.get_tick(RB), 20, contract.pricetick):
+        moved = copy.copy(tick)
+        moved.last_price = tick.ask_price_1
+        positions.apply(Batch(ticks={RB: moved}))
+        qtbot.wait(5)
+    expected = f"Float P&L {positions.model.total_pnl():,.2f}"
+    assert positions.total_label.text() == expected
+    assert layouts.seen == []
