@@ -44,7 +44,8 @@ Ctrl-C ends a run early and still reports what was recorded.
 
 Diagnosis (not part of the figure): --stalls samples the GUI thread's stack every 2 ms and lists
 what it was doing during each loop lag over 16 ms; --charts 0/1 opens fewer charts; --flat holds
-no position and leaves the ticket empty; --frame-ms runs the pump at another frame; the rows
+no position and leaves the ticket empty; --frame-ms runs the pump at another frame;
+--switch-interval sets another GIL switch interval (seconds) after the terminal's own; the rows
 also show full garbage collections (count, longest) and the GUI thread's own CPU.
 """
 
@@ -103,6 +104,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="hold no position and leave the order ticket empty (diagnosis)")
     parser.add_argument("--frame-ms", type=int,
                         help="Settings.frame_ms (default: the terminal's) for a what-if")
+    parser.add_argument("--switch-interval", type=float,
+                        help="the GIL switch interval in seconds (default: the terminal's)")
     parser.add_argument("--record", action="store_true",
                         help="record the simulator's ticks and bars too")
     parser.add_argument("--out", help="folder for the CSV files (default: a temporary one)")
@@ -444,6 +447,8 @@ def run_ours(args: argparse.Namespace, stop: Stop) -> tuple[list[dict], list, li
         lag = LoopLagMonitor()
         runtime, window = start(home, show=True, lag=lag)
         tune_for_gui()
+        if args.switch_interval:
+            sys.setswitchinterval(args.switch_interval)
         lag.start()
         soak = OurSoak(runtime, window, lag, args, stop)
         print(f"ours: {platform_line(app)}, data directory {home}", flush=True)
