@@ -1,5 +1,5 @@
 """What a live update costs: a chart redraws only the bar that changed and keeps its axes, draws
-live bars on its own 50 ms clock, and the simulated exchange makes fast quotes in batches at
+live bars on its own clock, and the simulated exchange makes fast quotes in batches at
 the asked rate (found by the soak benchmark, benchmarks/soak.py)."""
 
 from __future__ import annotations
@@ -92,6 +92,48 @@ def test_a_live_bar_changed_in_place_repaints_its_column_and_keeps_the_axes(qtbo
                                       "close_price": top - 1, "volume": 2.0})
     rect = updates[-1][0]
     assert rect.width() >= 4 * per_pixel and rect.height() == chart.candles.boundingRect().height()
+
+
+def test_a_live_update_draws_only_the_bars_in_the_repainted_parts_and_the_same_pixels(qtbot):
+    """Qt gives each item the bounding rect of all it repaints: for a live update (the last
+    price line across the width, the last bar's column in each pane) most of the chart. The
+    items draw only the bars inside the actual parts, and the window looks exactly as after
+    a full repaint."""
+    from PySide6.QtGui import QGuiApplication
+
+    from terminal.ui.chart import items
+    from terminal.ui.chart.widget import ChartWidget
+
+    chart = ChartWidget(CHINA_TZ)
+    qtbot.addWidget(chart)
+    chart.resize(900, 500)
+    chart.show()
+    qtbot.waitExposed(chart)
+    columns = history()
+    chart.set_history(columns)
+    qtbot.wait(50)
+    drawn = []
+    original = items._segment_path
+    items._segment_path = lambda x, y0, y1: (drawn.append(len(x)), original(x, y0, y1))[1]
+    try:
+        last = int(columns["datetime"][-1])
+        close = float(columns["close_price"][-1])
+        for step in range(6):
+            drawn.clear()
+            chart.put_bar(last, {"open_price": close, "high_price": close + 3,
+                                 "low_price": close - 3, "close_price": close + step % 3 - 1,
+                                 "volume": 10.0 + step})
+            qtbot.wait(20)
+            if step:        # (the first grew the bar's range: the whole pane repainted)
+                # Candles and volume, rising and falling: well under the 200 bars on screen.
+                assert 0 < sum(drawn) < 100, drawn
+    finally:
+        items._segment_path = original
+
+    screen = QGuiApplication.primaryScreen()
+    live = screen.grabWindow(chart.winId()).toImage()
+    chart.graphics.viewport().repaint()               # everything, from scratch
+    assert screen.grabWindow(chart.winId()).toImage() == live
 
 
 def test_chart_draws_live_bars_on_its_own_clock(qtbot, terminal):

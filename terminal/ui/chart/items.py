@@ -14,7 +14,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPainterPath
+from PySide6.QtGui import QColor, QPainterPath, QRegion
+from PySide6.QtWidgets import QWidget
 
 from terminal.market.bar_series import BarSeries
 
@@ -43,6 +44,56 @@ def exposed_span(option, start: int, stop: int) -> tuple[int, int]:
     first = max(start, int(math.floor(exposed.left())) - 1)
     last = min(stop, int(math.ceil(exposed.right())) + 2)
     return (first, last) if last > first else (start, start)
+
+
+class _Painting:
+    """The viewport being painted and the parts of it a paint covers (set by `ChartGraphics`).
+
+    Qt hands each item only the bounding rect of everything to repaint: for a live update,
+    the last price line across the whole width plus the last bar's column in every pane, so
+    most of the chart. The actual parts are a handful of thin rects; drawing only the bars
+    inside them is what keeps a live frame cheap."""
+
+    viewport: QWidget | None = None
+    rects: list[QRectF] = []
+
+
+PAINTING = _Painting()
+MAX_RECTS = 16                  # a region in more pieces than this: draw the bounding rect
+
+
+class ChartGraphics(pg.GraphicsLayoutWidget):
+    def paintEvent(self, event) -> None:
+        region: QRegion = event.region()
+        PAINTING.viewport = self.viewport()
+        PAINTING.rects = [QRectF(rect.adjusted(-1, -1, 1, 1)) for rect in region] \
+            if region.rectCount() <= MAX_RECTS else []
+        try:
+            super().paintEvent(event)
+        finally:
+            PAINTING.viewport, PAINTING.rects = None, []
+
+
+def repainted(item: pg.GraphicsObject, widget, start: int, low: np.ndarray,
+              high: np.ndarray) -> np.ndarray | None:
+    """Which of the bars start, start + 1, ... (spanning `low` to `high`) lie in the parts
+    of the viewport being repainted (with a bar of margin); None: draw them all."""
+    if widget is None or PAINTING.viewport is not widget or not PAINTING.rects:
+        return None
+    view = item.getViewWidget()
+    if view is None:
+        return None
+    inverse, invertible = item.deviceTransform(view.viewportTransform()).inverted()
+    if not invertible:
+        return None
+    x = np.arange(start, start + len(low), dtype=float)
+    keep = np.zeros(len(low), dtype=bool)
+    for rect in PAINTING.rects:
+        part = inverse.mapRect(rect)
+        bottom, top = sorted((part.top(), part.bottom()))
+        keep |= (x >= part.left() - 1) & (x <= part.right() + 1) & (high >= bottom) & \
+            (low <= top)
+    return keep
 
 
 def bar_column(item: pg.GraphicsObject, index: int, low: float, high: float,
@@ -219,11 +270,17 @@ class CandleItem(pg.GraphicsObject):
             low = s.column("low_price")[start:stop]
             close = s.column("close_price")[start:stop]
             x = np.arange(start, stop, dtype=float)
+            keep = repainted(self, widget, start, low, high)
+            if keep is not None:
+                open_, high, low, close, x = open_[keep], high[keep], low[keep], close[keep], \
+                    x[keep]
         rising = close >= open_
         if per_pixel and 1.0 / per_pixel >= BODY_MIN_PIXELS:
             half = 0.35
             for up in (True, False):
                 mask = rising == up
+                if not mask.any():      # (drawRects of no rects crashes the binding)
+                    continue
                 painter.setPen(self._pens[up])
                 painter.drawPath(_segment_path(x[mask], low[mask], high[mask]))
                 painter.setBrush(self._brushes[up])
@@ -231,6 +288,8 @@ class CandleItem(pg.GraphicsObject):
         else:
             for up in (True, False):
                 mask = rising == up
+                if not mask.any():
+                    continue
                 painter.setPen(self._pens[up])
                 painter.drawPath(_segment_path(x[mask], low[mask], high[mask]))
 
@@ -288,10 +347,15 @@ class VolumeItem(pg.GraphicsObject):
             volume = s.column("volume")[start:stop]
             rising = s.column("close_price")[start:stop] >= s.column("open_price")[start:stop]
             x = np.arange(start, stop, dtype=float)
+            keep = repainted(self, widget, start, np.zeros(len(volume)), volume)
+            if keep is not None:
+                volume, rising, x = volume[keep], rising[keep], x[keep]
         zero = np.zeros(len(volume))
         wide = per_pixel and 1.0 / per_pixel >= BODY_MIN_PIXELS
         for up in (True, False):
             mask = rising == up
+            if not mask.any():          # (drawRects of no rects crashes the binding)
+                continue
             painter.setPen(self._pens[up])
             if wide:
                 painter.setBrush(self._brushes[up])

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from terminal.market import indicators
 from terminal.market.bar_series import BarSeries
 from terminal.ui.chart.axis import TimeAxis
-from terminal.ui.chart.items import (CandleItem, HistogramItem, LineItem, Pyramid,
-                                     VolumeItem, visible_span)
+from terminal.ui.chart.items import (CandleItem, ChartGraphics, HistogramItem, LineItem,
+                                     Pyramid, VolumeItem, visible_span)
 from terminal.ui.theme import Theme
 from terminal.ui.theme import current as current_theme
 
@@ -65,7 +65,7 @@ class ChartWidget(QWidget):
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         colors = current_theme().chart
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = ChartGraphics()
         self.graphics.setBackground(colors.background)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
