@@ -63,6 +63,13 @@ MAX_RECTS = 16                  # a region in more pieces than this: draw the bo
 
 
 class ChartGraphics(pg.GraphicsLayoutWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        # Nothing is drawn antialiased (pyqtgraph's default), so Qt need not grow every
+        # repainted rect by two pixels: grown, the last price line's strip reached into the
+        # price axis, which then repainted at every live update.
+        self.setOptimizationFlag(self.OptimizationFlag.DontAdjustForAntialiasing, True)
+
     def paintEvent(self, event) -> None:
         region: QRegion = event.region()
         PAINTING.viewport = self.viewport()
