@@ -144,8 +144,8 @@ def test_chart_draws_live_bars_on_its_own_clock(qtbot, terminal):
     qtbot.waitUntil(lambda: window.is_settled, timeout=WAIT)    # start-up imports done
     first, second = window.open_chart(SIM, "1m"), window.open_chart("cu2701.SHFE", "1m")
     qtbot.waitUntil(lambda: not first.loading and not second.loading, timeout=WAIT)
-    interval = chart_module.LIVE_INTERVAL_MS / 1000
-    offset = (first._live_origin - second._live_origin) % interval
+    interval = 1 / chart_module.LIVE_DRAWS_PER_SECOND
+    offset = (first.live_draws.clock.origin - second.live_draws.clock.origin) % interval
     assert 0.1 * interval < offset < 0.9 * interval     # the two charts draw in turns
 
     drawn = []
@@ -174,7 +174,7 @@ def test_chart_draws_live_bars_on_its_own_clock(qtbot, terminal):
     first._fills_moved()
     assert fills == [len(first.chart.series)]
     first.close_chart()
-    assert not first._live_timer.isActive()
+    assert not first.live_draws.pending
 
 
 def test_fast_quotes_come_in_batches_at_the_asked_rate_and_orders_still_fill_at_once():

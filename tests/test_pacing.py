@@ -43,6 +43,23 @@ def test_pacer_folds_a_burst_into_one_showing_and_always_shows_the_last_request(
     assert not pacer.pending and shown[-1] < time.perf_counter() - 0.1
 
 
+def test_views_paced_at_one_rate_show_in_turns(qtbot):
+    """Views asked to show by the same batch draw at different times within the period,
+    each with its own short paint, not all in one long stall."""
+    from terminal.ui.pacing import Pacer
+
+    shown: dict[int, float] = {}
+    pacers = [Pacer(lambda n=n: shown.setdefault(n, time.perf_counter()), per_second=10)
+              for n in range(4)]
+    for pacer in pacers:
+        pacer.request()
+    qtbot.waitUntil(lambda: len(shown) == 4, timeout=1_000)
+    times = sorted(shown.values())
+    gap = pacers[0].gap
+    assert min(b - a for a, b in zip(times, times[1:])) > 0.1 * gap
+    assert times[-1] - times[0] < gap
+
+
 ASK_1, BID_1 = 4, 5       # the book's rows: asks 5..1 above bids 1..5
 
 

@@ -5,7 +5,8 @@ every painting call; with the gateway and engine threads busy it took 12-14 ms, 
 5-9 ms for Qt's own item model, which paints without touching Python or the GIL. So the
 market watch shows a `QStandardItemModel` mirror of its `RecordTableModel`: only the rows on
 screen are written (a `setText` keeps the GIL and costs about 2 us), at most
-`MAX_REFRESHES_PER_SECOND` times a second, and rows scrolled into view are written then.
+`MAX_REFRESHES_PER_SECOND` times a second on its own clock (`ui.pacing`), and rows scrolled
+into view are written then.
 The record model stays the one source of truth: sorting is forwarded to it and rows keep
 the same numbers, so selections and clicks map straight back to records. Rows are empty until
 they are first shown (a million-order day costs a pointer per cell, not an item), which is
@@ -23,7 +24,6 @@ a row shows (`record_at`), and the selection follows its records across a reshap
 
 from __future__ import annotations
 
-import math
 import time
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer
@@ -31,8 +31,9 @@ from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QTableView
 
 from terminal.ui.models.table import RecordTableModel, adjacent_runs
+from terminal.ui.pacing import Clock
 
-MAX_REFRESHES_PER_SECOND = 15
+MAX_REFRESHES_PER_SECOND = 10
 # Rows removed or inserted among the shown ones, or a new sort order: whole-table repaints.
 MAX_RESHAPES_PER_SECOND = 10
 # A change of the row count repaints the whole table (Qt lays the view out again: 5-10 ms on
@@ -129,12 +130,13 @@ class MirrorTableView(QTableView):
         self.source = source
         self.mirror = MirrorModel(source, self)
         self.setModel(self.mirror)
-        self._refresh_gap = 1.0 / MAX_REFRESHES_PER_SECOND
+        self._clock = Clock(MAX_REFRESHES_PER_SECOND)     # refreshes in turn with other views
         self._reshape_gap = 1.0 / MAX_RESHAPES_PER_SECOND
-        self._last = self._last_reshape = 0.0
+        self._last_reshape = 0.0
         self._restructure = False            # rows moved, came or went since the last write
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.refresh)
         self._growth_timer = QTimer(self)
         self._growth_timer.setSingleShot(True)
@@ -153,13 +155,16 @@ class MirrorTableView(QTableView):
 
     def _schedule(self, *args) -> None:
         if not self._timer.isActive():
-            self._timer.start(self._wait_ms())
+            now = time.perf_counter()
+            at = self._clock.next_tick(max(now, self._due()))
+            self._timer.start(max(0, round((at - now) * 1000)))
 
-    def _wait_ms(self) -> int:
-        due = self._last + self._refresh_gap
+    def _due(self) -> float:
+        """The earliest time the next write may come: at once, but a reshape that changes
+        the row count waits out its own gap."""
         if self._restructure and self.source.rowCount() != self.mirror.rowCount():
-            due = max(due, self._last_reshape + self._reshape_gap)
-        return max(0, math.ceil((due - time.perf_counter()) * 1000))
+            return self._last_reshape + self._reshape_gap
+        return 0.0
 
     def _source_grew(self, _parent, first: int, _last: int) -> None:
         """Rows appended below a full view join with the next growth; others as a reshape."""
@@ -180,18 +185,17 @@ class MirrorTableView(QTableView):
         growth that is due)."""
         self._timer.stop()
         self._apply_structure()
-        self._last = time.perf_counter()
         self._write_shown()
 
     def refresh(self) -> None:
         """Write the rows on screen (after any reshape that is due); scrolling writes the rows
         it brings into view."""
         if self._restructure:
-            if self._wait_ms() and self.source.rowCount() != self.mirror.rowCount():
-                self._timer.start(self._wait_ms())      # not due: rows keep what they show
+            if self._due() > time.perf_counter() and \
+                    self.source.rowCount() != self.mirror.rowCount():
+                self._schedule()                        # not due: rows keep what they show
                 return
             self._apply_structure()
-        self._last = time.perf_counter()
         self._write_shown()
 
     def _apply_structure(self) -> None:

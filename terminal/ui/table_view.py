@@ -27,7 +27,7 @@ from terminal.ui.pacing import Pacer
 _TOP_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
 _TOP_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 _PADDING = 4
-MAX_REPAINTS_PER_SECOND = 15
+MAX_REPAINTS_PER_SECOND = 10
 
 
 @dataclass

@@ -6,27 +6,23 @@ above a minute the dock keeps the last 1-minute bars and rebuilds the latest tim
 from them with the session rules, so a live 30-minute bar is exactly what the history will
 show once it is stored.
 
-Live bars are drawn at most every `LIVE_INTERVAL_MS` (10 times a second): a symbol quoting
+Live bars are drawn at most `LIVE_DRAWS_PER_SECOND` times a second: a symbol quoting
 hundreds of times a second would otherwise repaint its chart on every GUI frame, several
 milliseconds each (the soak benchmark's two charts took a third of the GUI thread at 20 a
 second, and the loop lag target was missed on a slower day). CTP quotes a contract twice a
 second, so a real feed never asks for more. Nothing is lost: the bars are built from every
 tick on the event thread, and the latest state is drawn at the next tick of the chart's own
-clock. Each chart's clock is offset from the other
-charts' (by the golden ratio of an interval), so several busy charts draw and paint in turns
-rather than all in the same frame, which made one long stall of the GUI thread.
+clock (`ui.pacing`), which is offset from every other paced view's, so several busy charts
+and tables draw and paint in turns rather than in one long stall of the GUI thread.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import math
-import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThreadPool, Qt, QTimer, Signal
+from PySide6.QtCore import QThreadPool, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QInputDialog, QLabel, QMenu,
                                QMessageBox, QToolButton, QVBoxLayout, QWidget)
@@ -46,16 +42,13 @@ from terminal.storage.market_store import MarketStore, StoreError, to_ns
 from terminal.ui.chart.items import DOWN, UP
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.jobs import Job
+from terminal.ui.pacing import Pacer
 from terminal.ui.theme import Theme
 from terminal.ui.theme import current as current_theme
 
 log = logging.getLogger(__name__)
 
-LIVE_INTERVAL_MS = 100
-# Every chart's live clock counts from this one epoch, each shifted by a golden-ratio share of
-# the interval, so any two charts draw apart in turns however far apart they were opened.
-_LIVE_EPOCH = time.perf_counter()
-_charts_made = itertools.count()
+LIVE_DRAWS_PER_SECOND = 10
 TIMEFRAME_LABELS = {"1m": "1 min", "5m": "5 min", "15m": "15 min", "30m": "30 min",
                     "1h": "1 hour", "4h": "4 hours", "d": "1 day"}
 
@@ -85,13 +78,7 @@ class ChartDock(QWidget):
         self._fills: list[tuple[int, float, bool]] = []      # (ns, price, bought)
         self._fills_drawn_for = -1                           # bars when they were drawn
         # This chart's clock for live draws: perf_counter times origin + k * interval.
-        self._live_origin = _LIVE_EPOCH + \
-            (next(_charts_made) * 0.618034 % 1.0) * LIVE_INTERVAL_MS / 1000
-        self._live_tick = -1                                 # the clock tick last drawn at
-        self._live_timer = QTimer(self)
-        self._live_timer.setSingleShot(True)
-        self._live_timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._live_timer.timeout.connect(self._draw_live)
+        self.live_draws = Pacer(self._draw_live, LIVE_DRAWS_PER_SECOND, self)
         self._order_lines: dict[str, pg.InfiniteLine] = {}
         self._position_lines: dict[str, pg.InfiniteLine] = {}
         self.last_error = ""
@@ -235,7 +222,7 @@ class ChartDock(QWidget):
 
     def close_chart(self) -> None:
         self._closed = True
-        self._live_timer.stop()
+        self.live_draws.cancel()
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
             self.vt_symbol = ""
@@ -294,7 +281,7 @@ class ChartDock(QWidget):
         if not self.vt_symbol:
             return
         if self.vt_symbol in batch.ticks:
-            self._live_due()
+            self.live_draws.request()
         for trade in batch.trades:
             if trade.vt_symbol == self.vt_symbol:
                 self._fills.append((to_ns(trade.datetime), trade.price,
@@ -304,18 +291,6 @@ class ChartDock(QWidget):
             self._show_order(order)
         for position in batch.positions.values():
             self._show_position(position)
-
-    def _live_due(self) -> None:
-        """Draw the live bars at the next tick of this chart's clock."""
-        if self._live_timer.isActive():
-            return
-        interval = LIVE_INTERVAL_MS / 1000
-        now = time.perf_counter()
-        # The next tick, never the one just drawn at (a timer may fire a little early).
-        tick = max(math.ceil((now - self._live_origin) / interval), self._live_tick + 1)
-        self._live_tick = tick
-        wait = self._live_origin + tick * interval - now
-        self._live_timer.start(max(0, round(wait * 1000)))
 
     def _draw_live(self) -> None:
         if self.vt_symbol and not self._closed:

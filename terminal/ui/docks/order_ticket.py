@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 ERROR_STYLE = "border: 1px solid #e04040;"
 LEVELS = 5
-DEPTH_REFRESHES_PER_SECOND = 15
+DEPTH_REFRESHES_PER_SECOND = 10
 
 
 class OrderTicketDock(QWidget):
