@@ -78,9 +78,10 @@ def test_a_live_bar_changed_in_place_repaints_its_column_and_keeps_the_axes(qtbo
     chart.put_bar(last + 60 * 10**9, {"open_price": top, "high_price": top, "low_price": top,
                                       "close_price": top, "volume": 1.0})
     assert price_box.viewRange()[0] == [left + 1, right + 1]     # a new bar scrolls by one
-    assert len(ranges) == box_ranges    # fitted through the x range, not per live update
+    # Fitted exactly once, through the x range (the live fit's headroom goes).
+    assert len(ranges) == box_ranges + 1 and price_box.viewRange()[1][1] < top + 10
     chart.fit_y()                       # exact fits still skip an unchanged range
-    assert len(ranges) == box_ranges
+    assert len(ranges) == box_ranges + 1
 
     # Zoomed out, a bar is drawn merged with its neighbours: the pixel columns around it
     # are repainted, over the whole height.
@@ -92,6 +93,39 @@ def test_a_live_bar_changed_in_place_repaints_its_column_and_keeps_the_axes(qtbo
                                       "close_price": top - 1, "volume": 2.0})
     rect = updates[-1][0]
     assert rect.width() >= 4 * per_pixel and rect.height() == chart.candles.boundingRect().height()
+
+
+def test_a_live_bar_trending_out_of_the_axes_refits_them_with_room_to_spare(qtbot):
+    """Each re-fit redraws the axes and the whole pane: a price making a new high at every
+    tick, and a live bar's volume growing all minute, re-fit a few times, not every tick."""
+    from terminal.ui.chart.widget import ChartWidget
+
+    chart = ChartWidget(CHINA_TZ)
+    qtbot.addWidget(chart)
+    chart.resize(900, 420)
+    chart.show()
+    columns = history()
+    chart.set_history(columns)
+    price_box, volume_box = chart.price.getViewBox(), chart.volume.getViewBox()
+    fits = {"price": 0, "volume": 0}
+    for name, box in (("price", price_box), ("volume", volume_box)):
+        original = box.setYRange
+        box.setYRange = lambda *a, _o=original, _n=name, **k: (
+            fits.__setitem__(_n, fits[_n] + 1), _o(*a, **k))
+    last = int(columns["datetime"][-1])
+    close = float(columns["close_price"][-1])
+    low_shown, high_shown = price_box.viewRange()[1]
+    step = (high_shown - low_shown) / 100
+    high, volume = high_shown, float(volume_box.viewRange()[1][1])
+    for _ in range(200):                # up by 1% of the range at every tick, volume too
+        high += step
+        volume *= 1.01
+        chart.put_bar(last, {"open_price": close, "high_price": high, "low_price": close - 2,
+                             "close_price": high, "volume": volume})
+        assert price_box.viewRange()[1][1] >= high
+        assert volume_box.viewRange()[1][1] >= volume
+    assert 1 <= fits["price"] <= 12
+    assert 1 <= fits["volume"] <= 12
 
 
 def test_a_live_update_draws_only_the_bars_in_the_repainted_parts_and_the_same_pixels(qtbot):

@@ -34,6 +34,11 @@ TAIL_MIN = 2000                 # bars recomputed for a live indicator value, at
 TAIL_PER_PERIOD = 40            # ... and this many times its longest period (exact to 1e-17)
 FIT_EXACT = 4096                # up to this many bars on screen, fit the axis on every bar
 Y_PADDING = 0.05                # share of the value range left free above and below
+# A live bar leaving the shown range re-fits it with this share of the range to spare on the
+# side it left by: each re-fit redraws the axes and the whole pane (tens of ms under load),
+# and a trending price, or a live bar's volume growing all minute, re-fitted at every tick.
+PRICE_HEADROOM = 0.2
+VOLUME_HEADROOM = 0.5
 
 
 @dataclass
@@ -305,27 +310,34 @@ class ChartWidget(QWidget):
                     span = line.visible_range(start, stop)
                     if span:
                         low, high = min(low, span[0]), max(high, span[1])
-        self._set_y(self.price, low, high, live)
+        self._set_y(self.price, low, high, live, PRICE_HEADROOM)
         top = float(volumes.max())
-        self._set_y(self.volume, 0.0, top, live)
+        self._set_y(self.volume, 0.0, top, live, VOLUME_HEADROOM)
         for indicator in self.indicators:
             if indicator.pane is not None:
                 spans = [s for s in (line.visible_range(start, stop)
                                      for line in indicator.lines.values()) if s]
                 if spans:
                     self._set_y(indicator.pane, min(s[0] for s in spans),
-                                max(s[1] for s in spans), live)
+                                max(s[1] for s in spans), live, PRICE_HEADROOM)
 
     @staticmethod
-    def _set_y(pane: pg.PlotItem, low: float, high: float, live: bool = False) -> None:
+    def _set_y(pane: pg.PlotItem, low: float, high: float, live: bool = False,
+               headroom: float = 0.0) -> None:
         if not (math.isfinite(low) and math.isfinite(high)):
             return
         if high <= low:
             high, low = high + 1, low - 1
         box = pane.getViewBox()
         shown_low, shown_high = box.viewRange()[1]
-        if live and shown_low <= low and high <= shown_high:
-            return
+        if live:
+            if shown_low <= low and high <= shown_high:
+                return
+            spare = (high - low) * headroom
+            if high > shown_high:
+                high += spare
+            if low < shown_low:
+                low -= spare
         pad = (high - low) * Y_PADDING
         if math.isclose(shown_low, low - pad, rel_tol=1e-12, abs_tol=1e-12) and \
                 math.isclose(shown_high, high + pad, rel_tol=1e-12, abs_tol=1e-12):
