@@ -264,6 +264,15 @@ def test_dock_shows_values_in_warning_colours_and_feeds_the_status_label(qtbot):
     dock.update_plots()
     assert len(dock.memory_curve.getData()[0]) == len(sampler.history)
     assert dock.memory_curve.getData()[1][-1] == 100.0        # MB
+    # One plot a sample, in turn: three short paints, not one long one every PLOT_EVERY.
+    drawn_at = []
+    dock._plotters = tuple(lambda k=k, plot=plot: (drawn_at.append((dock._samples, k)), plot())
+                           for k, plot in enumerate(dock._plotters))
+    for _ in range(2 * PLOT_EVERY):
+        clock.now += 1.0
+        dock.refresh()
+    assert sorted(k for _, k in drawn_at) == [0, 0, 1, 1, 2, 2]
+    assert len({sample for sample, _ in drawn_at}) == 6
     dock.stop()
 
 

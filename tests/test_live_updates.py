@@ -31,15 +31,22 @@ def history(count: int = 5_000) -> dict[str, np.ndarray]:
             "close_price": close, "volume": rng.integers(10, 500, count).astype(float)}
 
 
-def test_a_live_bar_changed_in_place_repaints_its_column_and_keeps_the_axes(qtbot):
+def shown_chart(qtbot, height: int = 420):
+    """A chart on screen holding `history()`; returns it and the columns."""
     from terminal.ui.chart.widget import ChartWidget
 
     chart = ChartWidget(CHINA_TZ)
     qtbot.addWidget(chart)
-    chart.resize(900, 420)
+    chart.resize(900, height)
     chart.show()
+    qtbot.waitExposed(chart)
     columns = history()
     chart.set_history(columns)
+    return chart, columns
+
+
+def test_a_live_bar_changed_in_place_repaints_its_column_and_keeps_the_axes(qtbot):
+    chart, columns = shown_chart(qtbot)
     qtbot.wait(20)
     price_box, volume_box = chart.price.getViewBox(), chart.volume.getViewBox()
     ranges, updates, moves = [], [], []
@@ -98,14 +105,7 @@ def test_a_live_bar_changed_in_place_repaints_its_column_and_keeps_the_axes(qtbo
 def test_a_live_bar_trending_out_of_the_axes_refits_them_with_room_to_spare(qtbot):
     """Each re-fit redraws the axes and the whole pane: a price making a new high at every
     tick, and a live bar's volume growing all minute, re-fit a few times, not every tick."""
-    from terminal.ui.chart.widget import ChartWidget
-
-    chart = ChartWidget(CHINA_TZ)
-    qtbot.addWidget(chart)
-    chart.resize(900, 420)
-    chart.show()
-    columns = history()
-    chart.set_history(columns)
+    chart, columns = shown_chart(qtbot)
     price_box, volume_box = chart.price.getViewBox(), chart.volume.getViewBox()
     fits = {"price": 0, "volume": 0}
     for name, box in (("price", price_box), ("volume", volume_box)):
@@ -136,15 +136,8 @@ def test_a_live_update_draws_only_the_bars_in_the_repainted_parts_and_the_same_p
     from PySide6.QtGui import QGuiApplication
 
     from terminal.ui.chart import items
-    from terminal.ui.chart.widget import ChartWidget
 
-    chart = ChartWidget(CHINA_TZ)
-    qtbot.addWidget(chart)
-    chart.resize(900, 500)
-    chart.show()
-    qtbot.waitExposed(chart)
-    columns = history()
-    chart.set_history(columns)
+    chart, columns = shown_chart(qtbot, height=500)
     qtbot.wait(50)
     drawn = []
     original = items._segment_path

@@ -4,9 +4,10 @@ A timer samples the `HealthSampler` once a second. The table shows the current v
 amber when a measure needs watching (a queue that keeps growing, a lag p99 over one frame,
 a connection being made, memory up 10% in ten minutes), red when something is wrong (a failed
 or closed connection, a queue seconds behind, a lag over 100 ms). Three small plots show the
-last 15 minutes of memory, loop lag and ticks per second, redrawn every `PLOT_EVERY` samples
-and only while the dock is visible: redrawing three plots takes the GUI thread about 10 ms
-(their value axes are most of it), which every second showed as a loop lag spike of its own.
+last 15 minutes of memory, loop lag and ticks per second, each redrawn every `PLOT_EVERY`
+samples, in turn (one plot a sample), and only while the dock is visible: redrawing three
+plots takes the GUI thread about 10 ms (their value axes are most of it), which every second
+showed as a loop lag spike of its own, and every fifth under the soak's load.
 `HealthStatusLabel` is the one-line version for the status bar.
 """
 
@@ -22,7 +23,7 @@ from terminal.core.health import (BAD, FRAME, OK, WARN, HealthSample, HealthSamp
                                   status_text)
 
 BACKGROUND = "#101418"
-PLOT_EVERY = 5                  # samples between two redraws of the plots
+PLOT_EVERY = 5                  # samples between two redraws of a plot
 LEVEL_COLORS = {WARN: "#d4a017", BAD: "#e04040"}
 _BRUSHES = {level: QBrush(QColor(color)) for level, color in LEVEL_COLORS.items()}
 
@@ -68,7 +69,7 @@ class HealthDock(QWidget):
         self.sampler = sampler
         self.levels: dict[str, str] = {}
         self._gateways: tuple[str, ...] = ()
-        self._unplotted = 0                   # samples taken since the plots were drawn
+        self._samples = 0
 
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["Measure", "Now"])
@@ -97,6 +98,7 @@ class HealthDock(QWidget):
                                               pen=pg.mkPen(LEVEL_COLORS[BAD], width=1,
                                                            style=Qt.PenStyle.DashLine)))
         self.rate_curve = self.rate_plot.plot(pen=pg.mkPen("#30a46c"))
+        self._plotters = (self._plot_memory, self._plot_lag, self._plot_rate)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -127,9 +129,10 @@ class HealthDock(QWidget):
         sample = self.sampler.sample()
         self.levels = self.sampler.levels()
         self._show_table(sample)
-        self._unplotted += 1
-        if self.isVisible() and self._unplotted >= PLOT_EVERY:
-            self.update_plots()
+        self._samples += 1
+        turn = self._samples % PLOT_EVERY       # the plots take turns: one short paint each
+        if self.isVisible() and turn < len(self._plotters):
+            self._plotters[turn]()
         self.sampled.emit(sample, self.levels)
         return sample
 
@@ -159,19 +162,35 @@ class HealthDock(QWidget):
             item.setForeground(brush if brush is not None else self.palette().text())
 
     def update_plots(self) -> None:
-        self._unplotted = 0
+        for plot in self._plotters:
+            plot()
+
+    def _minutes_ago(self) -> np.ndarray | None:
         latest = self.sampler.latest
         if latest is None:
-            return
-        times, rss = self.sampler.series("rss")
-        x = (np.asarray(times) - latest.at) / 60.0
-        self.memory_curve.setData(x, np.asarray(rss) / 2**20, connect="finite")
-        _, lag = self.sampler.series("lag_last")
-        _, p99 = self.sampler.series("lag_p99")
-        self.lag_curve.setData(x, np.asarray(lag) * 1000, connect="finite")
-        self.lag_p99_curve.setData(x, np.asarray(p99) * 1000, connect="finite")
-        _, rate = self.sampler.series("ticks_per_second")
-        self.rate_curve.setData(x, np.asarray(rate), connect="finite")
+            return None
+        times, _ = self.sampler.series("at")
+        return (np.asarray(times) - latest.at) / 60.0
+
+    def _plot_memory(self) -> None:
+        x = self._minutes_ago()
+        if x is not None:
+            _, rss = self.sampler.series("rss")
+            self.memory_curve.setData(x, np.asarray(rss) / 2**20, connect="finite")
+
+    def _plot_lag(self) -> None:
+        x = self._minutes_ago()
+        if x is not None:
+            _, lag = self.sampler.series("lag_last")
+            _, p99 = self.sampler.series("lag_p99")
+            self.lag_curve.setData(x, np.asarray(lag) * 1000, connect="finite")
+            self.lag_p99_curve.setData(x, np.asarray(p99) * 1000, connect="finite")
+
+    def _plot_rate(self) -> None:
+        x = self._minutes_ago()
+        if x is not None:
+            _, rate = self.sampler.series("ticks_per_second")
+            self.rate_curve.setData(x, np.asarray(rate), connect="finite")
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
