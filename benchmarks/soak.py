@@ -45,7 +45,8 @@ Ctrl-C ends a run early and still reports what was recorded.
 Diagnosis (not part of the figure): --stalls samples the GUI thread's stack every 2 ms and lists
 what it was doing during each loop lag over 16 ms; --charts 0/1 opens fewer charts; --flat holds
 no position and leaves the ticket empty; --frame-ms runs the pump at another frame;
---switch-interval sets another GIL switch interval (seconds) after the terminal's own; the rows
+--switch-interval sets another GIL switch interval (seconds) after the terminal's own;
+--entry-points times each GUI entry point that does real work (set up included); the rows
 also show full garbage collections (count, longest) and the GUI thread's own CPU.
 """
 
@@ -104,6 +105,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="hold no position and leave the order ticket empty (diagnosis)")
     parser.add_argument("--frame-ms", type=int,
                         help="Settings.frame_ms (default: the terminal's) for a what-if")
+    parser.add_argument("--entry-points", action="store_true",
+                        help="diagnose: time each GUI entry point (paints, refreshes, drains)")
     parser.add_argument("--switch-interval", type=float,
                         help="the GIL switch interval in seconds (default: the terminal's)")
     parser.add_argument("--record", action="store_true",
@@ -362,6 +365,54 @@ class StallSampler(threading.Thread):
         return lines
 
 
+class EntryPoints:
+    """Diagnostic (--entry-points): a timer around each GUI entry point that does real work
+    (chart paints and live draws, table refreshes and paints, pump drains, the health dock),
+    reported as calls a second, mean, p99 and max duration and share of the wall clock; a
+    stall is a run of these back to back, so their sizes say what to cut."""
+
+    TARGETS = (
+        ("pyqtgraph.widgets.GraphicsView", "GraphicsView", "paintEvent"),
+        ("terminal.ui.docks.chart", "ChartDock", "_draw_live"),
+        ("terminal.ui.mirror_view", "MirrorTableView", "refresh"),
+        ("terminal.ui.table_view", "FastTableView", "paintEvent"),
+        ("terminal.ui.pump", "BridgePump", "drain"),
+        ("terminal.ui.docks.health", "HealthDock", "refresh"),
+    )
+
+    def __init__(self) -> None:
+        import importlib
+
+        self.spans: dict[str, list[float]] = {}
+        self.started = time.perf_counter()
+        for module_name, class_name, method in self.TARGETS:
+            cls = getattr(importlib.import_module(module_name), class_name)
+            setattr(cls, method, self._timed(getattr(cls, method), f"{class_name}.{method}"))
+
+    def _timed(self, call, name: str):
+        spans = self.spans.setdefault(name, [])
+
+        def timed(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spans.append(time.perf_counter() - began)
+        return timed
+
+    def report(self) -> list[str]:
+        wall = time.perf_counter() - self.started
+        lines = ["GUI entry points: calls/s, mean ms, p99 ms, max ms, share of the wall clock"]
+        for name, spans in sorted(self.spans.items(), key=lambda item: -sum(item[1])):
+            if spans:
+                ordered = sorted(spans)
+                lines.append(f"  {name:28s} {len(spans) / wall:6.1f} "
+                             f"{sum(spans) / len(spans) * 1000:6.2f} "
+                             f"{ordered[int(0.99 * (len(ordered) - 1))] * 1000:6.2f} "
+                             f"{ordered[-1] * 1000:6.2f} {sum(spans) / wall * 100:5.1f}%")
+        return lines
+
+
 class GcWatch:
     """Python's garbage collections: how many, how long, on which thread (a full collection
     on the GUI thread is a loop lag of its own)."""
@@ -445,6 +496,7 @@ def run_ours(args: argparse.Namespace, stop: Stop) -> tuple[list[dict], list, li
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
         lag = LoopLagMonitor()
+        entry_points = EntryPoints() if args.entry_points else None   # before any widget
         runtime, window = start(home, show=True, lag=lag)
         tune_for_gui()
         if args.switch_interval:
@@ -468,6 +520,8 @@ def run_ours(args: argparse.Namespace, stop: Stop) -> tuple[list[dict], list, li
             lag.stop()
             window.close()
             runtime.close()
+        if entry_points is not None:
+            soak.notes += entry_points.report()
         return soak.rows, soak.health, soak.notes
     finally:
         os.chdir(ROOT)
