@@ -77,7 +77,7 @@ class ChartDock(QWidget):
         self._tail = BarSeries()
         self._fills: list[tuple[int, float, bool]] = []      # (ns, price, bought)
         self._fills_drawn_for = -1                           # bars when they were drawn
-        # This chart's clock for live draws: perf_counter times origin + k * interval.
+        # Live bars are drawn on this chart's own clock, in turn with other views (ui.pacing).
         self.live_draws = Pacer(self._draw_live, LIVE_DRAWS_PER_SECOND, self)
         self._order_lines: dict[str, pg.InfiniteLine] = {}
         self._position_lines: dict[str, pg.InfiniteLine] = {}
