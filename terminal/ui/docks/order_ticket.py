@@ -269,10 +269,11 @@ class OrderTicketDock(QWidget):
         if contract is None:
             return
         self._decimals = decimals_for(contract.pricetick)
-        self._tick = self.trading.main_engine.get_tick(contract.vt_symbol)
+        tick = self.trading.main_engine.get_tick(contract.vt_symbol)
+        self._tick = None
         self.price_edit.clear()
-        if self._tick is not None:
-            self.price_edit.setText(self._format(self._tick.last_price))
+        if tick is not None:
+            self._show_tick(tick)
         self._depth_shows.cancel()
         self._show_depth()                      # at once: the old symbol's book must go
         self._show_errors({})
