@@ -58,15 +58,15 @@ def random_walk_bars(symbol: str = "rb2401", days: int = 4, per_day: int = 225, 
     ]
 
 
-class LayoutCounter:
-    """Counts the layout requests reaching `widgets` (each one lays them out again, and a
-    dock's parent is the main window)."""
+class EventCounter:
+    """Records the events of `kind` reaching `widgets` (by default layout requests: each one
+    lays them out again, and a dock's parent is the main window)."""
 
-    def __init__(self, widgets) -> None:
+    def __init__(self, widgets, kind=None) -> None:
         from PySide6.QtCore import QEvent, QObject
 
         watched, self.seen = set(widgets), []
-        seen, kind = self.seen, QEvent.Type.LayoutRequest
+        seen, kind = self.seen, kind or QEvent.Type.LayoutRequest
 
         class Filter(QObject):
             def eventFilter(self, receiver, event):

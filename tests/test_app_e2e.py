@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from vnpy.trader.constant import Direction, Offset, OrderType, Status
 
-from tests.helpers import LayoutCounter
+from tests.helpers import EventCounter
 
 WAIT = 10_000  # ms; generous for a loaded CI machine
 RB = "rb2701.SHFE"
@@ -260,6 +260,23 @@ def test_terminal_warnings_reach_the_log_dock(qtbot, terminal):
     )
 
 
+def test_a_field_that_changes_repaints_itself_not_its_dock(qtbot, terminal):
+    """The ticket's price field changes with every order sent; a paint of the dock under it
+    drew the dock's title with the Fusion style, which loads its icons from file each time."""
+    from PySide6.QtCore import QEvent
+
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    ticket, dock = window.ticket, window.docks["order_ticket"]
+    qtbot.wait(100)                                   # start-up paints done
+    paints = EventCounter([ticket.price_edit, dock], QEvent.Type.Paint)
+    for step in range(10):
+        ticket.price_edit.setText(f"{3000 + step}")
+        qtbot.wait(5)
+    assert ticket.price_edit in paints.seen
+    assert dock not in paints.seen
+
+
 def test_orders_sent_fast_do_not_lay_the_ticket_out_again(qtbot, terminal):
     """The ticket says "Sent <id>" at every order: as a QLabel that re-laid out the ticket
     and the whole main window, about 150 times a second at 500 orders/s."""
@@ -269,7 +286,7 @@ def test_orders_sent_fast_do_not_lay_the_ticket_out_again(qtbot, terminal):
     bid = runtime.kernel.main_engine.get_tick(RB).bid_price_1
     ticket = fill_ticket(window, price=f"{bid - 200 * contract.pricetick:.1f}")
     qtbot.wait(100)                                   # start-up layouts done
-    layouts = LayoutCounter([ticket, ticket.parentWidget()])
+    layouts = EventCounter([ticket, ticket.parentWidget()])
     for step in range(20):                            # no two alike: the duplicate guard
         ticket.price_edit.setText(f"{bid - (200 + step) * contract.pricetick:.1f}")
         vt_orderid = ticket.buy()

@@ -9,7 +9,7 @@ import time
 from vnpy.trader.constant import Direction
 
 from terminal.core.bridge import Batch
-from tests.helpers import LayoutCounter
+from tests.helpers import EventCounter
 from tests.test_app_e2e import RB, WAIT, fill_ticket, marketable_buy_price, wait_for_quotes
 
 
@@ -110,7 +110,7 @@ def test_a_held_position_moving_with_every_tick_lays_nothing_out(qtbot, terminal
     qtbot.waitUntil(lambda: positions.model.find(f"SIM.{RB}.{Direction.LONG.value}")
                     is not None, timeout=WAIT)
     qtbot.wait(100)                           # the row's own layout settles
-    layouts = LayoutCounter([positions, positions.parentWidget()])
+    layouts = EventCounter([positions, positions.parentWidget()])
     contract = runtime.trading.contract(RB)
     for tick in _ticks_from(runtime.kernel.main_engine.get_tick(RB), 20, contract.pricetick):
         moved = copy.copy(tick)

@@ -49,6 +49,7 @@ from terminal.ui.docks.replay import ReplayDock
 from terminal.ui.docks.trades import TradesDock
 from terminal.plugins.loader import StrategyCatalog
 from terminal.ui.formats import PRICE_DIGITS
+from terminal.ui.repaints import set_content
 from terminal.ui.pump import BridgePump
 from terminal.ui import shortcuts, theme
 from terminal.ui.workspaces import DEFAULT_NAME, Workspaces, WorkspaceError
@@ -226,7 +227,7 @@ class MainWindow(QMainWindow):
     def _add_dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        set_content(dock, widget)
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -253,7 +254,7 @@ class MainWindow(QMainWindow):
         theme.restyle(chart)
         dock = ChartDockWidget(name, self)
         dock.setObjectName(name)
-        dock.setWidget(chart)
+        set_content(dock, chart)
         dock.closed.connect(lambda: self._chart_closed(name))
         chart.title_changed.connect(dock.setWindowTitle)
         others = [self.docks[n] for n in self.charts if n in self.docks]
@@ -589,7 +590,7 @@ class MainWindow(QMainWindow):
             from terminal.ui.backtest import BacktestWorkbench
 
             self._backtest = BacktestWorkbench(*self._backtest_parts)
-            self.docks["backtest"].setWidget(self._backtest)
+            set_content(self.docks["backtest"], self._backtest)
             theme.restyle(self._backtest)
         return self._backtest
 
@@ -602,7 +603,7 @@ class MainWindow(QMainWindow):
 
             self._health_dock = HealthDock(self.health)
             self._health_dock.sampled.connect(self.health_label.show_sample)
-            self.docks["health"].setWidget(self._health_dock)
+            set_content(self.docks["health"], self._health_dock)
             theme.restyle(self._health_dock)
         return self._health_dock
 
