@@ -250,3 +250,19 @@ def test_held_positions_are_marked_four_times_a_second_and_fills_report_at_once(
     at = NOW + timedelta(milliseconds=1301)                  # within the interval of the last mark
     exchange.submit(request("rb2701", Exchange.SHFE, LONG, 1, 3260), "2", at)
     assert [p.volume for p in recorder.positions if p.direction == LONG] == [2]
+
+
+def test_resting_orders_do_not_send_the_account_with_every_snapshot(sim):
+    """Resting orders that neither fill nor end leave the account as it was: no message for
+    each snapshot of their symbol; a fill on a later snapshot still sends it at once."""
+    exchange, recorder = sim
+    for k in range(5):
+        submit(exchange, request("rb2701", Exchange.SHFE, LONG, 1, 3240 - k), str(k))
+    recorder.accounts.clear()
+    for step in range(100):
+        exchange.on_book(book("rb2701", Exchange.SHFE, 3250 + step % 3, 3251 + step % 3, 1), NOW)
+    assert recorder.accounts == []
+    exchange.on_book(book("rb2701", Exchange.SHFE, 3238, 3239, 1, volume=10), NOW)
+    assert len(recorder.trades) == 2                     # the orders at 3240 and 3239
+    assert len(recorder.accounts) == 1
+    assert recorder.accounts[-1].extra["commission"] > 0

@@ -261,14 +261,18 @@ class SimExchange:
 
     # ------------------------------------------------------------------ market data
     def on_book(self, tick: TickData, now: datetime) -> None:
-        """A new snapshot: fresh liquidity, stops checked, working orders matched, P&L marked."""
+        """A new snapshot: fresh liquidity, stops checked, working orders matched, P&L marked.
+
+        The account is sent when an order filled or ended here (or when marking is due), not
+        for every snapshot of a symbol with resting orders: their frozen funds do not move
+        with the market, and at 500 resting orders a second that was an account message per
+        quote for the journal, the monitors and the GUI."""
         self.books[tick.vt_symbol] = tick
         self._liquidity.pop(tick.vt_symbol, None)
-        touched = False
+        trades, resting = self._trade_count, len(self.working)
         for working in list(self.working.values()):
             if working.order.vt_symbol != tick.vt_symbol:
                 continue
-            touched = True
             if working.order.type == OrderType.STOP:
                 self._check_stop(working, tick, now)
             else:
@@ -281,7 +285,7 @@ class SimExchange:
                 if vt_symbol == tick.vt_symbol:
                     self._publish_leg(vt_symbol, leg)
             self._publish_account()
-        elif touched:
+        elif self._trade_count != trades or len(self.working) != resting:
             self._publish_account()
 
     def _mark_due(self, vt_symbol: str, now: datetime) -> bool:
