@@ -77,3 +77,46 @@ def test_orders_are_rejected_when_not_connected():
     engine._process(engine._queue.get())
     assert orders[-1].vt_orderid == vt_orderid and orders[-1].status == Status.REJECTED
     assert "not connected" in orders[-1].extra["reason"]
+
+
+def test_a_burst_of_orders_reports_the_account_once_when_it_is_done():
+    """Twenty orders queued at once: each order is acknowledged, the account goes out once,
+    after the last, holding the funds frozen by all twenty."""
+    from vnpy.trader.event import EVENT_ACCOUNT
+
+    engine, gateway = connected(2.0)
+    exchange = gateway.exchange
+    accounts, acked = [], []
+    all_acked = threading.Event()
+
+    def on_order(event):
+        if event.data.status == Status.NOTTRADED:
+            acked.append(event.data.vt_orderid)
+            if len(acked) == 20:
+                all_acked.set()
+
+    release, submit = threading.Event(), exchange.submit
+
+    def first_waits(*args):                 # holds the exchange thread while the rest queue
+        exchange.submit = submit
+        release.wait(5)
+        return submit(*args)
+
+    try:
+        time.sleep(0.2)                     # the connect's own account is out
+        engine.register(EVENT_ACCOUNT, lambda event: accounts.append(event.data))
+        engine.register(EVENT_ORDER, on_order)
+        exchange.submit = first_waits
+        bid = exchange.books["rb2701.SHFE"].bid_price_1
+        for k in range(20):
+            gateway.send_order(request("rb2701", Exchange.SHFE, Direction.LONG, 1,
+                                       bid - 50 - k, order_type=OrderType.LIMIT))
+        release.set()
+        assert all_acked.wait(5)
+        time.sleep(0.2)
+    finally:
+        gateway.close()
+        engine.stop()
+    assert len(accounts) == 1
+    assert accounts[0].frozen == exchange.account_data().frozen > 0
+    assert len(exchange.working) == 20

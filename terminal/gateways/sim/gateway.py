@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from vnpy.event import EventEngine
 from vnpy.trader.constant import Exchange, Status
 from vnpy.trader.gateway import BaseGateway
-from vnpy.trader.object import CancelRequest, OrderRequest, SubscribeRequest
+from vnpy.trader.object import AccountData, CancelRequest, OrderRequest, SubscribeRequest
 
 from terminal.gateways.sim.exchange import ExchangeSink, SimExchange
 from terminal.gateways.sim.quotes import QuoteModel
@@ -34,6 +34,7 @@ from terminal.market.contracts import ContractSpec
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
 BATCH_SECONDS = 0.002
+ACCOUNT_HOLD_SECONDS = 0.05
 
 
 class SimGateway(BaseGateway):
@@ -58,6 +59,8 @@ class SimGateway(BaseGateway):
         self.quote_rate = 2.0
         self.connected = threading.Event()
         self._feed: ReplayFeed | None = None
+        self._held_account: AccountData | None = None
+        self._held_since = 0.0
 
     # ------------------------------------------------------------------ BaseGateway API
     def connect(self, setting: dict) -> None:
@@ -70,7 +73,7 @@ class SimGateway(BaseGateway):
             self.write_log(f"simulated exchange: invalid setting rate={rate} capital={capital}")
             return
         self.quote_rate = rate
-        sink = ExchangeSink(self.on_order, self.on_trade, self.on_position, self.on_account)
+        sink = ExchangeSink(self.on_order, self.on_trade, self.on_position, self._hold_account)
         self.exchange = SimExchange(self.specs, capital, self.gateway_name, sink)
         rng = random.Random(seed)
         self._models = [QuoteModel(spec, rng, self.gateway_name) for spec in self.specs]
@@ -85,6 +88,7 @@ class SimGateway(BaseGateway):
         for spec in self.specs:
             self.on_contract(self.exchange.contract_data(spec))
         self.exchange.publish_all()
+        self._send_held_account()
         self._active = True
         self._thread = threading.Thread(target=self._run, name="sim-exchange", daemon=True)
         self._thread.start()
@@ -130,6 +134,26 @@ class SimGateway(BaseGateway):
 
     def query_position(self) -> None:
         self._commands.put(("publish",))
+
+    # ------------------------------------------------------------------ account reports
+    def _hold_account(self, account: AccountData) -> None:
+        """The account goes out once a burst of work is done, the latest state only.
+
+        A broker reports the account as a state (CTP on query, every few seconds); the
+        exchange computes it after every order, cancel and fill. Twenty-five cancels sent in
+        one frame were twenty-five account messages through the journal, the risk monitors
+        and the GUI, each queued ahead of the next order's acknowledgement. Orders, trades
+        and positions still go out at once, and the account follows when the thread has no
+        command waiting (or `ACCOUNT_HOLD_SECONDS` at most).
+        """
+        if self._held_account is None:
+            self._held_since = time.monotonic()
+        self._held_account = account
+
+    def _send_held_account(self) -> None:
+        account, self._held_account = self._held_account, None
+        if account is not None:
+            self.on_account(account)
 
     # ------------------------------------------------------------------ replay
     def start_replay(self, feed: ReplayFeed) -> None:
@@ -217,6 +241,10 @@ class SimGateway(BaseGateway):
         models = itertools.cycle(self._models)
         day = contracts.trading_day(datetime.now(CHINA_TZ))
         while self._active:
+            if self._held_account is not None and (
+                    self._commands.empty()
+                    or time.monotonic() - self._held_since > ACCOUNT_HOLD_SECONDS):
+                self._send_held_account()
             wait = next_quote - time.monotonic()
             if batch:
                 wait = max(wait, woke + BATCH_SECONDS - time.monotonic())
