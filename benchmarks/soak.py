@@ -86,9 +86,11 @@ QUEUE_ALLOWANCE = {"event_queue": 0.1, "bridge_pending": 100, "journal_queue": 5
                    "recorder_queue": 0.6, "gui_backlog": 0.1}
 RATE_ALLOWANCE = {"event_queue", "recorder_queue", "gui_backlog"}
 QUEUES = ("event_queue", "bridge_pending", "journal_queue", "recorder_queue")
+THREAD_COLUMNS = {"sim_cpu": "sim-exchange", "events_cpu": "vnpy-events"}   # column: thread
 FIELDS = ["t", "rss_mb", "engine_ticks_s", "gui_ticks_s", "event_queue", "bridge_pending",
           "journal_queue", "recorder_queue", "gui_backlog", "lag_p50_ms", "lag_p99_ms",
-          "lag_max_ms", "lag_samples", "cpu", "gui_cpu", "threads", "gc_full", "gc_full_ms",
+          "lag_max_ms", "lag_samples", "cpu", "gui_cpu", "sim_cpu", "events_cpu", "working",
+          "threads", "gc_full", "gc_full_ms",
           "journaled", "trades"]
 
 
@@ -264,7 +266,7 @@ class OurSoak:
         if args.stalls:
             stalls = StallSampler(self.lag)
             stalls.start()
-        threads_before = thread_cpu()
+        threads_before = threads_mark = thread_cpu()
         while not self.stop.asked:
             due = mark + args.interval
             await asyncio.sleep(max(0.0, due - time.monotonic()))
@@ -272,6 +274,7 @@ class OurSoak:
             span = now - mark
             ticks, shown, cpu = bridge.ticks_received, pump.tick_events, time.process_time()
             gui_cpu = time.thread_time()        # this coroutine runs on the GUI thread
+            threads_now = thread_cpu()
             samples = [s for s in self.health if s.monotonic > mark]
             latest = self.health[-1] if self.health else None
             row = {
@@ -284,6 +287,9 @@ class OurSoak:
                 **lag_figures(self.lag.recent(span)),
                 "cpu": round((cpu - marks[2]) / span, 2),
                 "gui_cpu": round((gui_cpu - marks[3]) / span, 2),
+                **{key: round((threads_now.get(name, 0.0) - threads_mark.get(name, 0.0)) / span, 2)
+                   for key, name in THREAD_COLUMNS.items()},
+                "working": len(runtime.kernel.main_engine.get_all_active_orders()),
                 "threads": latest.threads if latest else None,
                 **gc_watch.take(),
                 "journaled": journal.written,
@@ -294,7 +300,7 @@ class OurSoak:
             self.backlog_peak = 0
             if stalls is not None:
                 stalls.collect(mark)
-            mark, marks = now, (ticks, shown, cpu, gui_cpu)
+            mark, marks, threads_mark = now, (ticks, shown, cpu, gui_cpu), threads_now
             if now >= end - 0.5:
                 break
         self.notes += gc_watch.close()
@@ -682,6 +688,7 @@ def print_row(row: dict, header: bool) -> None:
                ("record", "recorder_queue", 7, 0), ("backlog", "gui_backlog", 8, 0),
                ("lag p50", "lag_p50_ms", 8, 1), ("p99", "lag_p99_ms", 7, 1),
                ("max ms", "lag_max_ms", 8, 1), ("CPU", "cpu", 6, 2), ("GUI", "gui_cpu", 6, 2),
+               ("sim", "sim_cpu", 6, 2), ("evt", "events_cpu", 6, 2), ("wrk", "working", 5, 0),
                ("thr", "threads", 5, 0), ("gc2", "gc_full", 5, 0), ("gc ms", "gc_full_ms", 7, 1)]
     if header:
         print("  " + "".join(f"{label:>{width}}" for label, _, width, _ in columns), flush=True)
