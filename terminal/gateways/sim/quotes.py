@@ -34,7 +34,6 @@ class QuoteModel:
     def __init__(self, spec: ContractSpec, rng: random.Random, gateway_name: str) -> None:
         self.spec = spec
         self._rng = rng
-        self._gateway_name = gateway_name
         tick = spec.pricetick
         self.pre_close = round_to_tick(spec.base_price, tick)
         self.limit_up = round_to_tick(self.pre_close * (1 + spec.limit_pct) - tick / 2, tick)
@@ -50,6 +49,13 @@ class QuoteModel:
         self.turnover = 0.0
         self.open_interest = float(self._depth * 400)
         self.last: TickData | None = None
+        # A tick made by TickData's own constructor: what stays the same from quote to quote
+        # (names, limits, vt_symbol from __post_init__, vn.py's defaults), for `_new_tick`.
+        self._template = TickData(
+            gateway_name=gateway_name, symbol=spec.symbol, exchange=spec.exchange,
+            datetime=datetime.now(), name=spec.name, limit_up=self.limit_up,
+            limit_down=self.limit_down, pre_close=self.pre_close,
+        ).__dict__
 
     def resume_at(self, price: float) -> None:
         """Continue the market from `price` (a restart with positions marked there)."""
@@ -83,9 +89,9 @@ class QuoteModel:
         self.high = max(self.high, last)
         self.low = min(self.low, last)
 
-        # The book goes in with the other fields: setting twenty attributes afterwards, and
-        # random.uniform's own call (same draws, inlined here), cost a fifth of a quote.
-        book = {}
+        # The book goes in with the other fields (random.uniform's own call, same draws,
+        # inlined here).
+        book = self._template.copy()
         depth = self._depth
         for level, (bid_price, ask_price, bid_volume, ask_volume) in enumerate(LEVEL_FIELDS, 1):
             book[bid_price] = round((bid1 - level + 1) * tick, decimals)
@@ -93,24 +99,28 @@ class QuoteModel:
             scale = 0.6 + 0.2 * level
             book[bid_volume] = float(max(1, int((0.2 + 0.8 * random_()) * depth * scale)))
             book[ask_volume] = float(max(1, int((0.2 + 0.8 * random_()) * depth * scale)))
-        tick_data = TickData(
-            gateway_name=self._gateway_name,
-            symbol=spec.symbol,
-            exchange=spec.exchange,
-            datetime=now,
-            name=spec.name,
-            volume=self.volume,
-            turnover=self.turnover,
-            open_interest=self.open_interest,
-            last_price=last,
-            last_volume=last_volume,
-            limit_up=self.limit_up,
-            limit_down=self.limit_down,
-            open_price=self.open_price,
-            high_price=self.high,
-            low_price=self.low,
-            pre_close=self.pre_close,
-            **book,
-        )
-        self.last = tick_data
+        book["datetime"] = now
+        book["volume"] = self.volume
+        book["turnover"] = self.turnover
+        book["open_interest"] = self.open_interest
+        book["last_price"] = last
+        book["last_volume"] = last_volume
+        book["open_price"] = self.open_price
+        book["high_price"] = self.high
+        book["low_price"] = self.low
+        tick_data = self.last = _new_tick(book)
         return tick_data
+
+
+def _new_tick(fields: dict) -> TickData:
+    """A TickData holding `fields`: a copy of a constructed tick's attributes with this
+    quote's values. TickData's generated constructor, with its forty-odd keywords, was half a
+    quote's cost; every field of TickData is a number, a string, an enum, a time or None, so
+    a copied dict shares nothing that changes (tests/test_sim_quotes.py checks each tick
+    against one built by the constructor)."""
+    tick = _NEW(TickData)
+    tick.__dict__ = fields
+    return tick
+
+
+_NEW = object.__new__
