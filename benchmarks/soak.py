@@ -43,7 +43,10 @@ monitor queues one Qt signal per tick). The subprocess runs in a temporary folde
 Ctrl-C ends a run early and still reports what was recorded.
 
 Diagnosis (not part of the figure): --stalls samples the GUI thread's stack every 2 ms and lists
-what it was doing during each loop lag over 16 ms; --charts 0/1 opens fewer charts; --flat holds
+what it was doing during each loop lag over 16 ms (a fourth Python thread: on the 2-core machine
+it puts the lag itself at p99 100-200 ms, and walking another thread's frames has crashed
+Python 3.11 once here, a known CPython 3.11 hazard, cpython#111363; `py-spy record --threads
+--gil` from outside is the safer view); --charts 0/1 opens fewer charts; --flat holds
 no position and leaves the ticket empty; --frame-ms runs the pump at another frame;
 --switch-interval sets another GIL switch interval (seconds) after the terminal's own;
 --entry-points times each GUI entry point that does real work (set up included); the rows
@@ -119,7 +122,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stock-only", action="store_true", help="run the stock window only")
     parser.add_argument("--stalls", action="store_true",
                         help="diagnose: sample the GUI thread's stack every 2 ms and report what "
-                             "it was doing during each loop lag over 16 ms")
+                             "it was doing during each loop lag over 16 ms (costly, and it can "
+                             "crash Python 3.11: see the module's docstring)")
     parser.add_argument("--child-stock", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -335,26 +339,35 @@ class StallSampler(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
+        names: dict = {}                  # code object -> "file:function" (made once each)
         while not self.stop.wait(0.002):
             frame = sys._current_frames().get(self.main)
             stack = []
             while frame is not None and len(stack) < 40:
                 code = frame.f_code
-                stack.append(f"{Path(code.co_filename).name}:{code.co_name}:{frame.f_lineno}")
+                name = names.get(code)
+                if name is None:
+                    name = names[code] = f"{Path(code.co_filename).name}:{code.co_name}"
+                stack.append(f"{name}:{frame.f_lineno}")
                 frame = frame.f_back
             self.samples.append((time.monotonic(), tuple(stack)))
 
     def collect(self, since: float) -> None:
-        """Count the stacks seen inside every lag over 16 ms recorded after `since`."""
+        """Count the stacks seen inside every lag over 16 ms recorded after `since`. Samples
+        are in time order: each lag finds its own by bisection (a scan of every sample for
+        every lag ran on the GUI thread for seconds once stalls were many, and made more)."""
+        import bisect
+
         lags = [(moment, lag) for moment, lag in list(self.lag._recent)
                 if moment > since and lag > TARGET_LAG]
         samples = list(self.samples)
+        times = [at for at, _ in samples]
         for moment, lag in lags:
             self.stalls += 1
             start = moment - lag - self.lag.interval
-            for at, stack in samples:
-                if start <= at <= moment:
-                    self.counts[self.summary(stack)] += 1
+            first, end = bisect.bisect_left(times, start), bisect.bisect_right(times, moment)
+            for _, stack in samples[first:end]:
+                self.counts[self.summary(stack)] += 1
 
     @staticmethod
     def summary(stack: tuple[str, ...]) -> str:
