@@ -89,26 +89,26 @@ class QuoteModel:
         self.high = max(self.high, last)
         self.low = min(self.low, last)
 
-        # The book goes in with the other fields (random.uniform's own call, same draws,
-        # inlined here).
-        book = self._template.copy()
+        # This quote's fields over the constant ones (random.uniform's own call, same
+        # draws, inlined in the book's volumes).
+        fields = self._template.copy()
+        fields["datetime"] = now          # (item by item: a keyword update is a dict more)
+        fields["volume"] = self.volume
+        fields["turnover"] = self.turnover
+        fields["open_interest"] = self.open_interest
+        fields["last_price"] = last
+        fields["last_volume"] = last_volume
+        fields["open_price"] = self.open_price
+        fields["high_price"] = self.high
+        fields["low_price"] = self.low
         depth = self._depth
         for level, (bid_price, ask_price, bid_volume, ask_volume) in enumerate(LEVEL_FIELDS, 1):
-            book[bid_price] = round((bid1 - level + 1) * tick, decimals)
-            book[ask_price] = round((ask1 + level - 1) * tick, decimals)
+            fields[bid_price] = round((bid1 - level + 1) * tick, decimals)
+            fields[ask_price] = round((ask1 + level - 1) * tick, decimals)
             scale = 0.6 + 0.2 * level
-            book[bid_volume] = float(max(1, int((0.2 + 0.8 * random_()) * depth * scale)))
-            book[ask_volume] = float(max(1, int((0.2 + 0.8 * random_()) * depth * scale)))
-        book["datetime"] = now
-        book["volume"] = self.volume
-        book["turnover"] = self.turnover
-        book["open_interest"] = self.open_interest
-        book["last_price"] = last
-        book["last_volume"] = last_volume
-        book["open_price"] = self.open_price
-        book["high_price"] = self.high
-        book["low_price"] = self.low
-        tick_data = self.last = _new_tick(book)
+            fields[bid_volume] = float(max(1, int((0.2 + 0.8 * random_()) * depth * scale)))
+            fields[ask_volume] = float(max(1, int((0.2 + 0.8 * random_()) * depth * scale)))
+        tick_data = self.last = _new_tick(fields)
         return tick_data
 
 
