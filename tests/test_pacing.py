@@ -43,6 +43,22 @@ def test_pacer_folds_a_burst_into_one_showing_and_always_shows_the_last_request(
     assert not pacer.pending and shown[-1] < time.perf_counter() - 0.1
 
 
+def test_a_request_can_wait_for_a_later_time_and_still_lands_on_its_clock(qtbot):
+    """The market watch's reshapes wait out their own gap: a request `after` a time shows at
+    the first tick of the view's clock from then on."""
+    from terminal.ui.pacing import Pacer
+
+    shown = []
+    pacer = Pacer(lambda: shown.append(time.perf_counter()), per_second=20)
+    later = time.perf_counter() + 0.2
+    pacer.request(after=later)
+    qtbot.waitUntil(lambda: bool(shown), timeout=1_000)
+    clock = pacer.clock
+    assert later - 0.005 <= shown[0] <= later + pacer.gap + 0.05
+    ticks = (shown[0] - clock.origin) / clock.gap
+    assert abs(ticks - round(ticks)) * clock.gap < 0.03       # on a tick, within timer slack
+
+
 def test_views_paced_at_one_rate_show_in_turns(qtbot):
     """Views asked to show by the same batch draw at different times within the period,
     each with its own short paint, not all in one long stall."""

@@ -31,7 +31,7 @@ from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QTableView
 
 from terminal.ui.models.table import RecordTableModel, adjacent_runs
-from terminal.ui.pacing import Clock
+from terminal.ui.pacing import Pacer
 
 MAX_REFRESHES_PER_SECOND = 10
 # Rows removed or inserted among the shown ones, or a new sort order: whole-table repaints.
@@ -130,14 +130,11 @@ class MirrorTableView(QTableView):
         self.source = source
         self.mirror = MirrorModel(source, self)
         self.setModel(self.mirror)
-        self._clock = Clock(MAX_REFRESHES_PER_SECOND)     # refreshes in turn with other views
+        # Refreshes in turn with other views (ui.pacing).
+        self._refreshes = Pacer(self.refresh, MAX_REFRESHES_PER_SECOND, self)
         self._reshape_gap = 1.0 / MAX_RESHAPES_PER_SECOND
         self._last_reshape = 0.0
         self._restructure = False            # rows moved, came or went since the last write
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self.refresh)
         self._growth_timer = QTimer(self)
         self._growth_timer.setSingleShot(True)
         self._growth_timer.timeout.connect(self._restructure_now)
@@ -154,10 +151,7 @@ class MirrorTableView(QTableView):
         return self.mirror.record_at(row)
 
     def _schedule(self, *args) -> None:
-        if not self._timer.isActive():
-            now = time.perf_counter()
-            at = self._clock.next_tick(max(now, self._due()))
-            self._timer.start(max(0, round((at - now) * 1000)))
+        self._refreshes.request(after=self._due())
 
     def _due(self) -> float:
         """The earliest time the next write may come: at once, but a reshape that changes
@@ -183,7 +177,7 @@ class MirrorTableView(QTableView):
     def _restructure_now(self) -> None:
         """Match the source now, whatever the pacing (the trader's own request, or a paced
         growth that is due)."""
-        self._timer.stop()
+        self._refreshes.cancel()
         self._apply_structure()
         self._write_shown()
 

@@ -5,7 +5,8 @@ Models take every batch at once (orders, the ticket's last tick, what strategies
 read); only what is drawn is paced. A quote changing 200 times a second is unreadable above
 about ten, and each repaint costs the GUI thread (and, through the GIL, the engine threads):
 in the soak benchmark the GUI thread went from 0.49 to 0.22 cores when the tables, the
-ticket's book and the charts went from 30, 60 and 20 draws a second to 15, 15 and 10.
+ticket's book and the charts went from 30, 60 and 20 draws a second to 10 each (with that
+round's other changes).
 
 Every paced view draws on its own clock: ticks every `1 / per_second` from one epoch, shifted
 by a golden-ratio share of the period per clock made. Views asked to show by the same batch
@@ -65,10 +66,12 @@ class Pacer(QObject):
     def pending(self) -> bool:
         return self._timer.isActive()
 
-    def request(self) -> None:
+    def request(self, after: float = 0.0) -> None:
+        """Show at the next tick (not before `after`, a `perf_counter` time); nothing if a
+        show is already pending."""
         if not self._timer.isActive():
             now = time.perf_counter()
-            wait = self.clock.next_tick(now) - now
+            wait = self.clock.next_tick(max(now, after)) - now
             self._timer.start(max(0, round(wait * 1000)))
 
     def cancel(self) -> None:
