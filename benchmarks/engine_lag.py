@@ -35,9 +35,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from soak import throwaway_home  # (benchmarks/, this script's folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("bare", "ours", "stock")
@@ -104,7 +105,7 @@ def subscribe(main_engine, contracts) -> None:
 
 def child(args: argparse.Namespace) -> None:
     """One case; prints one JSON line per interval, then one with the thread CPU."""
-    sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+    sys.path.insert(0, str(ROOT))
     bridge = None
     if args.child == "ours":                   # the engines first, as the app builds them
         bridge = start_ours(Path.cwd() / "home", args.rate)
@@ -114,10 +115,10 @@ def child(args: argparse.Namespace) -> None:
 
     import qasync
     from PySide6.QtWidgets import QApplication
-    from soak import thread_cpu  # (benchmarks/, beside this file)
+    from soak import thread_cpu  # (benchmarks/, this script's folder)
 
     from terminal.core.interpreter import tune_for_gui
-    from terminal.core.looplag import LoopLagMonitor
+    from terminal.core.looplag import LoopLagMonitor, percentile
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     loop = qasync.QEventLoop(app)
@@ -139,9 +140,9 @@ def child(args: argparse.Namespace) -> None:
         intervals = max(1, round(args.seconds / args.interval))
         for _ in range(intervals):
             await asyncio.sleep(args.interval)
-            lags = sorted(lag.recent(args.interval))
-            print(json.dumps({"p50": lags[len(lags) // 2], "p99": percentile(lags, 99),
-                              "max": lags[-1], "n": len(lags)}), flush=True)
+            lags = lag.recent(args.interval)
+            print(json.dumps({"p50": percentile(lags, 50), "p99": percentile(lags, 99),
+                              "max": max(lags), "n": len(lags)}), flush=True)
         spent = time.monotonic() - started
         after = thread_cpu()
         print(json.dumps({"cpu": {name: (after[name] - before.get(name, 0.0)) / spent
@@ -152,20 +153,9 @@ def child(args: argparse.Namespace) -> None:
     os._exit(0)               # the engines' threads need no orderly shutdown here
 
 
-def percentile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, max(0, -(-len(ordered) * q // 100) - 1))]
-
-
 # ---------------------------------------------------------------------------------- parent
 def run_case(case: str, args: argparse.Namespace) -> tuple[list[dict], dict]:
-    folder = Path(tempfile.mkdtemp(prefix=f"engine-lag-{case}-"))
-    (folder / ".vntrader").mkdir()               # vn.py writes here, not in the home
-    (folder / ".vntrader" / "vt_setting.json").write_text(
-        json.dumps({"log.console": False, "log.file": False}), encoding="utf-8")
-    env = dict(os.environ, HOME=str(folder), XDG_CACHE_HOME=str(folder / "cache"),
-               XDG_CONFIG_HOME=str(folder / "config"), XDG_DATA_HOME=str(folder / "data"),
-               MPLCONFIGDIR=str(folder / "mpl"))
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    folder, env = throwaway_home(f"engine-lag-{case}-")
     command = [sys.executable, str(Path(__file__).resolve()), "--child", case,
                "--rate", str(args.rate), "--seconds", str(args.seconds),
                "--warmup", str(args.warmup), "--interval", str(args.interval)]

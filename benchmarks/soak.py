@@ -377,8 +377,8 @@ class StallSampler(threading.Thread):
 
     def report(self) -> list[str]:
         total = sum(self.counts.values()) or 1
-        lines = [f"stalls over {TARGET_LAG * 1000:.0f} ms: {self.stalls}; GUI thread stack "
-                 f"samples inside them ({total}), most frequent first:"]
+        lines = [(f"stalls over {TARGET_LAG * 1000:.0f} ms: {self.stalls}; GUI thread stack "
+                  f"samples inside them ({total}), most frequent first:")]
         for stack, count in self.counts.most_common(25):
             lines.append(f"  {count * 100 / total:5.1f}%  {stack}")
         return lines
@@ -648,8 +648,11 @@ def stock_child(args: argparse.Namespace) -> None:
     app.exec()
 
 
-def run_stock(args: argparse.Namespace, stop: Stop) -> tuple[list[dict], list[str]]:
-    folder = Path(tempfile.mkdtemp(prefix="soak-stock-"))
+def throwaway_home(prefix: str) -> tuple[Path, dict[str, str]]:
+    """A temporary folder holding `.vntrader` (vn.py writes there when it is the working
+    directory) and an environment whose HOME and XDG folders point into it, for a child
+    process that must not reach the real home. The caller removes the folder."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     (folder / ".vntrader").mkdir()
     (folder / ".vntrader" / "vt_setting.json").write_text(
         json.dumps({"log.console": False, "log.file": False}), encoding="utf-8")
@@ -658,6 +661,11 @@ def run_stock(args: argparse.Namespace, stop: Stop) -> tuple[list[dict], list[st
                XDG_RUNTIME_DIR=str(folder / "runtime"), MPLCONFIGDIR=str(folder / "mpl"))
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     (folder / "runtime").mkdir(mode=0o700)
+    return folder, env
+
+
+def run_stock(args: argparse.Namespace, stop: Stop) -> tuple[list[dict], list[str]]:
+    folder, env = throwaway_home("soak-stock-")
     command = [sys.executable, str(Path(__file__).resolve()), "--child-stock",
                "--minutes", str(args.minutes), "--rate", str(args.rate),
                "--interval", str(args.interval)]
