@@ -1,0 +1,69 @@
+"""The soak's hypervisor-steal figures (benchmarks/hoststeal.py): the steal read from
+/proc/stat, given to the wake whose window it fell in, and the lag p99 of the wakes with none."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from hoststeal import StealTaggedLag, steal_figures, steal_seconds
+
+STAT = """cpu  6650 12 2120 940000 310 0 95 742 0 0
+cpu0 3300 6 1060 470000 150 0 50 400 0 0
+cpu1 3350 6 1060 470000 160 0 45 342 0 0
+intr 123456 0 9 0
+ctxt 987654
+"""
+
+
+def test_steal_is_the_eighth_value_of_the_cpu_line_in_seconds():
+    assert steal_seconds(STAT, 100) == pytest.approx(7.42)
+    assert steal_seconds(STAT, 1000) == pytest.approx(0.742)
+
+
+def test_a_stat_without_steal_is_an_error_not_a_zero():
+    with pytest.raises(ValueError, match="no cpu line"):
+        steal_seconds("intr 1 2 3\n", 100)
+    with pytest.raises(ValueError, match="no steal value"):
+        steal_seconds("cpu  1 2 3 4\n", 100)
+
+
+class FakeSteal:
+    def __init__(self, start=5.0):
+        self.total = start
+
+    def __call__(self):
+        return self.total
+
+
+def test_each_wake_gets_the_steal_of_its_own_window():
+    clock = FakeSteal()
+    monitor = StealTaggedLag(read=clock)
+    lags_and_steal = [(0.001, 0.0), (0.020, 0.03), (0.002, 0.0), (0.018, 0.0), (0.001, 0.01)]
+    for moment, (lag, stolen) in enumerate(lags_and_steal, start=1):
+        clock.total += stolen
+        monitor.record(lag, now=float(moment))
+    assert [round(s, 6) for _, _, s in monitor.tagged] == [0.0, 0.03, 0.0, 0.0, 0.01]
+    assert monitor.recent(now=5.0) == [lag for lag, _ in lags_and_steal]
+    assert [lag for lag, _ in monitor.recent_tagged(1.5, now=5.0)] == [0.018, 0.001]
+
+
+def test_figures_leave_out_the_wakes_the_host_took_time_from():
+    # 200 wakes over 4 s on 2 CPUs: three late ones, two of them with steal.
+    tagged = [(0.001, 0.0)] * 197 + [(0.025, 0.02), (0.030, 0.01), (0.017, 0.0)]
+    figures = steal_figures(tagged, span=4.0, cpus=2)
+    assert figures["steal_pct"] == pytest.approx(0.03 / 8 * 100, abs=0.01)
+    assert figures["unstolen_samples"] == 198
+    assert figures["lag_p99_unstolen_ms"] == pytest.approx(1.0)   # 2 of 198 over: p99 is 1 ms
+    tagged[-2] = (0.030, 0.0)                                      # now 2 unstolen late wakes
+    assert steal_figures(tagged, span=4.0, cpus=2)["lag_p99_unstolen_ms"] == pytest.approx(17.0)
+
+
+def test_no_proc_stat_gives_no_figures_rather_than_zero_steal():
+    monitor = StealTaggedLag(read=lambda: None)
+    monitor.record(0.02, now=1.0)
+    assert monitor.tagged[-1][2] is None
+    figures = steal_figures(monitor.recent_tagged(10, now=1.0), span=10)
+    assert figures == {"steal_pct": None, "lag_p99_unstolen_ms": None, "unstolen_samples": None}
