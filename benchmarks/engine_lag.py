@@ -23,7 +23,9 @@ turns round after round so that the machine's drift falls on all of them alike:
 
 Per case: the GUI loop lag p50, p99 and max of each --interval (10 s) after --warmup, how many
 intervals reach 16 ms, and the CPU of each busy thread. The table gives the median over all
-intervals of all rounds, with stock/ours as the ratio.
+intervals of all rounds, with stock/ours as the ratio. On Linux also the hypervisor's steal
+(share of the machine's CPU time) and the lag p99 over the wakes it stole nothing from
+(benchmarks/hoststeal.py).
 """
 
 from __future__ import annotations
@@ -114,17 +116,18 @@ def child(args: argparse.Namespace) -> None:
     import asyncio
 
     import qasync
+    from hoststeal import StealTaggedLag, steal_figures  # (benchmarks/, beside this)
     from PySide6.QtWidgets import QApplication
-    from soak import thread_cpu  # (benchmarks/, this script's folder)
+    from soak import thread_cpu
 
     from terminal.core.interpreter import tune_for_gui
-    from terminal.core.looplag import LoopLagMonitor, percentile
+    from terminal.core.looplag import percentile
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     tune_for_gui()
-    lag = LoopLagMonitor()
+    lag = StealTaggedLag()
     lag.start()
 
     async def drain() -> None:
@@ -141,8 +144,10 @@ def child(args: argparse.Namespace) -> None:
         for _ in range(intervals):
             await asyncio.sleep(args.interval)
             lags = lag.recent(args.interval)
+            steal = steal_figures(lag.recent_tagged(args.interval, time.monotonic()),
+                                  args.interval)
             print(json.dumps({"p50": percentile(lags, 50), "p99": percentile(lags, 99),
-                              "max": max(lags), "n": len(lags)}), flush=True)
+                              "max": max(lags), "n": len(lags), **steal}), flush=True)
         spent = time.monotonic() - started
         after = thread_cpu()
         print(json.dumps({"cpu": {name: (after[name] - before.get(name, 0.0)) / spent
@@ -209,6 +214,17 @@ def main(argv: list[str] | None = None) -> None:
     over = "".join(f"{sum(row['p99'] >= TARGET_LAG for row in rows[case])} of "
                    f"{len(rows[case])}".rjust(10) for case in cases)
     print(f"  {'intervals with p99 >= 16 ms':32}{over}")
+    unstolen = {case: [row["lag_p99_unstolen_ms"] for row in rows[case]
+                       if row.get("lag_p99_unstolen_ms") is not None] for case in cases}
+    if all(unstolen.values()):          # Linux: hypervisor steal read from /proc/stat
+        steal = "".join(f"{statistics.median(row['steal_pct'] for row in rows[case]):>10.2f}"
+                        for case in cases)
+        print(f"  {'host steal (% of CPU time)':32}{steal}")
+        p99 = "".join(f"{statistics.median(unstolen[case]):>10.2f}" for case in cases)
+        print(f"  {'p99 of unstolen wakes (ms)':32}{p99}")
+        over = "".join(f"{sum(v >= TARGET_LAG * 1000 for v in unstolen[case])} of "
+                       f"{len(unstolen[case])}".rjust(10) for case in cases)
+        print(f"  {'  intervals at or over 16 ms':32}{over}")
     for case in cases:
         names = {name for run in cpu[case] for name in run}
         busy = {name: statistics.mean(run.get(name, 0.0) for run in cpu[case]) for name in names}
