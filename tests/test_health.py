@@ -8,6 +8,8 @@ from datetime import datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from vnpy.event import Event
 from vnpy.trader.constant import Exchange
 from vnpy.trader.event import EVENT_LOG, EVENT_TICK
@@ -182,6 +184,27 @@ def test_sampler_of_a_bridge_counts_the_bridge_ticks_and_the_real_process():
     assert latest.lag_p99 is None and latest.journal_queue is None
 
 
+def test_host_steal_is_the_share_of_all_cpus_time_since_the_last_sample():
+    clock, stolen = Clock(), [120.0]
+    sampler = HealthSampler(host_steal=lambda: stolen[0], cpus=2, clock=clock, wall=clock,
+                            process=FakeProcess())
+    assert sampler.sample().host_steal is None            # a share needs two readings
+    stolen[0] += 0.15                                      # 150 ms of 2 CPUs x 1 s
+    clock.now += 1.0
+    assert sampler.sample().host_steal == pytest.approx(7.5)
+    assert sampler.levels()["host_steal"] == WARN
+    assert "host steal 8%" in status_text(sampler.latest)
+    stolen[0] += 0.02
+    clock.now += 2.0
+    assert sampler.sample().host_steal == pytest.approx(0.5)
+    assert sampler.levels()["host_steal"] == OK
+    assert "steal" not in status_text(sampler.latest)
+    off_linux = HealthSampler(host_steal=lambda: None, clock=clock, process=FakeProcess())
+    off_linux.sample()
+    clock.now += 1.0
+    assert off_linux.sample().host_steal is None and "host_steal" not in off_linux.levels()
+
+
 # ---------------------------------------------------------------------------------- levels
 def test_a_queue_warns_when_it_keeps_growing_and_is_bad_past_its_limit():
     steady = [sample(n, event_queue=50 + (n % 3) * 40) for n in range(30)]
@@ -226,7 +249,8 @@ def test_dock_shows_values_in_warning_colours_and_feeds_the_status_label(qtbot):
         lag.record(0.003)
     sampler = HealthSampler(event_engine=queue, connections=connections, lag=lag,
                             tick_count=lambda: int(clock.now * 100), clock=clock, wall=clock,
-                            process=FakeProcess())
+                            process=FakeProcess(), host_steal=lambda: clock.now * 0.02,
+                            cpus=2)
     dock = HealthDock(sampler, interval_ms=60_000)
     qtbot.addWidget(dock)
     label = HealthStatusLabel(dock)
@@ -239,6 +263,7 @@ def test_dock_shows_values_in_warning_colours_and_feeds_the_status_label(qtbot):
     assert dock.value_text("ticks_per_second") == "100"
     assert dock.value_text("lag_p99") == "3.0 ms"
     assert dock.value_text("rss") == "100 MB"
+    assert dock.value_text("host_steal") == "1.0%"
     assert dock.level_color("event_queue") is None and "color" not in label.styleSheet()
     assert "100 ticks/s" in label.text() and "lag p99 3.0 ms" in label.text()
 

@@ -9,7 +9,11 @@ reads what each part already counts, without stopping anything:
   yet committed and the recorder's ticks not yet written: a queue that keeps growing is work
   that is not keeping up, and ends in lost seconds or memory;
 - the GUI loop lag (last, and p99 over the last minute, from the LoopLagMonitor);
-- resident memory, threads and CPU of the process (psutil).
+- resident memory, threads and CPU of the process (psutil);
+- on a Linux virtual machine, the host's steal: the share of the CPUs' time the hypervisor
+  gave to other guests. The host can take a CPU away for tens of milliseconds; a loop lag
+  then comes from the machine, not the terminal, and this is how the trader tells the two
+  apart (on the 2-vCPU VM the soak benchmark ran on, most lags over a frame had steal).
 
 The last `history_seconds` (15 minutes) of samples are kept for the plots. `assess` turns a
 history into a level per measure ("ok", "warn", "bad") for the colours; it lives here, without
@@ -42,9 +46,19 @@ GROWTH_SAMPLES = 20           # a queue grows when its last 10 samples all top t
 MEMORY_GROWTH = 0.10          # RSS up 10% over MEMORY_SPAN samples: warn
 MEMORY_SPAN = 600
 THREADS_WARN = 300
+STEAL_WARN = 5.0              # percent of all CPUs' time taken by a virtual machine's host
 # Connection states (terminal.gateways.connection.State values) and their level.
 CONNECTION_LEVELS = {"connected": OK, "not connected": OK, "connecting": WARN,
                      "reconnecting": WARN, "failed": BAD, "disconnected": BAD}
+
+
+def host_steal_seconds() -> float | None:
+    """CPU time the hypervisor has given to other guests so far, all CPUs together (psutil
+    has it on Linux only; None elsewhere, or when /proc cannot be read)."""
+    try:
+        return getattr(psutil.cpu_times(), "steal", None)
+    except (OSError, psutil.Error):
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +76,7 @@ class HealthSample:
     rss: int | None = None                     # bytes
     threads: int | None = None                 # of the process (native ones included)
     cpu: float | None = None                   # percent of one core since the last sample
+    host_steal: float | None = None            # percent of all CPUs' time, since the last one
 
 
 @dataclass
@@ -82,6 +97,8 @@ class HealthSampler:
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
     process: Any = None
+    host_steal: Callable[[], float | None] = host_steal_seconds
+    cpus: int = field(default_factory=lambda: psutil.cpu_count() or 1)
     history: deque[HealthSample] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +110,7 @@ class HealthSampler:
             bridge = self.bridge
             self.tick_count = lambda: bridge.ticks_received
         self._last_ticks: tuple[float, int] | None = None
+        self._last_steal: tuple[float, float] | None = None
 
     @classmethod
     def for_runtime(cls, runtime, lag=None, **options) -> HealthSampler:
@@ -124,6 +142,13 @@ class HealthSampler:
         if self.lag is not None and self.lag.count:
             lag_last = self.lag.last
             lag_p99 = self.lag.percentile(99, 60.0)
+        steal = None
+        stolen = self.host_steal()
+        if stolen is not None:
+            if self._last_steal is not None and now > self._last_steal[0]:
+                steal = max(0.0, (stolen - self._last_steal[1])
+                            / ((now - self._last_steal[0]) * self.cpus) * 100)
+            self._last_steal = (now, stolen)
         rss = threads = cpu = None
         try:
             with self.process.oneshot():
@@ -139,6 +164,7 @@ class HealthSampler:
             journal_queue=_read(self.journal, "queue_depth"),
             recorder_queue=_read(self.recorder, "queue_depth"),
             lag_last=lag_last, lag_p99=lag_p99, rss=rss, threads=threads, cpu=cpu,
+            host_steal=steal,
         )
         self.history.append(sample)
         return sample
@@ -173,7 +199,8 @@ def assess(history: Iterable[HealthSample]) -> dict[str, str]:
     """A level per measure of the latest sample, with the trends of the history: "bad" for a
     failed or closed connection, a queue past its limit or a lag over 100 ms; "warn" for a
     connection being made, a queue that keeps growing, a lag p99 over one frame (16 ms) or
-    memory up 10% in the last 10 minutes. Connections are keyed "connection:<gateway>";
+    memory up 10% in the last 10 minutes, a virtual machine's host taking over 5% of the CPUs'
+    time. Connections are keyed "connection:<gateway>";
     "overall" is the worst of all."""
     samples = list(history)
     if not samples:
@@ -200,6 +227,8 @@ def assess(history: Iterable[HealthSample]) -> dict[str, str]:
         levels["rss"] = WARN if memory_growth(samples) > MEMORY_GROWTH else OK
     if latest.threads is not None:
         levels["threads"] = WARN if latest.threads > THREADS_WARN else OK
+    if latest.host_steal is not None:
+        levels["host_steal"] = WARN if latest.host_steal > STEAL_WARN else OK
     levels["overall"] = worst(levels.values())
     return levels
 
@@ -236,4 +265,6 @@ def status_text(sample: HealthSample | None) -> str:
         parts.append(f"lag p99 {sample.lag_p99 * 1000:.1f} ms")
     if sample.rss is not None:
         parts.append(f"{sample.rss / 2**20:,.0f} MB")
+    if sample.host_steal is not None and sample.host_steal > STEAL_WARN:
+        parts.append(f"host steal {sample.host_steal:.0f}%")   # what a lag then comes from
     return " · ".join(parts)

@@ -1,4 +1,5 @@
-"""Health: is the terminal keeping up? Connections, tick rate, queues, GUI loop lag, memory.
+"""Health: is the terminal keeping up? Connections, tick rate, queues, GUI loop lag, memory,
+and on a virtual machine the host's steal.
 
 A timer samples the `HealthSampler` once a second. The table shows the current values,
 amber when a measure needs watching (a queue that keeps growing, a lag p99 over one frame,
@@ -48,6 +49,9 @@ ROWS: list[tuple[str, str, object, str]] = [
      "resident memory of the process; amber: up more than 10% in ten minutes"),
     ("threads", "Threads", lambda s: _num(s.threads, "{:,}"), "threads of the process"),
     ("cpu", "CPU", lambda s: _num(s.cpu, "{:.0f}%"), "of one core, over the last second"),
+    ("host_steal", "Host steal (virtual machine)", lambda s: _num(s.host_steal, "{:.1f}%"),
+     ("share of all CPUs' time the virtual machine's host gave to other guests over the last "
+      "second (Linux only); amber over 5%: loop lags then come from the host, not the terminal")),
 ]
 
 
