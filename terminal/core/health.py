@@ -26,8 +26,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
+import numpy as np
 import psutil
 
 OK, WARN, BAD = "ok", "warn", "bad"
@@ -169,14 +171,18 @@ class HealthSampler:
         self.history.append(sample)
         return sample
 
-    def series(self, name: str) -> tuple[list[float], list[float]]:
-        """(wall-clock times, values) of one measure over the history; None as NaN."""
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(wall-clock times, values) of one measure over the history; None as NaN (numpy
+        makes it so in C: the plots read 15 minutes of samples, on the GUI thread)."""
         samples = list(self.history)
-        return ([s.at for s in samples],
-                [float("nan") if (v := getattr(s, name)) is None else float(v) for s in samples])
+        return (np.fromiter(map(_AT, samples), dtype=float, count=len(samples)),
+                np.array(list(map(attrgetter(name), samples)), dtype=float))
 
     def levels(self) -> dict[str, str]:
         return assess(self.history)
+
+
+_AT = attrgetter("at")
 
 
 def _read(source, name: str) -> int | None:
@@ -206,6 +212,7 @@ def assess(history: Iterable[HealthSample]) -> dict[str, str]:
     if not samples:
         return {"overall": OK}
     latest = samples[-1]
+    tail = samples[-GROWTH_SAMPLES:]  # all `growing` reads: not 15 minutes a queue, every second
     levels: dict[str, str] = {}
     for gateway, state, _ in latest.connections:
         levels[f"connection:{gateway}"] = CONNECTION_LEVELS.get(state, WARN)
@@ -215,7 +222,7 @@ def assess(history: Iterable[HealthSample]) -> dict[str, str]:
             continue
         if value > QUEUE_LIMITS[name]:
             levels[name] = BAD
-        elif growing([getattr(s, name) for s in samples], QUEUE_FLOORS[name]):
+        elif growing([getattr(s, name) for s in tail], QUEUE_FLOORS[name]):
             levels[name] = WARN
         else:
             levels[name] = OK
