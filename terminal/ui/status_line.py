@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 
 from terminal.ui.pacing import Pacer
 
-MAX_REPAINTS_PER_SECOND = 20
+MAX_REPAINTS_PER_SECOND = 10          # as the tables, the book and the charts (ui.pacing)
 _MARGIN = 2
 
 
