@@ -47,6 +47,32 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SESSION_ROOT, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _qt_leftovers(request):
+    """What a Qt test leaves behind goes at the end of that test, not in a later one: windows
+    still on screen (a message box, a wizard, a dialog) are closed, deferred deletions are
+    carried out and cyclic garbage is collected here, while nothing paints. Left to chance,
+    a collection or a leftover view could strike during pytest-qt's event processing after a
+    later test, and a pyqtgraph view painting then has crashed the run once (a segfault in
+    QGraphicsView::paintEvent, as other projects' suites saw: erlabpy#431)."""
+    yield
+    if "qtbot" not in request.fixturenames:
+        return
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    for widget in app.topLevelWidgets():
+        if widget.isVisible():
+            widget.close()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
