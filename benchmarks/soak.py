@@ -742,7 +742,8 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def write_health_csv(path: Path, samples: list) -> None:
     names = ["at", "ticks_per_second", "event_queue", "bridge_pending", "journal_queue",
-             "recorder_queue", "lag_last", "lag_p99", "rss", "threads", "cpu", "connections"]
+             "recorder_queue", "lag_last", "lag_p99", "rss", "threads", "cpu", "host_steal",
+             "connections"]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(names)

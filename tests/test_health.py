@@ -9,7 +9,6 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from vnpy.event import Event
 from vnpy.trader.constant import Exchange
 from vnpy.trader.event import EVENT_LOG, EVENT_TICK
