@@ -67,3 +67,23 @@ def test_no_proc_stat_gives_no_figures_rather_than_zero_steal():
     assert monitor.tagged[-1][2] is None
     figures = steal_figures(monitor.recent_tagged(10, now=1.0), span=10)
     assert figures == {"steal_pct": None, "lag_p99_unstolen_ms": None, "unstolen_samples": None}
+
+
+def test_the_soak_verdict_counts_the_intervals_the_host_left_alone():
+    import argparse
+
+    import soak
+
+    def row(t, p99, steal):
+        return {"t": t, "rss_mb": 300.0, "engine_ticks_s": 5000.0, "gui_ticks_s": 5000.0,
+                "lag_p50_ms": 1.0, "lag_p99_ms": p99, "lag_max_ms": p99 + 5,
+                "steal_pct": steal, "lag_p99_unstolen_ms": min(p99, 12.0),
+                "cpu": 0.6, "gui_cpu": 0.25}
+
+    rows = [row(10, 12.0, 0.2), row(20, 30.0, 8.0), row(30, 15.9, 0.9), row(40, 17.0, 1.0),
+            row(50, 14.0, None)]
+    rows[-1]["lag_p99_unstolen_ms"] = None                 # no /proc/stat for that row
+    figures = soak.summary(rows, argparse.Namespace(interval=10.0, rate=5000.0))
+    assert (figures["quiet_intervals"], figures["quiet_intervals_over"]) == (2, 0)
+    assert figures["quiet_p99_worst"] == 15.9           # 1% itself is not quiet
+    assert figures["lag_intervals_over"] == 2 and figures["unstolen_intervals"] == 4
