@@ -1,16 +1,18 @@
 """Hypervisor steal beside the GUI loop lag: which late wakes the host caused.
 
 On a virtual machine the host may hand a vCPU to another guest while this one wants it; the
-guest counts that time as "steal" (the eighth value of /proc/stat's `cpu` line). On the 2-vCPU
-machine these benchmarks were measured on, the host took a vCPU for 10-30 ms at a time: an
-empty asyncio loop woke late by 20 ms with nothing else running, and 92% of its late wakes
+guest counts that time as "steal" (read here as the health view reads it,
+`terminal.core.health.host_steal_seconds`). On the 2-vCPU machine these benchmarks were
+measured on, the host took a vCPU for 10-30 ms at a time: an empty asyncio loop woke late
+by 20 ms with nothing else running, and 92% of its late wakes
 (8 ms or more) had steal in their window against 5% of the others. No code in the process can
 win that time back, so the soak reports beside every lag figure how much the host took and
 the lag over the wakes it took nothing from: the estimate of the same load on a machine of
 one's own. The targets stay judged on all wakes.
 
 /proc/stat counts in USER_HZ ticks (10 ms): a wake whose window saw less than a tick of steal
-may read as clean. Off Linux there is no /proc/stat and every figure here is None.
+may read as clean. Off Linux there is no steal to read and every figure here is None. The
+read (about 25 us) runs on the GUI thread at every wake: 50 a second, about 0.1% of a core.
 """
 
 from __future__ import annotations
@@ -18,38 +20,16 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 
+from terminal.core.health import host_steal_seconds
 from terminal.core.looplag import LoopLagMonitor, percentile
-
-PROC_STAT = Path("/proc/stat")
-
-
-def steal_seconds(stat_text: str, ticks_per_second: float) -> float:
-    """The steal of all CPUs together, in seconds, from the text of /proc/stat."""
-    for line in stat_text.splitlines():
-        fields = line.split()
-        if fields and fields[0] == "cpu":
-            if len(fields) < 9:
-                raise ValueError(f"/proc/stat's cpu line has no steal value: {line!r}")
-            return int(fields[8]) / ticks_per_second
-    raise ValueError("/proc/stat has no cpu line")
-
-
-def read_steal() -> float | None:
-    """This machine's steal so far (seconds, all CPUs); None where there is no /proc/stat."""
-    try:
-        text = PROC_STAT.read_text()
-    except OSError:
-        return None
-    return steal_seconds(text, os.sysconf("SC_CLK_TCK"))
 
 
 class StealTaggedLag(LoopLagMonitor):
     """A LoopLagMonitor that notes with each wake the steal since the wake before: the
     window of the sleep that woke (each wait starts as the previous record returns)."""
 
-    def __init__(self, *args, read: Callable[[], float | None] = read_steal, **kwargs) -> None:
+    def __init__(self, *args, read: Callable[[], float | None] = host_steal_seconds, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._read = read
         self._steal_mark = read()
