@@ -27,8 +27,8 @@ orders dock's model holds the order as NOTTRADED (a pump consumer subscribed aft
 window's own; the dock has applied the batch, the view has not painted yet).
 ticket->engine ack: to the exchange's NOTTRADED processed on vn.py's event thread (a handler
 registered after the journal and the bridge). buy() call: the synchronous part on the GUI
-thread (ticket checks, guard, gateway). guard overhead: `MainEngine.send_order` (the guard)
-minus the gateway send it wraps, per order, in the run (lock, contract lookup, context, check,
+thread (ticket checks, guard, gateway). guard overhead: `MainEngine.send_order` (the guard's)
+minus the gateway's own send the boundary wraps, per order, in the run (lock, contract lookup, context, check,
 record_sent; each timing adds ~0.1 us). Stages of the GUI ack, per order: ticket->exchange ack (the simulated
 exchange thread emits NOTTRADED), exchange->event thread, event thread->batch taken (the GUI
 drained the bridge, the journal committed), batch taken->docks applied; with the time of each
@@ -100,19 +100,24 @@ def stats(values: list[float]) -> dict:
 
 # ---------------------------------------------------------------------------------- child side
 class GuardTimer:
-    """Per order: the guard's `send_order` minus the gateway send it wraps (GUI thread only)."""
+    """Per order: `MainEngine.send_order` (the guard's) minus the gateway's own send that the
+    gate wraps (GUI thread only): the engine's thin entry, the boundary wrapper on the
+    gateway, lock, contract lookup, context, check and record_sent."""
 
     def __init__(self, main_engine, guard) -> None:
         pc = time.perf_counter_ns
-        send, outer = guard._send, main_engine.send_order
+        send_through, outer = guard.send_through, main_engine.send_order
         self.inner = 0
         self.samples: list[int] = []
 
-        def inner(req, gateway_name):
-            start = pc()
-            vt_orderid = send(req, gateway_name)
-            self.inner = pc() - start
-            return vt_orderid
+        def through(gateway, req, send):
+            def inner(gateway, req):
+                start = pc()
+                vt_orderid = send(gateway, req)
+                self.inner = pc() - start
+                return vt_orderid
+
+            return send_through(gateway, req, inner)
 
         def wrapped(req, gateway_name):
             self.inner = 0
@@ -121,7 +126,7 @@ class GuardTimer:
             self.samples.append(pc() - start - self.inner)
             return vt_orderid
 
-        guard._send = inner
+        guard.send_through = through
         main_engine.send_order = wrapped
 
 

@@ -1,28 +1,41 @@
-"""The gate in vn.py's one order path.
+"""The gate on the gateway boundary: every order any gateway sends passes it, whoever calls.
 
-Everything that trades (the ticket, hotkeys, the chart, vnpy_ctastrategy's engine, plugins)
-ends in `MainEngine.send_order`; the guard replaces it on the instance, checks every request
-and only then calls the original. A denied order never reaches the gateway: it is published as
-a REJECTED order whose reason names the rule, with an alert, and its id is returned as vn.py
-callers expect, so a strategy sees the rejection in `on_order`.
+vn.py has no single order path: the ticket and vnpy_ctastrategy call `MainEngine.send_order`,
+but a plugin can call `main_engine.get_gateway("SIM").send_order(req)`, or the class method
+`MainEngine.send_order(engine, req, name)`. Replacing `send_order` on the engine instance (what
+vn.py's own risk manager does, and what this module did) leaves both open. So the gate sits on
+the gateways themselves: `send_order`, `cancel_order` and `send_quote` of every `BaseGateway`
+subclass (the simulator, replay, CTP, any vnpy_xxx package, and classes defined later, through
+`BaseGateway.__init_subclass__`) are wrapped once, in place, so the class stays the class the
+connection manager knows. A wrapped method asks the guard of the event engine the gateway
+publishes to; a gateway of an engine with no guard (a unit test's) sends as it always did.
+
+A denied order never reaches the gateway: it is published as a REJECTED order whose reason
+names the rule, with an alert, and its id is returned as vn.py callers expect, so a strategy
+sees the rejection in `on_order`. Quotes (two-sided market-making orders) are not checked by
+the gate and so are never sent. Cancels are never blocked, only counted.
+
+What stays out of reach: code that drives a gateway's API object directly (`gateway.td_api`)
+or the simulator's exchange object. The boundary is the gateway's interface, as vn.py defines it.
 
 The working orders the rules need (how many, and each symbol's opening lots) are kept up to
 date from order events, so a check costs the same with 5 or 500 orders resting; scanning the
 engine's active orders per check cost 200 us at 300 working orders.
 
-An allowed order or a cancel goes straight to its gateway, not through the original
-`MainEngine.send_order`/`cancel_order`, which add nothing but a log line per request: at
-500 orders a second writing those lines was over a quarter of the event thread's work and filled the Log
-dock with request reprs. Orders are in the journal and the Orders dock; the terminal's own log
-file has a line per request at DEBUG level.
+`MainEngine.send_order`/`cancel_order` are still replaced on the instance, by thin versions
+without vn.py's log line per request: at 500 orders a second writing those lines was over a
+quarter of the event thread's work and filled the Log dock with request reprs. Orders are in
+the journal and the Orders dock; the terminal's own log file has a line per request at DEBUG.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -31,6 +44,7 @@ from vnpy.event import Event, EventEngine
 from vnpy.trader.constant import Direction, Offset, Status
 from vnpy.trader.engine import MainEngine
 from vnpy.trader.event import EVENT_ORDER
+from vnpy.trader.gateway import BaseGateway
 from vnpy.trader.object import CancelRequest, ContractData, OrderData, OrderRequest
 
 from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
@@ -42,7 +56,98 @@ CHINA_TZ = ZoneInfo("Asia/Shanghai")
 # vt_symbol -> (margin rate, commission rate, commission per lot); from the contract tables.
 Rates = Callable[[str], tuple[float, float, float]]
 
+# ------------------------------------------------------------------------------ the boundary
+# event engine -> its guard; both weak, so a finished runtime (a test's) is not kept alive.
+_GUARDS: weakref.WeakKeyDictionary[EventEngine, weakref.ref[RiskGuard]] = \
+    weakref.WeakKeyDictionary()
+_in_flight = threading.local()     # requests being sent on this thread (a super() call inside)
+_GATED = "__risk_gated__"
+_boundary_lock = threading.Lock()
 
+
+def _guard_of(gateway: BaseGateway) -> RiskGuard | None:
+    try:
+        ref = _GUARDS.get(gateway.event_engine)
+    except (AttributeError, TypeError):       # no engine, or one that cannot be a weak key
+        return None
+    return ref() if ref is not None else None
+
+
+def _gated(through: str) -> Callable[[Callable], Callable]:
+    """A wrapper maker for an order method: the call goes to the guard's `through` method,
+    which calls the original only when it may. A request already on its way on this thread
+    (a subclass's method calling `super()`) is not checked twice."""
+    def wrap(original: Callable) -> Callable:
+        @functools.wraps(original)
+        def gated(gateway, req):
+            guard = _guard_of(gateway)
+            flight = _in_flight.__dict__.setdefault("requests", set())
+            if guard is None or id(req) in flight:
+                return original(gateway, req)
+            flight.add(id(req))
+            try:
+                return getattr(guard, through)(gateway, req, original)
+            finally:
+                flight.discard(id(req))
+        setattr(gated, _GATED, True)
+        return gated
+    return wrap
+
+
+def _gated_quote(original: Callable) -> Callable:
+    @functools.wraps(original)
+    def send_quote(gateway, req):
+        guard = _guard_of(gateway)
+        if guard is None:
+            return original(gateway, req)
+        return guard.deny_quote(gateway, req)
+    setattr(send_quote, _GATED, True)
+    return send_quote
+
+
+_WRAPPERS = {"send_order": _gated("send_through"), "cancel_order": _gated("cancel_through"),
+             "send_quote": _gated_quote}
+
+
+def gate_gateway_class(cls: type) -> None:
+    """Make `cls`'s order methods (as its instances resolve them, mixins included) go through
+    the guard of the instance's event engine. Idempotent."""
+    for name, wrap in _WRAPPERS.items():
+        method = getattr(cls, name, None)
+        if method is None or getattr(method, _GATED, False):
+            continue
+        setattr(cls, name, wrap(method))
+
+
+def _subclasses(cls: type) -> list[type]:
+    found, todo = [], list(cls.__subclasses__())
+    while todo:
+        sub = todo.pop()
+        found.append(sub)
+        todo.extend(sub.__subclasses__())
+    return found
+
+
+def install_boundary() -> None:
+    """Gate every `BaseGateway` subclass defined so far, and every one defined from now on."""
+    with _boundary_lock:
+        if not getattr(BaseGateway, "__risk_boundary__", False):
+            inherited = BaseGateway.__dict__.get("__init_subclass__")
+
+            def __init_subclass__(cls, **kwargs):
+                if inherited is not None:
+                    inherited.__func__(cls, **kwargs)
+                else:
+                    super(BaseGateway, cls).__init_subclass__(**kwargs)
+                gate_gateway_class(cls)
+
+            BaseGateway.__init_subclass__ = classmethod(__init_subclass__)  # type: ignore[assignment]
+            BaseGateway.__risk_boundary__ = True  # type: ignore[attr-defined]
+        for cls in _subclasses(BaseGateway):
+            gate_gateway_class(cls)
+
+
+# --------------------------------------------------------------------------------- the guard
 class RiskGuard:
     def __init__(self, main_engine: MainEngine, event_engine: EventEngine, gate: RiskGate,
                  rates: Rates) -> None:
@@ -52,7 +157,9 @@ class RiskGuard:
         self.rates = rates
         self.denied = 0
         self.enabled = True
-        self._lock = threading.Lock()          # the GUI and strategy threads both send
+        # The GUI and strategy threads both send; reentrant, so a gateway that sends another
+        # order from inside its own send_order (on the same thread) is checked, not deadlocked.
+        self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._account_ids: dict[str, str] = {}
         self._working: dict[str, tuple[str, float]] = {}   # vt_orderid -> (symbol, open lots)
@@ -61,12 +168,32 @@ class RiskGuard:
         for order in main_engine.get_all_active_orders():
             self._track(order)
         event_engine.register(EVENT_ORDER, self._on_order)
-        self._send = self._to_gateway
-        self._cancel = self._cancel_at_gateway
+        install_boundary()
+        _GUARDS[event_engine] = weakref.ref(self)
         main_engine.send_order = self.send_order          # type: ignore[method-assign]
         main_engine.cancel_order = self.cancel_order      # type: ignore[method-assign]
 
+    # ---- the engine's entry points (vn.py's, without the log line per request) ----------
     def send_order(self, req: OrderRequest, gateway_name: str) -> str:
+        gateway = self.main_engine.get_gateway(gateway_name)
+        if gateway is None:
+            return ""
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("order to %s: %s", gateway_name, req)
+        return gateway.send_order(req)                    # the gate is on the gateway
+
+    def cancel_order(self, req: CancelRequest, gateway_name: str) -> None:
+        gateway = self.main_engine.get_gateway(gateway_name)
+        if gateway is None:
+            return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("cancel to %s: %s", gateway_name, req)
+        gateway.cancel_order(req)
+
+    # ---- the boundary --------------------------------------------------------------------
+    def send_through(self, gateway: BaseGateway, req: OrderRequest,
+                     send: Callable[[BaseGateway, OrderRequest], str]) -> str:
+        """Check `req`; send it with the gateway's own `send` only when the gate allows it."""
         contract = self.main_engine.get_contract(req.vt_symbol)
         with self._lock:
             if contract is None:
@@ -77,34 +204,30 @@ class RiskGuard:
             else:
                 decision = Decision(True)
             if decision:
-                vt_orderid = self._send(req, gateway_name)
+                vt_orderid = send(gateway, req)
                 if vt_orderid:
                     self.gate.record_sent(req)
                 return vt_orderid
             self.denied += 1
-        return self._reject(req, gateway_name, decision)
+        return self._reject(req, gateway.gateway_name, decision)
 
-    def cancel_order(self, req: CancelRequest, gateway_name: str) -> None:
-        self._cancel(req, gateway_name)                   # never blocked: it reduces risk
+    def cancel_through(self, gateway: BaseGateway, req: CancelRequest,
+                       cancel: Callable[[BaseGateway, CancelRequest], None]) -> None:
+        cancel(gateway, req)                              # never blocked: it reduces risk
         with self._lock:
             self.gate.record_cancel(req.vt_symbol)
 
-    def _to_gateway(self, req: OrderRequest, gateway_name: str) -> str:
-        gateway = self.main_engine.get_gateway(gateway_name)
-        if gateway is None:
-            return ""
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("order to %s: %s", gateway_name, req)
-        return gateway.send_order(req)
+    def deny_quote(self, gateway: BaseGateway, req) -> str:
+        """Quotes open positions on both sides and the gate has no rules for them: not sent."""
+        self.denied += 1
+        self.event_engine.put(Event(EVENT_ALERT, Alert(
+            datetime.now(CHINA_TZ), WARNING, "quotes_not_supported", req.vt_symbol,
+            f"quote denied ({req.vt_symbol} bid {req.bid_volume:g} @ {req.bid_price:g}, ask "
+            f"{req.ask_volume:g} @ {req.ask_price:g}): the risk gate does not check quotes, so "
+            f"the terminal does not send them")))
+        return ""
 
-    def _cancel_at_gateway(self, req: CancelRequest, gateway_name: str) -> None:
-        gateway = self.main_engine.get_gateway(gateway_name)
-        if gateway is None:
-            return
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("cancel to %s: %s", gateway_name, req)
-        gateway.cancel_order(req)
-
+    # ---- working orders ------------------------------------------------------------------
     def _on_order(self, event) -> None:
         """Event thread: only queue it (a lock shared with the senders would make the two
         threads wait on each other at every order); senders apply the queue before a check."""

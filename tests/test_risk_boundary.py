@@ -1,0 +1,181 @@
+"""The gate on the gateway boundary: with trading HALTED, no order reaches the exchange by any
+route a window, a strategy or a plugin can take, and each comes back REJECTED with the rule."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
+from vnpy.trader.engine import MainEngine
+from vnpy.trader.object import OrderRequest, QuoteRequest
+from vnpy_ctastrategy import CtaTemplate
+
+from terminal.core.alerts import WARNING
+from terminal.gateways.sim import SimGateway
+from terminal.risk.limits import TradingState
+from tests.test_app_e2e import RB, WAIT, fill_ticket, marketable_buy_price, wait_for_quotes
+
+
+def wait(predicate, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def marketable(runtime, volume=1) -> OrderRequest:
+    tick = runtime.kernel.main_engine.get_tick(RB)
+    return OrderRequest(symbol="rb2701", exchange=Exchange.SHFE, direction=Direction.LONG,
+                        type=OrderType.LIMIT, volume=volume, price=tick.ask_price_1 + 5,
+                        offset=Offset.OPEN)
+
+
+class Submissions:
+    """What reaches the simulated exchange itself, below every gateway method."""
+
+    def __init__(self, gateway) -> None:
+        self.requests: list[OrderRequest] = []
+        submit = gateway.exchange.submit
+
+        def counted(req, orderid, now):
+            self.requests.append(req)
+            return submit(req, orderid, now)
+
+        gateway.exchange.submit = counted
+
+
+class Sender(CtaTemplate):
+    """Sends, from `on_tick`, the way the test tells it to (the way a plugin could)."""
+
+    author = "tests"
+    route = ""
+    results: list = []
+    rejected: list = []
+
+    def on_init(self) -> None:
+        pass
+
+    def on_order(self, order) -> None:
+        if order.status == Status.REJECTED:
+            Sender.rejected.append(order)
+
+    def on_bar(self, bar) -> None:
+        pass
+
+    def on_tick(self, tick) -> None:
+        route, Sender.route = Sender.route, ""
+        if not route:
+            return
+        req = OrderRequest(symbol=tick.symbol, exchange=tick.exchange, direction=Direction.LONG,
+                           type=OrderType.LIMIT, volume=1, price=tick.ask_price_1 + 5,
+                           offset=Offset.OPEN, reference=route)
+        engine = self.cta_engine.main_engine
+        if route == "cta":
+            result = self.buy(tick.ask_price_1 + 5, 1)
+        elif route == "main_engine":
+            result = engine.send_order(req, "SIM")
+        elif route == "gateway":
+            result = engine.get_gateway("SIM").send_order(req)
+        elif route == "class":
+            result = MainEngine.send_order(engine, req, "SIM")
+        else:
+            raise AssertionError(route)
+        Sender.results.append((route, result))
+
+
+def test_with_trading_halted_no_order_path_reaches_the_exchange(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    engine = runtime.kernel.main_engine
+    gateway = engine.get_gateway("SIM")
+    reached = Submissions(gateway)
+    cta = runtime.cta
+    cta.classes["Sender"] = Sender
+    Sender.results, Sender.rejected = [], []
+    cta.add_strategy("Sender", "sender", RB, {})
+    cta.init_strategy("sender")
+    wait(lambda: cta.strategies["sender"].inited)
+    cta.start_strategy("sender")
+    runtime.risk.set_state(TradingState.HALTED)
+
+    # The order ticket, its hotkey (F2), and the chart's order menu.
+    fill_ticket(window, price=marketable_buy_price(runtime))
+    qtbot.mouseClick(window.ticket.buy_button, Qt.MouseButton.LeftButton)
+    window.ticket.activateWindow()
+    window.shortcut_actions["trading.buy"].trigger()
+    chart = window.open_chart(RB, "1m")
+    qtbot.waitUntil(lambda: chart.vt_symbol == RB, timeout=WAIT)
+    tick = engine.get_tick(RB)
+    assert chart.send(Direction.LONG, OrderType.LIMIT, tick.ask_price_1 + 5, 1)
+
+    # A strategy: through CtaEngine, the main engine, the gateway object, and the class method.
+    for route in ("cta", "main_engine", "gateway", "class"):
+        Sender.route = route
+        wait(lambda: Sender.route == "" and Sender.results and Sender.results[-1][0] == route)
+    # And from outside any strategy: the class method, and the gateway class's own method.
+    MainEngine.send_order(engine, marketable(runtime), "SIM")
+    vt_orderid = type(gateway).send_order(gateway, marketable(runtime))
+    assert vt_orderid.startswith("SIM.RISK-")
+
+    model = window.orders.model
+    qtbot.waitUntil(lambda: sum(o.status == Status.REJECTED for o in model.records()) == 9,
+                    timeout=WAIT)
+    for order in model.records():
+        assert order.status == Status.REJECTED
+        assert order.extra["risk_rule"] == "halted"
+        assert order.extra["reason"].startswith("risk halted: trading is halted")
+    assert {route for route, _ in Sender.results} == {"cta", "main_engine", "gateway", "class"}
+    for route, result in Sender.results:
+        ids = result if isinstance(result, list) else [result]
+        assert ids and all(i.startswith("SIM.RISK-") for i in ids), (route, result)
+    # vn.py tells a strategy of the orders CtaEngine sent for it: that one is seen rejected.
+    wait(lambda: len(Sender.rejected) == 1)
+    assert Sender.rejected[0].extra["risk_rule"] == "halted"
+    assert reached.requests == []
+    assert runtime.risk.guard.denied == 9
+    cta.stop_strategy("sender")
+
+
+def test_a_gateway_class_defined_and_added_later_is_gated_too(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+
+    class LaterGateway(SimGateway):                       # a vnpy_xxx package loaded late
+        default_name = "LATER"
+
+        def send_order(self, req):                        # its own method, calling up
+            return super().send_order(req)
+
+    engine = runtime.kernel.main_engine
+    later = engine.add_gateway(LaterGateway, "LATER")
+    runtime.risk.set_state(TradingState.HALTED)
+    req = marketable(runtime)
+    vt_orderid = later.send_order(req)
+    assert vt_orderid.startswith("LATER.RISK-")
+    assert runtime.risk.guard.denied == 1                 # once, not once per class level
+
+    runtime.risk.set_state(TradingState.ACTIVE)           # allowed: checked once, sent once
+    sim = engine.get_gateway("SIM")
+    reached = Submissions(sim)
+    vt_orderid = sim.send_order(marketable(runtime, volume=2))
+    assert vt_orderid.startswith("SIM.") and "RISK" not in vt_orderid
+    wait(lambda: len(reached.requests) == 1)
+    assert runtime.risk.guard.denied == 1
+
+
+def test_quotes_are_never_sent_and_say_why(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    engine = runtime.kernel.main_engine
+    gateway = engine.get_gateway("SIM")
+    reached = Submissions(gateway)
+    req = QuoteRequest(symbol="rb2701", exchange=Exchange.SHFE, bid_price=3000, bid_volume=1,
+                       ask_price=3010, ask_volume=1)
+    assert engine.send_quote(req, "SIM") == ""
+    assert gateway.send_quote(req) == ""
+    assert reached.requests == []
+    qtbot.waitUntil(lambda: sum(a.rule == "quotes_not_supported"
+                                for a in window.alerts.model.records()) == 2, timeout=WAIT)
+    alert = next(a for a in window.alerts.model.records() if a.rule == "quotes_not_supported")
+    assert alert.severity == WARNING and "does not check quotes" in alert.message
