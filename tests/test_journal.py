@@ -20,7 +20,9 @@ from vnpy.trader.object import AccountData, OrderData, PositionData, TradeData
 
 from terminal.core.alerts import SEVERE, Alert
 from terminal.market.contracts import trading_day
-from terminal.storage.journal import Journal
+from terminal.risk.limits import RiskConfig
+from terminal.risk.limits import save as save_risk
+from terminal.storage.journal import Journal, JournalError, open_journal
 from tests.conftest import PROJECT
 from tests.test_app_e2e import RB, WAIT, fill_ticket, marketable_buy_price
 
@@ -189,3 +191,89 @@ def test_every_acknowledged_fill_survives_a_hard_kill(tmp_path):
     kept = {t.vt_tradeid for t in journal.load().trades}
     journal.close()
     assert set(acknowledged) <= kept
+
+
+def garbage(path) -> None:
+    path.write_bytes(b"this is not a database, it was overwritten by something else\n" * 50)
+
+
+def truncated(path) -> None:
+    """A real journal with trades in it, cut off part way (a copy that stopped, a full disk)."""
+    journal = Journal(path, trading_day)
+    for number in range(2000):
+        trade = TradeData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE,
+                          orderid=str(number), tradeid=str(number), direction=Direction.LONG,
+                          offset=Offset.OPEN, price=3250.0, volume=1,
+                          datetime=datetime(2026, 11, 20, 21, 5))
+        journal.record("trades", trade)
+    journal.close()
+    whole = path.read_bytes()
+    assert len(whole) > 100_000
+    path.write_bytes(whole[: len(whole) * 2 // 3])
+
+
+def a_directory(path) -> None:
+    path.mkdir()
+    (path / "something").write_text("kept")
+
+
+@pytest.mark.parametrize("damage", [garbage, truncated, a_directory])
+def test_a_journal_that_cannot_be_used_is_kept_aside_and_the_terminal_starts(qtbot, data_dir,
+                                                                            damage):
+    from terminal.app import start
+
+    data_dir.mkdir(parents=True)
+    save_risk(data_dir / "risk.json", RiskConfig())       # the terminal ran here before
+    path = data_dir / "journal.db"
+    damage(path)
+    before = path.read_bytes() if path.is_file() else None
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    try:
+        assert window.isVisible()
+        (kept,) = data_dir.glob("journal.db.broken-*")
+        if before is not None:
+            assert kept.read_bytes() == before                    # kept untouched
+        else:
+            assert (kept / "something").read_text() == "kept"
+        assert path.is_file() and runtime.journal.path == path   # a new journal, working
+        assert window.startup_box.isVisible()
+        text = window.startup_box.text()
+        assert str(kept) in text and "broker's records are the reference" in text
+        alerts = window.alerts.model
+        qtbot.waitUntil(lambda: any(a.rule == "journal" for a in alerts.records()),
+                        timeout=WAIT)
+        alert = next(a for a in alerts.records() if a.rule == "journal")
+        assert alert.severity == SEVERE and str(kept) in alert.message
+        # The new journal records (the alert itself, and trading from now on).
+        qtbot.waitUntil(lambda: any(a.rule == "journal" for a in runtime.journal.load().alerts),
+                        timeout=WAIT)
+        # It was a journal found broken, not risk settings gone: trading is not restricted.
+        assert runtime.risk.config.state.value == "ACTIVE"
+    finally:
+        window.close()
+        runtime.close()
+
+
+def test_the_integrity_check_finds_a_damaged_page(tmp_path):
+    """Bytes changed inside the file (not its header) are found by SQLite's own check."""
+    path = tmp_path / "journal.db"
+    truncated(path)
+    path.unlink()
+    journal = Journal(path, trading_day)
+    for number in range(500):
+        journal.record("alerts", Alert(datetime(2026, 11, 20, 21, 5), SEVERE, "x", "",
+                                       f"message {number}"))
+    journal.close()
+    data = bytearray(path.read_bytes())
+    for offset in range(4096 + 100, len(data), 4096):        # a byte in every page but the first
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(JournalError, match="integrity check|malformed|not a database"):
+        Journal(path, trading_day, check=True)
+    journal, aside = open_journal(path, trading_day)
+    try:
+        assert aside is not None and aside.kept.read_bytes() == bytes(data)
+        assert journal.load().alerts == []
+    finally:
+        journal.close()

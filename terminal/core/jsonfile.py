@@ -4,10 +4,10 @@ so a bad file never stops the terminal and is never silently overwritten."""
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 from typing import Any
+
+from terminal.core.aside import set_aside
 
 MISSING = object()
 
@@ -22,14 +22,8 @@ def read_or_set_aside(path: Path) -> tuple[Any, str]:
         return json.loads(path.read_text(encoding="utf-8-sig")), ""
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         # RecursionError: arrays or objects nested thousands deep
-        name = f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}"
-        aside, number = path.with_name(name), 1
-        while aside.exists():  # never over a file kept aside before, even within a second
-            number += 1
-            aside = path.with_name(f"{name}-{number}")
         try:
-            os.replace(path, aside)
-            kept = f"kept as {aside.name}"
+            kept = f"kept as {set_aside(path).name}"
         except OSError:
             kept = "could not be moved aside"
         return MISSING, f"{path.name} is unreadable ({exc}); the file {kept}"

@@ -13,6 +13,10 @@ committed to SQLite (WAL) before the GUI shows it.
   the same vn.py objects the terminal showed before a crash.
 - WAL with synchronous=NORMAL: a committed row survives the process being killed at any
   moment (what the kill test checks); only a power cut may lose the last commits.
+- A journal that cannot be used never stops the terminal from starting: `open_journal`
+  checks it with SQLite's own `PRAGMA integrity_check`, and when it is not a database, is
+  damaged or truncated, or is a directory, keeps it aside (`journal.db.broken-<time>`, with its
+  WAL) and starts a new one, saying where the old one is.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from vnpy.trader.event import EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_
 from vnpy.trader.object import AccountData, OrderData, PositionData, TradeData
 
 from terminal.core.alerts import EVENT_ALERT, Alert
+from terminal.core.aside import set_aside
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,14 @@ ENUMS = {cls.__name__: cls for cls in vars(constant).values()
 
 class JournalError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """The journal found at start could not be used: why, and where it is kept now."""
+
+    reason: str
+    kept: Path
 
 
 @dataclass
@@ -106,18 +119,34 @@ def from_json(cls: type, text: str):
 
 
 class Journal:
-    def __init__(self, path: Path, trading_day: Callable[[datetime], date]) -> None:
+    def __init__(self, path: Path, trading_day: Callable[[datetime], date],
+                 check: bool = False) -> None:
+        """Open (or create) the journal at `path`; with `check`, SQLite's integrity check
+        runs first. `JournalError` when it cannot be used."""
         self.path = path
         self.trading_day = trading_day
         self._lock = threading.Lock()
+        self.db = None
         try:
+            if Path(path).is_dir():
+                raise JournalError(f"trading journal {path} is a directory, not a file")
             self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            if check:
+                self._check()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             for table in KINDS:
                 self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, "
                                 "trading_day TEXT, written REAL, data TEXT)")
-        except sqlite3.DatabaseError as exc:
+                columns = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
+                if columns[:4] != ["key", "trading_day", "written", "data"]:
+                    raise JournalError(f"trading journal {path}: table {table} has the columns "
+                                       f"{columns}, not key, trading_day, written, data")
+        except (sqlite3.Error, JournalError) as exc:
+            if self.db is not None:
+                self.db.close()
+            if isinstance(exc, JournalError):
+                raise
             raise JournalError(f"trading journal {path} cannot be opened: {exc}") from exc
         self.written = 0
         self.commits = 0
@@ -125,6 +154,16 @@ class Journal:
         self._stop = threading.Event()
         self._flusher = threading.Thread(target=self._flush_often, name="journal", daemon=True)
         self._flusher.start()
+
+    def _check(self) -> None:
+        """SQLite's full check of every page, index and constraint (see the README for what
+        it costs at start)."""
+        rows = self.db.execute("PRAGMA integrity_check").fetchall()
+        if rows != [("ok",)]:
+            found = "; ".join(str(row[0]) for row in rows[:3])
+            more = f" (and {len(rows) - 3} more)" if len(rows) > 3 else ""
+            raise JournalError(f"trading journal {self.path} failed SQLite's integrity check: "
+                               f"{found}{more}")
 
     def record(self, table: str, item) -> None:
         """Queue one record; `flush` commits it."""
@@ -207,3 +246,21 @@ class Journal:
         self.flush()
         with self._lock:
             self.db.close()
+
+
+def open_journal(path: Path, trading_day: Callable[[datetime], date]
+                 ) -> tuple[Journal, SetAside | None]:
+    """The journal at `path`, checked; when it cannot be used it is kept aside (never deleted)
+    and a new one is started, and the second value says why and where the old one is. Raises
+    `JournalError` only when no journal can be had at all (then nothing may trade)."""
+    try:
+        return Journal(path, trading_day, check=True), None
+    except JournalError as exc:
+        reason = str(exc)
+    log.error("%s", reason)
+    try:
+        kept = set_aside(Path(path), companions=("-wal", "-shm", "-journal"))
+    except OSError as exc:
+        raise JournalError(f"{reason}; it could not be moved aside either ({exc})") from exc
+    log.error("trading journal kept as %s; a new journal is started", kept)
+    return Journal(path, trading_day), SetAside(reason, kept)
