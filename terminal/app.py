@@ -44,6 +44,7 @@ def start(home: Path | str, show: bool = True, lag=None):
         runtime.kernel.main_engine.write_log(f"settings: {warning}", "Settings")
     if show:
         window.show()
+    window.show_startup_problems(runtime.startup_problems)
     runtime.connect_simulator()
     return runtime, window
 

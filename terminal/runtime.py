@@ -18,7 +18,7 @@ from vnpy_ctastrategy.base import EVENT_CTA_LOG, EVENT_CTA_STRATEGY
 from vnpy.trader.event import EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_TICK, EVENT_TRADE
 
 from terminal.core import settings as settings_file
-from terminal.core.alerts import EVENT_ALERT
+from terminal.core.alerts import EVENT_ALERT, SEVERE, Alert
 from terminal.core.kernel import Kernel
 from terminal.core.paths import DataPaths
 from terminal.core.settings import Settings
@@ -34,7 +34,7 @@ from terminal.market.watchlist import Watchlist
 from terminal.plugins.loader import StrategyCatalog, plugin_folders
 from terminal.risk.service import RiskService
 from terminal.storage import vnpy_database
-from terminal.storage.journal import Journal, JournalState
+from terminal.storage.journal import Journal, JournalState, SetAside, open_journal
 from terminal.storage.market_store import MarketStore
 from terminal.storage.recorder import Recorder
 from terminal.strategies import TerminalCtaEngine, start_engine
@@ -60,6 +60,14 @@ class Runtime:
     risk: RiskService | None = None
     catalog: StrategyCatalog | None = None
     cta: TerminalCtaEngine | None = None
+    # What went wrong at start and was recovered from (a journal or risk.json that could not
+    # be used...): published as alerts once the journal listens; the GUI shows the severe ones
+    # in a dialog at once.
+    startup_alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def startup_problems(self) -> list[Alert]:
+        return [alert for alert in self.startup_alerts if alert.severity == SEVERE]
 
     def connect_simulator(self) -> None:
         """Connect the simulated exchange, with the account and positions the journal kept
@@ -93,7 +101,7 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
     vnpy_database.install(store)  # before any vn.py engine asks for its database
     kernel = Kernel(paths, settings)
     kernel.add_gateway(SimGateway)
-    trading = Trading(kernel.main_engine)
+    trading = Trading(kernel.main_engine, kernel.event_engine)
     symbols = settings.watchlist or [spec.vt_symbol for spec in contracts.SPECS]
 
     def remember(symbols: list[str]) -> None:
@@ -112,12 +120,20 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
         recorder = Recorder(store, paths.market_dir / "recording.db", skip, MinuteBarBuilder)
         kernel.event_engine.register(EVENT_TICK, lambda event: recorder.on_tick(event.data))
         recorder.start()
-    risk = build_risk(kernel, paths, trading)
-    journal = Journal(paths.root / "journal.db", contracts.trading_day)
+    journal_path = paths.root / "journal.db"
+    ran_here_before = journal_path.exists()
+    risk = build_risk(kernel, paths, trading, expected=ran_here_before)
+    journal, set_aside = open_journal(journal_path, contracts.trading_day)
     journal.register(kernel.event_engine)
     kernel.bridge.committed = journal.flush
     restored = journal.load(contracts.trading_day(datetime.now(CHINA_TZ)))
     publish_restored(kernel, restored)
+    startup_alerts = list(risk.startup_alerts)
+    risk.startup_alerts.clear()
+    if set_aside is not None:
+        startup_alerts.insert(0, journal_alert(journal_path, set_aside))
+    for alert in startup_alerts:
+        kernel.event_engine.put(Event(EVENT_ALERT, alert))
     connections = ConnectionManager(kernel, watchlist)
     kernel.connections = connections
     connections.listeners.append(lambda status: watch_connection(risk, status))
@@ -128,13 +144,22 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
     for path, error in catalog.errors.items():
         log.warning("strategy plugin %s not loaded: %s", path, error)
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
-                   restored, connections, risk, catalog, cta)
+                   restored, connections, risk, catalog, cta, startup_alerts)
+
+
+def journal_alert(path, set_aside: SetAside) -> Alert:
+    return Alert(datetime.now(CHINA_TZ), SEVERE, "journal", "", (
+        f"The trading journal could not be used: {set_aside.reason}. It is kept, untouched, "
+        f"as {set_aside.kept}, and a new journal was started at {path}. Orders, trades and "
+        "positions from before may be missing from the terminal's view: the broker's records "
+        "are the reference."))
 
 
 _session_map = functools.lru_cache(maxsize=None)(sessions.build)
 
 
-def build_risk(kernel: Kernel, paths: DataPaths, trading: Trading) -> RiskService:
+def build_risk(kernel: Kernel, paths: DataPaths, trading: Trading,
+               expected: bool = False) -> RiskService:
     """The gate in front of every order, and the monitors, with the contract tables' margin
     and fee rates and trading hours (products the tables do not know: 12% margin, hours
     not checked)."""
@@ -158,7 +183,7 @@ def build_risk(kernel: Kernel, paths: DataPaths, trading: Trading) -> RiskServic
 
     return RiskService(kernel.main_engine, kernel.event_engine, paths.root / "risk.json",
                        rates, in_session, lambda: contracts.trading_day(datetime.now(CHINA_TZ)),
-                       flatten)
+                       flatten, expected=expected)
 
 
 def watch_connection(risk: RiskService, status: ConnectionStatus) -> None:

@@ -18,7 +18,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from terminal.core import jsonfile
+from terminal.core import aside
+from terminal.core.alerts import SEVERE
 from terminal.core import settings as settings_file
 from terminal.core.settings import Settings
 from terminal.risk import limits
@@ -211,7 +212,7 @@ def test_corrupt_settings_file_falls_back_to_defaults_with_a_warning_and_keeps_t
 
 def test_files_broken_within_one_second_are_all_kept(tmp_path, monkeypatch):
     """Regression: a second broken file moved aside in the same second replaced the first."""
-    monkeypatch.setattr(jsonfile.time, "strftime", lambda _: "20260101-120000")
+    monkeypatch.setattr(aside.time, "strftime", lambda _: "20260101-120000")
     path = tmp_path / "settings.json"
     for text in ("{first", "{second", "{third"):
         path.write_text(text)
@@ -310,11 +311,8 @@ def risk_data(draw):
     return data
 
 
-def expected_limits(raw, where: str, base: RiskLimits, warnings: list[str]) -> dict:
+def expected_limits(raw: dict, where: str, base: RiskLimits, warnings: list[str]) -> dict:
     """The keys of one limits object that must be taken; checks the warnings of the rest."""
-    if not isinstance(raw, dict):
-        assert any(w.startswith(f"{where}: expected an object") for w in warnings), warnings
-        return {}
     good = {}
     for key, value in raw.items():
         mine = [w for w in warnings if w.startswith(f"{where}.{key}:")]
@@ -335,26 +333,35 @@ def expected_limits(raw, where: str, base: RiskLimits, warnings: list[str]) -> d
 @example(data={"symbols": {"rb2701.SHFE": {"max_position": float("inf"),
                                            "duplicate_seconds": -10**400}}})
 @example(data={"monitors": {"daily_loss": 10**400, "margin_usage": float("nan")}})
-def test_any_json_gives_a_risk_config_and_a_warning_per_bad_key(tmp_path_factory, data):
+@example(data={"state": "HALTED", "monitors": []})
+def test_any_json_gives_a_risk_config_a_problem_per_bad_key_or_reduce_only(tmp_path_factory,
+                                                                           data):
+    """A bad value takes its default with a problem; a part that cannot be read at all (the
+    state, a section) makes the file untrusted: REDUCE_ONLY at least, and `unusable` says why."""
     path = tmp_path_factory.mktemp("risk") / "risk.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    config, warnings = limits.load(path)
+    loaded = limits.load(path)
+    config, warnings = loaded.config, list(loaded.problems)
     assert isinstance(config, RiskConfig) and path.exists()
     assert all(isinstance(w, str) for w in warnings)
     if not isinstance(data, dict):
-        assert config == RiskConfig() and len(warnings) == 1
+        assert config == RiskConfig(state=TradingState.REDUCE_ONLY) and not warnings
+        assert loaded.unusable.startswith("risk settings must be a JSON object")
         return
+    unreadable = []
     state = TradingState.ACTIVE
     if "state" in data:
         try:
             state = TradingState(str(data["state"]).upper().replace("-", "_"))
         except ValueError:
-            assert any(w.startswith("state: expected one of") for w in warnings), warnings
-    assert config.state == state
+            unreadable.append("state: expected one of")
     global_limits = DEFAULT_LIMITS
     if "global" in data:
-        global_limits = replace(DEFAULT_LIMITS, **expected_limits(
-            data["global"], "global", DEFAULT_LIMITS, warnings))
+        if isinstance(data["global"], dict):
+            global_limits = replace(DEFAULT_LIMITS, **expected_limits(
+                data["global"], "global", DEFAULT_LIMITS, warnings))
+        else:
+            unreadable.append("global: expected an object")
     assert config.global_limits == global_limits
     symbols = {}
     raw_symbols = data.get("symbols", {})
@@ -365,11 +372,14 @@ def test_any_json_gives_a_risk_config_and_a_warning_per_bad_key(tmp_path_factory
                 assert any(w.startswith(f"symbols.{vt_symbol}: not a vt_symbol")
                            for w in warnings)
                 continue
+            if not isinstance(overrides, dict):
+                unreadable.append(f"symbols.{vt_symbol}: expected an object")
+                continue
             good = expected_limits(overrides, f"symbols.{vt_symbol}", global_limits, warnings)
             if good:
                 symbols[vt_symbol] = good
     else:
-        assert any(w.startswith("symbols: expected an object") for w in warnings)
+        unreadable.append("symbols: expected an object")
     assert config.symbols == symbols
     monitors = MonitorLimits()
     raw_monitors = data.get("monitors", {})
@@ -382,14 +392,36 @@ def test_any_json_gives_a_risk_config_and_a_warning_per_bad_key(tmp_path_factory
             if verdict is not None:
                 good[key] = verdict[0]
         monitors = replace(monitors, **good)
+    else:
+        unreadable.append("monitors: expected an object")
     assert config.monitors == monitors
+    for words in unreadable:
+        assert words in loaded.unusable, (words, loaded.unusable)
+    if unreadable:
+        state = state.at_least(TradingState.REDUCE_ONLY)
+    else:
+        assert loaded.unusable == ""
+    assert config.state == state
 
 
 @FILE_SETTINGS
 @given(content=st.binary(max_size=300) | st.sampled_from(NOT_JSON))
 def test_any_risk_file_bytes_load_or_are_kept_aside_unchanged(tmp_path_factory, content):
-    loaded_or_kept_aside(tmp_path_factory.mktemp("risk"), "risk.json", content, limits,
-                         RiskConfig(), "default risk limits used")
+    folder = tmp_path_factory.mktemp("risk")
+    path = folder / "risk.json"
+    path.write_bytes(content)
+    loaded = limits.load(path)
+    try:
+        data = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        (kept,) = aside_files(folder, "risk.json")
+        assert kept.read_bytes() == content and not path.exists()
+        assert loaded == limits.LoadedRisk(RiskConfig(state=TradingState.REDUCE_ONLY), (),
+                                           loaded.unusable)
+        assert "unreadable" in loaded.unusable and kept.name in loaded.unusable
+    else:
+        assert path.read_bytes() == content and not aside_files(folder, "risk.json")
+        assert loaded == limits.parse(data)
 
 
 @st.composite
@@ -416,35 +448,44 @@ def risk_configs(draw):
 def test_risk_config_saved_loads_the_same(tmp_path_factory, config):
     path = tmp_path_factory.mktemp("risk") / "risk.json"
     limits.save(path, config)
-    assert limits.load(path) == (config, [])
+    assert limits.load(path) == limits.LoadedRisk(config)
     assert RiskConfig.from_dict(json.loads(path.read_text())) == config
     assert sorted(path.parent.iterdir()) == [path]
 
 
 # ---------------------------------------------------------------------------- the terminal
-def test_terminal_starts_with_defaults_on_corrupt_settings_and_keeps_them_aside(qtbot,
-                                                                              data_dir):
+def test_terminal_starts_on_corrupt_settings_keeps_them_aside_and_trades_reduce_only(
+        qtbot, data_dir):
     from terminal.app import start
 
     data_dir.mkdir(parents=True)
     broken_settings = b'{"frame_ms": 20, "watchlist": ["rb2701.SHFE"\xff'
-    broken_risk = b'{"global": {"max_order_volume": 5}'
+    broken_risk = b'{"state": "HALTED", "global": {"max_order_volume": 5}'      # truncated
     (data_dir / "settings.json").write_bytes(broken_settings)
     (data_dir / "risk.json").write_bytes(broken_risk)
     runtime, window = start(data_dir, show=False)
     qtbot.addWidget(window)
     try:
         assert replace(runtime.settings, watchlist=[]) == Settings()
-        assert runtime.risk.config == RiskConfig()
+        # Risk settings that cannot be read never fall back to permissive: REDUCE-ONLY.
+        assert runtime.risk.config == RiskConfig(state=TradingState.REDUCE_ONLY)
         (settings_aside,) = aside_files(data_dir, "settings.json")
         (risk_aside,) = aside_files(data_dir, "risk.json")
         assert settings_aside.read_bytes() == broken_settings
         assert risk_aside.read_bytes() == broken_risk
+        assert not (data_dir / "risk.json").exists()         # not rewritten until reviewed
         log = (data_dir / "logs" / "terminal.log").read_text(encoding="utf-8")
         assert "settings: settings.json is unreadable" in log
         assert f"kept as {settings_aside.name}; defaults used" in log
-        assert "risk settings: risk.json is unreadable" in log
-        assert f"kept as {risk_aside.name}; default risk limits used" in log
+        assert "risk.json is unreadable" in log and f"kept as {risk_aside.name}" in log
+        # A severe alert, and the dialog at start, name the file and the problem.
+        alerts = window.alerts.model
+        qtbot.waitUntil(lambda: any(a.rule == "risk_settings" for a in alerts.records()),
+                        timeout=10_000)
+        alert = next(a for a in alerts.records() if a.rule == "risk_settings")
+        assert alert.severity == SEVERE and str(data_dir / "risk.json") in alert.message
+        assert "trading started REDUCE-ONLY" in alert.message and risk_aside.name in alert.message
+        assert alert.message in window.startup_box.text()
         # and the terminal's log window shows it
         records = window.log_view.model.records
         qtbot.waitUntil(lambda: any("settings.json is unreadable" in line.message

@@ -126,7 +126,7 @@ def test_halted_and_reduce_only(qtbot, terminal):
     assert '"state": "HALTED"' in runtime.risk.path.read_text()
 
 
-def test_daily_loss_halts_trading_and_position_loss_alerts(qtbot, terminal):
+def test_daily_loss_goes_reduce_only_and_position_loss_alerts(qtbot, terminal):
     runtime, window = terminal
     put = runtime.kernel.event_engine.put
     account = AccountData(gateway_name="CTP", accountid="8001", balance=1_000_000.0)
@@ -135,7 +135,7 @@ def test_daily_loss_halts_trading_and_position_loss_alerts(qtbot, terminal):
     losing = replace(account, balance=940_000.0)
     losing.extra = {"pre_balance": 1_000_000.0, "margin": 900_000.0}
     put(Event(EVENT_ACCOUNT, losing))
-    wait(lambda: runtime.risk.config.state == TradingState.HALTED)
+    wait(lambda: runtime.risk.config.state == TradingState.REDUCE_ONLY)
     position = PositionData(gateway_name="CTP", symbol="rb2701", exchange=Exchange.SHFE,
                             direction=Direction.LONG, volume=10, price=3300, pnl=-25_000.0)
     put(Event(EVENT_POSITION, position))
@@ -146,8 +146,11 @@ def test_daily_loss_halts_trading_and_position_loss_alerts(qtbot, terminal):
     records = alerts.records()
     assert sum(a.rule == "position_loss" for a in records) == 1
     daily = next(a for a in records if a.rule == "daily_loss")
-    assert daily.severity == SEVERE and "60,000" in daily.message and "HALTED" in daily.message
+    assert daily.severity == SEVERE and "60,000" in daily.message
+    assert "REDUCE-ONLY (nothing can open; Flatten, Close" in daily.message
     assert "25,000" in next(a for a in records if a.rule == "position_loss").message
+    assert "60,000" in runtime.risk.review
+    assert '"state": "ACTIVE"' in runtime.risk.path.read_text()    # a breach is not saved
 
 
 def test_stale_quotes_are_reported_in_trading_hours(terminal):
@@ -231,3 +234,82 @@ def test_working_orders_are_followed_from_order_events(qtbot, terminal):
                                     engine.get_contract(RB)).working_orders == 1)
     fourth = engine.send_order(request(price=bid - 61, runtime=runtime), "SIM")
     wait(lambda: status(engine, fourth) == Status.NOTTRADED)
+
+
+def long_position(engine):
+    return engine.get_position(f"SIM.{RB}.{Direction.LONG.value}")
+
+
+def hold_long(runtime, lots: int) -> None:
+    """Buy `lots` at a price well through the ask (the live book may move meanwhile)."""
+    engine = runtime.kernel.main_engine
+    bought = engine.send_order(request(volume=lots, price=engine.get_tick(RB).ask_price_1 + 50,
+                                       runtime=runtime), "SIM")
+    wait(lambda: status(engine, bought) == Status.ALLTRADED)
+    wait(lambda: (p := long_position(engine)) is not None and p.volume == lots)
+
+
+def breach_daily_loss(runtime) -> None:
+    put = runtime.kernel.event_engine.put
+    account = AccountData(gateway_name="CTP", accountid="8001", balance=1_000_000.0)
+    account.extra = {"pre_balance": 1_000_000.0}
+    put(Event(EVENT_ACCOUNT, account))
+    put(Event(EVENT_ACCOUNT, replace(account, balance=900_000.0)))
+    wait(lambda: runtime.risk.config.state == TradingState.REDUCE_ONLY)
+
+
+def test_after_a_loss_breach_nothing_opens_and_flatten_gets_flat_in_one_action(qtbot,
+                                                                               terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    engine = runtime.kernel.main_engine
+    hold_long(runtime, 3)
+    # A resting take-profit holds 2 of the 3 lots.
+    target = engine.send_order(request(Direction.SHORT, 2, price=engine.get_tick(RB).ask_price_1
+                                       + 60, offset=Offset.CLOSETODAY, runtime=runtime), "SIM")
+    wait(lambda: status(engine, target) == Status.NOTTRADED)
+    wait(lambda: long_position(engine).frozen == 2)
+
+    breach_daily_loss(runtime)
+    opened = engine.send_order(request(runtime=runtime), "SIM")
+    wait(lambda: status(engine, opened) == Status.REJECTED)
+    assert engine.get_order(opened).extra["risk_rule"] == "reduce_only"
+
+    window.ticket.load_symbol(RB)
+    window.ticket.flatten()                                         # the one action
+    wait(lambda: long_position(engine).volume == 0)
+    assert status(engine, target) == Status.CANCELLED
+    closes = [o for o in engine.get_all_orders() if o.reference == "trader close"]
+    assert sum(o.traded for o in closes) == 3 and all(o.status != Status.REJECTED for o in closes)
+    wait(lambda: not runtime.trading.flattener.active(long_position(engine).vt_positionid))
+
+    # Back to ACTIVE the same day only through a review of the limits.
+    window.set_trading_state(TradingState.ACTIVE)
+    assert runtime.risk.config.state == TradingState.REDUCE_ONLY
+    dialog = window.risk_dialog
+    assert dialog.isVisible() and dialog.review.isVisible()
+    assert "900,000" not in dialog.review.text() and "100,000" in dialog.review.text()
+    assert dialog.state_box.currentData() == "ACTIVE"
+    dialog.accept()
+    assert runtime.risk.config.state == TradingState.ACTIVE and runtime.risk.review == ""
+
+
+def test_halted_stops_strategies_and_the_ticket_but_not_the_traders_close(qtbot, terminal):
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    engine = runtime.kernel.main_engine
+    hold_long(runtime, 2)
+    window.set_trading_state(TradingState.HALTED)
+
+    exit_ = engine.send_order(request(Direction.SHORT, 1, offset=Offset.CLOSETODAY,
+                                      runtime=runtime), "SIM")     # a strategy's exit
+    wait(lambda: status(engine, exit_) == Status.REJECTED)
+    assert engine.get_order(exit_).extra["risk_rule"] == "halted"
+
+    positions = window.positions
+    qtbot.waitUntil(lambda: positions.model.rowCount() == 1, timeout=WAIT)
+    positions.view.selectRow(0)
+    assert positions.close_selected()                              # the Close action
+    wait(lambda: long_position(engine).volume == 0)
+    assert positions.message.text() == ""
+    assert runtime.risk.config.state == TradingState.HALTED

@@ -10,9 +10,11 @@ import pytest
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Product
 from vnpy.trader.object import ContractData, OrderRequest
 
+from terminal.core.orders import TRADER_CLOSE
 from terminal.risk import (
     RULES,
     Decision,
+    LoadedRisk,
     OrderContext,
     RiskConfig,
     RiskConfigError,
@@ -237,6 +239,24 @@ def test_halted_denies_every_new_order():
     assert_allowed(gate.check(req(), position))
 
 
+def test_halted_lets_only_the_traders_own_close_through_within_the_position():
+    gate = make_gate(state=TradingState.HALTED)
+    long5 = ctx(long_volume=5, long_frozen=1)
+    close = req(direction=Direction.SHORT, offset=Offset.CLOSETODAY, volume=4,
+                reference=TRADER_CLOSE)
+    assert_allowed(gate.check(close, long5))                  # Flatten / Close position
+    assert_denied(gate.check(replace(close, volume=5), long5), "halted",
+                  "closing 5 lots exceeds the 4 long lots free to close in rb2701.SHFE")
+    # Not a close, or not the trader's: a strategy's exit, the ticket, a forged open.
+    for order in (replace(close, offset=Offset.OPEN), replace(close, reference=""),
+                  replace(close, reference="CtaStrategy_macd")):
+        assert_denied(gate.check(order, long5), "halted", "Flatten and Close still work")
+    assert_denied(gate.check(replace(close, direction=Direction.LONG), long5), "halted",
+                  "exceeds the 0 short lots")
+    # The other rules still apply to it (a fat finger in a close is still one).
+    assert_denied(gate.check(replace(close, price=3900.0), long5), "price_band")
+
+
 def test_reduce_only_allows_a_close_within_the_position_only():
     gate = make_gate(state=TradingState.REDUCE_ONLY)
     long5 = ctx(long_volume=5)
@@ -348,19 +368,18 @@ def test_duplicate_memory_is_pruned():
 def test_load_names_each_bad_value_and_uses_defaults(tmp_path):
     path = tmp_path / "risk.json"
     path.write_text(json.dumps({
-        "state": "PANIC",
+        "state": "HALTED",
         "global": {"max_order_volume": "lots", "price_band": 2, "max_position": 10.5,
                    "max_working_orders": 7, "duplicate_seconds": None, "colour": "red",
                    "contract_limits": "yes"},
         "symbols": {"IF2612.CFFEX": {"max_order_volume": -1, "max_order_notional": 2e6},
-                    "nonsense": {"max_order_volume": 1},
-                    "rb2701.SHFE": "all"},
+                    "nonsense": {"max_order_volume": 1}},
+        "monitors": {"daily_loss": "much"},
         "extra": 1,
     }), encoding="utf-8")
-    config, warnings = load(path)
-    text = "\n".join(warnings)
-    for words in ["state: expected one of ACTIVE, REDUCE_ONLY, HALTED, got 'PANIC'",
-                  "global.max_order_volume: expected a number, got 'lots'; using the default 50",
+    loaded = load(path)
+    config, text = loaded.config, "\n".join(loaded.problems)
+    for words in ["global.max_order_volume: expected a number, got 'lots'; using the default 50",
                   "global.price_band: 2 is outside 0..1", "using the default 0.05",
                   "global.max_position: expected a whole number, got 10.5",
                   "global.colour: unknown risk limit",
@@ -368,32 +387,67 @@ def test_load_names_each_bad_value_and_uses_defaults(tmp_path):
                   "symbols.IF2612.CFFEX.max_order_volume: -1 is outside",
                   "using the global value 50",
                   "symbols.nonsense: not a vt_symbol",
-                  "symbols.rb2701.SHFE: expected an object of limits",
+                  "monitors.daily_loss: 'much' is not a number",
                   "extra: unknown risk setting"]:
         assert words in text, (words, text)
-    assert len(warnings) == 10
-    assert config.state is TradingState.ACTIVE
+    assert len(loaded.problems) == 9 and loaded.unusable == ""    # single values: usable
+    assert config.state is TradingState.HALTED
     limits = config.global_limits
     assert (limits.max_order_volume, limits.price_band, limits.max_position) == (50, 0.05, 100)
     assert limits.max_working_orders == 7 and limits.duplicate_seconds == 0.0  # null = off
     assert config.symbols == {"IF2612.CFFEX": {"max_order_notional": 2e6}}
     assert config.limits_for("IF2612.CFFEX").max_order_volume == 50
+    assert config.monitors.daily_loss == 50_000
     assert path.exists()  # a readable file with bad values is left alone
 
 
-def test_corrupt_file_is_moved_aside(tmp_path):
+@pytest.mark.parametrize("data, why", [
+    ({"state": "HALT"}, "state: expected one of ACTIVE, REDUCE_ONLY, HALTED, got 'HALT'"),
+    ({"state": None}, "state: expected one of"),
+    ({"global": [5]}, "global: expected an object of limits, got list"),
+    ({"symbols": "IF2612.CFFEX"}, "symbols: expected an object keyed by vt_symbol, got str"),
+    ({"symbols": {"rb2701.SHFE": "all"}}, "symbols.rb2701.SHFE: expected an object of limits"),
+    ({"monitors": 5}, "monitors: expected an object, got int"),
+    ([1], "risk settings must be a JSON object, got list"),
+])
+def test_a_file_that_cannot_be_trusted_starts_reduce_only(tmp_path, data, why):
     path = tmp_path / "risk.json"
-    path.write_text("{not json", encoding="utf-8")
-    config, warnings = load(path)
-    assert config == RiskConfig()
+    path.write_text(json.dumps(data), encoding="utf-8")
+    loaded = load(path)
+    assert why in loaded.unusable
+    assert loaded.config.state is TradingState.REDUCE_ONLY
+    with pytest.raises(RiskConfigError):
+        RiskConfig.from_dict(data)
+
+
+def test_halted_stays_halted_when_another_part_cannot_be_read(tmp_path):
+    path = tmp_path / "risk.json"
+    path.write_text(json.dumps({"state": "HALTED", "global": {"max_order_volume": 3},
+                                "monitors": []}), encoding="utf-8")
+    loaded = load(path)
+    assert loaded.config.state is TradingState.HALTED and "monitors" in loaded.unusable
+    assert loaded.config.global_limits.max_order_volume == 3      # what could be read is kept
+
+
+@pytest.mark.parametrize("content", ['{"state": "HALTED", "global": {"max_order_vol',
+                                     "", "\x00\x01", "{not json"])
+def test_a_truncated_or_corrupt_file_is_kept_aside_and_trading_starts_reduce_only(
+        tmp_path, content):
+    path = tmp_path / "risk.json"
+    path.write_text(content, encoding="utf-8")
+    loaded = load(path)
+    assert loaded.config == RiskConfig(state=TradingState.REDUCE_ONLY)
     assert not path.exists()
     aside = list(tmp_path.glob("risk.json.broken-*"))
-    assert len(aside) == 1 and aside[0].read_text(encoding="utf-8") == "{not json"
-    assert "unreadable" in warnings[0] and aside[0].name in warnings[0]
+    assert len(aside) == 1 and aside[0].read_text(encoding="utf-8") == content
+    assert "unreadable" in loaded.unusable and aside[0].name in loaded.unusable
 
 
-def test_missing_file_gives_defaults(tmp_path):
-    assert load(tmp_path / "risk.json") == (RiskConfig(), [])
+def test_missing_file_gives_defaults_only_on_a_first_start(tmp_path):
+    assert load(tmp_path / "risk.json") == LoadedRisk(RiskConfig())
+    gone = load(tmp_path / "risk.json", expected=True)
+    assert gone.config == RiskConfig(state=TradingState.REDUCE_ONLY)
+    assert "risk.json is missing" in gone.unusable
 
 
 def test_save_load_round_trip(tmp_path):
@@ -404,10 +458,10 @@ def test_save_load_round_trip(tmp_path):
         {"IF2612.CFFEX": {"max_order_volume": 1, "duplicate_seconds": 2.5}},
     )
     save(path, config)
-    assert load(path) == (config, [])
+    assert load(path) == LoadedRisk(config)
     assert [p.name for p in path.parent.iterdir()] == ["risk.json"]  # no temporary left
     save(path, replace(config, state=TradingState.HALTED))
-    assert load(path)[0].state is TradingState.HALTED
+    assert load(path).config.state is TradingState.HALTED
 
 
 def test_to_dict_from_dict():
@@ -420,6 +474,6 @@ def test_to_dict_from_dict():
         RiskConfig.from_dict({"global": {"max_funds_share": 5, "price_band": "x"}})
     assert len(raised.value.problems) == 2
     assert "global.max_funds_share: 5 is outside 0..1" in str(raised.value)
-    assert parse([1])[1] == ["risk settings must be a JSON object, got list"]
+    assert parse([1]).unusable == "risk settings must be a JSON object, got list"
     with pytest.raises(RiskConfigError):
         RiskConfig(symbols={"rb2701.SHFE": {"max_lots": 3}})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from vnpy.event import EventEngine
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType
 from vnpy.trader.engine import MainEngine
 from vnpy.trader.object import (
@@ -20,6 +21,8 @@ from vnpy.trader.object import (
     TickData,
 )
 
+from terminal.core.orders import TRADER_CLOSE
+from terminal.market.flatten import Flattener
 from terminal.market.prices import round_to_tick
 from terminal.market.ticket import Ticket, to_request
 
@@ -34,9 +37,14 @@ class TradingError(RuntimeError):
 
 
 class Trading:
-    def __init__(self, main_engine: MainEngine) -> None:
+    def __init__(self, main_engine: MainEngine, event_engine: EventEngine | None = None) -> None:
+        """With `event_engine`, Flatten and Close follow their cancels through to a flat
+        position (`terminal.market.flatten`); without one they close the free lots only."""
         self.main_engine = main_engine
         self.orders_sent = 0
+        self.flattener = Flattener(event_engine, self._close_lots, main_engine.get_order,
+                                   main_engine.get_position) \
+            if event_engine is not None else None
 
     def contract(self, vt_symbol: str) -> ContractData | None:
         return self.main_engine.get_contract(vt_symbol.strip())
@@ -99,7 +107,8 @@ class Trading:
         return [
             OrderRequest(
                 symbol=contract.symbol, exchange=contract.exchange, direction=direction,
-                type=OrderType.LIMIT, volume=part, price=price, offset=offset, reference="close",
+                type=OrderType.LIMIT, volume=part, price=price, offset=offset,
+                reference=TRADER_CLOSE,
             )
             for offset, part in parts
             if part > 0
@@ -119,21 +128,40 @@ class Trading:
                 price = max(price, tick.limit_down)
         return round_to_tick(price, contract.pricetick)
 
+    def _close_lots(self, position: PositionData, lots: float) -> list[str]:
+        return [self.send(req) for req in self.close_requests(position, volume=lots)]
+
+    def _close(self, position: PositionData, cancelled: list[str]) -> list[str]:
+        if self.flattener is None:
+            free = position.volume - position.frozen
+            return self._close_lots(position, free) if free > 0 else []
+        return self.flattener.start(position, cancelled)
+
     def close_position(self, vt_positionid: str) -> list[str]:
+        """Close the whole position: the working orders that hold its lots (closes on the
+        other side) are cancelled, the free lots closed now, the rest once the cancels are
+        confirmed."""
         position = self.main_engine.get_position(vt_positionid)
         if position is None or not position.volume:
             return []
-        return [self.send(req) for req in self.close_requests(position)]
+        holding = [order for order in self.working_orders(position.vt_symbol)
+                   if order.offset != Offset.OPEN and order.direction != position.direction]
+        for order in holding:
+            self.main_engine.cancel_order(order.create_cancel_request(), order.gateway_name)
+        return self._close(position, [order.vt_orderid for order in holding])
 
     def flatten(self, vt_symbol: str | None = None) -> tuple[int, list[str]]:
         """Cancel working orders, then close every position (of one symbol, or all).
 
-        Cancels go first, so the close orders find the volume those orders held back.
+        The cancels go first; the lots they hold are closed once they are confirmed (an
+        opening order that fills before its cancel is closed too).
         """
-        cancelled = self.cancel_all(vt_symbol)
+        working = self.working_orders(vt_symbol)
+        for order in working:
+            self.main_engine.cancel_order(order.create_cancel_request(), order.gateway_name)
         sent: list[str] = []
         for position in self.main_engine.get_all_positions():
             if position.volume and (vt_symbol is None or position.vt_symbol == vt_symbol):
-                for req in self.close_requests(position, volume=position.volume):
-                    sent.append(self.send(req))
-        return cancelled, sent
+                cancelled = [o.vt_orderid for o in working if o.vt_symbol == position.vt_symbol]
+                sent += self._close(position, cancelled)
+        return len(working), sent

@@ -6,6 +6,7 @@ check every order passes before it reaches a gateway.
 
 from terminal.risk.gate import ALLOWED, RULES, Decision, OrderContext, RiskGate
 from terminal.risk.limits import (
+    LoadedRisk,
     RiskConfig,
     RiskConfigError,
     RiskLimits,
@@ -19,6 +20,7 @@ __all__ = [
     "ALLOWED",
     "RULES",
     "Decision",
+    "LoadedRisk",
     "OrderContext",
     "RiskConfig",
     "RiskConfigError",

@@ -8,7 +8,8 @@ the one thread that sends orders.
 
 Rules, in the order they are checked (the first failing one is reported):
 
-  halted                 state HALTED: every new order is denied
+  halted                 state HALTED: every new order is denied but the trader's own close
+                         (reference TRADER_CLOSE) within the position free to close
   reduce_only            state REDUCE_ONLY: only a close within the position free to close
   price_tick             priced order: price a number above 0 (always) and on the tick
   contract_volume        volume a whole number above 0 (always), within the contract's min/max
@@ -26,6 +27,8 @@ Rules, in the order they are checked (the first failing one is reported):
 Decisions made here:
 
 * Cancels are never blocked, by the state or by any rule: a cancel only ever reduces risk.
+* HALTED stops strategies, the ticket, hotkeys and the chart, but not the trader's Flatten and
+  Close actions (`terminal.core.orders.TRADER_CLOSE`): a halted trader can still get flat.
 * REDUCE_ONLY lets an order through only when it closes: a CLOSE/CLOSETODAY/CLOSEYESTERDAY
   order whose volume is at most the opposite position minus the lots already held by working
   close orders (`long_frozen` / `short_frozen`). Today/yesterday splits are left to the
@@ -57,6 +60,7 @@ from zoneinfo import ZoneInfo
 from vnpy.trader.constant import Direction, Offset, OrderType
 from vnpy.trader.object import ContractData, OrderRequest
 
+from terminal.core.orders import TRADER_CLOSE
 from terminal.risk.limits import RiskConfig, RiskLimits, TradingState
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
@@ -255,9 +259,15 @@ class RiskGate:
         # 1. Trading state.
         state = self._config.state
         if state is _HALTED:
-            return _deny("halted", "trading is halted: no new orders until the state is set "
-                                   "back to active or reduce-only")
-        if state is _REDUCE_ONLY:
+            if not closing or req.reference != TRADER_CLOSE:
+                return _deny("halted", "trading is halted: no new orders until the state is "
+                                       "set back to active or reduce-only (Flatten and Close "
+                                       "still work, cancels always)")
+            if volume > free:
+                return _deny("halted", f"trading is halted: closing {_num(volume)} lots "
+                                       f"exceeds the {_num(max(free, 0.0))} {closed_side} lots "
+                                       f"free to close in {vt_symbol}")
+        elif state is _REDUCE_ONLY:
             if not closing:
                 return _deny("reduce_only", f"reduce-only: opening orders are blocked; only "
                                             f"closes of an existing position in {vt_symbol} pass")

@@ -2,10 +2,14 @@
 state, stored in `risk.json`.
 
 Every limit has a global value and may be overridden per symbol (vt_symbol) by a partial set
-of keys. A numeric limit of 0 (or null in the file) switches its rule off. A bad value never
-stops the terminal: it is reported by key (and symbol) and replaced by its default (for a
-symbol override, the global value applies). A file that is not valid JSON is moved aside
-(kept for the user) and defaults are used.
+of keys. A numeric limit of 0 (or null in the file) switches its rule off.
+
+Loading fails closed. A single bad value is reported by key (and symbol) and replaced by its
+default (for a symbol override, the global value applies). A file that cannot be trusted as a
+whole (not valid JSON, not an object, a state or a section that cannot be read, or missing
+when the terminal has run here before) never falls back to permissive defaults: the trading
+state becomes REDUCE_ONLY (HALTED stays HALTED), the reason is given as `LoadedRisk.unusable`,
+and an unreadable file is moved aside (kept for the user).
 
 File layout::
 
@@ -32,11 +36,23 @@ from terminal.core.jsonfile import MISSING, read_or_set_aside
 
 class TradingState(Enum):
     """ACTIVE: every rule applies. REDUCE_ONLY: only orders that close part of an existing
-    position pass. HALTED: no new order passes. Cancels are never blocked by the state."""
+    position pass, whoever sends them. HALTED: nothing new passes but the trader's own Flatten
+    and Close actions. Cancels are never blocked by the state."""
 
     ACTIVE = "ACTIVE"
     REDUCE_ONLY = "REDUCE_ONLY"
     HALTED = "HALTED"
+
+    @property
+    def strictness(self) -> int:
+        return _STRICTNESS[self]
+
+    def at_least(self, other: TradingState) -> TradingState:
+        """The stricter of the two states."""
+        return self if self.strictness >= other.strictness else other
+
+
+_STRICTNESS = {TradingState.ACTIVE: 0, TradingState.REDUCE_ONLY: 1, TradingState.HALTED: 2}
 
 
 @dataclass(frozen=True)
@@ -131,13 +147,9 @@ def check_value(name: str, value: Any) -> Any:
     return float(value)
 
 
-def _parse_limits(data: object, where: str, base: RiskLimits,
+def _parse_limits(data: dict, where: str, base: RiskLimits,
                   problems: list[str], fallback: str) -> dict[str, Any]:
     """The valid keys of one limits object; one problem per bad or unknown key."""
-    if not isinstance(data, dict):
-        problems.append(f"{where}: expected an object of limits, got {type(data).__name__}; "
-                        f"{fallback}")
-        return {}
     good: dict[str, Any] = {}
     for key, value in data.items():
         if key not in LIMIT_NAMES:
@@ -170,11 +182,7 @@ _MONITOR_RANGES = {"position_loss": (0, 1e12), "daily_loss": (0, 1e12),
                    "margin_usage": (0, 1), "stale_seconds": (0, 86_400)}
 
 
-def _parse_monitors(data: object, problems: list[str]) -> MonitorLimits:
-    if not isinstance(data, dict):
-        problems.append(f"monitors: expected an object, got {type(data).__name__}; "
-                        "using the defaults")
-        return MonitorLimits()
+def _parse_monitors(data: dict, problems: list[str]) -> MonitorLimits:
     defaults, good = MonitorLimits(), {}
     for key, value in data.items():
         if key == "flatten_on_position_loss":
@@ -234,21 +242,36 @@ class RiskConfig:
     @classmethod
     def from_dict(cls, data: object) -> RiskConfig:
         """Strict: the config, or `RiskConfigError` listing every bad key (for the dialog)."""
-        config, problems = parse(data)
+        loaded = parse(data)
+        problems = [loaded.unusable, *loaded.problems] if loaded.unusable \
+            else list(loaded.problems)
         if problems:
             raise RiskConfigError(problems)
-        return config
+        return loaded.config
 
 
-def parse(data: object) -> tuple[RiskConfig, list[str]]:
-    """Lenient: the config from decoded JSON, with one warning per bad or unknown key (each
-    replaced by its default; a bad symbol override falls back to the global value)."""
-    warnings: list[str] = []
+@dataclass(frozen=True)
+class LoadedRisk:
+    """What `risk.json` gave: the config to use, a problem per bad value (each replaced by its
+    default), and why the file as a whole cannot be trusted (empty when it can)."""
+
+    config: RiskConfig
+    problems: tuple[str, ...] = ()
+    unusable: str = ""
+
+
+def parse(data: object) -> LoadedRisk:
+    """The config from decoded JSON. A bad or unknown key is a problem and takes its default
+    (a bad symbol override falls back to the global value); a state or section that cannot be
+    read makes the whole file unusable, and the state at least REDUCE_ONLY."""
+    problems: list[str] = []
+    unreadable: list[str] = []
     if not isinstance(data, dict):
-        return RiskConfig(), [f"risk settings must be a JSON object, got {type(data).__name__}"]
+        return LoadedRisk(RiskConfig(state=TradingState.REDUCE_ONLY), (),
+                          f"risk settings must be a JSON object, got {type(data).__name__}")
     for key in data:
         if key not in ("state", "global", "symbols", "monitors"):
-            warnings.append(f"{key}: unknown risk setting, ignored")
+            problems.append(f"{key}: unknown risk setting, ignored")
 
     state = TradingState.ACTIVE
     if "state" in data:
@@ -257,40 +280,65 @@ def parse(data: object) -> tuple[RiskConfig, list[str]]:
             state = TradingState(str(raw).upper().replace("-", "_"))
         except ValueError:
             choices = ", ".join(s.value for s in TradingState)
-            warnings.append(f"state: expected one of {choices}, got {raw!r}; "
-                            f"using the default {state.value}")
+            unreadable.append(f"state: expected one of {choices}, got {raw!r}")
 
     global_limits = DEFAULT_LIMITS
     if "global" in data:
-        good = _parse_limits(data["global"], "global", DEFAULT_LIMITS, warnings,
-                             "using the default")
-        global_limits = replace(DEFAULT_LIMITS, **good)
+        if isinstance(data["global"], dict):
+            good = _parse_limits(data["global"], "global", DEFAULT_LIMITS, problems,
+                                 "using the default")
+            global_limits = replace(DEFAULT_LIMITS, **good)
+        else:
+            unreadable.append(f"global: expected an object of limits, got "
+                              f"{type(data['global']).__name__}")
 
     symbols: dict[str, dict[str, Any]] = {}
     raw_symbols = data.get("symbols", {})
     if not isinstance(raw_symbols, dict):
-        warnings.append(f"symbols: expected an object keyed by vt_symbol, got "
-                        f"{type(raw_symbols).__name__}; no per-symbol limits used")
+        unreadable.append(f"symbols: expected an object keyed by vt_symbol, got "
+                          f"{type(raw_symbols).__name__}")
         raw_symbols = {}
     for vt_symbol, overrides in raw_symbols.items():
         symbol, dot, exchange = vt_symbol.rpartition(".")
         if not (symbol and dot and exchange):
-            warnings.append(f"symbols.{vt_symbol}: not a vt_symbol such as rb2701.SHFE, ignored")
+            problems.append(f"symbols.{vt_symbol}: not a vt_symbol such as rb2701.SHFE, "
+                            "ignored")
             continue
-        good = _parse_limits(overrides, f"symbols.{vt_symbol}", global_limits, warnings,
+        if not isinstance(overrides, dict):
+            unreadable.append(f"symbols.{vt_symbol}: expected an object of limits, got "
+                              f"{type(overrides).__name__}")
+            continue
+        good = _parse_limits(overrides, f"symbols.{vt_symbol}", global_limits, problems,
                              "using the global value")
         if good:
             symbols[vt_symbol] = good
-    monitors = _parse_monitors(data["monitors"], warnings) if "monitors" in data \
-        else MonitorLimits()
-    return RiskConfig(state, global_limits, symbols, monitors), warnings
+    monitors = MonitorLimits()
+    if "monitors" in data:
+        if isinstance(data["monitors"], dict):
+            monitors = _parse_monitors(data["monitors"], problems)
+        else:
+            unreadable.append(f"monitors: expected an object, got "
+                              f"{type(data['monitors']).__name__}")
+    if unreadable:
+        state = state.at_least(TradingState.REDUCE_ONLY)
+    return LoadedRisk(RiskConfig(state, global_limits, symbols, monitors), tuple(problems),
+                      "; ".join(unreadable))
 
 
-def load(path: Path) -> tuple[RiskConfig, list[str]]:
-    """The config in `path` (defaults when it does not exist) and the warnings about it."""
-    data, problem = read_or_set_aside(Path(path))
+def load(path: Path, expected: bool = False) -> LoadedRisk:
+    """The config in `path`. No file gives the defaults, unless one was `expected` (the
+    terminal ran here before, so the trader's limits and state are gone): then, as for a file
+    that cannot be read (moved aside), the state is REDUCE_ONLY and `unusable` says why."""
+    path = Path(path)
+    data, problem = read_or_set_aside(path)
     if data is MISSING:
-        return RiskConfig(), [f"{problem}; default risk limits used"] if problem else []
+        if problem:
+            return LoadedRisk(RiskConfig(state=TradingState.REDUCE_ONLY), (), problem)
+        if expected:
+            return LoadedRisk(RiskConfig(state=TradingState.REDUCE_ONLY), (),
+                              f"{path.name} is missing from {path.parent}, where the terminal "
+                              "has run before")
+        return LoadedRisk(RiskConfig())
     return parse(data)
 
 

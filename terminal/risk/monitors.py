@@ -3,8 +3,9 @@ the quotes, and raise alerts (and act) when a limit is crossed.
 
 - Floating loss per position (P&L already carries the contract multiplier) against a limit;
   optionally the position is flattened at once.
-- Daily loss (balance against the trading day's opening balance): the trading state goes to
-  HALTED and a severe alert says why.
+- Daily loss (balance against the trading day's opening balance): trading goes REDUCE_ONLY
+  (nothing can open; the trader's Flatten and Close, and strategies' exits, still work), a
+  severe alert says why, and going ACTIVE again the same day needs the limits reviewed.
 - Margin usage (margin / balance) above a threshold.
 - Quotes gone stale: a subscribed symbol with no tick for a while during its trading hours.
 - A gateway that disconnects (reported by whoever tracks connections, via `gateway_down`).
@@ -34,7 +35,10 @@ class RiskMonitor:
                  in_session: Callable[[str, datetime], bool],
                  trading_day: Callable[[], object],
                  flatten: Callable[[str], None] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(CHINA_TZ)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(CHINA_TZ),
+                 restrict: Callable[[TradingState, str], object] | None = None) -> None:
+        """`restrict(state, reason)`: make trading at least that strict (the risk service
+        also asks for a review before ACTIVE); by default the gate's state is set."""
         self.event_engine = event_engine
         self.gate = gate
         self.limits = limits
@@ -42,6 +46,7 @@ class RiskMonitor:
         self.flatten = flatten
         self.trading_day = trading_day
         self.clock = clock
+        self.restrict = restrict or (lambda state, reason: gate.set_state(state))
         self._active: set[tuple[str, str]] = set()       # (rule, key) conditions alerted
         self._opening: dict[str, tuple[object, float]] = {}   # account -> (day, balance)
         self._last_tick: dict[str, datetime] = {}
@@ -89,11 +94,14 @@ class RiskMonitor:
         loss = opening[1] - account.balance
         limit = self.limits.daily_loss
         if limit and loss >= limit:
-            if self._raise("daily_loss", account.vt_accountid, "", SEVERE,
-                           f"account {account.accountid} has lost {loss:,.0f} today, over the "
-                           f"daily limit of {limit:,.0f}: trading is HALTED (new orders are "
-                           "denied; cancels still go through)"):
-                self.gate.set_state(TradingState.HALTED)
+            breach = (f"account {account.accountid} has lost {loss:,.0f} today, over the "
+                      f"daily limit of {limit:,.0f}")
+            if ("daily_loss", account.vt_accountid) not in self._active:
+                self.restrict(TradingState.REDUCE_ONLY, breach)
+                state = self.gate.state.value.replace("_", "-")
+                self._raise("daily_loss", account.vt_accountid, "", SEVERE,
+                            f"{breach}: trading is {state} (nothing can open; Flatten, Close "
+                            "and cancels work)")
         margin = (account.extra or {}).get("margin", account.frozen)
         usage = margin / account.balance if account.balance > 0 else 0.0
         if self.limits.margin_usage and usage >= self.limits.margin_usage:

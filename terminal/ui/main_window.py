@@ -33,7 +33,7 @@ from terminal.market.watchlist import Watchlist
 from terminal.storage.market_store import MarketStore
 from terminal.ui.dialogs.connect import ConnectionStatusLabel, ConnectMenu
 from terminal.risk.limits import TradingState
-from terminal.risk.service import RiskService
+from terminal.risk.service import ReviewRequired, RiskService
 from terminal.ui.docks.account import AccountDock
 from terminal.strategies import TerminalCtaEngine
 from terminal.ui.docks.alerts import AlertsDock
@@ -658,9 +658,31 @@ class MainWindow(QMainWindow):
         return dialog
 
     def set_trading_state(self, state: TradingState) -> None:
-        self.risk.set_state(state)
+        """From the menu. Back to ACTIVE while a review is pending (risk.json could not be
+        used, or the daily loss limit was hit) opens the risk settings to review instead."""
+        try:
+            self.risk.set_state(state)
+        except ReviewRequired as exc:
+            dialog = self.open_risk_settings()
+            dialog.state_box.setCurrentIndex(dialog.state_box.findData(state.value))
+            log.warning("trading state %s asked from the menu: review the limits first (%s)",
+                        state.value, exc)
+            return
         log.warning("trading state set to %s from the menu", state.value)
         self._show_risk_state()
+
+    def show_startup_problems(self, alerts: list) -> QMessageBox | None:
+        """What went wrong at start and was recovered from, at once, in one dialog (the same
+        is in the Alerts dock, severe)."""
+        if not alerts:
+            return None
+        box = QMessageBox(QMessageBox.Icon.Critical, "Problems at start",
+                          "\n\n".join(alert.message for alert in alerts),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setInformativeText("These are also in the Alerts dock.")
+        box.open()
+        self.startup_box = box
+        return box
 
     def _show_risk_state(self) -> None:
         unacknowledged = len(self.alerts.unacknowledged())

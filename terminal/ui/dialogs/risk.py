@@ -3,6 +3,10 @@
 The table has one row per limit: the global value, then one column per symbol with
 overrides (an empty cell uses the global value). Nothing is applied until every value checks
 out: a bad one is named (limit and symbol) and the dialog stays open.
+
+When a review is pending (risk.json could not be used, or the daily loss limit was hit), a
+banner says why at the top; OK then counts as the review, so the state chosen (ACTIVE too)
+is applied and the limits are saved.
 """
 
 from __future__ import annotations
@@ -84,12 +88,22 @@ class RiskDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
 
+        self.review = QLabel()
+        self.review.setWordWrap(True)
+        self.review.setStyleSheet("background: #5a4500; color: #ffffff; padding: 6px")
+        if risk.review:
+            self.review.setText(f"Review needed: {risk.review}. Check every limit below; OK "
+                                "applies them with the trading state chosen and saves them "
+                                "to risk.json.")
+        self.review.setVisible(bool(risk.review))
+
         top = QHBoxLayout()
         top.addWidget(QLabel("Trading state"))
         top.addWidget(self.state_box)
         top.addStretch(1)
         top.addWidget(add_symbol)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.review)
         layout.addLayout(top)
         layout.addWidget(QLabel("Limits (0 or empty switches a global rule off; an empty "
                                 "symbol cell uses the global value)"))
@@ -141,5 +155,5 @@ class RiskDialog(QDialog):
         except RiskConfigError as exc:
             self.errors.setText("Not applied:\n" + "\n".join(exc.problems))
             return
-        self.risk.apply(config)
+        self.risk.apply(config, reviewed=True)      # the trader saw every limit here
         super().accept()

@@ -1,0 +1,146 @@
+"""Flatten that finishes, driven event by event (no exchange, no threads): the free lots go
+at once, the held ones only after the cancels are final and a later position report, never
+more than the position holds; a rejection or the deadline stops it with an alert."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from vnpy.event import Event
+from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
+from vnpy.trader.event import EVENT_ORDER, EVENT_POSITION, EVENT_TIMER
+from vnpy.trader.object import OrderData, PositionData
+
+from terminal.core.alerts import EVENT_ALERT
+from terminal.market.flatten import Flattener
+
+
+class Engine:
+    """Handlers called when the test says; orders and positions as the engine would hold."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, list] = {}
+        self.orders: dict[str, OrderData] = {}
+        self.positions: dict[str, PositionData] = {}
+        self.alerts: list = []
+        self.now = 0.0
+
+    def register(self, kind, handler) -> None:
+        self.handlers.setdefault(kind, []).append(handler)
+
+    def put(self, event: Event) -> None:
+        if event.type == EVENT_ALERT:
+            self.alerts.append(event.data)
+
+    def emit(self, kind: str, data=None) -> None:
+        if kind == EVENT_ORDER:
+            self.orders[data.vt_orderid] = data
+        elif kind == EVENT_POSITION:
+            self.positions[data.vt_positionid] = data
+        for handler in self.handlers.get(kind, []):
+            handler(Event(kind, data))
+
+
+def order(orderid: str, volume=1.0, status=Status.NOTTRADED, offset=Offset.CLOSETODAY):
+    return OrderData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE,
+                     orderid=orderid, type=OrderType.LIMIT, direction=Direction.SHORT,
+                     offset=offset, price=3300.0, volume=volume, status=status)
+
+
+def position(volume: float, frozen: float = 0.0) -> PositionData:
+    return PositionData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE,
+                        direction=Direction.LONG, volume=volume, frozen=frozen)
+
+
+def make(engine: Engine, reject: bool = False):
+    closes: list[float] = []
+
+    def close(held: PositionData, lots: float) -> list[str]:
+        closes.append(lots)
+        sent = order(f"close{len(closes)}", lots,
+                     Status.REJECTED if reject else Status.SUBMITTING)
+        if reject:
+            sent.extra = {"reason": "risk halted: trading is halted"}
+        engine.emit(EVENT_ORDER, sent)
+        return [sent.vt_orderid]
+
+    flattener = Flattener(engine, close, engine.orders.get, engine.positions.get, timeout=30,
+                          clock=lambda: engine.now)
+    return flattener, closes
+
+
+def test_free_lots_at_once_the_held_ones_after_the_cancel_and_a_later_report():
+    engine = Engine()
+    flattener, closes = make(engine)
+    target = order("target", 2)
+    engine.emit(EVENT_ORDER, target)
+    held = position(3, frozen=2)
+    engine.emit(EVENT_POSITION, held)
+    assert flattener.start(held, [target.vt_orderid]) == ["SIM.close1"]
+    assert closes == [1]
+    engine.emit(EVENT_POSITION, position(3, frozen=2))       # stale: the cancel is not final
+    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close1"], status=Status.ALLTRADED,
+                                     traded=1))
+    engine.emit(EVENT_POSITION, position(2, frozen=2))
+    assert closes == [1]
+    engine.emit(EVENT_ORDER, replace(target, status=Status.CANCELLED))
+    assert closes == [1]                                     # waits for the next report
+    engine.emit(EVENT_POSITION, position(2, frozen=0))
+    assert closes == [1, 2]
+    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close2"], status=Status.ALLTRADED,
+                                     traded=2))
+    engine.emit(EVENT_POSITION, position(0))
+    assert not flattener.active(held.vt_positionid) and engine.alerts == []
+
+
+def test_a_cancel_that_lost_to_a_fill_leaves_nothing_to_close_twice():
+    engine = Engine()
+    flattener, closes = make(engine)
+    target = order("target", 2)
+    engine.emit(EVENT_ORDER, target)
+    held = position(2, frozen=2)
+    assert flattener.start(held, [target.vt_orderid]) == []   # nothing free yet
+    engine.emit(EVENT_ORDER, replace(target, status=Status.ALLTRADED, traded=2))  # it filled
+    engine.emit(EVENT_POSITION, position(0))
+    assert closes == [] and not flattener.active(held.vt_positionid)
+
+
+def test_flat_reported_before_the_orders_settle_ends_the_job_at_the_next_timer():
+    engine = Engine()
+    flattener, closes = make(engine)
+    held = position(1)
+    engine.emit(EVENT_POSITION, held)
+    flattener.start(held, [])
+    engine.emit(EVENT_POSITION, position(0))                  # the fill's report came first
+    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close1"], status=Status.ALLTRADED,
+                                     traded=1))
+    assert flattener.active(held.vt_positionid)
+    engine.emit(EVENT_TIMER)
+    assert not flattener.active(held.vt_positionid) and engine.alerts == [] and closes == [1]
+
+
+def test_a_rejected_close_stops_the_job_with_an_alert():
+    engine = Engine()
+    flattener, closes = make(engine, reject=True)
+    held = position(1)
+    flattener.start(held, [])
+    assert not flattener.active(held.vt_positionid) and closes == [1]
+    (alert,) = engine.alerts
+    assert alert.rule == "flatten" and "risk halted" in alert.message
+
+
+def test_the_deadline_stops_it_with_an_alert():
+    engine = Engine()
+    flattener, _ = make(engine)
+    target = order("target", 1)
+    engine.emit(EVENT_ORDER, target)
+    held = position(1, frozen=1)
+    engine.emit(EVENT_POSITION, held)
+    flattener.start(held, [target.vt_orderid])               # its cancel is never confirmed
+    engine.now = 29.0
+    engine.emit(EVENT_TIMER)
+    assert flattener.active(held.vt_positionid)
+    engine.now = 30.0
+    engine.emit(EVENT_TIMER)
+    assert not flattener.active(held.vt_positionid)
+    assert "not flat 30 s after Flatten" in engine.alerts[0].message
