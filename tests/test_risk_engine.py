@@ -13,7 +13,7 @@ from vnpy.trader.event import EVENT_ACCOUNT, EVENT_POSITION
 from vnpy.trader.object import AccountData, OrderRequest, PositionData, TickData
 from vnpy_ctastrategy import CtaTemplate
 
-from terminal.core.alerts import SEVERE
+from terminal.core.alerts import SEVERE, WARNING
 from terminal.risk.limits import TradingState
 from tests.test_app_e2e import RB, WAIT, wait_for_quotes
 
@@ -313,3 +313,29 @@ def test_halted_stops_strategies_and_the_ticket_but_not_the_traders_close(qtbot,
     wait(lambda: long_position(engine).volume == 0)
     assert positions.message.text() == ""
     assert runtime.risk.config.state == TradingState.HALTED
+
+
+def test_a_single_bad_value_takes_its_default_with_an_alert(qtbot, data_dir):
+    from terminal.app import start
+
+    data_dir.mkdir(parents=True)
+    (data_dir / "risk.json").write_text(
+        '{"state": "ACTIVE", "global": {"max_order_volume": "5 lots", "max_position": 7}}',
+        encoding="utf-8")
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    try:
+        config = runtime.risk.config
+        assert config.state == TradingState.ACTIVE and runtime.risk.review == ""
+        assert config.global_limits.max_order_volume == 50         # the default
+        assert config.global_limits.max_position == 7
+        alerts = window.alerts.model
+        qtbot.waitUntil(lambda: any(a.rule == "risk_settings" for a in alerts.records()),
+                        timeout=WAIT)
+        (alert,) = [a for a in alerts.records() if a.rule == "risk_settings"]
+        assert alert.severity == WARNING
+        assert "global.max_order_volume: expected a number, got '5 lots'" in alert.message
+        assert not hasattr(window, "startup_box")                   # no dialog for a warning
+    finally:
+        window.close()
+        runtime.close()
