@@ -149,10 +149,10 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
 
 def journal_alert(path, set_aside: SetAside) -> Alert:
     return Alert(datetime.now(CHINA_TZ), SEVERE, "journal", "", (
-        f"The trading journal could not be used: {set_aside.reason}. It is kept, untouched, "
-        f"as {set_aside.kept}, and a new journal was started at {path}. Orders, trades and "
-        "positions from before may be missing from the terminal's view: the broker's records "
-        "are the reference."))
+        f"The trading journal {path} could not be used ({set_aside.reason}). It is kept, "
+        f"untouched, as {set_aside.kept.name} in the same folder, and a new journal was "
+        "started. Orders, trades and positions from before may be missing from the "
+        "terminal's view: the broker's records are the reference."))
 
 
 _session_map = functools.lru_cache(maxsize=None)(sessions.build)

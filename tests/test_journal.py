@@ -239,12 +239,12 @@ def test_a_journal_that_cannot_be_used_is_kept_aside_and_the_terminal_starts(qtb
         assert path.is_file() and runtime.journal.path == path   # a new journal, working
         assert window.startup_box.isVisible()
         text = window.startup_box.text()
-        assert str(kept) in text and "broker's records are the reference" in text
+        assert kept.name in text and "broker's records are the reference" in text
         alerts = window.alerts.model
         qtbot.waitUntil(lambda: any(a.rule == "journal" for a in alerts.records()),
                         timeout=WAIT)
         alert = next(a for a in alerts.records() if a.rule == "journal")
-        assert alert.severity == SEVERE and str(kept) in alert.message
+        assert alert.severity == SEVERE and kept.name in alert.message
         # The new journal records (the alert itself, and trading from now on).
         qtbot.waitUntil(lambda: any(a.rule == "journal" for a in runtime.journal.load().alerts),
                         timeout=WAIT)

@@ -58,7 +58,12 @@ ENUMS = {cls.__name__: cls for cls in vars(constant).values()
 
 
 class JournalError(RuntimeError):
-    pass
+    """The journal at `path` cannot be used; `why` says what is wrong with it."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"trading journal {path}: {why}")
+        self.path = path
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,7 @@ class Journal:
         self.db = None
         try:
             if Path(path).is_dir():
-                raise JournalError(f"trading journal {path} is a directory, not a file")
+                raise JournalError(path, "it is a directory, not a file")
             self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             if check:
                 self._check()
@@ -140,14 +145,14 @@ class Journal:
                                 "trading_day TEXT, written REAL, data TEXT)")
                 columns = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
                 if columns[:4] != ["key", "trading_day", "written", "data"]:
-                    raise JournalError(f"trading journal {path}: table {table} has the columns "
+                    raise JournalError(path, f"its table {table} has the columns "
                                        f"{columns}, not key, trading_day, written, data")
         except (sqlite3.Error, JournalError) as exc:
             if self.db is not None:
                 self.db.close()
             if isinstance(exc, JournalError):
                 raise
-            raise JournalError(f"trading journal {path} cannot be opened: {exc}") from exc
+            raise JournalError(path, str(exc)) from exc
         self.written = 0
         self.commits = 0
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
@@ -162,8 +167,7 @@ class Journal:
         if rows != [("ok",)]:
             found = "; ".join(str(row[0]) for row in rows[:3])
             more = f" (and {len(rows) - 3} more)" if len(rows) > 3 else ""
-            raise JournalError(f"trading journal {self.path} failed SQLite's integrity check: "
-                               f"{found}{more}")
+            raise JournalError(self.path, f"it failed SQLite's integrity check: {found}{more}")
 
     def record(self, table: str, item) -> None:
         """Queue one record; `flush` commits it."""
@@ -256,11 +260,11 @@ def open_journal(path: Path, trading_day: Callable[[datetime], date]
     try:
         return Journal(path, trading_day, check=True), None
     except JournalError as exc:
-        reason = str(exc)
-    log.error("%s", reason)
+        reason = exc.why
+        log.error("%s", exc)
     try:
         kept = set_aside(Path(path), companions=("-wal", "-shm", "-journal"))
     except OSError as exc:
-        raise JournalError(f"{reason}; it could not be moved aside either ({exc})") from exc
+        raise JournalError(path, f"{reason}; and it could not be moved aside ({exc})") from exc
     log.error("trading journal kept as %s; a new journal is started", kept)
     return Journal(path, trading_day), SetAside(reason, kept)

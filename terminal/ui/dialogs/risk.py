@@ -24,7 +24,7 @@ from terminal.risk.service import RiskService
 MONITOR_LABELS = {
     "position_loss": "Floating loss per position (CNY)",
     "flatten_on_position_loss": "Flatten a position over its loss limit (true/false)",
-    "daily_loss": "Daily loss that halts trading (CNY)",
+    "daily_loss": "Daily loss that stops opening: reduce-only (CNY)",
     "margin_usage": "Margin usage alert (share of balance)",
     "stale_seconds": "Quotes stale after (seconds)",
 }
