@@ -161,3 +161,22 @@ def test_what_the_process_and_its_spawned_workers_write_is_private(tmp_path):
     export.write_text("x")
     privacy.hand_to_user(export)
     assert stat.S_IMODE(export.stat().st_mode) == 0o666 & ~privacy.user_umask()
+
+
+@posix_only
+def test_a_folder_whose_modes_cannot_change_is_said_to_be_open(tmp_path, monkeypatch):
+    """A FAT stick or a share that ignores chmod, or entries owned by someone else: the
+    terminal says it could not make the folder private, instead of claiming it did."""
+    root = tmp_path / "data"
+    old_data_directory(root)
+
+    def refused(path, mode, **_):
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(privacy.os, "chmod", refused)
+    assert privacy.secure(root, created=False) == [
+        f"{root} was open to other users of this machine (mode 0755) and could not be made "
+        "private (its file system or its owner does not let its mode change): they may read "
+        "the journal, the logs and the connection profiles; move the data directory (--home) "
+        "to a private folder",
+        f"could not make 16 entries private, e.g. {root}: Operation not permitted"]

@@ -90,16 +90,15 @@ def secure(root: Path, created: bool) -> list[str]:
             f"Choose a new or empty folder (e.g. {root / 'trading-terminal'}), or make this one "
             f"private yourself (chmod 700 {root})")
     changed, failed = make_tree_private(root)
-    notes = [f"{root} was open to other users of this machine (mode "
-             f"{stat.S_IMODE(mode):04o}); made private: folders 0700, files 0600 "
-             f"({changed} changed)"]
+    was = f"{root} was open to other users of this machine (mode {stat.S_IMODE(mode):04o})"
+    if is_open(root.stat().st_mode):
+        notes = [f"{was} and could not be made private (its file system or its owner does "
+                 "not let its mode change): they may read the journal, the logs and the "
+                 "connection profiles; move the data directory (--home) to a private folder"]
+    else:
+        notes = [f"{was}; made private: folders 0700, files 0600 ({changed} changed)"]
     if failed:
         notes.append(f"could not make {len(failed)} entries private, e.g. {failed[0]}")
-    if is_open(root.stat().st_mode):
-        notes.append(f"{root} is still open to other users (its file system or owner does "
-                     "not let its mode change): they may read the journal, the logs and the "
-                     "connection profiles; move the data directory (--home) to a private "
-                     "folder")
     return notes
 
 
