@@ -31,7 +31,7 @@ def start(home: Path | str, show: bool = True, lag=None):
     from terminal import runtime as runtime_module
 
     data = paths.prepare(Path(home))
-    logs.configure(data.log_dir)
+    configure_logging(data)
     settings, warnings = settings_file.load(data.settings_file)
     for warning in warnings:
         log.warning("settings: %s", warning)
@@ -42,11 +42,19 @@ def start(home: Path | str, show: bool = True, lag=None):
     startup_probe.install(window)  # only with TERMINAL_REPORT_FIRST_PAINT set (cold-start bench)
     for warning in warnings:
         runtime.kernel.main_engine.write_log(f"settings: {warning}", "Settings")
+    for note in data.notes:     # the data directory was made private (or could not be)
+        runtime.kernel.main_engine.write_log(f"data directory: {note}", "Terminal")
     if show:
         window.show()
     window.show_startup_problems(runtime.startup_problems)
     runtime.connect_simulator()
     return runtime, window
+
+
+def configure_logging(data: paths.DataPaths) -> None:
+    logs.configure(data.log_dir)
+    for note in data.notes:
+        log.warning("data directory: %s", note)
 
 
 def build_window(runtime, lag=None):
@@ -110,12 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trading-terminal: {exc}", file=sys.stderr)
         return 2
     if args.command == "data":
-        logs.configure(data_paths.log_dir)
+        configure_logging(data_paths)
         return data_cli.run(args, data_paths)
     if args.command in ("backtest", "optimize"):
         from terminal import backtest_cli
 
-        logs.configure(data_paths.log_dir)
+        configure_logging(data_paths)
         return backtest_cli.run(args, data_paths)
 
     # Everything that is not Qt is imported before PySide6: once PySide6 is loaded, its import

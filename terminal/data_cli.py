@@ -54,12 +54,13 @@ def add_parser(subparsers) -> None:
 
 
 def absolutize(args: argparse.Namespace) -> None:
-    """File arguments are relative to where the command was typed; resolve them before the
-    process moves into the data directory."""
+    """File arguments are relative to where the command was typed; make them absolute before
+    the process moves into the data directory. Links are left for the system to follow when
+    the file is opened (`Path.resolve` raised a bare RuntimeError on a link loop)."""
     if getattr(args, "files", None):
-        args.files = [Path(f).expanduser().resolve() for f in args.files]
+        args.files = [Path(f).expanduser().absolute() for f in args.files]
     if getattr(args, "output", None):
-        args.output = Path(args.output).expanduser().resolve()
+        args.output = Path(args.output).expanduser().absolute()
 
 
 def run(args: argparse.Namespace, paths: DataPaths) -> int:
@@ -128,7 +129,8 @@ def _import(args, store) -> int:
                 print(f"{path.name}: imported {rows:,} rows of {what}")
         except (ImportRejected, ValueError, OSError) as exc:
             failed += 1
-            print(f"{path.name}: rejected, nothing written: {exc}", file=sys.stderr)
+            detail = str(exc).removeprefix(f"{path.name}: ")  # the file is named once
+            print(f"{path.name}: rejected, nothing written: {detail}", file=sys.stderr)
     return EXIT_BAD_INPUT if failed else 0
 
 

@@ -5,6 +5,7 @@ front, reconnect and resubscribe."""
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import socket
 import sys
@@ -557,3 +558,110 @@ def test_account_event_counts_as_alive(qtbot, app):
     connections = runtime.connections
     connections.connect(fake_entry(AccountGateway), {"user": "me"})
     qtbot.waitUntil(lambda: connections.status("ACCT").state == State.CONNECTED, timeout=WAIT)
+
+
+# ---------------------------------------------------------------------------- the auth code
+AUTH_TEXT = "Ac-51d0e2-never-on-disk"
+
+
+def test_auth_codes_tokens_and_secrets_are_secret_by_one_rule():
+    from terminal.gateways.catalog import APP_ID, AUTH_CODE, CTP_FIELDS, is_secret
+
+    assert AUTH_CODE == "授权编码"  # vnpy_ctp's key, as its default_setting spells it
+    for key in (PASSWORD, AUTH_CODE, "交易密码", "授权码", "API Secret", "secret_key", "token",
+                "Access-Token", "auth code", "AuthCode", "auth_code", "passphrase"):
+        assert is_secret(key), key
+    for key in (USER, BROKER, APP_ID, TD_ADDRESS, "API Key", "Server", "authority"):
+        assert not is_secret(key), key
+    # every form follows the rule: a secret text setting is a password box
+    assert {f.key for f in CTP_FIELDS if f.kind == "password"} == {PASSWORD, AUTH_CODE}
+    kinds = {f.key: f.kind for f in fields_from_setting(
+        {"token": "", "授权编码": "", "产品名称": "", "记住密码": True})}
+    assert kinds == {"token": "password", "授权编码": "password", "产品名称": "text",
+                     "记住密码": "bool"}
+
+
+def old_profiles_file(root: Path) -> Path:
+    """connections.json as the version before this one wrote it: the auth code in it."""
+    from terminal.gateways.catalog import APP_ID, AUTH_CODE
+
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "connections.json"
+    path.write_text(json.dumps({"version": 1, "profiles": {"CTP": [
+        {USER: "123456", BROKER: "9999", APP_ID: "client_app_1.0", AUTH_CODE: AUTH_TEXT,
+         TD_ADDRESS: "tcp://1.2.3.4:5"},
+        {USER: "654321", BROKER: "4040", AUTH_CODE: "other-code"}]}}, ensure_ascii=False),
+        encoding="utf-8")
+    return path
+
+
+def test_a_plain_text_auth_code_is_moved_to_the_keyring(tmp_path, memory_keyring):
+    from terminal.gateways.catalog import APP_ID, AUTH_CODE
+
+    path = old_profiles_file(tmp_path)
+    memory_keyring.set_password(service_name("CTP", "654321@4040"), AUTH_CODE, "newer-code")
+    store = ProfileStore(tmp_path, Secrets())
+    assert store.profiles("CTP") == [
+        {USER: "123456", BROKER: "9999", APP_ID: "client_app_1.0", TD_ADDRESS: "tcp://1.2.3.4:5"},
+        {USER: "654321", BROKER: "4040"}]
+    assert memory_keyring.passwords == {
+        (service_name("CTP", "123456@9999"), AUTH_CODE): AUTH_TEXT,
+        (service_name("CTP", "654321@4040"), AUTH_CODE): "newer-code"}  # not overwritten
+    text = path.read_text(encoding="utf-8")
+    assert AUTH_TEXT not in text and "other-code" not in text and AUTH_CODE not in text
+    assert json.loads(text)["profiles"]["CTP"][0][APP_ID] == "client_app_1.0"
+    assert not list(tmp_path.glob("*.tmp"))  # written under another name, then renamed
+    notes = store.notes["CTP"]
+    assert "the 授权编码 of 123456@9999 was kept in connections.json by an older version: " \
+           "removed from the file (moved to the system keyring)" in notes
+    assert any("654321@4040" in note and "already held one" in note for note in notes)
+    assert files_containing(tmp_path, AUTH_TEXT) == []
+
+
+def test_a_plain_text_auth_code_leaves_the_file_even_without_a_keyring(tmp_path, no_keyring):
+    from terminal.gateways.catalog import AUTH_CODE
+
+    path = old_profiles_file(tmp_path)
+    store = ProfileStore(tmp_path, Secrets())
+    store.migrate()
+    assert AUTH_TEXT not in path.read_text(encoding="utf-8")
+    assert store.profiles("CTP")[0][USER] == "123456"
+    assert "no keyring to keep it, so it is asked for when connecting" in store.notes["CTP"][0]
+    assert AUTH_CODE not in path.read_text(encoding="utf-8")
+
+
+def test_the_connect_menu_migrates_at_start_and_the_dialog_keeps_the_auth_code(
+        qtbot, tmp_path, memory_keyring):
+    """At start-up (the Connect menu is built with the main window) the auth code leaves the
+    file; the CTP dialog masks it, says it is stored, and sends it from the keyring."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QLineEdit
+
+    from terminal.gateways.catalog import AUTH_CODE
+    from terminal.ui.dialogs.connect import ConnectMenu
+
+    path = old_profiles_file(tmp_path)
+    kernel = SimpleNamespace(paths=SimpleNamespace(root=tmp_path), connections=None)
+    menu = ConnectMenu(kernel)
+    assert AUTH_TEXT not in path.read_text(encoding="utf-8")
+    entry = ctp_entry()
+    dialog = menu.open_dialog(entry)
+    qtbot.addWidget(dialog)
+    widget = dialog.widgets[AUTH_CODE]
+    assert widget.echoMode() == QLineEdit.EchoMode.Password
+    assert dialog.value(USER) == "123456" and dialog.value(AUTH_CODE) == ""
+    assert widget.placeholderText() == "stored in the system keyring"
+    assert "password and auth code" in dialog.remember.text()
+    assert "moved to the system keyring" in dialog.keyring_note.text()
+    fill(dialog, {PASSWORD: PASSWORD_TEXT, MD_ADDRESS: "tcp://1.2.3.4:6"})
+    setting = dialog.submit()
+    assert setting[AUTH_CODE] == AUTH_TEXT and setting[PASSWORD] == PASSWORD_TEXT
+    # a new code typed in replaces the stored one; the file never holds either
+    dialog.set_value(AUTH_CODE, "typed-code")
+    assert dialog.submit()[AUTH_CODE] == "typed-code"
+    assert memory_keyring.passwords[(service_name("CTP", "123456@9999"), AUTH_CODE)] \
+        == "typed-code"
+    assert files_containing(tmp_path, "typed-code") == []
+    assert files_containing(tmp_path, AUTH_TEXT) == []
+    assert AUTH_CODE not in ProfileStore(tmp_path).last("CTP")

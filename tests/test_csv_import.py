@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from vnpy.trader.constant import Exchange, Interval
 
+from terminal.storage.csv_file import decode_problem, sniff_encoding
 from terminal.storage.csv_import import ImportRejected, detect, import_file
 from terminal.storage.market_store import CHINA_TZ, MarketStore
 
@@ -166,3 +167,78 @@ def test_daily_bars_cannot_be_end_labelled(store, tmp_path):
     spec.end_labelled = True
     with pytest.raises(ImportRejected, match="d bars cannot be end-labelled"):
         import_file(store, path, spec)
+
+
+# ---------------------------------------------------------------------------- the file itself
+BARS = "datetime,open,high,low,close,volume\n" \
+       "2024-01-02 09:00:00,3900,3910,3890,3905,12\n" \
+       "2024-01-02 09:01:00,3905,3915,3900,3912,7\n"
+
+
+@pytest.mark.parametrize("start, encoding", [
+    (b"\xef\xbb\xbfdate", "utf-8-sig"), (b"date", "utf-8-sig"), (b"", "utf-8-sig"),
+    (b"\xff\xfed\x00a\x00", "utf-16"), (b"\xfe\xff\x00d\x00a", "utf-16"),
+    (b"\xff\xfe\x00\x00d\x00\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff\x00\x00\x00d", "utf-32"),
+    ("datetime,open".encode("utf-16-le"), "utf-16-le"),
+    ("datetime,open".encode("utf-16-be"), "utf-16-be"),
+    ("日期,开盘".encode("gbk"), "utf-8-sig"), (b"a\x00b,c\n1,2\x00", "utf-8-sig")])
+def test_the_encoding_comes_from_the_byte_order_mark(start, encoding):
+    assert sniff_encoding(start) == encoding
+
+
+def test_an_undecodable_byte_is_found_across_read_blocks(tmp_path):
+    """The decoder reads a megabyte at a time: a character cut by the block's end is no error,
+    and the offset and line of a bad byte count from the file's start."""
+    path = tmp_path / "big.csv"
+    head = b"a,b\r\n" + b"x" * ((1 << 20) - 7) + b"\n"  # the block ends inside 时
+    path.write_bytes(head + "时,1\r\n".encode() + b"2,\xff\n")
+    problem = decode_problem(path, "utf-8-sig")
+    offset = len(head) + len("时,1\r\n".encode()) + 2
+    assert problem.problems[0].line == 4
+    assert f"byte FF at offset {offset:,} (line 4)" in problem.reason
+    path.write_bytes(head + "时,1\r\n".encode())
+    assert decode_problem(path, "utf-8-sig") is None
+
+
+def test_a_file_replaced_by_a_header_is_refused_by_the_wizard(qtbot, store, tmp_path):
+    """The import wizard says what the command line says: a header with no rows, a folder,
+    an undecodable byte; nothing is written."""
+    from PySide6.QtCore import QThreadPool
+
+    from terminal.ui.dialogs.import_wizard import ImportWizard
+
+    pool = QThreadPool()
+    wizard = ImportWizard(store, pool)
+    qtbot.addWidget(wizard)
+    path = tmp_path / "cn_fut_SHFE_rb2401_1min.csv"
+    path.write_text(BARS.splitlines()[0] + "\n")
+    job = wizard.load_file(path)
+    qtbot.waitUntil(lambda: job.done, timeout=10_000)
+    assert not wizard.ready
+    assert wizard.message_label.text() == f"Cannot import {path.name}: no data rows: nothing " \
+                                          "under the header line"
+    assert [(p.line, p.message) for p in wizard.problems] == [
+        (2, "no data rows: nothing under the header line")]
+
+    job = wizard.load_file(tmp_path)
+    qtbot.waitUntil(lambda: job.done, timeout=10_000)
+    assert "a folder, not a regular file" in wizard.message_label.text()
+
+    path.write_bytes(BARS.encode() + b"2024-01-02 09:02:00,1,2,1,2,\xb1\n")
+    job = wizard.load_file(path)
+    qtbot.waitUntil(lambda: job.done, timeout=10_000)
+    assert "not UTF-8 text (a GBK file, say): byte B1" in wizard.message_label.text()
+    assert "(line 4)" in wizard.message_label.text()
+
+    path.write_bytes(b"\xff\xfe" + BARS.encode("utf-16-le"))  # UTF-16: read as it is
+    job = wizard.load_file(path)
+    qtbot.waitUntil(lambda: wizard.ready, timeout=10_000)
+    assert wizard.symbol_edit.text() == "rb2401" and wizard.preview_model.rowCount() == 2
+
+    path.write_text(BARS.splitlines()[0] + "\n")  # emptied after it was chosen
+    job = wizard.start_import()
+    qtbot.waitUntil(lambda: job.done, timeout=10_000)
+    assert wizard.message_label.text() == "Rejected: no data rows: nothing under the header " \
+                                          "line; nothing was written."
+    assert wizard.rows_imported is None and store.series() == []
+    pool.waitForDone(10_000)

@@ -79,3 +79,125 @@ def test_unknown_series_and_bad_symbol_are_reported(workdir, capsys):
     assert "no 1m data for rb2401.SHFE" in capsys.readouterr().err
     assert main(["--home", home, "data", "delete", "rb2401", "1m"]) == 2
     assert "is not SYMBOL.EXCHANGE" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- files that are not CSV
+BARS = "datetime,open,high,low,close,volume\n" \
+       "2024-01-02 09:00:00,3900,3910,3890,3905,12\n" \
+       "2024-01-02 09:01:00,3905,3915,3900,3912,7\n"
+
+
+def imported(capsys, home: str, name: str, *options: str) -> tuple[int, str, str]:
+    code = main(["--home", home, "data", "import", name, *options])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def store_is_empty(capsys, home: str) -> bool:
+    main(["--home", home, "data", "list"])
+    return "the store is empty" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and FIFOs as POSIX has them")
+def test_a_symbolic_link_loop_a_folder_and_a_missing_file_are_named(workdir, capsys):
+    home = str(workdir / "data")
+    os.symlink("loop_SHFE_rb2401.csv", workdir / "loop_SHFE_rb2401.csv")
+    os.symlink("b.csv", workdir / "a.csv")
+    os.symlink("a.csv", workdir / "b.csv")
+    os.symlink("gone.csv", workdir / "dangling_SHFE_rb2401.csv")
+    (workdir / "folder_SHFE_rb2401.csv").mkdir()
+    cases = {"loop_SHFE_rb2401.csv": "a symbolic link loop",
+             "a.csv": "a symbolic link loop",
+             "dangling_SHFE_rb2401.csv": "a symbolic link to gone.csv, which does not exist",
+             "folder_SHFE_rb2401.csv": "a folder, not a regular file",
+             "missing_SHFE_rb2401.csv": "no such file"}
+    for name, reason in cases.items():
+        code, _, err = imported(capsys, home, name, "--symbol", "rb2401", "--exchange", "SHFE")
+        assert code == 2, name
+        assert err.startswith(f"{name}: rejected, nothing written: {reason}"), err
+    assert store_is_empty(capsys, home)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="named pipes as POSIX has them")
+def test_a_named_pipe_is_refused_without_being_opened(workdir, capsys):
+    import threading
+
+    home = str(workdir / "data")
+    fifo = workdir / "pipe_SHFE_rb2401.csv"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def unblock() -> None:
+        """Should the import open the FIFO (and block in it), it gets an end of file here, and
+        the test fails on its message instead of hanging."""
+        while not done.wait(0.1):
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # no reader: nobody opened it
+                continue
+
+    threading.Thread(target=unblock, daemon=True).start()
+    try:
+        code, _, err = imported(capsys, home, fifo.name)
+        assert code == 2
+        assert "pipe_SHFE_rb2401.csv: rejected, nothing written: a named pipe (FIFO), not a " \
+               "regular file" in err
+        # with a good file beside it: the good one is imported, the pipe named, exit 2
+        (workdir / "good_SHFE_rb2401.csv").write_text(BARS)
+        code = main(["--home", home, "data", "import", fifo.name, "good_SHFE_rb2401.csv"])
+        out, err = capsys.readouterr()
+        assert code == 2 and "named pipe" in err
+        assert "good_SHFE_rb2401.csv: imported 2 rows of rb2401.SHFE 1m" in out
+    finally:
+        done.set()
+
+
+def test_a_header_without_rows_is_an_error_naming_the_file(workdir, capsys):
+    home = str(workdir / "data")
+    for name, content in (("header_SHFE_rb2401.csv", BARS.splitlines()[0] + "\n"),
+                          ("blank_SHFE_rb2401.csv", BARS.splitlines()[0] + "\n\n\n")):
+        (workdir / name).write_text(content)
+        for options in ((), ("--dry-run",)):
+            code, out, err = imported(capsys, home, name, *options)
+            assert code == 2 and "imported" not in out
+            assert err.strip() == f"{name}: rejected, nothing written: no data rows: nothing " \
+                                  "under the header line"
+    (workdir / "empty_SHFE_rb2401.csv").write_bytes(b"")
+    code, _, err = imported(capsys, home, "empty_SHFE_rb2401.csv")
+    assert code == 2 and "the file is empty" in err
+    assert store_is_empty(capsys, home)
+
+
+@pytest.mark.parametrize("encoding, mark", [
+    ("utf-16", True), ("utf-16-le", False), ("utf-16-be", False), ("utf-32", True),
+    ("utf-8-sig", True)])
+def test_unicode_files_with_or_without_a_byte_order_mark_are_read(workdir, capsys, encoding,
+                                                                  mark):
+    home = str(workdir / "data")
+    name = "u_SHFE_rb2401.csv"
+    content = BARS.encode(encoding)
+    if mark and encoding == "utf-16":  # Python writes its native order; try the other one too
+        content = b"\xfe\xff" + BARS.encode("utf-16-be")
+    (workdir / name).write_bytes(content)
+    code, out, err = imported(capsys, home, name)
+    assert code == 0, err
+    assert "u_SHFE_rb2401.csv: imported 2 rows of rb2401.SHFE 1m" in out
+    code = main(["--home", home, "data", "export", "rb2401.SHFE", "1m", "back.csv"])
+    assert code == 0
+    assert (workdir / "back.csv").read_text().splitlines()[1:] == [
+        "2024-01-02 09:00:00.000,3900.0,3910.0,3890.0,3905.0,12.0,0.0,0.0",
+        "2024-01-02 09:01:00.000,3905.0,3915.0,3900.0,3912.0,7.0,0.0,0.0"]
+
+
+def test_bytes_that_are_not_utf8_are_named_by_offset_and_line(workdir, capsys):
+    home = str(workdir / "data")
+    name = "gbk_SHFE_rb2401.csv"
+    (workdir / name).write_bytes(BARS.encode() + "2024-01-02 09:02:00,3912,3920,3910,3915,5,备注\n"
+                                 .encode("gbk"))
+    code, out, err = imported(capsys, home, name)
+    assert code == 2 and "imported" not in out
+    offset = len(BARS.encode()) + len("2024-01-02 09:02:00,3912,3920,3910,3915,5,")
+    assert f"{name}: rejected, nothing written: not UTF-8 text (a GBK file, say): byte B1 at " \
+           f"offset {offset} (line 4) does not decode; save the file as UTF-8" in err
+    assert store_is_empty(capsys, home)

@@ -21,7 +21,14 @@ from hypothesis import strategies as st
 from vnpy.trader.constant import Exchange
 from vnpy.trader.object import TickData
 
-from terminal.storage.csv_import import ImportRejected, ImportSpec, detect, import_file, read
+from terminal.storage.csv_import import (
+    FileRejected,
+    ImportRejected,
+    ImportSpec,
+    detect,
+    import_file,
+    read,
+)
 from terminal.storage.market_store import (
     BAR_FIELDS,
     CHINA_TZ,
@@ -87,13 +94,17 @@ def physical_lines(content: bytes) -> int:
 
 
 def check_rejection(exc: ImportRejected, path: Path, content: bytes) -> None:
-    """A clear message: the file's name, the lines (within the file), short enough to show."""
+    """A clear message: the file's name, the lines (within the file), short enough to show;
+    a file refused as a whole (encoding, no rows) says why in one problem."""
     text = str(exc)
-    assert text.startswith(path.name) and "bad row(s)" in text
+    if isinstance(exc, FileRejected):
+        assert text == f"{path.name}: {exc.reason}" and exc.problems[0].message == exc.reason
+    else:
+        assert text.startswith(path.name) and "bad row(s)" in text
+        assert f"line {exc.problems[0].line}: " in text
     assert exc.problems and exc.total >= len(exc.problems)
     assert all(1 <= p.line <= physical_lines(content) + 1 for p in exc.problems), exc.problems
     assert all(p.message and len(p.message) < 400 for p in exc.problems), exc.problems
-    assert f"line {exc.problems[0].line}: " in text
     assert len(text) < 5000
 
 
@@ -663,8 +674,9 @@ def test_newest_first_running_total_ticks_keep_their_volumes(held):
     assert list(read(path, spec)["volume"]) == [10, 30, 60]
 
 
-def test_an_end_labelled_file_with_no_rows_imports_nothing(held):
-    """Regression: folding opening auctions indexed the last of no rows (IndexError)."""
+def test_an_end_labelled_file_with_no_rows_is_refused(held):
+    """Regression: folding opening auctions indexed the last of no rows (IndexError); a file
+    with no rows is now refused before that, as any file with only a header."""
     store, inbox = held
     path = inbox / FILE_NAME
     path.write_bytes(BAR_HEADER.encode())
@@ -673,5 +685,6 @@ def test_an_end_labelled_file_with_no_rows_imports_nothing(held):
                           field: name for field, name in zip(BAR_FIELDS, NUMERIC[:5])}},
                       datetime_format=FORMAT, end_labelled=True)
     before = snapshot(store.root)
-    assert import_file(store, path, spec) == (spec, 0)
+    with pytest.raises(FileRejected, match="no data rows"):
+        import_file(store, path, spec)
     assert snapshot(store.root) == before

@@ -3,6 +3,9 @@
 vn.py picks its folder when `vnpy.trader.utility` is first imported: `./.vntrader` if that
 exists in the working directory, otherwise `~/.vntrader`, which it creates. So the data
 directory must be prepared, and the process moved into it, before anything imports vn.py.
+
+Preparing it also makes it private to its user (`core.privacy`): from then on everything the
+process writes is 0600 in 0700 folders.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from terminal.core import privacy
 
 APP_NAME = "TradingTerminal"
 HOME_ENV = "TERMINAL_HOME"
@@ -31,6 +36,9 @@ class DataPaths:
     """The files of one data directory; every path the terminal writes comes from here."""
 
     root: Path
+    # What preparing the folder changed or could not change about who may read it (said
+    # once, in the log, by whoever configures logging).
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def vnpy_dir(self) -> Path:
@@ -70,25 +78,44 @@ def default_root() -> Path:
 def resolve_root(cli_home: str | os.PathLike | None = None) -> Path:
     """`--home` wins over `TERMINAL_HOME`, which wins over the per-user platform folder."""
     if cli_home:
-        return Path(cli_home).expanduser().resolve()
+        return _real(cli_home)
     env = os.environ.get(HOME_ENV)
     if env:
-        return Path(env).expanduser().resolve()
+        return _real(env)
     return default_root()
+
+
+def _real(path: str | os.PathLike) -> Path:
+    """The path with links resolved; a link loop stays as written (`prepare` names it), where
+    `Path.resolve` raises a bare RuntimeError."""
+    return Path(os.path.realpath(os.path.expanduser(path)))
+
+
+# What `prepare` found and changed, per folder, for every later `prepare` of this process (the
+# GUI prepares twice: the command line, then the runtime).
+_notes: dict[Path, tuple[str, ...]] = {}
 
 
 def prepare(root: Path) -> DataPaths:
     """Create the data directory and make vn.py use the folder inside it.
 
     Changes the working directory (vn.py's `MainEngine` does the same later), so callers must
-    have made their own paths absolute first.
+    have made their own paths absolute first. Sets the process umask to 0o077 (see
+    `core.privacy`); raises `DataDirError` for a folder that cannot be made or made private.
     """
-    paths = DataPaths(root.resolve())
+    root = _real(root)
     try:
-        for folder in (paths.root, paths.vnpy_dir, paths.log_dir, paths.cache_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        created = not root.exists()
+        root.mkdir(mode=privacy.DIR_MODE, parents=True, exist_ok=True)  # parents: user's umask
+        privacy.restrict_umask()
+        _notes[root] = _notes.get(root, ()) + tuple(privacy.secure(root, created))
+        paths = DataPaths(root, _notes[root])
+        for folder in (paths.vnpy_dir, paths.log_dir, paths.cache_dir):
+            folder.mkdir(exist_ok=True)
+    except privacy.NotPrivate as exc:
+        raise DataDirError(str(exc)) from None
     except OSError as exc:
-        raise DataDirError(f"cannot create data directory {paths.root}: {exc}") from exc
+        raise DataDirError(f"cannot create data directory {root}: {exc}") from exc
     _write_vnpy_settings(paths.vnpy_dir / "vt_setting.json")
     _redirect_user_caches(paths)
     os.chdir(paths.root)

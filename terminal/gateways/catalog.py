@@ -18,7 +18,7 @@ import logging
 import pkgutil
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ CTP_FIELDS: tuple[Field, ...] = (
     Field(BROKER, "Broker ID", "text", placeholder="e.g. 9999 for SimNow", required=True),
     Field(USER, "User ID", "text", required=True),
     Field(PASSWORD, "Password", "password", required=True),
-    Field(AUTH_CODE, "Auth code", "text", placeholder="from your broker"),
+    Field(AUTH_CODE, "Auth code", "password", placeholder="from your broker"),
     Field(APP_ID, "App ID", "text", placeholder="from your broker"),
     Field(TD_ADDRESS, "Trade server", "text", placeholder="tcp://host:port", required=True,
           address=True),
@@ -93,7 +93,12 @@ CTP_FIELDS: tuple[Field, ...] = (
            (TEST, "Test (broker's evaluation environment)"))),
 )
 
-SECRET_MARKERS = ("密码", "口令", "password", "passwd", "secret", "passphrase")
+# A setting is secret when its name (lower case, without spaces, "_" and "-") holds one of
+# these: passwords, CTP's auth code (授权编码), API secrets, tokens. Kept in the keyring or
+# asked each time, never written to a file (DESIGN.md §7).
+SECRET_MARKERS = ("密码", "口令", "授权编码", "授权码", "认证码", "令牌", "password", "passwd",
+                  "passphrase", "secret", "token", "authcode", "authenticationcode",
+                  "authorizationcode")
 
 
 _ADDRESS = re.compile(r"^(?:(?:tcp|ssl)://)?\[?(?P<host>[A-Za-z0-9.\-:]+?)\]?:(?P<port>\d{1,5})/?$")
@@ -120,9 +125,10 @@ def address_problem(address: str) -> str:
 
 
 def is_secret(key: str) -> bool:
-    """A setting that must never be written to a file (passwords, API secrets)."""
-    lowered = key.lower()
-    return any(marker in lowered for marker in SECRET_MARKERS)
+    """A setting that must never be written to a file (passwords, auth codes, API secrets,
+    tokens). The one rule: the connect form, the profiles file and the keyring follow it."""
+    plain = re.sub(r"[\s_\-]", "", str(key)).lower()
+    return any(marker in plain for marker in SECRET_MARKERS)
 
 
 @dataclass(frozen=True)
@@ -169,8 +175,15 @@ def fields_for(gateway_class: type[BaseGateway]) -> tuple[Field, ...]:
         extra = {k: v for k, v in gateway_class.default_setting.items() if k not in known}
         defaults = gateway_class.default_setting
         ctp = tuple(f for f in CTP_FIELDS if f.key in defaults)
-        return ctp + fields_from_setting(extra)
+        return _secrets_hidden(ctp) + fields_from_setting(extra)
     return fields_from_setting(getattr(gateway_class, "default_setting", {}) or {})
+
+
+def _secrets_hidden(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    """Every secret text setting is typed into a password box (and so kept like a password:
+    in the keyring or nowhere)."""
+    return tuple(replace(f, kind="password", default="")
+                 if f.kind == "text" and is_secret(f.key) else f for f in fields)
 
 
 def fields_from_setting(setting: dict) -> tuple[Field, ...]:
@@ -188,11 +201,9 @@ def fields_from_setting(setting: dict) -> tuple[Field, ...]:
         elif isinstance(value, (list, tuple)):
             choices = tuple((item, str(item)) for item in value)
             fields.append(Field(key, key, "choice", value[0] if value else "", choices))
-        elif is_secret(key):
-            fields.append(Field(key, key, "password", ""))
         else:
             fields.append(Field(key, key, "text", "" if value is None else str(value)))
-    return tuple(fields)
+    return _secrets_hidden(tuple(fields))
 
 
 # ---------------------------------------------------------------------------- discovery

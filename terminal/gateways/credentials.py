@@ -1,12 +1,17 @@
-"""Connection profiles without their passwords, and passwords in the system keyring.
+"""Connection profiles without their secrets, and the secrets in the system keyring.
 
-A profile is everything the connect dialog asks for except the secret fields (passwords, API
-secrets; see `catalog.is_secret`); profiles are kept in `connections.json` in the data
-directory. Passwords go to the system keyring when there is a usable one (Secret Service,
-macOS Keychain, Windows Credential Locker), under the service
+A profile is everything the connect dialog asks for except the secret fields (passwords, CTP's
+auth code, API secrets, tokens; `catalog.is_secret` is the rule); profiles are kept in
+`connections.json` in the data directory. Secrets go to the system keyring when there is a
+usable one (Secret Service, macOS Keychain, Windows Credential Locker), under the service
 ``trading-terminal:<gateway>:<account>`` with the setting's key as the user name. Without a
-keyring the password is asked each time and stored nowhere. vn.py's own connect dialog writes
+keyring they are asked each time and stored nowhere. vn.py's own connect dialog writes
 `connect_<gateway>.json` with the password in it; the terminal never uses that dialog.
+
+Older versions kept the auth code in `connections.json`. A profiles file that holds a secret is
+migrated as it is read: each secret goes to the keyring (unless the keyring already holds one
+for that account), then the file is rewritten without them (atomically). With no keyring the
+secret is dropped from the file all the same, and is asked for when connecting.
 """
 
 from __future__ import annotations
@@ -53,8 +58,11 @@ def service_name(gateway: str, account: str) -> str:
 class ProfileStore:
     """Saved connection settings per gateway, never with a secret in them."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, secrets: Secrets | None = None) -> None:
         self.path = Path(root) / PROFILES_FILE
+        self.secrets = secrets if secrets is not None else Secrets()
+        # gateway -> what migrating an older file did that the trader should hear of
+        self.notes: dict[str, list[str]] = {}
 
     def _read(self) -> dict[str, list[dict]]:
         try:
@@ -68,8 +76,47 @@ class ProfileStore:
         profiles = data.get("profiles") if isinstance(data, dict) else None
         if not isinstance(profiles, dict):
             return {}
-        return {str(gateway): [strip_secrets(p) for p in items if isinstance(p, dict)]
-                for gateway, items in profiles.items() if isinstance(items, list)}
+        raw = {str(gateway): [p for p in items if isinstance(p, dict)]
+               for gateway, items in profiles.items() if isinstance(items, list)}
+        clean = {gateway: [strip_secrets(p) for p in items] for gateway, items in raw.items()}
+        if clean != raw:
+            self._migrate(raw, clean)
+        return clean
+
+    def migrate(self) -> None:
+        """Move secrets an older version left in the file to the keyring (see the module's
+        note); reading the file does it, this is for doing it at start-up."""
+        self._read()
+
+    def _migrate(self, raw: dict[str, list[dict]], clean: dict[str, list[dict]]) -> None:
+        for gateway, items in raw.items():
+            for profile in items:
+                account = account_of(gateway, profile)
+                for key, value in profile.items():
+                    if is_secret(str(key)) and value not in ("", None):
+                        self._move_to_keyring(gateway, account, str(key), str(value))
+        try:
+            self._write(clean)
+        except OSError as exc:
+            log.error("could not remove the secrets from %s: %s", self.path, exc)
+            for gateway in raw:
+                self.notes.setdefault(gateway, []).append(
+                    f"{self.path.name} still holds a secret in plain text and cannot be "
+                    f"rewritten ({exc.strerror or exc})")
+            return
+        log.warning("moved the secrets an older version kept in %s out of it", self.path)
+
+    def _move_to_keyring(self, gateway: str, account: str, key: str, value: str) -> None:
+        if self.secrets.get(gateway, account, key) is not None:
+            moved = "the keyring already held one"
+        elif self.secrets.set(gateway, account, key, value):
+            moved = "moved to the system keyring"
+        else:
+            moved = "no keyring to keep it, so it is asked for when connecting"
+        note = f"the {key} of {account} was kept in {self.path.name} by an older version: " \
+               f"removed from the file ({moved})"
+        log.warning("%s: %s", gateway, note)
+        self.notes.setdefault(gateway, []).append(note)
 
     def profiles(self, gateway: str) -> list[dict]:
         """Saved settings for `gateway`, the most recently used first."""
@@ -131,7 +178,8 @@ def _insecure(backend) -> str:
 
 
 class Secrets:
-    """Passwords in the system keyring, or nowhere (asked each time)."""
+    """Passwords, auth codes and other secrets in the system keyring, or nowhere (asked each
+    time)."""
 
     def backend(self):
         """The usable keyring backend, or None."""
@@ -151,7 +199,8 @@ class Secrets:
     def describe(self) -> str:
         backend = self.backend()
         if backend is None:
-            return "no system keyring: the password is asked each time and stored nowhere"
+            return "no system keyring: passwords and auth codes are asked each time and " \
+                   "stored nowhere"
         name = getattr(backend, "name", "") or type(backend).__name__
         return f"system keyring ({name})"
 

@@ -7,7 +7,9 @@ labelled by their end instead of their start, cumulative or per-tick volume. `de
 the header and a sample and proposes an `ImportSpec`; the caller may correct any of it;
 `read` applies it and returns the rows in the store's form, or raises `ImportRejected`
 naming every bad row (line numbers as in the file, the header being line 1). `preview`
-parses the first lines the same way without rejecting anything, for an import dialog.
+parses the first lines the same way without rejecting anything, for an import dialog. A file
+that cannot be imported as a whole (not a regular file, not text in a known encoding, empty,
+a header with no rows under it) raises `FileRejected` (`csv_file` opens files).
 
 Bars end up labelled by their start, as vn.py labels them. In end-labelled files the opening
 auction of a session comes as a bar ending at the session's open (21:00, 09:00, 09:30); it
@@ -17,6 +19,7 @@ is folded into the session's first bar, which is where the auction's trades belo
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,10 +31,17 @@ import numpy as np
 import pandas as pd
 from vnpy.trader.constant import Exchange
 
+from terminal.storage.csv_file import (  # noqa: F401 - the importer's errors, named here too
+    FileRejected,
+    ImportRejected,
+    RowProblem,
+    decode_problem,
+    open_csv,
+)
 from terminal.storage.market_store import BAR_FIELDS, TICK_FIELDS, TICK_INTERVAL
 
-ENCODING = "utf-8-sig"  # reads files with and without a byte-order mark
 SAMPLE_ROWS = 200
+NO_ROWS = "no data rows: nothing under the header line"
 MAX_REPORTED = 50
 PREVIEW_ROWS = 50
 # Rows converted at a time: between chunks a worker thread lets the GUI thread have the GIL
@@ -95,12 +105,6 @@ class ImportSpec:
 
 
 @dataclass
-class RowProblem:
-    line: int
-    message: str
-
-
-@dataclass
 class Preview:
     """The first lines of a file as they would be stored, nothing rejected: `columns` holds
     "datetime" (int64 ns UTC; `valid` False where it did not parse) and the float fields (NaN
@@ -112,16 +116,6 @@ class Preview:
     problems: list[RowProblem]
 
 
-class ImportRejected(ValueError):
-    def __init__(self, path: Path, problems: list[RowProblem], total: int | None = None):
-        self.path, self.problems = path, problems
-        self.total = total or len(problems)  # bad rows in all; `problems` names the first
-        shown = "; ".join(f"line {p.line}: {p.message}" for p in problems[:10])
-        more = (total or len(problems)) - min(10, len(problems))
-        super().__init__(f"{path.name}: {total or len(problems)} bad row(s): {shown}"
-                         + (f"; and {more} more" if more > 0 else ""))
-
-
 def _canonical(header: str) -> str:
     return re.sub(r"[<>_\s\-]", "", header).lower()
 
@@ -129,24 +123,33 @@ def _canonical(header: str) -> str:
 def read_frame(path: Path, nrows: int | None = None,
                progress: Progress | None = None) -> pd.DataFrame:
     """The file (or its first `nrows` rows) as text columns, headers as written (minus
-    padding), nothing converted. `progress` hears 0-35 % as the file is read."""
-    options = dict(dtype=str, keep_default_na=False, encoding=ENCODING, skipinitialspace=True)
+    padding), nothing converted. `progress` hears 0-35 % as the file is read. Raises
+    `FileRejected` for what is not a readable text file (see `csv_file`)."""
+    handle, encoding = open_csv(path)
+    options = dict(dtype=str, keep_default_na=False, encoding=encoding, skipinitialspace=True)
     try:
-        if nrows is not None:
-            frame = pd.read_csv(path, nrows=nrows, **options)
-        else:  # in chunks: a worker thread reading lets go of the GIL between them
-            size = max(1, Path(path).stat().st_size)
-            chunks = []
-            with open(path, "rb") as handle:
+        with handle:
+            if nrows is not None:
+                frame = pd.read_csv(handle, nrows=nrows, **options)
+            else:  # in chunks: a worker thread reading lets go of the GIL between them
+                size = max(1, os.fstat(handle.fileno()).st_size)
+                chunks = []
                 for chunk in pd.read_csv(handle, chunksize=CHUNK_ROWS, **options):
                     chunks.append(chunk)
                     if progress is not None:
                         progress(min(34, 35 * handle.tell() // size), "reading the file")
-            frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else \
-                chunks[0] if chunks else pd.read_csv(path, nrows=0, **options)
+                if not chunks:  # a header and no rows
+                    handle.seek(0)
+                    chunks = [pd.read_csv(handle, nrows=0, **options)]
+                frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     except pd.errors.EmptyDataError as exc:
-        raise ImportRejected(path, [RowProblem(1, "the file is empty")]) from exc
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, csv.Error) as exc:
+        raise FileRejected(path, "the file is empty") from exc
+    except UnicodeError as exc:
+        raise decode_problem(path, encoding) or FileRejected(
+            path, f"not readable as {encoding} text: {exc}") from exc
+    except OSError as exc:
+        raise FileRejected(path, f"cannot be read: {exc.strerror or exc}") from exc
+    except (pd.errors.ParserError, csv.Error) as exc:
         text = str(exc).strip()
         line = re.search(r"\bin line (\d+)", text)  # "Expected 6 fields in line 3, saw 7"
         raise ImportRejected(path, [RowProblem(int(line.group(1)) if line else 1,
@@ -157,8 +160,8 @@ def read_frame(path: Path, nrows: int | None = None,
 
 def detect(path: Path) -> tuple[ImportSpec, pd.DataFrame]:
     """A proposed spec and the first rows, for the preview; raises `ImportRejected` when no
-    layout can be recognised."""
-    frame = read_frame(path)
+    layout can be recognised, `FileRejected` when it has nothing to import."""
+    frame = _with_rows(path, read_frame(path))
     sample = frame.head(SAMPLE_ROWS)
     by_canonical = {_canonical(c): c for c in frame.columns if c and not c.startswith("Unnamed")}
     columns: dict[str, str] = {}
@@ -209,7 +212,7 @@ def read(path: Path, spec: ImportSpec,
     _check_spec(path, spec)
     _check_symbol(path, spec)
     step(0, "reading the file")
-    frame = read_frame(path, progress=step)
+    frame = _with_rows(path, read_frame(path, progress=step))
     lines, values, ns, valid, problems = _parse(path, frame, spec, step)
     step(85, "checking the rows")
     order = np.argsort(ns, kind="stable")  # unparsed times (the smallest int64) sort first
@@ -254,6 +257,13 @@ def import_file(store, path: Path, spec: ImportSpec | None = None,
 
 def _no_progress(percent: int, stage: str) -> None:
     pass
+
+
+def _with_rows(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """A file with a header and nothing under it is an error, not an import of 0 rows."""
+    if frame.empty:
+        raise FileRejected(path, NO_ROWS, line=2)
+    return frame
 
 
 def _check_spec(path: Path, spec: ImportSpec) -> None:

@@ -6,7 +6,8 @@ the data manager, so both write the same files.
 - Parquet: the stored columns, `datetime` as a time-zone-aware timestamp.
 
 The file is written under a temporary name and renamed, so a failed export never leaves half
-a file where the trader asked for one.
+a file where the trader asked for one. It gets the modes the user's umask gives files (0644
+usually), not the data directory's private 0600 (`core.privacy.hand_to_user`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from vnpy.trader.constant import Exchange
+
+from terminal.core.privacy import hand_to_user
 
 FORMATS = {".csv": "CSV", ".parquet": "Parquet"}
 CSV_CELLS_PER_SLICE = 32_768
@@ -41,6 +44,7 @@ def export_series(store, symbol: str, exchange: Exchange, interval: str, out: Pa
             pq.write_table(table.set_column(0, "datetime", pa.array(stamps)), temporary)
         else:
             _write_csv(table, stamps, temporary)
+        hand_to_user(temporary)
         os.replace(temporary, out)
     finally:
         temporary.unlink(missing_ok=True)

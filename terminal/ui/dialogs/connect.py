@@ -5,10 +5,11 @@ at start-up): CTP with English labels and SimNow presets, any other installed vn
 with a form built from its default settings, packages that failed to load (greyed out, with
 their error), and *Disconnect* entries for live connections.
 
-The dialog saves what it asked for as a profile without the password (`connections.json`);
-the password goes to the system keyring when the trader ticks *Remember* and there is one,
-otherwise it lives only in memory for the one attempt. vn.py's own dialog, which writes the
-password to `connect_<gateway>.json`, is never used.
+The dialog saves what it asked for as a profile without the secrets (`connections.json`);
+the secrets (password, CTP's auth code, any setting `catalog.is_secret` names) go to the
+system keyring when the trader ticks *Remember* and there is one, otherwise they live only in
+memory for the one attempt. vn.py's own dialog, which writes the password to
+`connect_<gateway>.json`, is never used.
 """
 
 from __future__ import annotations
@@ -100,8 +101,13 @@ class ConnectDialog(QDialog):
                 box.setToolTip(f"vn.py setting “{spec.key}”")
 
         self.has_secret = any(spec.kind == "password" for spec in self.fields)
-        self.remember = QCheckBox("Remember the password in the system keyring")
-        self.keyring_note = QLabel(secrets.describe())
+        secret_names = [_in_a_sentence(spec.label) for spec in self.fields
+                        if spec.kind == "password"]
+        self.remember = QCheckBox(f"Remember the {' and '.join(secret_names)} in the system "
+                                  "keyring")
+        # and what moving an older version's plain-text secrets out of the profiles did
+        self.keyring_note = QLabel("\n".join([secrets.describe(),
+                                              *profiles.notes.get(entry.name, [])]))
         self.keyring_note.setWordWrap(True)
         self.keyring_note.setStyleSheet("color: gray")
         if self.has_secret:
@@ -210,10 +216,12 @@ class ConnectDialog(QDialog):
 
     def _show_stored_passwords(self) -> None:
         account = self.account()
+        placeholders = {spec.key: spec.placeholder for spec in self.fields}
         for key in self._secret_keys():
             widget = self.widgets[key]
             stored = self.secrets.get(self.entry.name, account, key) is not None
-            widget.setPlaceholderText("stored in the system keyring" if stored else "")
+            widget.setPlaceholderText("stored in the system keyring" if stored
+                                      else placeholders[key])
 
     def account(self) -> str:
         return account_of(self.entry.name, self._plain_values())
@@ -279,14 +287,23 @@ class ConnectDialog(QDialog):
         self.connect_requested.emit(self.entry, setting)
 
 
+def _in_a_sentence(label: str) -> str:
+    """"Password" -> "password", "Auth code" -> "auth code"; "API Secret" stays."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
 class ConnectMenu(QMenu):
     """The Connect menu; filled from the gateway catalogue each time it opens."""
 
     def __init__(self, kernel: Kernel, parent: QWidget | None = None) -> None:
         super().__init__("&Connect", parent)
         self.kernel = kernel
-        self.profiles = ProfileStore(kernel.paths.root)
         self.secrets = Secrets()
+        self.profiles = ProfileStore(kernel.paths.root, self.secrets)
+        try:  # an older version's plain-text auth code leaves the disk at start-up
+            self.profiles.migrate()
+        except Exception:  # noqa: BLE001 - the Connect menu must come up regardless
+            log.exception("could not migrate the connection profiles")
         self.dialog: ConnectDialog | None = None
         self.confirm_box: QMessageBox | None = None
         self.setToolTipsVisible(True)

@@ -42,6 +42,7 @@ from terminal.storage.csv_import import (
     BAR_REQUIRED,
     DATETIME_FORMATS,
     PREVIEW_ROWS,
+    FileRejected,
     ImportRejected,
     ImportSpec,
     RowProblem,
@@ -258,6 +259,8 @@ class ImportWizard(QDialog):
             headers = list(read_frame(path, nrows=0).columns)
             try:
                 spec, _ = detect(path)
+            except FileRejected:  # nothing to map: no rows, unreadable
+                raise
             except ImportRejected as exc:  # not recognised: the trader maps it by hand
                 return None, headers, exc
             return spec, headers, None
@@ -296,7 +299,7 @@ class ImportWizard(QDialog):
         if isinstance(exc, ImportRejected):
             self._show_problems(exc.problems)
         log.warning("cannot read %s: %s", self.path, exc)
-        self._message(f"Cannot read {self.path.name}: {exc}", error=True)
+        self._message(f"Cannot import {self.path.name}: {_reason(exc)}", error=True)
 
     # ------------------------------------------------------------------ the form
     def fill_form(self, spec: ImportSpec) -> None:
@@ -416,6 +419,11 @@ class ImportWizard(QDialog):
         try:
             spec = self.spec_from_form(for_import=False)
             shown = preview(self.path, spec)
+        except FileRejected as exc:  # gone or changed since it was chosen
+            self.preview_model.clear()
+            self._show_problems([])
+            self._message(f"Cannot import {self.path.name}: {exc.reason}", error=True)
+            return False
         except ImportRejected as exc:
             self.preview_model.clear()
             self._show_problems(exc.problems, f"{self.path.name} does not fit these settings:")
@@ -539,6 +547,12 @@ class ImportWizard(QDialog):
     def _failed(self, exc: Exception) -> None:
         self._import_over()
         self.progress_bar.setValue(0)
+        if isinstance(exc, FileRejected):
+            self.stage_label.setText("Rejected, nothing written")
+            self._show_problems(exc.problems)
+            self._message(f"Rejected: {exc.reason}; nothing was written.", error=True)
+            log.warning("import rejected: %s", exc)
+            return
         if isinstance(exc, ImportRejected):
             self.stage_label.setText("Rejected, nothing written")
             self._show_problems(exc.problems, f"{exc.total} bad row(s); the file was not "
@@ -564,3 +578,8 @@ class ImportWizard(QDialog):
     def reject(self) -> None:
         self.cancel_import()  # a running import stops if it has not begun writing
         super().reject()
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong, without the file's name again."""
+    return exc.reason if isinstance(exc, FileRejected) else str(exc)
