@@ -625,3 +625,16 @@ def test_a_row_changed_behind_the_stores_back_is_rebuilt_not_raised(store):
     assert [(s.symbol, s.count) for s in store.series()] == [("rb2401", 30)]
     assert "a series row cannot be read" in store.repaired
 
+
+def test_vnpy_overview_lists_the_bars_vnpy_can_name(store):
+    """vn.py's DataManager asks for an overview; resampled 5m bars have no vn.py Interval."""
+    from terminal.storage.vnpy_database import StoreDatabase
+
+    store.save_bars(bars(10))
+    store.save_columns("rb2401", Exchange.SHFE, "5m", {"datetime": [to_ns(T0)],
+                                                       "close_price": [3600.0]})
+    store.save_ticks([TickData("T", "IF2101", Exchange.CFFEX, T0, last_price=5000.0)])
+    database = StoreDatabase(store)
+    assert [(o.symbol, o.interval, o.count) for o in database.get_bar_overview()] == \
+        [("rb2401", Interval.MINUTE, 10)]
+    assert [(o.symbol, o.count) for o in database.get_tick_overview()] == [("IF2101", 1)]
