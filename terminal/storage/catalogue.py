@@ -121,7 +121,9 @@ class Catalogue:
             tables = self._tables()
             for table, columns in ((SERIES, SERIES_COLUMNS), (PARTS, PART_COLUMNS)):
                 if table not in tables:
-                    found.append(f"the {table} table is missing")
+                    older = table == PARTS and SERIES in tables
+                    found.append(f"the {table} table is missing" + (
+                        " (made by a version before content hashes)" if older else ""))
                     continue
                 have = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
                 if columns.keys() - have:
