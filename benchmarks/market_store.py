@@ -3,6 +3,8 @@
 Hand-run from the project root (not a test):
     .venv/bin/python benchmarks/market_store.py                 # 1,000,000 bars, both stores
     .venv/bin/python benchmarks/market_store.py --bars 200000 --only ours
+    .venv/bin/python benchmarks/market_store.py --verification  # this store against itself
+                                                                # before page checksums (~4 min)
 
 The bars are synthetic and the same on every run: a seeded random walk of rb2701.SHFE 1-minute
 bars on rb's real trading sessions (21:00-23:00, 09:00-10:15, 10:30-11:30, 13:30-15:00 on
@@ -18,6 +20,14 @@ datetime as int64 ns and every price and volume column as float64).
 Identity: every loaded bar is compared with the generated ones, field by field (the datetime as
 an instant); each child also returns a digest of the bars it loaded, so the two stores are
 checked against each other.
+
+--verification: what reading with verification costs (page checksums verified and the part's
+SHA-256 checked against the catalogue on every read). This store's code runs beside the same
+store at --baseline (default: the commit before verification came in, taken out of git into
+a temporary folder), each saving and loading the same bars in its own process; the two
+alternate for --rounds rounds and the medians of all their runs are compared. The host's
+steal (CPU time the hypervisor gave to other guests) during each child's loads is printed
+beside the figures: on a shared VM it, not the code, can decide a few percent.
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ("ours", "vnpy")
 NAMES = {"ours": "ours", "vnpy": "vnpy_sqlite"}
+BASELINE = "b7c85bd"          # the store before page checksums and content hashes
 SYMBOL, EXCHANGE = "rb2701", "SHFE"
 SEED = 2701
 # rb's sessions in minutes of the day, in the order of a calendar day (bars stamped by start)
@@ -57,8 +68,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="runs of this store (median)")
     parser.add_argument("--vnpy-repeat", type=int, default=1, help="runs of vnpy_sqlite")
     parser.add_argument("--only", choices=TARGETS, help="run one store only")
+    parser.add_argument("--verification", action="store_true",
+                        help="this store against itself at --baseline, without verification")
+    parser.add_argument("--baseline", default=BASELINE, help="git revision of the store "
+                        f"without verification (default {BASELINE})")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="--verification: rounds, each running both versions")
     parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
+    parser.add_argument("--code", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -117,11 +135,23 @@ def check(loaded: list, expected: list[tuple]) -> dict:
     return {"count": len(got), "mismatches": mismatches, "digest": digest.hexdigest()}
 
 
-def timed(function, *args):
+def timed(function, *args, cpu: list | None = None):
+    """Wall seconds of the call, and its result; the process's CPU seconds (every thread's)
+    appended to `cpu` when given: on a machine shared with other busy processes the wall
+    time swings with their load, the CPU time far less."""
     gc.collect()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     result = function(*args)
+    if cpu is not None:
+        cpu.append(time.process_time() - start_cpu)
     return time.perf_counter() - start, result
+
+
+def steal() -> float | None:
+    """CPU seconds the hypervisor has given to other guests so far (Linux), else None."""
+    import psutil
+
+    return getattr(psutil.cpu_times(), "steal", None)
 
 
 def run_ours(paths, bars: list, args) -> dict:
@@ -131,14 +161,16 @@ def run_ours(paths, bars: list, args) -> dict:
 
     exchange, before = Exchange(EXCHANGE), canonical(bars)
     store = MarketStore(paths.market_dir)
-    saves, loads, columns = [], [], []
+    saves, loads, columns, load_cpu, columns_cpu = [], [], [], [], []
     for _ in range(args.repeat):
         store.delete(SYMBOL, exchange, Interval.MINUTE.value)
         saves.append(timed(store.save_bars, bars)[0])
     loaded = None
+    stolen, began = steal(), time.perf_counter()
     for _ in range(args.repeat):
         loaded = None
-        seconds, loaded = timed(store.load_bars, SYMBOL, exchange, Interval.MINUTE)
+        seconds, loaded = timed(store.load_bars, SYMBOL, exchange, Interval.MINUTE,
+                                cpu=load_cpu)
         loads.append(seconds)
 
     def as_columns() -> dict:
@@ -146,13 +178,43 @@ def run_ours(paths, bars: list, args) -> dict:
         return {name: table.column(name).to_numpy() for name in ("datetime", *BAR_FIELDS)}
 
     for _ in range(args.repeat):
-        seconds, arrays = timed(as_columns)
+        seconds, arrays = timed(as_columns, cpu=columns_cpu)
         columns.append(seconds)
-    size = sum(f.stat().st_size for f in store.folder(SYMBOL, exchange, "1m").iterdir())
+    wall = time.perf_counter() - began
+    steal_pct = None if stolen is None else \
+        100 * (steal() - stolen) / (wall * (os.cpu_count() or 1))
+    files = list(store.folder(SYMBOL, exchange, "1m").glob("part-*.parquet"))
+    size = sum(f.stat().st_size for f in files)
+    hashing = [timed(lambda: [hashlib.sha256(f.read_bytes()).digest() for f in files])[0]
+               for _ in range(args.repeat)]
+    reads = part_reads(store, files) if args.verification and not args.code else {}
     store.close()
     dtypes = sorted({str(a.dtype) for a in arrays.values()})
     return {"save": saves, "load": loads, "columns": columns, "dtypes": dtypes, "bytes": size,
+            "hash": hashing, "reads": reads, "steal_pct": steal_pct, "load_cpu": load_cpu,
+            "columns_cpu": columns_cpu,
             "mutated": canonical(bars) != before, **check(loaded, before)}
+
+
+def part_reads(store, files: list, rounds: int = 15) -> dict[str, list[float]]:
+    """The one step verification changes, alone and in turns in one process (so the load of
+    other processes falls on both alike): reading the part as the store did before
+    (`pq.read_table` of the file, nothing checked) and as it does now (bytes read and hashed
+    against the catalogue, parsed with the page checksums verified, columns checked)."""
+    import pyarrow.parquet as pq
+
+    from terminal.storage.parts import read_part
+
+    records = store.catalogue.parts_in(files[0].parent.relative_to(store.root).as_posix())
+    ways = {"unchecked": lambda part: pq.read_table(part),
+            "verified": lambda part: read_part(store.root, part,
+                                               records[part.relative_to(store.root)
+                                                       .as_posix()])}
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(rounds):
+        for name, read in ways.items():
+            times[name].append(timed(lambda: [read(part) for part in files])[0])
+    return times
 
 
 def run_vnpy(paths, bars: list, args) -> dict:
@@ -179,7 +241,7 @@ def run_vnpy(paths, bars: list, args) -> dict:
 
 
 def child(args: argparse.Namespace) -> None:
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, args.code or str(ROOT))
     from terminal.core import paths
 
     data_paths = paths.prepare(Path(args.home))  # before vn.py is imported
@@ -189,12 +251,16 @@ def child(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------------- parent side
-def run_case(target: str, args: argparse.Namespace) -> dict:
+def run_case(target: str, args: argparse.Namespace, code: str | None = None,
+             label: str | None = None) -> dict:
     home = tempfile.mkdtemp(prefix=f"bench-store-{target}-")
     command = [sys.executable, str(Path(__file__).resolve()), "--child", target,
                "--bars", str(args.bars), "--repeat", str(args.repeat),
-               "--vnpy-repeat", str(args.vnpy_repeat), "--home", home]
-    print(f"running {NAMES[target]} with {args.bars:,} bars ...", file=sys.stderr, flush=True)
+               "--vnpy-repeat", str(args.vnpy_repeat), "--home", home,
+               *(["--code", code] if code else []),
+               *(["--verification"] if args.verification else [])]
+    print(f"running {label or NAMES[target]} with {args.bars:,} bars ...", file=sys.stderr,
+          flush=True)
     try:
         done = subprocess.run(command, check=False, capture_output=True, text=True,
                               timeout=3600)
@@ -259,10 +325,83 @@ def show(results: dict[str, dict], args: argparse.Namespace) -> None:
             print(f"  {NAMES[target]}: {result['error']}")
 
 
+def run_verification(args: argparse.Namespace) -> dict[str, list[dict]]:
+    """Both versions of the store, alternating, `args.rounds` times each."""
+    baseline = tempfile.mkdtemp(prefix="bench-store-baseline-")
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "terminal"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", baseline], input=archive, check=True)
+        runs: dict[str, list[dict]] = {"before": [], "now": []}
+        for round_ in range(args.rounds):
+            order = ("before", "now") if round_ % 2 == 0 else ("now", "before")
+            for version in order:
+                code = baseline if version == "before" else None
+                label = f"ours at {args.baseline}" if code else "ours with verification"
+                runs[version].append(run_case("ours", args, code, label))
+        return runs
+    finally:
+        shutil.rmtree(baseline, ignore_errors=True)
+
+
+def show_verification(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
+    failed = [r["error"] for version in runs.values() for r in version if r.get("error")]
+    if failed:
+        print("\n".join(failed))
+        return
+    median = statistics.median
+
+    def pooled(version: str, key: str) -> list[float]:
+        return [s for r in runs[version] for s in r[key]]
+
+    print(f"\n{args.bars:,} synthetic 1-minute bars of {SYMBOL}.{EXCHANGE}, {os.cpu_count()} "
+          f"CPUs; medians of {args.rounds} x {args.repeat} runs of each version, alternating")
+    print(f"  {'':30}{'before':>12}{'verified':>12}{'ratio':>9}")
+    for label, key in (("load as BarData (s)", "load"), ("  its CPU time (s)", "load_cpu"),
+                       ("load as numpy columns (s)", "columns"),
+                       ("  its CPU time (s)", "columns_cpu"), ("save (s)", "save")):
+        before, now = median(pooled("before", key)), median(pooled("now", key))
+        print(f"  {label:30}{before:>12.3f}{now:>12.3f}{now / before:>8.3f}x")
+    size = {v: runs[v][0]["bytes"] / 1e6 for v in runs}
+    print(f"  {'size on disk (MB)':30}{size['before']:>12.2f}{size['now']:>12.2f}"
+          f"{size['now'] / size['before']:>8.3f}x")
+    print(f"  SHA-256 of the part alone: {median(pooled('now', 'hash')) * 1000:.1f} ms")
+    unchecked, verified = (median([s for r in runs["now"] for s in r["reads"][way]])
+                           for way in ("unchecked", "verified"))
+    rounds = sum(len(r["reads"]["verified"]) for r in runs["now"])
+    print(f"  reading the part alone, in turns in one process ({rounds} times each): unchecked "
+          f"{unchecked * 1000:.1f} ms, verified {verified * 1000:.1f} ms: verification adds "
+          f"{(verified - unchecked) * 1000:+.1f} ms, "
+          f"{(verified - unchecked) / median(pooled('before', 'load')) * 100:+.1f}% of a load "
+          "as BarData")
+    for version in runs:
+        print(f"  {version:7} load runs (s): "
+              + ", ".join(f"{s:.3f}" for s in pooled(version, "load"))
+              + "; CPU: " + ", ".join(f"{s:.3f}" for s in pooled(version, "load_cpu")))
+        steals = [r["steal_pct"] for r in runs[version]]
+        if None not in steals:
+            print(f"  {version:7} host steal during the loads, per round: "
+                  + ", ".join(f"{s:.1f}%" for s in steals))
+    cost = median(pooled("now", "load")) / median(pooled("before", "load")) - 1
+    cpu = median(pooled("now", "load_cpu")) / median(pooled("before", "load_cpu")) - 1
+    added = (verified - unchecked) / median(pooled("before", "load"))
+    print(f"target, a verified load of {args.bars:,} bars at most 15% slower: "
+          f"{'met' if added <= 0.15 else 'NOT met'} (the read in turns {added * 100:+.1f}%; "
+          f"medians of the whole loads, one process each: wall {cost * 100:+.1f}%, "
+          f"CPU {cpu * 100:+.1f}%)")
+    identical = {r["digest"] for version in runs.values() for r in version}
+    mismatches = sum(r["mismatches"] for version in runs.values() for r in version)
+    print(f"identity: {'the same bars from both' if len(identical) == 1 else 'DIFFERENT bars'}, "
+          f"{mismatches} bars differing from those saved")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     if args.child:
         child(args)  # an exception prints its traceback and exits 1, which the parent reports
+        return
+    if args.verification:
+        show_verification(run_verification(args), args)
         return
     targets = [args.only] if args.only else list(TARGETS)
     show({t: run_case(t, args) for t in targets}, args)

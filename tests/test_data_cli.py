@@ -201,3 +201,86 @@ def test_bytes_that_are_not_utf8_are_named_by_offset_and_line(workdir, capsys):
     assert f"{name}: rejected, nothing written: not UTF-8 text (a GBK file, say): byte B1 at " \
            f"offset {offset} (line 4) does not decode; save the file as UTF-8" in err
     assert store_is_empty(capsys, home)
+
+
+def flip_one_byte(path) -> None:
+    """One byte of the file, halfway in, with one bit flipped: a disk's quiet damage."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"no shared data at {SHARED_DATA}")
+def test_a_flipped_byte_is_named_by_verify_export_and_backtest(workdir, capsys):
+    home = str(workdir / "data")
+    (workdir / RB).write_bytes((SHARED_DATA / RB).read_bytes())
+    assert main(["--home", home, "data", "import", RB]) == 0
+    assert main(["--home", home, "data", "resample", "rb2401.SHFE", "30m"]) == 0
+    assert main(["--home", home, "data", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert "ok       rb2401.SHFE 1m (1 part)" in out and "all intact" in out
+    (part,) = (workdir / "data" / "market" / "bars" / "SHFE" / "rb2401" / "1m").glob("*.parquet")
+    flip_one_byte(part)
+
+    assert main(["--home", home, "data", "verify"]) == 1
+    captured = capsys.readouterr()
+    assert f"DAMAGED  rb2401.SHFE 1m: {part}: its bytes are not those written" in captured.out
+    assert "ok       rb2401.SHFE 30m (1 part)" in captured.out
+    assert "1 of 2 parts damaged" in captured.err
+    assert main(["--home", home, "data", "verify", "rb2401.SHFE", "1m"]) == 1
+    assert str(part) in capsys.readouterr().out
+    assert main(["--home", home, "data", "verify", "rb2401.SHFE", "30m"]) == 0
+    assert "verified 1 part of 1 series" in capsys.readouterr().out
+
+    assert main(["--home", home, "data", "export", "rb2401.SHFE", "1m", "out.csv"]) == 2
+    assert f"error: {part} is damaged: its bytes are not those written" in \
+        capsys.readouterr().err
+    assert not (workdir / "out.csv").exists()
+    assert main(["--home", home, "backtest", "DoubleMaStrategy", "rb2401.SHFE", "--interval",
+                 "1m", "--start", "2023-09-25", "--end", "2023-10-10"]) == 2
+    assert f"{part} is damaged" in capsys.readouterr().err
+
+    # every other series still works
+    assert main(["--home", home, "data", "export", "rb2401.SHFE", "30m", "out30.csv"]) == 0
+    assert len((workdir / "out30.csv").read_text().splitlines()) == 65
+
+
+def test_verify_of_an_unknown_series_is_bad_input(workdir, capsys):
+    home = str(workdir / "data")
+    assert main(["--home", home, "data", "verify"]) == 0
+    assert "verified 0 parts of 0 series" in capsys.readouterr().out
+    assert main(["--home", home, "data", "verify", "rb2401.SHFE", "1m"]) == 2
+    assert "no 1m data for rb2401.SHFE" in capsys.readouterr().err
+
+
+def test_a_broken_catalogue_is_rebuilt_and_said_once_on_stderr(workdir, capsys):
+    import sqlite3
+
+    from vnpy.trader.constant import Exchange
+
+    from terminal.core.paths import prepare
+    from terminal.storage.market_store import MarketStore
+
+    home = workdir / "data"
+    here = os.getcwd()
+    store = MarketStore(prepare(home).market_dir)
+    os.chdir(here)
+    for symbol in ("rb2401", "rb2405"):
+        store.save_columns(symbol, Exchange.SHFE, "1m", {
+            "datetime": [1_695_603_660_000_000_000], "close_price": [3762.0]})
+    store.close()
+    catalogue = home / "market" / "catalogue.db"
+    for damage in ("DROP TABLE series",
+                   "UPDATE series SET first = 'garbage' WHERE symbol = 'rb2405'"):
+        db = sqlite3.connect(catalogue)
+        db.execute(damage)
+        db.commit()
+        db.close()
+        assert main(["--home", str(home), "data", "list"]) == 0
+        captured = capsys.readouterr()
+        assert "rb2401" in captured.out and "rb2405" in captured.out
+        assert "the store is empty" not in captured.out and "Traceback" not in captured.err
+        (warning,) = [line for line in captured.err.splitlines() if "inconsistent" in line]
+        assert warning.startswith("WARNING") and "rebuilt from the parts on disk" in warning
+        assert main(["--home", str(home), "data", "list"]) == 0
+        assert "inconsistent" not in capsys.readouterr().err

@@ -13,8 +13,8 @@ from vnpy.trader.constant import Exchange
 
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, MarketStore
-from terminal.ui.docks.data_manager import (DataManagerDock, export_target, interval_order,
-                                            resample_targets)
+from terminal.ui.docks.data_manager import (DAMAGED_COLOUR, DataManagerDock, export_target,
+                                            interval_order, resample_targets)
 from terminal.ui.models.series import SeriesTableModel
 
 from conftest import SHARED_DATA
@@ -339,11 +339,14 @@ def test_data_view_of_ticks_and_a_corrupt_series(qtbot, dock, store):
     assert (first["Last"], first["Bid price 1"], first["Ask price 1"]) == \
         ("3,500.2", "3,500.0", "3,500.4")
 
-    # a damaged file: a message box, the terminal goes on
-    for part in (store.root / "ticks").rglob("*.parquet"):
-        part.write_bytes(b"not parquet")
+    # a damaged file: a message box naming it, the series marked, the terminal goes on
+    (part,) = (store.root / "ticks").rglob("*.parquet")
+    part.write_bytes(b"not parquet")
     wait_done(qtbot, dock.view_series(("IF2401", "CFFEX", "tick")))
-    assert dock.error_box.isVisible() and "cannot read" in dock.error_box.text()
+    assert dock.error_box.isVisible() and f"{part} is damaged" in dock.error_box.text()
+    leaf = dock.item_for("IF2401", "CFFEX", "tick")
+    assert leaf.foreground(0).color() == DAMAGED_COLOUR
+    assert "part-000001.parquet: its bytes are not those written" in leaf.toolTip(0)
 
 
 def test_series_model_is_columnar_on_a_million_rows(qtbot):
@@ -363,3 +366,121 @@ def test_series_model_is_columnar_on_a_million_rows(qtbot):
     assert model.data(model.index(0, 1)) == "4,000.5"
     # nothing per row: the model holds the table's arrays
     assert all(isinstance(c.values, np.ndarray) for c in model._columns)
+
+
+# ---------------------------------------------------------------------------- verify
+def two_series(store):
+    ns = pd.to_datetime(["2024-01-02 01:00", "2024-01-02 01:01"]).as_unit("ns").asi8
+    bars = {"datetime": ns, "close_price": [3762.0, 3763.0]}
+    store.save_columns("rb2405", Exchange.SHFE, "1m", bars)
+    store.save_columns("IF2403", Exchange.CFFEX, "1m", bars)
+    (part,) = store.folder("rb2405", Exchange.SHFE, "1m").glob("part-*.parquet")
+    return part
+
+
+def flip_a_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_verify_checks_every_series_in_the_background_and_names_damaged_parts(
+        qtbot, dock, store):
+    part = two_series(store)
+    dock.refresh()
+    assert dock.buttons["Verify all"].isEnabled()       # with nothing selected: every series
+    seen = []
+    dock.buttons["Verify all"].click()
+    job = dock.verify_job
+    job.progress.connect(lambda percent, text: seen.append((percent, text)))
+    wait_done(qtbot, job)
+    assert "Verified 2 parts of 2 series: all intact" in dock.status_label.text()
+    assert dock.error_box is None and dock.damaged == {}
+
+    flip_a_byte(part)
+    job = dock.verify_series()
+    assert dock.buttons["Verify all"].text() == "Stop verifying"
+    job.progress.connect(lambda percent, text: seen.append((percent, text)))
+    wait_done(qtbot, job)
+    assert dock.buttons["Verify all"].text() == "Verify all"
+    assert seen and seen[-1][0] == 100 and {text for _, text in seen} >= {"rb2405.SHFE 1m"}
+    assert "1 of 2 parts damaged, in 1 series" in dock.status_label.text()
+    box = dock.error_box
+    assert box.isVisible() and "rb2405.SHFE 1m" in box.text()
+    assert str(part) in box.detailedText() and "its bytes are not those written" in \
+        box.detailedText()
+    damaged, sound = dock.item_for("rb2405", "SHFE", "1m"), dock.item_for("IF2403", "CFFEX", "1m")
+    assert damaged.foreground(0).color() == DAMAGED_COLOUR
+    assert "part-000001.parquet: its bytes are not those written" in damaged.toolTip(2)
+    assert sound.foreground(0).color() != DAMAGED_COLOUR and sound.toolTip(0) == ""
+    box.close()
+
+    # the damaged series stays marked through a refresh; deleting it clears the mark
+    dock.refresh()
+    assert dock.item_for("rb2405", "SHFE", "1m").foreground(1).color() == DAMAGED_COLOUR
+    assert dock.delete_series(("rb2405", "SHFE", "1m")) == 2
+    assert dock.damaged == {}
+
+
+def test_verify_of_the_selected_series_from_the_context_menu(qtbot, dock, store):
+    part = two_series(store)
+    flip_a_byte(part)
+    dock.refresh()
+    dock.select_series("IF2403", "CFFEX", "1m")
+    assert dock.verify_one_action.isEnabled()
+    dock.verify_one_action.trigger()
+    wait_done(qtbot, dock.verify_job)
+    assert "Verified 1 part of 1 series: all intact" in dock.status_label.text()
+    assert dock.damaged == {}
+    wait_done(qtbot, dock.verify_series(("rb2405", "SHFE", "1m")))
+    assert list(dock.damaged) == [("rb2405", "SHFE", "1m")]
+    dock.error_box.close()
+
+
+def test_verify_can_be_stopped(qtbot, dock, store, monkeypatch):
+    two_series(store)
+    dock.refresh()
+
+    def verify(*args, progress=None):
+        dock.verify_job.cancel()                 # the trader presses Stop verifying
+        progress(0, 100, "rb2405.SHFE 1m")
+        raise AssertionError("not reached: a cancelled job's report raises")
+
+    monkeypatch.setattr(store, "verify", verify)
+    job = dock.verify_series()
+    wait_done(qtbot, job)
+    assert dock.status_label.text() == "Verification stopped"
+    assert dock.buttons["Verify all"].text() == "Verify all" and dock.error_box is None
+
+
+def test_the_terminal_starts_on_a_broken_catalogue_and_lists_the_series(qtbot, data_dir, caplog):
+    """A bad date in the catalogue made every start log an unhandled exception; now the
+    catalogue is rebuilt from the parts on first use, said once, and the Data dock lists the
+    series."""
+    import sqlite3
+
+    from terminal.app import start
+
+    market = data_dir / "market"
+    seed = MarketStore(market)
+    two_series(seed)
+    seed.close()
+    db = sqlite3.connect(market / "catalogue.db")
+    db.execute("UPDATE series SET first = 'garbage'")
+    db.commit()
+    db.close()
+
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    try:
+        dock = window.data_manager
+        dock.refresh()
+        assert {row[:3] for row in tree_rows(dock) if len(row) == 4} == \
+            {("SHFE", "rb2405", "1m"), ("CFFEX", "IF2403", "1m")}
+        assert "first 'garbage' is not a time" in runtime.store.repaired
+        assert [r.levelname for r in caplog.records if "inconsistent" in r.getMessage()] == \
+            ["WARNING"]
+        assert not [r for r in caplog.records if r.levelname == "CRITICAL"]
+    finally:
+        window.close()
+        runtime.close()

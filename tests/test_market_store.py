@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import gc
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -304,3 +306,336 @@ def test_vnpy_cta_engine_loads_recent_bars_from_the_store(store):
     finally:
         main_engine.close()
         os.chdir(here)
+
+
+# ---------------------------------------------------------------------------- damaged parts
+def flip(path, offset: int, bit: int = 0) -> None:
+    """Flip one bit of the file at `offset`, in place (twice puts it back)."""
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        value = handle.read(1)[0]
+        handle.seek(offset)
+        handle.write(bytes([value ^ (1 << bit)]))
+
+
+def only_part(store, symbol="rb2401", exchange=Exchange.SHFE, interval="1m"):
+    (part,) = store.folder(symbol, exchange, interval).glob("part-*.parquet")
+    return part
+
+
+def test_every_flipped_bit_in_a_part_is_found_and_named(store):
+    """One bit flipped anywhere in the file (pages, page headers, footer, magic bytes): the
+    load fails naming the part, and the other series of the store still loads."""
+    from terminal.storage.market_store import DamagedPartError
+
+    store.save_bars(bars(120))
+    store.save_ticks([TickData("T", "IF2101", Exchange.CFFEX, T0, last_price=5000.0)])
+    part = only_part(store)
+    size = part.stat().st_size
+    for offset in range(size):
+        flip(part, offset, bit=offset % 8)
+        with pytest.raises(DamagedPartError) as caught:
+            store.load_table("rb2401", Exchange.SHFE, "1m")
+        assert caught.value.path == part and str(part) in str(caught.value), offset
+        flip(part, offset, bit=offset % 8)
+    assert len(store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)) == 120
+    assert store.load_ticks("IF2101", Exchange.CFFEX)[0].last_price == 5000.0
+
+
+def test_page_checksums_alone_find_every_flip_in_the_pages(store):
+    """Without a recorded hash (a part left by a crash, a catalogue rebuilt from nothing), the
+    page checksums still stop every flipped bit in the pages from reaching a reader: the part
+    reads as written or fails. (The footer is the recorded hash's to guard.)"""
+    import pyarrow.parquet as pq
+
+    from terminal.storage.parts import DamagedPartError, parse
+
+    store.save_bars(bars(120))
+    part = only_part(store)
+    data = part.read_bytes()
+    expected, checksums = parse(part, data)
+    assert checksums
+    footer = len(data) - 8 - pq.read_metadata(part).serialized_size
+    failed = 0
+    for offset in range(4, footer):
+        damaged = bytearray(data)
+        damaged[offset] ^= 1 << (offset % 8)
+        try:
+            table, _ = parse(part, bytes(damaged))
+        except DamagedPartError:
+            failed += 1
+        else:
+            assert table.equals(expected), offset
+    assert failed > (footer - 4) / 2
+
+
+def test_a_damaged_series_fails_alone_and_can_be_deleted(tmp_path):
+    from terminal.storage.market_store import DamagedPartError
+
+    root = tmp_path / "market"
+    store = MarketStore(root)
+    store.save_bars(bars(300))
+    store.save_bars(bars(10, T0 + timedelta(minutes=300)))          # appended: a second part
+    store.save_bars([BarData("T", "IF2101", Exchange.CFFEX, T0, Interval.MINUTE,
+                             close_price=5000.0)])
+    folder = store.folder("rb2401", Exchange.SHFE, "1m")
+    first, second = sorted(folder.glob("part-*.parquet"))
+    flip(second, second.stat().st_size // 2)
+    for load in (lambda: store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE),
+                 lambda: store.load_table("rb2401", Exchange.SHFE, "1m", T0, T0)):
+        with pytest.raises(DamagedPartError, match=re.escape(str(second))):
+            load()
+    assert store.load_bars("IF2101", Exchange.CFFEX, Interval.MINUTE)[0].close_price == 5000.0
+    assert {s.symbol for s in store.series()} == {"rb2401", "IF2101"}
+
+    report = store.verify()
+    assert [(c.path, c.series) for c in report.damaged] == [(second, "rb2401.SHFE 1m")]
+    assert len(report.parts) == 3 and report.series == 2 and report.hash_only == []
+    assert store.verify("IF2101", Exchange.CFFEX).damaged == []
+
+    # damaged data is never merged into a new, sound-looking part
+    with pytest.raises(DamagedPartError):
+        store.save_bars(bars(5, T0 + timedelta(minutes=100)))
+    assert sorted(folder.glob("part-*.parquet")) == [first, second]
+
+    assert store.delete("rb2401", Exchange.SHFE, "1m") == 310
+    store.close()
+    again = MarketStore(root)
+    assert [s.symbol for s in again.series()] == ["IF2101"] and again.repaired is None
+    again.close()
+
+
+def test_a_recorded_part_gone_from_the_disk_fails_the_read(store):
+    from terminal.storage.market_store import DamagedPartError
+
+    store.save_bars(bars(100))
+    store.save_bars(bars(10, T0 + timedelta(minutes=100)))
+    first, second = sorted(store.folder("rb2401", Exchange.SHFE, "1m").glob("part-*.parquet"))
+    second.unlink()
+    with pytest.raises(DamagedPartError, match=f"{re.escape(str(second))} is damaged: it is "
+                                               "recorded in the catalogue but missing"):
+        store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)
+    (check,) = store.verify().damaged
+    assert check.path == second and "missing" in check.problem
+
+
+def write_as_an_older_version(root, given: list[BarData]) -> Path:
+    """A store as the terminal wrote it before page checksums and hashes: a part written
+    without checksums and a catalogue of one `series` table."""
+    import sqlite3
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from terminal.storage.market_store import BAR_FIELDS
+
+    folder = root / "bars" / "SHFE" / "rb2401" / "1m"
+    folder.mkdir(parents=True)
+    stamps = pa.array([to_ns(b.datetime) for b in given], pa.int64())
+    table = pa.table({"datetime": stamps.cast(pa.timestamp("ns", tz="UTC")),
+                      **{name: pa.array([float(getattr(b, name)) for b in given])
+                         for name in BAR_FIELDS}})
+    part = folder / "part-000001.parquet"
+    pq.write_table(table, part, compression="zstd")
+    db = sqlite3.connect(root / "catalogue.db")
+    db.execute("CREATE TABLE series (symbol TEXT, exchange TEXT, interval TEXT, count INTEGER, "
+               "first TEXT, last TEXT, parts INTEGER, updated TEXT, "
+               "PRIMARY KEY (symbol, exchange, interval))")
+    db.execute("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               ("rb2401", "SHFE", "1m", len(given), given[0].datetime.isoformat(),
+                given[-1].datetime.isoformat(), 1, "2026-01-01T00:00:00"))
+    db.commit()
+    db.close()
+    return part
+
+
+def test_parts_of_an_older_version_are_hashed_once_and_guarded_from_then_on(tmp_path, caplog):
+    from terminal.storage.market_store import DamagedPartError
+
+    root = tmp_path / "market"
+    root.mkdir()
+    part = write_as_an_older_version(root, bars(50))
+    store = MarketStore(root)
+    assert [(s.symbol, s.count) for s in store.series()] == [("rb2401", 50)]
+    assert "the parts table is missing (made by a version before content hashes)" \
+        in store.repaired
+    assert "1 written without page checksums: guarded by their hash" in store.repaired
+    assert len(store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)) == 50
+    (check,) = store.verify().hash_only
+    assert check.path == part and not check.checksums and check.recorded
+    store.close()
+
+    flip(part, 100)                              # damage after the upgrade: the hash finds it
+    store = MarketStore(root)
+    assert store.repaired is None
+    with pytest.raises(DamagedPartError, match="its bytes are not those written"):
+        store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)
+    store.close()
+    assert caplog.text.count("was inconsistent") == 1
+
+
+def test_an_unrecorded_part_is_verified_and_recorded_on_first_read(store, caplog):
+    """A part that appears with no hash recorded (another process's write the catalogue has
+    not seen yet, a copy put in by hand) is read with its page checksums verified, and its
+    hash recorded then, with a warning."""
+    store.save_bars(bars(40))
+    folder = store.folder("rb2401", Exchange.SHFE, "1m")
+    part = only_part(store)
+    copy_ = folder / "part-000002.parquet"
+    copy_.write_bytes(part.read_bytes())
+    assert len(store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)) == 40
+    assert "part-000002.parquet had no recorded hash; it reads with its page checksums" \
+        in caplog.text
+    assert store.catalogue.parts_in("bars/SHFE/rb2401/1m")[
+        "bars/SHFE/rb2401/1m/part-000002.parquet"].sha256 is not None
+
+
+# ---------------------------------------------------------------------------- the catalogue
+def drop_series_table(db):
+    db.execute("DROP TABLE series")
+
+
+def drop_parts_table(db):
+    db.execute("DROP TABLE parts")
+
+
+def bad_date(db):
+    db.execute("UPDATE series SET first = 'garbage' WHERE symbol = 'rb2401'")
+
+
+def unknown_exchange(db):
+    db.execute("UPDATE series SET exchange = 'MOON' WHERE symbol = 'rb2401'")
+
+
+def bad_hash(db):
+    db.execute("UPDATE parts SET sha256 = 'xyz'")
+
+
+def forgotten_row(db):
+    db.execute("DELETE FROM series WHERE symbol = 'IF2101'")
+
+
+def forgotten_part(db):
+    db.execute("DELETE FROM parts WHERE path LIKE 'ticks/%'")
+
+
+def ghost_row(db):
+    db.execute("INSERT INTO series VALUES ('ag2406', 'SHFE', '1m', 5, '2023-09-25T09:01:00+08:00',"
+               " '2023-09-25T09:05:00+08:00', 1, '2026-01-01T00:00:00')")
+
+
+def missing_column(db):
+    db.execute("ALTER TABLE series DROP COLUMN last")
+
+
+@pytest.mark.parametrize("damage, said", [
+    (drop_series_table, "the series table is missing"),
+    (drop_parts_table, "the parts table is missing"),
+    (bad_date, "series row 'rb2401' 'SHFE' '1m': first 'garbage' is not a time"),
+    (unknown_exchange, "exchange 'MOON' is unknown"),
+    (bad_hash, "sha256 'xyz' is not a SHA-256"),
+    (forgotten_row, "1 series on disk without a row (ticks/CFFEX/IF2101)"),
+    (forgotten_part, "1 part(s) on disk not recorded (ticks/CFFEX/IF2101/part-000001.parquet)"),
+    (ghost_row, "1 series row(s) without parts on disk (bars/SHFE/ag2406/1m)"),
+    (missing_column, "the series table lacks the column(s) last"),
+])
+def test_an_inconsistent_catalogue_is_rebuilt_from_the_parts_and_said_once(
+        tmp_path, caplog, damage, said):
+    import sqlite3
+
+    root = tmp_path / "market"
+    store = MarketStore(root)
+    store.save_bars(bars(30))
+    store.save_ticks([TickData("CTP", "IF2101", Exchange.CFFEX, T0, last_price=5000.0)])
+    store.close()
+    db = sqlite3.connect(root / "catalogue.db")
+    damage(db)
+    db.commit()
+    db.close()
+
+    store = MarketStore(root)
+    listed = {(s.symbol, s.interval, s.count, s.first) for s in store.series()}
+    assert listed == {("rb2401", "1m", 30, T0), ("IF2101", "tick", 1, T0)}
+    assert said in store.repaired and "rebuilt from the parts on disk: 2 series, 2 parts" \
+        in store.repaired
+    assert len(store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)) == 30
+    store.close()
+    (aside,) = root.glob("catalogue.db.broken-*")
+    assert aside.name in caplog.text
+    again = MarketStore(root)
+    assert len(again.series()) == 2 and again.repaired is None
+    again.close()
+    assert caplog.text.count("was inconsistent") == 1
+    assert [r.levelname for r in caplog.records if "inconsistent" in r.message] == ["WARNING"]
+
+
+def test_a_rebuild_keeps_the_hashes_so_a_damaged_part_stays_damaged(tmp_path):
+    """The hashes are what a rebuild cannot take again from the parts: taken now, they would
+    vouch for damaged bytes. A part whose footer lost a bit (which page checksums do not
+    cover) still fails after the series table was lost and rebuilt."""
+    import sqlite3
+
+    import pyarrow.parquet as pq
+
+    from terminal.storage.market_store import DamagedPartError
+    from terminal.storage.parts import parse
+
+    root = tmp_path / "market"
+    store = MarketStore(root)
+    store.save_bars(bars(30))
+    store.close()
+    part = next(root.rglob("part-*.parquet"))
+    data = part.read_bytes()
+    footer = len(data) - 8 - pq.read_metadata(part).serialized_size
+    for offset in range(footer, len(data) - 8):   # a flip the reader takes without a word
+        damaged = bytearray(data)
+        damaged[offset] ^= 1
+        try:
+            parse(part, bytes(damaged))
+        except DamagedPartError:
+            continue
+        break
+    else:
+        pytest.fail("no flip of the footer got past the reader")
+    flip(part, offset, 0)
+    db = sqlite3.connect(root / "catalogue.db")
+    drop_series_table(db)
+    db.commit()
+    db.close()
+    store = MarketStore(root)
+    assert store.series() == []
+    assert "1 damaged part that cannot be read" in store.repaired and str(part) in store.repaired
+    with pytest.raises(DamagedPartError, match=re.escape(str(part))):
+        store.load_table("rb2401", Exchange.SHFE, "1m")
+    assert [c.path for c in store.verify().damaged] == [part]
+    store.close()
+    again = MarketStore(root)                     # known damage is not a new inconsistency
+    assert again.repaired is None and again.series() == []
+    assert [c.path for c in again.verify().damaged] == [part]
+    again.close()
+
+
+def test_a_row_changed_behind_the_stores_back_is_rebuilt_not_raised(store):
+    import sqlite3
+
+    store.save_bars(bars(30))
+    db = sqlite3.connect(store.root / "catalogue.db")
+    bad_date(db)
+    db.commit()
+    db.close()
+    assert [(s.symbol, s.count) for s in store.series()] == [("rb2401", 30)]
+    assert "a series row cannot be read" in store.repaired
+
+
+def test_vnpy_overview_lists_the_bars_vnpy_can_name(store):
+    """vn.py's DataManager asks for an overview; resampled 5m bars have no vn.py Interval."""
+    from terminal.storage.vnpy_database import StoreDatabase
+
+    store.save_bars(bars(10))
+    store.save_columns("rb2401", Exchange.SHFE, "5m", {"datetime": [to_ns(T0)],
+                                                       "close_price": [3600.0]})
+    store.save_ticks([TickData("T", "IF2101", Exchange.CFFEX, T0, last_price=5000.0)])
+    database = StoreDatabase(store)
+    assert [(o.symbol, o.interval, o.count) for o in database.get_bar_overview()] == \
+        [("rb2401", Interval.MINUTE, 10)]
+    assert [(o.symbol, o.count) for o in database.get_tick_overview()] == [("IF2101", 1)]

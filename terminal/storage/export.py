@@ -28,7 +28,8 @@ CSV_CELLS_PER_SLICE = 32_768
 def export_series(store, symbol: str, exchange: Exchange, interval: str, out: Path) -> int:
     """Write the series to `out` (.csv or .parquet) and return the rows written; raises
     ValueError for an unknown series or suffix, StoreError/OSError when reading or writing
-    fails."""
+    fails (DamagedPartError, naming the part, when a part is not as written: nothing of a
+    damaged series is exported)."""
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
         raise ValueError(f"{out.name}: export to .csv or .parquet")

@@ -15,6 +15,8 @@ from vnpy.trader.object import BarData, TickData
 
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore
 
+VNPY_BAR_INTERVALS = {i.value for i in Interval if i != Interval.TICK}
+
 
 class StoreDatabase(BaseDatabase):
     def __init__(self, store: MarketStore) -> None:
@@ -43,9 +45,11 @@ class StoreDatabase(BaseDatabase):
         return self.store.delete(symbol, exchange, TICK_INTERVAL)
 
     def get_bar_overview(self) -> list[BarOverview]:
+        """The bar series whose interval vn.py has a name for (resampled 5m or 30m bars have
+        none: `Interval("5m")` raises)."""
         return [
             BarOverview(s.symbol, s.exchange, Interval(s.interval), s.count, s.first, s.last)
-            for s in self.store.series() if s.interval != TICK_INTERVAL
+            for s in self.store.series() if s.interval in VNPY_BAR_INTERVALS
         ]
 
     def get_tick_overview(self) -> list[TickOverview]:

@@ -1,11 +1,14 @@
-"""Data: the market store's catalogue as a tree, import, export, delete and a data view.
+"""Data: the market store's catalogue as a tree, import, export, delete, verify and a data
+view.
 
     Exchange ─ symbol ─ interval (tick, 1m, 5m, d ...)   rows, first, last
 
 Everything `trading-terminal data ...` does, with the same code underneath: the import
 wizard (`ui.dialogs.import_wizard`) runs `csv_import.import_file`, export writes through
-`storage.export.export_series`. Slow work (imports, exports, loading a series for the view)
-runs on a worker thread; errors are shown in a message box and logged, never raised into Qt.
+`storage.export.export_series`, Verify runs `MarketStore.verify`. Slow work (imports,
+exports, verifying, loading a series for the view) runs on a worker thread; errors are shown
+in a message box and logged, never raised into Qt. A series found damaged (by Verify, or by
+a load that failed) is shown in red, its damaged parts in the row's tooltip.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt, QThreadPool
-from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -38,7 +41,8 @@ from vnpy.trader.constant import Exchange
 from terminal.market.resample import DAILY, TARGETS, ResampleError, minutes_of
 from terminal.resampling import resample_stored
 from terminal.storage.export import FORMATS, export_series
-from terminal.storage.market_store import TICK_INTERVAL, MarketStore, SeriesInfo
+from terminal.storage.market_store import (TICK_INTERVAL, DamagedPartError, MarketStore,
+                                           SeriesInfo, Verification)
 from terminal.ui.docks.common import RefreshedWhenShown
 from terminal.ui.jobs import Job
 from terminal.ui.models.series import SeriesTableModel, fit_columns
@@ -52,6 +56,7 @@ KEY_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("Series", "Rows", "First", "Last")
 EXPORT_FILTERS = {"CSV files (*.csv)": ".csv", "Parquet files (*.parquet)": ".parquet"}
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
+DAMAGED_COLOUR = QColor(200, 40, 40)
 
 Key = tuple[str, str, str]  # symbol, exchange value, interval
 
@@ -87,6 +92,8 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         self.viewed: Key | None = None         # the series in the data view
         self.confirm_box: QMessageBox | None = None
         self.error_box: QMessageBox | None = None
+        self.verify_job: Job | None = None
+        self.damaged: dict[Key, list[str]] = {}   # series found damaged: "part: what failed"
         self._build()           # the catalogue is read when the dock is first shown
 
     # ------------------------------------------------------------------ layout
@@ -105,11 +112,19 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         self.view_action.triggered.connect(lambda: self.view_series())
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.triggered.connect(self.refresh)
+        self.verify_action = QAction("Verify all", self)
+        self.verify_action.setToolTip("Check every stored part against the hash recorded when "
+                                      "it was written and its page checksums")
+        self.verify_action.triggered.connect(self._verify_clicked)
+        self.verify_one_action = QAction("Verify series", self)
+        self.verify_one_action.setToolTip("Check the selected series' parts")
+        self.verify_one_action.triggered.connect(
+            lambda: self.verify_series(self.selected_key()) if self.selected_key() else None)
 
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for action in (self.import_action, self.export_action, self.delete_action,
-                       self.view_action, self.refresh_action):
+                       self.view_action, self.refresh_action, self.verify_action):
             button = QPushButton(action.text())
             button.setToolTip(action.toolTip())
             button.clicked.connect(action.trigger)
@@ -187,7 +202,9 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
                 symbol_item = self._item(exchange_item, symbol, infos)
                 for info in infos:
                     leaf = self._item(symbol_item, info.interval, [info])
-                    leaf.setData(0, KEY_ROLE, (info.symbol, info.exchange.value, info.interval))
+                    key = (info.symbol, info.exchange.value, info.interval)
+                    leaf.setData(0, KEY_ROLE, key)
+                    self._mark(leaf, key)
         self.tree.expandAll()
         if selected is not None:
             self.select_series(*selected)
@@ -206,6 +223,17 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         if parent is None:
             self.tree.addTopLevelItem(item)
         return item
+
+    def _mark(self, leaf: QTreeWidgetItem, key: Key) -> None:
+        """A damaged series in red, what failed in its tooltip."""
+        damaged = self.damaged.get(key)
+        for column in range(len(COLUMNS)):
+            if damaged:
+                leaf.setForeground(column, QBrush(DAMAGED_COLOUR))
+                leaf.setToolTip(column, "Damaged, cannot be read:\n" + "\n".join(damaged))
+            else:
+                leaf.setData(column, Qt.ItemDataRole.ForegroundRole, None)
+                leaf.setToolTip(column, "")
 
     def item_for(self, symbol: str, exchange: str, interval: str) -> QTreeWidgetItem | None:
         key = (symbol, exchange, interval)
@@ -236,16 +264,18 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         chosen = self.selected_key() is not None
         for action in (self.export_action, self.delete_action, self.view_action):
             action.setEnabled(chosen)
+        self.verify_one_action.setEnabled(chosen)
         for name, button in self.buttons.items():
-            button.setEnabled(chosen or name in ("Import", "Refresh"))
+            button.setEnabled(chosen or name in ("Import", "Refresh", "Verify all"))
 
     def _context_menu(self, point: QPoint) -> None:
         item = self.tree.itemAt(point)
         if item is not None:
             self.tree.setCurrentItem(item)
         menu = QMenu(self)
-        for action in (self.view_action, self.export_action, self.delete_action, None,
-                       self.import_action, self.refresh_action):
+        for action in (self.view_action, self.export_action, self.delete_action,
+                       self.verify_one_action, None, self.import_action, self.verify_action,
+                       self.refresh_action):
             if action is None:
                 menu.addSeparator()
             else:
@@ -319,7 +349,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
 
         self.status_label.setText(f"Exporting {describe(key)}…")
         return self._run(Job(work, name=f"export {describe(key)}"), done,
-                         f"{describe(key)} could not be exported to {out}")
+                         f"{describe(key)} could not be exported to {out}", key)
 
     # ------------------------------------------------------------------ resample
     def resample_series(self, key: Key, target: str) -> Job:
@@ -338,7 +368,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
 
         self.status_label.setText(f"Resampling {describe(key)} to {target}…")
         return self._run(Job(work, name=f"resample {describe(key)}"), done,
-                         f"{describe(key)} could not be resampled to {target}")
+                         f"{describe(key)} could not be resampled to {target}", key)
 
     # ------------------------------------------------------------------ delete
     def request_delete(self) -> QMessageBox | None:
@@ -370,6 +400,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self.refresh()
             return None
         log.info("deleted %d rows of %s", removed, describe(key))
+        self.damaged.pop(key, None)
         if self.viewed == key:
             self.viewed = None
             self.view_model.clear()
@@ -402,14 +433,97 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
 
         self.view_label.setText(f"Loading {describe(key)}…")
         return self._run(Job(work, name=f"load {describe(key)}"), done,
-                         f"{describe(key)} could not be read")
+                         f"{describe(key)} could not be read", key)
+
+    # ------------------------------------------------------------------ verify
+    def _verify_clicked(self) -> None:
+        """The Verify all button: every series, or stop the check that is running."""
+        if self.verify_job is not None and self.verify_job.running:
+            self.verify_job.cancel()
+        else:
+            self.verify_series()
+
+    def verify_series(self, key: Key | None = None) -> Job | None:
+        """Check every part of the store (or of series `key`) on a worker thread: progress in
+        the status line, damaged series marked in the tree and listed in a message box."""
+        if self.verify_job is not None and self.verify_job.running:
+            return None                          # one check at a time
+        store = self.store
+        what = describe(key) if key else "every series"
+
+        def work(job: Job) -> Verification:
+            def progress(done: int, total: int, series: str) -> None:
+                job.report(100 * done // total if total else 100, series)
+
+            if key is None:
+                return store.verify(progress=progress)
+            symbol, exchange, interval = key
+            return store.verify(symbol, Exchange(exchange), interval, progress)
+
+        job = Job(work, name=f"verify {what}")
+        job.progress.connect(lambda percent, text: self.status_label.setText(
+            f"Verifying {percent}%: {text}"))
+        job.cancelled.connect(lambda: self.status_label.setText("Verification stopped"))
+        job.finished.connect(self._verify_finished)
+        self.verify_job = job
+        self.buttons["Verify all"].setText("Stop verifying")
+        self.status_label.setText(f"Verifying {what}…")
+        return self._run(job, lambda report: self._verified(key, report),
+                         f"{what} could not be verified")
+
+    def _verify_finished(self) -> None:
+        self.buttons["Verify all"].setText(self.verify_action.text())
+
+    def _verified(self, key: Key | None, report: Verification) -> None:
+        found: dict[Key, list[str]] = {}
+        for check in report.damaged:
+            found.setdefault(check.key, []).append(
+                f"{check.path.name}: {check.problem}")
+        if key is None:
+            self.damaged = found
+        else:
+            self.damaged.pop(key, None)
+            self.damaged.update(found)
+        self.refresh()
+        parts, series = len(report.parts), report.series
+        older = len(report.hash_only)
+        note = (f"; {older} written before page checksums, checked by hash only"
+                if older else "")
+        if not report.damaged:
+            self.status_label.setText(f"Verified {parts:,} part{'s' * (parts != 1)} of "
+                                      f"{series:,} series: all intact{note}")
+            log.info("verified %d parts of %d series: all intact", parts, series)
+            return
+        text = (f"{len(report.damaged)} of {parts:,} parts damaged, in "
+                f"{len(found)} series{note}")
+        self.status_label.setText(text)
+        lines = [f"{check.series}: {check.path}\n    {check.problem}" for check in report.damaged]
+        log.error("market data verification: %s:\n%s", text, "\n".join(lines))
+        box = QMessageBox(QMessageBox.Icon.Critical, "Damaged market data",
+                          f"{text}. These series cannot be read until each damaged part is "
+                          "restored from a backup, or the series deleted and imported again:\n\n"
+                          + "\n".join(sorted({c.series for c in report.damaged})),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setDetailedText("\n".join(lines))
+        self.error_box = box
+        box.open()
+
+    def _set_damaged(self, key: Key, problems: list[str]) -> None:
+        self.damaged[key] = problems
+        item = self.item_for(*key)
+        if item is not None:
+            self._mark(item, key)
 
     # ------------------------------------------------------------------ plumbing
-    def _run(self, job: Job, done, failure: str) -> Job:
+    def _run(self, job: Job, done, failure: str, key: Key | None = None) -> Job:
+        """Start `job`; `done` gets its result. A failure is shown; a damaged part met while
+        working on series `key` marks that series."""
         self.jobs.append(job)
 
         def failed(exc: Exception) -> None:
             self.status_label.setText(failure)
+            if key is not None and isinstance(exc, DamagedPartError):
+                self._set_damaged(key, [f"{exc.path.name}: {exc.reason}"])
             self.show_error("Market data", failure, exc)
 
         job.succeeded.connect(done)
