@@ -18,7 +18,7 @@ from vnpy_ctastrategy.base import EVENT_CTA_LOG, EVENT_CTA_STRATEGY
 from vnpy.trader.event import EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_TICK, EVENT_TRADE
 
 from terminal.core import settings as settings_file
-from terminal.core.alerts import EVENT_ALERT, SEVERE, Alert
+from terminal.core.alerts import EVENT_ALERT, SEVERE, WARNING, Alert
 from terminal.core.kernel import Kernel
 from terminal.core.paths import DataPaths
 from terminal.core.settings import Settings
@@ -97,9 +97,9 @@ class Runtime:
 
 
 def build(paths: DataPaths, settings: Settings) -> Runtime:
-    store = MarketStore(paths.market_dir)
-    vnpy_database.install(store)  # before any vn.py engine asks for its database
     kernel = Kernel(paths, settings)
+    store = MarketStore(paths.market_dir, on_repair=functools.partial(store_repaired, kernel))
+    vnpy_database.install(store)  # before any vn.py engine asks for its database
     kernel.add_gateway(SimGateway)
     trading = Trading(kernel.main_engine, kernel.event_engine)
     symbols = settings.watchlist or [spec.vt_symbol for spec in contracts.SPECS]
@@ -145,6 +145,12 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
         log.warning("strategy plugin %s not loaded: %s", path, error)
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
                    restored, connections, risk, catalog, cta, startup_alerts)
+
+
+def store_repaired(kernel: Kernel, text: str) -> None:
+    """The market data catalogue was rebuilt from the parts: the data is whole, but say so."""
+    kernel.event_engine.put(Event(EVENT_ALERT, Alert(datetime.now(CHINA_TZ), WARNING,
+                                                     "market_data", "", text)))
 
 
 def journal_alert(path, set_aside: SetAside) -> Alert:

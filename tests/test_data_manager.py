@@ -481,6 +481,11 @@ def test_the_terminal_starts_on_a_broken_catalogue_and_lists_the_series(qtbot, d
         assert [r.levelname for r in caplog.records if "inconsistent" in r.getMessage()] == \
             ["WARNING"]
         assert not [r for r in caplog.records if r.levelname == "CRITICAL"]
+        alerts = window.alerts.model              # said once in the Alerts dock too
+        qtbot.waitUntil(lambda: any(a.rule == "market_data" for a in alerts.records()),
+                        timeout=10_000)
+        (alert,) = [a for a in alerts.records() if a.rule == "market_data"]
+        assert alert.message == runtime.store.repaired
     finally:
         window.close()
         runtime.close()

@@ -12,15 +12,22 @@ import time
 from pathlib import Path
 
 
-def set_aside(path: Path, companions: tuple[str, ...] = ()) -> Path:
-    """Move `path` (a file or a directory) and `path + suffix` for each companion that exists
-    to a `.broken-<time>` name; returns the new path. Raises OSError when it cannot move."""
+def aside_path(path: Path, companions: tuple[str, ...] = ()) -> Path:
+    """A free `<name>.broken-<time>` beside `path` (and free for each companion suffix)."""
     path = Path(path)
     name = f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}"
     aside, number = path.with_name(name), 1
     while aside.exists() or any(Path(f"{aside}{s}").exists() for s in companions):
         number += 1
         aside = path.with_name(f"{name}-{number}")
+    return aside
+
+
+def set_aside(path: Path, companions: tuple[str, ...] = ()) -> Path:
+    """Move `path` (a file or a directory) and `path + suffix` for each companion that exists
+    to a `.broken-<time>` name; returns the new path. Raises OSError when it cannot move."""
+    path = Path(path)
+    aside = aside_path(path, companions)
     os.replace(path, aside)
     for suffix in companions:
         companion = Path(f"{path}{suffix}")

@@ -9,8 +9,7 @@ thread of the process (the GUI, import workers, the recorder), one call at a tim
 process (a `data import` beside the GUI) shares the file through SQLite's own locking.
 
 Every change that spans rows (a part written and the series row updated, a rebuild) is one
-transaction: the raw sqlite3 module rather than sqlite-utils, whose writes commit on their
-own and so cannot be grouped.
+transaction (sqlite-utils' `Database.atomic`, which groups its writes since version 4).
 """
 
 from __future__ import annotations
@@ -22,21 +21,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from terminal.storage.errors import StoreError
+
+if TYPE_CHECKING:      # imported where used: it imports pandas, which the first paint skips
+    import sqlite_utils
 
 SERIES = "series"
 PARTS = "parts"
-SERIES_COLUMNS = {"symbol": "TEXT NOT NULL", "exchange": "TEXT NOT NULL",
-                  "interval": "TEXT NOT NULL", "count": "INTEGER NOT NULL",
-                  "first": "TEXT NOT NULL", "last": "TEXT NOT NULL",
-                  "parts": "INTEGER NOT NULL", "updated": "TEXT NOT NULL"}
-PART_COLUMNS = {"path": "TEXT NOT NULL",         # under the store's root, with "/"
-                "sha256": "TEXT",                # NULL: could not be verified when recorded
-                "bytes": "INTEGER NOT NULL",
-                "rows": "INTEGER",               # NULL: could not be read when recorded
-                "checksums": "INTEGER NOT NULL",  # 1: written with page checksums
-                "recorded": "TEXT NOT NULL",     # when the hash was taken
-                "damaged": "TEXT"}               # why it could not be read when recorded
+SERIES_COLUMNS = {"symbol": str, "exchange": str, "interval": str, "count": int,
+                  "first": str, "last": str, "parts": int, "updated": str}
+SERIES_KEY = ("symbol", "exchange", "interval")
+PART_COLUMNS = {"path": str,          # under the store's root, with "/"
+                "sha256": str,        # NULL: could not be verified when recorded
+                "bytes": int,
+                "rows": int,          # NULL: could not be read when recorded
+                "checksums": int,     # 1: written with page checksums
+                "recorded": str,      # when the hash was taken
+                "damaged": str}       # why it could not be read when recorded
+PART_KEY = "path"
+NULLABLE = {"sha256", "rows", "damaged"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _PART_PATH = re.compile(r"(bars/[^/]+/[^/]+/[^/]+|ticks/[^/]+/[^/]+)/part-\d{6}\.parquet")
 _NAME = re.compile(r"[^/\\\x00]+")
@@ -98,17 +103,19 @@ class Catalogue:
         self.path = path
         self.exchanges = exchanges
         self._lock = threading.RLock()
-        self.conn = None
+        import sqlite_utils
+
+        self.db: sqlite_utils.Database | None = None
         try:
             with self._guarded():
-                self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-                self.conn.row_factory = sqlite3.Row
-                self.conn.execute("PRAGMA journal_mode=WAL")
-                if not self._tables():
-                    self._create(self.conn)
+                self.db = sqlite_utils.Database(
+                    sqlite3.connect(path, check_same_thread=False, isolation_level=None))
+                self.db.enable_wal()
+                if not self.db.table_names():
+                    _create(self.db)
         except StoreError:
-            if self.conn is not None:
-                self.conn.close()
+            if self.db is not None:
+                self.db.close()
             raise
 
     # ------------------------------------------------------------------ consistency
@@ -118,25 +125,25 @@ class Catalogue:
         compare). Raises CatalogueError when SQLite finds the file itself damaged."""
         with self._lock, self._guarded():
             found = []
-            tables = self._tables()
+            tables = set(self.db.table_names())
             for table, columns in ((SERIES, SERIES_COLUMNS), (PARTS, PART_COLUMNS)):
                 if table not in tables:
                     older = table == PARTS and SERIES in tables
                     found.append(f"the {table} table is missing" + (
                         " (made by a version before content hashes)" if older else ""))
                     continue
-                have = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+                have = self.db[table].columns_dict.keys()
                 if columns.keys() - have:
                     found.append(f"the {table} table lacks the column(s) "
                                  + ", ".join(sorted(columns.keys() - have)))
             if found:
                 return found
-            for row in self.conn.execute(f"SELECT * FROM {SERIES}"):
-                problem = _series_problem(dict(row), self.exchanges)
+            for row in self.db[SERIES].rows:
+                problem = _series_problem(row, self.exchanges)
                 if problem:
                     found.append(problem)
-            for row in self.conn.execute(f"SELECT * FROM {PARTS}"):
-                problem = _part_problem(dict(row))
+            for row in self.db[PARTS].rows:
+                problem = _part_problem(row)
                 if problem:
                     found.append(problem)
             if len(found) > EXAMPLES:
@@ -148,118 +155,105 @@ class Catalogue:
         keeps (they were taken when the parts were written; taken again now they would vouch
         for whatever the files hold today)."""
         with self._lock:
-            return _kept_parts(self.conn)
+            return _kept_parts(self.db)
 
     def keep_aside(self, aside: Path) -> None:
         """A copy of the catalogue as it is now (VACUUM INTO: consistent even with its WAL)."""
         with self._lock, self._guarded():
-            self.conn.execute("VACUUM INTO ?", (str(aside),))
+            self.db.execute("VACUUM INTO ?", [str(aside)])
 
     def replace(self, series: list[SeriesRow], parts: list[PartRecord]) -> None:
         """Every table made anew with these rows, in one transaction."""
-        with self._lock, self._guarded(), self._transaction() as conn:
+        with self._lock, self._guarded(), self.db.atomic():
             for table in (SERIES, PARTS):
-                conn.execute(f"DROP TABLE IF EXISTS {table}")
-            self._create(conn)
-            for row in series:
-                _upsert(conn, SERIES, row.row())
-            for record in parts:
-                _upsert(conn, PARTS, record.row())
+                self.db[table].drop(ignore=True)
+            _create(self.db)
+            self.db[SERIES].insert_all((row.row() for row in series), pk=SERIES_KEY)
+            self.db[PARTS].insert_all((record.row() for record in parts), pk=PART_KEY)
 
     # ------------------------------------------------------------------ series
     def commit(self, series: SeriesRow, added: list[PartRecord] = (),
                removed: list[str] = ()) -> None:
         """A series' new state: its row, the parts written and the parts removed, at once."""
-        with self._lock, self._guarded(), self._transaction() as conn:
-            _upsert(conn, SERIES, series.row())
-            for record in added:
-                _upsert(conn, PARTS, record.row())
+        with self._lock, self._guarded(), self.db.atomic():
+            self.db[SERIES].upsert(series.row(), pk=SERIES_KEY)
+            if added:
+                self.db[PARTS].upsert_all((record.row() for record in added), pk=PART_KEY)
             for path in removed:
-                conn.execute(f"DELETE FROM {PARTS} WHERE path = ?", (path,))
+                self.db[PARTS].delete_where("path = ?", [path])
 
     def get(self, symbol: str, exchange: str, interval: str) -> dict | None:
         with self._lock, self._guarded():
-            row = self.conn.execute(
-                f"SELECT * FROM {SERIES} WHERE symbol = ? AND exchange = ? AND interval = ?",
-                (symbol, exchange, interval)).fetchone()
-        return dict(row) if row else None
+            rows = list(self.db[SERIES].rows_where(
+                "symbol = ? AND exchange = ? AND interval = ?", [symbol, exchange, interval]))
+        return rows[0] if rows else None
 
     def remove(self, symbol: str, exchange: str, interval: str, folder: str) -> None:
         """The series' row and the rows of the parts in `folder` (relative to the root)."""
-        with self._lock, self._guarded(), self._transaction() as conn:
-            conn.execute(f"DELETE FROM {SERIES} WHERE symbol = ? AND exchange = ? "
-                         "AND interval = ?", (symbol, exchange, interval))
-            conn.execute(f"DELETE FROM {PARTS} WHERE path LIKE ? ESCAPE '\\'",
-                         (_like_prefix(folder + "/"),))
+        with self._lock, self._guarded(), self.db.atomic():
+            self.db[SERIES].delete_where("symbol = ? AND exchange = ? AND interval = ?",
+                                         [symbol, exchange, interval])
+            self.db[PARTS].delete_where("path LIKE ? ESCAPE '\\'",
+                                        [_like_prefix(folder + "/")])
 
     def rows(self) -> list[dict]:
         with self._lock, self._guarded():
-            return [dict(row) for row in self.conn.execute(
-                f"SELECT * FROM {SERIES} ORDER BY exchange, symbol, interval")]
+            return list(self.db[SERIES].rows_where(order_by="exchange, symbol, interval"))
 
     # ------------------------------------------------------------------ parts
     def parts_in(self, folder: str) -> dict[str, PartRecord]:
         """The recorded parts of one series folder (relative to the root), by path."""
         with self._lock, self._guarded():
-            rows = [dict(row) for row in self.conn.execute(
-                f"SELECT * FROM {PARTS} WHERE path LIKE ? ESCAPE '\\'",
-                (_like_prefix(folder + "/"),))]
+            rows = list(self.db[PARTS].rows_where("path LIKE ? ESCAPE '\\'",
+                                                  [_like_prefix(folder + "/")]))
         return {row["path"]: _record(row) for row in rows
                 if row["path"].rpartition("/")[0] == folder}
 
     def all_parts(self) -> dict[str, PartRecord]:
         with self._lock, self._guarded():
-            rows = [dict(row) for row in self.conn.execute(f"SELECT * FROM {PARTS}")]
+            rows = list(self.db[PARTS].rows)
         return {row["path"]: _record(row) for row in rows}
 
     def record_part(self, record: PartRecord) -> None:
         with self._lock, self._guarded():
-            _upsert(self.conn, PARTS, record.row())
+            self.db[PARTS].upsert(record.row(), pk=PART_KEY)
 
     def close(self) -> None:
         with self._lock:
-            self.conn.close()
-
-    # ------------------------------------------------------------------ plumbing
-    def _tables(self) -> set[str]:
-        return {row[0] for row in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-    @staticmethod
-    def _create(conn: sqlite3.Connection) -> None:
-        for table, columns, key in ((SERIES, SERIES_COLUMNS, "symbol, exchange, interval"),
-                                    (PARTS, PART_COLUMNS, "path")):
-            body = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body}, PRIMARY KEY ({key}))")
+            self.db.close()
 
     def _guarded(self):
         return _Guard(self.path)
 
-    def _transaction(self):
-        return _Transaction(self.conn)
+
+def _create(db: sqlite_utils.Database) -> None:
+    for table, columns, key in ((SERIES, SERIES_COLUMNS, SERIES_KEY), (PARTS, PART_COLUMNS,
+                                                                        PART_KEY)):
+        db[table].create(columns, pk=key, not_null=set(columns) - NULLABLE,
+                         if_not_exists=True)
 
 
 def kept_parts_of(path: Path) -> dict[str, PartRecord]:
     """`Catalogue.kept_parts` of a catalogue file moved aside, read without changing it;
     none when SQLite cannot read it."""
+    import sqlite_utils
+
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        db = sqlite_utils.Database(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                   uri=True))
     except sqlite3.Error:
         return {}
     try:
-        conn.row_factory = sqlite3.Row
-        return _kept_parts(conn)
+        return _kept_parts(db)
     finally:
-        conn.close()
+        db.close()
 
 
-def _kept_parts(conn: sqlite3.Connection) -> dict[str, PartRecord]:
+def _kept_parts(db: sqlite_utils.Database) -> dict[str, PartRecord]:
     try:
-        tables = {row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if PARTS not in tables:
+        if PARTS not in db.table_names():
             return {}
-        rows = [dict(row) for row in conn.execute(f"SELECT * FROM {PARTS}")]
+        rows = list(db[PARTS].rows)
     except sqlite3.DatabaseError:
         return {}
     return {row["path"]: _record(row) for row in rows
@@ -284,25 +278,6 @@ class _Guard:
         if isinstance(exc, sqlite3.Error):
             raise StoreError(f"market data catalogue {self.path}: {exc}") from exc
         return False
-
-
-class _Transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, kind, exc, tb):
-        self.conn.execute("COMMIT" if exc is None else "ROLLBACK")
-        return False
-
-
-def _upsert(conn: sqlite3.Connection, table: str, row: dict) -> None:
-    names = ", ".join(f'"{name}"' for name in row)
-    marks = ", ".join("?" for _ in row)
-    conn.execute(f"INSERT OR REPLACE INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
 
 
 def _like_prefix(prefix: str) -> str:

@@ -60,6 +60,7 @@ import pyarrow as pa
 from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData, TickData
 
+from terminal.core.aside import aside_path, set_aside
 from terminal.storage.catalogue import (Catalogue, CatalogueError, PartRecord, SeriesRow,
                                         kept_parts_of)
 from terminal.storage.catalogue_repair import (SeriesFolder, disagreements, rebuild,
@@ -74,6 +75,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_PARTS = 32
 TICK_INTERVAL = "tick"
 EXCHANGES = set(Exchange._value2member_map_)
+CATALOGUE_COMPANIONS = ("-wal", "-shm")
 
 BAR_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
               "open_interest")
@@ -250,8 +252,12 @@ class Verification:
 
 
 class MarketStore:
-    def __init__(self, root: Path, tz: ZoneInfo = CHINA_TZ) -> None:
+    def __init__(self, root: Path, tz: ZoneInfo = CHINA_TZ,
+                 on_repair: Callable[[str], None] | None = None) -> None:
+        """`on_repair(text)` hears, once, what a rebuild of the catalogue fixed (the terminal
+        raises an alert with it)."""
         self.root = root
+        self.on_repair = on_repair
         self.tz = tz
         root.mkdir(parents=True, exist_ok=True)
         self._locks: dict[Path, threading.RLock] = {}
@@ -305,20 +311,10 @@ class MarketStore:
 
     def _move_aside(self, path: Path) -> Path:
         """Keep a catalogue as `<name>.broken-<time>` (its WAL files with it) for a look."""
-        aside = self._aside_path()
-        path.replace(aside)
-        for suffix in ("-wal", "-shm"):
-            if path.with_name(path.name + suffix).exists():
-                path.with_name(path.name + suffix).replace(aside.with_name(aside.name + suffix))
-        return aside
+        return set_aside(path, CATALOGUE_COMPANIONS)
 
     def _aside_path(self) -> Path:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        name, number = f"{self.catalogue_path.name}.broken-{stamp}", 1
-        while self.catalogue_path.with_name(name).exists():
-            number += 1
-            name = f"{self.catalogue_path.name}.broken-{stamp}-{number}"
-        return self.catalogue_path.with_name(name)
+        return aside_path(self.catalogue_path, CATALOGUE_COMPANIONS)
 
     def _rebuild(self, catalogue: Catalogue, problems: list[str],
                  folders: dict[str, SeriesFolder], kept: dict[str, PartRecord] | None = None,
@@ -354,6 +350,11 @@ class MarketStore:
                          + "; ".join(problems) + "); " + "; ".join(done) + "."
                          + (f" The old catalogue is kept as {aside.name}." if aside else ""))
         log.warning("%s", self.repaired)
+        if self.on_repair is not None:
+            try:
+                self.on_repair(self.repaired)
+            except Exception:  # noqa: BLE001 - the report must not undo the repair
+                log.exception("could not report the catalogue's repair")
         return catalogue
 
     def _lock(self, folder: Path) -> threading.RLock:
