@@ -283,7 +283,43 @@ def test_reduce_only_with_net_offset():
     gate = make_gate(state=TradingState.REDUCE_ONLY)
     sell = req(direction=Direction.SHORT, offset=Offset.NONE, volume=3)
     assert_allowed(gate.check(sell, ctx(long_volume=3)))
-    assert_denied(gate.check(sell, ctx(long_volume=2)), "reduce_only", "opening")
+    assert_denied(gate.check(sell, ctx(long_volume=2)), "reduce_only",
+                  "closing 3 lots exceeds the 2 long lots free")
+
+
+def test_a_close_for_more_than_the_position_is_judged_as_an_opening_order():
+    """On a net-position gateway the excess opens; the funds and position limits see it."""
+    gate = make_gate(max_position=10)
+    for offset in (Offset.CLOSE, Offset.CLOSETODAY, Offset.NONE):
+        big = req(direction=Direction.LONG, offset=offset, volume=20)
+        assert_denied(gate.check(big, ctx()), "max_position", "plus 20 would reach 20")
+        assert_allowed(gate.check(replace(big, volume=10), ctx(short_volume=10)))
+
+
+def test_the_traders_own_close_is_not_stopped_by_size_rate_or_count_limits():
+    """After a loss these are what stands between the trader and flat: a 60-lot position over
+    the 50-lot order limit, a second close of the same lots within the duplicate window,
+    working orders and cancels at their limits, the rate used up."""
+    clock = FakeClock()
+    gate = make_gate(clock=clock, max_order_volume=50, max_order_notional=1_000_000.0,
+                     max_working_orders=3, max_orders_per_second=2, max_cancels_per_day=1)
+    close = req(direction=Direction.SHORT, offset=Offset.CLOSE, volume=60,
+                reference=TRADER_CLOSE)
+    position = ctx(long_volume=60, working_orders=3)
+    for _ in range(3):
+        gate.record_sent(close)
+    gate.record_cancel("rb2701.SHFE")
+    assert_allowed(gate.check(close, position))
+    for state in (TradingState.REDUCE_ONLY, TradingState.HALTED):
+        gate.set_state(state)
+        assert_allowed(gate.check(close, position))
+    gate.set_state(TradingState.ACTIVE)
+    # The same order from anyone else meets every one of them.
+    assert_denied(gate.check(replace(close, reference=""), position), "max_order_volume")
+    # Its price is still checked, and it must still be a close.
+    assert_denied(gate.check(replace(close, price=3900.0), position), "price_band")
+    assert_denied(gate.check(replace(close, price=3250.5), position), "price_tick")
+    assert_denied(gate.check(close, ctx(long_volume=59, working_orders=3)), "max_order_volume")
 
 
 def test_state_is_checked_first_then_contract_limits():

@@ -1,9 +1,12 @@
 """Settings-like JSON files: read, or when unreadable kept aside for the user with a message,
-so a bad file never stops the terminal and is never silently overwritten."""
+so a bad file never stops the terminal and is never silently overwritten; written atomically
+(a temporary file beside it, flushed to disk, then renamed over it), so a crash mid-write
+leaves the old file or the new one, never half of one."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +30,14 @@ def read_or_set_aside(path: Path) -> tuple[Any, str]:
         except OSError:
             kept = "could not be moved aside"
         return MISSING, f"{path.name} is unreadable ({exc}); the file {kept}"
+
+
+def write_json(path: Path, data: Any, indent: int = 2) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=indent, ensure_ascii=False)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)

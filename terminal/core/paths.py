@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from terminal.core import privacy
+from terminal.core.jsonfile import write_json
 
 APP_NAME = "TradingTerminal"
 HOME_ENV = "TERMINAL_HOME"
@@ -150,9 +151,7 @@ def _write_vnpy_settings(path: Path) -> None:
             current = {}
     wanted = {**current, **VNPY_FORCED_SETTINGS}
     if wanted != current:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(wanted, indent=4, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(path, wanted, indent=4)
 
 
 def _redirect_user_caches(paths: DataPaths) -> None:

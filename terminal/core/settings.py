@@ -6,13 +6,11 @@ A file that is not valid JSON is moved aside (kept for the user) and defaults ar
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from terminal.core.jsonfile import MISSING, read_or_set_aside
+from terminal.core.jsonfile import MISSING, read_or_set_aside, write_json
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +132,4 @@ def load(path: Path) -> tuple[Settings, list[str]]:
 
 
 def save(path: Path, settings: Settings) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, asdict(settings))

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
+from terminal.core.jsonfile import write_json
 from terminal.gateways.catalog import BROKER, USER, is_secret
 
 log = logging.getLogger(__name__)
@@ -146,11 +146,7 @@ class ProfileStore:
             for profile in items:
                 if any(is_secret(str(key)) for key in profile):
                     raise ValueError("a secret setting reached the profiles file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        text = json.dumps({"version": 1, "profiles": profiles}, indent=2, ensure_ascii=False)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_json(self.path, {"version": 1, "profiles": profiles})
 
 
 # ---------------------------------------------------------------------------- keyring

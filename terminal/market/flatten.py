@@ -80,11 +80,12 @@ class Flattener:
         """Close `position`'s free lots now and the rest once `cancelled` (the orders whose
         cancels were just asked for) and the closes are final. Returns the closes sent now."""
         with self._lock:
-            free = position.volume - position.frozen
+            held = abs(position.volume)           # a net position's volume is signed
+            free = held - position.frozen
             sent = self.close(position, free) if free > 0 else []
             job = _Job(position.vt_positionid, position.vt_symbol, set(),
                        self.clock() + self.timeout, sent=list(sent))
-            if free < position.volume or sent:
+            if free < held or sent:
                 self._jobs[position.vt_positionid] = job
                 self._wait_for(job, [*cancelled, *sent])
             return sent
@@ -126,19 +127,20 @@ class Flattener:
             job = self._jobs.get(position.vt_positionid)
             if job is None or not job.settled:
                 return
-            if position.volume <= 0:
+            held = abs(position.volume)
+            if not held:
                 del self._jobs[job.vt_positionid]
                 log.info("flatten of %s finished", job.vt_positionid)
                 return
             if position.frozen > 0:           # another working order holds lots: wait for it
                 return
             if job.rounds >= self.rounds:
-                self._give_up(job, f"still {position.volume:g} lots open after "
+                self._give_up(job, f"still {held:g} lots open after "
                                    f"{job.rounds} rounds of closing orders")
                 return
             job.rounds += 1
             try:
-                sent = self.close(position, position.volume)
+                sent = self.close(position, held)
             except Exception as exc:  # noqa: BLE001 - reported as the flatten's failure
                 self._give_up(job, f"the closing order could not be sent ({exc})")
                 return
@@ -152,7 +154,7 @@ class Flattener:
         with self._lock:
             for job in list(self._jobs.values()):
                 position = self.position_of(job.vt_positionid)
-                if job.settled and (position is None or position.volume <= 0):
+                if job.settled and (position is None or not position.volume):
                     del self._jobs[job.vt_positionid]        # flat was reported before settling
                 elif now >= job.deadline:
                     self._give_up(job, f"not flat {self.timeout:g} s after Flatten")

@@ -54,13 +54,17 @@ class Trading:
         contract = self.contract(ticket.vt_symbol)
         return self.send(to_request(ticket, contract), contract)
 
-    def send(self, req: OrderRequest, contract: ContractData | None = None) -> str:
+    def send(self, req: OrderRequest, contract: ContractData | None = None,
+             gateway_name: str = "") -> str:
+        """Send `req` to `gateway_name`, by default the gateway of the symbol's contract (a
+        close goes to the gateway that holds the position instead)."""
         contract = contract or self.contract(req.vt_symbol)
         if contract is None:
             raise TradingError(f"unknown symbol {req.vt_symbol}")
-        vt_orderid = self.main_engine.send_order(req, contract.gateway_name)
+        gateway_name = gateway_name or contract.gateway_name
+        vt_orderid = self.main_engine.send_order(req, gateway_name)
         if not vt_orderid:
-            raise TradingError(f"gateway {contract.gateway_name} did not accept the order")
+            raise TradingError(f"gateway {gateway_name} did not accept the order")
         self.orders_sent += 1
         return vt_orderid
 
@@ -87,31 +91,37 @@ class Trading:
     def close_requests(
         self, position: PositionData, volume: float | None = None
     ) -> list[OrderRequest]:
-        """Marketable limit orders that close `volume` (default: all that is not frozen)."""
+        """Marketable limit orders that close `volume` (default: all that is not frozen), no
+        one larger than the exchange takes. A net position (`Direction.NET`, one signed
+        volume) is closed by its sign."""
         contract = self.contract(position.vt_symbol)
         tick = self.main_engine.get_tick(position.vt_symbol)
         if contract is None:
             raise TradingError(f"unknown symbol {position.vt_symbol}")
         if tick is None:
             raise TradingError(f"no quote for {position.vt_symbol} to price the close")
-        closable = position.volume - position.frozen if volume is None else volume
+        held = abs(position.volume)
+        closable = held - position.frozen if volume is None else min(volume, held)
         if closable <= 0:
             return []
-        direction = Direction.SHORT if position.direction == Direction.LONG else Direction.LONG
+        long = position.direction == Direction.LONG or (
+            position.direction == Direction.NET and position.volume > 0)
+        direction = Direction.SHORT if long else Direction.LONG
         price = self.marketable_price(tick, contract, direction)
-        if contract.exchange not in SPLIT_CLOSE_EXCHANGES:
+        if contract.exchange not in SPLIT_CLOSE_EXCHANGES or position.direction == Direction.NET:
             parts = [(Offset.CLOSE, closable)]
         else:
             yesterday = min(position.yd_volume, closable)
             parts = [(Offset.CLOSEYESTERDAY, yesterday), (Offset.CLOSETODAY, closable - yesterday)]
+        largest = contract.max_volume or closable
         return [
             OrderRequest(
                 symbol=contract.symbol, exchange=contract.exchange, direction=direction,
-                type=OrderType.LIMIT, volume=part, price=price, offset=offset,
-                reference=TRADER_CLOSE,
+                type=OrderType.LIMIT, volume=min(largest, part - done), price=price,
+                offset=offset, reference=TRADER_CLOSE,
             )
             for offset, part in parts
-            if part > 0
+            for done in _steps(part, largest)
         ]
 
     @staticmethod
@@ -129,11 +139,12 @@ class Trading:
         return round_to_tick(price, contract.pricetick)
 
     def _close_lots(self, position: PositionData, lots: float) -> list[str]:
-        return [self.send(req) for req in self.close_requests(position, volume=lots)]
+        return [self.send(req, gateway_name=position.gateway_name)
+                for req in self.close_requests(position, volume=lots)]
 
     def _close(self, position: PositionData, cancelled: list[str]) -> list[str]:
         if self.flattener is None:
-            free = position.volume - position.frozen
+            free = abs(position.volume) - position.frozen
             return self._close_lots(position, free) if free > 0 else []
         return self.flattener.start(position, cancelled)
 
@@ -144,8 +155,11 @@ class Trading:
         position = self.main_engine.get_position(vt_positionid)
         if position is None or not position.volume:
             return []
+        closing = Direction.SHORT if position.direction == Direction.LONG or (
+            position.direction == Direction.NET and position.volume > 0) else Direction.LONG
         holding = [order for order in self.working_orders(position.vt_symbol)
-                   if order.offset != Offset.OPEN and order.direction != position.direction]
+                   if order.gateway_name == position.gateway_name
+                   and order.offset != Offset.OPEN and order.direction == closing]
         for order in holding:
             self.main_engine.cancel_order(order.create_cancel_request(), order.gateway_name)
         return self._close(position, [order.vt_orderid for order in holding])
@@ -160,8 +174,22 @@ class Trading:
         for order in working:
             self.main_engine.cancel_order(order.create_cancel_request(), order.gateway_name)
         sent: list[str] = []
+        failed: list[str] = []
         for position in self.main_engine.get_all_positions():
             if position.volume and (vt_symbol is None or position.vt_symbol == vt_symbol):
-                cancelled = [o.vt_orderid for o in working if o.vt_symbol == position.vt_symbol]
-                sent += self._close(position, cancelled)
+                cancelled = [o.vt_orderid for o in working
+                             if o.vt_symbol == position.vt_symbol
+                             and o.gateway_name == position.gateway_name]
+                try:                  # one position that cannot be closed stops no other
+                    sent += self._close(position, cancelled)
+                except TradingError as exc:
+                    failed.append(f"{position.vt_positionid}: {exc}")
+        if failed:
+            raise TradingError(f"flatten: {len(sent)} closing order(s) sent, but not for "
+                               + "; ".join(failed))
         return len(working), sent
+
+
+def _steps(total: float, largest: float) -> range:
+    """Where each order of at most `largest` lots starts within `total` lots."""
+    return range(0, int(total), int(largest)) if total > 0 else range(0)

@@ -27,17 +27,21 @@ Rules, in the order they are checked (the first failing one is reported):
 Decisions made here:
 
 * Cancels are never blocked, by the state or by any rule: a cancel only ever reduces risk.
+* An order is a close only when its volume is at most the opposite position minus the lots
+  already held by working close orders (`long_frozen` / `short_frozen`): a CLOSE,
+  CLOSETODAY, CLOSEYESTERDAY or `Offset.NONE` (net-position gateways) order for more than
+  that is judged as an opening order, since on a net gateway that is what the excess does.
+  Today/yesterday splits are left to the exchange.
 * HALTED stops strategies, the ticket, hotkeys and the chart, but not the trader's Flatten and
   Close actions (`terminal.core.orders.TRADER_CLOSE`): a halted trader can still get flat.
-* REDUCE_ONLY lets an order through only when it closes: a CLOSE/CLOSETODAY/CLOSEYESTERDAY
-  order whose volume is at most the opposite position minus the lots already held by working
-  close orders (`long_frozen` / `short_frozen`). Today/yesterday splits are left to the
-  exchange. An order with `Offset.NONE` (net-position gateways) counts as a close when the
-  opposite position can absorb its whole volume, otherwise as an opening order.
+* REDUCE_ONLY lets an order through only when it closes.
 * The position limit is gross (long + short), which also bounds locked positions; closing
   orders always pass it, as they can only shrink the position.
 * The funds-share limit applies to opening orders only; a close releases margin.
-* Volume and notional limits apply to every order, closes included (fat-finger guards).
+* Volume and notional limits apply to every order, closes included (fat-finger guards),
+  except the trader's own close: Flatten must get flat after a loss, when these limits, the
+  order rate, the working-order and cancel counts and the duplicate window would otherwise
+  stop it (its price is still checked: tick and band).
 * A priced order (anything but MARKET) is checked against the band only when there is a last
   price; with no quote yet it passes the band (the exchange's daily price limits still bound
   it). A market order is valued at the last price and is denied when there is none.
@@ -64,9 +68,9 @@ from terminal.core.orders import TRADER_CLOSE
 from terminal.risk.limits import RiskConfig, RiskLimits, TradingState
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
-CLOSE_OFFSETS = frozenset((Offset.CLOSE, Offset.CLOSETODAY, Offset.CLOSEYESTERDAY))
 _TICK_EPSILON = 1e-7
 _INF = float("inf")
+_ACTIVE = TradingState.ACTIVE
 _HALTED = TradingState.HALTED
 _REDUCE_ONLY = TradingState.REDUCE_ONLY
 _MARKET = OrderType.MARKET
@@ -249,32 +253,24 @@ class RiskGate:
         else:
             free = ctx.long_volume - ctx.long_frozen
             closed_side = "long"
-        if offset is _OPEN:
-            closing = False
-        elif offset in CLOSE_OFFSETS:
-            closing = True
-        else:  # Offset.NONE: a close when the opposite position absorbs all of it
-            closing = volume <= free
+        closing = offset is not _OPEN and volume <= free
+        trader_close = closing and req.reference == TRADER_CLOSE
 
         # 1. Trading state.
         state = self._config.state
-        if state is _HALTED:
-            if not closing or req.reference != TRADER_CLOSE:
-                return _deny("halted", "trading is halted: no new orders until the state is "
-                                       "set back to active or reduce-only (Flatten and Close "
-                                       "still work, cancels always)")
-            if volume > free:
-                return _deny("halted", f"trading is halted: closing {_num(volume)} lots "
-                                       f"exceeds the {_num(max(free, 0.0))} {closed_side} lots "
-                                       f"free to close in {vt_symbol}")
-        elif state is _REDUCE_ONLY:
-            if not closing:
-                return _deny("reduce_only", f"reduce-only: opening orders are blocked; only "
-                                            f"closes of an existing position in {vt_symbol} pass")
-            if volume > free:
-                return _deny("reduce_only", f"reduce-only: closing {_num(volume)} lots exceeds "
-                                            f"the {_num(max(free, 0.0))} {closed_side} lots free "
-                                            f"to close in {vt_symbol}")
+        if state is not _ACTIVE and not closing and offset is not _OPEN:
+            rule = "halted" if state is _HALTED else "reduce_only"
+            words = "trading is halted" if state is _HALTED else "reduce-only"
+            return _deny(rule, f"{words}: closing {_num(volume)} lots exceeds the "
+                               f"{_num(max(free, 0.0))} {closed_side} lots free to close in "
+                               f"{vt_symbol}")
+        if state is _HALTED and not trader_close:
+            return _deny("halted", "trading is halted: no new orders until the state is set "
+                                   "back to active or reduce-only (Flatten and Close still "
+                                   "work, cancels always)")
+        if state is _REDUCE_ONLY and not closing:
+            return _deny("reduce_only", f"reduce-only: opening orders are blocked; only closes "
+                                        f"of an existing position in {vt_symbol} pass")
 
         # 2. Contract limits. A price above 0 and a whole volume above 0 are always required;
         # `contract_limits` switches off the tick and the contract's min/max volume.
@@ -300,7 +296,7 @@ class RiskGate:
                                                 f"per order")
 
         # 3. Size of the order.
-        if lim.max_order_volume and volume > lim.max_order_volume:
+        if lim.max_order_volume and volume > lim.max_order_volume and not trader_close:
             return _deny("max_order_volume", f"volume {_num(volume)} exceeds the maximum of "
                                              f"{lim.max_order_volume} lots per order")
 
@@ -322,7 +318,7 @@ class RiskGate:
             value_price = last
 
         notional = value_price * volume * contract.size
-        if lim.max_order_notional and notional > lim.max_order_notional:
+        if lim.max_order_notional and notional > lim.max_order_notional and not trader_close:
             return _deny("max_order_notional", f"order value {_money(notional)} CNY exceeds the "
                                                f"maximum of {_money(lim.max_order_notional)} "
                                                f"CNY per order")
@@ -348,7 +344,9 @@ class RiskGate:
                                                  f"{vt_symbol}; the limit is "
                                                  f"{lim.max_position} lots")
 
-        # 5. Account activity.
+        # 5. Account activity (not for the trader's close: it must get out).
+        if trader_close:
+            return ALLOWED
         if lim.max_working_orders and ctx.working_orders >= lim.max_working_orders:
             return _deny("max_working_orders", f"{ctx.working_orders} orders are working; the "
                                                f"maximum is {lim.max_working_orders}")

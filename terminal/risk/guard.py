@@ -35,6 +35,7 @@ import itertools
 import logging
 import queue
 import threading
+import types
 import weakref
 from collections.abc import Callable
 from datetime import datetime
@@ -119,6 +120,19 @@ def gate_gateway_class(cls: type) -> None:
         setattr(cls, name, wrap(method))
 
 
+def gate_gateway(gateway: BaseGateway) -> None:
+    """Gate `gateway`'s class (one whose `__init_subclass__` skipped ours is caught here) and
+    any order method set on the object itself, which would shadow its class's."""
+    gate_gateway_class(type(gateway))
+    own = vars(gateway)
+    for name, wrap in _WRAPPERS.items():
+        method = own.get(name)
+        if method is None or getattr(method, _GATED, False):
+            continue
+        gated = wrap(lambda gateway, req, method=method: method(req))
+        setattr(gateway, name, types.MethodType(gated, gateway))
+
+
 def _subclasses(cls: type) -> list[type]:
     found, todo = [], list(cls.__subclasses__())
     while todo:
@@ -162,16 +176,33 @@ class RiskGuard:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._account_ids: dict[str, str] = {}
-        self._working: dict[str, tuple[str, float]] = {}   # vt_orderid -> (symbol, open lots)
-        self._pending_open: dict[str, float] = {}
+        # vt_orderid -> what it holds: (gateway.vt_symbol, open lots, closed side, close lots)
+        self._working: dict[str, tuple[str, float, str, float]] = {}
+        self._pending_open: dict[str, float] = {}          # gateway.vt_symbol -> open lots
+        self._pending_close: dict[tuple[str, str], float] = {}   # (key, side) -> close lots
         self._updates: queue.SimpleQueue[OrderData] = queue.SimpleQueue()
         for order in main_engine.get_all_active_orders():
             self._track(order)
         event_engine.register(EVENT_ORDER, self._on_order)
         install_boundary()
         _GUARDS[event_engine] = weakref.ref(self)
+        for gateway in main_engine.gateways.values():
+            gate_gateway(gateway)
+        add_gateway = main_engine.add_gateway
+
+        def add_and_gate(gateway_class, gateway_name=""):
+            gateway = add_gateway(gateway_class, gateway_name)
+            gate_gateway(gateway)
+            return gateway
+
+        main_engine.add_gateway = add_and_gate             # type: ignore[method-assign]
         main_engine.send_order = self.send_order          # type: ignore[method-assign]
         main_engine.cancel_order = self.cancel_order      # type: ignore[method-assign]
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while an order is checked and sent: hold it to change the gate's settings."""
+        return self._lock
 
     # ---- the engine's entry points (vn.py's, without the log line per request) ----------
     def send_order(self, req: OrderRequest, gateway_name: str) -> str:
@@ -180,7 +211,8 @@ class RiskGuard:
             return ""
         if log.isEnabledFor(logging.DEBUG):
             log.debug("order to %s: %s", gateway_name, req)
-        return gateway.send_order(req)                    # the gate is on the gateway
+        gate_gateway(gateway)             # a method replaced since it was added is gated too
+        return gateway.send_order(req)    # the gate is on the gateway
 
     def cancel_order(self, req: CancelRequest, gateway_name: str) -> None:
         gateway = self.main_engine.get_gateway(gateway_name)
@@ -200,13 +232,18 @@ class RiskGuard:
                 decision = Decision(False, "unknown_contract",
                                     f"{req.vt_symbol} is not a contract of any connected gateway")
             elif self.enabled:
-                decision = self.gate.check(req, self.context(req, contract))
+                decision = self.gate.check(req, self.context(req, contract,
+                                                             gateway.gateway_name))
             else:
                 decision = Decision(True)
             if decision:
                 vt_orderid = send(gateway, req)
                 if vt_orderid:
                     self.gate.record_sent(req)
+                    # Held from now, not from its first order event (still queued): a second
+                    # close sent at once must not find the same lots free.
+                    self._track(req.create_order_data(vt_orderid.partition(".")[2],
+                                                      gateway.gateway_name))
                 return vt_orderid
             self.denied += 1
         return self._reject(req, gateway.gateway_name, decision)
@@ -239,21 +276,28 @@ class RiskGuard:
             self._track(updates.get_nowait())
 
     def _track(self, order: OrderData) -> None:
-        """Follow one order's state: working (with its opening lots left) or done."""
+        """Follow one order's state: working (with the lots it opens or closes) or done."""
         previous = self._working.pop(order.vt_orderid, None)
         if previous is not None:
-            self._pending_open[previous[0]] -= previous[1]
+            key, opening, side, closing = previous
+            self._pending_open[key] -= opening
+            self._pending_close[key, side] -= closing
         if order.is_active():
-            lots = order.volume - order.traded if order.offset == Offset.OPEN else 0.0
-            self._working[order.vt_orderid] = (order.vt_symbol, lots)
-            self._pending_open[order.vt_symbol] = self._pending_open.get(order.vt_symbol, 0.0) \
-                + lots
+            left = order.volume - order.traded
+            key = f"{order.gateway_name}.{order.vt_symbol}"
+            side = "short" if order.direction == Direction.LONG else "long"
+            opening, closing = (left, 0.0) if order.offset == Offset.OPEN else (0.0, left)
+            self._working[order.vt_orderid] = (key, opening, side, closing)
+            self._pending_open[key] = self._pending_open.get(key, 0.0) + opening
+            self._pending_close[key, side] = self._pending_close.get((key, side), 0.0) + closing
 
-    def context(self, req: OrderRequest, contract: ContractData) -> OrderContext:
-        """Called with the guard's lock held."""
+    def context(self, req: OrderRequest, contract: ContractData,
+                gateway: str = "") -> OrderContext:
+        """What the rules need to know, from the books of `gateway` (the one the order goes
+        to; by default the contract's). Called with the guard's lock held."""
         self._apply_updates()
         engine = self.main_engine
-        gateway = contract.gateway_name
+        gateway = gateway or contract.gateway_name
         tick = engine.get_tick(req.vt_symbol)
         account = engine.get_account(f"{gateway}.{self._account_ids.get(gateway, '')}") \
             if gateway in self._account_ids else None
@@ -262,22 +306,35 @@ class RiskGuard:
             account = accounts[0] if accounts else None
             if account is not None:
                 self._account_ids[gateway] = account.accountid
-        long = engine.get_position(f"{gateway}.{req.vt_symbol}.{Direction.LONG.value}")
-        short = engine.get_position(f"{gateway}.{req.vt_symbol}.{Direction.SHORT.value}")
-        pending_open = self._pending_open.get(req.vt_symbol, 0.0)
+        key = f"{gateway}.{req.vt_symbol}"
+        long, short, long_frozen, short_frozen = self._held(key)
         margin_rate, fee_rate, fee_per_lot = self.rates(req.vt_symbol)
         return OrderContext(
             contract=contract,
             last_price=tick.last_price if tick else None,
             available=account.available if account else 0.0,
             margin_rate=margin_rate, commission_rate=fee_rate, commission_per_lot=fee_per_lot,
-            long_volume=long.volume if long else 0.0,
-            short_volume=short.volume if short else 0.0,
-            long_frozen=long.frozen if long else 0.0,
-            short_frozen=short.frozen if short else 0.0,
-            pending_open=pending_open,
+            long_volume=long, short_volume=short,
+            # what working closes hold: as the gateway last said, or as sent since if more
+            long_frozen=max(long_frozen, self._pending_close.get((key, "long"), 0.0)),
+            short_frozen=max(short_frozen, self._pending_close.get((key, "short"), 0.0)),
+            pending_open=self._pending_open.get(key, 0.0),
             working_orders=len(self._working),
         )
+
+    def _held(self, key: str) -> tuple[float, float, float, float]:
+        """Long and short volume and frozen lots of `gateway.vt_symbol`; a net position (one
+        signed volume, `Direction.NET`) counts as long or short by its sign."""
+        engine = self.main_engine
+        net = engine.get_position(f"{key}.{Direction.NET.value}")
+        if net is not None and net.volume:
+            if net.volume > 0:
+                return net.volume, 0.0, net.frozen, 0.0
+            return 0.0, -net.volume, 0.0, net.frozen
+        long = engine.get_position(f"{key}.{Direction.LONG.value}")
+        short = engine.get_position(f"{key}.{Direction.SHORT.value}")
+        return (long.volume if long else 0.0, short.volume if short else 0.0,
+                long.frozen if long else 0.0, short.frozen if short else 0.0)
 
     def _reject(self, req: OrderRequest, gateway_name: str, decision: Decision) -> str:
         order = req.create_order_data(f"RISK-{next(self._ids)}", gateway_name)

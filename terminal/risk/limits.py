@@ -23,15 +23,13 @@ File layout::
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from terminal.core.jsonfile import MISSING, read_or_set_aside
+from terminal.core.jsonfile import MISSING, read_or_set_aside, write_json
 
 
 class TradingState(Enum):
@@ -216,6 +214,9 @@ class RiskConfig:
     global_limits: RiskLimits = field(default_factory=RiskLimits)
     symbols: dict[str, dict[str, Any]] = field(default_factory=dict)
     monitors: MonitorLimits = field(default_factory=MonitorLimits)
+    # Why trading must not go ACTIVE before the trader reviews the limits (a daily-loss breach,
+    # a file that could not be used), kept so that a restart does not forget it.
+    review: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for vt_symbol, overrides in self.symbols.items():
@@ -237,6 +238,7 @@ class RiskConfig:
             "global": asdict(self.global_limits),
             "symbols": {vt: dict(overrides) for vt, overrides in sorted(self.symbols.items())},
             "monitors": asdict(self.monitors),
+            **({"review": list(self.review)} if self.review else {}),
         }
 
     @classmethod
@@ -270,7 +272,7 @@ def parse(data: object) -> LoadedRisk:
         return LoadedRisk(RiskConfig(state=TradingState.REDUCE_ONLY), (),
                           f"risk settings must be a JSON object, got {type(data).__name__}")
     for key in data:
-        if key not in ("state", "global", "symbols", "monitors"):
+        if key not in ("state", "global", "symbols", "monitors", "review"):
             problems.append(f"{key}: unknown risk setting, ignored")
 
     state = TradingState.ACTIVE
@@ -319,10 +321,17 @@ def parse(data: object) -> LoadedRisk:
         else:
             unreadable.append(f"monitors: expected an object, got "
                               f"{type(data['monitors']).__name__}")
+    review: tuple[str, ...] = ()
+    if "review" in data:
+        raw = data["review"]
+        if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+            review = tuple(raw)
+        else:
+            unreadable.append(f"review: expected a list of reasons, got {raw!r:.60}")
     if unreadable:
         state = state.at_least(TradingState.REDUCE_ONLY)
-    return LoadedRisk(RiskConfig(state, global_limits, symbols, monitors), tuple(problems),
-                      "; ".join(unreadable))
+    return LoadedRisk(RiskConfig(state, global_limits, symbols, monitors, review),
+                      tuple(problems), "; ".join(unreadable))
 
 
 def load(path: Path, expected: bool = False) -> LoadedRisk:
@@ -343,12 +352,5 @@ def load(path: Path, expected: bool = False) -> LoadedRisk:
 
 
 def save(path: Path, config: RiskConfig) -> None:
-    """Write atomically: a temporary file next to `path`, flushed, then renamed over it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(config.to_dict(), out, indent=2)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    """Write atomically (`terminal.core.jsonfile.write_json`)."""
+    write_json(path, config.to_dict())

@@ -36,9 +36,14 @@ class RiskMonitor:
                  trading_day: Callable[[], object],
                  flatten: Callable[[str], None] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(CHINA_TZ),
-                 restrict: Callable[[TradingState, str], object] | None = None) -> None:
+                 restrict: Callable[[TradingState, str], object] | None = None,
+                 openings: dict[str, tuple[object, float]] | None = None,
+                 opened: Callable[[str, object, float], None] | None = None) -> None:
         """`restrict(state, reason)`: make trading at least that strict (the risk service
-        also asks for a review before ACTIVE); by default the gate's state is set."""
+        also asks for a review before ACTIVE); by default the gate's state is set.
+        `openings`: each account's trading day and opening balance as kept from earlier in
+        the day (a restart must not reset the day's loss budget); `opened(account, day,
+        balance)` hears each new one, to keep it."""
         self.event_engine = event_engine
         self.gate = gate
         self.limits = limits
@@ -47,8 +52,9 @@ class RiskMonitor:
         self.trading_day = trading_day
         self.clock = clock
         self.restrict = restrict or (lambda state, reason: gate.set_state(state))
+        self.opened = opened
         self._active: set[tuple[str, str]] = set()       # (rule, key) conditions alerted
-        self._opening: dict[str, tuple[object, float]] = {}   # account -> (day, balance)
+        self._opening: dict[str, tuple[object, float]] = dict(openings or {})  # (day, balance)
         self._last_tick: dict[str, datetime] = {}
         self._seen_at: dict[str, datetime] = {}
         event_engine.register(EVENT_POSITION, self._on_position)
@@ -87,15 +93,18 @@ class RiskMonitor:
         account: AccountData = event.data
         day = self.trading_day()
         opening = self._opening.get(account.vt_accountid)
-        if opening is None or opening[0] != day:
+        if opening is None or str(opening[0]) != str(day):
             start = (account.extra or {}).get("pre_balance", account.balance)
             opening = self._opening[account.vt_accountid] = (day, start)
             self._clear("daily_loss", account.vt_accountid)
+            if self.opened is not None:
+                self.opened(account.vt_accountid, day, start)
         loss = opening[1] - account.balance
         limit = self.limits.daily_loss
         if limit and loss >= limit:
             breach = (f"account {account.accountid} has lost {loss:,.0f} today, over the "
-                      f"daily limit of {limit:,.0f}")
+                      f"daily limit of {limit:,.0f} (ACTIVE again today only with a higher "
+                      "limit)")
             if ("daily_loss", account.vt_accountid) not in self._active:
                 self.restrict(TradingState.REDUCE_ONLY, breach)
                 state = self.gate.state.value.replace("_", "-")
@@ -118,6 +127,11 @@ class RiskMonitor:
         self._seen_at.setdefault(tick.vt_symbol, now)     # quoting: expected to go on
         if ("stale_quotes", tick.vt_symbol) in self._active:
             self._clear("stale_quotes", tick.vt_symbol)
+
+    def rearm(self) -> None:
+        """Judge the daily loss again at the next account report (the limits were reviewed:
+        a loss still over the limit restricts trading again)."""
+        self._active = {(rule, key) for rule, key in self._active if rule != "daily_loss"}
 
     def watch_quotes(self, vt_symbol: str) -> None:
         """Expect quotes for `vt_symbol` from now on (it was subscribed)."""

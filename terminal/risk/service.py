@@ -20,6 +20,7 @@ from vnpy.event import EventEngine
 from vnpy.trader.engine import MainEngine
 
 from terminal.core.alerts import SEVERE, WARNING, Alert
+from terminal.core.jsonfile import read_or_set_aside, write_json
 from terminal.risk import limits as risk_file
 from terminal.risk.gate import RiskGate
 from terminal.risk.guard import CHINA_TZ, Rates, RiskGuard
@@ -44,9 +45,12 @@ class RiskService:
         """`expected`: the terminal has run in this data directory before, so a missing
         `risk.json` means the trader's settings are gone, not a first start."""
         self.path = Path(path)
+        self.day_path = self.path.with_name("risk_day.json")
         self._lock = threading.Lock()
         loaded = risk_file.load(self.path, expected)
-        self.review = ""                  # why the limits must be reviewed before ACTIVE
+        # Why the limits must be reviewed before ACTIVE, one reason each; kept in risk.json
+        # (a daily-loss breach survives a restart).
+        self._reasons: list[str] = list(loaded.config.review)
         self.startup_alerts: list[Alert] = []       # published by the runtime
         now = datetime.now(CHINA_TZ)
         for problem in loaded.problems:
@@ -54,32 +58,53 @@ class RiskService:
             self.startup_alerts.append(Alert(now, WARNING, RULE, "",
                                              f"{self.path.name}: {problem}"))
         if loaded.unusable:
-            self.review = (f"{self.path} cannot be used ({loaded.unusable}); trading started "
-                           f"{loaded.config.state.value.replace('_', '-')}")
-            log.error("risk settings: %s", self.review)
+            reason = (f"{self.path} cannot be used ({loaded.unusable}); trading started "
+                      f"{loaded.config.state.value.replace('_', '-')}")
+            self._reasons.append(reason)
+            log.error("risk settings: %s", reason)
             self.startup_alerts.append(Alert(now, SEVERE, RULE, "", (
-                f"{self.review}: only closing orders pass. Review the limits in Trading → Risk "
+                f"{reason}: only closing orders pass. Review the limits in Trading → Risk "
                 "settings… before going ACTIVE.")))
         elif not self.path.exists():
             risk_file.save(self.path, loaded.config)      # first start: a missing file is news
         self.gate = RiskGate(loaded.config, trading_day=trading_day)
         self.guard = RiskGuard(main_engine, event_engine, self.gate, rates)
+        self._openings = _read_openings(self.day_path)
         self.monitor = RiskMonitor(event_engine, self.gate, loaded.config.monitors, in_session,
-                                   trading_day, flatten, restrict=self.restrict)
+                                   trading_day, flatten, restrict=self.restrict,
+                                   openings=self._openings, opened=self._opened)
 
     @property
     def config(self) -> RiskConfig:
         return self.gate.config
 
-    def apply(self, config: RiskConfig, save: bool = True, reviewed: bool = False) -> None:
-        """Use `config` from now on (and keep it in risk.json). Going ACTIVE while a review is
-        pending needs `reviewed` (the trader saw every limit in the dialog)."""
-        with self._lock:
-            if reviewed:
-                self.review = ""
-            elif self.review and config.state is TradingState.ACTIVE \
-                    and self.gate.state is not TradingState.ACTIVE:
-                raise ReviewRequired(self.review)
+    @property
+    def review(self) -> str:
+        """Why the limits must be reviewed before trading goes ACTIVE; empty when not."""
+        return "; ".join(self._reasons)
+
+    def apply(self, config: RiskConfig, save: bool = True, reviewed: str | None = None) -> None:
+        """Use `config` from now on (and keep it in risk.json).
+
+        `reviewed`: the review the trader saw with these limits (the risk dialog's banner when
+        it opened; "" for none). It clears the review when it is still the one pending. When
+        trading was restricted since (a loss breach while the dialog was open), a config less
+        strict than now raises `ReviewRequired` with the new reason, and nothing changes.
+        Without `reviewed` (the state menu, code), going ACTIVE while a review is pending
+        raises `ReviewRequired`."""
+        with self._lock, self.guard.lock:
+            current = self.gate.state
+            looser = config.state.strictness < current.strictness
+            if reviewed is None:
+                if self._reasons and config.state is TradingState.ACTIVE and looser:
+                    raise ReviewRequired(self.review)
+            elif reviewed != self.review:
+                if looser:
+                    raise ReviewRequired(self.review)
+            else:
+                self._reasons.clear()
+                self.monitor.rearm()
+            config = replace(config, review=tuple(self._reasons))
             self.gate.set_config(config)
             self.monitor.limits = config.monitors
         if save:
@@ -89,12 +114,42 @@ class RiskService:
         self.apply(replace(self.gate.config, state=state))
 
     def restrict(self, state: TradingState, reason: str) -> bool:
-        """At least `state` from now on (not saved), and a review before ACTIVE again; False
-        when trading was already that strict."""
-        with self._lock:
+        """At least `state` from now on, and a review before ACTIVE again; both kept in
+        risk.json. False when trading was already that strict."""
+        with self._lock, self.guard.lock:
             current = self.gate.state
-            self.review = self.review or reason
-            if current.at_least(state) is current:
-                return False
-            self.gate.set_state(state)
-            return True
+            if reason not in self._reasons:
+                self._reasons.append(reason)
+            stricter = current.at_least(state)
+            config = replace(self.gate.config, state=stricter, review=tuple(self._reasons))
+            self.gate.set_config(config)
+        try:
+            risk_file.save(self.path, config)
+        except OSError:
+            log.exception("could not keep the restricted state in %s", self.path)
+        return stricter is not current
+
+    def _opened(self, account: str, day: object, balance: float) -> None:
+        """Keep each account's opening balance of the day (a restart must not reset it)."""
+        self._openings[account] = (str(day), balance)
+        try:
+            write_json(self.day_path, {key: {"day": day, "balance": balance}
+                                       for key, (day, balance) in self._openings.items()})
+        except OSError:
+            log.exception("could not keep the day's opening balances in %s", self.day_path)
+
+
+def _read_openings(path: Path) -> dict[str, tuple[str, float]]:
+    """Opening balances kept earlier (account -> (trading day, balance)); a bad file gives
+    none (each account's next report then opens the day, as at a first start)."""
+    data, problem = read_or_set_aside(path)
+    if problem:
+        log.warning("risk: %s", problem)
+    openings: dict[str, tuple[str, float]] = {}
+    if isinstance(data, dict):
+        for account, entry in data.items():
+            if isinstance(entry, dict) and isinstance(entry.get("day"), str) \
+                    and isinstance(entry.get("balance"), (int, float)) \
+                    and not isinstance(entry.get("balance"), bool):
+                openings[account] = (entry["day"], float(entry["balance"]))
+    return openings

@@ -43,7 +43,6 @@ import gc
 import logging
 import shutil
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager

@@ -6,7 +6,8 @@ out: a bad one is named (limit and symbol) and the dialog stays open.
 
 When a review is pending (risk.json could not be used, or the daily loss limit was hit), a
 banner says why at the top; OK then counts as the review, so the state chosen (ACTIVE too)
-is applied and the limits are saved.
+is applied and the limits are saved. If trading is restricted while it is open (a loss
+breach), OK refuses once and shows the new reason instead of undoing the restriction unseen.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
 from terminal.risk.limits import (DESCRIPTIONS, LIMIT_NAMES, MonitorLimits, RiskConfig,
                                   RiskConfigError, TradingState)
-from terminal.risk.service import RiskService
+from terminal.risk.service import ReviewRequired, RiskService
 
 MONITOR_LABELS = {
     "position_loss": "Floating loss per position (CNY)",
@@ -96,6 +97,7 @@ class RiskDialog(QDialog):
                                 "applies them with the trading state chosen and saves them "
                                 "to risk.json.")
         self.review.setVisible(bool(risk.review))
+        self.reviewed = risk.review        # what this dialog showed: OK clears only that
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Trading state"))
@@ -155,5 +157,13 @@ class RiskDialog(QDialog):
         except RiskConfigError as exc:
             self.errors.setText("Not applied:\n" + "\n".join(exc.problems))
             return
-        self.risk.apply(config, reviewed=True)      # the trader saw every limit here
+        try:
+            self.risk.apply(config, reviewed=self.reviewed)   # the trader saw every limit here
+        except ReviewRequired as exc:                   # restricted while this was open
+            self.reviewed = str(exc)
+            self.review.setText(f"Review needed: {exc}. Trading was restricted while this "
+                                "window was open: check the limits again; OK applies them.")
+            self.review.setVisible(True)
+            self.errors.setText("Not applied: trading was restricted meanwhile (above).")
+            return
         super().accept()
