@@ -22,10 +22,12 @@ log = logging.getLogger(__name__)
 DEFERRED_MODULES = ("talib",)   # loaded once the window has painted: MainWindow.settled
 
 
-def start(home: Path | str, show: bool = True, lag=None):
+def start(home: Path | str, show: bool = True, lag=None, sim_clock=None):
     """Prepare `home`, build the engines and the main window, connect the simulator.
 
-    Needs a QApplication. Returns (runtime, window). Used by `main`, the tests and benchmarks.
+    Needs a QApplication. Returns (runtime, window). Used by `main`, the tests and benchmarks;
+    tests pass a `ManualClock` as `sim_clock`, so that the simulated market moves only when
+    they move it (`SimGateway.advance`).
     """
     from terminal.core import settings as settings_file
     from terminal import runtime as runtime_module
@@ -47,6 +49,8 @@ def start(home: Path | str, show: bool = True, lag=None):
     if show:
         window.show()
     window.show_startup_problems(runtime.startup_problems)
+    if sim_clock is not None:
+        runtime.kernel.main_engine.get_gateway(runtime_module.SIM).clock = sim_clock
     runtime.connect_simulator()
     return runtime, window
 

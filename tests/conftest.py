@@ -80,10 +80,15 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def terminal(qtbot, data_dir):
-    """The full terminal (engines, simulator, main window) on a temporary data directory."""
-    from terminal.app import start
+    """The full terminal (engines, simulator, main window) on a temporary data directory.
 
-    runtime, window = start(data_dir, show=True)
+    The simulated market stands still (a `ManualClock`): each subscribed contract has the
+    book it was connected with, and moves only when the test says (`helpers.next_quotes`),
+    so no live quote can race what a test does or checks."""
+    from terminal.app import start
+    from terminal.gateways.sim.clock import ManualClock
+
+    runtime, window = start(data_dir, show=True, sim_clock=ManualClock())
     qtbot.addWidget(window)
     yield runtime, window
     window.close()

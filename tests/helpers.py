@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
+from vnpy.event import Event
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType
-from vnpy.trader.object import OrderRequest, TickData
+from vnpy.trader.object import OrderRequest, SubscribeRequest, TickData
 
 
 def book(symbol: str, exchange: Exchange, bid: float, ask: float, tick: float,
@@ -77,3 +79,46 @@ class EventCounter:
         self._filter = Filter()
         for widget in watched:
             widget.installEventFilter(self._filter)
+
+
+def next_quotes(runtime, rounds: int = 1) -> None:
+    """Move the simulated market of the `terminal` fixture on until every contract has
+    quoted `rounds` more times; returns once the exchange has made the quotes (the events
+    are then on their way to the engine and the GUI)."""
+    gateway = runtime.kernel.main_engine.get_gateway("SIM")
+    gateway.advance(rounds / gateway.quote_rate)
+
+
+def drained(engine, timeout: float = 30.0) -> None:
+    """Return once `engine` has dispatched every event put before this call (`timeout`
+    only bounds a dead dispatch thread)."""
+    kind = f"eDrained.{id(threading.current_thread())}"
+    done = threading.Event()
+    handler = lambda event: done.set()  # noqa: E731
+    engine.register(kind, handler)
+    try:
+        engine.put(Event(kind))
+        assert done.wait(timeout), "the event engine did not dispatch"
+    finally:
+        engine.unregister(kind, handler)
+
+
+def simulator(rate: float, subscribe=(), capital: float = 1_000_000, seed: int = 7):
+    """A running event engine and a simulated exchange on a `ManualClock`, connected, with
+    `subscribe` (vt_symbols) subscribed and their books dispatched: whatever comes after is
+    what the test makes come (`SimGateway.advance`). Returns (engine, gateway)."""
+    from terminal.core.events import IsolatedEventEngine
+    from terminal.gateways.sim import SimGateway
+    from terminal.gateways.sim.clock import ManualClock
+
+    engine = IsolatedEventEngine()
+    engine.start()
+    gateway = SimGateway(engine)
+    gateway.clock = ManualClock()
+    gateway.connect({"quote_rate": rate, "capital": capital, "seed": seed})
+    for vt_symbol in subscribe:
+        symbol, exchange = vt_symbol.rsplit(".", 1)
+        gateway.subscribe(SubscribeRequest(symbol, Exchange(exchange)))
+    gateway.advance(0)
+    drained(engine)
+    return engine, gateway

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from vnpy.trader.constant import Direction, Offset, OrderType, Status
 
-from tests.helpers import EventCounter
+from tests.helpers import EventCounter, next_quotes
 
 WAIT = 10_000  # ms; generous for a loaded CI machine
 RB = "rb2701.SHFE"
@@ -153,7 +153,9 @@ def test_sorting_keeps_rows_updating_in_place(qtbot, terminal):
     assert symbols == sorted(symbols, reverse=True)
     resets = []
     model.modelReset.connect(lambda: resets.append(1))
-    qtbot.wait(600)
+    next_quotes(runtime, 2)
+    book = runtime.kernel.main_engine.get_gateway("SIM").exchange.books[RB]
+    qtbot.waitUntil(lambda: model.find(RB).datetime == book.datetime, timeout=WAIT)
     assert resets == []
     symbols = [model.record(r).vt_symbol for r in range(model.rowCount())]
     assert symbols == sorted(symbols, reverse=True)
@@ -169,10 +171,14 @@ def test_failing_gui_consumer_is_reported_and_others_keep_updating(qtbot, termin
 
     window.pump._consumers.insert(0, broken)
     wait_for_quotes(qtbot, window)
-    qtbot.waitUntil(lambda: window.pump.consumer_errors > 0, timeout=WAIT)
-    count = window.market_watch.model.rowCount()
-    qtbot.waitUntil(lambda: window.market_watch.model.rowCount() > count or len(calls) > 3,
-                    timeout=WAIT)
+    for _ in range(4):                        # each round of quotes is a batch or more
+        called = len(calls)
+        next_quotes(runtime)
+        qtbot.waitUntil(lambda: len(calls) > called, timeout=WAIT)
+    assert window.pump.consumer_errors >= 4
+    book = runtime.kernel.main_engine.get_gateway("SIM").exchange.books[RB]
+    qtbot.waitUntil(lambda: window.market_watch.model.find(RB).datetime == book.datetime,
+                    timeout=WAIT)            # the consumers after it still update
     assert "handler error" in window.errors_label.text()
     messages = [r.message for r in window.log_view.model.records()]
     assert any("broken view" in m for m in messages)
@@ -186,8 +192,10 @@ def test_raising_engine_handler_is_reported_and_quotes_keep_coming(qtbot, termin
         raise KeyError("strategy bug")
 
     runtime.kernel.event_engine.register(EVENT_TICK, broken)
+    next_quotes(runtime)                      # 24 ticks, each raising in `broken`
     qtbot.waitUntil(lambda: runtime.kernel.event_engine.handler_errors > 3, timeout=WAIT)
     before = window.pump.tick_events
+    next_quotes(runtime)
     qtbot.waitUntil(lambda: window.pump.tick_events > before + 5, timeout=WAIT)
     qtbot.waitUntil(
         lambda: any("strategy bug" in r.message for r in window.log_view.model.records()),

@@ -20,6 +20,7 @@ from terminal.market.live_bars import LiveBars
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, to_ns
 from tests.conftest import PROJECT, SHARED_DATA
+from tests.helpers import next_quotes
 from tests.test_app_e2e import WAIT
 
 RB_FILE = SHARED_DATA / "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
@@ -87,20 +88,24 @@ def test_live_bars_from_the_simulated_exchange(qtbot, terminal):
     chart = window.open_chart(SIM, "1m")
     loaded(qtbot, chart)
     assert "live bars only" in chart.message.text()
-    qtbot.waitUntil(lambda: len(chart.chart.series) >= 1, timeout=WAIT)
-    tick = runtime.kernel.main_engine.get_tick(SIM)
-    qtbot.waitUntil(lambda: chart.chart.series.column("close_price")[-1]
-                    == runtime.kernel.main_engine.get_tick(SIM).last_price, timeout=WAIT)
+    next_quotes(runtime, 3)                       # the market moves; the last quote stands
+    tick = runtime.kernel.main_engine.get_gateway("SIM").exchange.books[SIM]
+    qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_tick(SIM) is tick, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(chart.chart.series) >= 1
+                    and chart.chart.series.column("close_price")[-1] == tick.last_price,
+                    timeout=WAIT)
     assert chart.chart.series.times[-1] == to_ns(tick.datetime.replace(second=0,
                                                                        microsecond=0))
     chart.timeframe_box.setCurrentIndex(chart.timeframe_box.findData("15m"))
     loaded(qtbot, chart)
-    qtbot.waitUntil(lambda: len(chart.chart.series) >= 1, timeout=WAIT)
+    next_quotes(runtime)                          # (the reloaded chart's live bars start anew)
+    tick = runtime.kernel.main_engine.get_gateway("SIM").exchange.books[SIM]
+    qtbot.waitUntil(lambda: len(chart.chart.series) >= 1
+                    and chart.chart.series.column("close_price")[-1] == tick.last_price,
+                    timeout=WAIT)
     # The simulator trades around the clock; outside rb's real hours the bars follow the
     # minutes the data shows, so only check the bar holds the latest price.
-    assert chart.chart.series.times[-1] <= to_ns(runtime.kernel.main_engine.get_tick(SIM).datetime)
-    qtbot.waitUntil(lambda: chart.chart.series.column("close_price")[-1]
-                    == runtime.kernel.main_engine.get_tick(SIM).last_price, timeout=WAIT)
+    assert chart.chart.series.times[-1] <= to_ns(tick.datetime)
 
 
 def test_indicators_and_charts_survive_a_restart(qtbot, data_dir):
@@ -147,6 +152,7 @@ def test_orders_fills_and_position_on_the_chart(qtbot, terminal):
     qtbot.waitUntil(lambda: engine.get_tick(SIM) is not None, timeout=WAIT)
     chart = window.open_chart(SIM, "1m")
     loaded(qtbot, chart)
+    next_quotes(runtime)                          # live bars from the quotes after it opened
     qtbot.waitUntil(lambda: len(chart.chart.series) >= 1, timeout=WAIT)
     tick = engine.get_tick(SIM)
     menu = chart.order_menu(tick.ask_price_1 + 5.4)

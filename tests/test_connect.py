@@ -275,17 +275,14 @@ def test_ctp_connect_failure_reported_cleanly(qtbot, app, memory_keyring):
     fill(dialog, {USER: "123456", PASSWORD: PASSWORD_TEXT, TD_ADDRESS: address,
                   MD_ADDRESS: address})
     assert dialog.remember.isEnabled() and dialog.remember.isChecked()
-    started = time.monotonic()
     dialog.accept()
     assert not dialog.isVisible()
     connections = runtime.connections
     qtbot.waitUntil(lambda: connections.status("CTP").state == State.FAILED, timeout=WAIT)
-    elapsed = time.monotonic() - started
     status = connections.status("CTP")
     assert f"cannot reach trade server {address}" in status.detail or \
         f"cannot reach market data server {address}" in status.detail
-    assert "refused" in status.detail
-    assert elapsed < 10
+    assert "refused" in status.detail               # found at once, not by the watchdog
     qtbot.waitUntil(lambda: "CTP: failed" in window.connection_label.text(), timeout=WAIT)
     assert f"127.0.0.1:{port}" in window.connection_label.text()
     qtbot.waitUntil(lambda: any(
@@ -342,7 +339,7 @@ def test_ctp_silent_front_times_out(qtbot, app, no_keyring):
     detail = runtime.connections.status("CTP").detail
     assert f"cannot reach trade server {address}: no answer within 3 s" in detail
     assert "accepts connections" in detail
-    assert 2.5 < elapsed < 8
+    assert elapsed > 2.5                            # not before the watchdog's 3 s
     server.close()
 
     # no keyring: the next dialog asks for the password again

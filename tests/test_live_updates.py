@@ -4,19 +4,17 @@ the asked rate (found by the soak benchmark, benchmarks/soak.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
-
-from vnpy.trader.constant import Direction, Exchange
+import pytest
+from vnpy.trader.constant import Direction, Exchange, Status
 from vnpy.trader.event import EVENT_ORDER, EVENT_TICK
-from vnpy.trader.object import SubscribeRequest, TickData
+from vnpy.trader.object import TickData
 
 from terminal.core.bridge import Batch
-from terminal.core.events import IsolatedEventEngine
+from tests.helpers import next_quotes
 from tests.test_app_e2e import WAIT
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
@@ -174,21 +172,21 @@ def test_chart_draws_live_bars_on_its_own_clock(qtbot, terminal):
     interval = 1 / chart_module.LIVE_DRAWS_PER_SECOND
     offset = (first.live_draws.clock.origin - second.live_draws.clock.origin) % interval
     assert 0.1 * interval < offset < 0.9 * interval     # the two charts draw in turns
+    next_quotes(runtime)                # a live bar from the quotes after the charts opened
+    qtbot.waitUntil(lambda: len(first.chart.series) >= 1, timeout=WAIT)
 
     drawn = []
     original = first._live_bars
-    first._live_bars = lambda: (drawn.append(time.perf_counter()), original())
+    first._live_bars = lambda: (drawn.append(first.live_draws.due), original())
     batch = Batch(ticks={SIM: runtime.kernel.main_engine.get_tick(SIM)})
-    for _ in range(30):
-        first.apply(batch)              # a burst of frames: nothing drawn in the pump's call
-    assert drawn == []
-    qtbot.waitUntil(lambda: len(drawn) == 1, timeout=1_000)
-    end = time.perf_counter() + 0.4
-    while time.perf_counter() < end:
-        first.apply(batch)
-        qtbot.wait(4)
-    assert 3 <= len(drawn) <= 10
-    assert min(np.diff(drawn)) > 0.8 * interval
+    for burst in range(2):
+        for _ in range(30):
+            first.apply(batch)          # a burst of frames: nothing drawn in the pump's call
+        assert len(drawn) == burst and first.live_draws.pending
+        qtbot.waitUntil(lambda: not first.live_draws.pending, timeout=WAIT)
+        assert len(drawn) == burst + 1  # one draw a burst
+    steps = (drawn[1] - drawn[0]) / interval     # on ticks of the chart's clock, not one twice
+    assert steps > 0.999 and abs(steps - round(steps)) < 1e-6
 
     # Fill markers are placed by bar position: redrawn when a bar is added, not every draw.
     fills = []
@@ -205,42 +203,43 @@ def test_chart_draws_live_bars_on_its_own_clock(qtbot, terminal):
 
 
 def test_fast_quotes_come_in_batches_at_the_asked_rate_and_orders_still_fill_at_once():
-    from terminal.gateways.sim import SimGateway
+    """At 2,400 quotes a second the exchange thread wakes once a batch (BATCH_SECONDS), not
+    once a quote, and makes every quote due by then; an order sent meanwhile is matched at
+    the next wake-up, before any more quotes. On a clock the test moves: the wake-ups are
+    those of an idle machine, whatever this one is doing."""
     from terminal.gateways.sim.gateway import BATCH_SECONDS
     from terminal.market import contracts
-    from tests.helpers import request
+    from tests.helpers import drained, request, simulator
 
-    engine = IsolatedEventEngine()
-    engine.start()
-    gateway = SimGateway(engine)
     rate = 100.0                        # 2,400 quotes a second over 24 contracts
     assert 1 / (rate * len(contracts.SPECS)) < BATCH_SECONDS
-    gateway.connect({"quote_rate": rate, "capital": 1_000_000, "seed": 7})
-    counted = [0]
-    engine.register(EVENT_TICK, lambda event: counted.__setitem__(0, counted[0] + 1))
-    filled = threading.Event()
-
-    def on_order(event) -> None:
-        if not event.data.is_active():
-            filled.set()
-
-    engine.register(EVENT_ORDER, on_order)
+    engine, gateway = simulator(rate, [spec.vt_symbol for spec in contracts.SPECS])
+    seen: list = []
     try:
-        for spec in contracts.SPECS:
-            gateway.subscribe(SubscribeRequest(spec.symbol, spec.exchange))
-        time.sleep(0.5)
-        before, start = counted[0], time.monotonic()
-        time.sleep(1.5)
-        made = (counted[0] - before) / (time.monotonic() - start)
-        assert 0.6 * rate * 24 < made < 1.2 * rate * 24      # wide: the machine may be busy
+        engine.register(EVENT_TICK, lambda event: seen.append(event.data))
+        engine.register(EVENT_ORDER, lambda event: seen.append(event.data))
+        gateway.advance(1.5)
+        drained(engine)
+        assert len(seen) == 1.5 * rate * len(contracts.SPECS)
+        wakeups = sorted({tick.datetime for tick in seen})
+        assert len(wakeups) == round(1.5 / BATCH_SECONDS)
+        assert [(b - a).total_seconds() for a, b in zip(wakeups, wakeups[1:])] \
+            == pytest.approx([BATCH_SECONDS] * (len(wakeups) - 1), abs=1e-6)
+
+        seen.clear()
         book = gateway.exchange.books["m2705.DCE"]
-        sent = time.monotonic()
-        gateway.send_order(request("m2705", Exchange.DCE, Direction.LONG, 1, book.ask_price_1 + 5))
-        assert filled.wait(2)
-        assert time.monotonic() - sent < 0.5
+        vt_orderid = gateway.send_order(request("m2705", Exchange.DCE, Direction.LONG, 1,
+                                                book.ask_price_1 + 5))
+        gateway.advance(10 * BATCH_SECONDS)
+        drained(engine)
     finally:
         gateway.close()
         engine.stop()
+    orders = [n for n, data in enumerate(seen) if not isinstance(data, TickData)]
+    assert [seen[n].vt_orderid for n in orders] == 3 * [vt_orderid]   # sent, accepted, filled
+    assert seen[orders[-1]].status == Status.ALLTRADED
+    assert orders == [0, 1, 2]          # before the next batch of quotes
+    assert len(seen) == 3 + 10 * BATCH_SECONDS * rate * len(contracts.SPECS)
 
 
 def test_quote_books_keep_every_level():

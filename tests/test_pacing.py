@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import time
 
+import pytest
 from vnpy.trader.constant import Direction
 
 from terminal.core.bridge import Batch
@@ -13,34 +14,63 @@ from tests.helpers import EventCounter
 from tests.test_app_e2e import RB, WAIT, fill_ticket, marketable_buy_price, wait_for_quotes
 
 
+class Now:
+    """A pacer's time, moved by the test: the checks are on when a show is due, not on when
+    a busy machine got round to running its timer."""
+
+    def __init__(self) -> None:
+        self.seconds = time.perf_counter()
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def on_tick(pacer, moment: float) -> bool:
+    ticks = (moment - pacer.clock.origin) / pacer.gap
+    return abs(ticks - round(ticks)) < 1e-6
+
+
+def shown_when_due(qtbot, pacer, now: Now) -> None:
+    """Move `now` to the pending show and let its timer fire."""
+    now.seconds = max(now.seconds, pacer.due)
+    qtbot.waitUntil(lambda: not pacer.pending, timeout=WAIT)
+
+
 def test_pacer_folds_a_burst_into_one_showing_and_always_shows_the_last_request(qtbot):
     from terminal.ui.pacing import Pacer
 
-    shown = []
-    pacer = Pacer(lambda: shown.append(time.perf_counter()), per_second=10)
+    now, shown = Now(), []
+    pacer = Pacer(lambda: shown.append(pacer.due), per_second=10, now=now)
+    start = now.seconds
     for _ in range(50):
         pacer.request()
     assert shown == [] and pacer.pending          # nothing inside the caller's turn
-    qtbot.waitUntil(lambda: len(shown) == 1, timeout=1_000)
-    qtbot.wait(150)
+    assert start <= pacer.due < start + pacer.gap and on_tick(pacer, pacer.due)
+    assert pacer._timer.interval() == round((pacer.due - start) * 1000)
+    shown_when_due(qtbot, pacer, now)
     assert len(shown) == 1                        # the burst was one request's worth
 
-    # Requests every 5 ms for 0.5 s: about five showings, never closer than the gap.
-    end = time.perf_counter() + 0.5
-    while time.perf_counter() < end:
+    # Requests every 5 ms for 0.5 s: one showing at each tick of the clock, none closer
+    # than the gap, and the last request shown at the first tick after it.
+    end = now.seconds + 0.5
+    while now.seconds < end:
+        if pacer.pending and pacer.due <= now.seconds:
+            shown_when_due(qtbot, pacer, now)
         pacer.request()
-        qtbot.wait(5)
-    last_request = time.perf_counter()
-    qtbot.waitUntil(lambda: not pacer.pending, timeout=1_000)
-    assert shown[-1] >= last_request              # the last request was shown
+        last_request = now.seconds
+        now.seconds += 0.005
+    shown_when_due(qtbot, pacer, now)
+    assert shown[-1] >= last_request > shown[-1] - pacer.gap   # the last request was shown
     gaps = [b - a for a, b in zip(shown, shown[1:])]
-    assert 3 <= len(gaps) <= 8
-    assert min(gaps) > 0.8 * pacer.gap
+    assert gaps == pytest.approx([pacer.gap] * len(gaps))
+    assert len(gaps) in (5, 6)
 
     pacer.request()
+    assert pacer.pending and pacer.due > shown[-1]             # never the tick last given
     pacer.cancel()
-    qtbot.wait(150)
-    assert not pacer.pending and shown[-1] < time.perf_counter() - 0.1
+    assert not pacer.pending                                   # its timer is stopped
+    qtbot.wait(1)
+    assert len(shown) == len(gaps) + 1
 
 
 def test_a_request_can_wait_for_a_later_time_and_still_lands_on_its_clock(qtbot):
@@ -48,15 +78,14 @@ def test_a_request_can_wait_for_a_later_time_and_still_lands_on_its_clock(qtbot)
     the first tick of the view's clock from then on."""
     from terminal.ui.pacing import Pacer
 
-    shown = []
-    pacer = Pacer(lambda: shown.append(time.perf_counter()), per_second=20)
-    later = time.perf_counter() + 0.2
+    now, shown = Now(), []
+    pacer = Pacer(lambda: shown.append(pacer.due), per_second=20, now=now)
+    later = now.seconds + 0.2
     pacer.request(after=later)
-    qtbot.waitUntil(lambda: bool(shown), timeout=1_000)
-    clock = pacer.clock
-    assert later - 0.005 <= shown[0] <= later + pacer.gap + 0.05
-    ticks = (shown[0] - clock.origin) / clock.gap
-    assert abs(ticks - round(ticks)) * clock.gap < 0.03       # on a tick, within timer slack
+    assert later <= pacer.due < later + pacer.gap and on_tick(pacer, pacer.due)
+    assert pacer._timer.interval() == round((pacer.due - now.seconds) * 1000)
+    shown_when_due(qtbot, pacer, now)
+    assert shown == [pacer.due]
 
 
 def test_views_paced_at_one_rate_show_in_turns(qtbot):
@@ -64,16 +93,17 @@ def test_views_paced_at_one_rate_show_in_turns(qtbot):
     each with its own short paint, not all in one long stall."""
     from terminal.ui.pacing import Pacer
 
-    shown: dict[int, float] = {}
-    pacers = [Pacer(lambda n=n: shown.setdefault(n, time.perf_counter()), per_second=10)
+    now, shown = Now(), {}
+    pacers = [Pacer(lambda n=n: shown.setdefault(n, pacers[n].due), per_second=10, now=now)
               for n in range(4)]
     for pacer in pacers:
         pacer.request()
-    qtbot.waitUntil(lambda: len(shown) == 4, timeout=1_000)
-    times = sorted(shown.values())
+    times = sorted(pacer.due for pacer in pacers)
     gap = pacers[0].gap
     assert min(b - a for a, b in zip(times, times[1:])) > 0.1 * gap
     assert times[-1] - times[0] < gap
+    qtbot.waitUntil(lambda: len(shown) == 4, timeout=WAIT)
+    assert sorted(shown.values()) == times
 
 
 ASK_1, BID_1 = 4, 5       # the book's rows: asks 5..1 above bids 1..5

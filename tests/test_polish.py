@@ -18,6 +18,7 @@ from vnpy.trader.constant import Offset, OrderType
 from terminal.core import settings as settings_file
 from terminal.core.resources import resource
 from terminal.ui import shortcuts, theme
+from tests.helpers import next_quotes
 
 WAIT = 10_000
 RB = "rb2701.SHFE"
@@ -450,6 +451,7 @@ def test_unhandled_exception_is_logged_journal_kept_and_one_dialog_shown(qtbot, 
 
         # the terminal goes on: quotes keep coming, orders still go out and fill
         ticks = window.pump.tick_events
+        next_quotes(runtime)
         qtbot.waitUntil(lambda: window.pump.tick_events > ticks, timeout=WAIT)
         again = marketable_buy(runtime, window, volume="2")     # not a duplicate of the first
         qtbot.waitUntil(lambda: any(t.vt_orderid == again

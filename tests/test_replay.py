@@ -3,8 +3,6 @@ driving the simulated exchange's quotes and fills."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date, datetime
 
 import numpy as np
@@ -13,8 +11,6 @@ from vnpy.trader.constant import Direction, Exchange, Offset, Status
 from vnpy.trader.event import EVENT_ORDER, EVENT_TICK, EVENT_TRADE
 from vnpy.trader.object import SubscribeRequest
 
-from terminal.core.events import IsolatedEventEngine
-from terminal.gateways.sim import SimGateway
 from terminal.gateways.sim import replay
 from terminal.gateways.sim.replay import NS, ReplayError, ReplayFeed
 from terminal.market import contracts
@@ -22,7 +18,7 @@ from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, MarketStore, to_ns
 from tests.conftest import SHARED_DATA
 
-from helpers import request
+from helpers import drained, request, simulator
 
 IF_FILE = SHARED_DATA / "cn_fut_CFFEX_IF2101_tick_20210104-06_wondertrader.csv"
 needs_if = pytest.mark.skipif(not IF_FILE.exists(), reason=f"{IF_FILE} is not there")
@@ -96,32 +92,27 @@ def test_days_and_refusals(if_store):
 def test_replay_of_if2101_drives_quotes_and_fills(if_store):
     feed = replay.load(if_store, "IF2101", Exchange.CFFEX, date(2021, 1, 4), "tick", "SIM")
     assert len(feed.times) > 20_000
-    engine = IsolatedEventEngine()
-    engine.start()
-    gateway = SimGateway(engine)
-    gateway.connect({"quote_rate": 2, "capital": 2_000_000, "seed": 3})
+    engine, gateway = simulator(2, capital=2_000_000, seed=3)   # plays as the test moves it
     ticks, trades, orders = [], [], {}
     engine.register(EVENT_TICK, lambda e: ticks.append(e.data)
                     if e.data.symbol == "IF2101" else None)
     engine.register(EVENT_TRADE, lambda e: trades.append(e.data))
-    filled = threading.Event()
+    engine.register(EVENT_ORDER, lambda e: orders.__setitem__(e.data.vt_orderid, e.data))
 
-    def on_order(event):
-        orders[event.data.vt_orderid] = event.data
-        if event.data.status == Status.ALLTRADED:
-            filled.set()
+    def settled() -> None:
+        """Every command sent is carried out and its events dispatched."""
+        gateway.advance(0)
+        drained(engine)
 
-    engine.register(EVENT_ORDER, on_order)
     try:
         start = to_ns(datetime(2021, 1, 4, 10, 0))
         gateway.start_replay(feed)
+        settled()                           # the contract exists: it can be subscribed
         gateway.subscribe(SubscribeRequest("IF2101", Exchange.CFFEX))
         gateway.control_replay("seek", start)
         gateway.control_replay("speed", 300)
-        deadline = time.monotonic() + 5
-        while gateway.replay_status() is None or gateway.replay_status().played == 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        settled()
+        assert gateway.replay_status().played > 0 and gateway.replay_status().state == "paused"
         book = gateway.exchange.books["IF2101.CFFEX"]
         assert book.datetime.date() == date(2021, 1, 4) and book.datetime.hour == 9
 
@@ -132,34 +123,39 @@ def test_replay_of_if2101_drives_quotes_and_fills(if_store):
         assert target > feed.columns["bid_price_1"][first]
         buy = gateway.send_order(request("IF2101", Exchange.CFFEX, Direction.LONG, 1,
                                          float(feed.columns["ask_price_1"][first])))
-        assert filled.wait(5), orders
-        filled.clear()
+        settled()
+        assert orders[buy].status == Status.ALLTRADED, orders
         sell = gateway.send_order(request("IF2101", Exchange.CFFEX, Direction.SHORT, 1, target,
                                           Offset.CLOSE))
-        time.sleep(0.3)
+        settled()
         assert orders[sell].status == Status.NOTTRADED
         gateway.control_replay("play")
-        assert filled.wait(10), orders[sell]
+        gateway.advance(600 / 300)          # ten minutes of the day at 300 times real time
+        drained(engine)
+        assert orders[sell].status == Status.ALLTRADED, orders[sell]
 
         bought, sold = trades
         assert bought.vt_orderid == buy and bought.price == feed.columns["ask_price_1"][first]
         assert sold.vt_orderid == sell and sold.price >= target
         assert start <= to_ns(sold.datetime) <= start + 600 * NS   # stamped on the replay clock
-        # Quotes are the recorded ones, in order, none twice.
+        # Quotes are the recorded ones, in order, none twice, and all of those ten minutes.
         stamps = [to_ns(t.datetime) for t in ticks]
         assert stamps == sorted(set(stamps))
         index = np.searchsorted(feed.times, stamps)
         assert np.array_equal(feed.times[index], stamps)
         assert [t.last_price for t in ticks] == list(feed.columns["last_price"][index])
+        assert stamps[-1] == feed.times[np.searchsorted(feed.times, start + 600 * NS,
+                                                        "right") - 1]
 
         gateway.control_replay("pause")
-        time.sleep(0.2)
+        settled()
         paused_at = len(ticks)
+        gateway.advance(5.0)
+        drained(engine)
         status = gateway.replay_status()
-        time.sleep(0.3)
         assert len(ticks) == paused_at and status.state == "paused" and status.speed == 300
         gateway.control_replay("stop")
-        time.sleep(0.2)
+        settled()
         assert gateway.replay_status() is None
     finally:
         gateway.close()

@@ -40,6 +40,7 @@ def test_replay_a_day_from_the_dock(qtbot, terminal):
 
     qtbot.mouseClick(dock.play_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "playing" in dock.clock_label.text(), timeout=WAIT)
+    runtime.kernel.main_engine.get_gateway("SIM").advance(1.0)     # 100 s of the day
     qtbot.waitUntil(lambda: dock.slider.value() > 0, timeout=WAIT)
     assert dock.play_button.text() == "Pause"
     qtbot.mouseClick(dock.play_button, Qt.MouseButton.LeftButton)

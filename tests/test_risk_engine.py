@@ -16,6 +16,7 @@ from vnpy_ctastrategy import CtaTemplate
 
 from terminal.core.alerts import SEVERE, WARNING
 from terminal.risk.limits import TradingState
+from tests.helpers import drained
 from tests.test_app_e2e import RB, WAIT, wait_for_quotes
 
 
@@ -168,12 +169,16 @@ def test_stale_quotes_are_reported_in_trading_hours(terminal):
     monitor._on_timer(Event("eTimer"))
     wait(lambda: any(a.rule == "stale_quotes" for a in alerts))
     assert "cu2701.SHFE" in next(a for a in alerts if a.rule == "stale_quotes").message
-    # Not during the lunch break.
+    # Not during the lunch break (the clock first: the engine's own timer runs meanwhile;
+    # a timer call that read the old clock is over, and what it raised dispatched, after
+    # two rounds of the queue).
+    monitor.clock = lambda: datetime(2026, 11, 20, 12, 30, tzinfo=now.tzinfo)
+    drained(runtime.kernel.event_engine)
+    drained(runtime.kernel.event_engine)
     monitor._active.clear()
     alerts.clear()
-    monitor.clock = lambda: datetime(2026, 11, 20, 12, 30, tzinfo=now.tzinfo)
     monitor._on_timer(Event("eTimer"))
-    time.sleep(0.2)
+    drained(runtime.kernel.event_engine)
     assert not any(a.rule == "stale_quotes" for a in alerts)
 
 

@@ -1,46 +1,65 @@
-"""The simulated exchange behind vn.py's gateway interface, on a real event engine."""
+"""The simulated exchange behind vn.py's gateway interface, on a real event engine and a
+clock the tests move (`ManualClock`): what they see does not depend on the machine's speed."""
 
 from __future__ import annotations
 
 import threading
-import time
 
+import pytest
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
 from vnpy.trader.event import EVENT_ORDER, EVENT_TICK
-from vnpy.trader.object import SubscribeRequest
 
 from terminal.core.events import IsolatedEventEngine
 from terminal.gateways.sim import SimGateway
+from terminal.market import contracts
 
-from helpers import request
+from helpers import drained, request, simulator
 
-
-def connected(rate: float):
-    engine = IsolatedEventEngine()
-    engine.start()
-    gateway = SimGateway(engine)
-    gateway.connect({"quote_rate": rate, "capital": 1_000_000, "seed": 7})
-    return engine, gateway
+EVERY_CONTRACT = [spec.vt_symbol for spec in contracts.SPECS]
 
 
 def test_quote_rate_is_configurable_and_only_subscribed_symbols_tick():
-    counts = {}
     for rate in (2.0, 20.0):
-        engine, gateway = connected(rate)
+        engine, gateway = simulator(rate, ["rb2701.SHFE"])   # its book came at once
         ticks = []
-        engine.register(EVENT_TICK, lambda e, ticks=ticks: ticks.append(e.data.vt_symbol))
-        gateway.subscribe(SubscribeRequest("rb2701", Exchange.SHFE))
-        time.sleep(1.0)
+        try:
+            engine.register(EVENT_TICK, lambda e, ticks=ticks: ticks.append(e.data))
+            gateway.advance(1.0)
+            drained(engine)
+        finally:
+            gateway.close()
+            engine.stop()
+        assert {t.vt_symbol for t in ticks} == {"rb2701.SHFE"}
+        assert len(ticks) == rate                   # every contract quotes `rate` times a second
+        start = gateway.clock.start
+        assert [(t.datetime - start).total_seconds() for t in ticks] == pytest.approx(
+            [(k + 1) / rate - (len(contracts.SPECS) - 1) / (rate * len(contracts.SPECS))
+             for k in range(int(rate))], abs=1e-6)  # rb2701 is the first of the turn
+
+
+def test_the_market_stands_still_until_its_clock_moves_and_then_catches_up_in_order():
+    engine, gateway = simulator(2.0, EVERY_CONTRACT)
+    ticks = []
+    try:
+        engine.register(EVENT_TICK, lambda e: ticks.append(e.data))
+        gateway.advance(0)
+        drained(engine)
+        assert ticks == []
+        for _ in range(4):
+            gateway.advance(0.25)
+        drained(engine)
+    finally:
         gateway.close()
         engine.stop()
-        assert set(ticks) == {"rb2701.SHFE"}
-        counts[rate] = len(ticks)
-    assert 1 <= counts[2.0] <= 5
-    assert counts[20.0] >= 4 * counts[2.0]
+    assert len(ticks) == 2 * len(contracts.SPECS)
+    assert [t.vt_symbol for t in ticks] == 2 * [spec.vt_symbol for spec in contracts.SPECS]
+    assert [t.datetime for t in ticks] == sorted(t.datetime for t in ticks)
+    with pytest.raises(RuntimeError, match="ManualClock"):
+        SimGateway(engine).advance(1.0)
 
 
 def test_orders_go_submitting_then_final_with_reason_on_rejection():
-    engine, gateway = connected(2.0)
+    engine, gateway = simulator(2.0)
     states: dict[str, list] = {}
     done = threading.Event()
 
@@ -57,7 +76,7 @@ def test_orders_go_submitting_then_final_with_reason_on_rejection():
     rejected = gateway.send_order(request("m2705", Exchange.DCE, Direction.SHORT, 2,
                                           book.bid_price_1, Offset.CLOSE))
     try:
-        assert done.wait(5)
+        assert done.wait(30)
     finally:
         gateway.close()
         engine.stop()
@@ -84,7 +103,7 @@ def test_a_burst_of_orders_reports_the_account_once_when_it_is_done():
     after the last, holding the funds frozen by all twenty."""
     from vnpy.trader.event import EVENT_ACCOUNT
 
-    engine, gateway = connected(2.0)
+    engine, gateway = simulator(2.0)
     exchange = gateway.exchange
     accounts, acked = [], []
     all_acked = threading.Event()
@@ -103,7 +122,7 @@ def test_a_burst_of_orders_reports_the_account_once_when_it_is_done():
         return submit(*args)
 
     try:
-        time.sleep(0.2)                     # the connect's own account is out
+        drained(engine)                     # the connect's own account is out
         engine.register(EVENT_ACCOUNT, lambda event: accounts.append(event.data))
         engine.register(EVENT_ORDER, on_order)
         exchange.submit = first_waits
@@ -112,8 +131,9 @@ def test_a_burst_of_orders_reports_the_account_once_when_it_is_done():
             gateway.send_order(request("rb2701", Exchange.SHFE, Direction.LONG, 1,
                                        bid - 50 - k, order_type=OrderType.LIMIT))
         release.set()
-        assert all_acked.wait(5)
-        time.sleep(0.2)
+        assert all_acked.wait(30)
+        gateway.advance(0)                  # the exchange is idle: the account went out ...
+        drained(engine)                     # ... and reached the engine's handlers
     finally:
         gateway.close()
         engine.stop()

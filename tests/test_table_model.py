@@ -254,7 +254,9 @@ def test_mirror_reshapes_are_paced_and_the_selection_follows_its_records(qtbot):
     view.selectRow(5)
     assert [r.key for r in selected_records(view)] == ["r05"]
     reshapes = []
-    mirror.rowsRemoved.connect(lambda parent, first, last: reshapes.append(time_now()))
+    # (when the view reshaped, by its own clock: the test's would add how long the GIL or
+    # the machine kept the slot waiting)
+    mirror.rowsRemoved.connect(lambda parent, first, last: reshapes.append(view._last_reshape))
     for i in (0, 2, 3, 30, 31, 32):                  # six leave, one batch each, no waiting
         m.upsert([Row(f"r{i:02}", i, live=False)])
     assert m.rowCount() == 34 and mirror.rowCount() == 40 and not reshapes
@@ -271,7 +273,7 @@ def test_mirror_reshapes_are_paced_and_the_selection_follows_its_records(qtbot):
         m.upsert([Row(f"r{i:02}", i, live=False)])
     qtbot.waitUntil(lambda: mirror.rowCount() == 32, timeout=1000)
     assert len(reshapes) == 2
-    assert reshapes[1] - reshapes[0] >= 0.9 / mirror_view.MAX_RESHAPES_PER_SECOND
+    assert reshapes[1] - reshapes[0] >= 1 / mirror_view.MAX_RESHAPES_PER_SECOND
     assert [r.key for r in selected_records(view)] == ["r05"]
     assert mirror.item(0, 0).text() == "r05"
 

@@ -46,12 +46,18 @@ class Clock:
 
 class Pacer(QObject):
     """Runs `show` at the next tick of its clock after a `request`; the requests before that
-    tick fold into one call."""
+    tick fold into one call.
+
+    `now` reads the time (`perf_counter` seconds); tests give their own, and check when a
+    show is due (`due`) rather than when the machine got round to it."""
 
     def __init__(self, show: Callable[[], None], per_second: float,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None,
+                 now: Callable[[], float] = time.perf_counter) -> None:
         super().__init__(parent)
         self._show = show
+        self.now = now
+        self.due: float | None = None       # when the pending show is due, on `now`'s time
         self.clock = Clock(per_second)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -70,9 +76,9 @@ class Pacer(QObject):
         """Show at the next tick (not before `after`, a `perf_counter` time); nothing if a
         show is already pending."""
         if not self._timer.isActive():
-            now = time.perf_counter()
-            wait = self.clock.next_tick(max(now, after)) - now
-            self._timer.start(max(0, round(wait * 1000)))
+            now = self.now()
+            self.due = self.clock.next_tick(max(now, after))
+            self._timer.start(max(0, round((self.due - now) * 1000)))
 
     def cancel(self) -> None:
         self._timer.stop()

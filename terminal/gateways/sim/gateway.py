@@ -7,6 +7,9 @@ contracts only, but every contract's market moves, so orders in any of them can 
 
 A replay (`start_replay`) adds a past contract whose quotes come from a recorded day on a
 virtual clock instead; orders in it are matched and stamped on that clock.
+
+All of it runs on `clock`: the machine's time, or in tests a `ManualClock` that moves only
+when `advance` says, so that what a test sees does not depend on the machine's speed.
 """
 
 from __future__ import annotations
@@ -18,22 +21,24 @@ import random
 import threading
 import time
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from vnpy.event import EventEngine
 from vnpy.trader.constant import Exchange, Status
 from vnpy.trader.gateway import BaseGateway
 from vnpy.trader.object import AccountData, CancelRequest, OrderRequest, SubscribeRequest
 
+from terminal.gateways.sim.clock import ManualClock, RealClock
 from terminal.gateways.sim.exchange import ExchangeSink, SimExchange
 from terminal.gateways.sim.quotes import QuoteModel
 from terminal.gateways.sim.replay import ReplayFeed, ReplayStatus
 from terminal.market import contracts
 from terminal.market.contracts import ContractSpec
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
 BATCH_SECONDS = 0.002
+# What is due within a nanosecond is due: the schedule is summed in floats, and a second at
+# 2 quotes a second holds its second quote, not a rounding error before it.
+SLACK = 1e-9
 ACCOUNT_HOLD_SECONDS = 0.05
 
 
@@ -61,6 +66,14 @@ class SimGateway(BaseGateway):
         self._feed: ReplayFeed | None = None
         self._held_account: AccountData | None = None
         self._held_since = 0.0
+        # Set before `connect`: the terminal runs on the machine's time, tests on their own.
+        self.clock: RealClock | ManualClock = RealClock()
+        self._interval = 1.0        # between two quotes (of any contract), from the quote rate
+        self._batch = False
+        self._next_quote = 0.0
+        self._woke = 0.0
+        self._cycle: itertools.cycle = itertools.cycle(())
+        self._day = None
 
     # ------------------------------------------------------------------ BaseGateway API
     def connect(self, setting: dict) -> None:
@@ -82,13 +95,21 @@ class SimGateway(BaseGateway):
         for model in self._models:
             if model.spec.vt_symbol in marks:
                 model.resume_at(marks[model.spec.vt_symbol])
-        now = datetime.now(CHINA_TZ)
+        now = self.clock.now()
         for model in self._models:  # every contract has a book before the first order
             self.exchange.on_book(model.step(now), now)
         for spec in self.specs:
             self.on_contract(self.exchange.contract_data(spec))
         self.exchange.publish_all()
         self._send_held_account()
+        self._interval = 1.0 / (rate * len(self._models))
+        # Above a quote every BATCH_SECONDS the thread wakes once a batch, not once a quote:
+        # at 5,000 quotes a second the wake-ups alone took a quarter of a core (and the GIL).
+        self._batch = self._interval < BATCH_SECONDS
+        self._woke = self.clock.monotonic()
+        self._next_quote = self._woke + self._interval
+        self._cycle = itertools.cycle(self._models)
+        self._day = contracts.trading_day(now)
         self._active = True
         self._thread = threading.Thread(target=self._run, name="sim-exchange", daemon=True)
         self._thread.start()
@@ -135,6 +156,24 @@ class SimGateway(BaseGateway):
     def query_position(self) -> None:
         self._commands.put(("publish",))
 
+    # ------------------------------------------------------------------ a test's clock
+    def advance(self, seconds: float, timeout: float = 30.0) -> None:
+        """Move a `ManualClock` `seconds` on and return once the exchange thread has made
+        what fell due meanwhile (quotes, replay ticks, an account report held back), after the
+        commands sent before.
+
+        `timeout` only bounds a thread that has died; it is not a pace."""
+        if not isinstance(self.clock, ManualClock):
+            raise RuntimeError("advance needs the simulator on a ManualClock")
+        if not seconds >= 0:
+            raise ValueError(f"cannot move the clock by {seconds!r} s")
+        if not self._active:
+            raise RuntimeError("the simulated exchange is not connected")
+        done = threading.Event()
+        self._commands.put(("advance", float(seconds), done))
+        if not done.wait(timeout):
+            raise TimeoutError(f"the simulated exchange did not advance {seconds} s")
+
     # ------------------------------------------------------------------ account reports
     def _hold_account(self, account: AccountData) -> None:
         """The account goes out once a burst of work is done, the latest state only.
@@ -147,7 +186,7 @@ class SimGateway(BaseGateway):
         command waiting (or `ACCOUNT_HOLD_SECONDS` at most).
         """
         if self._held_account is None:
-            self._held_since = time.monotonic()
+            self._held_since = self.clock.monotonic()
         self._held_account = account
 
     def _send_held_account(self) -> None:
@@ -166,13 +205,13 @@ class SimGateway(BaseGateway):
 
     def replay_status(self) -> ReplayStatus | None:
         feed = self._feed
-        return feed.status(time.monotonic()) if feed is not None else None
+        return feed.status(self.clock.monotonic()) if feed is not None else None
 
     def _now(self, vt_symbol: str) -> datetime:
         feed = self._feed
         if feed is not None and feed.vt_symbol == vt_symbol:
-            return feed.moment(time.monotonic())
-        return datetime.now(CHINA_TZ)
+            return feed.moment(self.clock.monotonic())
+        return self.clock.now()
 
     def _begin_replay(self, feed: ReplayFeed) -> None:
         exchange = self.exchange
@@ -182,7 +221,7 @@ class SimGateway(BaseGateway):
         exchange.specs[feed.vt_symbol] = feed.spec
         self._feed = feed
         self.on_contract(exchange.contract_data(feed.spec))
-        feed.seek(int(feed.times[0]), time.monotonic())
+        feed.seek(int(feed.times[0]), self.clock.monotonic())
         self._play_due(force=True)
         self.write_log(f"replay of {feed.vt_symbol} on {feed.day}: {len(feed.times):,} "
                        f"{'ticks' if feed.source == 'tick' else 'ticks from 1-minute bars'}")
@@ -193,14 +232,14 @@ class SimGateway(BaseGateway):
             return
         for vt_orderid, working in list(self.exchange.working.items()):
             if working.order.vt_symbol == feed.vt_symbol:
-                self.exchange.cancel(vt_orderid, feed.moment(time.monotonic()))
+                self.exchange.cancel(vt_orderid, feed.moment(self.clock.monotonic()))
         self.write_log(f"replay of {feed.vt_symbol} stopped")
 
     def _control(self, action: str, value: float) -> None:
         feed = self._feed
         if feed is None:
             return
-        real = time.monotonic()
+        real = self.clock.monotonic()
         if action == "play":
             if feed.finished:
                 feed.seek(int(feed.times[0]), real)
@@ -218,8 +257,7 @@ class SimGateway(BaseGateway):
     def _play_due(self, force: bool = False) -> None:
         feed = self._feed
         assert feed is not None and self.exchange is not None
-        real = time.monotonic()
-        ticks = feed.due(real)
+        ticks = feed.due(self.clock.monotonic())
         if force and not ticks and feed.position < len(feed.times):
             ticks = [feed.tick(feed.position)]
             feed.position += 1
@@ -230,61 +268,83 @@ class SimGateway(BaseGateway):
 
     # ------------------------------------------------------------------ exchange thread
     def _run(self) -> None:
-        exchange = self.exchange
-        assert exchange is not None
-        interval = 1.0 / (self.quote_rate * len(self._models))
-        next_quote = time.monotonic() + interval
-        # Above a quote every BATCH_SECONDS the thread wakes once a batch, not once a quote:
-        # at 5,000 quotes a second the wake-ups alone took a quarter of a core (and the GIL).
-        batch = interval < BATCH_SECONDS
-        woke = time.monotonic()
-        models = itertools.cycle(self._models)
-        day = contracts.trading_day(datetime.now(CHINA_TZ))
+        clock = self.clock
+        monotonic = clock.monotonic
         while self._active:
             if self._held_account is not None and (
                     self._commands.empty()
-                    or time.monotonic() - self._held_since > ACCOUNT_HOLD_SECONDS):
+                    or monotonic() - self._held_since > ACCOUNT_HOLD_SECONDS):
                 self._send_held_account()
-            wait = next_quote - time.monotonic()
-            if batch:
-                wait = max(wait, woke + BATCH_SECONDS - time.monotonic())
-            replay_wait = self._feed.wait(time.monotonic()) if self._feed is not None else None
-            if replay_wait is not None:
-                wait = min(wait, replay_wait)
+            if clock.manual:
+                timeout = None          # nothing falls due until the clock is moved
+            else:
+                now = monotonic()
+                timeout = max(0.0, self._next_wake(now) - now)
             try:
-                command = self._commands.get(timeout=max(0.0, wait))
+                command = self._commands.get(timeout=timeout)
             except queue.Empty:
                 command = None
             try:
                 if command is not None:
                     self._handle(command)
-                    continue
-                if self._feed is not None:
-                    self._play_due()
-                if time.monotonic() < next_quote:
-                    continue
-                woke = time.monotonic()
-                while True:           # every quote that is due (one, unless batching)
-                    now = datetime.now(CHINA_TZ)
-                    model = next(models)
-                    tick = model.step(now)
-                    exchange.on_book(tick, now)
-                    if tick.vt_symbol in self._subscribed:
-                        self.on_tick(tick)
-                    next_quote += interval
-                    if not batch or next_quote > woke or not self._active:
-                        break
-                behind = time.monotonic() - next_quote
-                if behind > 1.0:  # the machine stalled; do not burst to catch up
-                    next_quote = time.monotonic() + interval
-                today = contracts.trading_day(now)
-                if today != day:
-                    day = today
-                    exchange.roll_trading_day()
-                    self.write_log(f"simulated exchange: new trading day {day}")
+                else:
+                    self._make_due()
             except Exception:  # noqa: BLE001 - the exchange must outlive one bad command
                 log.exception("simulated exchange failed on %r", command)
                 self.write_log(f"simulated exchange error on {command!r}; see the log file")
+
+    def _next_wake(self, now: float) -> float:
+        """When the thread next has work of its own: the next quote (when batching, not
+        sooner than a batch after the last wake-up) or the replay's next tick."""
+        wake = self._next_quote
+        if self._batch:
+            wake = max(wake, self._woke + BATCH_SECONDS)
+        feed = self._feed
+        replay_wait = feed.wait(now) if feed is not None else None
+        if replay_wait is not None:
+            wake = min(wake, now + replay_wait)
+        return wake
+
+    def _make_due(self) -> None:
+        """The replay ticks due by now, and the quotes: one, or when batching, all of them."""
+        if self._feed is not None:
+            self._play_due()
+        monotonic = self.clock.monotonic
+        if monotonic() < self._next_quote - SLACK:
+            return
+        exchange, models, interval = self.exchange, self._cycle, self._interval
+        assert exchange is not None
+        now_of, next_quote, batch = self.clock.now, self._next_quote, self._batch
+        woke = self._woke = monotonic()
+        while True:
+            now = now_of()
+            model = next(models)
+            tick = model.step(now)
+            exchange.on_book(tick, now)
+            if tick.vt_symbol in self._subscribed:
+                self.on_tick(tick)
+            next_quote += interval
+            if not batch or next_quote > woke + SLACK or not self._active:
+                break
+        if monotonic() - next_quote > 1.0:  # the machine stalled; do not burst to catch up
+            next_quote = monotonic() + interval
+        self._next_quote = next_quote
+        today = contracts.trading_day(now)
+        if today != self._day:
+            self._day = today
+            exchange.roll_trading_day()
+            self.write_log(f"simulated exchange: new trading day {today}")
+
+    def _advance(self, seconds: float) -> None:
+        """Move the manual clock `seconds` on through each moment the thread would have woken
+        at on an idle machine, making there what was due."""
+        clock = self.clock
+        assert isinstance(clock, ManualClock)
+        end = clock.seconds + seconds
+        while (wake := self._next_wake(clock.seconds)) <= end + SLACK:
+            clock.seconds = max(clock.seconds, wake)
+            self._make_due()
+        clock.seconds = max(clock.seconds, end)
 
     def _handle(self, command: tuple) -> None:
         kind = command[0]
@@ -295,7 +355,7 @@ class SimGateway(BaseGateway):
             exchange.submit(req, orderid, self._now(req.vt_symbol))
         elif kind == "cancel":
             working = exchange.working.get(command[1])
-            now = self._now(working.order.vt_symbol) if working else datetime.now(CHINA_TZ)
+            now = self._now(working.order.vt_symbol) if working else self.clock.now()
             if not exchange.cancel(command[1], now):
                 self.write_log(f"cancel ignored: {command[1]} is not working")
         elif kind == "snapshot":
@@ -308,5 +368,12 @@ class SimGateway(BaseGateway):
             self._begin_replay(command[1])
         elif kind == "replay-control":
             self._control(command[1], command[2])
+        elif kind == "advance":
+            try:
+                self._advance(command[1])
+                if self._commands.empty():      # idle: the held account goes out now
+                    self._send_held_account()
+            finally:
+                command[2].set()
         elif kind == "stop":
             self._active = False
