@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    from terminal.core.instance import AlreadyRunning
     from terminal.core.interpreter import tune_for_gui
+    from terminal.storage.journal import JournalError
     from terminal.core.looplag import LoopLagMonitor
 
     qInstallMessageHandler(_qt_message)
@@ -149,7 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("TradingTerminal")
 
     lag = LoopLagMonitor()
-    runtime, window = start(root, show=True, lag=lag)
+    try:
+        runtime, window = start(root, show=True, lag=lag)
+    except (AlreadyRunning, JournalError) as exc:   # nothing can trade safely: say so, stop
+        print(f"trading-terminal: {exc}", file=sys.stderr)
+        if not args.smoke:
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "Trading Terminal cannot start", str(exc))
+        return 2
     from terminal.ui import crash, startup_probe
     from terminal.ui.main_window import app_icon
 

@@ -19,6 +19,7 @@ from vnpy.trader.event import EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_
 
 from terminal.core import settings as settings_file
 from terminal.core.alerts import EVENT_ALERT, SEVERE, WARNING, Alert
+from terminal.core.instance import InstanceLock
 from terminal.core.kernel import Kernel
 from terminal.core.paths import DataPaths
 from terminal.core.settings import Settings
@@ -64,6 +65,7 @@ class Runtime:
     # be used...): published as alerts once the journal listens; the GUI shows the severe ones
     # in a dialog at once.
     startup_alerts: list[Alert] = field(default_factory=list)
+    instance: InstanceLock | None = None       # held while it runs; released by close
 
     @property
     def startup_problems(self) -> list[Alert]:
@@ -94,9 +96,23 @@ class Runtime:
             self.recorder.stop()
         self.journal.close()
         self.store.close()
+        if self.instance is not None:
+            self.instance.release()
 
 
 def build(paths: DataPaths, settings: Settings) -> Runtime:
+    """The runtime, holding the data directory's instance lock (`AlreadyRunning` when another
+    terminal does), or nothing held when it cannot be built."""
+    instance = InstanceLock(paths.root)
+    instance.acquire()                   # before anything is opened: one terminal per folder
+    try:
+        return _build(paths, settings, instance)
+    except BaseException:
+        instance.release()
+        raise
+
+
+def _build(paths: DataPaths, settings: Settings, instance: InstanceLock) -> Runtime:
     kernel = Kernel(paths, settings)
     store = MarketStore(paths.market_dir, on_repair=functools.partial(store_repaired, kernel))
     vnpy_database.install(store)  # before any vn.py engine asks for its database
@@ -132,6 +148,10 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
     risk.startup_alerts.clear()
     if set_aside is not None:
         startup_alerts.insert(0, journal_alert(journal_path, set_aside))
+    if restored.unreadable:
+        startup_alerts.append(Alert(datetime.now(CHINA_TZ), WARNING, "journal", "", (
+            f"{restored.unreadable} record(s) of the trading journal {journal_path} could not "
+            "be read and are not shown (they stay in the file; the log names them)")))
     for alert in startup_alerts:
         kernel.event_engine.put(Event(EVENT_ALERT, alert))
     connections = ConnectionManager(kernel, watchlist)
@@ -144,7 +164,7 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
     for path, error in catalog.errors.items():
         log.warning("strategy plugin %s not loaded: %s", path, error)
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
-                   restored, connections, risk, catalog, cta, startup_alerts)
+                   restored, connections, risk, catalog, cta, startup_alerts, instance)
 
 
 def store_repaired(kernel: Kernel, text: str) -> None:

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from vnpy.event import Event
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
-from vnpy.trader.event import EVENT_ORDER, EVENT_POSITION, EVENT_TIMER
-from vnpy.trader.object import OrderData, PositionData
+from vnpy.trader.event import EVENT_ORDER, EVENT_POSITION, EVENT_TIMER, EVENT_TRADE
+from vnpy.trader.object import OrderData, PositionData, TradeData
 
 from terminal.core.alerts import EVENT_ALERT
 from terminal.market.flatten import Flattener
@@ -69,7 +69,7 @@ def make(engine: Engine, reject: bool = False):
     return flattener, closes
 
 
-def test_free_lots_at_once_the_held_ones_after_the_cancel_and_a_later_report():
+def test_free_lots_at_once_the_held_ones_once_the_cancel_is_final():
     engine = Engine()
     flattener, closes = make(engine)
     target = order("target", 2)
@@ -78,15 +78,14 @@ def test_free_lots_at_once_the_held_ones_after_the_cancel_and_a_later_report():
     engine.emit(EVENT_POSITION, held)
     assert flattener.start(held, [target.vt_orderid]) == ["SIM.close1"]
     assert closes == [1]
-    engine.emit(EVENT_POSITION, position(3, frozen=2))       # stale: the cancel is not final
+    engine.emit(EVENT_TRADE, trade("close1"))
     engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close1"], status=Status.ALLTRADED,
                                      traded=1))
-    engine.emit(EVENT_POSITION, position(2, frozen=2))
-    assert closes == [1]
+    engine.emit(EVENT_POSITION, position(2, frozen=2))        # after the fill
+    assert closes == [1]                                      # the target still works
     engine.emit(EVENT_ORDER, replace(target, status=Status.CANCELLED))
-    assert closes == [1]                                     # waits for the next report
-    engine.emit(EVENT_POSITION, position(2, frozen=0))
-    assert closes == [1, 2]
+    assert closes == [1, 2]                                   # the 2 it held, at once
+    engine.emit(EVENT_TRADE, trade("close2"))
     engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close2"], status=Status.ALLTRADED,
                                      traded=2))
     engine.emit(EVENT_POSITION, position(0))
@@ -105,18 +104,45 @@ def test_a_cancel_that_lost_to_a_fill_leaves_nothing_to_close_twice():
     assert closes == [] and not flattener.active(held.vt_positionid)
 
 
-def test_flat_reported_before_the_orders_settle_ends_the_job_at_the_next_timer():
+def test_a_report_before_the_orders_settle_is_used_when_it_came_after_their_last_fill():
+    """The simulator reports the position before the order's final state."""
     engine = Engine()
     flattener, closes = make(engine)
     held = position(1)
     engine.emit(EVENT_POSITION, held)
     flattener.start(held, [])
+    engine.emit(EVENT_TRADE, trade("close1"))
     engine.emit(EVENT_POSITION, position(0))                  # the fill's report came first
     engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close1"], status=Status.ALLTRADED,
                                      traded=1))
-    assert flattener.active(held.vt_positionid)
-    engine.emit(EVENT_TIMER)
     assert not flattener.active(held.vt_positionid) and engine.alerts == [] and closes == [1]
+
+
+def test_a_report_older_than_the_last_fill_is_not_trusted():
+    """CTP reports positions when it queries them: a fill after the last report means the
+    report overstates what is left; closing that would reverse the position."""
+    engine = Engine()
+    flattener, closes = make(engine)
+    target = order("target", 2)
+    engine.emit(EVENT_ORDER, target)
+    held = position(3, frozen=2)
+    engine.emit(EVENT_POSITION, held)
+    flattener.start(held, [target.vt_orderid])               # closes the 1 free lot
+    engine.emit(EVENT_POSITION, position(3, frozen=2))        # a query from before any fill
+    engine.emit(EVENT_TRADE, trade("close1"))
+    engine.emit(EVENT_TRADE, trade("target"))                 # the target filled 1 lot first
+    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close1"], status=Status.ALLTRADED,
+                                     traded=1))
+    engine.emit(EVENT_ORDER, replace(target, status=Status.CANCELLED, traded=1))
+    assert closes == [1]                                      # not 3 on the old report
+    engine.emit(EVENT_POSITION, position(1))                  # the next query: 1 left
+    assert closes == [1, 1]
+
+
+def trade(orderid: str) -> TradeData:
+    return TradeData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE,
+                     orderid=orderid, tradeid=f"t{orderid}", direction=Direction.SHORT,
+                     offset=Offset.CLOSETODAY, price=3300.0, volume=1)
 
 
 def test_a_rejected_close_stops_the_job_with_an_alert():
@@ -144,3 +170,34 @@ def test_the_deadline_stops_it_with_an_alert():
     engine.emit(EVENT_TIMER)
     assert not flattener.active(held.vt_positionid)
     assert "not flat 30 s after Flatten" in engine.alerts[0].message
+
+
+def test_a_close_refused_for_want_of_free_lots_is_tried_again_at_the_next_report():
+    """CTP reports what working orders hold only when it next queries: just after a cancel
+    the risk gate may still see the lots held and refuse the close. The next report decides."""
+    engine = Engine()
+    refused = [True]
+    closes: list[float] = []
+
+    def close(held, lots):
+        closes.append(lots)
+        sent = order(f"close{len(closes)}", lots,
+                     Status.REJECTED if refused[0] else Status.SUBMITTING)
+        if refused[0]:
+            sent.extra = {"risk_rule": "reduce_only", "reason": "risk reduce_only: closing 2 "
+                          "lots exceeds the 0 long lots free to close"}
+        engine.emit(EVENT_ORDER, sent)
+        return [sent.vt_orderid]
+
+    flattener = Flattener(engine, close, engine.orders.get, engine.positions.get)
+    held = position(2)
+    flattener.start(held, [])
+    assert closes == [2] and flattener.active(held.vt_positionid) and engine.alerts == []
+    refused[0] = False
+    engine.emit(EVENT_POSITION, position(2))
+    assert closes == [2, 2]
+    engine.emit(EVENT_TRADE, trade("close2"))
+    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close2"], status=Status.ALLTRADED,
+                                     traded=2))
+    engine.emit(EVENT_POSITION, position(0))
+    assert not flattener.active(held.vt_positionid) and engine.alerts == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -275,5 +276,76 @@ def test_the_integrity_check_finds_a_damaged_page(tmp_path):
     try:
         assert aside is not None and aside.kept.read_bytes() == bytes(data)
         assert journal.load().alerts == []
+    finally:
+        journal.close()
+
+
+def test_a_second_terminal_on_the_same_data_directory_is_refused_and_moves_nothing(qtbot,
+                                                                                  data_dir):
+    """Two terminals on one folder would each run a risk gate and write one journal; the
+    second must not start, and above all must not move the first one's journal aside."""
+    from terminal.app import start
+    from terminal.core.instance import AlreadyRunning
+    from terminal.gateways.sim.clock import ManualClock
+
+    runtime, window = start(data_dir, show=False, sim_clock=ManualClock())
+    qtbot.addWidget(window)
+    try:
+        child = subprocess.run(
+            [sys.executable, "-m", "terminal", "--home", str(data_dir), "--smoke", "1"],
+            cwd=PROJECT, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        assert child.returncode == 2, child.stdout + child.stderr
+        assert "another trading terminal (process" in child.stderr
+        assert str(os.getpid()) in child.stderr
+        with pytest.raises(AlreadyRunning):
+            start(data_dir, show=False, sim_clock=ManualClock())
+        assert not list(data_dir.glob("journal.db.broken-*"))
+        assert runtime.journal.path.exists()
+    finally:
+        window.close()
+        runtime.close()
+    again, window = start(data_dir, show=False, sim_clock=ManualClock())  # released on close
+    qtbot.addWidget(window)
+    window.close()
+    again.close()
+
+
+def test_a_journal_out_of_reach_is_not_taken_for_damaged(tmp_path, monkeypatch):
+    """Locked by another process, no permission, a failing disk: SQLite's OperationalError.
+    The file may be sound and in use: it is never moved aside; the start stops, saying why."""
+    path = tmp_path / "journal.db"
+    Journal(path, trading_day).close()
+
+    def out_of_reach(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(sqlite3, "connect", out_of_reach)
+    with pytest.raises(JournalError) as raised:
+        open_journal(path, trading_day)
+    assert not raised.value.damaged and "locked" in raised.value.why
+    assert path.exists() and not list(tmp_path.glob("journal.db.broken-*"))
+
+
+def test_a_row_that_cannot_be_decoded_is_skipped_and_counted(tmp_path):
+    """A flipped high bit inside a row's text passes SQLite's integrity check; it must not
+    stop the start, only that row is lost from the view."""
+    path = tmp_path / "journal.db"
+    journal = Journal(path, trading_day)
+    for number in range(3):
+        journal.record("alerts", Alert(datetime(2026, 11, 20, 21, 5), SEVERE, "x", "",
+                                       f"message {number}"))
+    journal.close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE alerts SET data = CAST(? AS TEXT) WHERE rowid = 2",
+               (b'{"message": "\xff\xfe"}',))
+    db.commit()
+    db.close()
+    journal, aside = open_journal(path, trading_day)
+    try:
+        assert aside is None                             # the file itself is sound
+        state = journal.load()
+        assert [a.message for a in state.alerts] == ["message 0", "message 2"]
+        assert state.unreadable == 1
     finally:
         journal.close()

@@ -307,20 +307,25 @@ def risk_data(draw):
             name: monitor_value(name) | JSON for name in MONITOR_NAMES}) | JSON)
     if draw(st.booleans()):
         data[draw(st.text(max_size=10).filter(
-            lambda k: k not in ("state", "global", "symbols", "monitors")))] = draw(JSON)
+            lambda k: k not in ("state", "global", "symbols", "monitors", "review")))] = draw(JSON)
     return data
 
 
-def expected_limits(raw: dict, where: str, base: RiskLimits, warnings: list[str]) -> dict:
-    """The keys of one limits object that must be taken; checks the warnings of the rest."""
+def expected_limits(raw: dict, where: str, base: RiskLimits, warnings: list[str],
+                    unreadable: list[str]) -> dict:
+    """The keys of one limits object that must be taken; checks the warnings of the rest (an
+    unknown key makes the file unreadable instead)."""
     good = {}
     for key, value in raw.items():
         mine = [w for w in warnings if w.startswith(f"{where}.{key}:")]
-        verdict = limit_accepted(key, value, base) if key in LIMIT_NAMES else None
+        if key not in LIMIT_NAMES:
+            unreadable.append(f"{where}.{key}: not a risk limit")
+            assert not mine, mine
+            continue
+        verdict = limit_accepted(key, value, base)
         if verdict is None:
             assert mine, f"{where}.{key}={value!r} refused without a warning: {warnings}"
-            if key in LIMIT_NAMES:
-                assert any(shown(value)[:20] in w for w in mine), (value, mine)
+            assert any(shown(value)[:20] in w for w in mine), (value, mine)
         else:
             assert not mine, mine
             good[key] = verdict[0]
@@ -334,6 +339,7 @@ def expected_limits(raw: dict, where: str, base: RiskLimits, warnings: list[str]
                                            "duplicate_seconds": -10**400}}})
 @example(data={"monitors": {"daily_loss": 10**400, "margin_usage": float("nan")}})
 @example(data={"state": "HALTED", "monitors": []})
+@example(data={"review": ["daily loss"], "State": "x"})
 def test_any_json_gives_a_risk_config_a_problem_per_bad_key_or_reduce_only(tmp_path_factory,
                                                                            data):
     """A bad value takes its default with a problem; a part that cannot be read at all (the
@@ -348,18 +354,20 @@ def test_any_json_gives_a_risk_config_a_problem_per_bad_key_or_reduce_only(tmp_p
         assert config == RiskConfig(state=TradingState.REDUCE_ONLY) and not warnings
         assert loaded.unusable.startswith("risk settings must be a JSON object")
         return
-    unreadable = []
+    unreadable = [f"{key}: not a risk setting" for key in data
+                  if key not in ("state", "global", "symbols", "monitors", "review")]
     state = TradingState.ACTIVE
     if "state" in data:
         try:
-            state = TradingState(str(data["state"]).upper().replace("-", "_"))
+            state = TradingState(str(data["state"]).strip().upper().replace("-", "_")
+                                 .replace(" ", "_"))
         except ValueError:
             unreadable.append("state: expected one of")
     global_limits = DEFAULT_LIMITS
     if "global" in data:
         if isinstance(data["global"], dict):
             global_limits = replace(DEFAULT_LIMITS, **expected_limits(
-                data["global"], "global", DEFAULT_LIMITS, warnings))
+                data["global"], "global", DEFAULT_LIMITS, warnings, unreadable))
         else:
             unreadable.append("global: expected an object")
     assert config.global_limits == global_limits
@@ -368,14 +376,14 @@ def test_any_json_gives_a_risk_config_a_problem_per_bad_key_or_reduce_only(tmp_p
     if isinstance(raw_symbols, dict):
         for vt_symbol, overrides in raw_symbols.items():
             symbol, dot, exchange = vt_symbol.rpartition(".")
-            if not (symbol and dot and exchange):
-                assert any(w.startswith(f"symbols.{vt_symbol}: not a vt_symbol")
-                           for w in warnings)
+            if not (symbol and dot and exchange in limits.EXCHANGES):
+                unreadable.append(f"symbols.{vt_symbol}: not a vt_symbol")
                 continue
             if not isinstance(overrides, dict):
                 unreadable.append(f"symbols.{vt_symbol}: expected an object")
                 continue
-            good = expected_limits(overrides, f"symbols.{vt_symbol}", global_limits, warnings)
+            good = expected_limits(overrides, f"symbols.{vt_symbol}", global_limits, warnings,
+                                   unreadable)
             if good:
                 symbols[vt_symbol] = good
     else:
@@ -386,8 +394,12 @@ def test_any_json_gives_a_risk_config_a_problem_per_bad_key_or_reduce_only(tmp_p
     if isinstance(raw_monitors, dict):
         good = {}
         for key, value in raw_monitors.items():
-            verdict = monitor_accepted(key, value) if key in MONITOR_NAMES else None
             mine = [w for w in warnings if w.startswith(f"monitors.{key}:")]
+            if key not in MONITOR_NAMES:
+                unreadable.append(f"monitors.{key}: not a monitor setting")
+                assert not mine, mine
+                continue
+            verdict = monitor_accepted(key, value)
             assert bool(mine) == (verdict is None), (key, value, warnings)
             if verdict is not None:
                 good[key] = verdict[0]
@@ -395,6 +407,9 @@ def test_any_json_gives_a_risk_config_a_problem_per_bad_key_or_reduce_only(tmp_p
     else:
         unreadable.append("monitors: expected an object")
     assert config.monitors == monitors
+    review = data.get("review", [])
+    if not (isinstance(review, list) and all(isinstance(item, str) for item in review)):
+        unreadable.append("review: expected a list of reasons")
     for words in unreadable:
         assert words in loaded.unusable, (words, loaded.unusable)
     if unreadable:

@@ -4,6 +4,7 @@ route a window, a strategy or a plugin can take, and each comes back REJECTED wi
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import Qt
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
@@ -13,7 +14,9 @@ from vnpy_ctastrategy import CtaTemplate
 
 from terminal.core.alerts import WARNING
 from terminal.gateways.sim import SimGateway
+from terminal.gateways.sim.clock import ManualClock
 from terminal.risk.limits import TradingState
+from tests.helpers import next_quotes
 from tests.test_app_e2e import RB, WAIT, fill_ticket, marketable_buy_price, wait_for_quotes
 
 
@@ -112,6 +115,7 @@ def test_with_trading_halted_no_order_path_reaches_the_exchange(qtbot, terminal)
     # A strategy: through CtaEngine, the main engine, the gateway object, and the class method.
     for route in ("cta", "main_engine", "gateway", "class"):
         Sender.route = route
+        next_quotes(runtime)                              # the strategy sends on the next tick
         wait(lambda: Sender.route == "" and Sender.results and Sender.results[-1][0] == route)
     # And from outside any strategy: the class method, and the gateway class's own method.
     MainEngine.send_order(engine, marketable(runtime), "SIM")
@@ -179,3 +183,74 @@ def test_quotes_are_never_sent_and_say_why(qtbot, terminal):
                                 for a in window.alerts.model.records()) == 2, timeout=WAIT)
     alert = next(a for a in window.alerts.model.records() if a.rule == "quotes_not_supported")
     assert alert.severity == WARNING and "does not check quotes" in alert.message
+
+
+def test_gateways_that_dodge_the_class_wrapping_are_gated_when_added_or_used(qtbot, terminal):
+    """A gateway that sets send_order on the object, one whose plugin base class forgets to
+    call super().__init_subclass__, and one put into the engine's table by hand."""
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    engine = runtime.kernel.main_engine
+    raw_calls: list[str] = []
+
+    class OwnMethod(SimGateway):
+        default_name = "OWN"
+
+        def __init__(self, event_engine, gateway_name):
+            super().__init__(event_engine, gateway_name)
+            self.send_order = self._send          # shadows the (gated) class method
+
+        def _send(self, req):
+            raw_calls.append(self.gateway_name)
+            return f"{self.gateway_name}.raw"
+
+    class PluginBase(SimGateway):
+        def __init_subclass__(cls, **kwargs):     # forgets super(): BaseGateway's never runs
+            pass
+
+    class Dodger(PluginBase):
+        default_name = "DODGER"
+
+        def send_order(self, req):
+            raw_calls.append(self.gateway_name)
+            return f"{self.gateway_name}.raw"
+
+    assert not getattr(Dodger.send_order, "__risk_gated__", False)
+    own = engine.add_gateway(OwnMethod, "OWN")
+    dodger = engine.add_gateway(Dodger, "DODGER")
+    by_hand = OwnMethod(runtime.kernel.event_engine, "HAND")
+    engine.gateways["HAND"] = by_hand                 # not through add_gateway
+    runtime.risk.set_state(TradingState.HALTED)
+
+    assert own.send_order(marketable(runtime)).startswith("OWN.RISK-")
+    assert dodger.send_order(marketable(runtime)).startswith("DODGER.RISK-")
+    assert MainEngine.send_order(engine, marketable(runtime), "HAND").startswith("HAND.RISK-")
+    assert engine.send_order(marketable(runtime), "HAND").startswith("HAND.RISK-")
+    assert raw_calls == [] and runtime.risk.guard.denied == 4
+    config = runtime.risk.config                  # OWN has no account to fund an order
+    runtime.risk.apply(replace(config, state=TradingState.ACTIVE, global_limits=replace(
+        config.global_limits, max_funds_share=0.0)), save=False)
+    assert own.send_order(marketable(runtime)) == "OWN.raw" and raw_calls == ["OWN"]
+
+
+def test_the_gate_reads_the_books_of_the_gateway_the_order_goes_to(qtbot, terminal):
+    """vn.py keeps one contract per symbol, from whichever gateway sent it last; positions
+    and working orders are the called gateway's, not the contract's."""
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    engine = runtime.kernel.main_engine
+    other = engine.add_gateway(SimGateway, "OTHER")          # CTP, say, on the same symbols
+    other.clock = ManualClock()
+    other.connect({"quote_rate": 1, "capital": 1_000_000, "seed": 3})
+    wait(lambda: engine.get_contract(RB).gateway_name == "OTHER")
+    config = runtime.risk.config
+    runtime.risk.apply(replace(config, global_limits=replace(
+        config.global_limits, max_position=3, duplicate_seconds=0.0)), save=False)
+    sim = engine.get_gateway("SIM")
+    for _ in range(3):
+        sim.send_order(marketable(runtime))                     # working or filled at SIM
+    fourth = sim.send_order(marketable(runtime))
+    assert fourth.startswith("SIM.RISK-")
+    wait(lambda: engine.get_order(fourth) is not None)
+    assert engine.get_order(fourth).extra["risk_rule"] == "max_position"
+    other.close()

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
 from vnpy.event import Event
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
 from vnpy.trader.event import EVENT_ACCOUNT, EVENT_POSITION
@@ -16,6 +17,7 @@ from vnpy_ctastrategy import CtaTemplate
 
 from terminal.core.alerts import SEVERE, WARNING
 from terminal.risk.limits import TradingState
+from terminal.risk.service import ReviewRequired
 from tests.helpers import drained
 from tests.test_app_e2e import RB, WAIT, wait_for_quotes
 
@@ -343,6 +345,69 @@ def test_a_single_bad_value_takes_its_default_with_an_alert(qtbot, data_dir):
         assert alert.severity == WARNING
         assert "global.max_order_volume: expected a number, got '5 lots'" in alert.message
         assert not hasattr(window, "startup_box")                   # no dialog for a warning
+    finally:
+        window.close()
+        runtime.close()
+
+
+def account_report(runtime, balance: float) -> None:
+    account = AccountData(gateway_name="CTP", accountid="8001", balance=balance)
+    runtime.kernel.event_engine.put(Event(EVENT_ACCOUNT, account))     # no opening balance
+    drained(runtime.kernel.event_engine)
+
+
+def test_a_breach_while_the_risk_dialog_is_open_is_not_undone_unseen(qtbot, terminal):
+    runtime, window = terminal
+    dialog = window.open_risk_settings()                  # opened while ACTIVE, no review
+    assert not dialog.review.isVisible()
+    account_report(runtime, 1_000_000.0)
+    account_report(runtime, 900_000.0)                    # the breach, with the dialog open
+    assert runtime.risk.config.state == TradingState.REDUCE_ONLY
+    dialog.accept()                                       # the trader presses OK
+    assert dialog.isVisible() and runtime.risk.config.state == TradingState.REDUCE_ONLY
+    assert dialog.review.isVisible() and "lost 100,000 today" in dialog.review.text()
+    assert "Not applied" in dialog.errors.text()
+    # Now seen: OK goes ACTIVE. The monitor judges again, against the limit now set.
+    dialog.monitor_edits["daily_loss"].setText("200000")
+    dialog.accept()
+    assert not dialog.isVisible() and runtime.risk.config.state == TradingState.ACTIVE
+    account_report(runtime, 850_000.0)                    # 150,000 down: under the new limit
+    assert runtime.risk.config.state == TradingState.ACTIVE
+    account_report(runtime, 750_000.0)                    # 250,000 down: over it
+    assert runtime.risk.config.state == TradingState.REDUCE_ONLY
+    assert "lost 250,000 today" in runtime.risk.review
+
+
+def test_a_restart_keeps_the_days_loss_budget_and_a_breach(qtbot, data_dir):
+    from terminal.app import start
+    from terminal.gateways.sim.clock import ManualClock
+
+    def started():
+        runtime, window = start(data_dir, show=False, sim_clock=ManualClock())
+        qtbot.addWidget(window)
+        return runtime, window
+
+    runtime, window = started()
+    account_report(runtime, 1_000_000.0)                  # the day opens at 1,000,000
+    account_report(runtime, 970_000.0)
+    window.close()
+    runtime.close()
+
+    runtime, window = started()                            # a restart: CTP's first report is
+    try:                                                   # not the day's opening balance
+        assert runtime.risk.config.state == TradingState.ACTIVE
+        account_report(runtime, 940_000.0)                 # 60,000 down on the day
+        assert runtime.risk.config.state == TradingState.REDUCE_ONLY
+    finally:
+        window.close()
+        runtime.close()
+
+    runtime, window = started()                            # and the breach stays
+    try:
+        assert runtime.risk.config.state == TradingState.REDUCE_ONLY
+        assert "lost 60,000 today" in runtime.risk.review
+        with pytest.raises(ReviewRequired):
+            runtime.risk.set_state(TradingState.ACTIVE)
     finally:
         window.close()
         runtime.close()

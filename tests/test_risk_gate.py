@@ -406,27 +406,22 @@ def test_load_names_each_bad_value_and_uses_defaults(tmp_path):
     path.write_text(json.dumps({
         "state": "HALTED",
         "global": {"max_order_volume": "lots", "price_band": 2, "max_position": 10.5,
-                   "max_working_orders": 7, "duplicate_seconds": None, "colour": "red",
+                   "max_working_orders": 7, "duplicate_seconds": None,
                    "contract_limits": "yes"},
-        "symbols": {"IF2612.CFFEX": {"max_order_volume": -1, "max_order_notional": 2e6},
-                    "nonsense": {"max_order_volume": 1}},
+        "symbols": {"IF2612.CFFEX": {"max_order_volume": -1, "max_order_notional": 2e6}},
         "monitors": {"daily_loss": "much"},
-        "extra": 1,
     }), encoding="utf-8")
     loaded = load(path)
     config, text = loaded.config, "\n".join(loaded.problems)
     for words in ["global.max_order_volume: expected a number, got 'lots'; using the default 50",
                   "global.price_band: 2 is outside 0..1", "using the default 0.05",
                   "global.max_position: expected a whole number, got 10.5",
-                  "global.colour: unknown risk limit",
                   "global.contract_limits: expected true or false",
                   "symbols.IF2612.CFFEX.max_order_volume: -1 is outside",
                   "using the global value 50",
-                  "symbols.nonsense: not a vt_symbol",
-                  "monitors.daily_loss: 'much' is not a number",
-                  "extra: unknown risk setting"]:
+                  "monitors.daily_loss: 'much' is not a number"]:
         assert words in text, (words, text)
-    assert len(loaded.problems) == 9 and loaded.unusable == ""    # single values: usable
+    assert len(loaded.problems) == 6 and loaded.unusable == ""    # single values: usable
     assert config.state is TradingState.HALTED
     limits = config.global_limits
     assert (limits.max_order_volume, limits.price_band, limits.max_position) == (50, 0.05, 100)
@@ -445,6 +440,13 @@ def test_load_names_each_bad_value_and_uses_defaults(tmp_path):
     ({"symbols": {"rb2701.SHFE": "all"}}, "symbols.rb2701.SHFE: expected an object of limits"),
     ({"monitors": 5}, "monitors: expected an object, got int"),
     ([1], "risk settings must be a JSON object, got list"),
+    # A misspelt key or symbol: the limit it meant would be silently lost.
+    ({"State": "HALTED"}, "State: not a risk setting (misspelt?)"),
+    ({"global": {"max_order_vol": 5}}, "global.max_order_vol: not a risk limit"),
+    ({"monitors": {"daily_los": 10}}, "monitors.daily_los: not a monitor setting"),
+    ({"symbols": {"rb2701.shfe": {"max_order_volume": 1}}}, "symbols.rb2701.shfe: not a vt_sym"),
+    ({"symbols": {"nonsense": {"max_order_volume": 1}}}, "symbols.nonsense: not a vt_symbol"),
+    ({"review": "daily loss"}, "review: expected a list of reasons"),
 ])
 def test_a_file_that_cannot_be_trusted_starts_reduce_only(tmp_path, data, why):
     path = tmp_path / "risk.json"
@@ -454,6 +456,12 @@ def test_a_file_that_cannot_be_trusted_starts_reduce_only(tmp_path, data, why):
     assert loaded.config.state is TradingState.REDUCE_ONLY
     with pytest.raises(RiskConfigError):
         RiskConfig.from_dict(data)
+
+
+def test_a_state_in_other_case_or_spacing_is_read():
+    for raw in (" halted", "Reduce-Only", "reduce only"):
+        assert parse({"state": raw}).unusable == ""
+    assert parse({"state": " halted"}).config.state is TradingState.HALTED
 
 
 def test_halted_stays_halted_when_another_part_cannot_be_read(tmp_path):

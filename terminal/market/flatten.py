@@ -6,14 +6,17 @@ gate and the exchange both refuse more than the free lots). So the free lots are
 once, and the rest once it is safe:
 
 1. every order waited for (the cancelled ones and the closes sent) is final;
-2. then a position report arrives for that position (a report from before the last fill or
-   cancel would overstate what is left): what it still holds, with nothing frozen, is closed.
-   A position already reported flat ends the job at the next timer event.
+2. and the position as reported reflects their last fill: a report that came (in the event
+   engine's order) after the last trade of those orders. Gateways differ here: the simulator
+   reports the position before the order's final state, CTP only when it next queries. A
+   report from before the last fill would overstate what is left, and closing that would
+   reverse the position; so without a later report, the job waits for the next one.
 
-That repeats until the position is flat, at most `rounds` times. A close that is rejected
-(by the risk gate or the exchange) stops the job, and so does the deadline; either way a
-warning alert says what is left open. Nothing is ever sent for more than the position holds
-free, so a fill racing a cancel cannot reverse the position.
+Then what the position still holds is closed (the lots working orders held are free: every
+one of them is final; a new one a strategy sends meanwhile is counted by the risk gate, which
+then refuses the excess). That repeats until the position is flat, at most `rounds` times. A
+close that is rejected (by the risk gate or the exchange) stops the job, and so does the
+deadline; either way a warning alert says what is left open.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 from vnpy.event import Event, EventEngine
 from vnpy.trader.constant import Status
-from vnpy.trader.event import EVENT_ORDER, EVENT_POSITION, EVENT_TIMER
-from vnpy.trader.object import OrderData, PositionData
+from vnpy.trader.event import EVENT_ORDER, EVENT_POSITION, EVENT_TIMER, EVENT_TRADE
+from vnpy.trader.object import OrderData, PositionData, TradeData
 
 from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
 
@@ -46,9 +49,12 @@ class _Job:
     vt_symbol: str
     waiting: set[str]                      # orders not final yet: cancelled ones, our closes
     deadline: float
-    settled: bool = False                  # all final: the next position report decides
+    settled: bool = False                  # all final: a report after their last fill decides
     rounds: int = 0
     sent: list[str] = field(default_factory=list)
+    orders: set[str] = field(default_factory=set)   # every order whose fills it follows
+    last_trade: int = 0                    # event numbers: the last fill of those orders,
+    last_report: int = 0                   # and the last report of the position
 
 
 class Flattener:
@@ -58,7 +64,7 @@ class Flattener:
                  rounds: int = 3, clock: Callable[[], float] = time.monotonic) -> None:
         """`close(position, lots)` sends closing orders; `order_of(vt_orderid)` and
         `position_of(vt_positionid)` are what the engine holds (an order may have finished
-        before the job began; a flat position may have been reported before it settled)."""
+        before the job began; the position's last report may have come before)."""
         self.event_engine = event_engine
         self.close = close
         self.order_of = order_of
@@ -68,6 +74,8 @@ class Flattener:
         self.clock = clock
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
+        self._events = 0          # trades and position reports seen: their order, for `_Job`
+        event_engine.register(EVENT_TRADE, self._on_trade)
         event_engine.register(EVENT_ORDER, self._on_order)
         event_engine.register(EVENT_POSITION, self._on_position)
         event_engine.register(EVENT_TIMER, self._on_timer)
@@ -83,8 +91,10 @@ class Flattener:
             held = abs(position.volume)           # a net position's volume is signed
             free = held - position.frozen
             sent = self.close(position, free) if free > 0 else []
+            # Only a report after now counts: the one the engine holds may predate a fill of
+            # the orders just cancelled.
             job = _Job(position.vt_positionid, position.vt_symbol, set(),
-                       self.clock() + self.timeout, sent=list(sent))
+                       self.clock() + self.timeout, sent=list(sent), last_trade=self._events)
             if free < held or sent:
                 self._jobs[position.vt_positionid] = job
                 self._wait_for(job, [*cancelled, *sent])
@@ -93,20 +103,71 @@ class Flattener:
     def _wait_for(self, job: _Job, vt_orderids: list[str]) -> None:
         """Wait for those of `vt_orderids` that are not final yet (events for the others may
         have come and gone)."""
+        job.orders.update(vt_orderids)
         for vt_orderid in vt_orderids:
             order = self.order_of(vt_orderid)
             if order is None or order.is_active():
                 job.waiting.add(vt_orderid)
             elif order.status == Status.REJECTED and vt_orderid in job.sent:
-                self._give_up(job, self._rejected(order))
-                return
-        job.settled = not job.waiting
+                if not self._refused(job, order):
+                    return
+        if not job.waiting:
+            self._settle(job)
+
+    def _refused(self, job: _Job, order: OrderData) -> bool:
+        """A close of ours was rejected. Refused by the risk gate for want of free lots (the
+        gateway's report of what working orders hold can lag a cancel, CTP's by seconds),
+        the next report decides again (True); anything else stops the job (False)."""
+        extra = order.extra or {}
+        if extra.get("risk_rule") in ("reduce_only", "halted") \
+                and job.rounds < self.rounds:
+            job.last_trade = self._events               # wait for a report after this
+            return True
+        self._give_up(job, self._rejected(order))
+        return False
 
     @staticmethod
     def _rejected(order: OrderData) -> str:
         return f"a closing order was rejected ({(order.extra or {}).get('reason', 'rejected')})"
 
+    def _settle(self, job: _Job) -> None:
+        """Every order is final: go on now if the position was reported after their last
+        fill, else at its next report."""
+        job.settled = True
+        if job.last_report > job.last_trade:
+            position = self.position_of(job.vt_positionid)
+            if position is not None:
+                self._next_round(job, position)
+
+    def _next_round(self, job: _Job, position: PositionData) -> None:
+        held = abs(position.volume)
+        if not held:
+            del self._jobs[job.vt_positionid]
+            log.info("flatten of %s finished", job.vt_positionid)
+            return
+        if job.rounds >= self.rounds:
+            self._give_up(job, f"still {held:g} lots open after {job.rounds} rounds of "
+                               "closing orders")
+            return
+        job.rounds += 1
+        job.settled = False
+        try:
+            sent = self.close(position, held)
+        except Exception as exc:  # noqa: BLE001 - reported as the flatten's failure
+            self._give_up(job, f"the closing order could not be sent ({exc})")
+            return
+        job.sent.extend(sent)
+        self._wait_for(job, sent)
+
     # ------------------------------------------------------------------ event thread
+    def _on_trade(self, event: Event) -> None:
+        trade: TradeData = event.data
+        with self._lock:
+            self._events += 1
+            for job in self._jobs.values():
+                if trade.vt_orderid in job.orders:
+                    job.last_trade = self._events
+
     def _on_order(self, event: Event) -> None:
         order: OrderData = event.data
         if order.is_active() or not self._jobs:
@@ -116,36 +177,22 @@ class Flattener:
                 if order.vt_orderid not in job.waiting:
                     continue
                 job.waiting.discard(order.vt_orderid)
-                if order.status == Status.REJECTED and order.vt_orderid in job.sent:
-                    self._give_up(job, self._rejected(order))
-                elif not job.waiting:
-                    job.settled = True
+                if order.status == Status.REJECTED and order.vt_orderid in job.sent \
+                        and not self._refused(job, order):
+                    continue
+                if not job.waiting:
+                    self._settle(job)
 
     def _on_position(self, event: Event) -> None:
         position: PositionData = event.data
         with self._lock:
+            self._events += 1
             job = self._jobs.get(position.vt_positionid)
-            if job is None or not job.settled:
+            if job is None:
                 return
-            held = abs(position.volume)
-            if not held:
-                del self._jobs[job.vt_positionid]
-                log.info("flatten of %s finished", job.vt_positionid)
-                return
-            if position.frozen > 0:           # another working order holds lots: wait for it
-                return
-            if job.rounds >= self.rounds:
-                self._give_up(job, f"still {held:g} lots open after "
-                                   f"{job.rounds} rounds of closing orders")
-                return
-            job.rounds += 1
-            try:
-                sent = self.close(position, held)
-            except Exception as exc:  # noqa: BLE001 - reported as the flatten's failure
-                self._give_up(job, f"the closing order could not be sent ({exc})")
-                return
-            job.sent.extend(sent)
-            self._wait_for(job, sent)
+            job.last_report = self._events
+            if job.settled:
+                self._next_round(job, position)
 
     def _on_timer(self, event: Event) -> None:
         if not self._jobs:
@@ -153,10 +200,7 @@ class Flattener:
         now = self.clock()
         with self._lock:
             for job in list(self._jobs.values()):
-                position = self.position_of(job.vt_positionid)
-                if job.settled and (position is None or not position.volume):
-                    del self._jobs[job.vt_positionid]        # flat was reported before settling
-                elif now >= job.deadline:
+                if now >= job.deadline:
                     self._give_up(job, f"not flat {self.timeout:g} s after Flatten")
 
     def _give_up(self, job: _Job, why: str) -> None:

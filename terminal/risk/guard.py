@@ -35,6 +35,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 import types
 import weakref
 from collections.abc import Callable
@@ -142,9 +143,30 @@ def _subclasses(cls: type) -> list[type]:
     return found
 
 
+def _engine_entry(name: str) -> Callable:
+    """`MainEngine.send_order`/`cancel_order` for every engine: through the guard of the
+    engine's event engine (which gates the gateway first, however it came into the engine)."""
+    original = getattr(MainEngine, name)
+
+    @functools.wraps(original)
+    def entry(engine, req, gateway_name):
+        ref = _GUARDS.get(getattr(engine, "event_engine", None)) \
+            if hasattr(engine, "event_engine") else None
+        guard = ref() if ref is not None else None
+        if guard is None:
+            return original(engine, req, gateway_name)
+        return getattr(guard, name)(req, gateway_name)
+    setattr(entry, _GATED, True)
+    return entry
+
+
 def install_boundary() -> None:
-    """Gate every `BaseGateway` subclass defined so far, and every one defined from now on."""
+    """Gate every `BaseGateway` subclass defined so far, and every one defined from now on,
+    and the engine's own entry points for every engine."""
     with _boundary_lock:
+        for name in ("send_order", "cancel_order"):
+            if not getattr(getattr(MainEngine, name), _GATED, False):
+                setattr(MainEngine, name, _engine_entry(name))
         if not getattr(BaseGateway, "__risk_boundary__", False):
             inherited = BaseGateway.__dict__.get("__init_subclass__")
 
@@ -175,6 +197,7 @@ class RiskGuard:
         # order from inside its own send_order (on the same thread) is checked, not deadlocked.
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
+        self._session = time.strftime("%y%m%d%H%M%S")   # rejection ids unique across runs
         self._account_ids: dict[str, str] = {}
         # vt_orderid -> what it holds: (gateway.vt_symbol, open lots, closed side, close lots)
         self._working: dict[str, tuple[str, float, str, float]] = {}
@@ -183,7 +206,10 @@ class RiskGuard:
         self._updates: queue.SimpleQueue[OrderData] = queue.SimpleQueue()
         for order in main_engine.get_all_active_orders():
             self._track(order)
-        event_engine.register(EVENT_ORDER, self._on_order)
+        # Ahead of every other handler: whoever reacts to an order event by sending (Flatten's
+        # next round, a strategy) must find the guard knowing that event already.
+        getattr(event_engine, "register_first", event_engine.register)(EVENT_ORDER,
+                                                                        self._on_order)
         install_boundary()
         _GUARDS[event_engine] = weakref.ref(self)
         for gateway in main_engine.gateways.values():
@@ -337,7 +363,7 @@ class RiskGuard:
                 long.frozen if long else 0.0, short.frozen if short else 0.0)
 
     def _reject(self, req: OrderRequest, gateway_name: str, decision: Decision) -> str:
-        order = req.create_order_data(f"RISK-{next(self._ids)}", gateway_name)
+        order = req.create_order_data(f"RISK-{self._session}-{next(self._ids)}", gateway_name)
         order.status = Status.REJECTED
         order.datetime = datetime.now(CHINA_TZ)
         order.extra = {"reason": f"risk {decision.rule}: {decision.reason}",

@@ -29,6 +29,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from vnpy.trader.constant import Exchange
+
 from terminal.core.jsonfile import MISSING, read_or_set_aside, write_json
 
 
@@ -83,6 +85,7 @@ class RiskLimits:
 
 
 LIMIT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RiskLimits))
+EXCHANGES = frozenset(exchange.value for exchange in Exchange)
 DEFAULT_LIMITS = RiskLimits()
 
 # Allowed range of each numeric limit (0 always means "off").
@@ -145,13 +148,14 @@ def check_value(name: str, value: Any) -> Any:
     return float(value)
 
 
-def _parse_limits(data: dict, where: str, base: RiskLimits,
-                  problems: list[str], fallback: str) -> dict[str, Any]:
-    """The valid keys of one limits object; one problem per bad or unknown key."""
+def _parse_limits(data: dict, where: str, base: RiskLimits, problems: list[str],
+                  fallback: str, unreadable: list[str]) -> dict[str, Any]:
+    """The valid keys of one limits object; one problem per bad value; an unknown key (a
+    misspelt limit, whose value would be lost) makes the file unreadable."""
     good: dict[str, Any] = {}
     for key, value in data.items():
         if key not in LIMIT_NAMES:
-            problems.append(f"{where}.{key}: unknown risk limit, ignored")
+            unreadable.append(f"{where}.{key}: not a risk limit (misspelt?)")
             continue
         try:
             good[key] = check_value(key, value)
@@ -180,7 +184,7 @@ _MONITOR_RANGES = {"position_loss": (0, 1e12), "daily_loss": (0, 1e12),
                    "margin_usage": (0, 1), "stale_seconds": (0, 86_400)}
 
 
-def _parse_monitors(data: dict, problems: list[str]) -> MonitorLimits:
+def _parse_monitors(data: dict, problems: list[str], unreadable: list[str]) -> MonitorLimits:
     defaults, good = MonitorLimits(), {}
     for key, value in data.items():
         if key == "flatten_on_position_loss":
@@ -200,7 +204,7 @@ def _parse_monitors(data: dict, problems: list[str]) -> MonitorLimits:
             else:
                 good[key] = float(number)
         else:
-            problems.append(f"monitors.{key}: unknown monitor setting, ignored")
+            unreadable.append(f"monitors.{key}: not a monitor setting (misspelt?)")
     return replace(defaults, **good)
 
 
@@ -263,9 +267,10 @@ class LoadedRisk:
 
 
 def parse(data: object) -> LoadedRisk:
-    """The config from decoded JSON. A bad or unknown key is a problem and takes its default
-    (a bad symbol override falls back to the global value); a state or section that cannot be
-    read makes the whole file unusable, and the state at least REDUCE_ONLY."""
+    """The config from decoded JSON. A bad value is a problem and takes its default (a bad
+    symbol override falls back to the global value). A state, section, key or symbol that
+    cannot be read (a misspelt key's limit would be silently lost) makes the whole file
+    unusable, and the state at least REDUCE_ONLY."""
     problems: list[str] = []
     unreadable: list[str] = []
     if not isinstance(data, dict):
@@ -273,13 +278,13 @@ def parse(data: object) -> LoadedRisk:
                           f"risk settings must be a JSON object, got {type(data).__name__}")
     for key in data:
         if key not in ("state", "global", "symbols", "monitors", "review"):
-            problems.append(f"{key}: unknown risk setting, ignored")
+            unreadable.append(f"{key}: not a risk setting (misspelt?)")
 
     state = TradingState.ACTIVE
     if "state" in data:
         raw = data["state"]
         try:
-            state = TradingState(str(raw).upper().replace("-", "_"))
+            state = TradingState(str(raw).strip().upper().replace("-", "_").replace(" ", "_"))
         except ValueError:
             choices = ", ".join(s.value for s in TradingState)
             unreadable.append(f"state: expected one of {choices}, got {raw!r}")
@@ -288,7 +293,7 @@ def parse(data: object) -> LoadedRisk:
     if "global" in data:
         if isinstance(data["global"], dict):
             good = _parse_limits(data["global"], "global", DEFAULT_LIMITS, problems,
-                                 "using the default")
+                                 "using the default", unreadable)
             global_limits = replace(DEFAULT_LIMITS, **good)
         else:
             unreadable.append(f"global: expected an object of limits, got "
@@ -302,22 +307,22 @@ def parse(data: object) -> LoadedRisk:
         raw_symbols = {}
     for vt_symbol, overrides in raw_symbols.items():
         symbol, dot, exchange = vt_symbol.rpartition(".")
-        if not (symbol and dot and exchange):
-            problems.append(f"symbols.{vt_symbol}: not a vt_symbol such as rb2701.SHFE, "
-                            "ignored")
+        if not (symbol and dot and exchange in EXCHANGES):
+            unreadable.append(f"symbols.{vt_symbol}: not a vt_symbol such as rb2701.SHFE "
+                              "(its limits would never apply)")
             continue
         if not isinstance(overrides, dict):
             unreadable.append(f"symbols.{vt_symbol}: expected an object of limits, got "
                               f"{type(overrides).__name__}")
             continue
         good = _parse_limits(overrides, f"symbols.{vt_symbol}", global_limits, problems,
-                             "using the global value")
+                             "using the global value", unreadable)
         if good:
             symbols[vt_symbol] = good
     monitors = MonitorLimits()
     if "monitors" in data:
         if isinstance(data["monitors"], dict):
-            monitors = _parse_monitors(data["monitors"], problems)
+            monitors = _parse_monitors(data["monitors"], problems, unreadable)
         else:
             unreadable.append(f"monitors: expected an object, got "
                               f"{type(data['monitors']).__name__}")

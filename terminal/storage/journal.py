@@ -58,12 +58,15 @@ ENUMS = {cls.__name__: cls for cls in vars(constant).values()
 
 
 class JournalError(RuntimeError):
-    """The journal at `path` cannot be used; `why` says what is wrong with it."""
+    """The journal at `path` cannot be used; `why` says what is wrong with it. `damaged`: the
+    file itself is (not a database, corrupt, a directory); otherwise it may be sound and only
+    out of reach (locked by another process, no permission, a full or failing disk)."""
 
-    def __init__(self, path: Path, why: str) -> None:
+    def __init__(self, path: Path, why: str, damaged: bool = True) -> None:
         super().__init__(f"trading journal {path}: {why}")
         self.path = path
         self.why = why
+        self.damaged = damaged
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class JournalState:
     positions: list[PositionData] = field(default_factory=list)
     accounts: list[AccountData] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    unreadable: int = 0             # rows that could not be read (left in the file)
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -152,7 +156,10 @@ class Journal:
                 self.db.close()
             if isinstance(exc, JournalError):
                 raise
-            raise JournalError(path, str(exc)) from exc
+            # SQLite says a file is not a database or is malformed with a plain DatabaseError;
+            # locked, unopenable, read-only or I/O errors are OperationalErrors.
+            raise JournalError(path, str(exc), damaged=type(exc) is sqlite3.DatabaseError) \
+                from exc
         self.written = 0
         self.commits = 0
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
@@ -197,7 +204,8 @@ class Journal:
                     self.db.executemany(
                         f"INSERT INTO {table} (key, trading_day, written, data) "
                         "VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                        "written = excluded.written, data = excluded.data", rows)
+                        "trading_day = excluded.trading_day, written = excluded.written, "
+                        "data = excluded.data", rows)
                 self.db.execute("COMMIT")
             except sqlite3.Error:
                 self.db.execute("ROLLBACK")
@@ -229,19 +237,24 @@ class Journal:
         state = JournalState()
         self.flush()
         with self._lock:
-            for table, (cls, _) in KINDS.items():
-                if day is not None and table in ("orders", "trades", "alerts"):
-                    rows = self.db.execute(f"SELECT data FROM {table} WHERE trading_day = ? "
-                                           "ORDER BY rowid", (day.isoformat(),)).fetchall()
-                else:
-                    rows = self.db.execute(f"SELECT data FROM {table} ORDER BY rowid").fetchall()
-                records = getattr(state, table)
-                for (text,) in rows:
-                    try:
-                        records.append(from_json(cls, text))
-                    except (ValueError, KeyError, TypeError) as exc:
-                        log.error("journal %s: a %s row cannot be read (%s): %.200s",
-                                  self.path, table, exc, text)
+            self.db.text_factory = bytes      # a damaged row must not stop the others
+            try:
+                for table, (cls, _) in KINDS.items():
+                    if day is not None and table in ("orders", "trades", "alerts"):
+                        rows = self.db.execute(f"SELECT data FROM {table} WHERE trading_day "
+                                               "= ? ORDER BY rowid", (day.isoformat(),))
+                    else:
+                        rows = self.db.execute(f"SELECT data FROM {table} ORDER BY rowid")
+                    records = getattr(state, table)
+                    for (raw,) in rows:
+                        try:
+                            records.append(from_json(cls, raw.decode("utf-8")))
+                        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                            state.unreadable += 1
+                            log.error("journal %s: a %s row cannot be read (%s): %.200r",
+                                      self.path, table, exc, raw)
+            finally:
+                self.db.text_factory = str
         return state
 
     def close(self) -> None:
@@ -260,6 +273,8 @@ def open_journal(path: Path, trading_day: Callable[[datetime], date]
     try:
         return Journal(path, trading_day, check=True), None
     except JournalError as exc:
+        if not exc.damaged:              # perhaps sound: never move a journal in use aside
+            raise
         reason = exc.why
         log.error("%s", exc)
     try:

@@ -59,7 +59,8 @@ class SimGateway(BaseGateway):
         self._thread: threading.Thread | None = None
         self._active = False
         self._order_ids = itertools.count(1)
-        self._session = time.strftime("%H%M%S")
+        self._session = time.strftime("%y%m%d%H%M%S")   # ids unique across days: the journal
+                                                        # keys orders by them
         self.exchange: SimExchange | None = None
         self.quote_rate = 2.0
         self.connected = threading.Event()
