@@ -67,7 +67,8 @@ import pandas as pd
 from vnpy.trader.constant import Exchange, Interval
 
 from terminal.backtest.engine import history_range, run, select_history
-from terminal.backtest.pool import default_context, isolate_worker
+from terminal.backtest.pool import default_context
+from terminal.core.processes import isolate_worker
 
 log = logging.getLogger(__name__)
 
