@@ -79,6 +79,8 @@ class Runtime:
         )
 
     def close(self) -> None:
+        if self.catalog is not None:
+            self.catalog.close()              # plugin checks under way are killed
         if self.connections is not None:
             self.connections.close()
         self.kernel.close()
@@ -121,12 +123,13 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
     connections = ConnectionManager(kernel, watchlist)
     kernel.connections = connections
     connections.listeners.append(lambda status: watch_connection(risk, status))
-    catalog = StrategyCatalog(plugin_folders(settings.plugin_folder))
+    catalog = StrategyCatalog(plugin_folders(settings.plugin_folder),
+                              check_seconds=settings.plugin_check_seconds,
+                              cache_file=paths.cache_dir / "plugin_checks.json")
     kernel.bridge.route_latest(EVENT_CTA_STRATEGY, lambda data: data["strategy_name"])
     kernel.bridge.route_every(EVENT_CTA_LOG)
-    cta = start_engine(kernel.main_engine, catalog.classes)
-    for path, error in catalog.errors.items():
-        log.warning("strategy plugin %s not loaded: %s", path, error)
+    cta = start_engine(kernel.main_engine, catalog)   # imports only restored strategies' classes
+    catalog.check_in_background()                      # the lists fill when the checks end
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
                    restored, connections, risk, catalog, cta)
 
