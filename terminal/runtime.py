@@ -128,8 +128,9 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
                               cache_file=paths.cache_dir / "plugin_checks.json")
     kernel.bridge.route_latest(EVENT_CTA_STRATEGY, lambda data: data["strategy_name"])
     kernel.bridge.route_every(EVENT_CTA_LOG)
-    cta = start_engine(kernel.main_engine, catalog)   # imports only restored strategies' classes
-    catalog.check_in_background()                      # the lists fill when the checks end
+    # Imports only the classes of restored strategies; the other plugin files are checked
+    # once the window has settled (StrategiesDock.check_plugins_later), or when first listed.
+    cta = start_engine(kernel.main_engine, catalog)
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
                    restored, connections, risk, catalog, cta)
 

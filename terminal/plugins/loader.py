@@ -27,10 +27,10 @@ What runs where:
 
 Verdicts are kept by file signature (modification time, size, SHA-1) in memory and, with
 `cache_file`, on disk (`plugins.cache`), so a start with unchanged files checks nothing.
-`check_in_background()` (the terminal's start) scans the folders and checks new and changed
-files on a thread: the start does not wait, and the lists fill when the checks end
-(`subscribe`). `refresh()` waits for them (the command line); `get(name)` waits only for
-the files whose text defines a class of that name.
+`check_in_background()` (called once the terminal's window has settled) scans the folders and
+checks new and changed files on a thread: the start does not wait, and the lists fill when
+the checks end (`subscribe`). `refresh()` waits for them (the command line); `get(name)` waits
+only for the files whose text defines a class of that name (a strategy restored at the start).
 
 Files whose names start with `_` or `.` are not read. A plugin file becomes its own module
 (`plugins.modules`): nothing is added to `sys.path`, no `__pycache__` is written.

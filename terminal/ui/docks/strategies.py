@@ -252,6 +252,12 @@ class StrategiesDock(QWidget):
         self.dialog: StrategyDialog | None = None
         self.model.upsert([s.get_data() for s in engine.strategies.values()])
 
+    def check_plugins_later(self, signal) -> None:
+        """Check new and changed plugin files when `signal` fires (the main window's
+        `settled`): the check process then takes no CPU from the start; the lists and the
+        line above the table fill in when it ends."""
+        signal.connect(self.engine.catalog.check_in_background)
+
     def show_plugins(self) -> None:
         """One line on the plugin files that are not loaded (the reasons in its tooltip)."""
         catalog = self.engine.catalog
