@@ -275,6 +275,32 @@ def test_check_in_background_returns_at_once_and_the_lists_fill_when_it_ends(
     assert list(catalog.entries) == ["WaitsStrategy"] and imported_here(folder) == []
 
 
+def test_a_launcher_script_without_a_main_guard_is_not_run_again_by_the_check(tmp_path):
+    """The check starts a fresh interpreter that imports only the checker: a script that
+    builds a catalog at its top level (no `if __name__ == "__main__"`) runs once."""
+    folder = tmp_path / "plugins"
+    write(folder, "mine.py", strategy("GuardlessStrategy"))
+    runs = tmp_path / "script-runs"
+    script = tmp_path / "launcher.py"
+    script.write_text(textwrap.dedent(f"""\
+        import os
+        with open({str(runs)!r}, "a") as out:
+            out.write("run\\n")
+        os.makedirs(".vntrader", exist_ok=True)
+        import vnpy.trader.utility
+        from terminal.plugins import StrategyCatalog
+        catalog = StrategyCatalog([{str(folder)!r}], bundled=False)
+        catalog.refresh()
+        print(sorted(catalog.entries), catalog.errors)
+        """))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['GuardlessStrategy'] {}"
+    assert runs.read_text() == "run\n"
+
+
 # --------------------------------------------------------------------------- verdicts kept
 def test_verdicts_are_kept_by_file_signature_across_catalogs(tmp_path, catalogs, monkeypatch):
     marker = tmp_path / "runs"

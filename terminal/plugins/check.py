@@ -15,43 +15,36 @@ unpickles nothing the plugin could have shaped) and watches the child:
   the child and anything it started are killed, the verdict is "did not finish importing
   within N s", and a new child goes on with the rest.
 
-The child runs in its own process group at a lower priority, its output thrown away (a
-plugin that prints must not write into the terminal's console), and is killed when the
-thread that started it goes. It works in the folder vn.py is bound to in the parent (its
-`.vntrader`), so importing vn.py there writes nothing anywhere else.
+The child (`plugins.child`) runs in its own process group at a lower priority, its output
+thrown away (a plugin that prints must not write into the terminal's console), and is killed
+when the thread that started it goes. It works in the folder vn.py is bound to in the parent
+(its `.vntrader`), so importing vn.py there writes nothing anywhere else.
 
 Contexts: the terminal and the command line check with "spawn", a fresh interpreter that
-shares nothing with their threads (about a second to import vn.py, in the background); a
-backtest worker, which has vn.py imported already and no threads of its own, checks with
+shares nothing with their threads (about half a second to import vn.py, in the background);
+a backtest worker, which has vn.py imported already and no threads of its own, checks with
 "fork" where there is one (`worker_context`).
 """
 
 from __future__ import annotations
 
-import faulthandler
-import json
 import logging
 import multiprocessing as mp
-import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from multiprocessing.connection import wait as wait_ready
 from pathlib import Path
 
-from terminal.core import deferred_imports
-from terminal.core.processes import exit_text, isolate_worker, kill_now, own_group
-from terminal.plugins.modules import FileCheck, cta_template, defined_names, inspect_file, \
-    read_source
+from terminal.core.processes import exit_text
+from terminal.plugins import child
+from terminal.plugins.modules import FileCheck, defined_names, read_source
 
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 10.0        # the default time a file may take to import in a check
 START_SECONDS = 120.0       # the check process's own start (an interpreter importing vn.py)
 POLL_SECONDS = 0.2          # how often a waiting check looks at `cancel`
-NICENESS = 10               # the check yields the CPU to the terminal's own threads
 
 
 def worker_context() -> str:
@@ -77,11 +70,10 @@ def check_files(paths: Iterable[Path | str], time_limit: float = CHECK_SECONDS, 
         if on_result is not None:
             on_result(check)
 
-    ctx = mp.get_context(context)
     idle_restarts = 0
     while todo and not (cancel is not None and cancel.is_set()):
         before = len(todo)
-        ended = _Session(ctx, todo, time_limit, record, cancel).run()
+        ended = _Session(context, todo, time_limit, record, cancel).run()
         todo = [p for p in todo if p not in results]
         if ended and len(todo) == before:       # died between files, twice: give up on them
             idle_restarts += 1
@@ -106,9 +98,9 @@ def failure(path: Path, reason: str) -> FileCheck:
 class _Session:
     """One child process checking `todo` in order, until it finishes, dies or hangs."""
 
-    def __init__(self, ctx, todo: list[Path], time_limit: float,
+    def __init__(self, context: str, todo: list[Path], time_limit: float,
                  record: Callable[[FileCheck], None], cancel: threading.Event | None) -> None:
-        self.ctx, self.todo, self.limit = ctx, todo, time_limit
+        self.context, self.todo, self.limit = context, todo, time_limit
         self.record, self.cancel = record, cancel
         self.current: Path | None = None
         self.started = False
@@ -116,37 +108,26 @@ class _Session:
     def run(self) -> str:
         """Check until done (""), or return how the child ended when it ended between two
         files (the caller starts another for the rest)."""
-        reader, writer = self.ctx.Pipe(duplex=False)
-        process = self.ctx.Process(target=_child_main, name="plugin-check", daemon=True,
-                                   args=(writer, [str(p) for p in self.todo], _vnpy_home()))
-        process.start()
-        writer.close()
-        own_group(process.pid)
+        process = child.start(self.context, [str(p) for p in self.todo], _vnpy_home())
         deadline = time.monotonic() + START_SECONDS
         try:
             while True:
                 if self.cancel is not None and self.cancel.is_set():
                     return ""
-                waitables = [process.sentinel] + ([reader] if not reader.closed else [])
-                timeout = max(0.0, min(POLL_SECONDS, deadline - time.monotonic()))
-                ready = wait_ready(waitables, timeout)
-                if reader in ready:
-                    try:
-                        message = json.loads(reader.recv_bytes())
-                    except (EOFError, OSError):
-                        reader.close()
-                        continue
-                    except ValueError:
-                        message = {"fatal": "a message from the check process could not "
-                                            "be read"}
+                try:
+                    message = process.receive(max(0.0, min(POLL_SECONDS,
+                                                           deadline - time.monotonic())))
+                except ValueError:
+                    message = {"fatal": "a message from the check process could not be read"}
+                if message is not None:
                     if self._take(message):
                         return ""
                     deadline = time.monotonic() + (self.limit if self.started
                                                    else START_SECONDS)
                     continue
-                if process.sentinel in ready:
-                    process.join()
-                    return self._ended(exit_text(process.exitcode))
+                code = process.ended()
+                if code is not None:
+                    return self._ended(exit_text(code))
                 if time.monotonic() >= deadline:
                     if not self.started:
                         self._fail_all(f"the check process did not start within "
@@ -157,8 +138,7 @@ class _Session:
                     self._fail_current(f"did not finish importing within {self.limit:g} s")
                     return ""
         finally:
-            kill_now(process)
-            reader.close()
+            process.kill()
 
     def _take(self, message: dict) -> bool:
         """Act on one message; True when the session is over."""
@@ -208,38 +188,3 @@ def _vnpy_home() -> str:
         if folder is not None and (Path(folder) / ".vntrader").is_dir():
             return str(folder)
     return ""
-
-
-# --------------------------------------------------------------------------- the child
-def _child_main(conn, paths: list[str], home: str) -> None:
-    isolate_worker()
-    faulthandler.disable()               # a parent's crash report would still reach its stderr
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    try:
-        os.nice(NICENESS)
-    except (AttributeError, OSError):
-        pass
-
-    def send(**message) -> None:
-        conn.send_bytes(json.dumps(message).encode())
-
-    try:
-        if not home:
-            home = tempfile.mkdtemp(prefix="plugin-check-")
-            os.mkdir(os.path.join(home, ".vntrader"))
-        os.chdir(home)
-        deferred_imports.defer("talib")      # what a strategy's indicators load on first use
-        cta_template()
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        send(fatal=f"{type(exc).__name__}: {exc}")
-        os._exit(0)
-    send(ready=True)
-    for text in paths:
-        send(start=text)
-        check, _, _ = inspect_file(Path(text))
-        send(result=check.to_json())
-    send(done=True)
-    conn.close()
-    os._exit(0)           # threads or exit handlers a plugin left never hold the check open
