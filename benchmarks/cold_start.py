@@ -4,6 +4,7 @@ VeighNa Trader's stock main window.
 Hand-run from the project root (not a test):
     .venv/bin/python benchmarks/cold_start.py                  # 5 rounds, Xvfb when installed
     .venv/bin/python benchmarks/cold_start.py --rounds 9 --display offscreen
+    .venv/bin/python benchmarks/cold_start.py --plugins 20 --before b7c85bd   # plugin folder
 
 Candidates, each a fresh process per round:
 - terminal, source: the `trading-terminal` console script of .venv (python, then every import);
@@ -13,6 +14,17 @@ Candidates, each a fresh process per round:
   `showMaximized()` and `exec()`, nothing added;
 - VeighNa Trader, run.py: the same with `add_gateway(CtpGateway)` and `add_app(CtaStrategyApp)`
   (the usual run script; what the terminal has loaded at start too).
+
+With `--plugins N` (20 is the figure of issue 16), the terminal also starts with a user plugin
+folder of N strategy files (copies of the shipped strategies under other class names, so
+each imports what a real one does), as `python -m terminal` from this checkout:
+- "N plugin files": the usual start, the files' check verdicts kept (made once before the
+  rounds, as any earlier session that outlived its checks leaves them);
+- "N plugin files, first start": the verdicts deleted before every start, so the files are
+  checked again: the check process starts once the window has settled, after the paint;
+- with `--before REV`, "before (REV), N plugin files": the same folder with the code of
+  commit REV (exported with `git archive` into the work folder, run with PYTHONPATH), for the
+  figure side by side with the code before a change.
 
 The time is the one `terminal.ui.startup_probe` reports: seconds from the kernel's start time
 of the process (so the interpreter's own start-up and all imports count) to the main window's
@@ -36,6 +48,7 @@ installed, else Qt's offscreen platform; --display picks one (`current` uses $DI
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import select
@@ -47,6 +60,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +112,23 @@ STOCK_SCRIPT = textwrap.dedent("""
 """)
 
 
+# The verdicts a terminal keeps after any session that outlived its plugin checks.
+CHECK_ALL = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+
+    from terminal.core import paths
+
+    data = paths.prepare(Path(sys.argv[1]))
+    from terminal.plugins.loader import StrategyCatalog, plugin_folders
+
+    catalog = StrategyCatalog(plugin_folders(sys.argv[2]),
+                              cache_file=data.cache_dir / "plugin_checks.json")
+    catalog.refresh()
+    assert not catalog.errors, catalog.errors
+""")
+
+
 @dataclass
 class Candidate:
     label: str
@@ -106,6 +137,7 @@ class Candidate:
     env: dict[str, str]
     times: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    before_start: Callable[[], None] | None = None     # run before each start (not timed)
 
 
 # --------------------------------------------------------------------------- display
@@ -176,6 +208,63 @@ def base_env(display: Display, home: Path) -> dict[str, str]:
     return env
 
 
+def plugin_folder(folder: Path, count: int) -> Path:
+    """`count` strategy files made from the shipped ones, each class renamed."""
+    shipped = sorted((ROOT / "plugins").glob("*.py"))
+    folder.mkdir(parents=True)
+    for number in range(count):
+        source = shipped[number % len(shipped)]
+        text = source.read_text(encoding="utf-8")
+        for name in re.findall(r"^class (\w+)\(", text, re.MULTILINE):
+            text = re.sub(rf"\b{name}\b", f"{name}{number:02d}", text)
+        (folder / f"user_{number:02d}_{source.name}").write_text(text, encoding="utf-8")
+    return folder
+
+
+def export(revision: str, folder: Path) -> Path:
+    """The source tree of `revision`, written to `folder` (git archive)."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def plugin_candidates(work: Path, display: Display, count: int,
+                      before: str | None) -> list[Candidate]:
+    """The terminal with a user plugin folder of `count` files: this checkout (verdicts kept,
+    and verdicts deleted before each start), and the code of `before`."""
+    plugins = plugin_folder(work / "user-plugins", count)
+    trees = [("", ROOT)]
+    if before:
+        trees.append((before, export(before, work / f"before-{before}")))
+    found = []
+    for revision, tree in trees:
+        for first_start in ((False, True) if not revision else (False,)):
+            name = f"plugins-{revision or 'now'}{'-first' if first_start else ''}"
+            cwd = work / name
+            data = cwd / "data"
+            data.mkdir(parents=True)
+            (data / "settings.json").write_text(json.dumps({"plugin_folder": str(plugins)}))
+            env = base_env(display, work / f"{name}-home")
+            (work / f"{name}-home").mkdir()
+            env["PYTHONPATH"] = str(tree)
+            label = (f"terminal before ({revision}), {count} plugin files" if revision
+                     else f"terminal, {count} plugin files"
+                     + (", first start" if first_start else ""))
+            cache = data / "cache" / "plugin_checks.json"
+            if not revision and not first_start:
+                subprocess.run([sys.executable, "-c", CHECK_ALL, str(data), str(plugins)],
+                               env=env, cwd=cwd, check=True, capture_output=True)
+                if not cache.exists():
+                    raise SystemExit(f"the plugin check left no verdicts in {cache}")
+            found.append(Candidate(label, [sys.executable, "-m", "terminal", "--home",
+                                           str(data)], cwd, env,
+                                   before_start=(lambda c=cache: c.unlink(missing_ok=True))
+                                   if first_start else None))
+    return found
+
+
 def candidates(work: Path, display: Display, frozen: bool) -> list[Candidate]:
     found = []
 
@@ -214,6 +303,8 @@ def candidates(work: Path, display: Display, frozen: bool) -> list[Candidate]:
 
 def run_once(candidate: Candidate, timeout: float) -> float | None:
     """One start; the reported seconds, or None (the reason added to the failures)."""
+    if candidate.before_start is not None:
+        candidate.before_start()
     process = subprocess.Popen(candidate.argv, cwd=candidate.cwd, env=candidate.env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
@@ -248,15 +339,20 @@ def report(found: list[Candidate], display: Display, rounds: int) -> None:
     stock = next((c for c in found if c.label.startswith("VeighNa Trader, stock")), None)
     stock_median = statistics.median(stock.times) if stock and stock.times else None
     width = max(len(c.label) for c in found)
-    print(f"{'':{width}}  median    min    max  vs stock")
+    before = next((c for c in found if c.label.startswith("terminal before")), None)
+    before_median = statistics.median(before.times) if before and before.times else None
+    print(f"{'':{width}}  median    min    max  vs stock" + ("  vs before" if before_median
+                                                             else ""))
     for candidate in found:
         if not candidate.times:
             print(f"{candidate.label:{width}}  failed: {candidate.failures[:1]}")
             continue
         median = statistics.median(candidate.times)
         ratio = f"{median / stock_median:7.2f}x" if stock_median else "      -"
+        versus = f"  {median / before_median:8.2f}x" if before_median and \
+            "plugin files" in candidate.label else ""
         print(f"{candidate.label:{width}}  {median:6.2f} {min(candidate.times):6.2f} "
-              f"{max(candidate.times):6.2f}  {ratio}")
+              f"{max(candidate.times):6.2f}  {ratio}{versus}")
         if candidate.failures:
             print(f"{'':{width}}  ({len(candidate.failures)} failed: {candidate.failures[0]})")
 
@@ -270,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds a start may take before it is killed")
     parser.add_argument("--no-frozen", action="store_true",
                         help="leave out dist/trading-terminal even when it exists")
+    parser.add_argument("--plugins", type=int, default=0, metavar="N",
+                        help="also start the terminal with a user plugin folder of N files")
+    parser.add_argument("--before", metavar="REV",
+                        help="with --plugins: also the code of git revision REV")
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # clean up when killed
@@ -277,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="cold-start-"))
     try:
         found = candidates(work, display, FROZEN.exists() and not args.no_frozen)
+        if args.plugins:
+            found += plugin_candidates(work, display, args.plugins, args.before)
         if FROZEN.exists() is False and not args.no_frozen:
             print(f"(no frozen build at {FROZEN}: build it with scripts/check_frozen.sh)")
         print(f"display: {display.description}")

@@ -11,7 +11,10 @@
 Both read the bars from the data directory's market store (the one the terminal's windows
 use), take the strategy class from the plugin catalog (the shipped `plugins/`, the user's
 `plugin_folder` from settings.json, then vnpy_ctastrategy's bundled strategies) and run
-vnpy_ctastrategy's BacktestingEngine through `terminal.backtest.engine.run`.
+vnpy_ctastrategy's BacktestingEngine through `terminal.backtest.engine.run`. A user's plugin
+file is imported here only after its check in a child process passed (only the files whose
+text defines a class of that name are checked); one that raises, exits or hangs while
+importing is bad input, named with the reason.
 
 - Bars: `--interval` is what vn.py's engine runs on: 1m, 1h or d. A series stored at that
   interval is used as is; 1h and d bars are otherwise built in memory from the shortest stored
@@ -247,7 +250,7 @@ def _prepare(args: argparse.Namespace, paths: DataPaths) -> Job:
             raise BadInput(f"--target {args.target!r}: not one of {', '.join(TARGETS)}")
         try:
             space = ParameterSpace(ranges)
-            space.check(entry.cls)
+            space.check_parameters(entry.name, entry.parameters)
         except ParameterError as exc:
             raise BadInput(f"--range {exc}") from None
 
@@ -296,21 +299,30 @@ def _split(vt_symbol: str):
 
 
 def _strategy(name: str, paths: DataPaths):
+    """The strategy's entry, its class imported into this process: a user's plugin file only
+    once its check (a child process, `plugin_check_seconds` at most) passed; only the files
+    whose text defines a class of that name are checked (verdicts are kept in the data
+    directory's cache, shared with the terminal)."""
     from terminal.core import settings as settings_file
     from terminal.plugins.loader import PluginError, StrategyCatalog, plugin_folders
 
     settings, _ = settings_file.load(paths.settings_file)
-    catalog = StrategyCatalog(plugin_folders(settings.plugin_folder))
+    catalog = StrategyCatalog(plugin_folders(settings.plugin_folder),
+                              check_seconds=settings.plugin_check_seconds,
+                              cache_file=paths.cache_dir / "plugin_checks.json")
     try:
-        return catalog.get(name)
+        entry = catalog.get(name)
+        catalog.load(name)           # imported once here: entry.cls is this class
+        return entry
     except PluginError as exc:
-        known = catalog.names()
-        text = f"unknown strategy {name!r}" if str(exc).startswith("no strategy class") \
-            else str(exc)
-        text += f"; known strategies: {', '.join(known) or 'none'}"
+        if not str(exc).startswith("no strategy class"):
+            raise BadInput(str(exc)) from None
+        catalog.refresh()            # every file checked, for the list of what there is
+        text = f"unknown strategy {name!r}"
+        text += f"; known strategies: {', '.join(catalog.names()) or 'none'}"
         broken = {path: error for path, error in catalog.errors.items()}
         if broken:
-            text += "; files that failed to load: " + "; ".join(
+            text += "; files that are not loaded: " + "; ".join(
                 f"{path}: {error}" for path, error in broken.items())
         raise BadInput(text) from None
 
@@ -685,7 +697,6 @@ class ProgressLine:
 
 
 def _optimize(job: Job, args: argparse.Namespace, paths: DataPaths) -> int:
-    import functools
     import random
 
     from terminal.backtest.engine import run
@@ -693,7 +704,6 @@ def _optimize(job: Job, args: argparse.Namespace, paths: DataPaths) -> int:
         BacktestEvaluator, OptimisationError, Optimizer, target_value)
     from terminal.backtest.runs import FAILED, RunStore
     from terminal.backtest.stats import report
-    from terminal.plugins.loader import load_class
 
     space = job.space
     _describe(job)
@@ -712,8 +722,8 @@ def _optimize(job: Job, args: argparse.Namespace, paths: DataPaths) -> int:
           f"({order} is best); {where}")
 
     strategy = job.entry.cls
-    if args.scheduler:        # workers import the class from its file
-        strategy = functools.partial(load_class, str(job.entry.path), job.entry.name)
+    if args.scheduler:        # workers import the class from its file (checking it first)
+        strategy = job.entry.worker_loader()
     evaluate = BacktestEvaluator(strategy, job.settings, job.params)
     optimizer = Optimizer(workers=workers, scheduler_address=args.scheduler)
     progress = ProgressLine()

@@ -89,6 +89,8 @@ class Runtime:
         )
 
     def close(self) -> None:
+        if self.catalog is not None:
+            self.catalog.close()              # plugin checks under way are killed
         if self.connections is not None:
             self.connections.close()
         self.kernel.close()
@@ -157,12 +159,14 @@ def _build(paths: DataPaths, settings: Settings, instance: InstanceLock) -> Runt
     connections = ConnectionManager(kernel, watchlist)
     kernel.connections = connections
     connections.listeners.append(lambda status: watch_connection(risk, status))
-    catalog = StrategyCatalog(plugin_folders(settings.plugin_folder))
+    catalog = StrategyCatalog(plugin_folders(settings.plugin_folder),
+                              check_seconds=settings.plugin_check_seconds,
+                              cache_file=paths.cache_dir / "plugin_checks.json")
     kernel.bridge.route_latest(EVENT_CTA_STRATEGY, lambda data: data["strategy_name"])
     kernel.bridge.route_every(EVENT_CTA_LOG)
-    cta = start_engine(kernel.main_engine, catalog.classes)
-    for path, error in catalog.errors.items():
-        log.warning("strategy plugin %s not loaded: %s", path, error)
+    # Imports only the classes of restored strategies; the other plugin files are checked
+    # once the window has settled (StrategiesDock.check_plugins_later), or when first listed.
+    cta = start_engine(kernel.main_engine, catalog)
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
                    restored, connections, risk, catalog, cta, startup_alerts, instance)
 

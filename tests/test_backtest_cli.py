@@ -1,7 +1,9 @@
 """`trading-terminal backtest|optimize`, run in-process through the real entry point on real
 rb2401 1-minute bars imported with `data import`: statistics printed and the run saved; bad
 input named on stderr with exit 2 and nothing saved; a strategy that raises saved as failed;
-a grid and a genetic search agreeing on the best setting, which is saved with the table."""
+a grid and a genetic search agreeing on the best setting, which is saved with the table. The
+plugin folder also holds files that exit, hang or crash while importing: backtests of other
+strategies run as usual, and one of theirs is refused with the reason."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 from terminal.app import main as terminal_main
 
 from conftest import SHARED_DATA
+from test_plugins import HOSTILE, LIMIT, write_hostile
 
 RB = SHARED_DATA / "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
 pytestmark = pytest.mark.skipif(not RB.exists(), reason=f"{RB} is not there")
@@ -53,9 +56,11 @@ def home(tmp_path_factory):
     plugins = root / "my-plugins"
     plugins.mkdir()
     (plugins / "broken.py").write_text(FAILING_PLUGIN)
+    write_hostile(plugins)          # files that exit, hang or crash whatever imports them
     data = root / "data"
     data.mkdir()
-    (data / "settings.json").write_text(json.dumps({"plugin_folder": str(plugins)}))
+    (data / "settings.json").write_text(json.dumps(
+        {"plugin_folder": str(plugins), "plugin_check_seconds": LIMIT}))
     assert main(["--home", str(data), "data", "import", str(RB)]) == 0
     return data
 
@@ -131,6 +136,28 @@ def test_bad_input_is_named_and_nothing_is_saved(home, capsys, arguments, messag
     assert message in captured.err
     assert "Sharpe" not in captured.out
     assert len(runs(home)) == before
+
+
+@pytest.mark.parametrize("file_name", sorted(HOSTILE))
+def test_a_strategy_whose_file_exits_or_hangs_is_refused_with_the_reason(home, capsys,
+                                                                          file_name):
+    before = len(runs(home))
+    name = file_name.removesuffix(".py").capitalize() + "Strategy"
+    for command in ("backtest", "optimize"):
+        extra = ["--range", "fast=1,2"] if command == "optimize" else []
+        assert main(["--home", str(home), command, name, "rb2401.SHFE", *PERIOD, *extra]) == 2
+        err = capsys.readouterr().err       # this process is still here to read it
+        path = home.parent / "my-plugins" / file_name
+        assert f"error: strategy {name}: {path}: {HOSTILE[file_name][1]}" in err
+    assert len(runs(home)) == before
+
+
+def test_an_unknown_strategy_lists_the_files_that_are_not_loaded(home, capsys):
+    assert main(["--home", str(home), "backtest", "Nope", "rb2401.SHFE", *PERIOD]) == 2
+    err = capsys.readouterr().err
+    assert "MacdTrendStrategy" in err and "BrokenOnBarStrategy" in err
+    for file_name, (_, reason) in HOSTILE.items():
+        assert f"{file_name}: {reason}" in err
 
 
 def test_a_strategy_that_raises_is_saved_as_failed(home, capsys):

@@ -270,3 +270,38 @@ def test_bad_arguments_are_refused():
             pool.submit(42)
         with pytest.raises(ValueError, match="time_limit"):
             pool.submit(sleeper, (0,), time_limit=0)
+
+
+# ---------------------------------------------------------------------- hostile strategies
+@pytest.mark.parametrize("file_name", ["exits.py", "loops.py", "sleeps.py", "crashes.py"])
+@pytest.mark.parametrize("job", ["run_backtest", "optimise"])
+def test_a_strategy_that_exits_or_hangs_at_import_fails_its_run_with_the_reason(
+        pool, tmp_path, file_name, job):
+    """The workbench's jobs import the strategy in the worker; a file that ends or hangs the
+    process importing it fails that run with a named reason, and the pool goes on."""
+    import functools
+    from datetime import datetime
+
+    from terminal.backtest import jobs
+    from terminal.backtest.engine import BacktestSettings
+    from terminal.plugins.loader import load_class
+    from test_plugins import HOSTILE, LIMIT, write_hostile
+
+    folder = tmp_path / "plugins"
+    write_hostile(folder)
+    name = file_name.removesuffix(".py").capitalize() + "Strategy"
+    settings = BacktestSettings("rb2405.SHFE", datetime(2024, 1, 2), datetime(2024, 1, 5))
+    kwargs = {"market_root": str(tmp_path / "market"), "settings": settings,
+              "strategy": functools.partial(load_class, str(folder / file_name), name, LIMIT)}
+    if job == "optimise":
+        kwargs.update(space={"fast": [1, 2]}, target="sharpe_ratio")
+    else:
+        kwargs.update(params={})
+    handle = pool.submit(getattr(jobs, job), kwargs=kwargs, time_limit=600)
+    assert handle.wait(120)
+    assert handle.state == FAILED
+    reason = HOSTILE[file_name][1]
+    assert handle.status_text == \
+        f"failed: terminal.plugins.loader.PluginError: {folder / file_name}: {reason}"
+    after = pool.submit(sleeper, kwargs={"seconds": 0})        # the pool carries on
+    assert after.wait(60) and after.state == DONE

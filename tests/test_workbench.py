@@ -24,9 +24,11 @@ from terminal.plugins.loader import SHIPPED_FOLDER, StrategyCatalog
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import MarketStore
 from terminal.ui.backtest import BacktestWorkbench
+from terminal.ui.strategy_choices import ERROR_ROLE
 
 from conftest import SHARED_DATA
 from helpers import random_walk_bars
+from test_plugins import HOSTILE, LIMIT, imported_here, strategy, write_hostile
 
 WAIT = 30_000  # ms
 FINAL = ("done", "failed", "cancelled", "deleted")
@@ -94,7 +96,10 @@ def catalog(tmp_path_factory):
     folder = tmp_path_factory.mktemp("plugins")
     (folder / "slow.py").write_text(PLUGINS)
     (folder / "broken.py").write_text("this is not python (\n")
-    return StrategyCatalog([SHIPPED_FOLDER, folder])
+    catalog = StrategyCatalog([SHIPPED_FOLDER, folder])
+    catalog.refresh()                   # the user's files checked before the dock lists them
+    yield catalog
+    catalog.close()
 
 
 @pytest.fixture
@@ -383,6 +388,46 @@ def test_an_optimisation_can_be_cancelled(qtbot, bench):
         panel.cancel()
     assert finished.args[0] is None and handle.state == "cancelled"
     assert panel.status_label.text() == "cancelled" and panel.start_button.isEnabled()
+
+
+# ---------------------------------------------------------------------- hostile plugins
+def test_hostile_plugins_are_greyed_out_with_the_reason_and_other_runs_work(
+        qtbot, market, tmp_path):
+    folder = tmp_path / "plugins"
+    expected = write_hostile(folder)
+    turns = folder / "turns.py"
+    turns.write_text(strategy("TurnsStrategy"))
+    catalog = StrategyCatalog([SHIPPED_FOLDER, folder], check_seconds=LIMIT)
+    workbench = BacktestWorkbench(catalog, market, tmp_path / "backtests", max_workers=2)
+    qtbot.addWidget(workbench)
+    try:
+        box = workbench.form.strategy_box
+        # listed at once (the user's files being checked), filled in when the checks end
+        qtbot.waitUntil(lambda: not catalog.pending and box.findData("TurnsStrategy") >= 0,
+                        timeout=120_000)
+        greyed = {box.itemText(i).split(":")[0].split()[-1]: box.itemData(i, ERROR_ROLE)
+                  for i in range(box.count()) if box.itemData(i, ERROR_ROLE)}
+        assert greyed == expected
+        assert all(f"{name}: {reason}" in workbench.form.errors_label.text()
+                   for name, reason in expected.items())
+        assert imported_here(folder) == []
+
+        run_id = start(workbench, "DoubleMaStrategy")
+        assert wait_final(qtbot, workbench, run_id) == DONE
+        run_id = start(workbench, "TurnsStrategy")
+        assert wait_final(qtbot, workbench, run_id) == DONE
+
+        turns.write_text(HOSTILE["exits.py"][0].replace("ExitsStrategy", "TurnsStrategy"))
+        assert workbench.form.set_strategy("TurnsStrategy")
+        assert workbench.run() is None           # changed since its check: not run blind
+        assert "turns.py changed and is being checked" in workbench.message.text()
+        qtbot.waitUntil(lambda: box.findData("TurnsStrategy") < 0 and any(
+            "turns.py: exited with code 1 while importing" in box.itemText(i)
+            for i in range(box.count())), timeout=120_000)
+        assert imported_here(folder) == []       # the GUI process never imported a plugin
+    finally:
+        workbench.shutdown()
+        catalog.close()
 
 
 # ---------------------------------------------------------------------- in the terminal

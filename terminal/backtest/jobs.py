@@ -11,9 +11,11 @@ as the frames `RunStore` keeps (so a run shown when it finishes and the same run
 the store are the same data), and the candle columns of the period for the chart.
 
 `strategy` is a function that returns the strategy class, called in the worker: the GUI gives
-`functools.partial(terminal.plugins.loader.load_class, file, class_name)` (a worker cannot
-import the generated module name of a plugin). This module does not import the plugin loader:
-the two sit side by side in the layers.
+`StrategyEntry.worker_loader()`, `functools.partial(terminal.plugins.loader.load_class, file,
+class_name, check_seconds)` (a worker cannot import the generated module name of a plugin);
+it checks a user's file in a child of the worker first, so a file that exits or hangs while
+importing fails the run with a `PluginError` naming the reason. This module does not import
+the plugin loader: the two sit side by side in the layers.
 
 A strategy that raises during the backtest fails the run with its traceback (vn.py stops the
 replay and would report statistics of a truncated run).

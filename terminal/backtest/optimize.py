@@ -67,7 +67,8 @@ import pandas as pd
 from vnpy.trader.constant import Exchange, Interval
 
 from terminal.backtest.engine import history_range, run, select_history
-from terminal.backtest.pool import default_context, isolate_worker
+from terminal.backtest.pool import default_context
+from terminal.core.processes import isolate_worker
 
 log = logging.getLogger(__name__)
 
@@ -171,16 +172,26 @@ class ParameterSpace:
         """Raise ParameterError unless the space can be searched (for this strategy: names it
         has among its `parameters`, numbers where its default is a number, whole numbers
         where it is an int)."""
+        if strategy_class is None:
+            self.check_parameters("", None)
+            return
+        self.check_parameters(strategy_class.__name__, {
+            name: getattr(strategy_class, name, None)
+            for name in getattr(strategy_class, "parameters", [])})
+
+    def check_parameters(self, strategy: str, defaults: dict[str, Any] | None) -> None:
+        """`check` against a strategy's parameters and their defaults as the plugin catalog
+        lists them (so the GUI checks a space without importing the strategy)."""
         if not self._values:
             raise ParameterError("no parameters chosen to optimise")
-        if strategy_class is None:
+        if defaults is None:
             return
-        known = list(getattr(strategy_class, "parameters", []))
+        known = list(defaults)
         for name, values in self._values.items():
             if name not in known:
-                raise ParameterError(f"{name}: not a parameter of {strategy_class.__name__} "
+                raise ParameterError(f"{name}: not a parameter of {strategy} "
                                      f"({', '.join(known) or 'it has none'})")
-            default = getattr(strategy_class, name, None)
+            default = defaults[name]
             if isinstance(default, bool):
                 bad = [v for v in values if not isinstance(v, bool)]
             elif isinstance(default, int):

@@ -52,7 +52,6 @@ Decisions
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import itertools
 import logging
@@ -68,6 +67,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_ready
 from typing import Any
+
+from terminal.core.processes import exit_text, isolate_worker, own_group, signal_group
 
 log = logging.getLogger(__name__)
 
@@ -318,10 +319,7 @@ class BacktestPool:
             args=(writer, handle._target, handle._args, handle._kwargs), daemon=False)
         process.start()
         writer.close()
-        try:
-            os.setpgid(process.pid, process.pid)   # the child does it too; whoever is first
-        except (AttributeError, OSError):
-            pass
+        own_group(process.pid)
         handle._process, handle._conn, handle.pid = process, reader, process.pid
         handle._args = handle._kwargs = None    # the worker has them; let the parent's go
         handle.state = RUNNING
@@ -346,7 +344,7 @@ class BacktestPool:
             elif handle._cancel_requested:
                 self._finish(handle, CANCELLED, "")
             else:
-                self._finish(handle, FAILED, f"worker {_exit_text(process.exitcode)} before it "
+                self._finish(handle, FAILED, f"worker {exit_text(process.exitcode)} before it "
                                              "returned a result")
         elif handle._cancel_requested:
             _terminate(process)
@@ -433,78 +431,23 @@ def _name_of(target, job_id: int) -> str:
     return getattr(target, "__qualname__", None) or f"job {job_id}"
 
 
-def _exit_text(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
-
-
 def _terminate(process) -> None:
     """SIGTERM to the worker's process group, SIGKILL after a grace period, then reap."""
     pid = process.pid
-    grouped = _signal_group(pid, signal.SIGTERM)
+    grouped = signal_group(pid, signal.SIGTERM)
     if not grouped:
         process.terminate()
     # The sentinel turns ready when the worker (and anything it forked) has exited, without
     # reaping it: the group id stays reserved until the join below.
     if not wait_ready([process.sentinel], TERMINATE_GRACE):
-        if not (grouped and _signal_group(pid, signal.SIGKILL)):
+        if not (grouped and signal_group(pid, signal.SIGKILL)):
             process.kill()
     elif grouped:
-        _signal_group(pid, signal.SIGKILL)      # stragglers that ignored SIGTERM
+        signal_group(pid, signal.SIGKILL)      # stragglers that ignored SIGTERM
     process.join()
 
 
-def _signal_group(pid: int, sig: int) -> bool:
-    if not hasattr(os, "killpg"):
-        return False
-    try:
-        if os.getpgid(pid) != pid:
-            return False
-        os.killpg(pid, sig)
-        return True
-    except (ProcessLookupError, PermissionError, OSError):
-        return False
-
-
 # ---------------------------------------------------------------------- worker side
-def isolate_worker(new_group: bool = True) -> None:
-    """In a worker: its own process group (unless `new_group` is false), killed when the
-    parent goes (Linux), and none of the parent's signal set-up (a GUI's SIGTERM handler, or
-    its wakeup fd, which would write the child's signals into the parent's event loop). The
-    optimiser's workers call it with new_group=False: they stay in the group of the job that
-    started them, so cancelling the job takes them along."""
-    if new_group:
-        try:
-            os.setpgid(0, 0)
-        except (AttributeError, OSError):
-            pass
-    try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    except (ValueError, OSError):     # not the main thread (not in a worker process)
-        pass
-    set_parent_death_signal()
-
-
-def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
-    """Ask Linux to send `sig` to this process when the thread that started it exits, so a
-    terminal that dies hard leaves no worker running."""
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(sig), 0, 0, 0)          # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:                    # the parent died before prctl took effect
-        os._exit(1)
-
-
 class _Reporter:
     """The `report(percent, text)` a job gets: sends at most every REPORT_INTERVAL seconds,
     or at once when the percent moved REPORT_STEP since the last one sent (so a run shorter

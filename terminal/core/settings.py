@@ -40,6 +40,10 @@ class Settings:
     plugin_folder: str = field(default="", metadata=_doc(
         "Your own strategy plugins (a folder of .py files with CtaTemplate subclasses); "
         "\"\" for none."))
+    plugin_check_seconds: float = field(default=10.0, metadata=_doc(
+        "How long a plugin file may take to import when it is checked (in a separate "
+        "process, before the terminal imports it); a file still importing after that is "
+        "listed as not loaded."))
     theme: str = field(default="dark", metadata=_doc(
         "Colour theme of the windows and charts: \"dark\" or \"light\"."))
     shortcuts: dict[str, str] = field(default_factory=dict, metadata=_doc(
@@ -60,6 +64,7 @@ _RANGES = {
     "sim_capital": (1.0, 1e13),
     "sim_seed": (0, 2**31 - 1),
     "frame_ms": (1, 1000),
+    "plugin_check_seconds": (0.1, 3600.0),
 }
 
 

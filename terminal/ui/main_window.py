@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["positions"], self.docks["account"])
         self.data_manager = DataManagerDock(store)
         self.data_manager.list_later(self.settled)
+        if self.strategies is not None:
+            self.strategies.check_plugins_later(self.settled)
         self._add_dock("data_manager", "Data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["log"], self.docks["data_manager"])
         # The workbench is built when its dock is first shown: its imports (the backtester,

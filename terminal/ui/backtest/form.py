@@ -1,7 +1,10 @@
 """What to backtest: strategy, data, period, costs and the strategy's parameters.
 
 - Strategy: the plugin catalog's classes (shipped plugins, the user's folder, vn.py's bundled
-  strategies); files that failed to load are listed under them, greyed out, with their error.
+  strategies), listed without importing the user's files; files that are not loaded (they
+  raised, exited, crashed or hung while their check imported them) are listed under them,
+  greyed out, with the reason, and so are files still being checked. The list fills in when
+  the checks end.
 - Data: the symbols and intervals of the market store that vn.py can backtest (1m, 1h, d, w
   bars and ticks); the dates are set to the series' first and last day.
 - Costs: contract size, price tick and commission rate from the contract's specification
@@ -15,9 +18,10 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QDoubleValidator, QStandardItemModel
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
     QLabel, QLineEdit, QSpinBox, QToolButton, QVBoxLayout, QWidget)
@@ -29,8 +33,7 @@ from terminal.backtest.jobs import store_interval
 from terminal.market.contracts import SPECS, spec_for
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
 from terminal.storage.market_store import MarketStore, SeriesInfo
-
-ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
+from terminal.ui import strategy_choices
 INT_LIMIT = 2_000_000_000
 DEFAULT_CAPITAL = 1_000_000
 INTERVAL_ORDER = {"tick": 0, "1m": 1, "1h": 2, "d": 3, "w": 4}
@@ -93,6 +96,8 @@ class SettingsPanel(QWidget):
         self.param_widgets: dict[str, QWidget] = {}
         self.defaults: dict[str, object] = {}
         self._build()
+        self.watch = strategy_choices.CatalogWatch(catalog, self)
+        self.watch.changed.connect(self.refresh_strategies)
         self.refresh_strategies()
         self.refresh_series()
 
@@ -187,51 +192,34 @@ class SettingsPanel(QWidget):
 
     # ------------------------------------------------------------------ strategies
     def reload(self) -> None:
+        """Read the strategy folders again: changed and new files are checked, and those
+        that failed are checked again (a package installed since); the list fills when the
+        checks end."""
         try:
-            self.catalog.refresh()
+            self.catalog.refresh(wait=False, retry=True)
         except Exception as exc:  # noqa: BLE001 - a scan that fails is shown, not raised
             self.errors_label.setText(f"the strategy folders cannot be read: {exc}")
         self.refresh_strategies()
         self.refresh_series()
 
     def refresh_strategies(self) -> None:
-        """The catalog's classes, then the files that failed (greyed out, with their error)."""
+        """The catalog's classes, then the files not loaded (greyed out, with the reason) and
+        those being checked; the choice and the parameters typed are kept."""
         current = self.strategy_name()
+        self.strategy_box.blockSignals(True)
         try:
-            names = self.catalog.names()
+            names = strategy_choices.fill(self.strategy_box, self.catalog)
+            self.errors_label.setText(strategy_choices.summary(self.catalog))
         except Exception as exc:  # noqa: BLE001
             names = []
             self.errors_label.setText(f"the strategy folders cannot be read: {exc}")
-        errors = dict(self.catalog.errors)
-        self.strategy_box.blockSignals(True)
-        self.strategy_box.clear()
-        for name in names:
-            entry = self.catalog.entries.get(name)
-            where = "vn.py" if entry is not None and entry.bundled else \
-                (entry.path.name if entry is not None else "")
-            self.strategy_box.addItem(f"{name}  ({where})" if where else name, name)
-            if entry is not None and entry.summary:
-                self.strategy_box.setItemData(self.strategy_box.count() - 1, entry.summary,
-                                              Qt.ItemDataRole.ToolTipRole)
-        if errors:
-            self.strategy_box.insertSeparator(self.strategy_box.count())
-            model = self.strategy_box.model()
-            for path, error in errors.items():
-                self.strategy_box.addItem(f"⚠ {path.rsplit('/', 1)[-1]}: {error}", None)
-                row = self.strategy_box.count() - 1
-                self.strategy_box.setItemData(row, f"{path}\n{error}",
-                                              Qt.ItemDataRole.ToolTipRole)
-                self.strategy_box.setItemData(row, error, ERROR_ROLE)
-                if isinstance(model, QStandardItemModel):
-                    model.item(row).setEnabled(False)
-            self.errors_label.setText(
-                f"{len(errors)} strategy file(s) failed to load: "
-                + "; ".join(f"{p.rsplit('/', 1)[-1]}: {e}" for p, e in errors.items()))
-        else:
-            self.errors_label.setText("")
+        if current in names:
+            self.strategy_box.setCurrentIndex(self.strategy_box.findData(current))
         self.strategy_box.blockSignals(False)
         if current in names:
-            self.set_strategy(current)
+            entry = self.catalog.entries.get(current)
+            if entry is not None and entry.parameters != self.defaults:
+                self._take_entry(entry)
         elif names:
             self.set_strategy("DoubleMaStrategy" if "DoubleMaStrategy" in names else names[0])
         else:
@@ -253,30 +241,48 @@ class SettingsPanel(QWidget):
     def _strategy_chosen(self, *_) -> None:
         name = self.strategy_name()
         self.entry = self.catalog.entries.get(name) if name else None
+        self._show_entry()
+        self._build_params(self.entry.parameters if self.entry is not None else {})
+        self.strategy_changed.emit(name)
+
+    def _show_entry(self) -> None:
         parts = []
         if self.entry is not None:
             if self.entry.summary:
                 parts.append(self.entry.summary)
             parts.append(f"{'vn.py bundled' if self.entry.bundled else self.entry.path}")
         self.strategy_info.setText("\n".join(parts))
-        self._build_params(self.entry.parameters if self.entry is not None else {})
-        self.strategy_changed.emit(name)
+
+    def _take_entry(self, entry: StrategyEntry) -> None:
+        """Show a new version of the chosen strategy (its file changed): its parameters
+        rebuilt, the values typed kept where the parameter is still there, of the same
+        kind."""
+        held = self._typed_texts()
+        previous = dict(self.defaults)
+        self.entry = entry
+        self._show_entry()
+        self._build_params(entry.parameters)
+        for key, text in held.items():
+            if key in self.param_widgets and kind_of(entry.parameters[key]) == \
+                    kind_of(previous.get(key)):
+                self._set_param(key, text)
 
     def current_entry(self) -> StrategyEntry:
-        """The chosen strategy's entry, its file re-imported first if it changed (so the run
-        uses the code as it is now). Raises PluginError with the file's error."""
+        """The chosen strategy's entry as its file is now, without waiting: the folders are
+        read again (a changed trusted file imported again, a changed checked one checked
+        again in the background). Raises PluginError when it cannot run now, with why."""
         name = self.strategy_name()
         if not name:
             raise PluginError("choose a strategy")
-        entry = self.catalog.get(name)
+        self.catalog.refresh(wait=False)
+        entry = self.catalog.entries.get(name)
+        if entry is None:
+            raise PluginError(self.catalog.why_missing(name))
+        if str(entry.path) in self.catalog.pending:
+            raise PluginError(f"{name}: {Path(entry.path).name} changed and is being checked; "
+                              "run it again when the check has ended")
         if entry.parameters != self.defaults:
-            held = self._typed_texts()
-            self.entry = entry
-            self._build_params(entry.parameters)
-            for key, text in held.items():
-                if key in self.param_widgets and kind_of(entry.parameters[key]) == \
-                        kind_of(self.defaults.get(key)):
-                    self._set_param(key, text)
+            self._take_entry(entry)
         self.entry = entry
         return entry
 

@@ -312,7 +312,7 @@ class OptimisePanel(QWidget):
                 raise ValueError("optimisation runs on bars, not ticks: choose a bar interval")
             spec = self.space_spec()
             space = ParameterSpace(spec)
-            space.check(entry.cls)
+            space.check_parameters(entry.name, entry.parameters)
             fixed = {k: v for k, v in self.form.params().items() if k not in spec}
         except (ValueError, ParameterError, PluginError) as exc:
             self.status_label.setText(f"<span style='color:#d9534f'>{exc}</span>")

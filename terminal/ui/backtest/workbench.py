@@ -17,7 +17,6 @@ saving a result and opening a stored run (Parquet reads) run on a thread (`ui.jo
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import time
@@ -35,7 +34,7 @@ from terminal.backtest.engine import BacktestSettings
 from terminal.backtest.jobs import RunResult, chart_columns, settings_from, settings_record
 from terminal.backtest.pool import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobHandle
 from terminal.backtest.runs import RunNotFound, RunStore
-from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry, load_class
+from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
 from terminal.storage.market_store import MarketStore
 from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.history import CompareView, HistoryPanel
@@ -53,8 +52,10 @@ PROGRESS_COLUMN, STATE_COLUMN, ELAPSED_COLUMN, ACTION_COLUMN = 5, 4, 6, 7
 
 
 def strategy_loader(entry: StrategyEntry):
-    """A picklable function a worker calls to import the strategy class from its file."""
-    return functools.partial(load_class, str(entry.path), entry.name)
+    """A picklable function a worker calls to import the strategy class from its file (a
+    user's file checked in a child of the worker first: one that exits or hangs while
+    importing fails the run with that reason). The GUI process never imports it."""
+    return entry.worker_loader()
 
 
 @dataclass

@@ -36,12 +36,13 @@ LABELS = {
     "record_market_data": "Record market data",
     "record_simulator": "Record the simulator's quotes",
     "plugin_folder": "Strategy plugin folder",
+    "plugin_check_seconds": "Plugin check time limit (s)",
     "theme": "Theme",
     "shortcuts": "Keyboard shortcuts",
 }
 # Changes that take effect the next time the terminal starts; the others apply at once.
 RESTART = {"sim_quote_rate", "sim_capital", "sim_seed", "record_market_data",
-           "record_simulator", "plugin_folder"}
+           "record_simulator", "plugin_folder", "plugin_check_seconds"}
 ERROR_STYLE = "border: 1px solid #e04040;"
 
 

@@ -1,5 +1,7 @@
 """Live strategies: add an instance of a plugin strategy on a symbol with its parameters; init,
-start, stop, edit and remove it; its variables and log update live.
+start, stop, edit and remove it; its variables and log update live. Plugin files that are not
+loaded (their check found them raising, exiting, crashing or hanging while importing) are
+named above the table and greyed out in the Add dialog, with the reason.
 
 The table follows the CTA engine's strategy events (through the bridge); the buttons call the
 engine. A strategy that raises is stopped by the engine and shows as stopped here, with the
@@ -16,6 +18,7 @@ from vnpy_ctastrategy.base import EVENT_CTA_LOG, EVENT_CTA_STRATEGY
 
 from terminal.core.bridge import Batch
 from terminal.strategies import TerminalCtaEngine
+from terminal.ui import strategy_choices
 from terminal.ui.docks.common import make_table, selected_records
 from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel
 
@@ -63,22 +66,27 @@ def parse_value(text: str, default):
 
 
 class StrategyDialog(QDialog):
-    """Add a strategy (class, name, symbol, parameters) or edit one's parameters."""
+    """Add a strategy (class, name, symbol, parameters) or edit one's parameters.
+
+    The classes are the plugin catalog's, listed without importing them; files that are not
+    loaded are listed greyed out with the reason, and the list fills in as checks end. The
+    class is imported when the strategy is added (`TerminalCtaEngine.add_strategy`)."""
 
     def __init__(self, engine: TerminalCtaEngine, symbols: list[str], editing: dict | None = None,
                  parent=None) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.catalog = engine.catalog
         self.editing = editing
         self.setWindowTitle("Edit strategy" if editing else "Add strategy")
         self.class_box = QComboBox()
-        self.class_box.addItems(sorted(engine.classes))
         self.name_edit = QLineEdit()
         self.symbol_box = QComboBox()
         self.symbol_box.setEditable(True)
         self.symbol_box.addItems(symbols)
         self.params_form = QFormLayout()
         self.param_edits: dict[str, QLineEdit | QCheckBox] = {}
+        self._shown_defaults: dict = {}
         self.error = QLabel()
         self.error.setStyleSheet("color: #c0392b")
         self.error.setWordWrap(True)
@@ -96,24 +104,58 @@ class StrategyDialog(QDialog):
         layout.addLayout(self.params_form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        self.class_box.currentTextChanged.connect(self._class_changed)
+        self._fill_classes()
+        self.class_box.currentIndexChanged.connect(lambda _: self._class_changed(
+            self.class_name()))
         if editing:
-            self.class_box.setCurrentText(editing["class_name"])
+            if self.class_box.findData(editing["class_name"]) < 0:
+                self.class_box.insertItem(0, editing["class_name"], editing["class_name"])
+            self.select_class(editing["class_name"])
             self.name_edit.setText(editing["strategy_name"])
             self.symbol_box.setEditText(editing["vt_symbol"])
             for widget in (self.class_box, self.name_edit, self.symbol_box):
                 widget.setEnabled(False)
-        self._class_changed(self.class_box.currentText())
+        else:
+            self.watch = strategy_choices.CatalogWatch(self.catalog, self)
+            self.watch.changed.connect(self._catalog_changed)
+        self._class_changed(self.class_name())
+
+    def class_name(self) -> str:
+        return self.class_box.currentData() or ""
+
+    def select_class(self, name: str) -> bool:
+        index = self.class_box.findData(name)
+        if index >= 0:
+            self.class_box.setCurrentIndex(index)
+        return index >= 0
+
+    def _fill_classes(self, keep: str = "") -> bool:
+        """List the classes; True when `keep` is listed and chosen again."""
+        self.class_box.blockSignals(True)
+        try:
+            strategy_choices.fill(self.class_box, self.catalog, show_file=False)
+            return bool(keep) and self.select_class(keep)
+        finally:
+            self.class_box.blockSignals(False)
+
+    def _catalog_changed(self) -> None:
+        """A check ended: the list again, the choice kept; the parameters redone only when
+        the chosen class's defaults changed (or it is gone)."""
+        if self._fill_classes(keep=self.class_name()) and \
+                self.defaults() == self._shown_defaults:
+            return
+        self._class_changed(self.class_name())
 
     def defaults(self) -> dict:
-        cls = self.engine.classes.get(self.class_box.currentText())
-        return cls.get_class_parameters() if cls else {}
+        entry = self.catalog.entries.get(self.class_name())
+        return dict(entry.parameters) if entry is not None else {}
 
     def _class_changed(self, name: str) -> None:
         while self.params_form.rowCount():
             self.params_form.removeRow(0)
         self.param_edits.clear()
-        values = dict(self.defaults())
+        self._shown_defaults = self.defaults()
+        values = dict(self._shown_defaults)
         if self.editing:
             values.update(self.editing.get("parameters", {}))
         for key, value in values.items():
@@ -161,10 +203,13 @@ class StrategyDialog(QDialog):
         if not name or name in self.engine.strategies:
             self.error.setText(f"name {name!r} is empty or taken")
             return
+        if not self.class_name():
+            self.error.setText("choose a strategy class")
+            return
         if "." not in symbol:
             self.error.setText(f"{symbol!r} is not SYMBOL.EXCHANGE (e.g. rb2701.SHFE)")
             return
-        self.engine.add_strategy(self.class_box.currentText(), name, symbol, setting)
+        self.engine.add_strategy(self.class_name(), name, symbol, setting)
         if name not in self.engine.strategies:
             self.error.setText("the engine refused it; see the log below the table")
             return
@@ -193,12 +238,36 @@ class StrategiesDock(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.view)
         splitter.addWidget(self.log)
+        self.plugins_label = QLabel("")          # plugin files not loaded, and why
+        self.plugins_label.setWordWrap(True)
+        self.plugins_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(buttons)
+        layout.addWidget(self.plugins_label)
         layout.addWidget(splitter, 1)
+        self.watch = strategy_choices.CatalogWatch(engine.catalog, self)
+        self.watch.changed.connect(self.show_plugins)
+        self.show_plugins()
         self.dialog: StrategyDialog | None = None
         self.model.upsert([s.get_data() for s in engine.strategies.values()])
+
+    def check_plugins_later(self, signal) -> None:
+        """Check new and changed plugin files when `signal` fires (the main window's
+        `settled`): the check process then takes no CPU from the start; the lists and the
+        line above the table fill in when it ends."""
+        signal.connect(self.engine.catalog.check_in_background)
+
+    def show_plugins(self) -> None:
+        """One line on the plugin files that are not loaded (the reasons in its tooltip)."""
+        catalog = self.engine.catalog
+        text = strategy_choices.summary(catalog)
+        self.plugins_label.setText(text)
+        self.plugins_label.setStyleSheet("color: #d9534f" if catalog.errors
+                                         else "color: #8a9099")
+        self.plugins_label.setToolTip("\n".join(f"{path}: {reason}" for path, reason
+                                                 in strategy_choices.not_loaded(catalog)))
+        self.plugins_label.setVisible(bool(text))
 
     def apply(self, batch: Batch) -> None:
         states = batch.routed.get(EVENT_CTA_STRATEGY)
@@ -211,7 +280,7 @@ class StrategiesDock(QWidget):
         return [d["strategy_name"] for d in selected_records(self.view)]
 
     def add(self) -> StrategyDialog:
-        self.engine.reload_classes()              # plugin files changed since: new code
+        self.engine.catalog.refresh(wait=False)   # plugin files changed since: checked again
         self.dialog = StrategyDialog(self.engine, self.symbols(), parent=self)
         self.dialog.open()
         return self.dialog
