@@ -12,7 +12,8 @@ terminal's strategy plugins and two changes.
   the trader sees it at once; the terminal and the other strategies keep running.
 
 History for `load_bar` comes from the market store, which is vn.py's database inside the
-terminal. Orders go through `MainEngine.send_order`, so through the risk gate.
+terminal. Every order a strategy sends meets the risk gate, which sits on the gateways
+(`terminal.risk.guard`): through `CtaEngine`, `MainEngine.send_order` or the gateway itself.
 """
 
 from __future__ import annotations

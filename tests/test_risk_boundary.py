@@ -3,6 +3,7 @@ route a window, a strategy or a plugin can take, and each comes back REJECTED wi
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 
@@ -10,7 +11,6 @@ from PySide6.QtCore import Qt
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
 from vnpy.trader.engine import MainEngine
 from vnpy.trader.object import OrderRequest, QuoteRequest
-from vnpy_ctastrategy import CtaTemplate
 
 from terminal.core.alerts import WARNING
 from terminal.gateways.sim import SimGateway
@@ -48,31 +48,38 @@ class Submissions:
         gateway.exchange.submit = counted
 
 
+SENDER = '''
+from vnpy.trader.constant import Direction, Offset, OrderType, Status
+from vnpy.trader.engine import MainEngine
+from vnpy.trader.object import OrderRequest
+from vnpy_ctastrategy import CtaTemplate
+
+
 class Sender(CtaTemplate):
-    """Sends, from `on_tick`, the way the test tells it to (the way a plugin could)."""
+    """Sends, from on_tick, the way the test tells it to: the ways a plugin could."""
 
     author = "tests"
     route = ""
-    results: list = []
-    rejected: list = []
+    results = []
+    rejected = []
 
-    def on_init(self) -> None:
+    def on_init(self):
         pass
 
-    def on_order(self, order) -> None:
+    def on_order(self, order):
         if order.status == Status.REJECTED:
             Sender.rejected.append(order)
 
-    def on_bar(self, bar) -> None:
+    def on_bar(self, bar):
         pass
 
-    def on_tick(self, tick) -> None:
+    def on_tick(self, tick):
         route, Sender.route = Sender.route, ""
         if not route:
             return
-        req = OrderRequest(symbol=tick.symbol, exchange=tick.exchange, direction=Direction.LONG,
-                           type=OrderType.LIMIT, volume=1, price=tick.ask_price_1 + 5,
-                           offset=Offset.OPEN, reference=route)
+        req = OrderRequest(symbol=tick.symbol, exchange=tick.exchange,
+                           direction=Direction.LONG, type=OrderType.LIMIT, volume=1,
+                           price=tick.ask_price_1 + 5, offset=Offset.OPEN, reference=route)
         engine = self.cta_engine.main_engine
         if route == "cta":
             result = self.buy(tick.ask_price_1 + 5, 1)
@@ -85,18 +92,34 @@ class Sender(CtaTemplate):
         else:
             raise AssertionError(route)
         Sender.results.append((route, result))
+'''
 
 
-def test_with_trading_halted_no_order_path_reaches_the_exchange(qtbot, terminal):
-    runtime, window = terminal
+def test_with_trading_halted_no_order_path_reaches_the_exchange(qtbot, data_dir, tmp_path):
+    from terminal.app import start
+
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "sender.py").write_text(SENDER)            # a strategy plugin, as a user adds
+    data_dir.mkdir(parents=True)
+    (data_dir / "settings.json").write_text(json.dumps({"plugin_folder": str(folder)}))
+    runtime, window = start(data_dir, show=True, sim_clock=ManualClock())
+    qtbot.addWidget(window)
+    try:
+        check_every_path(qtbot, runtime, window)
+    finally:
+        window.close()
+        runtime.close()
+
+
+def check_every_path(qtbot, runtime, window) -> None:
     wait_for_quotes(qtbot, window)
     engine = runtime.kernel.main_engine
     gateway = engine.get_gateway("SIM")
     reached = Submissions(gateway)
     cta = runtime.cta
-    cta.classes["Sender"] = Sender
-    Sender.results, Sender.rejected = [], []
     cta.add_strategy("Sender", "sender", RB, {})
+    Sender = type(cta.strategies["sender"])
     cta.init_strategy("sender")
     wait(lambda: cta.strategies["sender"].inited)
     cta.start_strategy("sender")
