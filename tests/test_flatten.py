@@ -52,7 +52,9 @@ def position(volume: float, frozen: float = 0.0) -> PositionData:
                         direction=Direction.LONG, volume=volume, frozen=frozen)
 
 
-def make(engine: Engine, reject: bool = False):
+def make(engine: Engine, reject: dict | None = None):
+    """A flattener whose closes are recorded (lots each) and acknowledged at once, or
+    rejected with `reject` as the order's extra while that dict is not empty."""
     closes: list[float] = []
 
     def close(held: PositionData, lots: float) -> list[str]:
@@ -60,7 +62,7 @@ def make(engine: Engine, reject: bool = False):
         sent = order(f"close{len(closes)}", lots,
                      Status.REJECTED if reject else Status.SUBMITTING)
         if reject:
-            sent.extra = {"reason": "risk halted: trading is halted"}
+            sent.extra = dict(reject)
         engine.emit(EVENT_ORDER, sent)
         return [sent.vt_orderid]
 
@@ -147,7 +149,7 @@ def trade(orderid: str) -> TradeData:
 
 def test_a_rejected_close_stops_the_job_with_an_alert():
     engine = Engine()
-    flattener, closes = make(engine, reject=True)
+    flattener, closes = make(engine, reject={"reason": "risk halted: trading is halted"})
     held = position(1)
     flattener.start(held, [])
     assert not flattener.active(held.vt_positionid) and closes == [1]
@@ -176,24 +178,13 @@ def test_a_close_refused_for_want_of_free_lots_is_tried_again_at_the_next_report
     """CTP reports what working orders hold only when it next queries: just after a cancel
     the risk gate may still see the lots held and refuse the close. The next report decides."""
     engine = Engine()
-    refused = [True]
-    closes: list[float] = []
-
-    def close(held, lots):
-        closes.append(lots)
-        sent = order(f"close{len(closes)}", lots,
-                     Status.REJECTED if refused[0] else Status.SUBMITTING)
-        if refused[0]:
-            sent.extra = {"risk_rule": "reduce_only", "reason": "risk reduce_only: closing 2 "
-                          "lots exceeds the 0 long lots free to close"}
-        engine.emit(EVENT_ORDER, sent)
-        return [sent.vt_orderid]
-
-    flattener = Flattener(engine, close, engine.orders.get, engine.positions.get)
+    refused = {"risk_rule": "reduce_only", "reason": "risk reduce_only: closing 2 lots "
+               "exceeds the 0 long lots free to close"}
+    flattener, closes = make(engine, reject=refused)
     held = position(2)
     flattener.start(held, [])
     assert closes == [2] and flattener.active(held.vt_positionid) and engine.alerts == []
-    refused[0] = False
+    refused.clear()
     engine.emit(EVENT_POSITION, position(2))
     assert closes == [2, 2]
     engine.emit(EVENT_TRADE, trade("close2"))
