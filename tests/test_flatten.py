@@ -71,7 +71,7 @@ def make(engine: Engine, reject: dict | None = None):
     return flattener, closes
 
 
-def test_free_lots_at_once_the_held_ones_once_the_cancel_is_final():
+def test_free_lots_at_once_the_held_ones_once_the_cancel_is_final_and_reported():
     engine = Engine()
     flattener, closes = make(engine)
     target = order("target", 2)
@@ -86,7 +86,9 @@ def test_free_lots_at_once_the_held_ones_once_the_cancel_is_final():
     engine.emit(EVENT_POSITION, position(2, frozen=2))        # after the fill
     assert closes == [1]                                      # the target still works
     engine.emit(EVENT_ORDER, replace(target, status=Status.CANCELLED))
-    assert closes == [1, 2]                                   # the 2 it held, at once
+    assert closes == [1]                # the last report still has the 2 lots held
+    engine.emit(EVENT_POSITION, position(2, frozen=0))        # the cancel reported
+    assert closes == [1, 2]
     engine.emit(EVENT_TRADE, trade("close2"))
     engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close2"], status=Status.ALLTRADED,
                                      traded=2))
@@ -192,3 +194,38 @@ def test_a_close_refused_for_want_of_free_lots_is_tried_again_at_the_next_report
                                      traded=2))
     engine.emit(EVENT_POSITION, position(0))
     assert not flattener.active(held.vt_positionid) and engine.alerts == []
+
+
+def test_a_fill_seen_in_the_orders_state_before_its_trade_is_a_fill():
+    """CTP sends the order's new state (all traded) before the trade itself: a position
+    query answered between Flatten and the fill must not count as after it."""
+    engine = Engine()
+    flattener, closes = make(engine)
+    held = position(3)
+    engine.emit(EVENT_POSITION, held)
+    flattener.start(held, [])                                 # closes 3
+    engine.emit(EVENT_POSITION, position(3))                  # a query from before the fill
+    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close1"], status=Status.ALLTRADED,
+                                     traded=3))
+    engine.emit(EVENT_TRADE, trade("close1"))
+    assert closes == [3]                                      # not 3 more on that report
+    engine.emit(EVENT_POSITION, position(0))
+    assert not flattener.active(held.vt_positionid) and engine.alerts == []
+
+
+def test_lots_a_working_order_holds_wait_for_the_next_report():
+    """A strategy's exit sent meanwhile holds lots: closing them too would be more than is
+    held once it fills."""
+    engine = Engine()
+    flattener, closes = make(engine)
+    held = position(3)
+    engine.emit(EVENT_POSITION, held)
+    flattener.start(held, [])
+    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close1"], status=Status.PARTTRADED,
+                                     traded=1))
+    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close1"], status=Status.CANCELLED,
+                                     traded=1))
+    engine.emit(EVENT_POSITION, position(2, frozen=2))        # someone's exit holds both
+    assert closes == [3]
+    engine.emit(EVENT_POSITION, position(2, frozen=1))        # one of them freed
+    assert closes == [3, 1]

@@ -277,3 +277,35 @@ def test_the_gate_reads_the_books_of_the_gateway_the_order_goes_to(qtbot, termin
     wait(lambda: engine.get_order(fourth) is not None)
     assert engine.get_order(fourth).extra["risk_rule"] == "max_position"
     other.close()
+
+
+def test_on_a_net_gateway_a_close_beyond_the_position_counts_against_the_limit(qtbot,
+                                                                              terminal):
+    """Net-position gateways take CLOSE and NONE orders as plain buys or sells: the lots
+    beyond the position open, and while they work they count as opening lots."""
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window)
+    engine = runtime.kernel.main_engine
+
+    class NetGateway(SimGateway):                   # accepts and rests, says nothing more
+        default_name = "NET"
+        count = 0
+
+        def send_order(self, req):
+            NetGateway.count += 1
+            return f"{self.gateway_name}.{NetGateway.count}"
+
+    net = engine.add_gateway(NetGateway, "NET")
+    config = runtime.risk.config
+    runtime.risk.apply(replace(config, global_limits=replace(
+        config.global_limits, max_position=5, duplicate_seconds=0.0, max_funds_share=0.0)),
+        save=False)
+    bid = engine.get_tick(RB).bid_price_1
+    resting = OrderRequest(symbol="rb2701", exchange=Exchange.SHFE, direction=Direction.LONG,
+                           type=OrderType.LIMIT, volume=5, price=bid - 20, offset=Offset.NONE)
+    assert net.send_order(resting) == "NET.1"       # flat: all 5 would open
+    for offset in (Offset.NONE, Offset.CLOSE, Offset.OPEN):
+        denied = net.send_order(replace(resting, offset=offset))
+        assert denied.startswith("NET.RISK-"), offset
+        wait(lambda: engine.get_order(denied) is not None)
+        assert engine.get_order(denied).extra["risk_rule"] == "max_position"

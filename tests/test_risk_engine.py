@@ -411,3 +411,21 @@ def test_a_restart_keeps_the_days_loss_budget_and_a_breach(qtbot, data_dir):
     finally:
         window.close()
         runtime.close()
+
+
+def test_lost_opening_balances_are_said_not_silently_reset(qtbot, data_dir):
+    from terminal.app import start
+    from terminal.gateways.sim.clock import ManualClock
+
+    data_dir.mkdir(parents=True)
+    (data_dir / "risk_day.json").write_text('{"CTP.8001": {"day": "2026-12', encoding="utf-8")
+    runtime, window = start(data_dir, show=False, sim_clock=ManualClock())
+    qtbot.addWidget(window)
+    try:
+        alerts = window.alerts.model
+        qtbot.waitUntil(lambda: any("opening balances are lost" in a.message
+                                    for a in alerts.records()), timeout=WAIT)
+        assert list(data_dir.glob("risk_day.json.broken-*"))
+    finally:
+        window.close()
+        runtime.close()

@@ -10,7 +10,7 @@ import pytest
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Product
 from vnpy.trader.object import ContractData, OrderRequest
 
-from terminal.core.orders import TRADER_CLOSE
+from terminal.core.orders import TRADER_CLOSE, vouch
 from terminal.risk import (
     RULES,
     Decision,
@@ -124,7 +124,7 @@ def test_each_rule_denies_the_violation_and_passes_the_compliant_order(
 
 def test_every_rule_id_is_listed_and_covered():
     covered = {case[0] for case in CASES} | {
-        "halted", "reduce_only", "max_orders_per_second", "max_cancels_per_day",
+        "close_exceeds_position", "halted", "reduce_only", "max_orders_per_second", "max_cancels_per_day",
         "duplicate_order"}
     assert covered == set(RULES)
 
@@ -242,19 +242,31 @@ def test_halted_denies_every_new_order():
 def test_halted_lets_only_the_traders_own_close_through_within_the_position():
     gate = make_gate(state=TradingState.HALTED)
     long5 = ctx(long_volume=5, long_frozen=1)
-    close = req(direction=Direction.SHORT, offset=Offset.CLOSETODAY, volume=4,
-                reference=TRADER_CLOSE)
+    close = vouch(req(direction=Direction.SHORT, offset=Offset.CLOSETODAY, volume=4))
     assert_allowed(gate.check(close, long5))                  # Flatten / Close position
-    assert_denied(gate.check(replace(close, volume=5), long5), "halted",
-                  "closing 5 lots exceeds the 4 long lots free to close in rb2701.SHFE")
-    # Not a close, or not the trader's: a strategy's exit, the ticket, a forged open.
+    # Not a close, or not the trader's: a strategy's exit, the ticket, one that only writes
+    # the trader's reference on its own request.
     for order in (replace(close, offset=Offset.OPEN), replace(close, reference=""),
-                  replace(close, reference="CtaStrategy_macd")):
+                  replace(close, reference="CtaStrategy_macd"),
+                  req(direction=Direction.SHORT, offset=Offset.CLOSETODAY, volume=4,
+                      reference=TRADER_CLOSE)):
         assert_denied(gate.check(order, long5), "halted", "Flatten and Close still work")
-    assert_denied(gate.check(replace(close, direction=Direction.LONG), long5), "halted",
-                  "exceeds the 0 short lots")
     # The other rules still apply to it (a fat finger in a close is still one).
-    assert_denied(gate.check(replace(close, price=3900.0), long5), "price_band")
+    assert_denied(gate.check(vouch(replace(close, price=3900.0)), long5), "price_band")
+
+
+def test_the_traders_close_never_opens_in_any_state():
+    """On a net gateway the lots beyond the position would open the other way."""
+    for state in TradingState:
+        gate = make_gate(state=state)
+        long5 = ctx(long_volume=5, long_frozen=1)
+        for close in (vouch(req(direction=Direction.SHORT, offset=Offset.CLOSE, volume=5)),
+                      vouch(req(direction=Direction.LONG, offset=Offset.NONE, volume=1))):
+            assert_denied(gate.check(close, long5), "close_exceeds_position",
+                          "the trader's close of")
+        assert_denied(gate.check(vouch(req(direction=Direction.SHORT, offset=Offset.CLOSE,
+                                           volume=5)), long5), "close_exceeds_position",
+                      "exceeds the 4 long lots free to close in rb2701.SHFE")
 
 
 def test_reduce_only_allows_a_close_within_the_position_only():
@@ -303,8 +315,7 @@ def test_the_traders_own_close_is_not_stopped_by_size_rate_or_count_limits():
     clock = FakeClock()
     gate = make_gate(clock=clock, max_order_volume=50, max_order_notional=1_000_000.0,
                      max_working_orders=3, max_orders_per_second=2, max_cancels_per_day=1)
-    close = req(direction=Direction.SHORT, offset=Offset.CLOSE, volume=60,
-                reference=TRADER_CLOSE)
+    close = vouch(req(direction=Direction.SHORT, offset=Offset.CLOSE, volume=60))
     position = ctx(long_volume=60, working_orders=3)
     for _ in range(3):
         gate.record_sent(close)
@@ -314,12 +325,13 @@ def test_the_traders_own_close_is_not_stopped_by_size_rate_or_count_limits():
         gate.set_state(state)
         assert_allowed(gate.check(close, position))
     gate.set_state(TradingState.ACTIVE)
-    # The same order from anyone else meets every one of them.
-    assert_denied(gate.check(replace(close, reference=""), position), "max_order_volume")
+    # The same order from anyone else, its reference included, meets every one of them.
+    assert_denied(gate.check(replace(close), position), "max_order_volume")
     # Its price is still checked, and it must still be a close.
-    assert_denied(gate.check(replace(close, price=3900.0), position), "price_band")
-    assert_denied(gate.check(replace(close, price=3250.5), position), "price_tick")
-    assert_denied(gate.check(close, ctx(long_volume=59, working_orders=3)), "max_order_volume")
+    assert_denied(gate.check(vouch(replace(close, price=3900.0)), position), "price_band")
+    assert_denied(gate.check(vouch(replace(close, price=3250.5)), position), "price_tick")
+    assert_denied(gate.check(close, ctx(long_volume=59, working_orders=3)),
+                  "close_exceeds_position")
 
 
 def test_state_is_checked_first_then_contract_limits():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def read_or_set_aside(path: Path) -> tuple[Any, str]:
 def write_json(path: Path, data: Any, indent: int = 2) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp")
+    # its own temporary file: two threads (or processes) saving at once never share one
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     with open(tmp, "w", encoding="utf-8") as out:
         json.dump(data, out, indent=indent, ensure_ascii=False)
         out.flush()

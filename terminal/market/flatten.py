@@ -12,9 +12,11 @@ once, and the rest once it is safe:
    report from before the last fill would overstate what is left, and closing that would
    reverse the position; so without a later report, the job waits for the next one.
 
-Then what the position still holds is closed (the lots working orders held are free: every
-one of them is final; a new one a strategy sends meanwhile is counted by the risk gate, which
-then refuses the excess). That repeats until the position is flat, at most `rounds` times. A
+Then what the position still holds free is closed; lots a working order holds (a strategy's
+exit sent meanwhile, or a report from before a cancel) wait for the next report. A fill is
+seen from the order's state as well as from its trade (CTP sends the order first), and the
+risk gate refuses any close of the trader's for more than the free lots, so Flatten never
+opens a position the other way. That repeats until the position is flat, at most `rounds` times. A
 close that is rejected (by the risk gate or the exchange) stops the job, and so does the
 deadline; either way a warning alert says what is left open.
 """
@@ -53,6 +55,13 @@ class _Job:
     rounds: int = 0
     sent: list[str] = field(default_factory=list)
     orders: set[str] = field(default_factory=set)   # every order whose fills it follows
+    # lots each of those orders has filled, as its state says and as its trades add up: a fill
+    # counts once, whichever of the two a gateway sends first
+    by_state: dict[str, float] = field(default_factory=dict)
+    by_trades: dict[str, float] = field(default_factory=dict)
+
+    def filled(self, vt_orderid: str) -> float:
+        return max(self.by_state.get(vt_orderid, 0.0), self.by_trades.get(vt_orderid, 0.0))
     last_trade: int = 0                    # event numbers: the last fill of those orders,
     last_report: int = 0                   # and the last report of the position
 
@@ -106,6 +115,8 @@ class Flattener:
         job.orders.update(vt_orderids)
         for vt_orderid in vt_orderids:
             order = self.order_of(vt_orderid)
+            if order is not None:
+                job.by_state.setdefault(vt_orderid, order.traded)
             if order is None or order.is_active():
                 job.waiting.add(vt_orderid)
             elif order.status == Status.REJECTED and vt_orderid in job.sent:
@@ -119,7 +130,7 @@ class Flattener:
         gateway's report of what working orders hold can lag a cancel, CTP's by seconds),
         the next report decides again (True); anything else stops the job (False)."""
         extra = order.extra or {}
-        if extra.get("risk_rule") in ("reduce_only", "halted") \
+        if extra.get("risk_rule") in ("reduce_only", "halted", "close_exceeds_position") \
                 and job.rounds < self.rounds:
             job.last_trade = self._events               # wait for a report after this
             return True
@@ -145,6 +156,10 @@ class Flattener:
             del self._jobs[job.vt_positionid]
             log.info("flatten of %s finished", job.vt_positionid)
             return
+        free = held - position.frozen
+        if free <= 0:          # a working order holds the rest (a strategy's exit, or a report
+            job.last_trade = self._events        # from before a cancel): the next one decides
+            return
         if job.rounds >= self.rounds:
             self._give_up(job, f"still {held:g} lots open after {job.rounds} rounds of "
                                "closing orders")
@@ -152,7 +167,7 @@ class Flattener:
         job.rounds += 1
         job.settled = False
         try:
-            sent = self.close(position, held)
+            sent = self.close(position, free)
         except Exception as exc:  # noqa: BLE001 - reported as the flatten's failure
             self._give_up(job, f"the closing order could not be sent ({exc})")
             return
@@ -166,15 +181,29 @@ class Flattener:
             self._events += 1
             for job in self._jobs.values():
                 if trade.vt_orderid in job.orders:
-                    job.last_trade = self._events
+                    before = job.filled(trade.vt_orderid)
+                    job.by_trades[trade.vt_orderid] = \
+                        job.by_trades.get(trade.vt_orderid, 0.0) + trade.volume
+                    if job.filled(trade.vt_orderid) > before:
+                        job.last_trade = self._events
 
     def _on_order(self, event: Event) -> None:
         order: OrderData = event.data
-        if order.is_active() or not self._jobs:
+        if not self._jobs:
             return
         with self._lock:
             for job in list(self._jobs.values()):
-                if order.vt_orderid not in job.waiting:
+                if order.vt_orderid not in job.orders:
+                    continue
+                before = job.filled(order.vt_orderid)
+                job.by_state[order.vt_orderid] = max(order.traded,
+                                                     job.by_state.get(order.vt_orderid, 0.0))
+                if job.filled(order.vt_orderid) > before:
+                    # A fill, seen in the order's state before its trade (CTP sends the state
+                    # first): a report from before now overstates what is left.
+                    self._events += 1
+                    job.last_trade = self._events
+                if order.is_active() or order.vt_orderid not in job.waiting:
                     continue
                 job.waiting.discard(order.vt_orderid)
                 if order.status == Status.REJECTED and order.vt_orderid in job.sent \

@@ -21,7 +21,7 @@ from vnpy.trader.object import (
     TickData,
 )
 
-from terminal.core.orders import TRADER_CLOSE
+from terminal.core.orders import vouch
 from terminal.market.flatten import Flattener
 from terminal.market.prices import round_to_tick
 from terminal.market.ticket import Ticket, to_request
@@ -115,11 +115,11 @@ class Trading:
             parts = [(Offset.CLOSEYESTERDAY, yesterday), (Offset.CLOSETODAY, closable - yesterday)]
         largest = contract.max_volume or closable
         return [
-            OrderRequest(
+            vouch(OrderRequest(
                 symbol=contract.symbol, exchange=contract.exchange, direction=direction,
                 type=OrderType.LIMIT, volume=min(largest, part - done), price=price,
-                offset=offset, reference=TRADER_CLOSE,
-            )
+                offset=offset,
+            ))
             for offset, part in parts
             for done in _steps(part, largest)
         ]
@@ -143,6 +143,10 @@ class Trading:
                 for req in self.close_requests(position, volume=lots)]
 
     def _close(self, position: PositionData, cancelled: list[str]) -> list[str]:
+        if self.flattener is not None and self.flattener.active(position.vt_positionid):
+            # A second click, Flatten after Close, the loss monitor's flatten racing the
+            # trader: the position's lots may already be sold and not yet reported.
+            raise TradingError(f"{position.vt_positionid} is already being closed")
         if self.flattener is None:
             free = abs(position.volume) - position.frozen
             return self._close_lots(position, free) if free > 0 else []
@@ -180,6 +184,9 @@ class Trading:
                 cancelled = [o.vt_orderid for o in working
                              if o.vt_symbol == position.vt_symbol
                              and o.gateway_name == position.gateway_name]
+                if self.flattener is not None and self.flattener.active(
+                        position.vt_positionid):
+                    continue                            # already on its way to flat
                 try:                  # one position that cannot be closed stops no other
                     sent += self._close(position, cancelled)
                 except TradingError as exc:

@@ -8,8 +8,10 @@ the one thread that sends orders.
 
 Rules, in the order they are checked (the first failing one is reported):
 
+  close_exceeds_position the trader's own close (`terminal.core.orders.vouch`) for more than
+                         the position free to close: Flatten and Close never open
   halted                 state HALTED: every new order is denied but the trader's own close
-                         (reference TRADER_CLOSE) within the position free to close
+                         within the position free to close
   reduce_only            state REDUCE_ONLY: only a close within the position free to close
   price_tick             priced order: price a number above 0 (always) and on the tick
   contract_volume        volume a whole number above 0 (always), within the contract's min/max
@@ -33,7 +35,8 @@ Decisions made here:
   that is judged as an opening order, since on a net gateway that is what the excess does.
   Today/yesterday splits are left to the exchange.
 * HALTED stops strategies, the ticket, hotkeys and the chart, but not the trader's Flatten and
-  Close actions (`terminal.core.orders.TRADER_CLOSE`): a halted trader can still get flat.
+  Close actions (requests vouched for by `terminal.core.orders.vouch`, not merely ones
+  carrying its reference): a halted trader can still get flat.
 * REDUCE_ONLY lets an order through only when it closes.
 * The position limit is gross (long + short), which also bounds locked positions; closing
   orders always pass it, as they can only shrink the position.
@@ -64,7 +67,7 @@ from zoneinfo import ZoneInfo
 from vnpy.trader.constant import Direction, Offset, OrderType
 from vnpy.trader.object import ContractData, OrderRequest
 
-from terminal.core.orders import TRADER_CLOSE
+from terminal.core.orders import is_trader_close
 from terminal.risk.limits import RiskConfig, RiskLimits, TradingState
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
@@ -78,7 +81,7 @@ _OPEN = Offset.OPEN
 _LONG = Direction.LONG
 
 RULES: tuple[str, ...] = (
-    "halted", "reduce_only", "price_tick", "contract_volume", "max_order_volume",
+    "close_exceeds_position", "halted", "reduce_only", "price_tick", "contract_volume", "max_order_volume",
     "reference_price", "price_band", "max_order_notional", "max_funds_share", "max_position",
     "max_working_orders", "max_orders_per_second", "max_cancels_per_day", "duplicate_order",
 )
@@ -254,7 +257,12 @@ class RiskGate:
             free = ctx.long_volume - ctx.long_frozen
             closed_side = "long"
         closing = offset is not _OPEN and volume <= free
-        trader_close = closing and req.reference == TRADER_CLOSE
+        trader_close = is_trader_close(req)
+        if trader_close and not closing:       # Flatten and Close never open, in any state
+            return _deny("close_exceeds_position",
+                         f"the trader's close of {_num(volume)} lots exceeds the "
+                         f"{_num(max(free, 0.0))} {closed_side} lots free to close in "
+                         f"{vt_symbol}")
 
         # 1. Trading state.
         state = self._config.state

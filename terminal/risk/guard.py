@@ -203,6 +203,8 @@ class RiskGuard:
         self._working: dict[str, tuple[str, float, str, float]] = {}
         self._pending_open: dict[str, float] = {}          # gateway.vt_symbol -> open lots
         self._pending_close: dict[tuple[str, str], float] = {}   # (key, side) -> close lots
+        self._excess: dict[str, float] = {}      # vt_orderid -> lots of a close beyond the
+                                                 # position when sent (they would open)
         self._updates: queue.SimpleQueue[OrderData] = queue.SimpleQueue()
         for order in main_engine.get_all_active_orders():
             self._track(order)
@@ -254,18 +256,26 @@ class RiskGuard:
         """Check `req`; send it with the gateway's own `send` only when the gate allows it."""
         contract = self.main_engine.get_contract(req.vt_symbol)
         with self._lock:
+            ctx = None
             if contract is None:
                 decision = Decision(False, "unknown_contract",
                                     f"{req.vt_symbol} is not a contract of any connected gateway")
             elif self.enabled:
-                decision = self.gate.check(req, self.context(req, contract,
-                                                             gateway.gateway_name))
+                ctx = self.context(req, contract, gateway.gateway_name)
+                decision = self.gate.check(req, ctx)
             else:
                 decision = Decision(True)
             if decision:
                 vt_orderid = send(gateway, req)
                 if vt_orderid:
                     self.gate.record_sent(req)
+                    if ctx is not None and req.offset != Offset.OPEN:
+                        # On a net gateway what a close order holds beyond the position
+                        # opens: it counts against the position limit while it works.
+                        free = ctx.short_volume - ctx.short_frozen \
+                            if req.direction == Direction.LONG \
+                            else ctx.long_volume - ctx.long_frozen
+                        self._excess[vt_orderid] = max(0.0, req.volume - max(free, 0.0))
                     # Held from now, not from its first order event (still queued): a second
                     # close sent at once must not find the same lots free.
                     self._track(req.create_order_data(vt_orderid.partition(".")[2],
@@ -308,11 +318,17 @@ class RiskGuard:
             key, opening, side, closing = previous
             self._pending_open[key] -= opening
             self._pending_close[key, side] -= closing
-        if order.is_active():
+        if not order.is_active():
+            self._excess.pop(order.vt_orderid, None)
+        else:
             left = order.volume - order.traded
             key = f"{order.gateway_name}.{order.vt_symbol}"
             side = "short" if order.direction == Direction.LONG else "long"
-            opening, closing = (left, 0.0) if order.offset == Offset.OPEN else (0.0, left)
+            if order.offset == Offset.OPEN:
+                opening, closing = left, 0.0
+            else:
+                opening = min(left, self._excess.get(order.vt_orderid, 0.0))
+                closing = left - opening
             self._working[order.vt_orderid] = (key, opening, side, closing)
             self._pending_open[key] = self._pending_open.get(key, 0.0) + opening
             self._pending_close[key, side] = self._pending_close.get((key, side), 0.0) + closing

@@ -20,7 +20,7 @@ from vnpy.event import EventEngine
 from vnpy.trader.engine import MainEngine
 
 from terminal.core.alerts import SEVERE, WARNING, Alert
-from terminal.core.jsonfile import read_or_set_aside, write_json
+from terminal.core.jsonfile import MISSING, read_or_set_aside, write_json
 from terminal.risk import limits as risk_file
 from terminal.risk.gate import RiskGate
 from terminal.risk.guard import CHINA_TZ, Rates, RiskGuard
@@ -69,7 +69,12 @@ class RiskService:
             risk_file.save(self.path, loaded.config)      # first start: a missing file is news
         self.gate = RiskGate(loaded.config, trading_day=trading_day)
         self.guard = RiskGuard(main_engine, event_engine, self.gate, rates)
-        self._openings = _read_openings(self.day_path)
+        self._openings, problem = _read_openings(self.day_path)
+        if problem:
+            self.startup_alerts.append(Alert(now, WARNING, RULE, "", (
+                f"{problem}: the day's opening balances are lost, so today's loss is counted "
+                "from each account's next report (the daily-loss limit may be reached later "
+                "than it should)")))
         self.monitor = RiskMonitor(event_engine, self.gate, loaded.config.monitors, in_session,
                                    trading_day, flatten, restrict=self.restrict,
                                    openings=self._openings, opened=self._opened)
@@ -107,8 +112,8 @@ class RiskService:
             config = replace(config, review=tuple(self._reasons))
             self.gate.set_config(config)
             self.monitor.limits = config.monitors
-        if save:
-            risk_file.save(self.path, config)
+            if save:                  # in the lock: the file ends as the last change left it
+                risk_file.save(self.path, config)
 
     def set_state(self, state: TradingState) -> None:
         self.apply(replace(self.gate.config, state=state))
@@ -123,10 +128,10 @@ class RiskService:
             stricter = current.at_least(state)
             config = replace(self.gate.config, state=stricter, review=tuple(self._reasons))
             self.gate.set_config(config)
-        try:
-            risk_file.save(self.path, config)
-        except OSError:
-            log.exception("could not keep the restricted state in %s", self.path)
+            try:
+                risk_file.save(self.path, config)
+            except OSError:
+                log.exception("could not keep the restricted state in %s", self.path)
         return stricter is not current
 
     def _opened(self, account: str, day: object, balance: float) -> None:
@@ -139,17 +144,21 @@ class RiskService:
             log.exception("could not keep the day's opening balances in %s", self.day_path)
 
 
-def _read_openings(path: Path) -> dict[str, tuple[str, float]]:
-    """Opening balances kept earlier (account -> (trading day, balance)); a bad file gives
-    none (each account's next report then opens the day, as at a first start)."""
+def _read_openings(path: Path) -> tuple[dict[str, tuple[str, float]], str]:
+    """Opening balances kept earlier (account -> (trading day, balance)), and what was wrong
+    with the file if anything (then each account's next report opens the day)."""
     data, problem = read_or_set_aside(path)
-    if problem:
-        log.warning("risk: %s", problem)
     openings: dict[str, tuple[str, float]] = {}
+    if data is not MISSING and not isinstance(data, dict):
+        problem = f"{path.name} holds {type(data).__name__}, not an object"
     if isinstance(data, dict):
         for account, entry in data.items():
             if isinstance(entry, dict) and isinstance(entry.get("day"), str) \
                     and isinstance(entry.get("balance"), (int, float)) \
                     and not isinstance(entry.get("balance"), bool):
                 openings[account] = (entry["day"], float(entry["balance"]))
-    return openings
+            else:
+                problem = problem or f"{path.name}: the entry of {account} cannot be read"
+    if problem:
+        log.warning("risk: %s", problem)
+    return openings, problem
