@@ -80,18 +80,14 @@ def test_free_lots_at_once_the_held_ones_once_the_cancel_is_final_and_reported()
     engine.emit(EVENT_POSITION, held)
     assert flattener.start(held, [target.vt_orderid]) == ["SIM.close1"]
     assert closes == [1]
-    engine.emit(EVENT_TRADE, trade("close1"))
-    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close1"], status=Status.ALLTRADED,
-                                     traded=1))
+    filled(engine, "close1", 1)
     engine.emit(EVENT_POSITION, position(2, frozen=2))        # after the fill
     assert closes == [1]                                      # the target still works
     engine.emit(EVENT_ORDER, replace(target, status=Status.CANCELLED))
     assert closes == [1]                # the last report still has the 2 lots held
     engine.emit(EVENT_POSITION, position(2, frozen=0))        # the cancel reported
     assert closes == [1, 2]
-    engine.emit(EVENT_TRADE, trade("close2"))
-    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close2"], status=Status.ALLTRADED,
-                                     traded=2))
+    filled(engine, "close2", 2)
     engine.emit(EVENT_POSITION, position(0))
     assert not flattener.active(held.vt_positionid) and engine.alerts == []
 
@@ -143,6 +139,14 @@ def test_a_report_older_than_the_last_fill_is_not_trusted():
     assert closes == [1, 1]
 
 
+def filled(engine: Engine, orderid: str, lots: float) -> None:
+    """`orderid` filled: its trade, then its state (the simulator's order; CTP's is tested
+    on its own)."""
+    engine.emit(EVENT_TRADE, trade(orderid))
+    engine.emit(EVENT_ORDER, replace(engine.orders[f"SIM.{orderid}"], status=Status.ALLTRADED,
+                                     traded=lots))
+
+
 def trade(orderid: str) -> TradeData:
     return TradeData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE,
                      orderid=orderid, tradeid=f"t{orderid}", direction=Direction.SHORT,
@@ -189,9 +193,7 @@ def test_a_close_refused_for_want_of_free_lots_is_tried_again_at_the_next_report
     refused.clear()
     engine.emit(EVENT_POSITION, position(2))
     assert closes == [2, 2]
-    engine.emit(EVENT_TRADE, trade("close2"))
-    engine.emit(EVENT_ORDER, replace(engine.orders["SIM.close2"], status=Status.ALLTRADED,
-                                     traded=2))
+    filled(engine, "close2", 2)
     engine.emit(EVENT_POSITION, position(0))
     assert not flattener.active(held.vt_positionid) and engine.alerts == []
 

@@ -59,11 +59,11 @@ class _Job:
     # counts once, whichever of the two a gateway sends first
     by_state: dict[str, float] = field(default_factory=dict)
     by_trades: dict[str, float] = field(default_factory=dict)
+    last_trade: int = 0                    # event numbers: the last fill of those orders,
+    last_report: int = 0                   # and the last report of the position
 
     def filled(self, vt_orderid: str) -> float:
         return max(self.by_state.get(vt_orderid, 0.0), self.by_trades.get(vt_orderid, 0.0))
-    last_trade: int = 0                    # event numbers: the last fill of those orders,
-    last_report: int = 0                   # and the last report of the position
 
 
 class Flattener:
@@ -83,7 +83,7 @@ class Flattener:
         self.clock = clock
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
-        self._events = 0          # trades and position reports seen: their order, for `_Job`
+        self._events = 0          # fills and position reports seen: their order, for `_Job`
         event_engine.register(EVENT_TRADE, self._on_trade)
         event_engine.register(EVENT_ORDER, self._on_order)
         event_engine.register(EVENT_POSITION, self._on_position)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from importlib import metadata
 from pathlib import Path
 
+from terminal.core.jsonfile import write_json
 from terminal.plugins.modules import FileCheck
 
 log = logging.getLogger(__name__)
@@ -54,16 +54,10 @@ class CheckCache:
             return
         data = {"environment": self._environment,
                 "files": {key: check.to_json() for key, check in sorted(verdicts.items())}}
-        temporary = self.path.with_name(f".{self.path.name}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                json.dump(data, stream)
-            os.replace(temporary, self.path)
+            write_json(self.path, data)
         except OSError as exc:
             log.warning("the plugin check cache %s cannot be written: %s", self.path, exc)
-            temporary.unlink(missing_ok=True)
 
     def forget(self, keep: set[str]) -> None:
         """Drop the verdicts of files not in `keep` (deleted ones) from memory; they leave

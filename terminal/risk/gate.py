@@ -121,6 +121,13 @@ class OrderContext:
     pending_open: float = 0.0              # lots of this symbol's working opening orders
     working_orders: int = 0                # working orders, all symbols
 
+    def free_to_close(self, direction: Direction) -> float:
+        """Lots an order in `direction` may close: the opposite position less what working
+        closes already hold."""
+        if direction is _LONG:
+            return self.short_volume - self.short_frozen
+        return self.long_volume - self.long_frozen
+
 
 def _num(value: float) -> str:
     return f"{value:.10g}"
@@ -250,12 +257,8 @@ class RiskGate:
         offset = req.offset
 
         # Is it a close, and how many lots are free to close on the side it closes?
-        if req.direction is _LONG:
-            free = ctx.short_volume - ctx.short_frozen
-            closed_side = "short"
-        else:
-            free = ctx.long_volume - ctx.long_frozen
-            closed_side = "long"
+        free = ctx.free_to_close(req.direction)
+        closed_side = "short" if req.direction is _LONG else "long"
         closing = offset is not _OPEN and volume <= free
         trader_close = is_trader_close(req)
         if trader_close and not closing:       # Flatten and Close never open, in any state

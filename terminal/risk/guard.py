@@ -22,8 +22,8 @@ The working orders the rules need (how many, and each symbol's opening lots) are
 date from order events, so a check costs the same with 5 or 500 orders resting; scanning the
 engine's active orders per check cost 200 us at 300 working orders.
 
-`MainEngine.send_order`/`cancel_order` are still replaced on the instance, by thin versions
-without vn.py's log line per request: at 500 orders a second writing those lines was over a
+`MainEngine.send_order`/`cancel_order` are replaced on the class, by thin versions that go
+to the guard of the engine's event engine, without vn.py's log line per request: at 500 orders a second writing those lines was over a
 quarter of the event thread's work and filled the Log dock with request reprs. Orders are in
 the journal and the Orders dock; the terminal's own log file has a line per request at DEBUG.
 """
@@ -67,9 +67,10 @@ _GATED = "__risk_gated__"
 _boundary_lock = threading.Lock()
 
 
-def _guard_of(gateway: BaseGateway) -> RiskGuard | None:
+def _guard_of(owner) -> RiskGuard | None:
+    """The guard of the event engine a gateway (or a main engine) runs on, if it has one."""
     try:
-        ref = _GUARDS.get(gateway.event_engine)
+        ref = _GUARDS.get(owner.event_engine)
     except (AttributeError, TypeError):       # no engine, or one that cannot be a weak key
         return None
     return ref() if ref is not None else None
@@ -150,9 +151,7 @@ def _engine_entry(name: str) -> Callable:
 
     @functools.wraps(original)
     def entry(engine, req, gateway_name):
-        ref = _GUARDS.get(getattr(engine, "event_engine", None)) \
-            if hasattr(engine, "event_engine") else None
-        guard = ref() if ref is not None else None
+        guard = _guard_of(engine)
         if guard is None:
             return original(engine, req, gateway_name)
         return getattr(guard, name)(req, gateway_name)
@@ -224,8 +223,6 @@ class RiskGuard:
             return gateway
 
         main_engine.add_gateway = add_and_gate             # type: ignore[method-assign]
-        main_engine.send_order = self.send_order          # type: ignore[method-assign]
-        main_engine.cancel_order = self.cancel_order      # type: ignore[method-assign]
 
     @property
     def lock(self) -> threading.RLock:
@@ -272,10 +269,8 @@ class RiskGuard:
                     if ctx is not None and req.offset != Offset.OPEN:
                         # On a net gateway what a close order holds beyond the position
                         # opens: it counts against the position limit while it works.
-                        free = ctx.short_volume - ctx.short_frozen \
-                            if req.direction == Direction.LONG \
-                            else ctx.long_volume - ctx.long_frozen
-                        self._excess[vt_orderid] = max(0.0, req.volume - max(free, 0.0))
+                        free = max(ctx.free_to_close(req.direction), 0.0)
+                        self._excess[vt_orderid] = max(0.0, req.volume - free)
                     # Held from now, not from its first order event (still queued): a second
                     # close sent at once must not find the same lots free.
                     self._track(req.create_order_data(vt_orderid.partition(".")[2],

@@ -25,6 +25,7 @@ from typing import Protocol
 from vnpy.trader.constant import Exchange
 from vnpy.trader.object import BarData, TickData
 
+from terminal.core.aside import set_aside
 from terminal.storage.market_store import (BAR_FIELDS, CHINA_TZ, TICK_FIELDS, TICK_INTERVAL,
                                            MarketStore, to_ns)
 
@@ -53,12 +54,9 @@ class RecordingJournal:
         try:
             self._open(path)
         except sqlite3.DatabaseError as exc:
-            aside = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-            log.error("recording journal %s is damaged (%s); moved to %s", path, exc, aside)
             self.db.close()
-            path.replace(aside)
-            for suffix in ("-wal", "-shm"):
-                path.with_name(path.name + suffix).unlink(missing_ok=True)
+            aside = set_aside(path, ("-wal", "-shm"))
+            log.error("recording journal %s is damaged (%s); moved to %s", path, exc, aside)
             self._open(path)
 
     def _open(self, path: Path) -> None:
