@@ -168,7 +168,7 @@ class Journal:
         self._flusher.start()
 
     def _check(self) -> None:
-        """SQLite's full check of every page, index and constraint (see the README for what
+        """SQLite's full check of every page, index and constraint (docs/user-guide.md says what
         it costs at start)."""
         rows = self.db.execute("PRAGMA integrity_check").fetchall()
         if rows != [("ok",)]:
