@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 
-from terminal.storage.catalogue import Catalogue, PartRecord, SeriesRow, now
+from terminal.core.aside import aside_path, set_aside
+from terminal.storage.catalogue import (Catalogue, CatalogueError, PartRecord, SeriesRow,
+                                        kept_parts_of, now)
 from terminal.storage.parts import DamagedPartError, StoreError, part_paths, read_part, relative
 
 TICK_INTERVAL = "tick"
@@ -142,3 +144,80 @@ def _index_part(root: Path, part: Path, kept: PartRecord | None) -> tuple[PartRe
 
 def _moment(ns: int, tz: ZoneInfo) -> datetime:
     return (EPOCH + timedelta(microseconds=int(ns) // 1000)).astimezone(tz)
+
+
+# ------------------------------------------------------------------ opening, checked
+CATALOGUE_COMPANIONS = ("-wal", "-shm")
+
+
+def open_checked(path: Path, root: Path, tz: ZoneInfo,
+                 exchanges: set[str]) -> tuple[Catalogue, str | None]:
+    """The catalogue at `path`, checked against the parts under `root` and rebuilt from them
+    when anything disagrees; with what the rebuild fixed (None when nothing was wrong). A
+    file SQLite finds damaged is moved aside first."""
+    existed = path.exists() and path.stat().st_size > 0
+    catalogue, aside, kept = None, None, None
+    try:
+        catalogue = Catalogue(path, exchanges)
+        problems = catalogue.problems()
+    except CatalogueError as exc:
+        problems = [str(exc)]
+        if catalogue is not None:
+            catalogue.close()
+        aside = set_aside(path, CATALOGUE_COMPANIONS)
+        kept = kept_parts_of(aside)
+        catalogue = Catalogue(path, exchanges)
+    folders = series_folders(root, exchanges)
+    if not existed:
+        problems = [f"{path.name} was missing"] if folders else []
+    elif not problems:
+        problems = disagreements(catalogue, root, folders)
+    if not problems:
+        return catalogue, None
+    return rebuild_catalogue(catalogue, path, root, tz, exchanges, problems, folders,
+                             kept=kept, aside=aside, keep_aside=existed and aside is None)
+
+
+def rebuild_catalogue(catalogue: Catalogue, path: Path, root: Path, tz: ZoneInfo,
+                      exchanges: set[str], problems: list[str],
+                      folders: dict[str, SeriesFolder] | None = None,
+                      kept: dict[str, PartRecord] | None = None, aside: Path | None = None,
+                      keep_aside: bool = True) -> tuple[Catalogue, str]:
+    """Rebuild the catalogue from the parts, keeping the hashes still well-formed in it, a
+    copy of it kept aside first. Returns the catalogue (a new one when the old could not even
+    be copied) and a sentence of what was wrong and what was done."""
+    if folders is None:
+        folders = series_folders(root, exchanges)
+    if kept is None:
+        kept = catalogue.kept_parts()
+    if keep_aside:
+        aside = aside_path(path, CATALOGUE_COMPANIONS)
+        try:
+            catalogue.keep_aside(aside)
+        except CatalogueError as exc:
+            problems = [*problems, f"it cannot be copied ({exc})"]
+            catalogue.close()
+            aside = set_aside(path, CATALOGUE_COMPANIONS)
+            catalogue = Catalogue(path, exchanges)
+    rebuilt = rebuild(root, folders, kept, tz)
+    catalogue.replace(rebuilt.series, rebuilt.parts)
+    done = [f"rebuilt from the parts on disk: {_count(rebuilt.series, 'series')}, "
+            f"{_count(rebuilt.parts, 'part')}"]
+    if rebuilt.hashed:
+        without = sum(not r.checksums for r in rebuilt.hashed)
+        done.append(f"the hash of {_count(rebuilt.hashed, 'part')} taken now"
+                    + (f" ({without} written without page checksums: guarded by their "
+                       "hash from now on)" if without else ""))
+    if rebuilt.damaged:
+        done.append(f"{_count(rebuilt.damaged, 'damaged part')} that cannot be read: "
+                    + "; ".join(str(exc) for exc in rebuilt.damaged[:3])
+                    + ("; …" if len(rebuilt.damaged) > 3 else ""))
+    text = (f"The market data catalogue {path} was inconsistent (" + "; ".join(problems)
+            + "); " + "; ".join(done) + "."
+            + (f" The old catalogue is kept as {aside.name}." if aside else ""))
+    return catalogue, text
+
+
+def _count(items, noun: str) -> str:
+    plural = noun if noun.endswith("s") or len(items) == 1 else noun + "s"
+    return f"{len(items)} {plural}"

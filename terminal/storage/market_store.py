@@ -59,10 +59,8 @@ import pyarrow as pa
 from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData, TickData
 
-from terminal.core.aside import aside_path, set_aside
-from terminal.storage.catalogue import (Catalogue, CatalogueError, PartRecord, SeriesRow,
-                                        kept_parts_of)
-from terminal.storage.catalogue_repair import (SeriesFolder, disagreements, rebuild,
+from terminal.storage.catalogue import Catalogue, CatalogueError, PartRecord, SeriesRow
+from terminal.storage.catalogue_repair import (SeriesFolder, open_checked, rebuild_catalogue,
                                                series_folder_path, series_folders)
 from terminal.storage.parts import (DamagedPartError, StoreError, footer_rows, next_part_name,
                                     part_paths, read_part, relative, write_part)
@@ -74,7 +72,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_PARTS = 32
 TICK_INTERVAL = "tick"
 EXCHANGES = set(Exchange._value2member_map_)
-CATALOGUE_COMPANIONS = ("-wal", "-shm")
 
 BAR_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
               "open_interest")
@@ -285,76 +282,20 @@ class MarketStore:
         return self.root / "catalogue.db"
 
     def _open_catalogue(self) -> Catalogue:
-        path = self.catalogue_path
-        existed = path.exists() and path.stat().st_size > 0
-        catalogue, aside, kept = None, None, None
-        try:
-            catalogue = Catalogue(path, EXCHANGES)
-            problems = catalogue.problems()
-        except CatalogueError as exc:
-            problems = [str(exc)]
-            if catalogue is not None:
-                catalogue.close()
-            aside = self._move_aside(path)
-            kept = kept_parts_of(aside)
-            catalogue = Catalogue(path, EXCHANGES)
-        folders = series_folders(self.root, EXCHANGES)
-        if not existed:
-            problems = [f"{path.name} was missing"] if folders else []
-        elif not problems:
-            problems = disagreements(catalogue, self.root, folders)
-        if problems:
-            catalogue = self._rebuild(catalogue, problems, folders, kept=kept, aside=aside,
-                                      keep_aside=existed and aside is None)
+        catalogue, repaired = open_checked(self.catalogue_path, self.root, self.tz, EXCHANGES)
+        if repaired:
+            self._repaired(repaired)
         return catalogue
 
-    def _move_aside(self, path: Path) -> Path:
-        """Keep a catalogue as `<name>.broken-<time>` (its WAL files with it) for a look."""
-        return set_aside(path, CATALOGUE_COMPANIONS)
-
-    def _aside_path(self) -> Path:
-        return aside_path(self.catalogue_path, CATALOGUE_COMPANIONS)
-
-    def _rebuild(self, catalogue: Catalogue, problems: list[str],
-                 folders: dict[str, SeriesFolder], kept: dict[str, PartRecord] | None = None,
-                 aside: Path | None = None, keep_aside: bool = True) -> Catalogue:
-        """Rebuild the catalogue from the parts, keeping the hashes still well-formed in it,
-        a copy of it kept aside first; log once what was wrong and what was done. Returns
-        the catalogue (a new one when the old could not even be copied)."""
-        if kept is None:
-            kept = catalogue.kept_parts()
-        if keep_aside:
-            aside = self._aside_path()
-            try:
-                catalogue.keep_aside(aside)
-            except CatalogueError as exc:
-                problems = [*problems, f"it cannot be copied ({exc})"]
-                catalogue.close()
-                aside = self._move_aside(self.catalogue_path)
-                catalogue = Catalogue(self.catalogue_path, EXCHANGES)
-        rebuilt = rebuild(self.root, folders, kept, self.tz)
-        catalogue.replace(rebuilt.series, rebuilt.parts)
-        done = [f"rebuilt from the parts on disk: {_count(rebuilt.series, 'series')}, "
-                f"{_count(rebuilt.parts, 'part')}"]
-        if rebuilt.hashed:
-            without = sum(not r.checksums for r in rebuilt.hashed)
-            done.append(f"the hash of {_count(rebuilt.hashed, 'part')} taken now"
-                        + (f" ({without} written without page checksums: guarded by their "
-                           "hash from now on)" if without else ""))
-        if rebuilt.damaged:
-            done.append(f"{_count(rebuilt.damaged, 'damaged part')} that cannot be read: "
-                        + "; ".join(str(exc) for exc in rebuilt.damaged[:3])
-                        + ("; …" if len(rebuilt.damaged) > 3 else ""))
-        self.repaired = (f"The market data catalogue {self.catalogue_path} was inconsistent ("
-                         + "; ".join(problems) + "); " + "; ".join(done) + "."
-                         + (f" The old catalogue is kept as {aside.name}." if aside else ""))
-        log.warning("%s", self.repaired)
+    def _repaired(self, text: str) -> None:
+        """Say once what a rebuild of the catalogue fixed."""
+        self.repaired = text
+        log.warning("%s", text)
         if self.on_repair is not None:
             try:
-                self.on_repair(self.repaired)
+                self.on_repair(text)
             except Exception:  # noqa: BLE001 - the report must not undo the repair
                 log.exception("could not report the catalogue's repair")
-        return catalogue
 
     def _lock(self, folder: Path) -> threading.RLock:
         with self._locks_guard:
@@ -497,9 +438,10 @@ class MarketStore:
                     self._catalogue = None
         except (KeyError, TypeError, ValueError) as exc:
             with self._catalogue_guard:
-                self._catalogue = self._rebuild(
-                    self.catalogue, [f"a series row cannot be read: {exc}"],
-                    series_folders(self.root, EXCHANGES))
+                self._catalogue, repaired = rebuild_catalogue(
+                    self.catalogue, self.catalogue_path, self.root, self.tz, EXCHANGES,
+                    [f"a series row cannot be read: {exc}"])
+                self._repaired(repaired)
         return self._series_infos(self.catalogue.rows())
 
     @staticmethod
@@ -622,11 +564,6 @@ class MarketStore:
 
     def _relative(self, path: Path) -> str:
         return relative(self.root, path)
-
-
-def _count(items, noun: str) -> str:
-    plural = noun if noun.endswith("s") or len(items) == 1 else noun + "s"
-    return f"{len(items)} {plural}"
 
 
 def _size(path: Path) -> int:
