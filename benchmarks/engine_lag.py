@@ -14,7 +14,7 @@ asyncio sleep on a qasync loop), after `tune_for_gui()` in every case.
 Cases, each in its own subprocess (a fresh interpreter and temporary data directory), in
 turns round after round so that the machine's drift falls on all of them alike:
 - "bare": the loop and the probe, nothing else.
-- "ours": `terminal.runtime.build` (event engine, journal, recorder, risk, CTA engine, the
+- "ours": `terminal.system.runtime.build` (event engine, journal, recorder, risk, CTA engine, the
   bridge), the simulated exchange connected with every contract subscribed, the bridge drained
   every 16 ms on the loop as the GUI's pump would.
 - "stock": vn.py's `EventEngine` and `MainEngine` with the same `SimGateway` (same rate and
@@ -65,7 +65,7 @@ def start_ours(home: Path, rate: float) -> object:
     from terminal.core import paths
 
     data = paths.prepare(home)         # before vn.py is imported, as the app does
-    from terminal import runtime as runtime_module
+    from terminal.system import runtime as runtime_module
     from terminal.core import settings as settings_file
     from terminal.market import contracts
 

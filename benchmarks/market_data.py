@@ -100,8 +100,8 @@ class Probe:
 
 
 def build_ours(data_paths, symbols: list[str], probe: Probe):
-    from terminal import runtime as runtime_module
-    from terminal.app import build_window
+    from terminal.system import runtime as runtime_module
+    from terminal.app.main import build_window
     from terminal.core.interpreter import tune_for_gui
     from terminal.core.settings import Settings
 

@@ -7,7 +7,7 @@ Hand-run from the project root (not a test):
 
 Each case ("on": the risk gate checks every order, "off": `runtime.risk.guard.enabled = False`)
 runs in its own subprocess and temporary data directory: the full terminal as
-`terminal.app.start(home, show=True)` builds it (engines, journal, risk service, main window
+`terminal.app.main.start(home, show=True)` builds it (engines, journal, risk service, main window
 shown offscreen unless QT_QPA_PLATFORM is set, the simulated exchange connected), under a plain
 QApplication event loop (not qasync: the app's own `main` runs the same window on a qasync loop,
 which only adds its asyncio integration), then `tune_for_gui()` as `main` does.
@@ -598,7 +598,7 @@ def child(args: argparse.Namespace) -> None:
         app = slow_event_app()
     else:
         app = QApplication([sys.argv[0]])
-    from terminal.app import start
+    from terminal.app.main import start
     from terminal.core.interpreter import tune_for_gui
 
     runtime, window = start(home, show=True)
@@ -779,7 +779,7 @@ def main(argv: list[str] | None = None) -> None:
     cases = [args.only] if args.only else list(CASES)
     results = {case: run_case(case, args) for case in cases}
     first = next((r for r in results.values() if not r.get("error")), {})
-    print(f"\nfull terminal (terminal.app.start, main window shown, plain QApplication loop), "
+    print(f"\nfull terminal (terminal.app.main.start, main window shown, plain QApplication loop), "
           f"simulated exchange; QT_QPA_PLATFORM={first.get('platform', '?')}, "
           f"{os.cpu_count()} CPUs, pump frame {first.get('frame_ms', '?')} ms")
     show(results, args)

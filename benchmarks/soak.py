@@ -6,7 +6,7 @@ Hand-run from the project root (not a test):
     .venv/bin/python benchmarks/soak.py --minutes 10 --stock   # and VeighNa Trader beside it
 
 Ours runs in this process as `terminal.app.main` runs it: a QApplication (offscreen unless
-QT_QPA_PLATFORM is set), a qasync loop, `terminal.app.start(home, show=True, lag=...)` on a
+QT_QPA_PLATFORM is set), a qasync loop, `terminal.app.main.start(home, show=True, lag=...)` on a
 temporary data directory, `tune_for_gui()`, the LoopLagMonitor. The simulated exchange quotes
 its 24 contracts at --rate / 24 snapshots a second each (settings `sim_quote_rate`), every one
 of them in the market watch. Before the start the store gets --bars 1-minute bars (a seeded
@@ -238,7 +238,7 @@ class OurSoak:
         window.tabifyDockWidget(window.docks["orders"], dock)
         dock.show()
         dock.raise_()
-        from terminal.smoke import round_trip
+        from terminal.app.smoke import round_trip
 
         # A position held from the start (bought from the order ticket, as the smoke test
         # does): its line on the chart and its row are updated on every tick of rb.
@@ -515,7 +515,7 @@ def run_ours(args: argparse.Namespace, stop: Stop) -> tuple[list[dict], list, li
         from PySide6.QtCore import qInstallMessageHandler
         from PySide6.QtWidgets import QApplication
 
-        from terminal.app import _qt_message, start
+        from terminal.app.main import _qt_message, start
         from terminal.core.interpreter import tune_for_gui
 
         qInstallMessageHandler(_qt_message)

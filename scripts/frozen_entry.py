@@ -4,7 +4,7 @@ package folder itself on the module search path."""
 
 import sys
 
-from terminal.app import main
+from terminal.app.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,5 +1,5 @@
 import sys
 
-from terminal.app import main
+from terminal.app.main import main
 
 sys.exit(main())

@@ -22,8 +22,6 @@ os.environ["HOME"] = str(_SESSION_ROOT / "home")
 
 from terminal.core import paths  # noqa: E402
 
-PROJECT = Path(__file__).resolve().parents[1]
-SHARED_DATA = PROJECT.parent / "shared" / "data"
 _INVOKED_FROM = Path.cwd()
 VNPY_SESSION_PATHS = paths.prepare(_SESSION_ROOT / "vnpy-session")
 import vnpy.trader.utility  # noqa: E402,F401  binds vn.py to the session folder, then go back
@@ -85,7 +83,7 @@ def terminal(qtbot, data_dir):
     The simulated market stands still (a `ManualClock`): each subscribed contract has the
     book it was connected with, and moves only when the test says (`helpers.next_quotes`),
     so no live quote can race what a test does or checks."""
-    from terminal.app import start
+    from terminal.app.main import start
     from terminal.gateways.sim.clock import ManualClock
 
     runtime, window = start(data_dir, show=True, sim_clock=ManualClock())

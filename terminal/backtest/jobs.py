@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from vnpy.trader.constant import Exchange, Interval
+from vnpy.trader.constant import Interval
 from vnpy_ctastrategy.base import BacktestingMode
 
 from terminal.backtest import stats as stats_module
@@ -41,6 +41,7 @@ from terminal.backtest.optimize import (
     BacktestEvaluator, OptimisationResult, Optimizer, ParameterSpace, load_shared_bars)
 from terminal.backtest.runs import daily_table, trades_frame
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore
+from terminal.core.symbols import split_vt_symbol
 
 BAR_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
               "open_interest")
@@ -93,11 +94,6 @@ def _moment(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _split(vt_symbol: str) -> tuple[str, Exchange]:
-    symbol, _, exchange = vt_symbol.rpartition(".")
-    return symbol, Exchange(exchange)
-
-
 def is_tick(settings: BacktestSettings) -> bool:
     return Interval(settings.interval) == Interval.TICK
 
@@ -105,7 +101,7 @@ def is_tick(settings: BacktestSettings) -> bool:
 # ---------------------------------------------------------------------- data
 def load_history(store: MarketStore, settings: BacktestSettings) -> list:
     """The bars (or ticks) vn.py's load_data would give for `settings`, in one read."""
-    symbol, exchange = _split(settings.vt_symbol)
+    symbol, exchange = split_vt_symbol(settings.vt_symbol)
     start, end = history_range(settings)
     if is_tick(settings):
         data = store.load_ticks(symbol, exchange, start, end)
@@ -119,7 +115,7 @@ def chart_columns(store: MarketStore, settings: BacktestSettings) -> dict[str, n
     None for a tick run."""
     if is_tick(settings):
         return None
-    symbol, exchange = _split(settings.vt_symbol)
+    symbol, exchange = split_vt_symbol(settings.vt_symbol)
     start, end = history_range(settings)
     table = store.load_table(symbol, exchange, Interval(settings.interval).value, start, end)
     columns = {"datetime": np.asarray(table.column("datetime").to_numpy(), np.int64)

@@ -116,7 +116,7 @@ class HealthSampler:
 
     @classmethod
     def for_runtime(cls, runtime, lag=None, **options) -> HealthSampler:
-        """The sampler of a `terminal.runtime.Runtime` (and the GUI's LoopLagMonitor)."""
+        """The sampler of a `terminal.system.runtime.Runtime` (and the GUI's LoopLagMonitor)."""
         kernel = runtime.kernel
         return cls(event_engine=kernel.event_engine, bridge=kernel.bridge,
                    connections=runtime.connections, journal=runtime.journal,

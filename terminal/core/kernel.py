@@ -1,6 +1,6 @@
 """The engine room: one object that owns vn.py's engines and the bridge, for live and tests alike.
 
-Built by the composition root (`terminal.app`) after the data directory is prepared, because
+Built by the composition root (`terminal.system.runtime`) after the data directory is prepared, because
 importing vn.py before that would make it write to the user's home.
 """
 
@@ -56,7 +56,7 @@ class Kernel:
         logging.getLogger().addHandler(self._log_handler)
         self._closed = False
         # The gateways' connection states (terminal.gateways.connection.ConnectionManager),
-        # set by terminal.runtime.build; the GUI's Connect menu and status bar read it.
+        # set by terminal.system.runtime.build; the GUI's Connect menu and status bar read it.
         self.connections: Any = None
 
     def add_gateway(self, gateway_class: type[BaseGateway], name: str = "") -> BaseGateway:

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from vnpy.event import Event, EventEngine
 from vnpy.trader.constant import Status
@@ -37,9 +36,9 @@ from vnpy.trader.event import EVENT_ORDER, EVENT_POSITION, EVENT_TIMER, EVENT_TR
 from vnpy.trader.object import OrderData, PositionData, TradeData
 
 from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
+from terminal.core.timezone import CHINA_TZ
 
 log = logging.getLogger(__name__)
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 # position, lots -> the vt_orderids of the closing orders sent (raises when none could be)
 CloseSender = Callable[[PositionData, float], list[str]]

@@ -62,15 +62,14 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
-from zoneinfo import ZoneInfo
 
 from vnpy.trader.constant import Direction, Offset, OrderType
 from vnpy.trader.object import ContractData, OrderRequest
 
 from terminal.core.orders import is_trader_close
+from terminal.core.timezone import CHINA_TZ
 from terminal.risk.limits import RiskConfig, RiskLimits, TradingState
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 _TICK_EPSILON = 1e-7
 _INF = float("inf")
 _ACTIVE = TradingState.ACTIVE

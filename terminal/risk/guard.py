@@ -40,7 +40,6 @@ import types
 import weakref
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from vnpy.event import Event, EventEngine
 from vnpy.trader.constant import Direction, Offset, Status
@@ -50,11 +49,11 @@ from vnpy.trader.gateway import BaseGateway
 from vnpy.trader.object import CancelRequest, ContractData, OrderData, OrderRequest
 
 from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
+from terminal.core.timezone import CHINA_TZ
 from terminal.risk.gate import Decision, OrderContext, RiskGate
 
 log = logging.getLogger(__name__)
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 # vt_symbol -> (margin rate, commission rate, commission per lot); from the contract tables.
 Rates = Callable[[str], tuple[float, float, float]]
 

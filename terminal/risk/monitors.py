@@ -17,17 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from vnpy.event import Event, EventEngine
 from vnpy.trader.event import EVENT_ACCOUNT, EVENT_POSITION, EVENT_TICK, EVENT_TIMER
 from vnpy.trader.object import AccountData, PositionData, TickData
 
 from terminal.core.alerts import EVENT_ALERT, SEVERE, WARNING, Alert
+from terminal.core.timezone import CHINA_TZ
 from terminal.risk.gate import RiskGate
 from terminal.risk.limits import MonitorLimits, TradingState
-
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class RiskMonitor:

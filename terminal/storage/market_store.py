@@ -59,6 +59,7 @@ import pyarrow as pa
 from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData, TickData
 
+from terminal.core.timezone import CHINA_TZ
 from terminal.storage.catalogue import Catalogue, CatalogueError, PartRecord, SeriesRow
 from terminal.storage.catalogue_repair import (SeriesFolder, open_checked, rebuild_catalogue,
                                                series_folder_path, series_folders)
@@ -67,7 +68,6 @@ from terminal.storage.parts import (DamagedPartError, StoreError, footer_rows, n
 
 log = logging.getLogger(__name__)
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_PARTS = 32
 TICK_INTERVAL = "tick"

@@ -35,7 +35,7 @@ from terminal.ui.dialogs.connect import ConnectionStatusLabel, ConnectMenu
 from terminal.risk.limits import TradingState
 from terminal.risk.service import ReviewRequired, RiskService
 from terminal.ui.docks.account import AccountDock
-from terminal.strategies import TerminalCtaEngine
+from terminal.plugins.live import TerminalCtaEngine
 from terminal.ui.docks.alerts import AlertsDock
 from terminal.ui.docks.strategies import StrategiesDock
 from terminal.ui.docks.data_manager import DataManagerDock
@@ -53,6 +53,7 @@ from terminal.ui.repaints import set_content
 from terminal.ui.pump import BridgePump
 from terminal.ui import shortcuts, theme
 from terminal.ui.workspaces import DEFAULT_NAME, Workspaces, WorkspaceError
+from terminal.ui.colours import ERROR_HEX, ERROR_TEXT_STYLE, WARNING_HEX
 
 if TYPE_CHECKING:  # imported when first used: the window paints sooner without them
     from terminal.ui.dialogs.about import AboutDialog
@@ -637,7 +638,7 @@ class MainWindow(QMainWindow):
         self.rate_label = QLabel()           # without a health sampler (ticks/s, queue, lag)
         self.health_label = HealthStatusLabel()    # details: View -> Health
         self.errors_label = QLabel()
-        self.errors_label.setStyleSheet("color: #e04040")
+        self.errors_label.setStyleSheet(ERROR_TEXT_STYLE)
         self.risk_label = QLabel()
         for widget in (self.risk_label, self.connection_label,
                        self.health_label if self.health is not None else self.rate_label,
@@ -693,7 +694,7 @@ class MainWindow(QMainWindow):
             self.risk_label.setText(alerts.lstrip(", "))
             return
         state = self.risk.config.state
-        color = {TradingState.HALTED: "#e04040", TradingState.REDUCE_ONLY: "#d4a017"}.get(
+        color = {TradingState.HALTED: ERROR_HEX, TradingState.REDUCE_ONLY: WARNING_HEX}.get(
             state, "")
         self.risk_label.setStyleSheet(f"color: {color}" if color else "")
         self.risk_label.setText(f"Risk: {state.value.replace('_', '-')}{alerts}")

@@ -13,9 +13,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 from functools import partial
-from zoneinfo import ZoneInfo
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
+from terminal.core.timezone import CHINA_TZ
 
 
 class RealClock:

@@ -25,7 +25,7 @@ from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
     QLabel, QLineEdit, QSpinBox, QToolButton, QVBoxLayout, QWidget)
-from vnpy.trader.constant import Exchange, Interval
+from vnpy.trader.constant import Interval
 from vnpy_ctastrategy.base import BacktestingMode
 
 from terminal.backtest.engine import BacktestSettings
@@ -34,6 +34,8 @@ from terminal.market.contracts import SPECS, spec_for
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
 from terminal.storage.market_store import MarketStore, SeriesInfo
 from terminal.ui import strategy_choices
+from terminal.core.symbols import BadSymbol, split_vt_symbol
+from terminal.ui.colours import ERROR_TEXT_STYLE
 INT_LIMIT = 2_000_000_000
 DEFAULT_CAPITAL = 1_000_000
 INTERVAL_ORDER = {"tick": 0, "1m": 1, "1h": 2, "d": 3, "w": 4}
@@ -119,7 +121,7 @@ class SettingsPanel(QWidget):
         self.strategy_info.setStyleSheet("color: #8a9099")
         self.errors_label = QLabel("")
         self.errors_label.setWordWrap(True)
-        self.errors_label.setStyleSheet("color: #d9534f")
+        self.errors_label.setStyleSheet(ERROR_TEXT_STYLE)
 
         self.symbol_box = QComboBox()
         self.symbol_box.currentIndexChanged.connect(self._symbol_chosen)
@@ -417,11 +419,12 @@ class SettingsPanel(QWidget):
         self.data_changed.emit()
 
     def _prefill_contract(self, vt_symbol: str) -> None:
-        symbol, _, exchange = vt_symbol.rpartition(".")
-        if not symbol or exchange not in Exchange._value2member_map_:
+        try:
+            symbol, exchange = split_vt_symbol(vt_symbol)
+        except BadSymbol:
             return
         try:
-            spec = spec_for(symbol, Exchange(exchange), 0.0)
+            spec = spec_for(symbol, exchange, 0.0)
         except KeyError as exc:
             self.contract_label.setText(f"{exc.args[0]}: enter the size, tick and costs")
             return

@@ -16,12 +16,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
 
 from terminal.backtest.runs import QUEUED, RUNNING, RunNotFound, RunRecord, RunStore
 from terminal.backtest.stats import LABELS, format_value
-from terminal.ui.backtest.models import GREY, GREEN, RED, Col, RowsModel, plain, signed_color
+from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.results import make_table
+from terminal.ui.colours import ERROR_BRUSH, MUTED_BRUSH, RUNNING_BRUSH
 
 ALL = "All"
-STATUS_COLOR = {"done": None, "failed": RED, "cancelled": GREY, "running": GREEN,
-                "queued": GREY}
+STATUS_COLOR = {"done": None, "failed": ERROR_BRUSH, "cancelled": MUTED_BRUSH,
+                "running": RUNNING_BRUSH, "queued": MUTED_BRUSH}
 
 
 def _day(value: Any) -> str:

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 
-RED = QBrush(QColor(220, 60, 60))       # China convention: red is up / long / profit
-GREEN = QBrush(QColor(40, 170, 90))     # green is down / short / loss
-GREY = QBrush(QColor(140, 140, 140))
+from terminal.ui.colours import up_or_down
+
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
@@ -146,8 +145,5 @@ def signed_color(value: Any) -> QBrush | None:
     """Red for a gain, green for a loss (China convention)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) \
             and not (isinstance(value, float) and math.isnan(value)):
-        if value > 0:
-            return RED
-        if value < 0:
-            return GREEN
+        return up_or_down(value)
     return None

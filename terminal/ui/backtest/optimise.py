@@ -32,6 +32,7 @@ from terminal.ui.backtest.form import SettingsPanel, kind_of, parse_param
 from terminal.ui.backtest.jobs import PoolSignals
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.results import BACKGROUND, make_table
+from terminal.ui.colours import error_html
 
 SHOWN_STATS = ("total_net_pnl", "sharpe_ratio", "total_return", "max_ddpercent",
                "total_trade_count")
@@ -281,7 +282,7 @@ class OptimisePanel(QWidget):
             spec = self.space_spec()
             space = ParameterSpace(spec)
         except (ValueError, ParameterError) as exc:
-            self.space_label.setText(f"<span style='color:#d9534f'>{exc}</span>")
+            self.space_label.setText(error_html(str(exc)))
             return 0
         self.param_table.blockSignals(True)
         for row in range(self.param_table.rowCount()):
@@ -315,7 +316,7 @@ class OptimisePanel(QWidget):
             space.check_parameters(entry.name, entry.parameters)
             fixed = {k: v for k, v in self.form.params().items() if k not in spec}
         except (ValueError, ParameterError, PluginError) as exc:
-            self.status_label.setText(f"<span style='color:#d9534f'>{exc}</span>")
+            self.status_label.setText(error_html(str(exc)))
             return None
         target = self.target_box.currentData()
         method = self.method_box.currentData()
@@ -377,7 +378,7 @@ class OptimisePanel(QWidget):
             self.status_label.setText("cancelled")
         else:
             last = handle.error.strip().splitlines()[-1] if handle.error.strip() else "failed"
-            self.status_label.setText(f"<span style='color:#d9534f'>failed: {last}</span>")
+            self.status_label.setText(error_html(f"failed: {last}"))
             self.status_label.setToolTip(handle.error)
         self.finished.emit(None)
 

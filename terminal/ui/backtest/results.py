@@ -26,12 +26,11 @@ from terminal.backtest.jobs import RunResult
 from terminal.backtest.runs import RunRecord
 from terminal.backtest.stats import EXTRA_LABELS, LABELS, VNPY_LABELS, format_value
 from terminal.ui.backtest.models import Col, RowsModel
-from terminal.ui.chart.items import DOWN, UP
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.labels import DIRECTION, OFFSET, label
+from terminal.ui.colours import DOWN_HEX, ERROR_TEXT_STYLE, UP_HEX
 
 BACKGROUND = "#101418"
-UP_HEX, DOWN_HEX = UP.name(), DOWN.name()
 
 
 def make_table(model: RowsModel, sortable: bool = False) -> QTableView:
@@ -131,7 +130,7 @@ class ResultsView(QWidget):
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label = QLabel("")
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #d9534f")
+        self.error_label.setStyleSheet(ERROR_TEXT_STYLE)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
 

@@ -42,6 +42,7 @@ from terminal.ui.backtest.jobs import PoolSignals
 from terminal.ui.backtest.optimise import OptimisePanel
 from terminal.ui.backtest.results import ResultsView
 from terminal.ui.jobs import Job
+from terminal.ui.colours import ERROR_TEXT_STYLE
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ class BacktestWorkbench(QWidget):
         return run_id
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #d9534f" if error else "")
+        self.message.setStyleSheet(ERROR_TEXT_STYLE if error else "")
         self.message.setText(text)
 
     def _add_row(self, run: SessionRun) -> None:

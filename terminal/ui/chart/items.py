@@ -14,13 +14,12 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPainterPath, QRegion
+from PySide6.QtGui import QPainterPath, QRegion
 from PySide6.QtWidgets import QWidget
 
 from terminal.market.bar_series import BarSeries
+from terminal.ui.colours import DOWN, UP
 
-UP = QColor("#e5484d")          # China convention: red rises
-DOWN = QColor("#30a46c")        # and green falls
 BODY_MIN_PIXELS = 3.0           # narrower than this, bars are drawn as lines
 
 

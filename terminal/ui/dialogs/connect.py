@@ -38,12 +38,12 @@ from terminal.gateways import catalog
 from terminal.gateways.catalog import Field, GatewayEntry
 from terminal.gateways.connection import State, Status
 from terminal.gateways.credentials import ProfileStore, Secrets, account_of
+from terminal.ui.colours import ERROR_HEX, ERROR_TEXT_STYLE, PENDING_HEX
 
 log = logging.getLogger(__name__)
 
 NEW_PROFILE = "New connection"
 CUSTOM = "Custom"
-ERROR_STYLE = "color: #e04040"
 
 
 class ConnectDialog(QDialog):
@@ -87,7 +87,7 @@ class ConnectDialog(QDialog):
             widget = self._make_widget(spec)
             self.widgets[spec.key] = widget
             error = QLabel()
-            error.setStyleSheet(ERROR_STYLE)
+            error.setStyleSheet(ERROR_TEXT_STYLE)
             error.hide()
             self.field_errors[spec.key] = error
             box = QWidget()
@@ -121,7 +121,7 @@ class ConnectDialog(QDialog):
             self.keyring_note.hide()
 
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setStyleSheet(ERROR_TEXT_STYLE)
         self.error_label.setWordWrap(True)
         layout.addWidget(self.error_label)
         self.buttons = QDialogButtonBox(
@@ -366,8 +366,8 @@ class ConnectMenu(QMenu):
 class ConnectionStatusLabel(QLabel):
     """The gateways' connection states in the status bar; red with the reason on failure."""
 
-    COLOURS = {State.FAILED: "#e04040", State.CONNECTING: "#d08000",
-               State.RECONNECTING: "#d08000"}
+    COLOURS = {State.FAILED: ERROR_HEX, State.CONNECTING: PENDING_HEX,
+               State.RECONNECTING: PENDING_HEX}
 
     def __init__(self, kernel: Kernel, parent: QWidget | None = None) -> None:
         super().__init__("Not connected", parent)

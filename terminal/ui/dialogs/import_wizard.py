@@ -55,6 +55,7 @@ from terminal.storage.csv_import import (
 from terminal.storage.market_store import BAR_FIELDS, TICK_FIELDS, TICK_INTERVAL
 from terminal.ui.jobs import Job
 from terminal.ui.models.series import SeriesTableModel, fit_columns, title
+from terminal.ui.colours import ERROR_TEXT_STYLE
 
 log = logging.getLogger(__name__)
 
@@ -471,7 +472,7 @@ class ImportWizard(QDialog):
 
     def _message(self, text: str, error: bool = False) -> None:
         self.message_label.setText(text)
-        self.message_label.setStyleSheet("color: #e04040" if error else "")
+        self.message_label.setStyleSheet(ERROR_TEXT_STYLE if error else "")
 
     # ------------------------------------------------------------------ the import
     def start_import(self, check_only: bool = False) -> Job | None:

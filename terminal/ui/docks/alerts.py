@@ -18,9 +18,9 @@ from vnpy.event import Event, EventEngine
 from terminal.core.alerts import EVENT_ALERT, SEVERE, WARNING, Alert
 from terminal.core.bridge import Batch
 from terminal.ui.docks.common import make_table, selected_records
-from terminal.ui.models.table import RED, Column, RecordTableModel, clock
+from terminal.ui.models.table import Column, RecordTableModel, clock
+from terminal.ui.colours import ERROR_BRUSH, WARNING_BRUSH
 
-AMBER = "#d4a017"
 FILTERS = {
     "All alerts": None,
     "Not acknowledged": lambda a: not a.acknowledged,
@@ -29,7 +29,7 @@ FILTERS = {
 
 
 def _severity_color(alert: Alert):
-    return RED if alert.severity == SEVERE else AMBER if alert.severity == WARNING else None
+    return ERROR_BRUSH if alert.severity == SEVERE else WARNING_BRUSH if alert.severity == WARNING else None
 
 
 class AlertsModel(RecordTableModel):

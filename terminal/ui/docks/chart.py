@@ -37,14 +37,15 @@ from terminal.market.prices import decimals_for, round_to_tick
 from terminal.market.resample import DAILY, ResampleError, resample
 from terminal.market.ticket import Ticket, TicketError
 from terminal.market.trading import Trading, TradingError
-from terminal.resampling import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
+from terminal.services.resample import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
 from terminal.storage.market_store import MarketStore, StoreError, to_ns
-from terminal.ui.chart.items import DOWN, UP
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.jobs import Job
 from terminal.ui.pacing import Pacer
 from terminal.ui.theme import Theme
 from terminal.ui.theme import current as current_theme
+from terminal.core.symbols import BadSymbol, split_vt_symbol, vt_symbol_of
+from terminal.ui.colours import DOWN, UP
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +144,11 @@ class ChartDock(QWidget):
         """Show `vt_symbol` at `timeframe`: history from the store, then live bars. The history
         is read and resampled on a worker thread (years of minutes take a few hundred ms) and
         shown when it arrives; a newer request makes an older one's answer void."""
-        vt_symbol = vt_symbol.strip()
-        symbol, _, exchange = vt_symbol.rpartition(".")
-        if not symbol or exchange not in Exchange._value2member_map_:
-            return self._fail(f"{vt_symbol!r} is not SYMBOL.EXCHANGE (e.g. rb2701.SHFE)")
+        try:
+            symbol, exchange = split_vt_symbol(vt_symbol)
+        except BadSymbol as exc:
+            return self._fail(str(exc))
+        vt_symbol = vt_symbol_of(symbol, exchange)
         self._requests += 1
         request = self._requests
         self.loading = True
@@ -311,9 +313,9 @@ class ChartDock(QWidget):
         if len(self._tail) > 2 * TAIL_MINUTES:
             self._tail.replace({k: v[-TAIL_MINUTES:] for k, v in self._tail.columns().items()})
         first_live = to_ns(minutes[0].datetime)
-        symbol, _, exchange = self.vt_symbol.rpartition(".")
-        rebuilt = resample(self._tail.columns(), "1m", self.timeframe, symbol,
-                           Exchange(exchange), self.store.tz)
+        symbol, exchange = split_vt_symbol(self.vt_symbol)
+        rebuilt = resample(self._tail.columns(), "1m", self.timeframe, symbol, exchange,
+                           self.store.tz)
         times = rebuilt["datetime"]
         chart_last = self.chart.series.times[-1] if len(self.chart.series) else -1
         # The bars the new minutes fall into: from the one holding the first new minute on.

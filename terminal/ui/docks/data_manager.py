@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt, QThreadPool
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -39,13 +39,14 @@ from PySide6.QtWidgets import (
 from vnpy.trader.constant import Exchange
 
 from terminal.market.resample import DAILY, TARGETS, ResampleError, minutes_of
-from terminal.resampling import resample_stored
+from terminal.services.resample import resample_stored
 from terminal.storage.export import FORMATS, export_series
 from terminal.storage.market_store import (TICK_INTERVAL, DamagedPartError, MarketStore,
                                            SeriesInfo, Verification)
 from terminal.ui.docks.common import RefreshedWhenShown
 from terminal.ui.jobs import Job
 from terminal.ui.models.series import SeriesTableModel, fit_columns
+from terminal.ui.colours import ERROR_BRUSH
 
 if TYPE_CHECKING:
     from terminal.ui.dialogs.import_wizard import ImportWizard
@@ -56,7 +57,6 @@ KEY_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("Series", "Rows", "First", "Last")
 EXPORT_FILTERS = {"CSV files (*.csv)": ".csv", "Parquet files (*.parquet)": ".parquet"}
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
-DAMAGED_COLOUR = QColor(200, 40, 40)
 
 Key = tuple[str, str, str]  # symbol, exchange value, interval
 
@@ -229,7 +229,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         damaged = self.damaged.get(key)
         for column in range(len(COLUMNS)):
             if damaged:
-                leaf.setForeground(column, QBrush(DAMAGED_COLOUR))
+                leaf.setForeground(column, ERROR_BRUSH)
                 leaf.setToolTip(column, "Damaged, cannot be read:\n" + "\n".join(damaged))
             else:
                 leaf.setData(column, Qt.ItemDataRole.ForegroundRole, None)

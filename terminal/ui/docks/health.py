@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from terminal.core.health import (BAD, FRAME, OK, WARN, HealthSample, HealthSampler,
                                   status_text)
+from terminal.ui.colours import ERROR_HEX, WARNING_HEX
 
 BACKGROUND = "#101418"
 PLOT_EVERY = 5                  # samples between two redraws of a plot
-LEVEL_COLORS = {WARN: "#d4a017", BAD: "#e04040"}
+LEVEL_COLORS = {WARN: WARNING_HEX, BAD: ERROR_HEX}
 _BRUSHES = {level: QBrush(QColor(color)) for level, color in LEVEL_COLORS.items()}
 
 # (key in the levels, label, how to show the sample's value, what the colour means)

@@ -11,7 +11,8 @@ from datetime import datetime
 from terminal.core.bridge import Batch
 from terminal.core.events import HandlerError
 from terminal.ui.docks.common import TableDock
-from terminal.ui.models.table import RED, Column, RecordTableModel, clock
+from terminal.ui.models.table import Column, RecordTableModel, clock
+from terminal.ui.colours import ERROR_BRUSH
 
 MAX_LINES = 10_000
 _ids = itertools.count()
@@ -32,7 +33,7 @@ class LogModel(RecordTableModel):
             [
                 Column("Time", lambda r: r.time, clock, width=96),
                 Column("Level", lambda r: r.level,
-                       color=lambda r: RED if r.level in ("ERROR", "CRITICAL") else None),
+                       color=lambda r: ERROR_BRUSH if r.level in ("ERROR", "CRITICAL") else None),
                 Column("Source", lambda r: r.source, width=150),
                 Column("Message", lambda r: r.message, width=600),
             ],

@@ -18,7 +18,8 @@ from terminal.core.bridge import Batch
 from terminal.market.watchlist import Watchlist
 from terminal.ui.docks.common import make_table, record_at
 from terminal.ui.formats import PRICE_DIGITS
-from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
+from terminal.ui.models.table import Column, RecordTableModel, clock, number
+from terminal.ui.colours import DOWN_BRUSH, ERROR_TEXT_STYLE, UP_BRUSH
 
 
 def _change(tick: TickData) -> float | None:
@@ -28,7 +29,7 @@ def _change(tick: TickData) -> float | None:
 def _trend(tick: TickData):
     if not tick.pre_close or tick.last_price == tick.pre_close:
         return None
-    return RED if tick.last_price > tick.pre_close else GREEN
+    return UP_BRUSH if tick.last_price > tick.pre_close else DOWN_BRUSH
 
 
 class MarketWatchModel(RecordTableModel):
@@ -79,7 +80,7 @@ class MarketWatchDock(QWidget):
         self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.add_edit.setCompleter(self.completer)
         self.message = QLabel()
-        self.message.setStyleSheet("color: #d04040")
+        self.message.setStyleSheet(ERROR_TEXT_STYLE)
 
         top = QHBoxLayout()
         top.addWidget(self.add_edit)

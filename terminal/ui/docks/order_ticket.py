@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -40,10 +39,10 @@ from terminal.market.trading import Trading, TradingError
 from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE
 from terminal.ui.pacing import Pacer
 from terminal.ui.status_line import StatusLine
+from terminal.ui.colours import DOWN, ERROR_FIELD_STYLE, ERROR_TEXT_STYLE, UP
 
 log = logging.getLogger(__name__)
 
-ERROR_STYLE = "border: 1px solid #e04040;"
 LEVELS = 5
 DEPTH_REFRESHES_PER_SECOND = 10
 
@@ -105,7 +104,7 @@ class OrderTicketDock(QWidget):
 
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #e04040")
+        self.error_label.setStyleSheet(ERROR_TEXT_STYLE)
         self.status_label = StatusLine()        # changes at every order: see ui.status_line
 
         self.depth = QTableWidget(2 * LEVELS, 3)
@@ -122,7 +121,7 @@ class OrderTicketDock(QWidget):
         for row in range(2 * LEVELS):
             ask = row < LEVELS
             level = LEVELS - row if ask else row - LEVELS + 1
-            color = QColor(40, 170, 90) if ask else QColor(220, 60, 60)
+            color = DOWN if ask else UP
             for column in range(3):
                 item = QTableWidgetItem(f"{'Ask' if ask else 'Bid'} {level}" if column == 0 else "")
                 item.setForeground(color)
@@ -292,7 +291,7 @@ class OrderTicketDock(QWidget):
         for name, widget in self.fields.items():
             message = errors.get(name, "")
             if message != self._field_errors.get(name, ""):
-                widget.setStyleSheet(ERROR_STYLE if message else "")
+                widget.setStyleSheet(ERROR_FIELD_STYLE if message else "")
                 widget.setToolTip(message)
         self._field_errors = dict(errors)
         text = "\n".join(f"{k.capitalize()}: {v}" for k, v in errors.items())

@@ -12,15 +12,16 @@ from terminal.market.trading import Trading
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.docks.common import make_table, selected_records
 from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE, STATUS, label
-from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
+from terminal.ui.models.table import Column, RecordTableModel, clock, number
+from terminal.ui.colours import DOWN_BRUSH, ERROR_BRUSH, UP_BRUSH
 
 
 def _side_color(record):
-    return RED if record.direction == Direction.LONG else GREEN
+    return UP_BRUSH if record.direction == Direction.LONG else DOWN_BRUSH
 
 
 def _status_color(order):
-    return RED if order.status == Status.REJECTED else None
+    return ERROR_BRUSH if order.status == Status.REJECTED else None
 
 
 def _reason(order) -> str:

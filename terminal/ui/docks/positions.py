@@ -16,8 +16,9 @@ from terminal.market.trading import Trading, TradingError
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.docks.common import make_table, selected_records
 from terminal.ui.labels import DIRECTION, label
-from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, number
+from terminal.ui.models.table import Column, RecordTableModel, number
 from terminal.ui.status_line import StatusLine
+from terminal.ui.colours import DOWN_BRUSH, ERROR_TEXT_STYLE, UP_BRUSH, up_or_down
 
 
 class PositionsModel(RecordTableModel):
@@ -29,7 +30,7 @@ class PositionsModel(RecordTableModel):
                 Column("Symbol", lambda p: p.vt_symbol, width=118),
                 Column(
                     "Direction", lambda p: label(DIRECTION, p.direction),
-                    color=lambda p: RED if p.direction == Direction.LONG else GREEN,
+                    color=lambda p: UP_BRUSH if p.direction == Direction.LONG else DOWN_BRUSH,
                 ),
                 Column("Volume", lambda p: p.volume, number(0), True),
                 Column("Yesterday", lambda p: p.yd_volume, number(0), True),
@@ -56,7 +57,7 @@ class PositionsModel(RecordTableModel):
 
     def _pnl_color(self, position: PositionData):
         pnl = self.floating_pnl(position)
-        return RED if pnl > 0 else GREEN if pnl < 0 else None
+        return up_or_down(pnl)
 
     def total_pnl(self) -> float:
         return sum(self.floating_pnl(p) for p in self.records())
@@ -89,7 +90,7 @@ class PositionsDock(QWidget):
         self.flatten_button.clicked.connect(self.flatten_all)
         self.total_label = StatusLine()     # changes with every tick: no layout, paced
         self.message = QLabel()
-        self.message.setStyleSheet("color: #e04040")
+        self.message.setStyleSheet(ERROR_TEXT_STYLE)
         top = QHBoxLayout()
         top.addWidget(self.total_label)
         top.addWidget(self.message, 1)

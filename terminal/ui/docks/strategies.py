@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from vnpy_ctastrategy.base import EVENT_CTA_LOG, EVENT_CTA_STRATEGY
 
 from terminal.core.bridge import Batch
-from terminal.strategies import TerminalCtaEngine
+from terminal.plugins.live import TerminalCtaEngine
 from terminal.ui import strategy_choices
 from terminal.ui.docks.common import make_table, selected_records
-from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel
+from terminal.ui.models.table import Column, RecordTableModel
+from terminal.ui.colours import ERROR_BRUSH, ERROR_TEXT_STYLE, RUNNING_BRUSH
 
 MAX_LOG_LINES = 5000
 
@@ -44,8 +45,8 @@ class StrategiesModel(RecordTableModel):
                 Column("Strategy", lambda d: d["strategy_name"], width=140),
                 Column("Class", lambda d: d["class_name"], width=170),
                 Column("Symbol", lambda d: d["vt_symbol"], width=118),
-                Column("State", _state, color=lambda d: GREEN if _state(d) == "trading"
-                       else RED if _state(d) == "stopped" else None),
+                Column("State", _state, color=lambda d: RUNNING_BRUSH if _state(d) == "trading"
+                       else ERROR_BRUSH if _state(d) == "stopped" else None),
                 Column("Parameters", lambda d: _pairs(d.get("parameters", {})), width=300),
                 Column("Variables", lambda d: _pairs(d.get("variables", {})), width=300),
             ],
@@ -263,7 +264,7 @@ class StrategiesDock(QWidget):
         catalog = self.engine.catalog
         text = strategy_choices.summary(catalog)
         self.plugins_label.setText(text)
-        self.plugins_label.setStyleSheet("color: #d9534f" if catalog.errors
+        self.plugins_label.setStyleSheet(ERROR_TEXT_STYLE if catalog.errors
                                          else "color: #8a9099")
         self.plugins_label.setToolTip("\n".join(f"{path}: {reason}" for path, reason
                                                  in strategy_choices.not_loaded(catalog)))

@@ -8,7 +8,8 @@ from terminal.core.bridge import Batch
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.docks.common import TableDock
 from terminal.ui.labels import DIRECTION, OFFSET, label
-from terminal.ui.models.table import GREEN, RED, Column, RecordTableModel, clock, number
+from terminal.ui.models.table import Column, RecordTableModel, clock, number
+from terminal.ui.colours import DOWN_BRUSH, UP_BRUSH
 
 MAX_TRADES = 100_000
 
@@ -23,7 +24,7 @@ class TradesModel(RecordTableModel):
                 Column("Symbol", lambda t: t.vt_symbol, width=118),
                 Column(
                     "Direction", lambda t: label(DIRECTION, t.direction),
-                    color=lambda t: RED if t.direction == Direction.LONG else GREEN,
+                    color=lambda t: UP_BRUSH if t.direction == Direction.LONG else DOWN_BRUSH,
                 ),
                 Column("Offset", lambda t: label(OFFSET, t.offset)),
                 Column("Price", lambda t: (t.price, t.vt_symbol), PRICE_DIGITS.text, True),

@@ -14,16 +14,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
 
 from terminal.storage.market_store import TICK_INTERVAL
+from terminal.ui.colours import ERROR_BRUSH
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-_BAD = QBrush(QColor(220, 60, 60))
 _DECIMALS_SAMPLE = 20_000
 MAX_DECIMALS = 6
 
@@ -133,7 +132,7 @@ class SeriesTableModel(QAbstractTableModel):
             return _ALIGN_LEFT if column.kind == "time" else _ALIGN_RIGHT
         if role == _FOREGROUND and column.kind == "time" and self._valid is not None \
                 and not self._valid[index.row()]:
-            return _BAD
+            return ERROR_BRUSH
         return None
 
     def flags(self, index: QModelIndex):

@@ -1,0 +1,45 @@
+"""Command line of `trading-terminal` (also `python -m terminal`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from terminal import __version__
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 86400 seconds")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="trading-terminal",
+        description="Desktop trading terminal for China futures. Starts on the built-in "
+        "simulated exchange with a data directory of its own.",
+    )
+    p.add_argument(
+        "--home", metavar="DIR",
+        help="data directory (default: $TERMINAL_HOME, else the per-user data folder)",
+    )
+    p.add_argument(
+        "--smoke", metavar="SECONDS", type=positive_seconds,
+        help="start everything, trade once on the simulated exchange, print a summary "
+        "line and exit (0 when it worked)",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    from terminal.cli import backtest as backtest_cli, data as data_cli
+
+    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimize}")
+    data_cli.add_parser(commands)
+    backtest_cli.add_parsers(commands)
+    return p
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    return parser().parse_args(argv)
