@@ -13,7 +13,7 @@ reads what each part already counts, without stopping anything:
 - on a Linux virtual machine, the host's steal: the share of the CPUs' time the hypervisor
   gave to other guests. The host can take a CPU away for tens of milliseconds; a loop lag
   then comes from the machine, not the terminal, and this is how the trader tells the two
-  apart (on the 2-vCPU VM the soak benchmark ran on, most lags over a frame had steal).
+  apart.
 
 The last `history_seconds` (15 minutes) of samples are kept for the plots. `assess` turns a
 history into a level per measure ("ok", "warn", "bad") for the colours; it lives here, without

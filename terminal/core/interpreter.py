@@ -1,10 +1,10 @@
 """Interpreter settings for a GUI that shares the GIL with busy engine and gateway threads.
 
 - The GIL switch interval: a thread that wants the GIL waits up to this long for the one that
-  holds it. The GUI thread takes and drops the GIL at every call into Qt; with Python's default
-  5 ms, a paint of a few hundred calls waited behind the tick threads for tens of ms.
+  holds it. The GUI thread takes and drops the GIL at every call into Qt, so with Python's
+  default interval a paint of a few hundred calls waits behind the tick threads many times.
 - Freezing what start-up built keeps it out of the collector's full passes, which otherwise
-  stop every thread for 40-80 ms now and then.
+  stop every thread now and then for as long as it takes to walk everything start-up made.
 """
 
 from __future__ import annotations

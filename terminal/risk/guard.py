@@ -19,12 +19,12 @@ What stays out of reach: code that drives a gateway's API object directly (`gate
 or the simulator's exchange object. The boundary is the gateway's interface, as vn.py defines it.
 
 The working orders the rules need (how many, and each symbol's opening lots) are kept up to
-date from order events, so a check costs the same with 5 or 500 orders resting; scanning the
-engine's active orders per check cost 200 us at 300 working orders.
+date from order events, so a check costs the same with 5 or 500 orders resting (never a
+scan of the engine's active orders per check).
 
 `MainEngine.send_order`/`cancel_order` are replaced on the class, by thin versions that go
-to the guard of the engine's event engine, without vn.py's log line per request: at 500 orders a second writing those lines was over a
-quarter of the event thread's work and filled the Log dock with request reprs. Orders are in
+to the guard of the engine's event engine, without vn.py's log line per request: at a high order rate those lines are a large share of
+the event thread's work and fill the Log dock with request reprs. Orders are in
 the journal and the Orders dock; the terminal's own log file has a line per request at DEBUG.
 """
 

@@ -17,9 +17,8 @@ Layout under the store's root:
   and the catalogue keeps the SHA-256 of each part's bytes; every read checks both, and the
   part's columns, and a part that fails raises `DamagedPartError` naming it (that series
   fails, every other one reads). The hash covers what page checksums do not: the footer,
-  where a flipped bit can rename a column or change a time zone unnoticed. A verified read
-  of a 1,000,000-bar part takes 3 ms more than an unchecked one, 0.2% of loading it as bars
-  (benchmarks/market_store.py --verification).
+  where a flipped bit can rename a column or change a time zone unnoticed. What the checks
+  cost is measured by benchmarks/market_store.py --verification.
   A part found without a recorded hash (written before checksums existed, or left by a
   crash) is read with whatever page checksums it has and its hash recorded then, with a
   warning: from that moment on it is guarded like the others.

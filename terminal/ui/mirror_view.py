@@ -1,23 +1,21 @@
 """A table whose cells Qt paints from C++: the market watch's view.
 
 A repaint of a Python model, however lean, runs Python and gives up and retakes the GIL at
-every painting call; with the gateway and engine threads busy it took 12-14 ms, against
-5-9 ms for Qt's own item model, which paints without touching Python or the GIL. So the
-market watch shows a `QStandardItemModel` mirror of its `RecordTableModel`: only the rows on
-screen are written (a `setText` keeps the GIL and costs about 2 us), at most
+every painting call, so it waits on the gateway and engine threads; Qt's own item model
+paints without touching Python or the GIL. So the market watch shows a `QStandardItemModel`
+mirror of its `RecordTableModel`: only the rows on screen are written (a `setText` keeps the
+GIL), at most
 `MAX_REFRESHES_PER_SECOND` times a second on its own clock (`ui.pacing`), and rows scrolled
 into view are written then.
 The record model stays the one source of truth: sorting is forwarded to it and rows keep
 the same numbers, so selections and clicks map straight back to records. Rows are empty until
 they are first shown (a million-order day costs a pointer per cell, not an item), which is
-what lets the Orders dock use a mirror too: at 500 orders a second its Python repaints were
-a third of the GUI thread, and each one held up the engine threads for the GIL.
+what lets the Orders dock use a mirror too: its Python repaints would hold up the engine
+threads for the GIL at every order.
 
 Rows removed, inserted among the shown ones or re-sorted change the mirror's row count or
-move every row, which repaints the whole table (5-10 ms of GUI thread, while order acks
-wait): those join at most `MAX_RESHAPES_PER_SECOND` times a second. With the Orders dock on
-"Working orders" at 500 orders a second, joining them one by one took the GUI ack p99 to
-250 ms. Between reshapes the mirror's rows keep what they showed, and actions read the record
+move every row, which repaints the whole table while order acks wait: those join at most
+`MAX_RESHAPES_PER_SECOND` times a second, never one by one. Between reshapes the mirror's rows keep what they showed, and actions read the record
 a row shows (`record_at`), and the selection follows its records across a reshape, so
 "Cancel selected" cancels what the trader sees highlighted.
 """
@@ -36,10 +34,8 @@ from terminal.ui.pacing import Pacer
 MAX_REFRESHES_PER_SECOND = 10
 # Rows removed or inserted among the shown ones, or a new sort order: whole-table repaints.
 MAX_RESHAPES_PER_SECOND = 10
-# A change of the row count repaints the whole table (Qt lays the view out again: 5-10 ms on
-# the GUI thread, while acks wait); rows added below the visible ones only lengthen the scroll
-# bar, so they join at most this often. At 8 a second those repaints alone put the order path's
-# p99 ack at 10.7 ms; at 2, 6.3 ms.
+# A change of the row count re-lays out and repaints the whole table while acks wait; rows
+# added below the visible ones only lengthen the scroll bar, so they join at most this often.
 MAX_GROWTHS_PER_SECOND = 2
 # A larger selection is not carried across reshapes (finding its records would cost more
 # than the repaint it rides on); it stays on its row numbers.

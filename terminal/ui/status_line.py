@@ -1,8 +1,8 @@
 """A one-line message that can change at every order without costing the order path.
 
 `QLabel.setText` calls `updateGeometry`, and every layout above the label then activates, up
-to the main window's: the order ticket's "Sent <order id>" at 500 orders a second made about
-150 main-window layouts a second (1-2 ms each, on the GUI thread, while acks waited). This
+to the main window's, on the GUI thread while acks wait: a "Sent <order id>" per order would
+lay the main window out at every order. This
 line's size never depends on its text, it is opaque (a repaint does not repaint the ticket
 under it), and it repaints at most `MAX_REPAINTS_PER_SECOND` times a second, which is faster
 than anyone reads. `text()` is always the latest message; the tooltip holds it whole and the

@@ -1,8 +1,8 @@
 """A table view that paints its visible cells with a handful of Qt calls.
 
 QTableView paints each cell through its delegate, which asks the model for seven roles per
-cell; with a Python model each is a call across the binding, and a 24 x 13 market watch took
-24 ms to repaint. Worse, PySide6 lets go of the GIL inside each painting call, so while the
+cell; with a Python model each is a call across the binding, so a repaint costs a Python call
+per role per cell. Worse, PySide6 lets go of the GIL inside each painting call, so while the
 gateway and engine threads are busy every `drawText` also waits for the GIL to come back.
 
 - Each column is drawn as one multi-line text per colour (rows are exactly one line high):

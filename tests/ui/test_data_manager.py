@@ -13,7 +13,8 @@ from vnpy.trader.constant import Exchange
 
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, MarketStore
-from terminal.ui.docks.data_manager import (DAMAGED_COLOUR, DataManagerDock, export_target,
+from terminal.ui.colours import ERROR_BRUSH
+from terminal.ui.docks.data_manager import (DataManagerDock, export_target,
                                             interval_order, resample_targets)
 from terminal.ui.models.series import SeriesTableModel
 
@@ -40,6 +41,8 @@ def dock(qtbot, store):
     widget.show()
     yield widget
     widget.pool.waitForDone(WAIT)
+
+DAMAGED_COLOUR = ERROR_BRUSH.color()
 
 
 def wait_done(qtbot, job):

@@ -373,8 +373,8 @@ class ChartDock(QWidget):
 
     def _show_position(self, position) -> None:
         """The position's line, made again only when its volume or price changed: gateways
-        publish the position on every tick of its symbol (its P&L moves), and a new line each
-        frame took the GUI thread from a third to two thirds of a core in the soak benchmark."""
+        publish the position on every tick of its symbol (its P&L moves), and a new line per
+        frame would cost the GUI thread more than the chart itself."""
         if position.vt_symbol != self.vt_symbol:
             return
         key = position.vt_positionid

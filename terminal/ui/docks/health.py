@@ -6,9 +6,8 @@ amber when a measure needs watching (a queue that keeps growing, a lag p99 over 
 a connection being made, memory up 10% in ten minutes), red when something is wrong (a failed
 or closed connection, a queue seconds behind, a lag over 100 ms). Three small plots show the
 last 15 minutes of memory, loop lag and ticks per second, each redrawn every `PLOT_EVERY`
-samples, in turn (one plot a sample), and only while the dock is visible: redrawing three
-plots takes the GUI thread about 10 ms (their value axes are most of it), which every second
-showed as a loop lag spike of its own, and every fifth under the soak's load.
+samples, in turn (one plot a sample), and only while the dock is visible: redrawing the three
+at once (their value axes are most of it) would show as a loop lag spike of its own.
 `HealthStatusLabel` is the one-line version for the status bar.
 """
 

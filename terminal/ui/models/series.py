@@ -169,7 +169,7 @@ class SeriesTableModel(QAbstractTableModel):
 
 def fit_columns(view, model: SeriesTableModel, rows: int = 40, padding: int = 14) -> None:
     """Columns as wide as their header and first rows need (QTableView's own
-    `resizeColumnsToContents` asks for every role of every cell and took 40 ms)."""
+    `resizeColumnsToContents` asks for every role of every cell)."""
     metrics = view.fontMetrics()
     header = view.horizontalHeader().fontMetrics()
     for number, name in enumerate(model.titles):

@@ -78,7 +78,7 @@ def number(decimals: int = 2) -> Callable[[Any], str]:
 
 
 def clock(value: Any) -> str:
-    """HH:MM:SS.mmm, without strftime (which costs 20 us, per row, per repaint)."""
+    """HH:MM:SS.mmm, without strftime (called per row, per repaint)."""
     if value is None:
         return ""
     return f"{value.hour:02}:{value.minute:02}:{value.second:02}.{value.microsecond // 1000:03}"
