@@ -74,12 +74,12 @@ def accepted(name: str, value):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         return (value,) if ok else None
     if isinstance(default, str):
-        choices = settings_file._CHOICES.get(name)
-        ok = isinstance(value, str) and (choices is None or value in choices)
+        choices = settings_file.SPECS[name].choices
+        ok = isinstance(value, str) and (not choices or value in choices)
         return (value,) if ok else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    low, high = settings_file._RANGES[name]
+    low, high = settings_file.SPECS[name].low, settings_file.SPECS[name].high
     if isinstance(value, float) and math.isnan(value) or not low <= value <= high:
         return None
     if isinstance(default, int):
@@ -99,9 +99,9 @@ def valid_value(name: str):
     if isinstance(default, list):
         return st.lists(st.text(max_size=16), max_size=5)
     if isinstance(default, str):
-        choices = settings_file._CHOICES.get(name)
+        choices = settings_file.SPECS[name].choices
         return st.sampled_from(choices) if choices else st.text(max_size=40)
-    low, high = settings_file._RANGES[name]
+    low, high = settings_file.SPECS[name].low, settings_file.SPECS[name].high
     if isinstance(default, int):
         return st.integers(low, high)
     return st.floats(low, high)
