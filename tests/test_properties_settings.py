@@ -243,7 +243,7 @@ def limit_accepted(name: str, value, base: RiskLimits):
         return (type(default)(0),)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    low, high = limits._RANGES[name]
+    low, high = limits.LIMIT_SPECS[name].low, limits.LIMIT_SPECS[name].high
     if isinstance(value, float) and math.isnan(value) or not low <= value <= high:
         return None
     if isinstance(default, int):
@@ -254,7 +254,7 @@ def limit_accepted(name: str, value, base: RiskLimits):
 def monitor_accepted(name: str, value):
     if name == "flatten_on_position_loss":
         return (value,) if isinstance(value, bool) else None
-    low, high = limits._MONITOR_RANGES[name]
+    low, high = limits.MONITOR_SPECS[name].low, limits.MONITOR_SPECS[name].high
     number = 0.0 if value is None else value
     if isinstance(number, bool) or not isinstance(number, (int, float)) \
             or isinstance(number, float) and math.isnan(number) or not low <= number <= high:
@@ -270,7 +270,7 @@ def limit_value(name: str, none: bool = True):
     default = getattr(DEFAULT_LIMITS, name)
     if isinstance(default, bool):
         return st.booleans()
-    low, high = limits._RANGES[name]
+    low, high = limits.LIMIT_SPECS[name].low, limits.LIMIT_SPECS[name].high
     number = st.integers(int(low), int(high)) if isinstance(default, int) else \
         st.floats(low, high)
     return number | st.none() if none else number
@@ -279,7 +279,7 @@ def limit_value(name: str, none: bool = True):
 def monitor_value(name: str, none: bool = True):
     if name == "flatten_on_position_loss":
         return st.booleans()
-    low, high = limits._MONITOR_RANGES[name]
+    low, high = limits.MONITOR_SPECS[name].low, limits.MONITOR_SPECS[name].high
     number = st.floats(low, high) | st.integers(int(low), int(high))
     return number | st.none() if none else number
 
