@@ -32,8 +32,8 @@ class Settings:
         0, "Simulated exchange: seed of the price paths; 0 picks a new one each start.",
         label="Simulator price seed", low=0, high=2**31 - 1)
     watchlist: list[str] = described(
-        [], "Market watch symbols (vt_symbols); empty means every contract of the simulated "
-        "exchange.", label="Watchlist")
+        [], "Market watch symbols such as rb2701.SHFE; empty means every contract of the "
+        "simulated exchange.", label="Watchlist")
     frame_ms: int = described(
         16, "Shortest time between two GUI updates, in milliseconds (one frame at 60 Hz).",
         label="GUI frame", unit="ms", low=1, high=1000)

@@ -97,8 +97,9 @@ class RiskLimits:
         "offset, type, price, volume) is refused as a duplicate.",
         label="Duplicate-order window", unit="seconds", low=0.0, high=3600.0, off=True)
     contract_limits: bool = described(
-        True, "Price on the contract's tick, volume a whole number within the contract's "
-        "minimum and maximum.", label="Check price tick and contract volume limits",
+        True, "Refuse an order whose price is off the contract's tick or whose volume is "
+        "outside the contract's minimum and maximum.",
+        label="Check price tick and contract volume limits",
         unit="on/off")
 
 
