@@ -1,5 +1,9 @@
 """The terminal's own settings file (`settings.json` in the data directory).
 
+Each field is declared once with its type, range or choices, default, label and help
+(`terminal.core.fields`); the loader checks values with that description and the settings
+dialog builds its editors from it (`SPECS`).
+
 A bad value never stops the terminal: it is reported by key and replaced by its default.
 A file that is not valid JSON is moved aside (kept for the user) and defaults are used.
 """
@@ -7,107 +11,61 @@ A file that is not valid JSON is moved aside (kept for the user) and defaults ar
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from terminal.core.fields import FieldError, described, specs
 from terminal.core.jsonfile import MISSING, read_or_set_aside, write_json
 
 log = logging.getLogger(__name__)
 
 
-def _doc(text: str) -> dict:
-    """A field's help text: shown by the settings dialog, kept beside the field."""
-    return {"help": text}
-
-
 @dataclass
 class Settings:
-    sim_quote_rate: float = field(default=2.0, metadata=_doc(
-        "Simulated exchange: quote snapshots per second per contract (CTP sends about 2)."))
-    sim_capital: float = field(default=1_000_000.0, metadata=_doc(
-        "Simulated exchange: starting balance of the simulated account, in CNY."))
-    sim_seed: int = field(default=0, metadata=_doc(
-        "Simulated exchange: seed of the price paths; 0 picks a new one each start."))
-    watchlist: list[str] = field(default_factory=list, metadata=_doc(
-        "Market watch symbols (vt_symbols); empty means every contract of the simulated "
-        "exchange."))
-    frame_ms: int = field(default=16, metadata=_doc(
-        "Shortest time between two GUI updates, in milliseconds (one frame at 60 Hz)."))
-    record_market_data: bool = field(default=True, metadata=_doc(
-        "Record ticks and 1-minute bars of subscribed symbols from live gateways to the store."))
-    record_simulator: bool = field(default=False, metadata=_doc(
-        "Record the simulated exchange's quotes too (made-up prices; off unless testing)."))
-    plugin_folder: str = field(default="", metadata=_doc(
-        "Your own strategy plugins (a folder of .py files with CtaTemplate subclasses); "
-        "\"\" for none."))
-    plugin_check_seconds: float = field(default=10.0, metadata=_doc(
-        "How long a plugin file may take to import when it is checked (in a separate "
+    sim_quote_rate: float = described(
+        2.0, "Simulated exchange: quote snapshots per second per contract (CTP sends about 2).",
+        label="Simulator quote rate", unit="per second", low=0.01, high=1000.0)
+    sim_capital: float = described(
+        1_000_000.0, "Simulated exchange: starting balance of the simulated account, in CNY.",
+        label="Simulator starting capital", unit="CNY", low=1.0, high=1e13)
+    sim_seed: int = described(
+        0, "Simulated exchange: seed of the price paths; 0 picks a new one each start.",
+        label="Simulator price seed", low=0, high=2**31 - 1)
+    watchlist: list[str] = described(
+        [], "Market watch symbols such as rb2701.SHFE; empty means every contract of the "
+        "simulated exchange.", label="Watchlist")
+    frame_ms: int = described(
+        16, "Shortest time between two GUI updates, in milliseconds (one frame at 60 Hz).",
+        label="GUI frame", unit="ms", low=1, high=1000)
+    record_market_data: bool = described(
+        True, "Record ticks and 1-minute bars of subscribed symbols from live gateways to the "
+        "store.", label="Record market data")
+    record_simulator: bool = described(
+        False, "Record the simulated exchange's quotes too (made-up prices; off unless "
+        "testing).", label="Record the simulator's quotes")
+    plugin_folder: str = described(
+        "", "Your own strategy plugins (a folder of .py files with CtaTemplate subclasses); "
+        "\"\" for none.", label="Strategy plugin folder")
+    plugin_check_seconds: float = described(
+        10.0, "How long a plugin file may take to import when it is checked (in a separate "
         "process, before the terminal imports it); a file still importing after that is "
-        "listed as not loaded."))
-    theme: str = field(default="dark", metadata=_doc(
-        "Colour theme of the windows and charts: \"dark\" or \"light\"."))
-    shortcuts: dict[str, str] = field(default_factory=dict, metadata=_doc(
-        "Keyboard shortcuts changed from their defaults: action id -> key sequence "
-        "(\"\" for none)."))
+        "listed as not loaded.", label="Plugin check time limit", unit="s", low=0.1,
+        high=3600.0)
+    theme: str = described(
+        "dark", "Colour theme of the windows and charts.", label="Theme",
+        choices=("dark", "light"))
+    shortcuts: dict[str, str] = described(
+        {}, "Keyboard shortcuts changed from their defaults: action id -> key sequence "
+        "(\"\" for none).", label="Keyboard shortcuts")
+
+
+# The description of every field by name, in the file's order.
+SPECS = specs(Settings)
 
 
 def help_text(name: str) -> str:
     """The help text of the setting `name`."""
-    return next((f.metadata.get("help", "") for f in fields(Settings) if f.name == name), "")
-
-
-_CHOICES = {
-    "theme": ("dark", "light"),
-}
-_RANGES = {
-    "sim_quote_rate": (0.01, 1000.0),
-    "sim_capital": (1.0, 1e13),
-    "sim_seed": (0, 2**31 - 1),
-    "frame_ms": (1, 1000),
-    "plugin_check_seconds": (0.1, 3600.0),
-}
-
-
-class SettingsError(ValueError):
-    pass
-
-
-def _shown(value: object, limit: int = 80) -> str:
-    """A value as a warning quotes it: repr, cut short when long."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 4]}...{text[-1]}"
-
-
-def _check(name: str, value, default):
-    if isinstance(default, dict):
-        if not isinstance(value, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-            raise SettingsError(f"{name}: expected a table of text to text, got {_shown(value)}")
-        return dict(value)
-    if isinstance(default, list):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise SettingsError(f"{name}: expected a list of strings, got {_shown(value)}")
-        return list(value)
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise SettingsError(f"{name}: expected text, got {_shown(value)}")
-        if name in _CHOICES and value not in _CHOICES[name]:
-            raise SettingsError(f"{name}: expected one of {', '.join(_CHOICES[name])}, "
-                                f"got {_shown(value)}")
-        return value
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise SettingsError(f"{name}: expected true or false, got {_shown(value)}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(f"{name}: expected a number, got {_shown(value)}")
-    whole = isinstance(default, int) and not isinstance(default, bool)
-    if whole and isinstance(value, float) and not value.is_integer():  # NaN and inf too
-        raise SettingsError(f"{name}: expected a whole number, got {_shown(value)}")
-    low, high = _RANGES[name]
-    if not low <= value <= high:  # compared as given: an int beyond any float, or NaN, fails
-        raise SettingsError(f"{name}: {_shown(value)} is outside {low}..{high}")
-    return int(value) if whole else float(value)
+    return SPECS[name].help if name in SPECS else ""
 
 
 def parse(data: object) -> tuple[Settings, list[str]]:
@@ -116,16 +74,16 @@ def parse(data: object) -> tuple[Settings, list[str]]:
     warnings: list[str] = []
     if not isinstance(data, dict):
         return settings, [f"settings must be a JSON object, got {type(data).__name__}"]
-    known = {f.name for f in fields(Settings)}
     for key, value in data.items():
-        if key not in known:
+        spec = SPECS.get(key)
+        if spec is None:
             shown = key if len(key) <= 80 else f"{key[:76]}..."
             warnings.append(f"{shown}: unknown setting, ignored")
             continue
         try:
-            setattr(settings, key, _check(key, value, getattr(Settings(), key)))
-        except SettingsError as exc:
-            warnings.append(f"{exc}; using the default {getattr(Settings(), key)!r}")
+            setattr(settings, key, spec.check(value))
+        except FieldError as exc:
+            warnings.append(f"{exc}; using the default {spec.default!r}")
     return settings, warnings
 
 

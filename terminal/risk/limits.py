@@ -2,7 +2,9 @@
 state, stored in `risk.json`.
 
 Every limit has a global value and may be overridden per symbol (vt_symbol) by a partial set
-of keys. A numeric limit of 0 (or null in the file) switches its rule off.
+of keys. A numeric limit of 0 (or null in the file) switches its rule off. Each limit and
+monitor setting is described once beside its field (`terminal.core.fields`: range, default,
+label, help); loading checks values with that description and the risk dialog shows it.
 
 Loading fails closed. A single bad value is reported by key (and symbol) and replaced by its
 default (for a symbol override, the global value applies). A file that cannot be trusted as a
@@ -23,14 +25,14 @@ File layout::
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from vnpy.trader.constant import Exchange
 
+from terminal.core.fields import FieldError, Spec, described, specs
 from terminal.core.jsonfile import MISSING, read_or_set_aside, write_json
 
 
@@ -59,61 +61,53 @@ _STRICTNESS = {TradingState.ACTIVE: 0, TradingState.REDUCE_ONLY: 1, TradingState
 class RiskLimits:
     """One set of limits; 0 switches a numeric rule off."""
 
-    # Largest order, in lots.
-    max_order_volume: int = 50
-    # Largest order value (price x volume x multiplier), in CNY.
-    max_order_notional: float = 5_000_000.0
-    # Largest share of the available funds one opening order's margin + commission may use.
-    max_funds_share: float = 0.10
-    # Largest gross position per symbol, in lots: long + short + working opening orders + the
-    # order. Gross rather than net, so a locked (long and short) position counts twice.
-    max_position: int = 100
-    # Largest number of working orders, all symbols together.
-    max_working_orders: int = 50
-    # Most orders sent within any one second, all symbols together.
-    max_orders_per_second: int = 20
-    # Most cancels per symbol per trading day; at the limit new orders in that symbol are
-    # denied (SHFE/DCE/CZCE/CFFEX flag more than 500 cancels per contract per day).
-    max_cancels_per_day: int = 400
-    # Fat-finger band: a priced order may be at most this share away from the last price.
-    price_band: float = 0.05
-    # An order identical to one sent within this many seconds (symbol, direction, offset,
-    # type, price, volume) is a duplicate.
-    duplicate_seconds: float = 1.0
-    # Price on the contract's tick, volume a whole number within its minimum and maximum.
-    contract_limits: bool = True
+    max_order_volume: int = described(
+        50, "Largest order, in lots.", label="Maximum volume per order", unit="lots",
+        low=0, high=1_000_000, off=True)
+    max_order_notional: float = described(
+        5_000_000.0, "Largest order value (price x volume x contract multiplier), in CNY.",
+        label="Maximum value per order", unit="CNY", low=0.0, high=1e13, off=True)
+    max_funds_share: float = described(
+        0.10, "Largest share of the available funds one opening order's margin and "
+        "commission may use.", label="Maximum share of available funds per order",
+        unit="share (0.1 = 10%)", low=0.0, high=1.0, off=True)
+    # Gross rather than net, so a locked (long and short) position counts twice.
+    max_position: int = described(
+        100, "Largest gross position per symbol, in lots: long + short + working opening "
+        "orders + the order.", label="Position limit per symbol (long + short)", unit="lots",
+        low=0, high=1_000_000, off=True)
+    max_working_orders: int = described(
+        50, "Largest number of working orders, all symbols together.",
+        label="Maximum working orders", unit="orders", low=0, high=100_000, off=True)
+    max_orders_per_second: int = described(
+        20, "Most orders sent within any one second, all symbols together.",
+        label="Maximum orders per second", unit="orders/s", low=0, high=10_000, off=True)
+    # SHFE/DCE/CZCE/CFFEX flag more than 500 cancels per contract per day.
+    max_cancels_per_day: int = described(
+        400, "Most cancels per symbol per trading day; at the limit new orders in that symbol "
+        "are denied (the exchanges flag more than 500).",
+        label="Maximum cancels per symbol per day", unit="cancels", low=0, high=1_000_000,
+        off=True)
+    price_band: float = described(
+        0.05, "Fat-finger band: a priced order may be at most this share away from the last "
+        "price.", label="Price band around the last price", unit="share (0.05 = 5%)",
+        low=0.0, high=1.0, off=True)
+    duplicate_seconds: float = described(
+        1.0, "An order identical to one sent within this many seconds (symbol, direction, "
+        "offset, type, price, volume) is refused as a duplicate.",
+        label="Duplicate-order window", unit="seconds", low=0.0, high=3600.0, off=True)
+    contract_limits: bool = described(
+        True, "Refuse an order whose price is off the contract's tick or whose volume is "
+        "outside the contract's minimum and maximum.",
+        label="Check price tick and contract volume limits",
+        unit="on/off")
 
 
-LIMIT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RiskLimits))
+# The description of every limit by name (checks, labels and help for the dialog).
+LIMIT_SPECS = specs(RiskLimits)
+LIMIT_NAMES: tuple[str, ...] = tuple(LIMIT_SPECS)
 EXCHANGES = frozenset(exchange.value for exchange in Exchange)
 DEFAULT_LIMITS = RiskLimits()
-
-# Allowed range of each numeric limit (0 always means "off").
-_RANGES: dict[str, tuple[float, float]] = {
-    "max_order_volume": (0, 1_000_000),
-    "max_order_notional": (0.0, 1e13),
-    "max_funds_share": (0.0, 1.0),
-    "max_position": (0, 1_000_000),
-    "max_working_orders": (0, 100_000),
-    "max_orders_per_second": (0, 10_000),
-    "max_cancels_per_day": (0, 1_000_000),
-    "price_band": (0.0, 1.0),
-    "duplicate_seconds": (0.0, 3600.0),
-}
-
-# Label and unit of each limit, for the dialog.
-DESCRIPTIONS: dict[str, tuple[str, str]] = {
-    "max_order_volume": ("Maximum volume per order", "lots"),
-    "max_order_notional": ("Maximum value per order", "CNY"),
-    "max_funds_share": ("Maximum share of available funds per order", "share (0.1 = 10%)"),
-    "max_position": ("Position limit per symbol (long + short)", "lots"),
-    "max_working_orders": ("Maximum working orders", "orders"),
-    "max_orders_per_second": ("Maximum orders per second", "orders/s"),
-    "max_cancels_per_day": ("Maximum cancels per symbol per day", "cancels"),
-    "price_band": ("Price band around the last price", "share (0.05 = 5%)"),
-    "duplicate_seconds": ("Duplicate-order window", "seconds"),
-    "contract_limits": ("Check price tick and contract volume limits", "on/off"),
-}
 
 
 class RiskConfigError(ValueError):
@@ -124,88 +118,51 @@ class RiskConfigError(ValueError):
         self.problems = problems
 
 
-def check_value(name: str, value: Any) -> Any:
-    """The value of limit `name` as stored, or `RiskConfigError` naming the key and value."""
-    if name not in _RANGES and name != "contract_limits":
-        raise RiskConfigError([f"{name}: unknown risk limit"])
-    default = getattr(DEFAULT_LIMITS, name)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise RiskConfigError([f"{name}: expected true or false, got {value!r}"])
-        return value
-    if value is None:
-        return type(default)(0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or (isinstance(value, float) and math.isnan(value)):  # an int may exceed any float
-        raise RiskConfigError([f"{name}: expected a number, got {value!r}"])
-    low, high = _RANGES[name]
-    if not low <= value <= high:
-        raise RiskConfigError([f"{name}: {value!r} is outside {low:g}..{high:g} (0 is off)"])
-    if isinstance(default, int):
-        if float(value) != int(value):
-            raise RiskConfigError([f"{name}: expected a whole number, got {value!r}"])
-        return int(value)
-    return float(value)
-
-
-def _parse_limits(data: dict, where: str, base: RiskLimits, problems: list[str],
-                  fallback: str, unreadable: list[str]) -> dict[str, Any]:
-    """The valid keys of one limits object; one problem per bad value; an unknown key (a
-    misspelt limit, whose value would be lost) makes the file unreadable."""
-    good: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in LIMIT_NAMES:
-            unreadable.append(f"{where}.{key}: not a risk limit (misspelt?)")
-            continue
-        try:
-            good[key] = check_value(key, value)
-        except RiskConfigError as exc:
-            problems.append(f"{where}.{exc.problems[0]}; {fallback} {getattr(base, key)!r}")
-    return good
-
-
 @dataclass(frozen=True)
 class MonitorLimits:
     """What the live monitors watch for; 0 switches a monitor off."""
 
-    # Floating loss of one position, in CNY (P&L includes the contract multiplier).
-    position_loss: float = 20_000.0
-    # Flatten a position at once when it crosses `position_loss`.
-    flatten_on_position_loss: bool = False
-    # Loss since the trading day's opening balance, in CNY: trading is then HALTED.
-    daily_loss: float = 50_000.0
-    # Margin held as a share of the balance.
-    margin_usage: float = 0.8
-    # Seconds without a quote for a subscribed symbol during its trading hours.
-    stale_seconds: float = 30.0
+    position_loss: float = described(
+        20_000.0, "Alert when one position's floating loss (contract multiplier included) "
+        "exceeds this, in CNY.", label="Floating loss per position", unit="CNY",
+        low=0.0, high=1e12, off=True)
+    flatten_on_position_loss: bool = described(
+        False, "Flatten a position at once when its floating loss crosses the limit above.",
+        label="Flatten a position over its loss limit", unit="true/false")
+    daily_loss: float = described(
+        50_000.0, "Loss since the trading day's opening balance, in CNY, at which trading "
+        "turns reduce-only until the limits are reviewed.",
+        label="Daily loss that stops opening: reduce-only", unit="CNY", low=0.0, high=1e12,
+        off=True)
+    margin_usage: float = described(
+        0.8, "Alert when the margin held exceeds this share of the balance.",
+        label="Margin usage alert", unit="share of balance", low=0.0, high=1.0, off=True)
+    stale_seconds: float = described(
+        30.0, "Alert when a subscribed symbol has no quote for this many seconds during its "
+        "trading hours.", label="Quotes stale after", unit="seconds", low=0.0, high=86_400.0,
+        off=True)
 
 
-_MONITOR_RANGES = {"position_loss": (0, 1e12), "daily_loss": (0, 1e12),
-                   "margin_usage": (0, 1), "stale_seconds": (0, 86_400)}
+# The description of every monitor setting by name.
+MONITOR_SPECS = specs(MonitorLimits)
 
 
-def _parse_monitors(data: dict, problems: list[str], unreadable: list[str]) -> MonitorLimits:
-    defaults, good = MonitorLimits(), {}
+def _parse_values(data: dict, where: str, section: dict[str, Spec], what: str, base: Any,
+                  fallback: str, problems: list[str], unreadable: list[str]) -> dict[str, Any]:
+    """The valid keys of one section (limits or monitors); one problem per bad value, which
+    `base`'s value replaces; an unknown key (misspelt, its value would be lost) makes the file
+    unreadable."""
+    good: dict[str, Any] = {}
     for key, value in data.items():
-        if key == "flatten_on_position_loss":
-            if isinstance(value, bool):
-                good[key] = value
-            else:
-                problems.append(f"monitors.{key}: expected true or false, got {value!r}; "
-                                f"using the default {defaults.flatten_on_position_loss}")
-        elif key in _MONITOR_RANGES:
-            low, high = _MONITOR_RANGES[key]
-            number = 0.0 if value is None else value
-            if isinstance(number, bool) or not isinstance(number, (int, float)) \
-                    or not low <= number <= high:
-                problems.append(f"monitors.{key}: {value!r} is not a number in "
-                                f"{low:g}..{high:g} (0 is off); using the default "
-                                f"{getattr(defaults, key)!r}")
-            else:
-                good[key] = float(number)
-        else:
-            unreadable.append(f"monitors.{key}: not a monitor setting (misspelt?)")
-    return replace(defaults, **good)
+        spec = section.get(key)
+        if spec is None:
+            unreadable.append(f"{where}.{key}: not a {what} (misspelt?)")
+            continue
+        try:
+            good[key] = spec.check(value)
+        except FieldError as exc:
+            problems.append(f"{where}.{exc}; {fallback} {getattr(base, key)!r}")
+    return good
 
 
 @dataclass(frozen=True)
@@ -292,8 +249,8 @@ def parse(data: object) -> LoadedRisk:
     global_limits = DEFAULT_LIMITS
     if "global" in data:
         if isinstance(data["global"], dict):
-            good = _parse_limits(data["global"], "global", DEFAULT_LIMITS, problems,
-                                 "using the default", unreadable)
+            good = _parse_values(data["global"], "global", LIMIT_SPECS, "risk limit",
+                                 DEFAULT_LIMITS, "using the default", problems, unreadable)
             global_limits = replace(DEFAULT_LIMITS, **good)
         else:
             unreadable.append(f"global: expected an object of limits, got "
@@ -315,14 +272,16 @@ def parse(data: object) -> LoadedRisk:
             unreadable.append(f"symbols.{vt_symbol}: expected an object of limits, got "
                               f"{type(overrides).__name__}")
             continue
-        good = _parse_limits(overrides, f"symbols.{vt_symbol}", global_limits, problems,
-                             "using the global value", unreadable)
+        good = _parse_values(overrides, f"symbols.{vt_symbol}", LIMIT_SPECS, "risk limit",
+                             global_limits, "using the global value", problems, unreadable)
         if good:
             symbols[vt_symbol] = good
     monitors = MonitorLimits()
     if "monitors" in data:
         if isinstance(data["monitors"], dict):
-            monitors = _parse_monitors(data["monitors"], problems, unreadable)
+            monitors = replace(monitors, **_parse_values(
+                data["monitors"], "monitors", MONITOR_SPECS, "monitor setting", monitors,
+                "using the default", problems, unreadable))
         else:
             unreadable.append(f"monitors: expected an object, got "
                               f"{type(data['monitors']).__name__}")

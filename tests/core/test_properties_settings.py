@@ -74,12 +74,12 @@ def accepted(name: str, value):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         return (value,) if ok else None
     if isinstance(default, str):
-        choices = settings_file._CHOICES.get(name)
-        ok = isinstance(value, str) and (choices is None or value in choices)
+        choices = settings_file.SPECS[name].choices
+        ok = isinstance(value, str) and (not choices or value in choices)
         return (value,) if ok else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    low, high = settings_file._RANGES[name]
+    low, high = settings_file.SPECS[name].low, settings_file.SPECS[name].high
     if isinstance(value, float) and math.isnan(value) or not low <= value <= high:
         return None
     if isinstance(default, int):
@@ -99,9 +99,9 @@ def valid_value(name: str):
     if isinstance(default, list):
         return st.lists(st.text(max_size=16), max_size=5)
     if isinstance(default, str):
-        choices = settings_file._CHOICES.get(name)
+        choices = settings_file.SPECS[name].choices
         return st.sampled_from(choices) if choices else st.text(max_size=40)
-    low, high = settings_file._RANGES[name]
+    low, high = settings_file.SPECS[name].low, settings_file.SPECS[name].high
     if isinstance(default, int):
         return st.integers(low, high)
     return st.floats(low, high)
@@ -243,7 +243,7 @@ def limit_accepted(name: str, value, base: RiskLimits):
         return (type(default)(0),)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    low, high = limits._RANGES[name]
+    low, high = limits.LIMIT_SPECS[name].low, limits.LIMIT_SPECS[name].high
     if isinstance(value, float) and math.isnan(value) or not low <= value <= high:
         return None
     if isinstance(default, int):
@@ -254,7 +254,7 @@ def limit_accepted(name: str, value, base: RiskLimits):
 def monitor_accepted(name: str, value):
     if name == "flatten_on_position_loss":
         return (value,) if isinstance(value, bool) else None
-    low, high = limits._MONITOR_RANGES[name]
+    low, high = limits.MONITOR_SPECS[name].low, limits.MONITOR_SPECS[name].high
     number = 0.0 if value is None else value
     if isinstance(number, bool) or not isinstance(number, (int, float)) \
             or isinstance(number, float) and math.isnan(number) or not low <= number <= high:
@@ -270,7 +270,7 @@ def limit_value(name: str, none: bool = True):
     default = getattr(DEFAULT_LIMITS, name)
     if isinstance(default, bool):
         return st.booleans()
-    low, high = limits._RANGES[name]
+    low, high = limits.LIMIT_SPECS[name].low, limits.LIMIT_SPECS[name].high
     number = st.integers(int(low), int(high)) if isinstance(default, int) else \
         st.floats(low, high)
     return number | st.none() if none else number
@@ -279,7 +279,7 @@ def limit_value(name: str, none: bool = True):
 def monitor_value(name: str, none: bool = True):
     if name == "flatten_on_position_loss":
         return st.booleans()
-    low, high = limits._MONITOR_RANGES[name]
+    low, high = limits.MONITOR_SPECS[name].low, limits.MONITOR_SPECS[name].high
     number = st.floats(low, high) | st.integers(int(low), int(high))
     return number | st.none() if none else number
 

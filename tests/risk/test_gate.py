@@ -431,7 +431,7 @@ def test_load_names_each_bad_value_and_uses_defaults(tmp_path):
                   "global.contract_limits: expected true or false",
                   "symbols.IF2612.CFFEX.max_order_volume: -1 is outside",
                   "using the global value 50",
-                  "monitors.daily_loss: 'much' is not a number"]:
+                  "monitors.daily_loss: expected a number, got 'much'"]:
         assert words in text, (words, text)
     assert len(loaded.problems) == 6 and loaded.unusable == ""    # single values: usable
     assert config.state is TradingState.HALTED

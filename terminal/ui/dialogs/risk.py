@@ -2,7 +2,9 @@
 
 The table has one row per limit: the global value, then one column per symbol with
 overrides (an empty cell uses the global value). Nothing is applied until every value checks
-out: a bad one is named (limit and symbol) and the dialog stays open.
+out: a bad one is named (limit and symbol) and the dialog stays open. Labels, and each cell's
+tooltip (help, range, default), come from the limits' one description
+(`risk.limits.LIMIT_SPECS`, `MONITOR_SPECS`), which also checks the values.
 
 When a review is pending (risk.json could not be used, or the daily loss limit was hit), a
 banner says why at the top; OK then counts as the review, so the state chosen (ACTIVE too)
@@ -18,17 +20,14 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QInputDialog, QLabel, QLineEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
-from terminal.risk.limits import (DESCRIPTIONS, LIMIT_NAMES, MonitorLimits, RiskConfig,
+from terminal.core.fields import Spec
+from terminal.risk.limits import (LIMIT_NAMES, LIMIT_SPECS, MONITOR_SPECS, RiskConfig,
                                   RiskConfigError, TradingState)
 from terminal.risk.service import ReviewRequired, RiskService
 
-MONITOR_LABELS = {
-    "position_loss": "Floating loss per position (CNY)",
-    "flatten_on_position_loss": "Flatten a position over its loss limit (true/false)",
-    "daily_loss": "Daily loss that stops opening: reduce-only (CNY)",
-    "margin_usage": "Margin usage alert (share of balance)",
-    "stale_seconds": "Quotes stale after (seconds)",
-}
+
+def _label(spec: Spec) -> str:
+    return f"{spec.label} ({spec.unit})" if spec.unit else spec.label
 
 
 def _text(value) -> str:
@@ -62,24 +61,25 @@ class RiskDialog(QDialog):
         self.symbols = sorted(config.symbols)
         self.table = QTableWidget(len(LIMIT_NAMES), 1 + len(self.symbols))
         self.table.setHorizontalHeaderLabels(["Global", *self.symbols])
-        self.table.setVerticalHeaderLabels([f"{DESCRIPTIONS[n][0]} ({DESCRIPTIONS[n][1]})"
-                                            for n in LIMIT_NAMES])
         for row, name in enumerate(LIMIT_NAMES):
-            self.table.setItem(row, 0, QTableWidgetItem(
-                _text(getattr(config.global_limits, name))))
+            header = QTableWidgetItem(_label(LIMIT_SPECS[name]))
+            header.setToolTip(LIMIT_SPECS[name].tooltip())
+            self.table.setVerticalHeaderItem(row, header)
+            self.table.setItem(row, 0, self._item(name, getattr(config.global_limits, name)))
             for column, symbol in enumerate(self.symbols, start=1):
-                self.table.setItem(row, column, QTableWidgetItem(
-                    _text(config.symbols[symbol].get(name))))
+                self.table.setItem(row, column,
+                                   self._item(name, config.symbols[symbol].get(name)))
         self.table.resizeColumnsToContents()
         add_symbol = QPushButton("Add symbol column…")
         add_symbol.clicked.connect(self._ask_symbol)
 
         self.monitor_edits: dict[str, QLineEdit] = {}
         monitors = QFormLayout()
-        for name, label in MONITOR_LABELS.items():
+        for name, spec in MONITOR_SPECS.items():
             edit = QLineEdit(_text(getattr(config.monitors, name)))
+            edit.setToolTip(spec.tooltip())
             self.monitor_edits[name] = edit
-            monitors.addRow(label, edit)
+            monitors.addRow(_label(spec), edit)
 
         self.errors = QLabel()
         self.errors.setWordWrap(True)
@@ -128,8 +128,15 @@ class RiskDialog(QDialog):
         column = self.table.columnCount()
         self.table.insertColumn(column)
         self.table.setHorizontalHeaderItem(column, QTableWidgetItem(vt_symbol))
-        for row in range(len(LIMIT_NAMES)):
-            self.table.setItem(row, column, QTableWidgetItem(""))
+        for row, name in enumerate(LIMIT_NAMES):
+            self.table.setItem(row, column, self._item(name, None))
+
+    @staticmethod
+    def _item(name: str, value) -> QTableWidgetItem:
+        """A limit's cell: its value (empty: none) and the limit's description as tooltip."""
+        item = QTableWidgetItem(_text(value))
+        item.setToolTip(LIMIT_SPECS[name].tooltip())
+        return item
 
     def cell(self, name: str, column: int = 0) -> QTableWidgetItem:
         return self.table.item(LIMIT_NAMES.index(name), column)
@@ -144,11 +151,11 @@ class RiskDialog(QDialog):
                 value = _value(self.table.item(row, column).text())
                 if value is not None:
                     data["symbols"].setdefault(symbol, {})[name] = value
-        defaults = MonitorLimits()
         for name, edit in self.monitor_edits.items():
             value = _value(edit.text())
-            data["monitors"][name] = getattr(defaults, name) if value is None and \
-                isinstance(getattr(defaults, name), bool) else value
+            spec = MONITOR_SPECS[name]
+            data["monitors"][name] = spec.default if value is None and spec.kind is bool \
+                else value
         return RiskConfig.from_dict(data)
 
     def accept(self) -> None:

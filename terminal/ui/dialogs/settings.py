@@ -1,5 +1,6 @@
 """File → Settings…: every field of settings.json with a typed editor and its help text, the
-theme and the keyboard shortcuts.
+theme and the keyboard shortcuts. Labels, choices, help and the range and default shown in each
+editor's tooltip come from the settings' one description (`core.settings.SPECS`).
 
 Nothing is applied or saved until every value checks out: the values go through
 `core.settings.parse` (the same checks as loading the file), plus what only the GUI can check
@@ -23,23 +24,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from vnpy.trader.constant import Exchange
 
 from terminal.core import settings as settings_file
+from terminal.core.fields import Spec
 from terminal.core.settings import Settings
 from terminal.ui import shortcuts
 from terminal.ui.theme import THEMES
 
-LABELS = {
-    "sim_quote_rate": "Simulator quote rate (per second)",
-    "sim_capital": "Simulator starting capital (CNY)",
-    "sim_seed": "Simulator price seed",
-    "watchlist": "Watchlist",
-    "frame_ms": "GUI frame (ms)",
-    "record_market_data": "Record market data",
-    "record_simulator": "Record the simulator's quotes",
-    "plugin_folder": "Strategy plugin folder",
-    "plugin_check_seconds": "Plugin check time limit (s)",
-    "theme": "Theme",
-    "shortcuts": "Keyboard shortcuts",
-}
 # Changes that take effect the next time the terminal starts; the others apply at once.
 RESTART = {"sim_quote_rate", "sim_capital", "sim_seed", "record_market_data",
            "record_simulator", "plugin_folder", "plugin_check_seconds"}
@@ -47,7 +36,13 @@ ERROR_STYLE = "border: 1px solid #e04040;"
 
 
 def label(name: str) -> str:
-    return LABELS.get(name, name.replace("_", " ").capitalize())
+    return settings_file.SPECS[name].label
+
+
+def form_label(name: str) -> str:
+    """The label beside a field's editor: its name and unit."""
+    spec = settings_file.SPECS[name]
+    return f"{spec.label} ({spec.unit})" if spec.unit else spec.label
 
 
 def _number(text: str):
@@ -93,12 +88,13 @@ class SettingsDialog(QDialog):
             column.setContentsMargins(0, 0, 0, 6)
             column.setSpacing(2)
             column.addWidget(editor if item.name != "plugin_folder" else self._with_browse(editor))
-            help_label = QLabel(settings_file.help_text(item.name)
+            help_label = QLabel(settings_file.SPECS[item.name].help
                                 + (" (applies after a restart)" if item.name in RESTART else ""))
             help_label.setWordWrap(True)
             help_label.setEnabled(False)            # drawn in the palette's quieter colour
             column.addWidget(help_label)
-            (appearance_form if item.name == "theme" else form).addRow(label(item.name), holder)
+            (appearance_form if item.name == "theme" else form).addRow(form_label(item.name),
+                                                                       holder)
 
         keyboard = QWidget()
         self.shortcut_edits: dict[str, QKeySequenceEdit] = {}
@@ -154,24 +150,32 @@ class SettingsDialog(QDialog):
 
     # ------------------------------------------------------------------ editors
     def _editor(self, name: str, value) -> QWidget:
-        if name in settings_file._CHOICES:
+        editor = self._typed_editor(settings_file.SPECS[name], value)
+        editor.setToolTip(settings_file.SPECS[name].tooltip())
+        return editor
+
+    @staticmethod
+    def _typed_editor(spec: Spec, value) -> QWidget:
+        if spec.choices:
             box = QComboBox()
-            for choice in settings_file._CHOICES[name]:
-                box.addItem(THEMES[choice].title if name == "theme" else choice, choice)
+            for choice in spec.choices:
+                box.addItem(THEMES[choice].title if spec.name == "theme" else choice, choice)
             box.setCurrentIndex(max(0, box.findData(value)))
             return box
-        if isinstance(value, bool):
+        if spec.kind is bool:
             box = QCheckBox()
             box.setChecked(value)
             return box
-        if isinstance(value, list):
+        if spec.kind == list[str]:
             edit = QPlainTextEdit("\n".join(value))
             edit.setPlaceholderText("one symbol a line, e.g. rb2701.SHFE; empty: every "
                                     "contract of the simulated exchange")
             edit.setFixedHeight(110)
             return edit
-        if isinstance(value, (int, float)):
-            return QLineEdit(f"{value:.15g}" if isinstance(value, float) else str(value))
+        if spec.numeric:
+            edit = QLineEdit(f"{value:.15g}" if isinstance(value, float) else str(value))
+            edit.setPlaceholderText(f"{spec.range_text()}, default {spec.default_text()}")
+            return edit
         return QLineEdit(str(value))
 
     def _with_browse(self, edit: QLineEdit) -> QWidget:
@@ -199,7 +203,6 @@ class SettingsDialog(QDialog):
 
     def value(self, name: str):
         editor = self.editors[name]
-        default = getattr(Settings(), name)
         if isinstance(editor, QComboBox):
             return editor.currentData()
         if isinstance(editor, QCheckBox):
@@ -207,7 +210,7 @@ class SettingsDialog(QDialog):
         if isinstance(editor, QPlainTextEdit):
             return _symbols(editor.toPlainText())
         text = editor.text()
-        if isinstance(default, (int, float)) and not isinstance(default, bool):
+        if settings_file.SPECS[name].numeric:
             return _number(text)
         return text.strip()
 
