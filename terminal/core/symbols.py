@@ -36,3 +36,8 @@ def is_vt_symbol(text: str) -> bool:
 
 def vt_symbol_of(symbol: str, exchange: Exchange) -> str:
     return f"{symbol}.{exchange.value}"
+
+
+def canonical_vt_symbol(text: str) -> str:
+    """`text` as vn.py writes it ("rb2701.shfe " -> "rb2701.SHFE"), or `BadSymbol`."""
+    return vt_symbol_of(*split_vt_symbol(text))

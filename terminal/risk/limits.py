@@ -30,10 +30,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from vnpy.trader.constant import Exchange
 
 from terminal.core.fields import FieldError, Spec, described, specs
 from terminal.core.jsonfile import MISSING, read_or_set_aside, write_json
+from terminal.core.symbols import BadSymbol, canonical_vt_symbol
 
 
 class TradingState(Enum):
@@ -106,7 +106,6 @@ class RiskLimits:
 # The description of every limit by name (checks, labels and help for the dialog).
 LIMIT_SPECS = specs(RiskLimits)
 LIMIT_NAMES: tuple[str, ...] = tuple(LIMIT_SPECS)
-EXCHANGES = frozenset(exchange.value for exchange in Exchange)
 DEFAULT_LIMITS = RiskLimits()
 
 
@@ -263,10 +262,14 @@ def parse(data: object) -> LoadedRisk:
                           f"{type(raw_symbols).__name__}")
         raw_symbols = {}
     for vt_symbol, overrides in raw_symbols.items():
-        symbol, dot, exchange = vt_symbol.rpartition(".")
-        if not (symbol and dot and exchange in EXCHANGES):
-            unreadable.append(f"symbols.{vt_symbol}: not a vt_symbol such as rb2701.SHFE "
-                              "(its limits would never apply)")
+        try:
+            written_as = canonical_vt_symbol(vt_symbol)
+        except BadSymbol:
+            written_as = None
+        if written_as != vt_symbol:       # limits are found by the orders' exact vt_symbol
+            unreadable.append(f"symbols.{vt_symbol}: not a vt_symbol such as rb2701.SHFE"
+                              + (f" (write it {written_as})" if written_as else "")
+                              + " (its limits would never apply)")
             continue
         if not isinstance(overrides, dict):
             unreadable.append(f"symbols.{vt_symbol}: expected an object of limits, got "

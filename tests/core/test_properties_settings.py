@@ -31,6 +31,7 @@ from terminal.risk.limits import (
     RiskLimits,
     TradingState,
 )
+from terminal.core.symbols import canonical_vt_symbol, is_vt_symbol
 
 FILE_SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow])
 
@@ -375,8 +376,7 @@ def test_any_json_gives_a_risk_config_a_problem_per_bad_key_or_reduce_only(tmp_p
     raw_symbols = data.get("symbols", {})
     if isinstance(raw_symbols, dict):
         for vt_symbol, overrides in raw_symbols.items():
-            symbol, dot, exchange = vt_symbol.rpartition(".")
-            if not (symbol and dot and exchange in limits.EXCHANGES):
+            if not is_vt_symbol(vt_symbol) or canonical_vt_symbol(vt_symbol) != vt_symbol:
                 unreadable.append(f"symbols.{vt_symbol}: not a vt_symbol")
                 continue
             if not isinstance(overrides, dict):

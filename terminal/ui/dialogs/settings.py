@@ -21,18 +21,18 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QFormLayout, QHBoxLayout, QHeaderView, QKeySequenceEdit, QLabel,
                                QLineEdit, QPlainTextEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
-from vnpy.trader.constant import Exchange
 
 from terminal.core import settings as settings_file
 from terminal.core.fields import Spec
 from terminal.core.settings import Settings
 from terminal.ui import shortcuts
 from terminal.ui.theme import THEMES
+from terminal.core.symbols import BadSymbol, canonical_vt_symbol
+from terminal.ui.colours import ERROR_FIELD_STYLE, ERROR_TEXT_STYLE
 
 # Changes that take effect the next time the terminal starts; the others apply at once.
 RESTART = {"sim_quote_rate", "sim_capital", "sim_seed", "record_market_data",
            "record_simulator", "plugin_folder", "plugin_check_seconds"}
-ERROR_STYLE = "border: 1px solid #e04040;"
 
 
 def label(name: str) -> str:
@@ -137,7 +137,7 @@ class SettingsDialog(QDialog):
 
         self.errors = QLabel()
         self.errors.setWordWrap(True)
-        self.errors.setStyleSheet("color: #e04040")
+        self.errors.setStyleSheet(ERROR_TEXT_STYLE)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
@@ -232,7 +232,7 @@ class SettingsDialog(QDialog):
     def check_shortcuts(self) -> bool:
         _, problems = self.shortcut_keys()
         for action_id, edit in self.shortcut_edits.items():
-            edit.setStyleSheet(ERROR_STYLE if action_id in problems else "")
+            edit.setStyleSheet(ERROR_FIELD_STYLE if action_id in problems else "")
         self.errors.setText("\n".join(problems.values()))
         return not problems
 
@@ -258,10 +258,14 @@ class SettingsDialog(QDialog):
             reason = reason.split("; using the default")[0]
             problems[name] = f"{label(name)} ({name}): {reason}"
         for symbol in data["watchlist"]:
-            code, _, exchange = symbol.rpartition(".")
-            if not code or exchange not in Exchange._value2member_map_:
-                problems.setdefault("watchlist", f"{label('watchlist')}: {symbol!r} is not "
-                                                 "SYMBOL.EXCHANGE (e.g. rb2701.SHFE)")
+            try:
+                written_as = canonical_vt_symbol(symbol)
+            except BadSymbol as exc:
+                problems.setdefault("watchlist", f"{label('watchlist')}: {exc}")
+                continue
+            if written_as != symbol:      # quotes and contracts are found by the exact text
+                problems.setdefault("watchlist", f"{label('watchlist')}: write {symbol!r} "
+                                                 f"as {written_as}")
         folder = data["plugin_folder"]
         if isinstance(folder, str) and folder and not Path(folder).expanduser().is_dir():
             problems.setdefault("plugin_folder",
@@ -271,10 +275,10 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         parsed, problems = self.problems()
         for name, editor in self.editors.items():
-            editor.setStyleSheet(ERROR_STYLE if name in problems else "")
+            editor.setStyleSheet(ERROR_FIELD_STYLE if name in problems else "")
         _, shortcut_problems = self.shortcut_keys()
         for action_id, edit in self.shortcut_edits.items():
-            edit.setStyleSheet(ERROR_STYLE if action_id in shortcut_problems else "")
+            edit.setStyleSheet(ERROR_FIELD_STYLE if action_id in shortcut_problems else "")
         if parsed is None:
             self.errors.setText("Not saved:\n" + "\n".join(problems.values()))
             return
