@@ -48,17 +48,14 @@ import math
 import os
 import platform
 import resource
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-HERE = Path(__file__).resolve().parent
+from harness import ROOT, child_command, child_main, met, run_child, scratch, synthetic_bars
+
 TARGETS = ("ours", "vnpy")
 NAMES = {"ours": "terminal", "vnpy": "stock vn.py"}
 PHASES = ("prepare", "run", "optimize")
@@ -89,13 +86,6 @@ def grid_values(text: str) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------- child side
-def make_bars(count: int) -> list:
-    sys.path.insert(0, str(HERE))
-    from market_store import make_bars as market_store_bars
-
-    return market_store_bars(count)
-
-
 def period(home: Path) -> tuple[datetime, datetime]:
     """The whole period of the bars, as naive China dates (vn.py's convention)."""
     first, last = json.loads((home / "period.json").read_text())
@@ -166,7 +156,7 @@ class MemorySampler(threading.Thread):
 
 
 def prepare(home: Path, args: argparse.Namespace) -> dict:
-    bars = make_bars(args.bars)
+    bars = synthetic_bars(args.bars)
     first = bars[0].datetime.replace(tzinfo=None)
     last = bars[-1].datetime.replace(tzinfo=None)
     (home / "period.json").write_text(json.dumps([
@@ -290,7 +280,7 @@ def _key(params: dict) -> str:
     return ", ".join(f"{k}={params[k]}" for k in sorted(params))
 
 
-def child(args: argparse.Namespace) -> None:
+def child(args: argparse.Namespace) -> dict:
     sys.path.insert(0, str(ROOT))
     from terminal.core import paths
 
@@ -306,41 +296,32 @@ def child(args: argparse.Namespace) -> None:
         result = optimize(home, args, sampler)
         result["memory"] = sampler.stop()
         result["children_maxrss"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    print(json.dumps(result), flush=True)
+    return result
 
 
 # ---------------------------------------------------------------------------------- parent side
-def run_phase(target: str, phase: str, home: str, args: argparse.Namespace) -> dict:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", target, "--phase",
-               phase, "--home", home, "--bars", str(args.bars), "--fast", args.fast,
-               "--slow", args.slow, "--workers", str(args.workers), "--poll", str(args.poll)]
+def run_phase(target: str, phase: str, home: Path, args: argparse.Namespace) -> dict:
     print(f"{NAMES[target]}: {phase} ({args.bars:,} bars) ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    try:
-        done = subprocess.run(command, check=False, capture_output=True, text=True,
-                              timeout=3600)
-    except subprocess.TimeoutExpired:
-        return {"error": f"{phase}: the child process hung"}
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode or not lines:
-        return {"error": f"{phase}: exit {done.returncode}: {done.stderr.strip()[-800:]}"}
-    result = json.loads(lines[-1])
+    result = run_child(child_command(
+        __file__, "--child", target, "--phase", phase, ("--home", home), ("--bars", args.bars),
+        ("--fast", args.fast), ("--slow", args.slow), ("--workers", args.workers),
+        ("--poll", args.poll)), timeout=3600)
+    if result.get("error"):
+        return {"error": f"{phase}: {result['error']}"}
     result["wall"] = time.perf_counter() - started
     result["loadavg"] = os.getloadavg()[0]     # the machine's, over the last minute
     return result
 
 
 def run_target(target: str, args: argparse.Namespace) -> dict:
-    home = tempfile.mkdtemp(prefix=f"bench-backtest-{target}-")
     results: dict = {}
-    try:
+    with scratch(f"bench-backtest-{target}-") as (home, _):
         for phase in PHASES:
             results[phase] = run_phase(target, phase, home, args)
             if results[phase].get("error"):
                 results["error"] = results[phase]["error"]
                 break
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
     return results
 
 
@@ -454,15 +435,15 @@ def show(results: dict[str, dict], args: argparse.Namespace) -> None:
         rate = (opt["ours"]["settings"] / opt["ours"]["seconds"]) / (
             opt["vnpy"]["settings"] / opt["vnpy"]["seconds"])
         print("targets:")
-        print(f"  one run no slower than stock: {'met' if one >= 1 else 'NOT met'} "
+        print(f"  one run no slower than stock: {met(one >= 1)} "
               f"({one:.2f}x)")
         print(f"  optimisation at least 1.8x stock throughput on {args.workers} processes: "
-              f"{'met' if rate >= 1.8 else 'NOT met'} ({rate:.2f}x)")
+              f"{met(rate >= 1.8)} ({rate:.2f}x)")
         for key in ("pss", "uss", "rss"):
             ours = max(w[key] for w in opt["ours"]["memory"]["workers"])
             stock = max(w[key] for w in opt["vnpy"]["memory"]["workers"])
             print(f"  less memory per worker, by peak {key.upper()}: "
-                  f"{'met' if ours < stock else 'NOT met'} ({mb(ours)} against {mb(stock)})")
+                  f"{met(ours < stock)} ({mb(ours)} against {mb(stock)})")
     for target, result in results.items():
         if result.get("error"):
             print(f"{NAMES[target]}: {result['error']}")
@@ -471,8 +452,7 @@ def show(results: dict[str, dict], args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     if args.child:
-        child(args)  # an exception prints its traceback and exits 1, which the parent reports
-        return
+        child_main(lambda: child(args))
     targets = [args.only] if args.only else list(TARGETS)
     show({t: run_target(t, args) for t in targets}, args)
 

@@ -6,7 +6,7 @@ Hand-run from the project root (not a test):
     xvfb-run -a env QT_QPA_PLATFORM=xcb .venv/bin/python benchmarks/chart.py   # a real X server
 
 The bars are synthetic and the same on every run: a seeded random walk of rb2701.SHFE 1-minute
-bars on rb's trading sessions (as benchmarks/market_store.py), datetime as int64 ns UTC for ours
+bars on rb's trading sessions (the harness's, as every benchmark), datetime as int64 ns UTC for ours
 and tz-aware (Asia/Shanghai) BarData for vn.py. Each (target, size) runs in its own subprocess
 and temporary data directory and reports JSON to this process; QT_QPA_PLATFORM is offscreen
 unless set (raster painting into memory; `xvfb-run -a` with QT_QPA_PLATFORM=xcb gives the figure
@@ -37,28 +37,15 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import (EXCHANGE, PRICE_FIELDS, ROOT, SEED, SYMBOL, child_command, child_main,
+                     met, profile_text, run_child, scratch, spread, synthetic_columns)
+
 TARGETS = ("ours", "vnpy")
-SEED = 2701
-SYMBOL, EXCHANGE = "rb2701", "SHFE"
-# rb's sessions in minutes of the day, in the order of a calendar day (bars stamped by start)
-SESSIONS = ((9 * 60, 10 * 60 + 15), (10 * 60 + 30, 11 * 60 + 30), (13 * 60 + 30, 15 * 60),
-            (21 * 60, 23 * 60))
-FIRST_DAY = "2014-01-06"     # a Monday
-CHINA_UTC_OFFSET = 8 * 3600  # Asia/Shanghai has kept UTC+8 since 1991
-PRICE_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
-                "open_interest")
 APPENDS = 20
 PAN_STEP = 3                 # bars a pan frame moves at the default zoom
 TARGET_LIVE_MS, TARGET_LOAD_MS, TARGET_FRAME_MS = 2.0, 1000.0, 16.0
@@ -86,37 +73,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else None
-
-
 # ---------------------------------------------------------------------------------- child side
-def make_columns(count: int) -> dict:
-    """`count` synthetic 1-minute bars as numpy columns, identical on every call."""
-    import numpy as np
-
-    minutes = np.concatenate([np.arange(start, end) for start, end in SESSIONS])
-    span = count * 7 // (5 * len(minutes)) + 14
-    days = np.arange(np.datetime64(FIRST_DAY), np.datetime64(FIRST_DAY) + span)
-    days = days[(days.astype(np.int64) + 3) % 7 < 5]           # 1970-01-01 was a Thursday
-    local = days.astype(np.int64)[:, None] * 86400 + minutes[None, :] * 60
-    seconds = local.ravel()[:count] - CHINA_UTC_OFFSET
-    assert len(seconds) == count
-
-    rng = np.random.default_rng(SEED)
-    close = np.round(3500 * np.exp(np.cumsum(rng.normal(0, 0.0006, count))))
-    open_ = np.concatenate([[3500.0], close[:-1]])
-    high = np.maximum(open_, close) + rng.integers(0, 4, count)
-    low = np.minimum(open_, close) - rng.integers(0, 4, count)
-    volume = rng.integers(1, 3000, count).astype(np.float64)
-    turnover = volume * (open_ + close) * 5
-    interest = 1.5e6 + np.cumsum(rng.integers(-40, 41, count)).astype(np.float64)
-    return {"datetime": seconds.astype(np.int64) * 1_000_000_000, "open_price": open_,
-            "high_price": high, "low_price": low, "close_price": close, "volume": volume,
-            "turnover": turnover, "open_interest": interest}
-
-
 def live_values(columns: dict, updates: int, appends: int) -> tuple[list, list]:
     """Deterministic changes of the last bar, then `appends` new minutes: (time_ns, values)."""
     import numpy as np
@@ -242,11 +199,6 @@ class Vnpy:
         widget._update_x_range()
 
 
-def summary(times: list[float]) -> dict:
-    return {"n": len(times), "p50": statistics.median(times) if times else None,
-            "p99": percentile(times, 99), "max": max(times) if times else None}
-
-
 def child(args: argparse.Namespace) -> dict:
     sys.path.insert(0, str(ROOT))
     from terminal.core import paths
@@ -257,7 +209,7 @@ def child(args: argparse.Namespace) -> dict:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([sys.argv[0]])
-    columns = make_columns(args.count)
+    columns = synthetic_columns(args.count)
     changed, added = live_values(columns, args.updates, APPENDS)
     counter = [0]
     started = time.perf_counter()
@@ -301,7 +253,7 @@ def child(args: argparse.Namespace) -> dict:
             if spent > args.phase_cap and len(times) >= 20:
                 break
         app.processEvents()
-        return {**summary(times), "painted": painted}
+        return {**spread(times), "painted": painted}
 
     result["repaint"] = frames([None] * args.updates, lambda _: None, repaint=True)
     prepared = [target.prepare(*bar) for bar in changed]
@@ -327,8 +279,6 @@ def child(args: argparse.Namespace) -> dict:
 def profile(app, target: Ours, view, changed: list, steps: list) -> dict:
     """cProfile of ours' live update + repaint and of all-bars panning (timings already taken)."""
     import cProfile
-    import io
-    import pstats
 
     texts = {}
     for phase, items, act in (("repaint alone", changed, lambda _: None),
@@ -341,36 +291,20 @@ def profile(app, target: Ours, view, changed: list, steps: list) -> dict:
             act(item)
             view.repaint()
             profiler.disable()
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).strip_dirs()
-        stats.sort_stats("tottime").print_stats(12)
-        stats.sort_stats("cumulative").print_stats(14)
-        texts[phase] = out.getvalue()
+        texts[phase] = profile_text(profiler, top=12, cumulative=14)
     return texts
 
 
 # ---------------------------------------------------------------------------------- parent side
 def run_case(target: str, count: int, args: argparse.Namespace) -> dict:
-    env = dict(os.environ)
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    home = tempfile.mkdtemp(prefix=f"bench-chart-{target}-")
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", target,
-               "--count", str(count), "--updates", str(args.updates), "--pans", str(args.pans),
-               "--phase-cap", str(args.phase_cap), "--size", args.size,
-               "--home", home] + ["--profile"] * args.profile
     print(f"running {target} with {count:,} bars ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    try:
-        done = subprocess.run(command, env=env, check=False, capture_output=True, text=True,
-                              timeout=3600)
-    except subprocess.TimeoutExpired:
-        return {"error": "the child process hung"}
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode or not lines:
-        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-800:]}"}
-    return {**json.loads(lines[-1]), "wall_s": time.perf_counter() - started}
+    with scratch(f"bench-chart-{target}-") as (home, env):
+        result = run_child(child_command(
+            __file__, "--child", target, ("--count", count), ("--updates", args.updates),
+            ("--pans", args.pans), ("--phase-cap", args.phase_cap), ("--size", args.size),
+            ("--home", home), ("--profile", args.profile)), timeout=3600, env=env)
+    return result if result.get("error") else {**result, "wall_s": time.perf_counter() - started}
 
 
 ROWS = [  # label, key, statistic (None: a number of seconds)
@@ -445,9 +379,6 @@ def verdicts(table: dict[int, dict[str, dict | None]]) -> None:
     at = f"at {top:,} bars" + ("" if top >= 1_000_000 else " (1,000,000 not measured)")
     r = ours[top]
 
-    def met(ok: bool) -> str:
-        return "met" if ok else "NOT met"
-
     apply, live, bare = r["update"], r["update_repaint"], r["repaint"]
     print(f"\ntargets ({at}):")
     print(f"  live update < {TARGET_LIVE_MS:g} ms, apply: {met(apply['p50'] * 1000 < 2)} "
@@ -478,13 +409,7 @@ def verdicts(table: dict[int, dict[str, dict | None]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     if args.child:
-        try:
-            print(json.dumps(child(args)), flush=True)
-        except BaseException:  # noqa: BLE001 - any failure: traceback, exit 1
-            traceback.print_exc()
-            sys.stderr.flush()
-            os._exit(1)
-        os._exit(0)  # no Qt teardown of the shown chart
+        child_main(lambda: child(args))   # no Qt teardown of the shown chart
     targets = [args.only] if args.only else list(TARGETS)
     table: dict[int, dict[str, dict | None]] = {}
     for count in args.sizes:

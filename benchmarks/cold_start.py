@@ -64,7 +64,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import ROOT, export_tree
+
 VENV_BIN = Path(sys.executable).parent
 FROZEN = ROOT / "dist" / "trading-terminal" / "trading-terminal"
 LINE = re.compile(r"^first-paint: seconds=(\d+(?:\.\d+)?)", re.MULTILINE)
@@ -221,15 +222,6 @@ def plugin_folder(folder: Path, count: int) -> Path:
     return folder
 
 
-def export(revision: str, folder: Path) -> Path:
-    """The source tree of `revision`, written to `folder` (git archive)."""
-    folder.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
-
-
 def plugin_candidates(work: Path, display: Display, count: int,
                       before: str | None) -> list[Candidate]:
     """The terminal with a user plugin folder of `count` files: this checkout (verdicts kept,
@@ -237,14 +229,14 @@ def plugin_candidates(work: Path, display: Display, count: int,
     plugins = plugin_folder(work / "user-plugins", count)
     trees = [("", ROOT)]
     if before:
-        trees.append((before, export(before, work / f"before-{before}")))
+        trees.append((before, export_tree(before, work / f"before-{before}")))
     found = []
     for revision, tree in trees:
         for first_start in ((False, True) if not revision else (False,)):
             name = f"plugins-{revision or 'now'}{'-first' if first_start else ''}"
             cwd = work / name
             data = cwd / "data"
-            data.mkdir(parents=True)
+            data.mkdir(parents=True, mode=0o700)   # private, or the terminal refuses it
             (data / "settings.json").write_text(json.dumps({"plugin_folder": str(plugins)}))
             env = base_env(display, work / f"{name}-home")
             (work / f"{name}-home").mkdir()

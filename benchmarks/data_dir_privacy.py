@@ -28,7 +28,8 @@ import time
 import types
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import ROOT
+
 sys.path.insert(0, str(ROOT))
 
 

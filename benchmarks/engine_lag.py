@@ -33,16 +33,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from soak import throwaway_home  # (benchmarks/, this script's folder)
+from harness import ROOT, child_command, child_main, json_lines, scratch, thread_cpu
 
-ROOT = Path(__file__).resolve().parents[1]
 CASES = ("bare", "ours", "stock")
 TARGET_LAG = 0.016
 
@@ -105,8 +103,8 @@ def subscribe(main_engine, contracts) -> None:
         main_engine.subscribe(SubscribeRequest(spec.symbol, spec.exchange), "SIM")
 
 
-def child(args: argparse.Namespace) -> None:
-    """One case; prints one JSON line per interval, then one with the thread CPU."""
+def child(args: argparse.Namespace) -> dict:
+    """One case; prints one JSON line per interval, returns the thread CPU (the last line)."""
     sys.path.insert(0, str(ROOT))
     bridge = None
     if args.child == "ours":                   # the engines first, as the app builds them
@@ -116,9 +114,8 @@ def child(args: argparse.Namespace) -> None:
     import asyncio
 
     import qasync
-    from hoststeal import StealTaggedLag, steal_figures  # (benchmarks/, beside this)
+    from hoststeal import StealTaggedLag, steal_figures
     from PySide6.QtWidgets import QApplication
-    from soak import thread_cpu
 
     from terminal.core.interpreter import tune_for_gui
     from terminal.core.looplag import percentile
@@ -150,33 +147,23 @@ def child(args: argparse.Namespace) -> None:
                               "max": max(lags), "n": len(lags), **steal}), flush=True)
         spent = time.monotonic() - started
         after = thread_cpu()
-        print(json.dumps({"cpu": {name: (after[name] - before.get(name, 0.0)) / spent
-                                  for name in after}}), flush=True)
+        return {"cpu": {name: (after[name] - before.get(name, 0.0)) / spent for name in after}}
 
     with loop:
-        loop.run_until_complete(measure())
-    os._exit(0)               # the engines' threads need no orderly shutdown here
+        return loop.run_until_complete(measure())   # emitted; no orderly shutdown needed
 
 
 # ---------------------------------------------------------------------------------- parent
 def run_case(case: str, args: argparse.Namespace) -> tuple[list[dict], dict]:
-    folder, env = throwaway_home(f"engine-lag-{case}-")
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", case,
-               "--rate", str(args.rate), "--seconds", str(args.seconds),
-               "--warmup", str(args.warmup), "--interval", str(args.interval)]
-    try:
+    command = child_command(__file__, "--child", case, ("--rate", args.rate),
+                            ("--seconds", args.seconds), ("--warmup", args.warmup),
+                            ("--interval", args.interval))
+    with scratch(f"engine-lag-{case}-", isolated=True) as (folder, env):
         done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
                               timeout=args.warmup + args.seconds + 120, check=False)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    rows, cpu = [], {}
-    for line in done.stdout.splitlines():
-        if line.startswith("{"):
-            data = json.loads(line)
-            if "cpu" in data:
-                cpu = data["cpu"]
-            else:
-                rows.append(data)
+    lines = json_lines(done.stdout)
+    rows = [data for data in lines if "cpu" not in data]
+    cpu = next((data["cpu"] for data in lines if "cpu" in data), {})
     if not rows:
         raise RuntimeError(f"case {case} gave no figures (exit {done.returncode}):\n"
                            f"{done.stderr[-1500:]}")
@@ -186,8 +173,7 @@ def run_case(case: str, args: argparse.Namespace) -> tuple[list[dict], dict]:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     if args.child:
-        child(args)
-        return
+        child_main(lambda: child(args))
     cases = [case for case in CASES if not args.only or case in args.only]
     print(f"engine lag: {args.rate:,.0f} ticks/s, {args.rounds} rounds of {args.seconds:g} s "
           f"per case ({', '.join(cases)}), {os.cpu_count()} CPUs", flush=True)

@@ -17,22 +17,18 @@ a real gateway, building TickData in Python, has as well); the held ticks add GC
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import ROOT, QtTimerLag, child_command, child_main, emit, run_child, scratch
+
 TARGETS = ("ours", "vnpy")
 LAG_INTERVAL_MS = 10
 
@@ -51,11 +47,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else None
-
-
 # ---------------------------------------------------------------------------------- child side
 class Probe:
     """GUI-thread bookkeeping: which benchmark ticks were applied when, and the loop lag."""
@@ -67,7 +58,7 @@ class Probe:
         self.lags: list[float] = []
         self.warm_left = symbols
         self.warm, self.drained = threading.Event(), threading.Event()
-        self._armed = 0.0
+        self.timer = QtTimerLag(LAG_INTERVAL_MS, self.lags.append)
 
     def seen(self, ticks, now: float) -> None:
         for tick in ticks:
@@ -83,20 +74,6 @@ class Probe:
                 self.shown.append(extra)
                 if "last" in extra:
                     self.drained.set()
-
-    def arm(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        self._armed = time.perf_counter()
-        QTimer.singleShot(LAG_INTERVAL_MS, self._fired)  # a precise timer under 2 s
-
-    def _fired(self) -> None:
-        self.lags.append(self.open_lag())
-        self.arm()
-
-    def open_lag(self) -> float:
-        """How late the lag timer is now; counts a GUI thread that is still busy at the end."""
-        return max(0.0, time.perf_counter() - self._armed - LAG_INTERVAL_MS / 1000)
 
 
 def build_ours(data_paths, symbols: list[str], probe: Probe):
@@ -200,7 +177,9 @@ class Feeder(threading.Thread):
 
 
 def figures(probe: Probe, feeder: Feeder, feed_end: float) -> dict:
-    shown, lags = list(probe.shown), list(probe.lags) + [probe.open_lag()]
+    from terminal.core.looplag import percentile
+
+    shown, lags = list(probe.shown), list(probe.lags) + [probe.timer.open_lag()]
     every: list[float] = []  # each fed tick until it, or a newer tick of its symbol, was applied
     by_symbol: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for extra in shown:
@@ -218,6 +197,7 @@ def figures(probe: Probe, feeder: Feeder, feed_end: float) -> dict:
 
 
 def child(args: argparse.Namespace) -> None:
+    """Reports with `emit` from the feeder thread; returning is a failure."""
     sys.path.insert(0, str(ROOT))
     from terminal.core import paths
 
@@ -240,10 +220,9 @@ def child(args: argparse.Namespace) -> None:
                   "fed_rate": fed / (feed_end - start) if fed else None}
         if not error:
             result.update(figures(probe, feeder, feed_end))
-        print(json.dumps(result), flush=True)
-        os._exit(0)  # skips vn.py's close-confirmation dialog and the engines' shutdown
+        emit(result)  # skips vn.py's close-confirmation dialog and the engines' shutdown
 
-    probe.arm()
+    probe.timer.start()
     feeder = Feeder(event_engine, symbols, args, probe, report)
     feeder.start()
     app.exec()
@@ -251,24 +230,13 @@ def child(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------------------------- parent side
 def run_case(target: str, rate: int, args: argparse.Namespace) -> dict:
-    env = dict(os.environ)
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    home = tempfile.mkdtemp(prefix=f"bench-{target}-")
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", target,
-               "--rate", str(rate), "--symbols", str(args.symbols), "--seconds", str(args.seconds),
-               "--timeout", str(args.timeout), "--home", home] + ["--prebuilt"] * args.prebuilt
     print(f"running {target} at {rate:,} ticks/s ...", file=sys.stderr, flush=True)
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True,
-                              timeout=2 * args.timeout + args.seconds + 120)
-    except subprocess.TimeoutExpired:
-        return {"error": "the child process hung"}
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-800:]}"}
-    return json.loads(lines[-1])
+    with scratch(f"bench-{target}-") as (home, env):
+        return run_child(child_command(
+            __file__, "--child", target, ("--rate", rate), ("--symbols", args.symbols),
+            ("--seconds", args.seconds), ("--timeout", args.timeout), ("--home", home),
+            ("--prebuilt", args.prebuilt)),
+            timeout=2 * args.timeout + args.seconds + 120, env=env)
 
 
 ROWS = [("ticks fed", "fed", 1), ("fed rate (ticks/s)", "fed_rate", 1),  # label, key, scale
@@ -307,14 +275,8 @@ def show(rate: int, results: dict[str, dict], args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    if args.child:
-        try:
-            child(args)
-        except BaseException:
-            traceback.print_exc()
-        finally:  # stock vn.py's engine threads are not daemons: never hang on an error
-            sys.stderr.flush()
-            os._exit(1)
+    if args.child:  # stock vn.py's engine threads are not daemons: never hang on an error
+        child_main(lambda: child(args))
     targets = [args.only] if args.only else list(TARGETS)
     table = {rate: {t: run_case(t, rate, args) for t in targets} for rate in args.rates}
     print(f"\nours = terminal MainWindow, vnpy = stock vnpy.trader.ui.MainWindow; "

@@ -36,30 +36,20 @@ import argparse
 import copy
 import gc
 import hashlib
-import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import (EXCHANGE, PRICE_FIELDS, ROOT, SYMBOL, child_command, child_main,
+                     export_tree, met, run_child, scratch, steal_share, synthetic_bars)
+
 TARGETS = ("ours", "vnpy")
 NAMES = {"ours": "ours", "vnpy": "vnpy_sqlite"}
 BASELINE = "b7c85bd"          # the store before page checksums and content hashes
-SYMBOL, EXCHANGE = "rb2701", "SHFE"
-SEED = 2701
-# rb's sessions in minutes of the day, in the order of a calendar day (bars stamped by start)
-SESSIONS = ((9 * 60, 10 * 60 + 15), (10 * 60 + 30, 11 * 60 + 30), (13 * 60 + 30, 15 * 60),
-            (21 * 60, 23 * 60))
-FIRST_DAY = "2014-01-06"   # a Monday
-CHINA_UTC_OFFSET = 8 * 3600  # Asia/Shanghai has kept UTC+8 since 1991
-PRICE_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
-                "open_interest")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -81,39 +71,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 # ---------------------------------------------------------------------------------- child side
-def make_bars(count: int) -> list:
-    """`count` synthetic 1-minute bars, identical on every call."""
-    import numpy as np
-    from vnpy.trader.constant import Exchange, Interval
-    from vnpy.trader.object import BarData
-
-    from terminal.storage.market_store import CHINA_TZ
-
-    minutes = np.concatenate([np.arange(start, end) for start, end in SESSIONS])
-    days = np.arange(np.datetime64(FIRST_DAY), np.datetime64(FIRST_DAY) + count // 200 + 7)
-    days = days[(days.astype(np.int64) + 3) % 7 < 5]           # 1970-01-01 was a Thursday
-    local = days.astype(np.int64)[:, None] * 86400 + minutes[None, :] * 60
-    seconds = (local.ravel()[:count] - CHINA_UTC_OFFSET).tolist()
-
-    rng = np.random.default_rng(SEED)
-    close = np.round(3500 * np.exp(np.cumsum(rng.normal(0, 0.0006, count))))
-    open_ = np.concatenate([[3500.0], close[:-1]])
-    high = np.maximum(open_, close) + rng.integers(0, 4, count)
-    low = np.minimum(open_, close) - rng.integers(0, 4, count)
-    volume = rng.integers(1, 3000, count).astype(np.float64)
-    turnover = volume * (open_ + close) * 5          # 10 t a lot, at the mean of open and close
-    interest = 1.5e6 + np.cumsum(rng.integers(-40, 41, count)).astype(np.float64)
-    exchange = Exchange(EXCHANGE)
-    return [
-        BarData(gateway_name="BENCH", symbol=SYMBOL, exchange=exchange,
-                datetime=datetime.fromtimestamp(s, CHINA_TZ), interval=Interval.MINUTE,
-                open_price=o, high_price=h, low_price=lo, close_price=c, volume=v, turnover=t,
-                open_interest=oi)
-        for s, o, h, lo, c, v, t, oi in zip(
-            seconds, *(a.tolist() for a in (open_, high, low, close, volume, turnover, interest)))
-    ]
-
-
 def canonical(bars: list) -> list[tuple]:
     """What must survive a round trip: the instant (µs since the epoch; None when naive),
     names, numbers."""
@@ -147,16 +104,10 @@ def timed(function, *args, cpu: list | None = None):
     return time.perf_counter() - start, result
 
 
-def steal() -> float | None:
-    """CPU seconds the hypervisor has given to other guests so far (Linux), else None."""
-    import psutil
-
-    return getattr(psutil.cpu_times(), "steal", None)
-
-
 def run_ours(paths, bars: list, args) -> dict:
     from vnpy.trader.constant import Exchange, Interval
 
+    from terminal.core.health import host_steal_seconds
     from terminal.storage.market_store import BAR_FIELDS, MarketStore
 
     exchange, before = Exchange(EXCHANGE), canonical(bars)
@@ -166,7 +117,7 @@ def run_ours(paths, bars: list, args) -> dict:
         store.delete(SYMBOL, exchange, Interval.MINUTE.value)
         saves.append(timed(store.save_bars, bars)[0])
     loaded = None
-    stolen, began = steal(), time.perf_counter()
+    stolen, began = host_steal_seconds(), time.perf_counter()
     for _ in range(args.repeat):
         loaded = None
         seconds, loaded = timed(store.load_bars, SYMBOL, exchange, Interval.MINUTE,
@@ -180,9 +131,7 @@ def run_ours(paths, bars: list, args) -> dict:
     for _ in range(args.repeat):
         seconds, arrays = timed(as_columns, cpu=columns_cpu)
         columns.append(seconds)
-    wall = time.perf_counter() - began
-    steal_pct = None if stolen is None else \
-        100 * (steal() - stolen) / (wall * (os.cpu_count() or 1))
+    steal_pct = steal_share(stolen, time.perf_counter() - began)
     files = list(store.folder(SYMBOL, exchange, "1m").glob("part-*.parquet"))
     size = sum(f.stat().st_size for f in files)
     hashing = [timed(lambda: [hashlib.sha256(f.read_bytes()).digest() for f in files])[0]
@@ -240,38 +189,25 @@ def run_vnpy(paths, bars: list, args) -> dict:
     return {"save": saves, "load": loads, "bytes": size, **check(loaded, expected)}
 
 
-def child(args: argparse.Namespace) -> None:
-    sys.path.insert(0, args.code or str(ROOT))
+def child(args: argparse.Namespace) -> dict:
+    sys.path.insert(0, args.code or str(ROOT))   # --code: the store of another revision
     from terminal.core import paths
 
     data_paths = paths.prepare(Path(args.home))  # before vn.py is imported
-    bars = make_bars(args.bars)
-    run = run_ours if args.child == "ours" else run_vnpy
-    print(json.dumps(run(data_paths, bars, args)), flush=True)
+    bars = synthetic_bars(args.bars)
+    return (run_ours if args.child == "ours" else run_vnpy)(data_paths, bars, args)
 
 
 # ---------------------------------------------------------------------------------- parent side
 def run_case(target: str, args: argparse.Namespace, code: str | None = None,
              label: str | None = None) -> dict:
-    home = tempfile.mkdtemp(prefix=f"bench-store-{target}-")
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", target,
-               "--bars", str(args.bars), "--repeat", str(args.repeat),
-               "--vnpy-repeat", str(args.vnpy_repeat), "--home", home,
-               *(["--code", code] if code else []),
-               *(["--verification"] if args.verification else [])]
     print(f"running {label or NAMES[target]} with {args.bars:,} bars ...", file=sys.stderr,
           flush=True)
-    try:
-        done = subprocess.run(command, check=False, capture_output=True, text=True,
-                              timeout=3600)
-    except subprocess.TimeoutExpired:
-        return {"error": "the child process hung"}
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode or not lines:
-        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-800:]}"}
-    return json.loads(lines[-1])
+    with scratch(f"bench-store-{target}-") as (home, env):
+        return run_child(child_command(
+            __file__, "--child", target, ("--bars", args.bars), ("--repeat", args.repeat),
+            ("--vnpy-repeat", args.vnpy_repeat), ("--home", home), ("--code", code),
+            ("--verification", args.verification)), timeout=3600, env=env)
 
 
 def show(results: dict[str, dict], args: argparse.Namespace) -> None:
@@ -317,8 +253,7 @@ def show(results: dict[str, dict], args: argparse.Namespace) -> None:
               f" bars (sha256 {' / '.join(sorted(digests))})")
         save_x = median(ok["vnpy"]["save"]) / median(ok["ours"]["save"])
         load_x = median(ok["vnpy"]["load"]) / median(ok["ours"]["load"])
-        verdict = "met" if min(save_x, load_x) >= 20 else "NOT met"
-        print(f"target, 20 times vnpy_sqlite both ways: {verdict} "
+        print(f"target, 20 times vnpy_sqlite both ways: {met(min(save_x, load_x) >= 20)} "
               f"(save {save_x:.1f}x, load {load_x:.1f}x)")
     for target, result in results.items():
         if result.get("error"):
@@ -327,11 +262,8 @@ def show(results: dict[str, dict], args: argparse.Namespace) -> None:
 
 def run_verification(args: argparse.Namespace) -> dict[str, list[dict]]:
     """Both versions of the store, alternating, `args.rounds` times each."""
-    baseline = tempfile.mkdtemp(prefix="bench-store-baseline-")
-    try:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "terminal"],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", baseline], input=archive, check=True)
+    with tempfile.TemporaryDirectory(prefix="bench-store-baseline-") as baseline:
+        export_tree(args.baseline, Path(baseline), "terminal")
         runs: dict[str, list[dict]] = {"before": [], "now": []}
         for round_ in range(args.rounds):
             order = ("before", "now") if round_ % 2 == 0 else ("now", "before")
@@ -340,8 +272,6 @@ def run_verification(args: argparse.Namespace) -> dict[str, list[dict]]:
                 label = f"ours at {args.baseline}" if code else "ours with verification"
                 runs[version].append(run_case("ours", args, code, label))
         return runs
-    finally:
-        shutil.rmtree(baseline, ignore_errors=True)
 
 
 def show_verification(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
@@ -386,7 +316,7 @@ def show_verification(runs: dict[str, list[dict]], args: argparse.Namespace) -> 
     cpu = median(pooled("now", "load_cpu")) / median(pooled("before", "load_cpu")) - 1
     added = (verified - unchecked) / median(pooled("before", "load"))
     print(f"target, a verified load of {args.bars:,} bars at most 15% slower: "
-          f"{'met' if added <= 0.15 else 'NOT met'} (the read in turns {added * 100:+.1f}%; "
+          f"{met(added <= 0.15)} (the read in turns {added * 100:+.1f}%; "
           f"medians of the whole loads, one process each: wall {cost * 100:+.1f}%, "
           f"CPU {cpu * 100:+.1f}%)")
     identical = {r["digest"] for version in runs.values() for r in version}
@@ -398,8 +328,7 @@ def show_verification(runs: dict[str, list[dict]], args: argparse.Namespace) -> 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     if args.child:
-        child(args)  # an exception prints its traceback and exits 1, which the parent reports
-        return
+        child_main(lambda: child(args))
     if args.verification:
         show_verification(run_verification(args), args)
         return

@@ -47,16 +47,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from gui_diagnostics import slow_event_app, summarize_slow_events
+from harness import (ROOT, GcWatch, QtTimerLag, child_command, child_main, emit, met,
+                     profile_text, run_child, scratch, spread, thread_cpu)
+
 CASES = ("on", "off")
 SYMBOL = "rb2701.SHFE"
 LAG_INTERVAL_MS = 10
@@ -86,16 +85,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else None
-
-
-def stats(values: list[float]) -> dict:
-    return {"n": len(values), "p50": percentile(values, 50), "p99": percentile(values, 99),
-            "max": max(values) if values else None}
 
 
 # ---------------------------------------------------------------------------------- child side
@@ -224,16 +213,7 @@ class Bench:
             return run
 
         window.pump._consumers[:] = [timed_consumer(c) for c in window.pump._consumers]
-        self.gc_ms: list[float] = []
-        import gc
-
-        def on_gc(phase, info, _started=[0.0]) -> None:
-            if phase == "start":
-                _started[0] = time.perf_counter()
-            else:
-                self.gc_ms.append((time.perf_counter() - _started[0]) * 1000)
-
-        gc.callbacks.append(on_gc)
+        self.gc = GcWatch()
         self.event_profiler = None
 
         def on_profile(event) -> None:  # cProfile profiles the thread that enables it
@@ -258,7 +238,8 @@ class Bench:
             t.timeout.connect(slot)
             return t
 
-        self.QTimer = QTimer
+        self.lag_timer = QtTimerLag(LAG_INTERVAL_MS, self.lags.append,
+                                    lambda: self.sent < self.total)
         self.poller = timer(50, self.wait_for_quotes)
         self.sender = timer(max(1, round(1000 / args.rate)), self.send_due)
         self.canceller = timer(args.cancel_ms, self.cancel_acked)
@@ -331,32 +312,19 @@ class Bench:
         if self.sent >= self.total:
             self.sender.stop()
             self.end = pc()
-            self.cpu_end, self.threads_end = time.process_time(), self.thread_cpu()
+            self.cpu_end, self.threads_end = time.process_time(), thread_cpu()
             if self.profiler is not None:
                 self.profiler.disable()
                 self.put(self.Event(PROFILE_EVENT, False))
             self.drainer.start()
 
-    def thread_cpu(self) -> dict[str, float]:
-        """CPU seconds used so far by each thread of the process, by thread name."""
-        import threading
-
-        used: dict[str, float] = {}
-        for thread in threading.enumerate():
-            try:
-                clock = time.pthread_getcpuclockid(thread.ident)
-                used[thread.name] = used.get(thread.name, 0.0) + time.clock_gettime(clock)
-            except (AttributeError, OSError, TypeError):
-                pass
-        return used
-
     def begin_timed(self) -> None:
         self.timed_start = time.perf_counter()
-        self.cpu_start, self.threads_start = time.process_time(), self.thread_cpu()
+        self.cpu_start, self.threads_start = time.process_time(), thread_cpu()
         self.check_ns.clear()
         self.context_ns.clear()
         self.guard_timer.samples.clear()
-        self.arm_lag()
+        self.lag_timer.start()
         if self.args.profile and self.args.child == "on":
             import cProfile
 
@@ -392,15 +360,6 @@ class Bench:
         pending, self.to_cancel = self.to_cancel, []
         for vt_orderid in pending:
             cancel(vt_orderid)
-
-    def arm_lag(self) -> None:
-        self._armed = time.perf_counter()
-        self.QTimer.singleShot(LAG_INTERVAL_MS, self._lag_fired)
-
-    def _lag_fired(self) -> None:
-        self.lags.append(max(0.0, time.perf_counter() - self._armed - LAG_INTERVAL_MS / 1000))
-        if self.sent < self.total:
-            self.arm_lag()
 
     def wait_for_drain(self) -> None:
         resolved = len(self.acked) + len(self.failed)
@@ -485,7 +444,7 @@ class Bench:
                   if v in self.engine_acks]
 
         def stage(ends: dict, starts: dict) -> dict:
-            return stats([ends[v] - starts[v] for v in self.sent_at
+            return spread([ends[v] - starts[v] for v in self.sent_at
                           if v in ends and v in starts])
 
         stages = {
@@ -498,40 +457,32 @@ class Bench:
         for status in self.failed.values():
             failures[status] = failures.get(status, 0) + 1
         timed_s = self.end - self.timed_start
+        gc_ms = [seconds * 1000 for seconds in self.gc.durations]
         threads = {name: (self.threads_end[name] - self.threads_start.get(name, 0.0)) / timed_s
                    for name in self.threads_end}
         result = {
             "error": None, "sent": len(self.sent_at), "acks": len(self.acked),
             "failed": failures, "send_rate": len(self.sent_at) / timed_s if timed_s else None,
-            "ack": stats(latency), "engine_ack": stats(engine), "engine_to_gui": stats(to_gui),
-            "call": stats(self.call),
-            "guard_us": stats([ns / 1000 for ns in self.guard_timer.samples]),
-            "check_us": stats([ns / 1000 for ns in self.check_ns]),
-            "context_us": stats([ns / 1000 for ns in self.context_ns]),
-            "working": stats(self.working), "lag": stats(self.lags), "stages": stages,
-            "consumers": {name: {"n": len(v), "p99": percentile(v, 99), "max": max(v),
+            "ack": spread(latency), "engine_ack": spread(engine), "engine_to_gui": spread(to_gui),
+            "call": spread(self.call),
+            "guard_us": spread([ns / 1000 for ns in self.guard_timer.samples]),
+            "check_us": spread([ns / 1000 for ns in self.check_ns]),
+            "context_us": spread([ns / 1000 for ns in self.context_ns]),
+            "working": spread(self.working), "lag": spread(self.lags), "stages": stages,
+            "consumers": {name: {"n": len(v), "p99": spread(v)["p99"], "max": max(v),
                                  "over_5ms": sum(1 for x in v if x > 5), "total": sum(v)}
                           for name, v in self.consumer_ms.items() if v},
-            "gc": {"n": len(self.gc_ms), "max": max(self.gc_ms, default=0),
-                   "over_5ms": sum(1 for x in self.gc_ms if x > 5)},
+            "gc": {"n": len(gc_ms), "max": max(gc_ms, default=0),
+                   "over_5ms": sum(1 for x in gc_ms if x > 5)},
             "frame_ms": self.runtime.settings.frame_ms,
             "platform": self._platform(), "denied": self.runtime.risk.guard.denied,
             "cpu": (self.cpu_end - self.cpu_start) / timed_s,
             "threads": {n: c for n, c in sorted(threads.items(), key=lambda i: -i[1])
                         if c >= 0.01},
         }
-        profiles = {}
-        for thread, profiler in (("GUI thread", self.profiler),
-                                 ("event thread", self.event_profiler)):
-            if profiler is not None:
-                import io
-                import pstats
-
-                text = io.StringIO()
-                profile = pstats.Stats(profiler, stream=text).strip_dirs()
-                profile.sort_stats("tottime").print_stats(15)
-                profile.sort_stats("cumulative").print_stats(20)
-                profiles[thread] = text.getvalue()
+        profiles = {thread: profile_text(profiler) for thread, profiler in
+                    (("GUI thread", self.profiler), ("event thread", self.event_profiler))
+                    if profiler is not None}
         if profiles:
             result["profiles"] = profiles
         return result
@@ -543,46 +494,8 @@ class Bench:
         return QApplication.instance().platformName()
 
 
-def slow_event_app():
-    """--slow-events: a QApplication that prints (stderr) every top-level event over 3 ms and
-    every widget paint over 1 ms, naming the receiver and its dock."""
-    from PySide6.QtCore import QEvent
-    from PySide6.QtWidgets import QApplication, QDockWidget
-
-    class Timed(QApplication):
-        depth = 0
-
-        def notify(self, receiver, event):
-            Timed.depth += 1
-            start = time.perf_counter()
-            try:
-                return super().notify(receiver, event)
-            finally:
-                Timed.depth -= 1
-                took = (time.perf_counter() - start) * 1000
-                paint = event.type() == QEvent.Type.Paint
-                if took > 3 and Timed.depth == 0 or paint and took > 1:
-                    try:
-                        name = receiver.objectName() or type(receiver).__name__
-                        parent = receiver.parent()
-                        if parent is not None:
-                            name += " in " + (parent.objectName() or type(parent).__name__)
-                        kind = event.type().name
-                        widget = receiver
-                        while paint and widget is not None and not isinstance(
-                                widget, QDockWidget):
-                            widget = widget.parent()
-                        if paint and widget is not None:
-                            name += " of " + widget.objectName()
-                    except (RuntimeError, AttributeError):
-                        name, kind = "?", "?"
-                    print(f"slow event {took:6.1f} ms {kind} -> {name}", file=sys.stderr,
-                          flush=True)
-
-    return Timed([sys.argv[0]])
-
-
 def child(args: argparse.Namespace) -> None:
+    """Reports with `emit` once the run is done; returning is a failure."""
     sys.path.insert(0, str(ROOT))
     from terminal.core import paths
 
@@ -605,8 +518,7 @@ def child(args: argparse.Namespace) -> None:
     tune_for_gui()  # as terminal.app.main does once the window is built
 
     def report(error=None, **result) -> None:
-        print(json.dumps({"error": error, **result}), flush=True)
-        os._exit(0)  # no close confirmation, no engine shutdown
+        emit({"error": error, **result})  # no close confirmation, no engine shutdown
 
     Bench(runtime, window, args, report)
     app.exec()
@@ -614,45 +526,20 @@ def child(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------------------------- parent side
 def run_case(case: str, args: argparse.Namespace) -> dict:
-    env = dict(os.environ)
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    home = tempfile.mkdtemp(prefix=f"bench-orders-{case}-")
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", case,
-               "--rate", str(args.rate), "--seconds", str(args.seconds),
-               "--warmup", str(args.warmup), "--cancel-ms", str(args.cancel_ms),
-               "--timeout", str(args.timeout), "--home", home]
-    command += ["--frame-ms", str(args.frame_ms)] if args.frame_ms else []
-    command += ["--profile"] if args.profile else []
-    command += ["--slow-events"] if args.slow_events else []
-    command += ["--working-only"] if args.working_only else []
-    command += ["--newest-first"] if args.newest_first else []
     print(f"running gate {case} at {args.rate:,} orders/s ...", file=sys.stderr, flush=True)
-    try:
-        done = subprocess.run(command, env=env, check=False, capture_output=True, text=True,
-                              timeout=3 * args.timeout + args.seconds + args.warmup + 120)
-    except subprocess.TimeoutExpired:
-        return {"error": "the child process hung"}
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
-    if args.slow_events:
-        summarize_slow_events(case, done.stderr)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-800:]}"}
-    return json.loads(lines[-1])
-
-
-def summarize_slow_events(case: str, stderr: str) -> None:
-    """Per kind of event and receiver: how many, total and worst milliseconds."""
-    seen: dict[str, list[float]] = {}
-    for line in stderr.splitlines():
-        if line.startswith("slow event"):
-            _, _, took, _, what = line.split(maxsplit=4)
-            seen.setdefault(what, []).append(float(took))
-    print(f"\nslow GUI events, gate {case} (whole run, start-up included):", file=sys.stderr)
-    for what, took in sorted(seen.items(), key=lambda item: -sum(item[1]))[:15]:
-        print(f"  {len(took):5} x, {sum(took):8.1f} ms, worst {max(took):6.1f} ms: {what}",
-              file=sys.stderr)
+    stderr: list[str] = []
+    with scratch(f"bench-orders-{case}-") as (home, env):
+        result = run_child(child_command(
+            __file__, "--child", case, ("--rate", args.rate), ("--seconds", args.seconds),
+            ("--warmup", args.warmup), ("--cancel-ms", args.cancel_ms),
+            ("--timeout", args.timeout), ("--home", home), ("--frame-ms", args.frame_ms),
+            ("--profile", args.profile), ("--slow-events", args.slow_events),
+            ("--working-only", args.working_only), ("--newest-first", args.newest_first)),
+            timeout=3 * args.timeout + args.seconds + args.warmup + 120, env=env,
+            stderr=stderr)
+    if args.slow_events and stderr:
+        summarize_slow_events(f"gate {case}", stderr[0])
+    return result
 
 
 ROWS = [  # label, key, statistic, scale, digits
@@ -724,9 +611,6 @@ def verdicts(results: dict[str, dict]) -> None:
     on = on if on and not on.get("error") else None
     off = off if off and not off.get("error") else None
 
-    def met(ok: bool) -> str:
-        return "met" if ok else "NOT met"
-
     print("\ngate cost per order:")
     if on:
         print(f"  (a) gate.check(req, ctx) alone, timeit median:       "
@@ -768,14 +652,8 @@ def verdicts(results: dict[str, dict]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    if args.child:
-        try:
-            child(args)
-        except BaseException:  # noqa: BLE001 - any failure: traceback, exit 1
-            traceback.print_exc()
-        finally:  # never hang on an error: the engine threads and the window stay up
-            sys.stderr.flush()
-            os._exit(1)
+    if args.child:  # never hang on an error: the engine threads and the window stay up
+        child_main(lambda: child(args))
     cases = [args.only] if args.only else list(CASES)
     results = {case: run_case(case, args) for case in cases}
     first = next((r for r in results.values() if not r.get("error")), {})

@@ -19,7 +19,12 @@ _LAG = itemgetter(1)
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    """The `q`th percentile (nearest rank) of `values`; None when there are none."""
+    """The `q`th percentile of `values` by nearest rank; None when there are none.
+
+    The one definition the product and every benchmark use: the smallest value that at least
+    `q`% of the values are at or under (sorted, index ceil(q/100 * n) - 1; q = 0 gives the
+    least). Always one of the values, never between two, so a p99 is a lag that happened.
+    """
     if not values:
         return None
     ordered = sorted(values)
