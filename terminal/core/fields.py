@@ -158,3 +158,14 @@ def specs(cls: type) -> dict[str, Spec]:
             else item.default_factory()
         result[item.name] = Spec(item.name, kind, default, **about)
     return result
+
+
+def markdown_table(described_specs: dict[str, Spec]) -> str:
+    """The fields as the user guide's table (`scripts/settings_tables.py` writes it there, and
+    a test checks the guide still says what the program does)."""
+    rows = ["| key | takes | unit | default | meaning |", "|---|---|---|---|---|"]
+    for spec in described_specs.values():
+        unit = spec.unit if spec.numeric else ""
+        rows.append(f"| `{spec.name}` | {spec.takes()} | {unit} | `{spec.default_text()}` | "
+                    f"{spec.help} |")
+    return "\n".join(rows)
