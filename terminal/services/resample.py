@@ -1,13 +1,12 @@
-"""Longer bars made from stored shorter ones: stored beside them (the data dock and the
-`data resample` command) or shown on a chart. The store and the session rules meet here,
+"""Longer bars made from stored shorter ones and stored beside them: the Data dock's
+"Resample to" and the `data resample` command. The store and the session rules meet here,
 above both."""
 
 from __future__ import annotations
 
-import numpy as np
 from vnpy.trader.constant import Exchange
 
-from terminal.market.resample import DAILY, ResampleError, minutes_of, resample
+from terminal.market.resample import resample
 from terminal.storage.market_store import MarketStore
 
 
@@ -22,41 +21,3 @@ def resample_stored(store: MarketStore, symbol: str, exchange: Exchange, source:
     bars = resample(columns, source, target, symbol, exchange, store.tz)
     store.save_columns(symbol, exchange, target, bars)
     return len(bars["datetime"])
-
-
-CHART_TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "d")
-TAIL_MINUTES = 3000          # 1-minute bars kept to extend a chart's last bars live
-
-
-def chart_history(store: MarketStore, symbol: str, exchange: Exchange,
-                  timeframe: str) -> tuple[dict, dict]:
-    """A chart's bars at `timeframe`, and the last 1-minute bars (to rebuild its latest bars
-    as live minutes arrive). Built from the shortest stored bars that divide the timeframe
-    (stored 1-minute bars usually); a series stored at the timeframe itself is used as is."""
-    stored = {info.interval for info in store.series()
-              if info.symbol == symbol and info.exchange == exchange}
-    source = _best_source(stored, timeframe)
-    empty = {"datetime": np.empty(0, np.int64)}
-    if source is None:
-        return empty, empty
-    table = store.load_table(symbol, exchange, source)
-    columns = {name: table.column(name).to_numpy() for name in table.column_names}
-    bars = columns if source == timeframe else resample(
-        columns, source, timeframe, symbol, exchange, store.tz)
-    tail = {name: values[-TAIL_MINUTES:] for name, values in columns.items()} \
-        if source == "1m" else empty
-    return bars, tail
-
-
-def _best_source(stored: set[str], timeframe: str) -> str | None:
-    if timeframe in stored:
-        return timeframe
-    candidates = []
-    for interval in stored:
-        try:
-            length = minutes_of(interval)
-        except ResampleError:
-            continue
-        if timeframe == DAILY or minutes_of(timeframe) % length == 0:
-            candidates.append((length, interval))
-    return min(candidates)[1] if candidates else None
