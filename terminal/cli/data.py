@@ -136,7 +136,7 @@ def _import(args, store) -> int:
 
 
 def _export(args, store) -> int:
-    from terminal.storage.export import export_series
+    from terminal.services.exports import export_series
 
     symbol, exchange = split_vt_symbol(args.vt_symbol)
     rows = export_series(store, symbol, exchange, args.interval, args.output)
@@ -162,18 +162,18 @@ def _delete(args, store) -> int:
 
 def _verify(args, store) -> int:
     """One line per series, each damaged part named with what failed; exit 1 if any is."""
+    from terminal.services.verify import verify_store
+
     symbol = exchange = None
     if args.vt_symbol:
         symbol, exchange = split_vt_symbol(args.vt_symbol)
     shown = sys.stderr.isatty()
 
-    def progress(done: int, total: int, series: str) -> None:
-        if shown:
-            percent = 100 * done // total if total else 100
-            print(f"\rverifying {percent:3d}% {series}"[:79].ljust(79), end="",
-                  file=sys.stderr, flush=True)
+    def progress(percent: int, series: str) -> None:
+        print(f"\rverifying {percent:3d}% {series}"[:79].ljust(79), end="", file=sys.stderr,
+              flush=True)
 
-    report = store.verify(symbol, exchange, args.interval, progress)
+    report = verify_store(store, symbol, exchange, args.interval, progress if shown else None)
     if shown:
         print("\r" + " " * 79 + "\r", end="", file=sys.stderr, flush=True)
     by_series: dict[str, list] = {}

@@ -11,15 +11,17 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from vnpy.trader.constant import Exchange
 
+from terminal.services.resample import resample_targets
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, MarketStore
-from terminal.ui.docks.data_manager import (DAMAGED_COLOUR, DataManagerDock, export_target,
-                                            interval_order, resample_targets)
+from terminal.ui.colours import ERROR_BRUSH
+from terminal.ui.docks.data_manager import DataManagerDock, export_target, interval_order
 from terminal.ui.models.series import SeriesTableModel
 
 from tests.helpers import SHARED_DATA
 
 WAIT = 20_000  # ms
+DAMAGED_COLOUR = ERROR_BRUSH.color()
 RB_FILE = "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
 RB = ("rb2401", "SHFE", "1m")
 needs_data = pytest.mark.skipif(not (SHARED_DATA / RB_FILE).is_file(),
