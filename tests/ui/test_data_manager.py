@@ -205,13 +205,13 @@ def test_an_import_can_be_cancelled_before_the_write(qtbot, dock, store, tmp_pat
     qtbot.waitUntil(lambda: wizard.ready, timeout=WAIT)
     import terminal.ui.dialogs.import_wizard as module
 
-    real = module.import_file
+    real = module.import_csv
 
-    def slow(store, path, spec, progress):
+    def slow(*args):
         wizard.job.cancel()  # the trader presses Cancel while the file is read
-        return real(store, path, spec, progress)
+        return real(*args)
 
-    monkeypatch.setattr(module, "import_file", slow)
+    monkeypatch.setattr(module, "import_csv", slow)
     wait_done(qtbot, wizard.start_import())
     assert wizard.stage_label.text() == "Cancelled, nothing written"
     assert wizard.import_button.isEnabled()
