@@ -101,42 +101,30 @@ def _list(args, store) -> int:
 
 
 def _import(args, store) -> int:
-    from vnpy.trader.constant import Exchange
-
-    from terminal.storage.csv_import import ImportRejected, detect, import_file, read
+    from terminal.services.imports import REJECTIONS, SeriesUnnamed, detected_spec, import_csv
 
     failed = 0
     for path in args.files:
         try:
-            spec, _ = detect(path)
-            if args.symbol:
-                spec.symbol = args.symbol
-            if args.exchange:
-                if args.exchange.upper() not in Exchange.__members__:
-                    raise ValueError(f"unknown exchange {args.exchange!r}")
-                spec.exchange = Exchange(args.exchange.upper())
-            for name in ("interval", "datetime_format", "end_labelled", "timezone"):
-                if getattr(args, name) is not None:
-                    setattr(spec, name, getattr(args, name))
-            if spec.exchange == Exchange.LOCAL or not spec.symbol:
-                raise ValueError(f"{path.name}: no symbol/exchange in the file or its name; "
-                                 "give --symbol and --exchange")
-            what = f"{spec.symbol}.{spec.exchange.value} {spec.interval or 'tick'}"
-            if args.dry_run:
-                rows = len(read(path, spec)["datetime"])
-                print(f"{path.name}: {rows:,} rows of {what} would be imported")
-            else:
-                _, rows = import_file(store, path, spec)
-                print(f"{path.name}: imported {rows:,} rows of {what}")
-        except (ImportRejected, ValueError, OSError) as exc:
+            spec = detected_spec(path, args.symbol, args.exchange, args.interval,
+                                 args.datetime_format, args.end_labelled, args.timezone)
+            done = import_csv(store, path, spec, check_only=args.dry_run)
+        except REJECTIONS as exc:
             failed += 1
             detail = str(exc).removeprefix(f"{path.name}: ")  # the file is named once
+            if isinstance(exc, SeriesUnnamed):
+                detail += "; give --symbol and --exchange"
             print(f"{path.name}: rejected, nothing written: {detail}", file=sys.stderr)
+            continue
+        if done.stored:
+            print(f"{path.name}: imported {done.rows:,} rows of {done.series}")
+        else:
+            print(f"{path.name}: {done.rows:,} rows of {done.series} would be imported")
     return EXIT_BAD_INPUT if failed else 0
 
 
 def _export(args, store) -> int:
-    from terminal.storage.export import export_series
+    from terminal.services.exports import export_series
 
     symbol, exchange = split_vt_symbol(args.vt_symbol)
     rows = export_series(store, symbol, exchange, args.interval, args.output)
@@ -162,18 +150,18 @@ def _delete(args, store) -> int:
 
 def _verify(args, store) -> int:
     """One line per series, each damaged part named with what failed; exit 1 if any is."""
+    from terminal.services.verify import verify_store
+
     symbol = exchange = None
     if args.vt_symbol:
         symbol, exchange = split_vt_symbol(args.vt_symbol)
     shown = sys.stderr.isatty()
 
-    def progress(done: int, total: int, series: str) -> None:
-        if shown:
-            percent = 100 * done // total if total else 100
-            print(f"\rverifying {percent:3d}% {series}"[:79].ljust(79), end="",
-                  file=sys.stderr, flush=True)
+    def progress(percent: int, series: str) -> None:
+        print(f"\rverifying {percent:3d}% {series}"[:79].ljust(79), end="", file=sys.stderr,
+              flush=True)
 
-    report = store.verify(symbol, exchange, args.interval, progress)
+    report = verify_store(store, symbol, exchange, args.interval, progress if shown else None)
     if shown:
         print("\r" + " " * 79 + "\r", end="", file=sys.stderr, flush=True)
     by_series: dict[str, list] = {}

@@ -1,62 +1,45 @@
-"""Longer bars made from stored shorter ones: stored beside them (the data dock and the
-`data resample` command) or shown on a chart. The store and the session rules meet here,
+"""Longer bars made from stored shorter ones and stored beside them: the Data dock's
+"Resample to" and the `data resample` command. The store and the session rules meet here,
 above both."""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from vnpy.trader.constant import Exchange
 
-from terminal.market.resample import DAILY, ResampleError, minutes_of, resample
-from terminal.storage.market_store import MarketStore
+from terminal.market.resample import DAILY, TARGETS, ResampleError, minutes_of, resample
+from terminal.storage.market_store import TICK_INTERVAL, MarketStore
+
+if TYPE_CHECKING:
+    from terminal.storage.csv_import import Progress  # (percent, stage); csv_import loads pandas
 
 
 def resample_stored(store: MarketStore, symbol: str, exchange: Exchange, source: str,
-                    target: str) -> int:
+                    target: str, progress: Progress | None = None) -> int:
     """Build `target` bars from the stored `source` bars and store them (replacing what the
-    store held for those times); returns the number of bars written."""
+    store held for those times); returns the number of bars written. `progress` hears
+    (percent, stage); raising from it before the write stops with nothing written."""
+    step = progress or (lambda percent, stage: None)
+    step(0, f"reading {source} bars")
     table = store.load_table(symbol, exchange, source)
     if table.num_rows == 0:
         raise ValueError(f"the store holds no {source} bars of {symbol}.{exchange.value}")
     columns = {name: table.column(name).to_numpy() for name in table.column_names}
+    step(40, f"building {target} bars")
     bars = resample(columns, source, target, symbol, exchange, store.tz)
+    step(90, "writing to the store")
     store.save_columns(symbol, exchange, target, bars)
     return len(bars["datetime"])
 
 
-CHART_TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "d")
-TAIL_MINUTES = 3000          # 1-minute bars kept to extend a chart's last bars live
-
-
-def chart_history(store: MarketStore, symbol: str, exchange: Exchange,
-                  timeframe: str) -> tuple[dict, dict]:
-    """A chart's bars at `timeframe`, and the last 1-minute bars (to rebuild its latest bars
-    as live minutes arrive). Built from the shortest stored bars that divide the timeframe
-    (stored 1-minute bars usually); a series stored at the timeframe itself is used as is."""
-    stored = {info.interval for info in store.series()
-              if info.symbol == symbol and info.exchange == exchange}
-    source = _best_source(stored, timeframe)
-    empty = {"datetime": np.empty(0, np.int64)}
-    if source is None:
-        return empty, empty
-    table = store.load_table(symbol, exchange, source)
-    columns = {name: table.column(name).to_numpy() for name in table.column_names}
-    bars = columns if source == timeframe else resample(
-        columns, source, timeframe, symbol, exchange, store.tz)
-    tail = {name: values[-TAIL_MINUTES:] for name, values in columns.items()} \
-        if source == "1m" else empty
-    return bars, tail
-
-
-def _best_source(stored: set[str], timeframe: str) -> str | None:
-    if timeframe in stored:
-        return timeframe
-    candidates = []
-    for interval in stored:
-        try:
-            length = minutes_of(interval)
-        except ResampleError:
-            continue
-        if timeframe == DAILY or minutes_of(timeframe) % length == 0:
-            candidates.append((length, interval))
-    return min(candidates)[1] if candidates else None
+def resample_targets(interval: str) -> list[str]:
+    """The longer intervals a stored bar interval can be resampled to."""
+    if interval == TICK_INTERVAL or interval == DAILY:
+        return []
+    try:
+        length = minutes_of(interval)
+    except ResampleError:
+        return []
+    return [t for t in TARGETS if t == DAILY or (minutes_of(t) > length
+                                                  and minutes_of(t) % length == 0)]

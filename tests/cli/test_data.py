@@ -99,6 +99,22 @@ def store_is_empty(capsys, home: str) -> bool:
     return "the store is empty" in capsys.readouterr().out
 
 
+def test_a_file_naming_no_series_asks_for_the_options_and_a_dry_run_writes_nothing(
+        workdir, capsys):
+    home = str(workdir / "data")
+    (workdir / "prices.csv").write_text(BARS)
+    code, _, err = imported(capsys, home, "prices.csv")
+    assert code == 2
+    assert err == "prices.csv: rejected, nothing written: no symbol/exchange in the file or " \
+                  "its name; give --symbol and --exchange\n"
+    code, _, err = imported(capsys, home, "prices.csv", "--symbol", "ag2406", "--exchange", "XX")
+    assert code == 2 and err == "prices.csv: rejected, nothing written: unknown exchange 'XX'\n"
+    code, out, _ = imported(capsys, home, "prices.csv", "--symbol", "ag2406", "--exchange",
+                            "shfe", "--interval", "5m", "--dry-run")
+    assert code == 0 and out == "prices.csv: 2 rows of ag2406.SHFE 5m would be imported\n"
+    assert store_is_empty(capsys, home)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="symbolic links and FIFOs as POSIX has them")
 def test_a_symbolic_link_loop_a_folder_and_a_missing_file_are_named(workdir, capsys):
     home = str(workdir / "data")

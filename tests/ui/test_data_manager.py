@@ -11,16 +11,17 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from vnpy.trader.constant import Exchange
 
+from terminal.services.resample import resample_targets
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, MarketStore
 from terminal.ui.colours import ERROR_BRUSH
-from terminal.ui.docks.data_manager import (DataManagerDock, export_target,
-                                            interval_order, resample_targets)
+from terminal.ui.docks.data_manager import DataManagerDock, export_target, interval_order
 from terminal.ui.models.series import SeriesTableModel
 
 from tests.helpers import SHARED_DATA
 
 WAIT = 20_000  # ms
+DAMAGED_COLOUR = ERROR_BRUSH.color()
 RB_FILE = "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
 RB = ("rb2401", "SHFE", "1m")
 needs_data = pytest.mark.skipif(not (SHARED_DATA / RB_FILE).is_file(),
@@ -41,8 +42,6 @@ def dock(qtbot, store):
     widget.show()
     yield widget
     widget.pool.waitForDone(WAIT)
-
-DAMAGED_COLOUR = ERROR_BRUSH.color()
 
 
 def wait_done(qtbot, job):
@@ -206,13 +205,13 @@ def test_an_import_can_be_cancelled_before_the_write(qtbot, dock, store, tmp_pat
     qtbot.waitUntil(lambda: wizard.ready, timeout=WAIT)
     import terminal.ui.dialogs.import_wizard as module
 
-    real = module.import_file
+    real = module.import_csv
 
-    def slow(store, path, spec, progress):
+    def slow(*args):
         wizard.job.cancel()  # the trader presses Cancel while the file is read
-        return real(store, path, spec, progress)
+        return real(*args)
 
-    monkeypatch.setattr(module, "import_file", slow)
+    monkeypatch.setattr(module, "import_csv", slow)
     wait_done(qtbot, wizard.start_import())
     assert wizard.stage_label.text() == "Cancelled, nothing written"
     assert wizard.import_button.isEnabled()

@@ -2,17 +2,16 @@
 lines as they will be stored, and the import itself on a worker thread with a progress bar.
 
 The dialog never blocks the GUI thread on the file: detection and the import run as `Job`s;
-only the preview (the first `PREVIEW_ROWS` lines) is parsed on the GUI thread. The import is
-all or nothing (`csv_import.import_file`): a rejected file lists its bad rows here and leaves
-the store as it was; cancelling works until the write begins.
+only the preview (the first `PREVIEW_ROWS` lines) is parsed on the GUI thread. What it does
+with the file is the import service's (`services.imports`, as `data import` uses it): the
+form's settings become a spec there, and the import is all or nothing: a rejected file lists
+its bad rows here and leaves the store as it was; cancelling works until the write begins.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -38,19 +37,21 @@ from PySide6.QtWidgets import (
 )
 from vnpy.trader.constant import Exchange
 
+from terminal.services.imports import (
+    Imported,
+    Inspection,
+    import_csv,
+    inspect_file,
+    spec_from_settings,
+)
 from terminal.storage.csv_import import (
-    BAR_REQUIRED,
     DATETIME_FORMATS,
     PREVIEW_ROWS,
     FileRejected,
     ImportRejected,
     ImportSpec,
     RowProblem,
-    detect,
-    import_file,
     preview,
-    read,
-    read_frame,
 )
 from terminal.storage.market_store import BAR_FIELDS, TICK_FIELDS, TICK_INTERVAL
 from terminal.ui.jobs import Job
@@ -67,7 +68,6 @@ TIME_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Singapore", "Asia/Tokyo",
               "Europe/London", "America/Chicago", "America/New_York")
 FIRST_EXCHANGES = ("SHFE", "INE", "DCE", "CZCE", "CFFEX", "GFEX")
 TICK_PREVIEW_FIELDS = ("last_price", "last_volume", "volume", "turnover", "open_interest")
-_INTERVAL = re.compile(r"\d*[mhdw]")
 _PREVIEW_DELAY_MS = 150
 
 
@@ -256,40 +256,27 @@ class ImportWizard(QDialog):
         self.progress_bar.setRange(0, 0)  # busy
         self.stage_label.setText("Reading the file…")
 
-        def work(job: Job):
-            headers = list(read_frame(path, nrows=0).columns)
-            try:
-                spec, _ = detect(path)
-            except FileRejected:  # nothing to map: no rows, unreadable
-                raise
-            except ImportRejected as exc:  # not recognised: the trader maps it by hand
-                return None, headers, exc
-            return spec, headers, None
-
-        job = Job(work, name=f"detect {path.name}")
+        job = Job(lambda job: inspect_file(path), name=f"detect {path.name}")
         job.succeeded.connect(lambda result: self._detected(job, result))
         job.failed.connect(lambda exc: self._detect_failed(job, exc))
         self.detect_job = job
         job.start(self.pool)
         return job
 
-    def _detected(self, job: Job, result) -> None:
+    def _detected(self, job: Job, found: Inspection) -> None:
         if job is not self.detect_job:
             return  # another file was chosen meanwhile
-        spec, headers, problem = result
         self.progress_bar.setRange(0, 100)
         self.progress_bar.setValue(0)
         self.stage_label.setText("")
-        self.headers = headers
-        self.detected = spec
-        if spec is None:
-            spec = ImportSpec(kind="bar", symbol="", exchange=Exchange.LOCAL)
-        self.fill_form(spec)
+        self.headers = found.headers
+        self.detected = found.spec
+        self.fill_form(found.spec or ImportSpec(kind="bar", symbol="", exchange=Exchange.LOCAL))
         self._set_form_enabled(True)
         self.ready = True
         self.update_preview()
-        if problem is not None:
-            self._message(f"The layout was not recognised: {problem}. Map the columns "
+        if found.problem is not None:  # not recognised: the trader maps it by hand
+            self._message(f"The layout was not recognised: {found.problem}. Map the columns "
                           "by hand.", error=True)
 
     def _detect_failed(self, job: Job, exc: Exception) -> None:
@@ -375,37 +362,13 @@ class ImportWizard(QDialog):
 
     def spec_from_form(self, for_import: bool = True) -> ImportSpec:
         """The settings as the form shows them; ValueError names what is missing or wrong."""
-        kind = self.kind_box.currentData()
-        symbol = self.symbol_edit.text().strip()
-        exchange = self.exchange_box.currentData()
-        if for_import and not symbol:
-            raise ValueError("give the symbol (e.g. rb2401)")
-        if for_import and exchange == Exchange.LOCAL:
-            raise ValueError("choose the exchange")
-        interval = self.interval_box.currentText().strip() if kind == "bar" else ""
-        if kind == "bar" and not _INTERVAL.fullmatch(interval):
-            raise ValueError(f"bar interval {interval!r}: use 1m, 5m, 1h, d, w ...")
-        datetime_format = self.format_box.currentText().strip()
-        if not datetime_format:
-            raise ValueError("give the time format (e.g. %Y-%m-%d %H:%M:%S)")
-        zone = self.timezone_box.currentText().strip()
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder
-            raise ValueError(f"unknown time zone {zone!r} (e.g. Asia/Shanghai)") from None
-        columns = self.columns()
-        if "datetime" not in columns and "date" not in columns:
-            raise ValueError("choose the column with the date (and time)")
-        required = BAR_REQUIRED if kind == "bar" else ("last_price",)
-        missing = [title(name) for name in required if name not in columns]
-        if missing:
-            raise ValueError(f"choose the columns for {', '.join(missing)}")
-        return ImportSpec(
-            kind=kind, symbol=symbol, exchange=exchange, interval=interval, columns=columns,
-            datetime_format=datetime_format,
-            end_labelled=kind == "bar" and bool(self.label_box.currentData()),
-            cumulative_volume=bool(self.volume_box.currentData()), timezone=zone,
-        )
+        return spec_from_settings(
+            kind=self.kind_box.currentData(), symbol=self.symbol_edit.text(),
+            exchange=self.exchange_box.currentData(), interval=self.interval_box.currentText(),
+            columns=self.columns(), datetime_format=self.format_box.currentText(),
+            end_labelled=bool(self.label_box.currentData()),
+            cumulative_volume=bool(self.volume_box.currentData()),
+            timezone=self.timezone_box.currentText(), named=for_import)
 
     # ------------------------------------------------------------------ the preview
     def _schedule_preview(self, *_) -> None:
@@ -490,12 +453,8 @@ class ImportWizard(QDialog):
             return None
         path, store = self.path, self.store
 
-        def work(job: Job):
-            if check_only:
-                return spec, len(read(path, spec, progress=job.report)["datetime"]), False
-            return (*import_file(store, path, spec, progress=job.report), True)
-
-        job = Job(work, name=f"{'check' if check_only else 'import'} {path.name}")
+        job = Job(lambda job: import_csv(store, path, spec, check_only, job.report),
+                  name=f"{'check' if check_only else 'import'} {path.name}")
         job.progress.connect(self._progress)
         job.succeeded.connect(self._imported)
         job.failed.connect(self._failed)
@@ -529,12 +488,11 @@ class ImportWizard(QDialog):
         self.browse_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
-    def _imported(self, result) -> None:
-        spec, rows, stored = result
+    def _imported(self, result: Imported) -> None:
+        spec, rows, what = result.spec, result.rows, result.series
         self._import_over()
         self.progress_bar.setValue(100)
-        what = f"{spec.symbol}.{spec.exchange.value} {spec.interval or 'tick'}"
-        if not stored:
+        if not result.stored:
             self.stage_label.setText(f"Checked: {rows:,} rows, no problems")
             self._message(f"Every row is good: {rows:,} rows of {what} would be imported. "
                           "Nothing was written.")

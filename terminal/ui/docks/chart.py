@@ -37,7 +37,7 @@ from terminal.market.prices import decimals_for, round_to_tick
 from terminal.market.resample import DAILY, ResampleError, resample
 from terminal.market.ticket import Ticket, TicketError
 from terminal.market.trading import Trading, TradingError
-from terminal.services.resample import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
+from terminal.services.chart_history import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
 from terminal.storage.market_store import MarketStore, StoreError, to_ns
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.jobs import Job

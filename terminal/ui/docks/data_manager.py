@@ -3,11 +3,11 @@ view.
 
     Exchange ─ symbol ─ interval (tick, 1m, 5m, d ...)   rows, first, last
 
-Everything `trading-terminal data ...` does, with the same code underneath: the import
-wizard (`ui.dialogs.import_wizard`) runs `csv_import.import_file`, export writes through
-`storage.export.export_series`, Verify runs `MarketStore.verify`. Slow work (imports,
-exports, verifying, loading a series for the view) runs on a worker thread; errors are shown
-in a message box and logged, never raised into Qt. A series found damaged (by Verify, or by
+Everything `trading-terminal data ...` does, through the same services (`terminal.services`):
+the import wizard (`ui.dialogs.import_wizard`) runs `imports.import_csv`, Export
+`exports.export_series`, Resample to `resample.resample_stored`, Verify `verify.verify_store`.
+Slow work (imports, exports, resampling, verifying, loading a series for the view) runs on a
+worker thread; errors are shown in a message box and logged, never raised into Qt. A series found damaged (by Verify, or by
 a load that failed) is shown in red, its damaged parts in the row's tooltip.
 """
 
@@ -38,9 +38,9 @@ from PySide6.QtWidgets import (
 )
 from vnpy.trader.constant import Exchange
 
-from terminal.market.resample import DAILY, TARGETS, ResampleError, minutes_of
-from terminal.services.resample import resample_stored
-from terminal.storage.export import FORMATS, export_series
+from terminal.services.exports import FORMATS, export_series
+from terminal.services.resample import resample_stored, resample_targets
+from terminal.services.verify import damaged_series, verify_store
 from terminal.storage.market_store import (TICK_INTERVAL, DamagedPartError, MarketStore,
                                            SeriesInfo, Verification)
 from terminal.ui.docks.common import RefreshedWhenShown
@@ -341,15 +341,15 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         store = self.store
 
         def work(job: Job):
-            return export_series(store, symbol, Exchange(exchange), interval, Path(out))
+            return export_series(store, symbol, Exchange(exchange), interval, Path(out),
+                                 job.report)
 
         def done(rows: int) -> None:
             self.status_label.setText(f"Exported {rows:,} rows of {describe(key)} to {out}")
             log.info("exported %d rows of %s to %s", rows, describe(key), out)
 
-        self.status_label.setText(f"Exporting {describe(key)}…")
-        return self._run(Job(work, name=f"export {describe(key)}"), done,
-                         f"{describe(key)} could not be exported to {out}", key)
+        job = self._busy(Job(work, name=f"export {describe(key)}"), f"Exporting {describe(key)}…")
+        return self._run(job, done, f"{describe(key)} could not be exported to {out}", key)
 
     # ------------------------------------------------------------------ resample
     def resample_series(self, key: Key, target: str) -> Job:
@@ -358,7 +358,8 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         store = self.store
 
         def work(job: Job):
-            return resample_stored(store, symbol, Exchange(exchange), interval, target)
+            return resample_stored(store, symbol, Exchange(exchange), interval, target,
+                                   job.report)
 
         def done(rows: int) -> None:
             self.refresh()
@@ -366,9 +367,9 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self.status_label.setText(f"Wrote {rows:,} {target} bars built from "
                                       f"{describe(key)}")
 
-        self.status_label.setText(f"Resampling {describe(key)} to {target}…")
-        return self._run(Job(work, name=f"resample {describe(key)}"), done,
-                         f"{describe(key)} could not be resampled to {target}", key)
+        job = self._busy(Job(work, name=f"resample {describe(key)}"),
+                         f"Resampling {describe(key)} to {target}…")
+        return self._run(job, done, f"{describe(key)} could not be resampled to {target}", key)
 
     # ------------------------------------------------------------------ delete
     def request_delete(self) -> QMessageBox | None:
@@ -452,13 +453,10 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         what = describe(key) if key else "every series"
 
         def work(job: Job) -> Verification:
-            def progress(done: int, total: int, series: str) -> None:
-                job.report(100 * done // total if total else 100, series)
-
             if key is None:
-                return store.verify(progress=progress)
+                return verify_store(store, progress=job.report)
             symbol, exchange, interval = key
-            return store.verify(symbol, Exchange(exchange), interval, progress)
+            return verify_store(store, symbol, Exchange(exchange), interval, job.report)
 
         job = Job(work, name=f"verify {what}")
         job.progress.connect(lambda percent, text: self.status_label.setText(
@@ -475,10 +473,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         self.buttons["Verify all"].setText(self.verify_action.text())
 
     def _verified(self, key: Key | None, report: Verification) -> None:
-        found: dict[Key, list[str]] = {}
-        for check in report.damaged:
-            found.setdefault(check.key, []).append(
-                f"{check.path.name}: {check.problem}")
+        found = damaged_series(report)
         if key is None:
             self.damaged = found
         else:
@@ -515,6 +510,12 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self._mark(item, key)
 
     # ------------------------------------------------------------------ plumbing
+    def _busy(self, job: Job, text: str) -> Job:
+        """Say what `job` does in the status line, with how far it has got."""
+        self.status_label.setText(text)
+        job.progress.connect(lambda percent, _: self.status_label.setText(f"{text} {percent}%"))
+        return job
+
     def _run(self, job: Job, done, failure: str, key: Key | None = None) -> Job:
         """Start `job`; `done` gets its result. A failure is shown; a damaged part met while
         working on series `key` marks that series."""
@@ -541,18 +542,6 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         self.error_box = box
         box.open()
         return box
-
-
-def resample_targets(interval: str) -> list[str]:
-    """The longer intervals a stored bar interval can be resampled to."""
-    if interval == TICK_INTERVAL or interval == DAILY:
-        return []
-    try:
-        length = minutes_of(interval)
-    except ResampleError:
-        return []
-    return [t for t in TARGETS if t == DAILY or (minutes_of(t) > length
-                                                  and minutes_of(t) % length == 0)]
 
 
 def export_target(name: str, chosen_filter: str) -> Path:
