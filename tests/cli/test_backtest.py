@@ -17,6 +17,7 @@ import pytest
 from terminal.app.main import main as terminal_main
 
 from tests.helpers import SHARED_DATA
+from tests.helpers.parameters import REFUSED
 from tests.helpers.plugin_files import HOSTILE, LIMIT, write_hostile
 
 RB = SHARED_DATA / "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
@@ -99,22 +100,12 @@ def test_backtest_prints_the_statistics_and_saves_the_run(home, capsys):
     assert len({len(line) for line in table}) == 1
 
 
-# The same refusals, word for word, in the workbench's form and the Strategies dock's dialog
-# (tests/ui/test_workbench.py, tests/ui/test_strategies_dock.py): one parser.
-REFUSED = [
-    ("bar_minutes=1.0", "bar_minutes: '1.0' is not a whole number (the default is 5)"),
-    ("trailing_stop=", "trailing_stop: '' is not true or false (true/false, yes/no, on/off or "
-     "1/0; the default is True)"),
-    ("trailing_stop=maybe", "trailing_stop: 'maybe' is not true or false (true/false, yes/no, "
-     "on/off or 1/0; the default is True)"),
-]
-
-
-@pytest.mark.parametrize("param, message", REFUSED)
-def test_a_parameter_that_does_not_fit_its_type_is_refused(home, capsys, param, message):
+@pytest.mark.parametrize("name, text, message", REFUSED)
+def test_a_parameter_that_does_not_fit_its_type_is_refused(home, capsys, name, text, message):
+    """The same words as the workbench's form and the Strategies dock's dialog: one parser."""
     before = len(runs(home))
     assert main(["--home", str(home), "backtest", "MacdTrendStrategy", "rb2401.SHFE", *PERIOD,
-                 "--param", param]) == 2
+                 "--param", f"{name}={text}"]) == 2
     assert capsys.readouterr().err == f"error: --param {message}\n"
     assert len(runs(home)) == before
 
