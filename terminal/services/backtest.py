@@ -3,6 +3,14 @@ parameters, the bars from the store with their warm-up (built from shorter bars 
 costs from the contract table unless given, vn.py's engine in this process, and the run kept
 in the run store (terminal.backtest.runs) as done with its results or failed with the error.
 
+- Costs: size, pricetick and rate default to the product's entry in the contract table
+  (terminal.market.contracts); a product charging a fee per lot gets that fee as a rate of
+  the first bar's contract value. Where each came from is kept with the run. Slippage
+  defaults to 0, capital to 1,000,000.
+- Kept: the settings, all the strategy's parameters, status done with the statistics, daily
+  results and trades, or failed with the error when the strategy raised. Bad input (BadInput,
+  its message naming the value) keeps nothing.
+
 The workbench runs its backtests in worker processes instead: services.backtest_runs.
 """
 
