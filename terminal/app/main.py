@@ -125,10 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(data_paths)
         return data_cli.run(args, data_paths)
     if args.command in ("backtest", "optimize"):
-        from terminal.cli import backtest as backtest_cli
-
         configure_logging(data_paths)
-        return backtest_cli.run(args, data_paths)
+        return args.run(args, data_paths)
 
     # Everything that is not Qt is imported before PySide6: once PySide6 is loaded, its import
     # hook reads the source of every Python module imported after it (shiboken's

@@ -33,11 +33,12 @@ def parser() -> argparse.ArgumentParser:
         "line and exit (0 when it worked)",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    from terminal.cli import backtest as backtest_cli, data as data_cli
+    from terminal.cli import backtest, data, optimise
 
     commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimize}")
-    data_cli.add_parser(commands)
-    backtest_cli.add_parsers(commands)
+    data.add_parser(commands)
+    backtest.add_parser(commands)       # these two set `run`: the command's run(args, paths)
+    optimise.add_parser(commands)
     return p
 
 

@@ -17,6 +17,7 @@ import pytest
 from terminal.app.main import main as terminal_main
 
 from tests.helpers import SHARED_DATA
+from tests.helpers.parameters import REFUSED
 from tests.helpers.plugin_files import HOSTILE, LIMIT, write_hostile
 
 RB = SHARED_DATA / "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
@@ -99,6 +100,16 @@ def test_backtest_prints_the_statistics_and_saves_the_run(home, capsys):
     assert len({len(line) for line in table}) == 1
 
 
+@pytest.mark.parametrize("name, text, message", REFUSED)
+def test_a_parameter_that_does_not_fit_its_type_is_refused(home, capsys, name, text, message):
+    """The same words as the workbench's form and the Strategies dock's dialog: one parser."""
+    before = len(runs(home))
+    assert main(["--home", str(home), "backtest", "MacdTrendStrategy", "rb2401.SHFE", *PERIOD,
+                 "--param", f"{name}={text}"]) == 2
+    assert capsys.readouterr().err == f"error: --param {message}\n"
+    assert len(runs(home)) == before
+
+
 def test_hourly_bars_are_built_from_the_stored_minutes(home, capsys):
     assert main(["--home", str(home), "backtest", "DoubleMaStrategy", "rb2401.SHFE",
                  "--interval", "1h", *PERIOD]) == 0
@@ -113,9 +124,9 @@ def test_hourly_bars_are_built_from_the_stored_minutes(home, capsys):
      "DoubleMaStrategy has no parameter 'fast'; its parameters: fast_window (default 10), "
      "slow_window (default 20)"),
     (["DoubleMaStrategy", "rb2401.SHFE", "--param", "fast_window=abc"],
-     "--param fast_window='abc': expected a whole number (the default is 10)"),
+     "--param fast_window: 'abc' is not a whole number (the default is 10)"),
     (["DoubleMaStrategy", "rb2401.SHFE", "--param", "fast_window=2.5"],
-     "--param fast_window='2.5': expected a whole number"),
+     "--param fast_window: '2.5' is not a whole number"),
     (["DoubleMaStrategy", "rb2401.SHFE", "--start", "2023-13-01"],
      "--start: '2023-13-01' is not a date (YYYY-MM-DD)"),
     (["DoubleMaStrategy", "rb2401.SHFE", "--start", "2024-01-02", "--end", "2024-01-10"],
@@ -213,7 +224,8 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
 @pytest.mark.parametrize("arguments, message", [
     ([], "optimize needs at least one --range"),
     (["--range", "fast=1:3:1"], "DoubleMaStrategy has no parameter 'fast'"),
-    (["--range", "fast_window=x:3:1"], "--range fast_window='x': expected a whole number"),
+    (["--range", "fast_window=x:3:1"], "--range fast_window: 'x' is not a whole number"),
+    (["--range", "fast_window=1.0,3"], "--range fast_window: '1.0' is not a whole number"),
     (["--range", "fast_window=5:3:1"], "start 5 is above stop 3"),
     (["--range", "fast_window=5,10", "--param", "fast_window=5"],
      "fast_window: given both as --param and as --range"),

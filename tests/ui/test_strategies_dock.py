@@ -9,6 +9,7 @@ import json
 
 from tests.helpers.gui import RB, WAIT
 from terminal.plugins.modules import module_name_for
+from tests.helpers.parameters import REFUSED
 from tests.helpers.plugin_files import HOSTILE, LIMIT, imported_here, strategy
 
 CHECKED = 120_000   # ms: a check process starts an interpreter and imports vn.py
@@ -93,6 +94,29 @@ def test_add_init_start_edit_stop_a_plugin_strategy(qtbot, terminal):
     dock.remove_selected()
     assert name not in runtime.cta.strategies and dock.model.rowCount() == 0
     assert "RsiReversionStrategy_1" in dock.log.toPlainText()
+
+
+
+def test_a_parameter_that_does_not_fit_its_type_is_refused_beside_its_field(qtbot, terminal):
+    """The same words as the command line's --param and the workbench's form: one parser."""
+    runtime, window = terminal
+    dock = window.strategies
+    dialog = dock.add()
+    assert dialog.select_class("MacdTrendStrategy")
+    dialog.symbol_box.setEditText(RB)
+    fields = dialog.fields
+    assert fields.texts()["trailing_stop"] == "true" and fields.texts()["bar_minutes"] == "5"
+    for name, text, message in REFUSED:
+        fields.set_text(name, text)
+        dialog.accept()
+        assert dialog.error.text() == message and dialog.isVisible()
+        assert fields.errors[name].text() == message and not fields.errors[name].isHidden()
+        assert runtime.cta.strategies == {} and runtime.cta.classes == {}
+        fields.set_text(name, {"bar_minutes": "5", "trailing_stop": "TRUE"}[name])
+    fields.set_text("trailing_stop", "off")
+    dialog.accept()
+    assert not dialog.isVisible() and all(label.isHidden() for label in fields.errors.values())
+    assert runtime.cta.strategies["MacdTrendStrategy_1"].trailing_stop is False
 
 
 def test_a_raising_strategy_is_stopped_and_reported(qtbot, data_dir, tmp_path):

@@ -28,6 +28,7 @@ from terminal.ui.strategy_choices import ERROR_ROLE
 
 from tests.helpers import SHARED_DATA
 from tests.helpers import random_walk_bars
+from tests.helpers.parameters import REFUSED
 from tests.helpers.plugin_files import HOSTILE, LIMIT, imported_here, strategy, write_hostile
 
 WAIT = 30_000  # ms
@@ -168,6 +169,24 @@ def test_strategies_load_errors_and_typed_parameters(bench):
     assert (settings.start, settings.end) == (datetime(2023, 9, 25), datetime(2023, 9, 28))
     bench.form.end_edit.setDate(bench.form.start_edit.date().addDays(-1))
     assert bench.run() is None and "ends" in bench.message.text()
+
+
+
+@pytest.mark.parametrize("name, text, message", REFUSED)
+def test_a_parameter_that_does_not_fit_its_type_is_refused_beside_its_field(bench, name, text,
+                                                                            message):
+    """The same words as the command line's --param and the Strategies dock: one parser."""
+    choose(bench, "MacdTrendStrategy")
+    fields = bench.form.fields
+    assert fields.texts()["trailing_stop"] == "true" and fields.texts()["bar_minutes"] == "5"
+    fields.set_text(name, text)
+    assert bench.run() is None
+    assert bench.message.text() == message
+    assert fields.errors[name].text() == message and not fields.errors[name].isHidden()
+    assert bench.runs.list() == [] and bench.session == {}
+    fields.set_text(name, "off" if name == "trailing_stop" else "15")
+    assert bench.form.params()[name] == (False if name == "trailing_stop" else 15)
+    assert fields.errors[name].isHidden()
 
 
 # ---------------------------------------------------------------------- runs

@@ -10,21 +10,20 @@
 - Costs: contract size, price tick and commission rate from the contract's specification
   (`market.contracts.spec_for`, by product: rb2401 trades like rb2701), slippage one tick;
   all editable. A product charged per lot gets an approximate rate at a typical price.
-- Parameters: one field per parameter of the class, typed by its default (whole number,
-  number, yes/no, text); a value that does not fit is named and nothing runs.
+- Parameters: one field per parameter of the class, read by the one parser
+  (terminal.plugins.parameters) by the type of its default (a whole number, a finite number,
+  true/false, text); a value that does not fit is named beside its field and nothing runs.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-    QLabel, QLineEdit, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+    QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QToolButton, QVBoxLayout, QWidget)
 from vnpy.trader.constant import Interval
 from vnpy_ctastrategy.base import BacktestingMode
 
@@ -32,49 +31,16 @@ from terminal.backtest.engine import BacktestSettings
 from terminal.backtest.jobs import store_interval
 from terminal.market.contracts import SPECS, spec_for
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
+# parse_param: ui/backtest/optimise.py takes it from here until it imports the module itself
+from terminal.plugins.parameters import kind_of, parse_param  # noqa: F401
 from terminal.storage.market_store import MarketStore, SeriesInfo
 from terminal.ui import strategy_choices
 from terminal.core.symbols import BadSymbol, split_vt_symbol
 from terminal.ui.colours import ERROR_TEXT_STYLE
-INT_LIMIT = 2_000_000_000
+from terminal.ui.parameter_fields import ParameterFields
+
 DEFAULT_CAPITAL = 1_000_000
 INTERVAL_ORDER = {"tick": 0, "1m": 1, "1h": 2, "d": 3, "w": 4}
-
-
-def parse_param(name: str, text: str, default):
-    """A parameter typed by the trader, as the type of its default; ValueError names it."""
-    text = text.strip()
-    if isinstance(default, bool):
-        lowered = text.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off", ""):
-            return False
-        raise ValueError(f"{name}: {text!r} is not yes or no")
-    if isinstance(default, int):
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError(f"{name}: {text!r} is not a whole number") from None
-    if isinstance(default, float):
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"{name}: {text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{name}: {text!r} is not a finite number")
-        return value
-    return text
-
-
-def kind_of(default) -> str:
-    if isinstance(default, bool):
-        return "bool"
-    if isinstance(default, int):
-        return "int"
-    if isinstance(default, float):
-        return "float"
-    return "text"
 
 
 def _qdate(day: date) -> QDate:
@@ -95,7 +61,6 @@ class SettingsPanel(QWidget):
         self.store = store
         self.series: dict[str, dict[str, SeriesInfo]] = {}   # vt_symbol -> interval -> info
         self.entry: StrategyEntry | None = None
-        self.param_widgets: dict[str, QWidget] = {}
         self.defaults: dict[str, object] = {}
         self._build()
         self.watch = strategy_choices.CatalogWatch(catalog, self)
@@ -173,6 +138,7 @@ class SettingsPanel(QWidget):
 
         self.params_box = QGroupBox("Parameters")
         self.params_form = QFormLayout(self.params_box)
+        self.fields = ParameterFields(self.params_form)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -259,7 +225,7 @@ class SettingsPanel(QWidget):
         """Show a new version of the chosen strategy (its file changed): its parameters
         rebuilt, the values typed kept where the parameter is still there, of the same
         kind."""
-        held = self._typed_texts()
+        held = self.fields.texts()
         previous = dict(self.defaults)
         self.entry = entry
         self._show_entry()
@@ -267,7 +233,7 @@ class SettingsPanel(QWidget):
         for key, text in held.items():
             if key in self.param_widgets and kind_of(entry.parameters[key]) == \
                     kind_of(previous.get(key)):
-                self._set_param(key, text)
+                self.fields.set_text(key, text)
 
     def current_entry(self) -> StrategyEntry:
         """The chosen strategy's entry as its file is now, without waiting: the folders are
@@ -290,63 +256,26 @@ class SettingsPanel(QWidget):
 
     # ------------------------------------------------------------------ parameters
     def _build_params(self, defaults: dict) -> None:
-        while self.params_form.rowCount():
-            self.params_form.removeRow(0)
-        self.param_widgets = {}
         self.defaults = dict(defaults)
-        for name, default in defaults.items():
-            kind = kind_of(default)
-            if kind == "bool":
-                widget = QCheckBox()
-                widget.setChecked(bool(default))
-            elif kind == "int":
-                widget = QSpinBox()
-                widget.setRange(-INT_LIMIT, INT_LIMIT)
-                widget.setValue(int(default))
-                widget.setGroupSeparatorShown(False)
-            else:
-                widget = QLineEdit(repr(default) if kind == "float" else str(default))
-                if kind == "float":
-                    widget.setValidator(QDoubleValidator())
-            widget.setToolTip(f"{name} ({kind}, default {default!r})")
-            self.param_widgets[name] = widget
-            self.params_form.addRow(name, widget)
+        self.fields.build(defaults)
         self.params_box.setTitle(f"Parameters ({len(defaults)})" if defaults
                                  else "Parameters (none)")
 
-    def _typed_texts(self) -> dict[str, str]:
-        out = {}
-        for name, widget in self.param_widgets.items():
-            if isinstance(widget, QCheckBox):
-                out[name] = "yes" if widget.isChecked() else "no"
-            elif isinstance(widget, QSpinBox):
-                out[name] = str(widget.value())
-            else:
-                out[name] = widget.text()
-        return out
-
-    def _set_param(self, name: str, value) -> None:
-        widget = self.param_widgets[name]
-        if isinstance(widget, QCheckBox):
-            widget.setChecked(value if isinstance(value, bool)
-                              else str(value).lower() in ("1", "true", "yes", "on"))
-        elif isinstance(widget, QSpinBox):
-            widget.setValue(int(value))
-        else:
-            widget.setText(repr(value) if isinstance(value, float) else str(value))
+    @property
+    def param_widgets(self) -> dict:
+        """The parameters' fields, by name."""
+        return self.fields.fields
 
     def set_params(self, values: dict) -> None:
         """Put values into the fields (those the strategy has)."""
         for name, value in values.items():
             if name in self.param_widgets:
-                self._set_param(name, value)
+                self.fields.set_value(name, value)
 
     def params(self) -> dict:
-        """The parameters typed; ValueError naming the first that does not fit."""
-        values = {}
-        for name, text in self._typed_texts().items():
-            values[name] = parse_param(name, text, self.defaults[name])
-        return values
+        """The parameters typed; ParameterValueError (a ValueError) naming the first that
+        does not fit, each shown beside its field."""
+        return self.fields.values()
 
     # ------------------------------------------------------------------ data
     def refresh_series(self) -> None:

@@ -29,12 +29,13 @@ from PySide6.QtWidgets import (
     QPushButton, QScrollArea, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
     QVBoxLayout, QWidget)
 
-from terminal.backtest import jobs as backtest_jobs
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.jobs import RunResult, chart_columns, settings_from, settings_record
+from terminal.backtest.jobs import RunResult
 from terminal.backtest.pool import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobHandle
 from terminal.backtest.runs import RunNotFound, RunStore
-from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
+from terminal.plugins.loader import PluginError, StrategyCatalog
+from terminal.services import backtest_runs
+from terminal.services.strategies import worker_strategy
 from terminal.storage.market_store import MarketStore
 from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.history import CompareView, HistoryPanel
@@ -50,13 +51,6 @@ DEFAULT_TIME_LIMIT = 600          # seconds per run
 MAX_SESSION_ROWS = 200            # rows kept in the Runs tab
 RUNS_COLUMNS = ("Run", "Strategy", "Symbol", "Interval", "State", "Progress", "Elapsed", "")
 PROGRESS_COLUMN, STATE_COLUMN, ELAPSED_COLUMN, ACTION_COLUMN = 5, 4, 6, 7
-
-
-def strategy_loader(entry: StrategyEntry):
-    """A picklable function a worker calls to import the strategy class from its file (a
-    user's file checked in a child of the worker first: one that exits or hangs while
-    importing fails the run with that reason). The GUI process never imports it."""
-    return entry.worker_loader()
 
 
 @dataclass
@@ -170,7 +164,7 @@ class BacktestWorkbench(QWidget):
         self.history.compare_requested.connect(self.compare)
         self.history.deleted.connect(self._deleted)
         self.compare_view = CompareView(self.runs)
-        self.optimise = OptimisePanel(self.form, self.signals, self.store.root, strategy_loader)
+        self.optimise = OptimisePanel(self.form, self.signals, self.store.root, worker_strategy)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(runs_panel, "Runs")
@@ -211,14 +205,9 @@ class BacktestWorkbench(QWidget):
         except (ValueError, PluginError) as exc:
             self._say(str(exc), error=True)
             return None
-        run_id = self.runs.create(entry.name, settings.vt_symbol, settings.interval,
-                                  settings.start, settings.end, settings_record(settings),
-                                  params)
-        kwargs = dict(market_root=str(self.store.root), strategy=strategy_loader(entry),
-                      settings=settings, params=params)
-        handle = self.signals.submit(backtest_jobs.run_backtest, kwargs,
-                                     name=f"{entry.name} {settings.vt_symbol}",
-                                     time_limit=self.time_limit())
+        run_id, handle = backtest_runs.submit_run(self.runs, self.signals.submit,
+                                                  self.store.root, entry, settings, params,
+                                                  self.time_limit())
         run = SessionRun(run_id, handle, entry.name, settings, params)
         self.session[run_id] = run
         self._by_job[handle.id] = run_id
@@ -287,10 +276,7 @@ class BacktestWorkbench(QWidget):
         if run is None or run.status != QUEUED or handle.state != RUNNING:
             return
         run.status = RUNNING
-        try:
-            self.runs.set_status(run.run_id, RUNNING)
-        except RunNotFound:
-            pass
+        backtest_runs.set_status(self.runs, run.run_id, RUNNING)
         self._set_state(run, "running")
         self._update_queue()
 
@@ -319,10 +305,7 @@ class BacktestWorkbench(QWidget):
         self._store_final(run, status, handle.error if status == FAILED else "")
 
     def _store_final(self, run: SessionRun, status: str, error: str = "") -> None:
-        try:
-            self.runs.set_status(run.run_id, status, error)
-        except RunNotFound:
-            pass
+        backtest_runs.set_status(self.runs, run.run_id, status, error)
         run.status = status
         run.saved = True
         last = error.strip().splitlines()[-1] if error.strip() else ""
@@ -335,11 +318,8 @@ class BacktestWorkbench(QWidget):
         """Keep the result (Parquet and SQLite, on a thread), then show it."""
         runs = self.runs
 
-        def work(job: Job) -> RunResult:
-            runs.save_result(run.run_id, result.stats, result.daily, result.trades)
-            return result
-
-        job = Job(work, name=f"save {run.run_id}")
+        job = Job(lambda _: backtest_runs.save_result(runs, run.run_id, result),
+                  name=f"save {run.run_id}")
         job.succeeded.connect(lambda saved: self._saved(run, saved))
         job.failed.connect(lambda exc: self._save_failed(run, exc))
         self._start_io(job)
@@ -441,22 +421,7 @@ class BacktestWorkbench(QWidget):
         """Show a stored run in Results: its statistics, daily results and fills as they were
         kept (nothing recomputed) and the candles of its period (read on a thread)."""
         runs, store = self.runs, self.store
-
-        def work(job: Job):
-            record = runs.get(run_id)
-            result = RunResult(stats=record.stats)
-            if record.status == DONE:
-                result.daily = runs.load_daily(run_id)
-                result.trades = runs.load_trades(run_id)
-                try:
-                    settings = settings_from(record.vt_symbol, record.interval, record.start,
-                                             record.end, record.settings)
-                    result.bars = chart_columns(store, settings)
-                except Exception:  # noqa: BLE001 - the series may be gone: no candles then
-                    log.info("no candles for run %s", run_id, exc_info=True)
-            return record, result
-
-        job = Job(work, name=f"open {run_id}")
+        job = Job(lambda _: backtest_runs.open_run(runs, store, run_id), name=f"open {run_id}")
         job.succeeded.connect(self._opened)
         job.failed.connect(lambda exc: self._say(f"run {run_id} cannot be opened: {exc}",
                                                  error=True))
@@ -494,12 +459,7 @@ class BacktestWorkbench(QWidget):
         self._clock.stop()
         self.signals.close()                # cancels the runs still working, reaps workers
         self.threads.waitForDone(10_000)    # results being saved are saved
-        for run in self.session.values():
-            try:
-                if self.runs.get(run.run_id).status in (QUEUED, RUNNING):
-                    self.runs.set_status(run.run_id, CANCELLED,
-                                         "the terminal was closed during the run")
-            except Exception:  # noqa: BLE001 - closing goes on
-                log.debug("could not mark run %s cancelled", run.run_id, exc_info=True)
+        backtest_runs.mark_unfinished(self.runs, list(self.session), CANCELLED,
+                                      "the terminal was closed during the run")
         if self._own_runs:
             self.runs.close()

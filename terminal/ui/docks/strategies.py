@@ -1,7 +1,9 @@
 """Live strategies: add an instance of a plugin strategy on a symbol with its parameters; init,
 start, stop, edit and remove it; its variables and log update live. Plugin files that are not
 loaded (their check found them raising, exiting, crashing or hanging while importing) are
-named above the table and greyed out in the Add dialog, with the reason.
+named above the table and greyed out in the Add dialog, with the reason. The dialog reads the
+parameters by the one parser (terminal.plugins.parameters): a value that does not fit its
+type is named beside its field and nothing goes to the engine.
 
 The table follows the CTA engine's strategy events (through the bridge); the buttons call the
 engine. A strategy that raises is stopped by the engine and shows as stopped here, with the
@@ -11,7 +13,7 @@ traceback in the log below and a severe alert.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 from vnpy_ctastrategy.base import EVENT_CTA_LOG, EVENT_CTA_STRATEGY
@@ -22,6 +24,7 @@ from terminal.ui import strategy_choices
 from terminal.ui.docks.common import make_table, selected_records
 from terminal.ui.models.table import Column, RecordTableModel
 from terminal.ui.colours import ERROR_BRUSH, ERROR_TEXT_STYLE, RUNNING_BRUSH
+from terminal.ui.parameter_fields import ParameterFields
 
 MAX_LOG_LINES = 5000
 
@@ -55,17 +58,6 @@ class StrategiesModel(RecordTableModel):
         )
 
 
-def parse_value(text: str, default):
-    """The parameter typed by the trader, as the type of its default; ValueError names it."""
-    if isinstance(default, bool):
-        return text.strip().lower() in ("1", "true", "yes", "on")
-    if isinstance(default, int):
-        return int(text)
-    if isinstance(default, float):
-        return float(text)
-    return text
-
-
 class StrategyDialog(QDialog):
     """Add a strategy (class, name, symbol, parameters) or edit one's parameters.
 
@@ -86,10 +78,10 @@ class StrategyDialog(QDialog):
         self.symbol_box.setEditable(True)
         self.symbol_box.addItems(symbols)
         self.params_form = QFormLayout()
-        self.param_edits: dict[str, QLineEdit | QCheckBox] = {}
+        self.fields = ParameterFields(self.params_form)
         self._shown_defaults: dict = {}
         self.error = QLabel()
-        self.error.setStyleSheet("color: #c0392b")
+        self.error.setStyleSheet(ERROR_TEXT_STYLE)
         self.error.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Strategy class", self.class_box)
@@ -151,22 +143,15 @@ class StrategyDialog(QDialog):
         entry = self.catalog.entries.get(self.class_name())
         return dict(entry.parameters) if entry is not None else {}
 
+    @property
+    def param_edits(self) -> dict:
+        """The parameters' fields, by name."""
+        return self.fields.fields
+
     def _class_changed(self, name: str) -> None:
-        while self.params_form.rowCount():
-            self.params_form.removeRow(0)
-        self.param_edits.clear()
         self._shown_defaults = self.defaults()
-        values = dict(self._shown_defaults)
-        if self.editing:
-            values.update(self.editing.get("parameters", {}))
-        for key, value in values.items():
-            if isinstance(value, bool):
-                widget = QCheckBox()
-                widget.setChecked(value)
-            else:
-                widget = QLineEdit(str(value))
-            self.param_edits[key] = widget
-            self.params_form.addRow(key, widget)
+        self.fields.build(self._shown_defaults,
+                          self.editing.get("parameters", {}) if self.editing else None)
         if not self.editing and name:
             base, number = name, 1
             while f"{base}_{number}" in self.engine.strategies:
@@ -174,20 +159,9 @@ class StrategyDialog(QDialog):
             self.name_edit.setText(f"{base}_{number}")
 
     def setting(self) -> dict:
-        """The parameters typed; ValueError naming the first bad one."""
-        defaults = self.defaults()
-        setting = {}
-        for key, widget in self.param_edits.items():
-            if isinstance(widget, QCheckBox):
-                setting[key] = widget.isChecked()
-                continue
-            try:
-                setting[key] = parse_value(widget.text(), defaults.get(key, ""))
-            except ValueError:
-                kind = {"int": "whole number", "float": "number"}.get(
-                    type(defaults.get(key)).__name__, "value")
-                raise ValueError(f"{key}: {widget.text()!r} is not a {kind}") from None
-        return setting
+        """The parameters typed by the one parser; ParameterValueError (a ValueError) naming
+        the first that does not fit, each shown beside its field."""
+        return self.fields.values()
 
     def accept(self) -> None:
         try:

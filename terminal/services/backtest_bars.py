@@ -1,0 +1,157 @@
+"""The bars a backtest or an optimisation in this process runs on, and its strategy's warm-up.
+
+- A series stored at the interval is used as is; 1h and d bars are otherwise built in memory
+  from the shortest stored intraday series that divides them, on the product's trading
+  sessions (the rules of `data resample`); nothing is written to the store.
+- Warm-up (`load_bar(days)` in a strategy's on_init): with `warmup_days` None it reads the
+  store, as the workbench and vn.py do (the store stays open until `close`); with a number,
+  the bars are read once from that many days before the start and every warm-up is served
+  from them (an optimisation's settings and the best one's backtest alike).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from vnpy.trader.constant import Interval
+
+from terminal.backtest.engine import history_range, select_history
+from terminal.backtest.optimize import SharedBars, load_shared_bars
+from terminal.core.paths import DataPaths
+from terminal.market.resample import DAILY, ResampleError, minutes_of, resample
+from terminal.services.strategies import BadInput
+from terminal.storage.market_store import BAR_FIELDS, MarketStore, StoreError, from_ns, to_ns
+
+
+@dataclass
+class Bars:
+    """The period's bars as vn.py's load_data gives them, and the engine's bar_loader for the
+    strategy's warm-up."""
+
+    history: list
+    load_bars: Any
+    shared: SharedBars | None       # bars read once (an optimisation's, or built ones)
+    bars_from: str                  # how the bars were had
+    warmup: str                     # where the warm-up comes from
+    warmup_days: int | None = None
+    store: MarketStore | None = None   # open while the warm-up reads it
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
+def load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
+         warmup_days: int | None) -> Bars:
+    """The bars of the period and a loader for the warm-up; BadInput when the store has
+    neither the interval nor bars to build it from."""
+    store = MarketStore(paths.market_dir)
+    keep_open = False
+    try:
+        stored = {info.interval: info for info in store.series()
+                  if info.symbol == symbol and info.exchange == exchange}
+        if interval in stored:
+            bars_from = f"the stored {interval} bars"
+            if warmup_days is None:
+                history = select_history(store.load_bars(
+                    symbol, exchange, Interval(interval), *history_range(settings)), settings)
+                keep_open = True
+                return Bars(history, store.load_bars, None, bars_from,
+                            "the strategy's warm-up (load_bar) reads the store", store=store)
+            shared = load_shared_bars(store, settings, warmup_days)
+        else:
+            source = source_for(interval, stored)
+            if source is None:
+                raise BadInput(f"no {interval} bars of {settings.vt_symbol} in the store"
+                               + (", nor shorter bars to build them from" if interval != "1m"
+                                  else "") + f"; {holdings(paths, symbol, exchange, store)}")
+            shared = SharedBars(_resampled(store, symbol, exchange, source, interval,
+                                           settings, warmup_days))
+            bars_from = (f"built in memory from the stored {source} bars on {symbol}'s "
+                         "trading sessions")
+        history = shared.history(settings)
+        before = max(len(shared) - len(history), 0)
+        if warmup_days is not None:
+            return Bars(history, shared.load_bars, shared, bars_from,
+                        f"{before:,} bars before the start, from {warmup_days} days before, "
+                        "serve the strategy's warm-up", warmup_days)
+        # a warm-up at another interval (load_bar's default is 1m) reads the store
+        keep_open = True
+        return Bars(history, _warmup_loader(shared, Interval(interval), store.load_bars),
+                    shared, bars_from,
+                    f"the strategy's warm-up (load_bar) reads these bars ({before:,} before "
+                    "the start), or the store for other intervals", store=store)
+    except StoreError as exc:
+        raise BadInput(str(exc)) from None
+    finally:
+        if not keep_open:
+            store.close()
+
+
+def _warmup_loader(shared: SharedBars, interval: Interval, read):
+    """A bar_loader serving `interval` from the built bars and other intervals from `read`."""
+    def load_bars(symbol, exchange, asked, start, end):
+        if asked == interval:
+            return shared.load_bars(symbol, exchange, asked, start, end)
+        return read(symbol, exchange, asked, start, end)
+
+    return load_bars
+
+
+def source_for(interval: str, stored: dict) -> str | None:
+    """The shortest stored intraday series whose length divides `interval` (1h or d)."""
+    if interval == "1m":
+        return None
+    candidates = []
+    for name in stored:
+        try:
+            length = minutes_of(name)
+        except ResampleError:
+            continue
+        if interval == DAILY or minutes_of(interval) % length == 0:
+            candidates.append((length, name))
+    return min(candidates)[1] if candidates else None
+
+
+def _resampled(store: MarketStore, symbol: str, exchange, source: str, interval: str,
+               settings, warmup_days: int | None) -> list:
+    """`interval` bars built from the whole stored `source` series (whole trading days),
+    as BarData, kept from `warmup_days` before the start (from the first when None) to the
+    end of the backtest."""
+    from vnpy.trader.object import BarData
+
+    table = store.load_table(symbol, exchange, source)
+    columns = {name: table.column(name).to_numpy() for name in table.column_names}
+    try:
+        built = resample(columns, source, interval, symbol, exchange, store.tz)
+    except ResampleError as exc:
+        raise BadInput(f"{interval} bars cannot be built from the stored {source} bars of "
+                       f"{symbol}.{exchange.value}: {exc}") from None
+    first, last = history_range(settings)
+    keep = built["datetime"] <= to_ns(last, store.tz)
+    if warmup_days is not None:
+        keep &= built["datetime"] >= to_ns(first - timedelta(days=warmup_days), store.tz)
+    times = from_ns(built["datetime"][keep], store.tz)
+    values = {name: built[name][keep].tolist() for name in BAR_FIELDS}
+    return [BarData("DB", symbol, exchange, moment, Interval(interval),
+                    **{name: values[name][i] for name in BAR_FIELDS})
+            for i, moment in enumerate(times)]
+
+
+def holdings(paths: DataPaths, symbol: str, exchange, store: MarketStore | None = None) -> str:
+    """What the store holds for a symbol, for an error message."""
+    own = store is None
+    store = store or MarketStore(paths.market_dir)
+    try:
+        series = [s for s in store.series() if s.symbol == symbol and s.exchange == exchange]
+    finally:
+        if own:
+            store.close()
+    if not series:
+        return f"the store holds nothing of {symbol}.{exchange.value} (see `data list`)"
+    return f"the store holds of {symbol}.{exchange.value}: " + "; ".join(
+        f"{s.interval} {s.first:%Y-%m-%d %H:%M} to {s.last:%Y-%m-%d %H:%M} ({s.count:,})"
+        for s in series)
