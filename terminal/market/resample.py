@@ -135,3 +135,18 @@ def _aggregate(columns: dict[str, np.ndarray], starts: np.ndarray,
         else:                                 # close, open interest: the last value
             out[name] = values[ends]
     return {"datetime": np.empty(0, np.int64), **out}
+
+
+def shortest_source(target: str, stored) -> str | None:
+    """Of the `stored` interval names, the shortest intraday one whose bars `target` bars can
+    be built from (its length divides the target's; any intraday series builds daily bars),
+    or None when none can."""
+    candidates = []
+    for name in stored:
+        try:
+            length = minutes_of(name)
+        except ResampleError:
+            continue
+        if target == DAILY or minutes_of(target) % length == 0:
+            candidates.append((length, name))
+    return min(candidates)[1] if candidates else None

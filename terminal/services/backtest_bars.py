@@ -20,7 +20,7 @@ from vnpy.trader.constant import Interval
 from terminal.backtest.engine import history_range, select_history
 from terminal.backtest.optimize import SharedBars, load_shared_bars
 from terminal.core.paths import DataPaths
-from terminal.market.resample import DAILY, ResampleError, minutes_of, resample
+from terminal.market.resample import ResampleError, resample, shortest_source
 from terminal.services.strategies import BadInput
 from terminal.storage.market_store import BAR_FIELDS, MarketStore, StoreError, from_ns, to_ns
 
@@ -103,17 +103,7 @@ def _warmup_loader(shared: SharedBars, interval: Interval, read):
 
 def source_for(interval: str, stored: dict) -> str | None:
     """The shortest stored intraday series whose length divides `interval` (1h or d)."""
-    if interval == "1m":
-        return None
-    candidates = []
-    for name in stored:
-        try:
-            length = minutes_of(name)
-        except ResampleError:
-            continue
-        if interval == DAILY or minutes_of(interval) % length == 0:
-            candidates.append((length, name))
-    return min(candidates)[1] if candidates else None
+    return None if interval == "1m" else shortest_source(interval, stored)
 
 
 def _resampled(store: MarketStore, symbol: str, exchange, source: str, interval: str,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from vnpy.trader.constant import Exchange
 
-from terminal.market.resample import DAILY, ResampleError, minutes_of, resample
+from terminal.market.resample import resample, shortest_source
 from terminal.storage.market_store import MarketStore
 
 CHART_TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "d")
@@ -35,14 +35,4 @@ def chart_history(store: MarketStore, symbol: str, exchange: Exchange,
 
 
 def _best_source(stored: set[str], timeframe: str) -> str | None:
-    if timeframe in stored:
-        return timeframe
-    candidates = []
-    for interval in stored:
-        try:
-            length = minutes_of(interval)
-        except ResampleError:
-            continue
-        if timeframe == DAILY or minutes_of(timeframe) % length == 0:
-            candidates.append((length, interval))
-    return min(candidates)[1] if candidates else None
+    return timeframe if timeframe in stored else shortest_source(timeframe, stored)
