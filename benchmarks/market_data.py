@@ -78,12 +78,12 @@ class Probe:
 
 def build_ours(data_paths, symbols: list[str], probe: Probe):
     from terminal.system import runtime as runtime_module
-    from terminal.app.main import build_window
     from terminal.core.interpreter import tune_for_gui
     from terminal.core.settings import Settings
+    from terminal.ui.main_window import MainWindow
 
     runtime = runtime_module.build(data_paths, Settings(watchlist=symbols))
-    window = build_window(runtime)  # the simulator is not connected
+    window = MainWindow(runtime)  # the simulator is not connected
     tune_for_gui()  # as terminal.app.main does once the window is built
     # Called after every dock (the market watch first) has applied the same batch.
     window.pump.subscribe(lambda batch: probe.seen(batch.ticks.values(), time.perf_counter()))

@@ -1,5 +1,6 @@
-"""Composition root: data directory, logging, the Qt application on a qasync loop, the engines
-and the main window.
+"""The entry point: the data directory, logging, the command line's verbs, and for the GUI the
+Qt application on a qasync loop with the main window built around the runtime (the runtime is
+made by the composition root, `terminal.system.runtime.build`).
 
 vn.py is imported only after the data directory is prepared (see `core.paths`), which is why
 the imports of everything that touches vn.py sit inside the functions here.
@@ -23,7 +24,7 @@ DEFERRED_MODULES = ("talib",)   # loaded once the window has painted: MainWindow
 
 
 def start(home: Path | str, show: bool = True, lag=None, sim_clock=None):
-    """Prepare `home`, build the engines and the main window, connect the simulator.
+    """Prepare `home`, build the runtime and the main window around it, connect the simulator.
 
     Needs a QApplication. Returns (runtime, window). Used by `main`, the tests and benchmarks;
     tests pass a `ManualClock` as `sim_clock`, so that the simulated market moves only when
@@ -38,9 +39,10 @@ def start(home: Path | str, show: bool = True, lag=None, sim_clock=None):
     for warning in warnings:
         log.warning("settings: %s", warning)
     runtime = runtime_module.build(data, settings)
-    window = build_window(runtime, lag)
     from terminal.ui import startup_probe
+    from terminal.ui.main_window import MainWindow
 
+    window = MainWindow(runtime, lag)
     startup_probe.install(window)  # only with TERMINAL_REPORT_FIRST_PAINT set (cold-start bench)
     for warning in warnings:
         runtime.kernel.main_engine.write_log(f"settings: {warning}", "Settings")
@@ -59,20 +61,6 @@ def configure_logging(data: paths.DataPaths) -> None:
     logs.configure(data.log_dir)
     for note in data.notes:
         log.warning("data directory: %s", note)
-
-
-def build_window(runtime, lag=None):
-    from terminal.ui.main_window import MainWindow
-    from terminal.ui.pump import BridgePump
-
-    from terminal.core.health import HealthSampler
-
-    pump = BridgePump(runtime.kernel.bridge, runtime.settings.frame_ms)
-    return MainWindow(runtime.kernel, runtime.trading, runtime.watchlist, pump, runtime.store,
-                      runtime.live_bars, lag, runtime.risk, runtime.cta,
-                      catalog=runtime.catalog,
-                      backtests_dir=runtime.kernel.paths.root / "backtests",
-                      health=HealthSampler.for_runtime(runtime, lag))
 
 
 def _qt_message(mode, context, message: str) -> None:

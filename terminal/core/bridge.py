@@ -72,14 +72,16 @@ class EventBridge:
     """Folds engine events into a pending `Batch` for the GUI thread to drain."""
 
     def __init__(self, event_engine: EventEngine,
-                 wake: Callable[[bool], None] | None = None) -> None:
+                 wake: Callable[[bool], None] | None = None,
+                 committed: Callable[[], object] | None = None) -> None:
+        """`committed` (the journal's flush) runs in `drain` before a batch is handed out."""
         self._event_engine = event_engine
         self._lock = threading.Lock()
         self._pending = Batch()
         self._woken = False
         self._urgent = False
         self._wake: Callable[[bool], None] = wake or (lambda urgent: None)
-        self.committed: Callable[[], object] | None = None
+        self._committed = committed
         self.ticks_received = 0          # every tick event folded, since the start
         self._routes: dict[str, Callable[[Event], None]] = {
             EVENT_TICK: self._on_tick,
@@ -154,8 +156,8 @@ class EventBridge:
         with self._lock:
             batch, self._pending = self._pending, Batch()
             self._woken = self._urgent = False
-        if batch and self.committed is not None:
-            self.committed()
+        if batch and self._committed is not None:
+            self._committed()
         return batch
 
     # Event-thread side: keep these short, they run for every event.

@@ -1,13 +1,13 @@
 """The engine room: one object that owns vn.py's engines and the bridge, for live and tests alike.
 
-Built by the composition root (`terminal.system.runtime`) after the data directory is prepared, because
+Made by `terminal.system.runtime.build` after the data directory is prepared, because
 importing vn.py before that would make it write to the user's home.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
 
 from vnpy.event import Event
 from vnpy.trader.engine import MainEngine
@@ -46,18 +46,18 @@ class EngineLogHandler(logging.Handler):
 
 
 class Kernel:
-    def __init__(self, paths: DataPaths, settings: Settings) -> None:
+    def __init__(self, paths: DataPaths, settings: Settings,
+                 committed: Callable[[], object] | None = None) -> None:
+        """`committed`: the journal's flush, run before the bridge hands the GUI a batch (see
+        `EventBridge.drain`): what the trader sees is on disk first."""
         self.paths = paths
         self.settings = settings
         self.event_engine = IsolatedEventEngine()
         self.main_engine = MainEngine(self.event_engine)
-        self.bridge = EventBridge(self.event_engine)
+        self.bridge = EventBridge(self.event_engine, committed=committed)
         self._log_handler = EngineLogHandler(self.event_engine)
         logging.getLogger().addHandler(self._log_handler)
         self._closed = False
-        # The gateways' connection states (terminal.gateways.connection.ConnectionManager),
-        # set by terminal.system.runtime.build; the GUI's Connect menu and status bar read it.
-        self.connections: Any = None
 
     def add_gateway(self, gateway_class: type[BaseGateway], name: str = "") -> BaseGateway:
         return self.main_engine.add_gateway(gateway_class, name)

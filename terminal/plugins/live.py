@@ -19,6 +19,7 @@ terminal. Every order a strategy sends meets the risk gate, which sits on the ga
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import traceback
@@ -39,10 +40,10 @@ log = logging.getLogger(__name__)
 
 
 class TerminalCtaEngine(CtaEngine):
-    catalog: StrategyCatalog = StrategyCatalog(bundled=False)   # set before it is built
-
-    def __init__(self, main_engine: MainEngine, event_engine: EventEngine) -> None:
+    def __init__(self, main_engine: MainEngine, event_engine: EventEngine,
+                 catalog: StrategyCatalog) -> None:
         super().__init__(main_engine, event_engine)
+        self.catalog = catalog
         self.failures = 0
 
     def load_strategy_class(self) -> None:
@@ -98,7 +99,8 @@ def start_engine(main_engine: MainEngine, catalog: StrategyCatalog) -> TerminalC
     """Add the CTA engine to the main engine and initialise it (restoring the strategies
     added in earlier sessions from vn.py's settings file in the data directory: their classes
     are the only plugins imported at the start)."""
-    engine_class = type("TerminalCtaEngine", (TerminalCtaEngine,), {"catalog": catalog})
+    # MainEngine.add_engine makes the engine as `engine_class(main_engine, event_engine)`.
+    engine_class = functools.partial(TerminalCtaEngine, catalog=catalog)
     # vn.py prints "The datafeed to be used is not configured..." to stdout when it looks for
     # a datafeed; the terminal's history is the store, so that goes to the log instead.
     printed = io.StringIO()

@@ -1,7 +1,10 @@
-"""Composition of the engine side: kernel, gateways, trading actions and the watchlist.
+"""The composition root: `build` makes the engine side of the terminal (kernel, market store,
+gateways, trading actions, watchlist, journal, risk, connections, live strategies) in
+dependency order, each object finished by its constructor; nothing is wired in afterwards.
 
-The same function builds the terminal for the GUI, the smoke mode, the benchmarks and the
-tests, so what is tested is what runs. It must be called after `core.paths.prepare`.
+The same function builds the terminal for the GUI (`terminal.app.main` builds the window
+around it), the smoke mode, the benchmarks and the tests, so what is tested is what runs. It
+must be called after `core.paths.prepare`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from vnpy.event import Event
-from vnpy.trader.constant import Status
-from vnpy.trader.event import (
-    EVENT_ACCOUNT,
-    EVENT_ORDER,
-    EVENT_POSITION,
-    EVENT_TICK,
-    EVENT_TRADE,
-)
+from vnpy.trader.event import EVENT_TICK
 from vnpy_ctastrategy.base import EVENT_CTA_LOG, EVENT_CTA_STRATEGY
 
 from terminal.core import settings as settings_file
@@ -30,10 +26,8 @@ from terminal.core.paths import DataPaths
 from terminal.core.settings import Settings
 from terminal.core.timezone import CHINA_TZ
 from terminal.gateways.connection import ConnectionManager
-from terminal.gateways.connection import State as ConnectionState
-from terminal.gateways.connection import Status as ConnectionStatus
 from terminal.gateways.sim import SimGateway
-from terminal.market import contracts, sessions
+from terminal.market import contracts
 from terminal.market.bars import MinuteBarBuilder
 from terminal.market.live_bars import LiveBars
 from terminal.market.trading import Trading
@@ -42,10 +36,11 @@ from terminal.plugins.live import TerminalCtaEngine, start_engine
 from terminal.plugins.loader import StrategyCatalog, plugin_folders
 from terminal.risk.service import RiskService
 from terminal.storage import vnpy_database
-from terminal.storage.journal import Journal, JournalState, SetAside, open_journal
+from terminal.storage.journal import Journal, JournalState, open_journal
 from terminal.storage.market_store import MarketStore
 from terminal.storage.recorder import Recorder
-from terminal.core.symbols import BadSymbol, split_vt_symbol
+from terminal.system.restore import kept_aside_alert, publish_restored, unreadable_alert
+from terminal.system.risk_wiring import build_risk, watch_connection
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +56,17 @@ class Runtime:
     store: MarketStore
     live_bars: LiveBars
     journal: Journal
-    recorder: Recorder | None = None
-    restored: JournalState = field(default_factory=JournalState)
-    connections: ConnectionManager | None = None
-    risk: RiskService | None = None
-    catalog: StrategyCatalog | None = None
-    cta: TerminalCtaEngine | None = None
+    recorder: Recorder | None          # None when market data is not recorded
+    restored: JournalState
+    connections: ConnectionManager
+    risk: RiskService
+    catalog: StrategyCatalog
+    cta: TerminalCtaEngine
+    instance: InstanceLock             # held while it runs; released by close
     # What went wrong at start and was recovered from (a journal or risk.json that could not
     # be used...): published as alerts once the journal listens; the GUI shows the severe ones
     # in a dialog at once.
     startup_alerts: list[Alert] = field(default_factory=list)
-    instance: InstanceLock | None = None       # held while it runs; released by close
 
     @property
     def startup_problems(self) -> list[Alert]:
@@ -95,17 +90,14 @@ class Runtime:
         )
 
     def close(self) -> None:
-        if self.catalog is not None:
-            self.catalog.close()              # plugin checks under way are killed
-        if self.connections is not None:
-            self.connections.close()
+        self.catalog.close()              # plugin checks under way are killed
+        self.connections.close()
         self.kernel.close()
         if self.recorder is not None:
             self.recorder.stop()
         self.journal.close()
         self.store.close()
-        if self.instance is not None:
-            self.instance.release()
+        self.instance.release()
 
 
 def build(paths: DataPaths, settings: Settings) -> Runtime:
@@ -121,50 +113,34 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
 
 
 def _build(paths: DataPaths, settings: Settings, instance: InstanceLock) -> Runtime:
-    kernel = Kernel(paths, settings)
+    journal_path = paths.root / "journal.db"
+    ran_here_before = journal_path.exists()
+    # First: without a journal nothing may trade (JournalError), and the bridge commits it
+    # before the GUI is shown anything.
+    journal, set_aside = open_journal(journal_path, contracts.trading_day)
+    kernel = Kernel(paths, settings, committed=journal.flush)
     store = MarketStore(paths.market_dir, on_repair=functools.partial(store_repaired, kernel))
     vnpy_database.install(store)  # before any vn.py engine asks for its database
     kernel.add_gateway(SimGateway)
     trading = Trading(kernel.main_engine, kernel.event_engine)
-    symbols = settings.watchlist or [spec.vt_symbol for spec in contracts.SPECS]
-
-    def remember(symbols: list[str]) -> None:
-        settings.watchlist = list(symbols)    # the settings dialog shows what the file holds
-        try:
-            settings_file.save(paths.settings_file, settings)
-        except OSError:
-            log.exception("could not save the watchlist")
-
-    watchlist = Watchlist(kernel.main_engine, symbols, on_change=remember)
+    watchlist = Watchlist(kernel.main_engine,
+                          settings.watchlist or [spec.vt_symbol for spec in contracts.SPECS],
+                          on_change=functools.partial(remember_watchlist, paths, settings))
     live_bars = LiveBars()
     kernel.event_engine.register(EVENT_TICK, lambda event: live_bars.on_tick(event.data))
-    recorder = None
-    if settings.record_market_data:
-        skip = set() if settings.record_simulator else {SIM}
-        recorder = Recorder(store, paths.market_dir / "recording.db", skip, MinuteBarBuilder)
-        kernel.event_engine.register(EVENT_TICK, lambda event: recorder.on_tick(event.data))
-        recorder.start()
-    journal_path = paths.root / "journal.db"
-    ran_here_before = journal_path.exists()
+    recorder = start_recorder(kernel, store, paths, settings)
     risk = build_risk(kernel, paths, trading, expected=ran_here_before)
-    journal, set_aside = open_journal(journal_path, contracts.trading_day)
-    journal.register(kernel.event_engine)
-    kernel.bridge.committed = journal.flush
+    journal.register(kernel.event_engine)   # ahead of the risk guard and the bridge
     restored = journal.load(contracts.trading_day(datetime.now(CHINA_TZ)))
-    publish_restored(kernel, restored)
-    startup_alerts = list(risk.startup_alerts)
-    risk.startup_alerts.clear()
-    if set_aside is not None:
-        startup_alerts.insert(0, journal_alert(journal_path, set_aside))
+    publish_restored(kernel.event_engine, restored)
+    startup_alerts = [kept_aside_alert(journal_path, set_aside)] if set_aside else []
+    startup_alerts += risk.startup_alerts
     if restored.unreadable:
-        startup_alerts.append(Alert(datetime.now(CHINA_TZ), WARNING, "journal", "", (
-            f"{restored.unreadable} record(s) of the trading journal {journal_path} could not "
-            "be read and are not shown (they stay in the file; the log names them)")))
+        startup_alerts.append(unreadable_alert(journal_path, restored.unreadable))
     for alert in startup_alerts:
         kernel.event_engine.put(Event(EVENT_ALERT, alert))
     connections = ConnectionManager(kernel, watchlist)
-    kernel.connections = connections
-    connections.listeners.append(lambda status: watch_connection(risk, status))
+    connections.listeners.append(functools.partial(watch_connection, risk))
     catalog = StrategyCatalog(plugin_folders(settings.plugin_folder),
                               check_seconds=settings.plugin_check_seconds,
                               cache_file=paths.cache_dir / "plugin_checks.json")
@@ -174,86 +150,33 @@ def _build(paths: DataPaths, settings: Settings, instance: InstanceLock) -> Runt
     # once the window has settled (StrategiesDock.check_plugins_later), or when first listed.
     cta = start_engine(kernel.main_engine, catalog)
     return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
-                   restored, connections, risk, catalog, cta, startup_alerts, instance)
+                   restored, connections, risk, catalog, cta, instance, startup_alerts)
+
+
+def remember_watchlist(paths: DataPaths, settings: Settings, symbols: list[str]) -> None:
+    """The watchlist as changed, kept in settings.json (the settings dialog shows what the
+    file holds)."""
+    settings.watchlist = list(symbols)
+    try:
+        settings_file.save(paths.settings_file, settings)
+    except OSError:
+        log.exception("could not save the watchlist")
+
+
+def start_recorder(kernel: Kernel, store: MarketStore, paths: DataPaths,
+                   settings: Settings) -> Recorder | None:
+    """Ticks recorded into the store when the settings ask for it (the simulator's only when
+    they say so too)."""
+    if not settings.record_market_data:
+        return None
+    skip = set() if settings.record_simulator else {SIM}
+    recorder = Recorder(store, paths.market_dir / "recording.db", skip, MinuteBarBuilder)
+    kernel.event_engine.register(EVENT_TICK, lambda event: recorder.on_tick(event.data))
+    recorder.start()
+    return recorder
 
 
 def store_repaired(kernel: Kernel, text: str) -> None:
     """The market data catalogue was rebuilt from the parts: the data is whole, but say so."""
     kernel.event_engine.put(Event(EVENT_ALERT, Alert(datetime.now(CHINA_TZ), WARNING,
                                                      "market_data", "", text)))
-
-
-def journal_alert(path, set_aside: SetAside) -> Alert:
-    return Alert(datetime.now(CHINA_TZ), SEVERE, "journal", "", (
-        f"The trading journal {path} could not be used ({set_aside.reason}). It is kept, "
-        f"untouched, as {set_aside.kept.name} in the same folder, and a new journal was "
-        "started. Orders, trades and positions from before may be missing from the "
-        "terminal's view: the broker's records are the reference."))
-
-
-_session_map = functools.lru_cache(maxsize=None)(sessions.build)
-
-
-def build_risk(kernel: Kernel, paths: DataPaths, trading: Trading,
-               expected: bool = False) -> RiskService:
-    """The gate in front of every order, and the monitors, with the contract tables' margin
-    and fee rates and trading hours (products the tables do not know: 12% margin, hours
-    not checked)."""
-    def rates(vt_symbol: str) -> tuple[float, float, float]:
-        try:
-            symbol, exchange = split_vt_symbol(vt_symbol)
-        except BadSymbol:
-            return 0.12, 0.0, 0.0
-        spec = contracts.find(vt_symbol) or next(
-            (s for s in contracts.SPECS if s.exchange == exchange
-             and s.product == sessions.product_of(symbol)), None)
-        return (spec.margin_rate, spec.fee_rate, spec.fee_per_lot) if spec else (0.12, 0.0, 0.0)
-
-    def in_session(vt_symbol: str, now: datetime) -> bool:
-        try:
-            symbol, exchange = split_vt_symbol(vt_symbol)
-        except BadSymbol:
-            return False
-        listed = sessions.sessions_for(symbol, exchange)
-        if listed is None:
-            return False
-        minute = now.hour * 60 + now.minute
-        return now.weekday() < 5 and _session_map(listed).segment[minute] >= 0
-
-    def flatten(vt_symbol: str) -> None:
-        trading.flatten(vt_symbol)
-
-    return RiskService(kernel.main_engine, kernel.event_engine, paths.root / "risk.json",
-                       rates, in_session, lambda: contracts.trading_day(datetime.now(CHINA_TZ)),
-                       flatten, expected=expected)
-
-
-def watch_connection(risk: RiskService, status: ConnectionStatus) -> None:
-    """A live gateway going down is a risk event; coming back clears it."""
-    if status.state in (ConnectionState.RECONNECTING, ConnectionState.DISCONNECTED):
-        risk.monitor.gateway_down(status.gateway, status.detail or status.state.value)
-    elif status.state == ConnectionState.CONNECTED:
-        risk.monitor.gateway_up(status.gateway)
-
-
-def publish_restored(kernel: Kernel, state: JournalState) -> None:
-    """Show today's orders, trades and alerts, and the last known positions and accounts,
-    as they were before the terminal stopped (or was killed). The simulated exchange's working
-    orders did not survive its process: they come back cancelled, saying so."""
-    put = kernel.event_engine.put
-    for order in state.orders:
-        if order.gateway_name == SIM and order.is_active():
-            order.status = Status.CANCELLED
-            order.extra = {**(order.extra or {}),
-                           "reason": "cancelled: the simulated exchange was restarted"}
-        put(Event(EVENT_ORDER, order))
-    for trade in state.trades:
-        put(Event(EVENT_TRADE, trade))
-    for alert in state.alerts:
-        put(Event(EVENT_ALERT, alert))
-    for position in state.positions:
-        if position.gateway_name != SIM and position.volume:
-            put(Event(EVENT_POSITION, position))
-    for account in state.accounts:
-        if account.gateway_name != SIM:
-            put(Event(EVENT_ACCOUNT, account))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
+from terminal.ui.docks.registry import DOCKS
+
 log = logging.getLogger(__name__)
 
 PORTABLE = QKeySequence.SequenceFormat.PortableText
@@ -33,7 +35,9 @@ REGISTRY: tuple[Shortcut, ...] = (
     Shortcut("view.new_chart", "New chart", "Ctrl+N"),
     Shortcut("view.next_chart", "Next chart", "Ctrl+PgDown"),
     Shortcut("view.previous_chart", "Previous chart", "Ctrl+PgUp"),
-    Shortcut("view.backtest", "Backtest workbench", "Ctrl+Shift+B"),
+    # A dock's View menu action, one per dock with `menu` in the dock table (`view.<id>`).
+    *(Shortcut(dock.shortcut_id, dock.menu.replace("&", ""), dock.shortcut)
+      for dock in DOCKS if dock.menu),
     Shortcut("view.save_workspace", "Save workspace as…", "Ctrl+Shift+S"),
     Shortcut("view.reset_layout", "Reset layout", ""),
     Shortcut("view.theme_dark", "Dark theme", ""),

@@ -1,5 +1,5 @@
 """Named workspaces: the dock layout, the window geometry and the open charts with their
-indicators, saved under a name and loaded back (View → Workspaces).
+indicators, saved under a name and loaded back (View → Workspaces, `WorkspacesMenu`).
 
 Each workspace is one INI file, `workspaces/<name>.ini` in the data directory, holding what
 the main window keeps in `layout.ini` plus the name as typed. The name is the file name, so it
@@ -11,11 +11,16 @@ always there and is not a file.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QStatusBar, QWidget
+
+log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "Default layout"
 MAX_LENGTH = 64
@@ -34,6 +39,14 @@ class LayoutOwner(Protocol):
 
     def restore_layout(self, source: QSettings | None = None,
                        replace_charts: bool = False) -> bool: ...
+
+
+class LayoutWindow(LayoutOwner, Protocol):
+    """The main window: the parent of the menu's dialogs."""
+
+    def reset_layout(self) -> None: ...
+
+    def statusBar(self) -> QStatusBar: ...
 
 
 def check_name(name: str) -> str:
@@ -116,3 +129,75 @@ class Workspaces:
         if known is None:
             raise WorkspaceError(f"there is no workspace named {name!r}")
         known[1].unlink()
+
+
+class WorkspacesMenu(QMenu):
+    """View → Workspaces: Save as…, Load (the default layout, then each saved one) and Delete,
+    listed afresh each time the menu opens. What went wrong is said in a message box, what
+    was done in the status bar."""
+
+    def __init__(self, workspaces: Workspaces, owner: LayoutWindow,
+                 parent: QWidget | None = None) -> None:
+        super().__init__("&Workspaces", parent)
+        self.workspaces = workspaces
+        self.owner = owner
+        self.save_action = QAction("&Save as…", self)
+        self.save_action.triggered.connect(self.ask_save)
+        self.addAction(self.save_action)
+        self.load_menu = self.addMenu("&Load")
+        self.delete_menu = self.addMenu("&Delete")
+        self.aboutToShow.connect(self.fill)
+        self.fill()
+
+    def fill(self) -> None:
+        load, delete = self.load_menu, self.delete_menu
+        load.clear()
+        delete.clear()
+        load.addAction(DEFAULT_NAME, self.owner.reset_layout)
+        names = self.workspaces.names()
+        if names:
+            load.addSeparator()
+        for name in names:
+            load.addAction(name, lambda n=name: self.load(n))
+        delete.setEnabled(bool(names))
+        for name in names:
+            delete.addAction(name, lambda n=name: self.delete(n))
+
+    def ask_save(self) -> None:
+        parent = self.owner
+        name, ok = QInputDialog.getText(parent, "Save workspace",
+                                        "Name (the layout, the window and the open charts):")
+        if not ok:
+            return
+        try:
+            if self.workspaces.exists(name) and QMessageBox.question(
+                    parent, "Save workspace", f"Replace the workspace {name.strip()!r}?") \
+                    != QMessageBox.StandardButton.Yes:
+                return
+            self.save(name)
+        except WorkspaceError as exc:
+            QMessageBox.warning(parent, "Workspace not saved", str(exc))
+
+    def save(self, name: str) -> Path:
+        path = self.workspaces.save(self.owner, name)
+        self.owner.statusBar().showMessage(f"Workspace {name.strip()!r} saved", 5000)
+        return path
+
+    def load(self, name: str) -> bool:
+        try:
+            restored = self.workspaces.load(self.owner, name)
+        except WorkspaceError as exc:
+            QMessageBox.warning(self.owner, "Workspace not loaded", str(exc))
+            return False
+        if not restored:
+            log.warning("workspace %r: the dock arrangement could not be restored", name)
+        self.owner.statusBar().showMessage(f"Workspace {name!r} loaded", 5000)
+        return restored
+
+    def delete(self, name: str) -> None:
+        try:
+            self.workspaces.delete(name)
+        except (WorkspaceError, OSError) as exc:
+            QMessageBox.warning(self.owner, "Workspace not deleted", str(exc))
+            return
+        self.owner.statusBar().showMessage(f"Workspace {name!r} deleted", 5000)

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from terminal.core.kernel import Kernel
 from terminal.gateways import catalog
 from terminal.gateways.catalog import Field, GatewayEntry
-from terminal.gateways.connection import State, Status
+from terminal.gateways.connection import ConnectionManager, State, Status
 from terminal.gateways.credentials import ProfileStore, Secrets, account_of
 from terminal.ui.colours import ERROR_HEX, ERROR_TEXT_STYLE, PENDING_HEX
 
@@ -295,9 +295,11 @@ def _in_a_sentence(label: str) -> str:
 class ConnectMenu(QMenu):
     """The Connect menu; filled from the gateway catalogue each time it opens."""
 
-    def __init__(self, kernel: Kernel, parent: QWidget | None = None) -> None:
+    def __init__(self, kernel: Kernel, connections: ConnectionManager | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__("&Connect", parent)
         self.kernel = kernel
+        self.connections = connections
         self.secrets = Secrets()
         self.profiles = ProfileStore(kernel.paths.root, self.secrets)
         try:  # an older version's plain-text auth code leaves the disk at start-up
@@ -309,10 +311,6 @@ class ConnectMenu(QMenu):
         self.setToolTipsVisible(True)
         self.aboutToShow.connect(self.populate)
         self.addAction("Finding gateways…").setEnabled(False)
-
-    @property
-    def connections(self):
-        return self.kernel.connections
 
     def populate(self) -> None:
         self.clear()
@@ -369,9 +367,11 @@ class ConnectionStatusLabel(QLabel):
     COLOURS = {State.FAILED: ERROR_HEX, State.CONNECTING: PENDING_HEX,
                State.RECONNECTING: PENDING_HEX}
 
-    def __init__(self, kernel: Kernel, parent: QWidget | None = None) -> None:
+    def __init__(self, kernel: Kernel, connections: ConnectionManager | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__("Not connected", parent)
         self.kernel = kernel
+        self.connections = connections
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
@@ -379,10 +379,9 @@ class ConnectionStatusLabel(QLabel):
         self.refresh()
 
     def refresh(self) -> None:
-        connections = self.kernel.connections
-        if connections is not None:
-            statuses = connections.statuses()
-        else:  # a kernel built without the runtime: what the gateways say of themselves
+        if self.connections is not None:
+            statuses = self.connections.statuses()
+        else:  # a kernel without a connection manager: what the gateways say of themselves
             statuses = []
             for name, gateway in list(self.kernel.main_engine.gateways.items()):
                 connected = getattr(gateway, "connected", None)

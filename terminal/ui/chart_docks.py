@@ -1,0 +1,131 @@
+"""The main window's charts: any number of chart docks, made on demand (the first imports
+pyqtgraph), beside the market watch and tabbed together. They are not in the dock table: a
+chart is named `chart_<n>` when opened, and the saved layout keeps each one's name, symbol,
+timeframe and indicators."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+from terminal.core.bridge import Batch
+from terminal.ui import theme
+from terminal.ui.repaints import set_content
+
+if TYPE_CHECKING:
+    from terminal.system.runtime import Runtime
+    from terminal.ui.docks.chart import ChartDock     # pyqtgraph: a tenth of the start
+
+log = logging.getLogger(__name__)
+
+BESIDE = "market_watch"      # the first chart goes to its right, before this one:
+AFTER = "order_ticket"
+RB_DEFAULT = "rb2701.SHFE"
+
+
+class ChartDockWidget(QDockWidget):
+    """A chart's dock: closing it deletes the chart (charts are made on demand)."""
+
+    closed = Signal()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        super().closeEvent(event)
+        self.closed.emit()
+
+
+class ChartDocks:
+    def __init__(self, window: QMainWindow, docks: dict[str, QDockWidget], runtime: Runtime,
+                 default_symbol: Callable[[], str] = lambda: "") -> None:
+        """`default_symbol`: what a chart opened without a symbol shows (the ticket's)."""
+        self.window = window
+        self.docks = docks          # the window's, by object name: the charts join them
+        self.runtime = runtime
+        self.default_symbol = default_symbol
+        self.charts: dict[str, ChartDock] = {}
+        self.symbols: list[str] = []       # offered in each chart's symbol box
+        self._last = ""
+
+    def open(self, vt_symbol: str = "", timeframe: str = "1m", name: str = "") -> ChartDock:
+        """A new chart dock (beside the market watch, tabbed with the other charts)."""
+        vt_symbol = vt_symbol or self.default_symbol() or RB_DEFAULT
+        if not name:
+            number = 1
+            while f"chart_{number}" in self.docks:
+                number += 1
+            name = f"chart_{number}"
+        from terminal.ui.docks.chart import ChartDock
+
+        window, runtime = self.window, self.runtime
+        chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window)
+        chart.set_symbols(self.symbols)
+        theme.restyle(chart)
+        dock = ChartDockWidget(name, window)
+        dock.setObjectName(name)
+        set_content(dock, chart)
+        dock.closed.connect(lambda: self.close(name))
+        chart.title_changed.connect(dock.setWindowTitle)
+        others = [self.docks[n] for n in self.charts if n in self.docks]
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        if others:
+            window.tabifyDockWidget(others[-1], dock)
+        else:
+            window.splitDockWidget(self.docks[BESIDE], dock, Qt.Orientation.Horizontal)
+            width = max(window.width(), 1200)
+            window.resizeDocks([self.docks[BESIDE], dock, self.docks[AFTER]],
+                               [width * 3 // 10, width * 5 // 10, width * 2 // 10],
+                               Qt.Orientation.Horizontal)
+        self.docks[name] = dock
+        self.charts[name] = chart
+        chart.load(vt_symbol, timeframe)
+        dock.show()
+        dock.raise_()
+        return chart
+
+    def close(self, name: str) -> None:
+        chart = self.charts.pop(name, None)
+        dock = self.docks.pop(name, None)
+        if chart is not None:
+            chart.close_chart()
+        if dock is not None:
+            dock.setObjectName("")     # a new chart may take the name before this one is gone
+            self.window.removeDockWidget(dock)
+            dock.deleteLater()
+
+    def close_all(self) -> None:
+        for name in list(self.charts):
+            self.close(name)
+
+    def next(self, step: int = 1) -> ChartDock | None:
+        """Bring the next (or previous, step -1) chart to the front and give it the keys."""
+        names = list(self.charts)
+        if not names:
+            return None
+        focus = self.window.focusWidget() or self.window
+        current = next((n for n, c in self.charts.items()
+                        if c.isVisible() and not c.visibleRegion().isEmpty()
+                        and c.isAncestorOf(focus)), None)
+        if current is None:
+            current = self._last if self._last in names else names[-1]
+        name = names[(names.index(current) + step) % len(names)]
+        self._last = name
+        self.docks[name].show()
+        self.docks[name].raise_()
+        self.charts[name].chart.setFocus()
+        return self.charts[name]
+
+    def set_symbols(self, symbols: list[str]) -> None:
+        self.symbols = symbols
+        for chart in self.charts.values():
+            chart.set_symbols(symbols)
+
+    def apply(self, batch: Batch) -> None:
+        for name, chart in list(self.charts.items()):
+            try:
+                chart.apply(batch)
+            except Exception:  # noqa: BLE001 - one chart failing must not stop the others
+                log.exception("chart %s failed to update", name)
