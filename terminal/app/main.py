@@ -100,19 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         multiprocessing.freeze_support()
     args = cli.parse(argv)
     root = paths.resolve_root(args.home)
-    if args.command == "data":
-        from terminal.cli import data as data_cli
-
-        data_cli.absolutize(args)
     try:
         data_paths = paths.prepare(root)
     except paths.DataDirError as exc:
         print(f"trading-terminal: {exc}", file=sys.stderr)
         return 2
-    if args.command == "data":
-        configure_logging(data_paths)
-        return data_cli.run(args, data_paths)
-    if args.command in ("backtest", "optimize"):
+    if args.command:                    # a verb of the command line: no window
         configure_logging(data_paths)
         return args.run(args, data_paths)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from terminal import __version__
 
@@ -36,11 +37,19 @@ def parser() -> argparse.ArgumentParser:
     from terminal.cli import backtest, data, optimise
 
     commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimize}")
-    data.add_parser(commands)
-    backtest.add_parser(commands)       # these two set `run`: the command's run(args, paths)
-    optimise.add_parser(commands)
+    for verb in (data, backtest, optimise):
+        verb.add_parser(commands)       # each sets `run`: the command's run(args, paths)
     return p
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    return parser().parse_args(argv)
+    """The arguments, with file arguments made absolute: they are relative to where the
+    command was typed, and the process moves into the data directory. Links are left for the
+    system to follow when the file is opened (`Path.resolve` raises a bare RuntimeError on a
+    link loop)."""
+    args = parser().parse_args(argv)
+    if getattr(args, "files", None):
+        args.files = [Path(f).expanduser().absolute() for f in args.files]
+    if getattr(args, "output", None):
+        args.output = Path(args.output).expanduser().absolute()
+    return args

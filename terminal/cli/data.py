@@ -61,16 +61,7 @@ def add_parser(subparsers) -> None:
         "verify", help="check every stored part against its hash and page checksums")
     verify.add_argument("vt_symbol", nargs="?", help="only this symbol, e.g. rb2401.SHFE")
     verify.add_argument("interval", nargs="?", help="only this interval: 1m, 5m, d ... or tick")
-
-
-def absolutize(args: argparse.Namespace) -> None:
-    """File arguments are relative to where the command was typed; make them absolute before
-    the process moves into the data directory. Links are left for the system to follow when
-    the file is opened (`Path.resolve` raised a bare RuntimeError on a link loop)."""
-    if getattr(args, "files", None):
-        args.files = [Path(f).expanduser().absolute() for f in args.files]
-    if getattr(args, "output", None):
-        args.output = Path(args.output).expanduser().absolute()
+    data.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, paths: DataPaths) -> int:
