@@ -13,8 +13,9 @@ from vnpy.trader.constant import Exchange
 
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, MarketStore
-from terminal.ui.docks.data_manager import (DAMAGED_COLOUR, DataManagerDock, export_target,
-                                            interval_order, resample_targets)
+from terminal.ui.colours import ERROR_BRUSH
+from terminal.ui.docks.data_manager import (DataManagerDock, export_target, interval_order,
+                                            resample_targets)
 from terminal.ui.models.series import SeriesTableModel
 
 from tests.helpers import SHARED_DATA
@@ -345,7 +346,7 @@ def test_data_view_of_ticks_and_a_corrupt_series(qtbot, dock, store):
     wait_done(qtbot, dock.view_series(("IF2401", "CFFEX", "tick")))
     assert dock.error_box.isVisible() and f"{part} is damaged" in dock.error_box.text()
     leaf = dock.item_for("IF2401", "CFFEX", "tick")
-    assert leaf.foreground(0).color() == DAMAGED_COLOUR
+    assert leaf.foreground(0).color() == ERROR_BRUSH.color()
     assert "part-000001.parquet: its bytes are not those written" in leaf.toolTip(0)
 
 
@@ -410,14 +411,14 @@ def test_verify_checks_every_series_in_the_background_and_names_damaged_parts(
     assert str(part) in box.detailedText() and "its bytes are not those written" in \
         box.detailedText()
     damaged, sound = dock.item_for("rb2405", "SHFE", "1m"), dock.item_for("IF2403", "CFFEX", "1m")
-    assert damaged.foreground(0).color() == DAMAGED_COLOUR
+    assert damaged.foreground(0).color() == ERROR_BRUSH.color()
     assert "part-000001.parquet: its bytes are not those written" in damaged.toolTip(2)
-    assert sound.foreground(0).color() != DAMAGED_COLOUR and sound.toolTip(0) == ""
+    assert sound.foreground(0).color() != ERROR_BRUSH.color() and sound.toolTip(0) == ""
     box.close()
 
     # the damaged series stays marked through a refresh; deleting it clears the mark
     dock.refresh()
-    assert dock.item_for("rb2405", "SHFE", "1m").foreground(1).color() == DAMAGED_COLOUR
+    assert dock.item_for("rb2405", "SHFE", "1m").foreground(1).color() == ERROR_BRUSH.color()
     assert dock.delete_series(("rb2405", "SHFE", "1m")) == 2
     assert dock.damaged == {}
 
