@@ -185,6 +185,7 @@ def test_layout_survives_a_restart_and_can_be_reset(qtbot, data_dir):
     qtbot.addWidget(window)
     window.docks["trades"].close()
     window.docks["log"].setFloating(True)
+    qtbot.addWidget(window.docks["log"])    # floating, a window of its own: closed after the test
     window.close()
     runtime.close()
     assert (data_dir / "layout.ini").exists()

@@ -501,6 +501,7 @@ def test_terminal_starts_on_corrupt_settings_keeps_them_aside_and_trades_reduce_
         assert alert.severity == SEVERE and str(data_dir / "risk.json") in alert.message
         assert "trading started REDUCE-ONLY" in alert.message and risk_aside.name in alert.message
         assert alert.message in window.startup_box.text()
+        window.startup_box.close()                              # read: the trader closes it
         # and the terminal's log window shows it
         records = window.log_view.model.records
         qtbot.waitUntil(lambda: any("settings.json is unreadable" in line.message

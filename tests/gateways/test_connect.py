@@ -346,6 +346,7 @@ def test_ctp_silent_front_times_out(qtbot, app, no_keyring):
     dialog = window.connect_menu.open_dialog(entry)
     assert dialog.value(PASSWORD) == "" and dialog.widgets[PASSWORD].placeholderText() == ""
     assert PASSWORD in dialog.problems()
+    dialog.reject()
     root = runtime.kernel.paths.root
     close()
     assert files_containing(root, PASSWORD_TEXT) == []
@@ -373,6 +374,7 @@ def test_dialog_checks_addresses(qtbot, app, memory_keyring):
     assert "tcp://host:port" in dialog.field_errors[TD_ADDRESS].text()
     assert "Trade server" in dialog.error_label.text()
     assert runtime.connections.status("CTP").state == State.IDLE
+    dialog.reject()
 
 
 # ---------------------------------------------------------------------------- state machine

@@ -241,6 +241,7 @@ def test_a_journal_that_cannot_be_used_is_kept_aside_and_the_terminal_starts(qtb
         assert window.startup_box.isVisible()
         text = window.startup_box.text()
         assert kept.name in text and "broker's records are the reference" in text
+        window.startup_box.close()                              # read: the trader closes it
         alerts = window.alerts.model
         qtbot.waitUntil(lambda: any(a.rule == "journal" for a in alerts.records()),
                         timeout=WAIT)

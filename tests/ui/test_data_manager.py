@@ -167,6 +167,7 @@ def test_a_bad_file_names_its_row_and_writes_nothing(qtbot, dock, store, tmp_pat
     assert store.series() == []
     assert tree_rows(dock) == []
     assert not (store.root / "bars").exists() or not any((store.root / "bars").rglob("*.parquet"))
+    wizard.reject()
 
 
 def test_unrecognised_file_can_be_mapped_by_hand(qtbot, dock, store, tmp_path):
@@ -194,6 +195,7 @@ def test_unrecognised_file_can_be_mapped_by_hand(qtbot, dock, store, tmp_path):
     wait_done(qtbot, wizard.start_import())
     assert wizard.rows_imported == 2
     assert ("SHFE", "ag2406", "1m", "2") in tree_rows(dock)
+    wizard.reject()
 
 
 def test_an_import_can_be_cancelled_before_the_write(qtbot, dock, store, tmp_path, monkeypatch):
@@ -215,6 +217,7 @@ def test_an_import_can_be_cancelled_before_the_write(qtbot, dock, store, tmp_pat
     assert wizard.stage_label.text() == "Cancelled, nothing written"
     assert wizard.import_button.isEnabled()
     assert store.series() == []
+    wizard.reject()
 
 
 # ---------------------------------------------------------------------------- the tree
@@ -303,6 +306,7 @@ def test_export_errors_are_shown_not_raised(qtbot, dock, store, tmp_path):
     assert dock.error_box is not None and dock.error_box.isVisible()
     assert "no 1m data for rb2401.SHFE" in dock.error_box.text()
     assert not (tmp_path / "none.csv").exists()
+    dock.error_box.close()
 
 
 # ---------------------------------------------------------------------------- data view
@@ -348,6 +352,7 @@ def test_data_view_of_ticks_and_a_corrupt_series(qtbot, dock, store):
     leaf = dock.item_for("IF2401", "CFFEX", "tick")
     assert leaf.foreground(0).color() == ERROR_BRUSH.color()
     assert "part-000001.parquet: its bytes are not those written" in leaf.toolTip(0)
+    dock.error_box.close()
 
 
 def test_series_model_is_columnar_on_a_million_rows(qtbot):
