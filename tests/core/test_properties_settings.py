@@ -41,7 +41,7 @@ JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=10)
 # Text that is not JSON, or not UTF-8.
 NOT_JSON = [b"{not json", b"", b"   ", b"{", b'{"a": 1,}', b"\xff\xfe{}", b"\x00",
-            b'{"frame_ms": 16', "{'frame_ms': 16}".encode(), b"[" * 50_000,
+            b'{"frame_ms": 16', b"{'frame_ms': 16}", b"[" * 50_000,
             '{"watchlist": ["螺纹钢"]}'.encode("gbk"), '{"a": 1}'.encode("utf-16"),
             b"{}\n{}", b"NaN NaN", b'{"a": 1e}']
 
@@ -80,7 +80,7 @@ def accepted(name: str, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     low, high = settings_file._RANGES[name]
-    if isinstance(value, float) and math.isnan(value) or not low <= value <= high:
+    if (isinstance(value, float) and math.isnan(value)) or not low <= value <= high:
         return None
     if isinstance(default, int):
         if isinstance(value, float) and not value.is_integer():
@@ -244,7 +244,7 @@ def limit_accepted(name: str, value, base: RiskLimits):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     low, high = limits._RANGES[name]
-    if isinstance(value, float) and math.isnan(value) or not low <= value <= high:
+    if (isinstance(value, float) and math.isnan(value)) or not low <= value <= high:
         return None
     if isinstance(default, int):
         return (int(value),) if float(value).is_integer() else None
@@ -257,7 +257,7 @@ def monitor_accepted(name: str, value):
     low, high = limits._MONITOR_RANGES[name]
     number = 0.0 if value is None else value
     if isinstance(number, bool) or not isinstance(number, (int, float)) \
-            or isinstance(number, float) and math.isnan(number) or not low <= number <= high:
+            or (isinstance(number, float) and math.isnan(number)) or not low <= number <= high:
         return None
     return (float(number),)
 

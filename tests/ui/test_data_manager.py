@@ -53,7 +53,7 @@ def tree_rows(dock) -> list[tuple[str, ...]]:
     rows = []
 
     def walk(item, path):
-        path = path + (item.text(0),)
+        path = (*path, item.text(0))
         rows.append((*path, item.text(1)))
         for i in range(item.childCount()):
             walk(item.child(i), path)
@@ -339,7 +339,7 @@ def test_data_view_of_ticks_and_a_corrupt_series(qtbot, dock, store):
     assert model.titles[:4] == ["Time", "Last", "Last volume", "Volume"]
     assert "Bid price 2" in model.titles  # deeper levels shown when they hold data
     assert "Ask price 5" not in model.titles
-    first = dict(zip(model.titles, model_rows(model, 1)[0]))
+    first = dict(zip(model.titles, model_rows(model, 1)[0], strict=True))
     assert first["Time"] == "2024-01-02 09:00:00.500"  # China time, to the millisecond
     assert (first["Last"], first["Bid price 1"], first["Ask price 1"]) == \
         ("3,500.2", "3,500.0", "3,500.4")
