@@ -1,30 +1,70 @@
-"""Test set-up: offscreen Qt, a throw-away home, and vn.py bound to a temporary folder.
+"""Test set-up: offscreen Qt, a throw-away home, vn.py bound to a temporary folder, and Qt
+tests held to closing what they open.
 
 vn.py chooses its data folder when first imported, so it is prepared here, before any test
-module imports it. Each test that starts the terminal gets its own data directory.
+module imports it. Each test that starts the terminal gets its own data directory. Test modules
+share code through `tests.helpers`, never by importing this file.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
+
+pytest_plugins = ["pytester"]      # tests/test_suite_rules.py runs small suites of its own
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-_SESSION_ROOT = Path(tempfile.mkdtemp(prefix="terminal-tests-"))
+# Everything a run writes outside its tests' tmp_path goes in one session folder, removed when
+# the run ends; the folder of a run that could not remove it (killed, crashed) is removed by
+# the next run, which knows it from the free lock inside.
+_SESSION_PREFIX = "terminal-tests-"
+_SESSION_ROOT = Path(tempfile.mkdtemp(prefix=_SESSION_PREFIX))
 # Anything that still looks for the user's home finds an empty folder of ours instead.
 os.environ["HOME"] = str(_SESSION_ROOT / "home")
 (_SESSION_ROOT / "home").mkdir()
+# The optimiser's Dask workers keep their scratch space there too.
+os.environ["DASK_TEMPORARY_DIRECTORY"] = str(_SESSION_ROOT / "dask")
 
 from terminal.core import paths  # noqa: E402
+from terminal.core.instance import LOCK_NAME, AlreadyRunning, InstanceLock  # noqa: E402
+
+_SESSION_LOCK = InstanceLock(_SESSION_ROOT)
+_SESSION_LOCK.acquire()
+_STARTING_SECONDS = 60    # a run's folder younger than this may not hold its lock yet
+
+
+def _remove_dead_sessions() -> None:
+    """Removes the session folders of earlier runs that ended without removing them: a live
+    run holds the lock in its folder (the system drops it however the run ends)."""
+    for folder in _SESSION_ROOT.parent.glob(_SESSION_PREFIX + "*"):
+        try:
+            if time.time() - (folder / LOCK_NAME).stat().st_mtime < _STARTING_SECONDS:
+                continue
+        except OSError:
+            continue        # no lock: not a run of this file's making
+        lock = InstanceLock(folder)
+        try:
+            lock.acquire()
+        except (AlreadyRunning, OSError):
+            continue        # a run still going
+        lock.release()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_remove_dead_sessions()
 
 _INVOKED_FROM = Path.cwd()
-VNPY_SESSION_PATHS = paths.prepare(_SESSION_ROOT / "vnpy-session")
+paths.prepare(_SESSION_ROOT / "vnpy-session")
 import vnpy.trader.utility  # noqa: E402,F401  binds vn.py to the session folder, then go back
+
 os.chdir(_INVOKED_FROM)
 
 # Property tests (hypothesis) keep no example database and put their caches in the session's
@@ -42,31 +82,101 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 
 def pytest_sessionfinish(session, exitstatus):
+    _SESSION_LOCK.release()
     shutil.rmtree(_SESSION_ROOT, ignore_errors=True)
 
 
-@pytest.fixture(autouse=True)
-def _qt_leftovers(request):
-    """What a Qt test leaves behind goes at the end of that test, not in a later one: windows
-    still on screen (a message box, a wizard, a dialog) are closed, deferred deletions are
-    carried out and cyclic garbage is collected here, while nothing paints. Left to chance,
-    a collection or a leftover view could strike during pytest-qt's event processing after a
-    later test, and a pyqtgraph view painting then has crashed the run once (a segfault in
-    QGraphicsView::paintEvent, as other projects' suites saw: erlabpy#431)."""
-    yield
-    if "qtbot" not in request.fixturenames:
-        return
-    import gc
+# A widget the test handed to qtbot.addWidget carries this property: pytest-qt closes it after
+# the test, so it is no leak.
+_HANDED_TO_QTBOT = "handedToQtbot"
 
-    from PySide6.QtCore import QCoreApplication, QEvent
+
+class _HandingQtBot(QtBot):
+    """pytest-qt's bot, marking each widget handed to addWidget, so that the leak check below
+    can tell a window the test looked after from one it forgot."""
+
+    def addWidget(self, widget, *, before_close_func=None):
+        super().addWidget(widget, before_close_func=before_close_func)
+        widget.setProperty(_HANDED_TO_QTBOT, True)
+
+
+@pytest.fixture
+def qtbot(qapp, request):
+    return _HandingQtBot(request)
+
+
+def _windows_left_open() -> list:
+    """The visible top-level widgets that nobody handed to qtbot.addWidget."""
+    if "PySide6.QtWidgets" not in sys.modules:
+        return []
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     if app is None:
-        return
-    for widget in app.topLevelWidgets():
-        if widget.isVisible():
-            widget.close()
+        return []
+    app.processEvents()          # a close the test queued (deleteLater, a 0 ms timer) lands first
+    return [widget for widget in app.topLevelWidgets()
+            if widget.isVisible() and not widget.property(_HANDED_TO_QTBOT)]
+
+
+def _describe(widget) -> str:
+    from PySide6.QtWidgets import QMessageBox
+
+    text = f"{type(widget).__name__} {widget.windowTitle()!r}"
+    if isinstance(widget, QMessageBox):
+        text += f" saying {widget.text()[:80]!r}"
+    return text
+
+
+def _close_leaks() -> str:
+    """Closes the windows left open and names them ('' when there were none)."""
+    leaked = _windows_left_open()
+    for widget in leaked:
+        widget.close()
+    if not leaked:
+        return ""
+    return ("left open (close it, or hand it to qtbot.addWidget): "
+            + "; ".join(_describe(widget) for widget in leaked))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test that leaves a window on screen fails, naming it (the window belongs closed, or
+    handed to qtbot.addWidget): a window open past its test can paint, or be collected, during
+    a later test, far from the one that opened it. The window is closed either way, so one leak
+    does not spill into the next test; a test that failed already keeps its own failure."""
+    try:
+        result = yield
+    except BaseException:
+        _close_leaks()
+        raise
+    leaks = _close_leaks()
+    if leaks:
+        pytest.fail(leaks, pytrace=False)
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _qt_leftovers(request):
+    """What a Qt test leaves behind goes at the end of that test, not in a later one: deferred
+    deletions are carried out and cyclic garbage is collected here, while nothing paints. Left
+    to chance, a collection or a leftover view could strike during pytest-qt's event processing
+    after a later test, and a pyqtgraph view painting then has crashed the run once (a segfault
+    in QGraphicsView::paintEvent, as other projects' suites saw: erlabpy#431)."""
+    yield
+    # A window a fixture opened and did not close, or one opened while tearing down.
+    leaks = _close_leaks()
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        _collect_qt_garbage()
+    if leaks:
+        pytest.fail(f"fixtures {leaks}", pytrace=False)
+
+
+def _collect_qt_garbage() -> None:
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
 

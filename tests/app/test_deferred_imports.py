@@ -3,6 +3,7 @@ its window without pandas, TA-Lib or sqlite-utils, and loads them after."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -56,7 +57,7 @@ def test_a_deferred_module_loads_on_first_use_only(slow_module):
     from deferme import extra                           # submodules import as usual
     assert extra.TRIPLE == 126 and deferme.extra is extra
     namespace: dict = {}
-    exec("from deferme import *", namespace)
+    exec("from deferme import *", namespace)  # noqa: S102  a star import needs a namespace
     assert namespace["VALUE"] == 42 and "double" in namespace
     assert builtins.deferme_runs == 1
 
@@ -97,7 +98,7 @@ def test_a_module_that_fails_to_load_raises_on_use_and_warm_only_logs(tmp_path, 
         assert deferred_imports.defer("brokenmod")
         import brokenmod
         with pytest.raises(ImportError, match="no native library"):
-            brokenmod.anything
+            brokenmod.anything  # noqa: B018  reading an attribute is what loads it
         assert deferred_imports.is_deferred("brokenmod")     # still deferred: can retry
         thread = deferred_imports.warm()
         thread.join(5)
@@ -148,9 +149,9 @@ def test_the_window_paints_before_pandas_talib_and_sqlite_utils_load(tmp_path):
     """)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "data")], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
-    line = next((l for l in done.stdout.splitlines() if l.startswith("SEEN")), None)
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    line = next((out for out in done.stdout.splitlines() if out.startswith("SEEN")), None)
     assert line is not None, done.stdout[-2000:] + done.stderr[-3000:]
-    seen = eval(line[5:])                                # a dict printed by the child
+    seen = ast.literal_eval(line[5:])                    # a dict printed by the child
     assert seen["paint"] == [] and seen["talib deferred"] is True
     assert seen["settled"] == (["pandas", "sqlite_utils"], False, True)

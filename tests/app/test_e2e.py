@@ -40,8 +40,8 @@ def test_quotes_order_fill_and_position(qtbot, terminal):
 def test_rejected_order_shows_its_reason(qtbot, terminal):
     runtime, window = terminal
     wait_for_quotes(qtbot, window, "IF2612.CFFEX")
-    ticket = fill_ticket(window, "IF2612.CFFEX", price=marketable_buy_price(runtime, "IF2612.CFFEX"),
-                         volume="20")
+    ticket = fill_ticket(window, "IF2612.CFFEX",
+                         price=marketable_buy_price(runtime, "IF2612.CFFEX"), volume="20")
     vt_orderid = ticket.buy()
     assert vt_orderid
     orders = window.orders.model
@@ -93,13 +93,15 @@ def test_cancel_from_the_orders_table_and_working_filter(qtbot, terminal):
     ticket.price_edit.setText(f"{tick.bid_price_1 - 51:.0f}")  # the same order again is a duplicate
     second = ticket.buy()
     orders = window.orders.model
-    qtbot.waitUntil(lambda: all(orders.find(o) is not None and orders.find(o).status == Status.NOTTRADED
+    qtbot.waitUntil(lambda: all(orders.find(o) is not None
+                                and orders.find(o).status == Status.NOTTRADED
                                 for o in (first, second)), timeout=WAIT)
     window.orders.show_working_only(True)
     assert orders.rowCount() == 2
     window.orders.view.selectRow(orders.row_of(first))
     assert window.orders.cancel_selected() == 1
-    qtbot.waitUntil(lambda: orders.rowCount() == 1, timeout=WAIT)  # cancelled leaves the working view
+    # cancelled leaves the working view
+    qtbot.waitUntil(lambda: orders.rowCount() == 1, timeout=WAIT)
     assert orders.record(0).vt_orderid == second
     qtbot.keyClick(window, Qt.Key.Key_F4)  # cancel all
     qtbot.waitUntil(lambda: orders.rowCount() == 0, timeout=WAIT)
@@ -108,7 +110,7 @@ def test_cancel_from_the_orders_table_and_working_filter(qtbot, terminal):
 
 
 def test_double_click_in_market_watch_loads_the_ticket(qtbot, terminal):
-    runtime, window = terminal
+    _runtime, window = terminal
     wait_for_quotes(qtbot, window, "au2702.SHFE")
     model = window.market_watch.model
     index = model.index(model.row_of("au2702.SHFE"), 0)
@@ -149,7 +151,7 @@ def test_failing_gui_consumer_is_reported_and_others_keep_updating(qtbot, termin
     for _ in range(4):                        # each round of quotes is a batch or more
         called = len(calls)
         next_quotes(runtime)
-        qtbot.waitUntil(lambda: len(calls) > called, timeout=WAIT)
+        qtbot.waitUntil(lambda called=called: len(calls) > called, timeout=WAIT)
     assert window.pump.consumer_errors >= 4
     book = runtime.kernel.main_engine.get_gateway("SIM").exchange.books[RB]
     qtbot.waitUntil(lambda: window.market_watch.model.find(RB).datetime == book.datetime,
@@ -185,6 +187,7 @@ def test_layout_survives_a_restart_and_can_be_reset(qtbot, data_dir):
     qtbot.addWidget(window)
     window.docks["trades"].close()
     window.docks["log"].setFloating(True)
+    qtbot.addWidget(window.docks["log"])    # floating, a window of its own: closed after the test
     window.close()
     runtime.close()
     assert (data_dir / "layout.ini").exists()
@@ -223,7 +226,7 @@ def test_flatten_symbol_cancels_and_closes(qtbot, terminal):
 
 
 def test_market_orders_take_no_price(qtbot, terminal):
-    runtime, window = terminal
+    _runtime, window = terminal
     ticket = window.ticket
     ticket.type_box.setCurrentIndex(ticket.type_box.findData(OrderType.MARKET))
     assert not ticket.price_edit.isEnabled()
@@ -234,7 +237,7 @@ def test_market_orders_take_no_price(qtbot, terminal):
 def test_terminal_warnings_reach_the_log_dock(qtbot, terminal):
     import logging
 
-    runtime, window = terminal
+    _runtime, window = terminal
     logging.getLogger("terminal.test").warning("margin call at %s", "10:00")
     qtbot.waitUntil(
         lambda: any(r.message == "margin call at 10:00" and r.level == "WARNING"
@@ -248,7 +251,7 @@ def test_a_field_that_changes_repaints_itself_not_its_dock(qtbot, terminal):
     drew the dock's title with the Fusion style, which loads its icons from file each time."""
     from PySide6.QtCore import QEvent
 
-    runtime, window = terminal
+    _runtime, window = terminal
     wait_for_quotes(qtbot, window)
     ticket, dock = window.ticket, window.docks["order_ticket"]
     qtbot.wait(100)                                   # start-up paints done

@@ -46,7 +46,7 @@ def test_terminal_home_environment_variable_is_used(tmp_path):
         env = {**os.environ}
         result = subprocess.run(
             [sys.executable, "-m", "terminal", *env_args], cwd=tmp_path, capture_output=True,
-            text=True, timeout=120,
+            text=True, timeout=120, check=False,
             env={**env, "HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
                  "PYTHONPATH": str(PROJECT)},
         )
@@ -111,8 +111,8 @@ def test_smoke_run_leaves_the_data_directory_and_its_files_private(tmp_path):
         path.chmod(0o755 if path.is_dir() else 0o644)
     result = run_terminal(["--home", str(data), "--smoke", "1"], home, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"data directory: {data} was open to other users of this machine (mode 0755); " \
-           "made private: folders 0700, files 0600" in result.stderr
+    assert (f"data directory: {data} was open to other users of this machine (mode 0755); "
+            "made private: folders 0700, files 0600") in result.stderr
     assert not_private(data) == {}
     log_text = (data / "logs" / "terminal.log").read_text(encoding="utf-8")
     assert log_text.count("made private") == 1

@@ -113,7 +113,7 @@ def test_parameter_space_builds_ranges_lists_and_fixed_values():
     assert ParameterSpace().add("x", 1, 2, 0.5).values("x") == (1, 1.5, 2)
 
 
-@pytest.mark.parametrize("spec, message", [
+@pytest.mark.parametrize(("spec", "message"), [
     ({"fast_window": (10, 5, 1)}, "fast_window: start 10 is above stop 5"),
     ({"fast_window": (1, 5, 0)}, "fast_window: step must be positive, got 0"),
     ({"fast_window": (1, 5)}, r"fast_window: a range is \(start, stop, step\)"),
@@ -135,7 +135,7 @@ def test_a_space_is_checked_against_the_strategy():
     with pytest.raises(ParameterError, match="fast: not a parameter of DoubleMaStrategy "
                                              r"\(fast_window, slow_window\)"):
         ParameterSpace({"fast": [1]}).check(DoubleMaStrategy)
-    with pytest.raises(ParameterError, match="fast_window: 1.5 does not fit the strategy's int"):
+    with pytest.raises(ParameterError, match=r"fast_window: 1\.5 does not fit the strategy's int"):
         ParameterSpace({"fast_window": (1.5, 3.5, 1)}).check(DoubleMaStrategy)
 
 
@@ -356,7 +356,7 @@ def test_an_optimisation_runs_as_a_pool_job_and_cancel_takes_its_workers():
 def test_the_data_is_read_once_not_per_setting(market, monkeypatch):
     """Every way to read bars counts into memory shared with the workers: the store's
     methods, and vn.py's database loader that its own optimiser calls in each worker."""
-    import vnpy_ctastrategy.backtesting as backtesting
+    from vnpy_ctastrategy import backtesting
 
     reads = mp.get_context("fork").Value("i", 0)
 

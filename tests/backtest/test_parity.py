@@ -68,11 +68,10 @@ def _bundled_names() -> list[str]:
         if path.name.startswith("_"):
             continue
         module = importlib.import_module(f"vnpy_ctastrategy.strategies.{path.stem}")
-        for value in vars(module).values():
-            if (isinstance(value, type) and issubclass(value, CtaTemplate)
-                    and value not in (CtaTemplate, TargetPosTemplate)
-                    and value.__module__ == module.__name__):
-                names.append(value.__name__)
+        names.extend(value.__name__ for value in vars(module).values()
+                     if isinstance(value, type) and issubclass(value, CtaTemplate)
+                     and value not in (CtaTemplate, TargetPosTemplate)
+                     and value.__module__ == module.__name__)
     return names
 
 

@@ -189,7 +189,7 @@ def test_time_limit_fails_the_job_and_ends_the_worker():
         assert slow.status_text == "failed: time limit of 0.5 s exceeded"
         assert 0.5 <= slow.elapsed < 3
         assert gone(slow.pid)
-        with pytest.raises(JobFailed, match="time limit of 0.5 s exceeded"):
+        with pytest.raises(JobFailed, match=r"time limit of 0\.5 s exceeded"):
             slow.result()
         quick.result(timeout=5)
         unlimited.result(timeout=5)

@@ -118,11 +118,11 @@ def test_hourly_bars_are_built_from_the_stored_minutes(home, capsys):
     assert runs(home)[0].interval == "1h"
 
 
-@pytest.mark.parametrize("arguments, message", [
+@pytest.mark.parametrize(("arguments", "message"), [
     (["Nope", "rb2401.SHFE"], "unknown strategy 'Nope'; known strategies: "),
     (["DoubleMaStrategy", "rb2401.SHFE", "--param", "fast=3"],
-     "DoubleMaStrategy has no parameter 'fast'; its parameters: fast_window (default 10), "
-     "slow_window (default 20)"),
+     ("DoubleMaStrategy has no parameter 'fast'; its parameters: fast_window (default 10), "
+      "slow_window (default 20)")),
     (["DoubleMaStrategy", "rb2401.SHFE", "--param", "fast_window=abc"],
      "--param fast_window: 'abc' is not a whole number (the default is 10)"),
     (["DoubleMaStrategy", "rb2401.SHFE", "--param", "fast_window=2.5"],
@@ -130,8 +130,8 @@ def test_hourly_bars_are_built_from_the_stored_minutes(home, capsys):
     (["DoubleMaStrategy", "rb2401.SHFE", "--start", "2023-13-01"],
      "--start: '2023-13-01' is not a date (YYYY-MM-DD)"),
     (["DoubleMaStrategy", "rb2401.SHFE", "--start", "2024-01-02", "--end", "2024-01-10"],
-     "no 1m bars of rb2401.SHFE from 2024-01-02 to 2024-01-10 in the store; the store holds "
-     "of rb2401.SHFE: 1m 2023-09-25 09:00 to 2023-10-10 14:59 (1,830)"),
+     ("no 1m bars of rb2401.SHFE from 2024-01-02 to 2024-01-10 in the store; the store holds "
+      "of rb2401.SHFE: 1m 2023-09-25 09:00 to 2023-10-10 14:59 (1,830)")),
     (["DoubleMaStrategy", "hc2401.SHFE"], "the store holds nothing of hc2401.SHFE"),
     (["DoubleMaStrategy", "rb2401.NOPE"], "'rb2401.NOPE' is not SYMBOL.EXCHANGE"),
     (["DoubleMaStrategy", "rb2401.SHFE", "--interval", "5m"],
@@ -221,7 +221,7 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
     assert runs(home)[0].settings["optimisation"]["method"] == "genetic"
 
 
-@pytest.mark.parametrize("arguments, message", [
+@pytest.mark.parametrize(("arguments", "message"), [
     ([], "optimize needs at least one --range"),
     (["--range", "fast=1:3:1"], "DoubleMaStrategy has no parameter 'fast'"),
     (["--range", "fast_window=x:3:1"], "--range fast_window: 'x' is not a whole number"),

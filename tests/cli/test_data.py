@@ -81,10 +81,10 @@ def test_unknown_series_and_bad_symbol_are_reported(workdir, capsys):
     assert "is not SYMBOL.EXCHANGE" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------------------- files that are not CSV
-BARS = "datetime,open,high,low,close,volume\n" \
-       "2024-01-02 09:00:00,3900,3910,3890,3905,12\n" \
-       "2024-01-02 09:01:00,3905,3915,3900,3912,7\n"
+# -------------------------------------------------------------------------- files that are not CSV
+BARS = ("datetime,open,high,low,close,volume\n"
+        "2024-01-02 09:00:00,3900,3910,3890,3905,12\n"
+        "2024-01-02 09:01:00,3905,3915,3900,3912,7\n")
 
 
 def imported(capsys, home: str, name: str, *options: str) -> tuple[int, str, str]:
@@ -157,8 +157,8 @@ def test_a_named_pipe_is_refused_without_being_opened(workdir, capsys):
     try:
         code, _, err = imported(capsys, home, fifo.name)
         assert code == 2
-        assert "pipe_SHFE_rb2401.csv: rejected, nothing written: a named pipe (FIFO), not a " \
-               "regular file" in err
+        assert ("pipe_SHFE_rb2401.csv: rejected, nothing written: a named pipe (FIFO), not a "
+                "regular file") in err
         # with a good file beside it: the good one is imported, the pipe named, exit 2
         (workdir / "good_SHFE_rb2401.csv").write_text(BARS)
         code = main(["--home", home, "data", "import", fifo.name, "good_SHFE_rb2401.csv"])
@@ -177,15 +177,15 @@ def test_a_header_without_rows_is_an_error_naming_the_file(workdir, capsys):
         for options in ((), ("--dry-run",)):
             code, out, err = imported(capsys, home, name, *options)
             assert code == 2 and "imported" not in out
-            assert err.strip() == f"{name}: rejected, nothing written: no data rows: nothing " \
-                                  "under the header line"
+            assert err.strip() == (f"{name}: rejected, nothing written: no data rows: nothing "
+                                   "under the header line")
     (workdir / "empty_SHFE_rb2401.csv").write_bytes(b"")
     code, _, err = imported(capsys, home, "empty_SHFE_rb2401.csv")
     assert code == 2 and "the file is empty" in err
     assert store_is_empty(capsys, home)
 
 
-@pytest.mark.parametrize("encoding, mark", [
+@pytest.mark.parametrize(("encoding", "mark"), [
     ("utf-16", True), ("utf-16-le", False), ("utf-16-be", False), ("utf-32", True),
     ("utf-8-sig", True)])
 def test_unicode_files_with_or_without_a_byte_order_mark_are_read(workdir, capsys, encoding,
@@ -214,8 +214,8 @@ def test_bytes_that_are_not_utf8_are_named_by_offset_and_line(workdir, capsys):
     code, out, err = imported(capsys, home, name)
     assert code == 2 and "imported" not in out
     offset = len(BARS.encode()) + len("2024-01-02 09:02:00,3912,3920,3910,3915,5,")
-    assert f"{name}: rejected, nothing written: not UTF-8 text (a GBK file, say): byte B1 at " \
-           f"offset {offset} (line 4) does not decode; save the file as UTF-8" in err
+    assert (f"{name}: rejected, nothing written: not UTF-8 text (a GBK file, say): byte B1 at "
+            f"offset {offset} (line 4) does not decode; save the file as UTF-8") in err
     assert store_is_empty(capsys, home)
 
 

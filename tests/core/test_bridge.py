@@ -35,7 +35,8 @@ def test_latest_state_per_key_every_trade_and_one_wake_per_batch():
     for i in range(1000):
         engine._process(Event(EVENT_TICK, tick(f"s{i % 10}", float(i))))
     for status in (Status.SUBMITTING, Status.NOTTRADED, Status.ALLTRADED):
-        engine._process(Event(EVENT_ORDER, OrderData("SIM", "rb", Exchange.SHFE, "1", status=status)))
+        order = OrderData("SIM", "rb", Exchange.SHFE, "1", status=status)
+        engine._process(Event(EVENT_ORDER, order))
     for i in range(5):
         engine._process(Event(EVENT_TRADE, TradeData("SIM", "rb", Exchange.SHFE, "1", f"t{i}")))
     engine._process(Event(EVENT_LOG, LogData("SIM", "hello")))

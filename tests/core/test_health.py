@@ -4,6 +4,7 @@ showing it live against a running terminal."""
 from __future__ import annotations
 
 import contextlib
+import math
 from datetime import datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -164,7 +165,7 @@ def test_sampler_reads_every_source_and_keeps_a_bounded_history():
         sampler.sample()
     assert len(sampler.history) == 5 and sampler.latest.monotonic == clock.now
     times, rates = sampler.series("recorder_queue")
-    assert len(times) == 5 and all(r != r for r in rates)  # None is NaN
+    assert len(times) == 5 and all(math.isnan(r) for r in rates)  # None is NaN
     levels = sampler.levels()
     assert levels["connection:SIM"] == OK and levels["connection:CTP"] == WARN
     assert levels["lag_p99"] == WARN and levels["overall"] == WARN
@@ -213,7 +214,7 @@ def test_a_queue_warns_when_it_keeps_growing_and_is_bad_past_its_limit():
     assert assess(rising)["event_queue"] == WARN
     small = [sample(n, event_queue=n) for n in range(30)]  # rising, but below the floor
     assert assess(small)["event_queue"] == OK
-    assert assess(steady + [sample(31, event_queue=6_000)])["event_queue"] == BAD
+    assert assess([*steady, sample(31, event_queue=6_000)])["event_queue"] == BAD
     assert assess([sample(0, recorder_queue=60_000)])["recorder_queue"] == BAD
     assert growing([1, 2, 3, 4], floor=0, samples=4) and not growing([1, 2], 0, samples=4)
     assert not growing([1, 5, 2, 6], floor=0, samples=4)
@@ -304,7 +305,7 @@ def test_dock_shows_values_in_warning_colours_and_feeds_the_status_label(qtbot):
 def test_dock_on_a_running_terminal(terminal, qtbot):
     from terminal.ui.docks.health import HealthDock
 
-    runtime, window = terminal
+    runtime, _window = terminal
     lag = LoopLagMonitor()
     lag.record(0.001)
     dock = HealthDock(HealthSampler.for_runtime(runtime, lag), interval_ms=100)
@@ -326,7 +327,7 @@ def test_main_window_status_bar_and_health_dock(terminal, qtbot):
     and samples from then on (one sample a second, not two)."""
     from terminal.ui.docks.health import HealthDock
 
-    runtime, window = terminal
+    _runtime, window = terminal
     assert window.health is not None and window._health_dock is None
     qtbot.waitUntil(lambda: "ticks/s" in window.health_label.text(), timeout=WAIT)
     assert "MB" in window.health_label.text()

@@ -42,7 +42,7 @@ JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=10)
 # Text that is not JSON, or not UTF-8.
 NOT_JSON = [b"{not json", b"", b"   ", b"{", b'{"a": 1,}', b"\xff\xfe{}", b"\x00",
-            b'{"frame_ms": 16', "{'frame_ms': 16}".encode(), b"[" * 50_000,
+            b'{"frame_ms": 16', b"{'frame_ms': 16}", b"[" * 50_000,
             '{"watchlist": ["螺纹钢"]}'.encode("gbk"), '{"a": 1}'.encode("utf-16"),
             b"{}\n{}", b"NaN NaN", b'{"a": 1e}']
 
@@ -81,7 +81,7 @@ def accepted(name: str, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     low, high = settings_file.SPECS[name].low, settings_file.SPECS[name].high
-    if isinstance(value, float) and math.isnan(value) or not low <= value <= high:
+    if (isinstance(value, float) and math.isnan(value)) or not low <= value <= high:
         return None
     if isinstance(default, int):
         if isinstance(value, float) and not value.is_integer():
@@ -245,7 +245,7 @@ def limit_accepted(name: str, value, base: RiskLimits):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     low, high = limits.LIMIT_SPECS[name].low, limits.LIMIT_SPECS[name].high
-    if isinstance(value, float) and math.isnan(value) or not low <= value <= high:
+    if (isinstance(value, float) and math.isnan(value)) or not low <= value <= high:
         return None
     if isinstance(default, int):
         return (int(value),) if float(value).is_integer() else None
@@ -258,7 +258,7 @@ def monitor_accepted(name: str, value):
     low, high = limits.MONITOR_SPECS[name].low, limits.MONITOR_SPECS[name].high
     number = 0.0 if value is None else value
     if isinstance(number, bool) or not isinstance(number, (int, float)) \
-            or isinstance(number, float) and math.isnan(number) or not low <= number <= high:
+            or (isinstance(number, float) and math.isnan(number)) or not low <= number <= high:
         return None
     return (float(number),)
 
@@ -501,6 +501,7 @@ def test_terminal_starts_on_corrupt_settings_keeps_them_aside_and_trades_reduce_
         assert alert.severity == SEVERE and str(data_dir / "risk.json") in alert.message
         assert "trading started REDUCE-ONLY" in alert.message and risk_aside.name in alert.message
         assert alert.message in window.startup_box.text()
+        window.startup_box.close()                              # read: the trader closes it
         # and the terminal's log window shows it
         records = window.log_view.model.records
         qtbot.waitUntil(lambda: any("settings.json is unreadable" in line.message

@@ -22,9 +22,9 @@ def test_home_flag_wins_over_environment(tmp_path, monkeypatch):
 
 def test_prepare_keeps_vnpy_inside_the_data_directory(tmp_path):
     data = paths.prepare(tmp_path / "d")
-    import vnpy.trader.utility as utility
+    from vnpy.trader import utility
 
-    assert utility.TEMP_DIR == data.vnpy_dir
+    assert data.vnpy_dir == utility.TEMP_DIR
     saved = json.loads((data.vnpy_dir / "vt_setting.json").read_text())
     assert saved["log.console"] is False
 
@@ -95,8 +95,8 @@ def test_an_older_data_directory_is_made_private_once(tmp_path):
     outside.chmod(0o644)
     (root / "link.csv").symlink_to(outside)  # a link is not followed out of the folder
     notes = privacy.secure(root, created=False)
-    assert notes == [f"{root} was open to other users of this machine (mode 0755); made "
-                     "private: folders 0700, files 0600 (16 changed)"]  # 10 folders, 6 files
+    assert notes == [(f"{root} was open to other users of this machine (mode 0755); made "
+                      "private: folders 0700, files 0600 (16 changed)")]  # 10 folders, 6 files
     assert open_to_others(root) == {}
     assert {mode for name, mode in modes(root).items() if (root / name).is_dir()} == {0o700}
     assert {mode for name, mode in modes(root).items() if (root / name).is_file()} == {0o600}
@@ -175,8 +175,8 @@ def test_a_folder_whose_modes_cannot_change_is_said_to_be_open(tmp_path, monkeyp
 
     monkeypatch.setattr(privacy.os, "chmod", refused)
     assert privacy.secure(root, created=False) == [
-        f"{root} was open to other users of this machine (mode 0755) and could not be made "
-        "private (its file system or its owner does not let its mode change): they may read "
-        "the journal, the logs and the connection profiles; move the data directory (--home) "
-        "to a private folder",
+        (f"{root} was open to other users of this machine (mode 0755) and could not be made "
+         "private (its file system or its owner does not let its mode change): they may read "
+         "the journal, the logs and the connection profiles; move the data directory (--home) "
+         "to a private folder"),
         f"could not make 16 entries private, e.g. {root}: Operation not permitted"]

@@ -13,6 +13,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import keyring
 import keyring.backend
@@ -346,6 +347,7 @@ def test_ctp_silent_front_times_out(qtbot, app, no_keyring):
     dialog = window.connect_menu.open_dialog(entry)
     assert dialog.value(PASSWORD) == "" and dialog.widgets[PASSWORD].placeholderText() == ""
     assert PASSWORD in dialog.problems()
+    dialog.reject()
     root = runtime.kernel.paths.root
     close()
     assert files_containing(root, PASSWORD_TEXT) == []
@@ -362,7 +364,7 @@ def _accept_all(server):
 
 
 def test_dialog_checks_addresses(qtbot, app, memory_keyring):
-    runtime, window, close = app
+    runtime, window, _close = app
     entry = ctp_entry()
     dialog = window.connect_menu.open_dialog(entry)
     fill(dialog, {BROKER: "9999", USER: "1", PASSWORD: "p", TD_ADDRESS: "180.168.146.187",
@@ -373,6 +375,7 @@ def test_dialog_checks_addresses(qtbot, app, memory_keyring):
     assert "tcp://host:port" in dialog.field_errors[TD_ADDRESS].text()
     assert "Trade server" in dialog.error_label.text()
     assert runtime.connections.status("CTP").state == State.IDLE
+    dialog.reject()
 
 
 # ---------------------------------------------------------------------------- state machine
@@ -380,9 +383,9 @@ class FakeCtpGateway(BaseGateway):
     """Speaks like vnpy_ctp (same setting keys, same log lines) without a network."""
 
     default_name = "FAKECTP"
-    default_setting = {USER: "", PASSWORD: "", BROKER: "", TD_ADDRESS: "", MD_ADDRESS: "",
-                       "产品名称": "", "授权编码": ""}
-    exchanges = [Exchange.SHFE]
+    default_setting: ClassVar[dict] = {USER: "", PASSWORD: "", BROKER: "", TD_ADDRESS: "",
+                                       MD_ADDRESS: "", "产品名称": "", "授权编码": ""}
+    exchanges: ClassVar[list] = [Exchange.SHFE]
     login_error = ""
 
     def __init__(self, event_engine, gateway_name):
@@ -432,7 +435,7 @@ SETTING = {USER: "123456", PASSWORD: PASSWORD_TEXT, BROKER: "9999",
 
 
 def test_login_reconnect_and_resubscribe(qtbot, app):
-    runtime, window, close = app
+    runtime, window, _close = app
     connections = runtime.connections
     connections.probe = False
     qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_contract(RB) is not None,
@@ -475,7 +478,7 @@ def test_login_reconnect_and_resubscribe(qtbot, app):
 
 
 def test_refused_login_fails_and_closes_once(qtbot, app):
-    runtime, window, close = app
+    runtime, window, _close = app
 
     class RefusingGateway(FakeCtpGateway):
         default_name = "REFUSING"
@@ -523,11 +526,11 @@ def test_other_gateway_gets_a_dialog_from_its_settings(qtbot, app, fake_packages
 
 
 def test_generic_gateway_that_never_answers_fails(qtbot, app):
-    runtime, window, close = app
+    runtime, _window, _close = app
 
     class SilentGateway(FakeCtpGateway):
         default_name = "SILENT"
-        default_setting = {"user": "", "password": ""}
+        default_setting: ClassVar[dict] = {"user": "", "password": ""}
 
         def connect(self, setting):
             self.write_log("connecting somewhere")
@@ -542,11 +545,11 @@ def test_generic_gateway_that_never_answers_fails(qtbot, app):
 
 
 def test_account_event_counts_as_alive(qtbot, app):
-    runtime, window, close = app
+    runtime, _window, _close = app
 
     class AccountGateway(FakeCtpGateway):
         default_name = "ACCT"
-        default_setting = {"user": ""}
+        default_setting: ClassVar[dict] = {"user": ""}
 
         def connect(self, setting):
             self.on_account(AccountData(accountid="A", balance=1, frozen=0,
@@ -609,8 +612,8 @@ def test_a_plain_text_auth_code_is_moved_to_the_keyring(tmp_path, memory_keyring
     assert json.loads(text)["profiles"]["CTP"][0][APP_ID] == "client_app_1.0"
     assert not list(tmp_path.glob("*.tmp"))  # written under another name, then renamed
     notes = store.notes["CTP"]
-    assert "the 授权编码 of 123456@9999 was kept in connections.json by an older version: " \
-           "removed from the file (moved to the system keyring)" in notes
+    assert ("the 授权编码 of 123456@9999 was kept in connections.json by an older version: "
+            "removed from the file (moved to the system keyring)") in notes
     assert any("654321@4040" in note and "already held one" in note for note in notes)
     assert files_containing(tmp_path, AUTH_TEXT) == []
 

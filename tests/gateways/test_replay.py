@@ -82,7 +82,7 @@ def if_store(tmp_path_factory):
 def test_days_and_refusals(if_store):
     assert replay.available_days(if_store, "IF2101", Exchange.CFFEX, "tick") == [
         date(2021, 1, 4), date(2021, 1, 5), date(2021, 1, 6)]
-    with pytest.raises(ReplayError, match="no tick data .* for the trading day 2021-01-07"):
+    with pytest.raises(ReplayError, match=r"no tick data .* for the trading day 2021-01-07"):
         replay.load(if_store, "IF2101", Exchange.CFFEX, date(2021, 1, 7), "tick", "SIM")
     with pytest.raises(ReplayError, match="holds no 1m data"):
         replay.load(if_store, "IF2101", Exchange.CFFEX, date(2021, 1, 4), "1m", "SIM")

@@ -46,7 +46,7 @@ def submit(exchange, req, orderid="1"):
 
 
 @pytest.mark.parametrize(
-    "req, reason",
+    ("req", "reason"),
     [
         (request("xx9999", Exchange.SHFE, LONG, 1, 100), "unknown contract xx9999.SHFE"),
         (request("rb2701", Exchange.SHFE, LONG, 1, 3250.5), "not on the tick grid"),
@@ -58,7 +58,8 @@ def submit(exchange, req, orderid="1"):
         (request("rb2701", Exchange.SHFE, LONG, 1, -3250), "must be above 0"),
         (request("IF2612", Exchange.CFFEX, LONG, 21, 4100.2), "exceeds the exchange maximum"),
         (request("IF2612", Exchange.CFFEX, LONG, 20, 4100.2), "not enough available funds"),
-        (request("rb2701", Exchange.SHFE, SHORT, 1, 3250, Offset.CLOSE), "not enough long position"),
+        (request("rb2701", Exchange.SHFE, SHORT, 1, 3250, Offset.CLOSE),
+         "not enough long position"),
     ],
 )
 def test_orders_that_cannot_be_accepted_are_rejected_with_a_reason(sim, req, reason):
@@ -125,14 +126,16 @@ def test_fok_is_all_or_nothing(sim):
 
 def test_market_order_sweeps_five_levels_and_cancels_the_rest(sim):
     exchange, recorder = sim
-    order = submit(exchange, request("rb2701", Exchange.SHFE, LONG, 60, order_type=OrderType.MARKET))
+    order = submit(exchange,
+                   request("rb2701", Exchange.SHFE, LONG, 60, order_type=OrderType.MARKET))
     assert order.traded == 50 and order.status == Status.CANCELLED
     assert [t.price for t in recorder.trades] == [3251, 3252, 3253, 3254, 3255]
 
 
 def test_stop_order_waits_for_the_trigger_then_executes(sim):
     exchange, recorder = sim
-    order = submit(exchange, request("rb2701", Exchange.SHFE, LONG, 2, 3260, order_type=OrderType.STOP))
+    order = submit(exchange,
+                   request("rb2701", Exchange.SHFE, LONG, 2, 3260, order_type=OrderType.STOP))
     assert order.status == Status.NOTTRADED and recorder.trades == []
     exchange.on_book(book("rb2701", Exchange.SHFE, 3255, 3256, 1, last=3259), NOW)
     assert order.status == Status.NOTTRADED
@@ -177,7 +180,7 @@ def test_closing_realises_pnl_and_frees_margin(sim):
 
 
 def test_shfe_close_today_and_yesterday_are_distinct(sim):
-    exchange, recorder = sim
+    exchange, _recorder = sim
     submit(exchange, request("rb2701", Exchange.SHFE, LONG, 3, 3251), "1")
     exchange.roll_trading_day()
     submit(exchange, request("rb2701", Exchange.SHFE, LONG, 2, 3251), "2")

@@ -29,7 +29,7 @@ def test_each_quote_is_the_tick_the_constructor_makes():
         assert tick.vt_symbol == f"{model.spec.symbol}.{model.spec.exchange.value}"
         made.append(tick)
     # Every quote carries its own values, none left over from the one before.
-    for before, after in zip(made, made[len(models):]):
+    for before, after in zip(made, made[len(models):], strict=False):
         spec = contracts.find(after.vt_symbol)
         assert after.volume == before.volume + after.last_volume
         assert abs(after.turnover - before.turnover

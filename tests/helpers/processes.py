@@ -16,5 +16,5 @@ def run_terminal(args, home: Path, cwd: Path, timeout=120, umask: int = 0o022):
     env.update(HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(PROJECT))
     return subprocess.run(
         [sys.executable, "-m", "terminal", *args], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=timeout, umask=umask if os.name == "posix" else -1,
+        text=True, timeout=timeout, umask=umask if os.name == "posix" else -1, check=False,
     )

@@ -70,7 +70,7 @@ def rb_resample(rb, target):
 
 
 @needs_rb
-@pytest.mark.parametrize("target, label, windows", [
+@pytest.mark.parametrize(("target", "label", "windows"), [
     # The night of Monday 25 September trades for Tuesday 26; the 21:00 row is the opening
     # auction, which belongs to the first bar of the night.
     ("5m", "2023-09-25 21:00", [("2023-09-25 21:00:00", "2023-09-25 21:05:00")]),

@@ -21,12 +21,13 @@ def ticket(**changes) -> Ticket:
 
 def test_valid_ticket_becomes_a_request():
     req = to_request(ticket(price="4,100.4"), IF)
-    assert (req.symbol, req.exchange, req.price, req.volume) == ("IF2612", Exchange.CFFEX, 4100.4, 2)
+    assert (req.symbol, req.exchange, req.price, req.volume) == ("IF2612", Exchange.CFFEX,
+                                                                  4100.4, 2)
     assert req.type == OrderType.LIMIT and req.offset == Offset.OPEN
 
 
 @pytest.mark.parametrize(
-    "changes, contract, field, words",
+    ("changes", "contract", "field", "words"),
     [
         ({"price": "4100.1"}, IF, "price", "not a multiple of the tick 0.2"),
         ({"price": "abc"}, IF, "price", "not a number"),

@@ -38,7 +38,8 @@ def test_other_exchanges_close_in_one_order_inside_the_limits():
     position = PositionData("SIM", "m2705", Exchange.DCE, Direction.SHORT, volume=4, yd_volume=1,
                             frozen=1)
     (req,) = trading.close_requests(position)
-    assert (req.offset, req.volume, req.direction, req.price) == (Offset.CLOSE, 3, Direction.LONG, 2953)
+    assert (req.offset, req.volume, req.direction, req.price) == (Offset.CLOSE, 3,
+                                                                  Direction.LONG, 2953)
 
 
 def test_a_net_position_is_closed_by_its_sign():
@@ -75,10 +76,10 @@ def test_closes_go_to_the_gateway_that_holds_the_position_and_flatten_goes_on_pa
         get_contract=lambda vt: {rb.vt_symbol: rb, hc.vt_symbol: hc}.get(vt),
         get_tick=lambda vt: book("rb2701", Exchange.SHFE, 3250, 3251, 1)
         if vt == rb.vt_symbol else None,                                # no quote for hc
-        get_all_active_orders=lambda: [], get_all_positions=lambda: positions,
+        get_all_active_orders=list, get_all_positions=lambda: positions,
         send_order=lambda req, gateway: sent.append((req.vt_symbol, gateway)) or f"{gateway}.1",
         get_order=lambda vt: None, get_position=lambda vt: None)
     trading = Trading(engine)  # type: ignore[arg-type]
-    with pytest.raises(TradingError, match="SIM.hc2701.SHFE.Long: no quote for hc2701"):
+    with pytest.raises(TradingError, match=r"SIM\.hc2701\.SHFE\.Long: no quote for hc2701"):
         trading.flatten()
     assert sent == [("rb2701.SHFE", "SIM")]                   # rb closed all the same, at SIM

@@ -139,7 +139,8 @@ def check_every_path(qtbot, runtime, window) -> None:
     for route in ("cta", "main_engine", "gateway", "class"):
         Sender.route = route
         next_quotes(runtime)                              # the strategy sends on the next tick
-        wait(lambda: Sender.route == "" and Sender.results and Sender.results[-1][0] == route)
+        wait(lambda route=route: Sender.route == "" and Sender.results
+             and Sender.results[-1][0] == route)
     # And from outside any strategy: the class method, and the gateway class's own method.
     MainEngine.send_order(engine, marketable(runtime), "SIM")
     vt_orderid = type(gateway).send_order(gateway, marketable(runtime))
@@ -307,5 +308,5 @@ def test_on_a_net_gateway_a_close_beyond_the_position_counts_against_the_limit(q
     for offset in (Offset.NONE, Offset.CLOSE, Offset.OPEN):
         denied = net.send_order(replace(resting, offset=offset))
         assert denied.startswith("NET.RISK-"), offset
-        wait(lambda: engine.get_order(denied) is not None)
+        wait(lambda denied=denied: engine.get_order(denied) is not None)
         assert engine.get_order(denied).extra["risk_rule"] == "max_position"

@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 import pytest
 from vnpy.event import Event
@@ -46,7 +47,7 @@ class BigOrder(CtaTemplate):
     """Sends what it is told from the test; the gate must stop the oversized one."""
 
     author = "tests"
-    rejected: list = []
+    rejected: ClassVar[list] = []
 
     def on_init(self) -> None:
         pass

@@ -112,7 +112,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("rule, limits, bad, bad_ctx, good, good_ctx, words", CASES,
+@pytest.mark.parametrize(("rule", "limits", "bad", "bad_ctx", "good", "good_ctx", "words"), CASES,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_each_rule_denies_the_violation_and_passes_the_compliant_order(
         rule, limits, bad, bad_ctx, good, good_ctx, words):
@@ -124,8 +124,8 @@ def test_each_rule_denies_the_violation_and_passes_the_compliant_order(
 
 def test_every_rule_id_is_listed_and_covered():
     covered = {case[0] for case in CASES} | {
-        "close_exceeds_position", "halted", "reduce_only", "max_orders_per_second", "max_cancels_per_day",
-        "duplicate_order"}
+        "close_exceeds_position", "halted", "reduce_only", "max_orders_per_second",
+        "max_cancels_per_day", "duplicate_order"}
     assert covered == set(RULES)
 
 
@@ -444,7 +444,7 @@ def test_load_names_each_bad_value_and_uses_defaults(tmp_path):
     assert path.exists()  # a readable file with bad values is left alone
 
 
-@pytest.mark.parametrize("data, why", [
+@pytest.mark.parametrize(("data", "why"), [
     ({"state": "HALT"}, "state: expected one of ACTIVE, REDUCE_ONLY, HALTED, got 'HALT'"),
     ({"state": None}, "state: expected one of"),
     ({"global": [5]}, "global: expected an object of limits, got list"),

@@ -170,12 +170,12 @@ def test_daily_bars_cannot_be_end_labelled(store, tmp_path):
 
 
 # ---------------------------------------------------------------------------- the file itself
-BARS = "datetime,open,high,low,close,volume\n" \
-       "2024-01-02 09:00:00,3900,3910,3890,3905,12\n" \
-       "2024-01-02 09:01:00,3905,3915,3900,3912,7\n"
+BARS = ("datetime,open,high,low,close,volume\n"
+        "2024-01-02 09:00:00,3900,3910,3890,3905,12\n"
+        "2024-01-02 09:01:00,3905,3915,3900,3912,7\n")
 
 
-@pytest.mark.parametrize("start, encoding", [
+@pytest.mark.parametrize(("start", "encoding"), [
     (b"\xef\xbb\xbfdate", "utf-8-sig"), (b"date", "utf-8-sig"), (b"", "utf-8-sig"),
     (b"\xff\xfed\x00a\x00", "utf-16"), (b"\xfe\xff\x00d\x00a", "utf-16"),
     (b"\xff\xfe\x00\x00d\x00\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff\x00\x00\x00d", "utf-32"),
@@ -215,8 +215,8 @@ def test_a_file_replaced_by_a_header_is_refused_by_the_wizard(qtbot, store, tmp_
     job = wizard.load_file(path)
     qtbot.waitUntil(lambda: job.done, timeout=10_000)
     assert not wizard.ready
-    assert wizard.message_label.text() == f"Cannot import {path.name}: no data rows: nothing " \
-                                          "under the header line"
+    assert wizard.message_label.text() == (f"Cannot import {path.name}: no data rows: nothing "
+                                           "under the header line")
     assert [(p.line, p.message) for p in wizard.problems] == [
         (2, "no data rows: nothing under the header line")]
 
@@ -238,7 +238,7 @@ def test_a_file_replaced_by_a_header_is_refused_by_the_wizard(qtbot, store, tmp_
     path.write_text(BARS.splitlines()[0] + "\n")  # emptied after it was chosen
     job = wizard.start_import()
     qtbot.waitUntil(lambda: job.done, timeout=10_000)
-    assert wizard.message_label.text() == "Rejected: no data rows: nothing under the header " \
-                                          "line; nothing was written."
+    assert wizard.message_label.text() == ("Rejected: no data rows: nothing under the header "
+                                           "line; nothing was written.")
     assert wizard.rows_imported is None and store.series() == []
     pool.waitForDone(10_000)

@@ -15,6 +15,7 @@ from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData, TickData
 
 from terminal.storage.market_store import CHINA_TZ, MarketStore, StoreError, to_ns
+import itertools
 
 T0 = datetime(2023, 9, 25, 9, 1, tzinfo=CHINA_TZ)
 
@@ -142,7 +143,7 @@ def test_loaded_bars_are_the_bars_vnpy_itself_builds(store):
                      float(b.volume), b.turnover, b.open_interest, b.open_price, b.high_price,
                      b.low_price, b.close_price) for b in given]
     assert loaded == built and gc.isenabled()  # building them pauses the collector only
-    for bar, normal in zip(loaded, built):
+    for bar, normal in zip(loaded, built, strict=True):
         assert type(bar) is BarData and list(vars(bar).items()) == list(vars(normal).items())
         assert bar.datetime.tzinfo is CHINA_TZ and bar.vt_symbol == "rb2401.SHFE"
 
@@ -153,7 +154,7 @@ def test_saved_bars_are_not_changed_in_any_way(store):
     zones = [b.datetime.tzinfo for b in given]
     store.save_bars(given)
     assert [vars(b) for b in given] == before
-    assert all(b.datetime.tzinfo is zone for b, zone in zip(given, zones))
+    assert all(b.datetime.tzinfo is zone for b, zone in zip(given, zones, strict=True))
 
 
 def test_every_kind_of_datetime_comes_back_as_the_same_instant(tmp_path):
@@ -222,7 +223,7 @@ def test_many_appends_merge_in_tiers_and_leave_history_alone(store):
     assert history.exists() and history.stat().st_mtime_ns == stamp
     loaded = store.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE)
     assert len(loaded) == 5300 and store.series()[0].count == 5300
-    assert all(b.datetime < c.datetime for b, c in zip(loaded, loaded[1:]))
+    assert all(b.datetime < c.datetime for b, c in itertools.pairwise(loaded))
     assert loaded[-1].close_price == 3600 + 2 + 1
 
 
@@ -410,7 +411,7 @@ def test_a_recorded_part_gone_from_the_disk_fails_the_read(store):
 
     store.save_bars(bars(100))
     store.save_bars(bars(10, T0 + timedelta(minutes=100)))
-    first, second = sorted(store.folder("rb2401", Exchange.SHFE, "1m").glob("part-*.parquet"))
+    _first, second = sorted(store.folder("rb2401", Exchange.SHFE, "1m").glob("part-*.parquet"))
     second.unlink()
     with pytest.raises(DamagedPartError, match=f"{re.escape(str(second))} is damaged: it is "
                                                "recorded in the catalogue but missing"):
@@ -528,7 +529,7 @@ def missing_column(db):
     db.execute("ALTER TABLE series DROP COLUMN last")
 
 
-@pytest.mark.parametrize("damage, said", [
+@pytest.mark.parametrize(("damage", "said"), [
     (drop_series_table, "the series table is missing"),
     (drop_parts_table, "the parts table is missing"),
     (bad_date, "series row 'rb2401' 'SHFE' '1m': first 'garbage' is not a time"),

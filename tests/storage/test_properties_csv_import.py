@@ -179,7 +179,7 @@ def bar_series(draw, max_size: int = 30, intervals=("1m", "5m", "1h", "d")):
     start = start.replace(second=0, microsecond=0)
     start -= timedelta(seconds=(start.minute * 60) % step if step < 86400 else
                        start.hour * 3600 + start.minute * 60)
-    gaps = [0, 1] + draw(st.lists(st.integers(1, 4), min_size=count - 2, max_size=count - 2))
+    gaps = [0, 1, *draw(st.lists(st.integers(1, 4), min_size=count - 2, max_size=count - 2))]
     moments = [start + timedelta(seconds=step * sum(gaps[:n + 1])) for n in range(count)]
     if step < 86400:  # start-labelled bars never start at the close (that marks end labels)
         assume(not any(m.strftime("%H:%M") in ("15:00", "15:15") for m in moments))
@@ -200,7 +200,7 @@ def bar_lines(interval: str, bars: list[dict], header=HEADER) -> list[list[str]]
     form = "%Y-%m-%d" if interval == "d" else FORMAT
     rows = [[bar["datetime"].strftime(form)] + [repr(bar[name]) for name in header[1:]]
             for bar in bars]
-    return [list(header)] + rows
+    return [list(header), *rows]
 
 
 def to_csv(lines: list[list[str]], separator: str = ",", ending: str = "\n") -> bytes:
@@ -210,7 +210,7 @@ def to_csv(lines: list[list[str]], separator: str = ",", ending: str = "\n") -> 
 def expected_columns(interval: str, bars: list[dict], present=HEADER) -> dict[str, np.ndarray]:
     ordered = sorted(bars, key=lambda bar: bar["datetime"])
     mapping = dict(zip(BAR_FIELDS, ("open", "high", "low", "close", "volume", "turnover",
-                                    "open_interest")))
+                                    "open_interest"), strict=True))
     return {"datetime": np.array([to_ns(bar["datetime"]) for bar in ordered], np.int64),
             **{field: np.array([bar[name] if name in present else 0.0 for bar in ordered])
                for field, name in mapping.items()}}
@@ -267,17 +267,17 @@ def bar_files(draw):
     rows = [stamp(bar["datetime"]) + [repr(bar[name]) for name in present] for bar in bars]
     in_file = draw(st.booleans())  # symbol column ("rb2401.SHFE") or the file name says it
     if in_file:
-        header = ["local_symbol"] + header
-        rows = [[f"{symbol}.{exchange.value}"] + row for row in rows]
+        header = ["local_symbol", *header]
+        rows = [[f"{symbol}.{exchange.value}", *row] for row in rows]
         name = "kline.csv"
     else:
         name = f"cn_fut_{exchange.value}_{symbol}_{interval}.csv"
     if draw(st.booleans()):  # a leading unnamed index column
-        header = [""] + header
-        rows = [[str(n)] + row for n, row in enumerate(rows)]
+        header = ["", *header]
+        rows = [[str(n), *row] for n, row in enumerate(rows)]
     if draw(st.booleans()):  # a column nobody maps
         header.append("note")
-        rows = [row + [draw(st.from_regex(r"[a-z ]{0,8}", fullmatch=True))] for row in rows]
+        rows = [[*row, draw(st.from_regex(r"[a-z ]{0,8}", fullmatch=True))] for row in rows]
     order = draw(st.sampled_from(["oldest first", "newest first", "shuffled"]))
     if order == "newest first":
         rows.reverse()
@@ -285,7 +285,7 @@ def bar_files(draw):
         draw(st.randoms()).shuffle(rows)
     separator = draw(st.sampled_from([",", ", "]))
     ending = draw(st.sampled_from(["\n", "\r\n"]))
-    content = to_csv([header] + rows, separator, ending)
+    content = to_csv([header, *rows], separator, ending)
     if draw(st.booleans()):
         content = b"\xef\xbb\xbf" + content  # byte-order mark
     return content, name, symbol, exchange, interval, bars, present
@@ -371,7 +371,7 @@ def tick_files(draw):
                                         float),
                 "bid_price_1": np.array(bid), "ask_price_1": np.array(ask),
                 "bid_volume_1": np.array(sizes[0]), "ask_volume_1": np.array(sizes[1])}
-    return to_csv([header] + rows), layout == "per tick only", expected
+    return to_csv([header, *rows]), layout == "per tick only", expected
 
 
 @settings(max_examples=STORE_EXAMPLES, suppress_health_check=SHARED)
@@ -556,8 +556,8 @@ def one_bad_row(draw):
 def test_one_bad_row_is_named_with_its_value_and_nothing_is_written(held, data):
     lines, interval, line, words = data
     spec = ImportSpec(kind="bar", symbol="rb2401", exchange=Exchange.SHFE, interval=interval,
-                      columns={"datetime": "datetime", **{
-                          field: name for field, name in zip(BAR_FIELDS, NUMERIC)}},
+                      columns={"datetime": "datetime",
+                               **dict(zip(BAR_FIELDS, NUMERIC, strict=True))},
                       datetime_format=FORMAT)
     store, inbox = held
     content = to_csv(lines)
@@ -618,7 +618,7 @@ def test_a_symbol_that_cannot_name_a_folder_is_rejected(tmp_path, symbol):
 BAR_HEADER = "datetime,open,high,low,close,volume\n"
 
 
-@pytest.mark.parametrize("content, line, words", [
+@pytest.mark.parametrize(("content", "line", "words"), [
     # an empty file: pandas' EmptyDataError escaped
     (b"", 1, "the file is empty"),
     # every time the same: the interval guess took int(NaN)
@@ -646,7 +646,7 @@ def test_regressions_found_by_the_properties(held, content, line, words):
         rejected.problems
 
 
-@pytest.mark.parametrize("stamps, expected", [
+@pytest.mark.parametrize(("stamps", "expected"), [
     # times and offsets side by side: pandas raised "Mixed timezones detected"
     (["2023-01-03 09:01:00", "2023-01-03T01:02:00Z"], ["2023-01-03 09:01", "2023-01-03 09:02"]),
     (["2023-01-03 09:01:00+08:00", "2023-01-03 01:02:00+00:00"],
@@ -663,7 +663,7 @@ def test_times_with_offsets_are_read_in_the_files_zone(held, stamps, expected):
 def test_newest_first_running_total_ticks_keep_their_volumes(held):
     """Regression: a running total read newest first looked like per-tick volumes, and
     per-tick volumes were added up in file order rather than time order."""
-    store, inbox = held
+    _store, inbox = held
     path = inbox / "ticks.csv"
     path.write_text("symbol,datetime,last,volume\n" + "".join(
         f"IF2101.CFFEX,2021-01-04 09:30:0{n}.000,5,{10 * (n + 1)}\n" for n in (2, 1, 0)))
@@ -681,8 +681,8 @@ def test_an_end_labelled_file_with_no_rows_is_refused(held):
     path = inbox / FILE_NAME
     path.write_bytes(BAR_HEADER.encode())
     spec = ImportSpec(kind="bar", symbol="rb2401", exchange=Exchange.SHFE, interval="1m",
-                      columns={"datetime": "datetime", **{
-                          field: name for field, name in zip(BAR_FIELDS, NUMERIC[:5])}},
+                      columns={"datetime": "datetime",
+                               **dict(zip(BAR_FIELDS, NUMERIC[:5], strict=False))},
                       datetime_format=FORMAT, end_labelled=True)
     before = snapshot(store.root)
     with pytest.raises(FileRejected, match="no data rows"):

@@ -156,7 +156,7 @@ def test_orders_fills_and_position_on_the_chart(qtbot, terminal):
     qtbot.waitUntil(lambda: len(chart.chart.series) >= 1, timeout=WAIT)
     tick = engine.get_tick(SIM)
     menu = chart.order_menu(tick.ask_price_1 + 5.4)
-    assert [a.text() for a in menu.actions()][0] == f"Buy limit 1 @ {tick.ask_price_1 + 5:.0f}"
+    assert next(a.text() for a in menu.actions()) == f"Buy limit 1 @ {tick.ask_price_1 + 5:.0f}"
 
     bought = chart.send(Direction.LONG, OrderType.LIMIT, tick.ask_price_1 + 5, 1)
     assert bought
@@ -249,7 +249,7 @@ runtime.close()
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "QT_QPA_PLATFORM": "xcb"}
     result = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable,
                              "-c", script], env=env, cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     from PySide6.QtGui import QImage
 
@@ -271,7 +271,8 @@ def test_zoomed_out_blocks_follow_the_bars_and_live_changes():
     close = 100 + np.cumsum(rng.normal(0, 1, count))
     series = BarSeries()
     series.replace({"datetime": np.arange(count, dtype=np.int64) * 60, "open_price": close - 0.5,
-                    "high_price": close + rng.random(count), "low_price": close - 1 - rng.random(count),
+                    "high_price": close + rng.random(count),
+                    "low_price": close - 1 - rng.random(count),
                     "close_price": close, "volume": rng.integers(1, 50, count).astype(float)})
     pyramid = Pyramid(series)
     level = pyramid.level(4)

@@ -54,7 +54,7 @@ def tree_rows(dock) -> list[tuple[str, ...]]:
     rows = []
 
     def walk(item, path):
-        path = path + (item.text(0),)
+        path = (*path, item.text(0))
         rows.append((*path, item.text(1)))
         for i in range(item.childCount()):
             walk(item.child(i), path)
@@ -168,6 +168,7 @@ def test_a_bad_file_names_its_row_and_writes_nothing(qtbot, dock, store, tmp_pat
     assert store.series() == []
     assert tree_rows(dock) == []
     assert not (store.root / "bars").exists() or not any((store.root / "bars").rglob("*.parquet"))
+    wizard.reject()
 
 
 def test_unrecognised_file_can_be_mapped_by_hand(qtbot, dock, store, tmp_path):
@@ -195,6 +196,7 @@ def test_unrecognised_file_can_be_mapped_by_hand(qtbot, dock, store, tmp_path):
     wait_done(qtbot, wizard.start_import())
     assert wizard.rows_imported == 2
     assert ("SHFE", "ag2406", "1m", "2") in tree_rows(dock)
+    wizard.reject()
 
 
 def test_an_import_can_be_cancelled_before_the_write(qtbot, dock, store, tmp_path, monkeypatch):
@@ -216,6 +218,7 @@ def test_an_import_can_be_cancelled_before_the_write(qtbot, dock, store, tmp_pat
     assert wizard.stage_label.text() == "Cancelled, nothing written"
     assert wizard.import_button.isEnabled()
     assert store.series() == []
+    wizard.reject()
 
 
 # ---------------------------------------------------------------------------- the tree
@@ -304,6 +307,7 @@ def test_export_errors_are_shown_not_raised(qtbot, dock, store, tmp_path):
     assert dock.error_box is not None and dock.error_box.isVisible()
     assert "no 1m data for rb2401.SHFE" in dock.error_box.text()
     assert not (tmp_path / "none.csv").exists()
+    dock.error_box.close()
 
 
 # ---------------------------------------------------------------------------- data view
@@ -336,7 +340,7 @@ def test_data_view_of_ticks_and_a_corrupt_series(qtbot, dock, store):
     assert model.titles[:4] == ["Time", "Last", "Last volume", "Volume"]
     assert "Bid price 2" in model.titles  # deeper levels shown when they hold data
     assert "Ask price 5" not in model.titles
-    first = dict(zip(model.titles, model_rows(model, 1)[0]))
+    first = dict(zip(model.titles, model_rows(model, 1)[0], strict=True))
     assert first["Time"] == "2024-01-02 09:00:00.500"  # China time, to the millisecond
     assert (first["Last"], first["Bid price 1"], first["Ask price 1"]) == \
         ("3,500.2", "3,500.0", "3,500.4")
@@ -347,8 +351,9 @@ def test_data_view_of_ticks_and_a_corrupt_series(qtbot, dock, store):
     wait_done(qtbot, dock.view_series(("IF2401", "CFFEX", "tick")))
     assert dock.error_box.isVisible() and f"{part} is damaged" in dock.error_box.text()
     leaf = dock.item_for("IF2401", "CFFEX", "tick")
-    assert leaf.foreground(0).color() == DAMAGED_COLOUR
+    assert leaf.foreground(0).color() == ERROR_BRUSH.color()
     assert "part-000001.parquet: its bytes are not those written" in leaf.toolTip(0)
+    dock.error_box.close()
 
 
 def test_series_model_is_columnar_on_a_million_rows(qtbot):
@@ -412,14 +417,14 @@ def test_verify_checks_every_series_in_the_background_and_names_damaged_parts(
     assert str(part) in box.detailedText() and "its bytes are not those written" in \
         box.detailedText()
     damaged, sound = dock.item_for("rb2405", "SHFE", "1m"), dock.item_for("IF2403", "CFFEX", "1m")
-    assert damaged.foreground(0).color() == DAMAGED_COLOUR
+    assert damaged.foreground(0).color() == ERROR_BRUSH.color()
     assert "part-000001.parquet: its bytes are not those written" in damaged.toolTip(2)
-    assert sound.foreground(0).color() != DAMAGED_COLOUR and sound.toolTip(0) == ""
+    assert sound.foreground(0).color() != ERROR_BRUSH.color() and sound.toolTip(0) == ""
     box.close()
 
     # the damaged series stays marked through a refresh; deleting it clears the mark
     dock.refresh()
-    assert dock.item_for("rb2405", "SHFE", "1m").foreground(1).color() == DAMAGED_COLOUR
+    assert dock.item_for("rb2405", "SHFE", "1m").foreground(1).color() == ERROR_BRUSH.color()
     assert dock.delete_series(("rb2405", "SHFE", "1m")) == 2
     assert dock.damaged == {}
 

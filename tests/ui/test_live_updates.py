@@ -16,6 +16,7 @@ from vnpy.trader.object import TickData
 from terminal.core.bridge import Batch
 from tests.helpers import next_quotes
 from tests.helpers.gui import WAIT
+import itertools
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 SIM = "rb2701.SHFE"
@@ -223,7 +224,7 @@ def test_fast_quotes_come_in_batches_at_the_asked_rate_and_orders_still_fill_at_
         assert len(seen) == 1.5 * rate * len(contracts.SPECS)
         wakeups = sorted({tick.datetime for tick in seen})
         assert len(wakeups) == round(1.5 / BATCH_SECONDS)
-        assert [(b - a).total_seconds() for a, b in zip(wakeups, wakeups[1:])] \
+        assert [(b - a).total_seconds() for a, b in itertools.pairwise(wakeups)] \
             == pytest.approx([BATCH_SECONDS] * (len(wakeups) - 1), abs=1e-6)
 
         seen.clear()

@@ -12,6 +12,7 @@ from vnpy.trader.constant import Direction
 from terminal.core.bridge import Batch
 from tests.helpers import EventCounter
 from tests.helpers.gui import RB, WAIT, fill_ticket, marketable_buy_price, wait_for_quotes
+import itertools
 
 
 class Now:
@@ -61,7 +62,7 @@ def test_pacer_folds_a_burst_into_one_showing_and_always_shows_the_last_request(
         now.seconds += 0.005
     shown_when_due(qtbot, pacer, now)
     assert shown[-1] >= last_request > shown[-1] - pacer.gap   # the last request was shown
-    gaps = [b - a for a, b in zip(shown, shown[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(shown)]
     assert gaps == pytest.approx([pacer.gap] * len(gaps))
     assert len(gaps) in (5, 6)
 
@@ -100,7 +101,7 @@ def test_views_paced_at_one_rate_show_in_turns(qtbot):
         pacer.request()
     times = sorted(pacer.due for pacer in pacers)
     gap = pacers[0].gap
-    assert min(b - a for a, b in zip(times, times[1:])) > 0.1 * gap
+    assert min(b - a for a, b in itertools.pairwise(times)) > 0.1 * gap
     assert times[-1] - times[0] < gap
     qtbot.waitUntil(lambda: len(shown) == 4, timeout=WAIT)
     assert sorted(shown.values()) == times

@@ -91,10 +91,10 @@ def test_about_text_lists_every_version_and_copies_it(qtbot, monkeypatch, tmp_pa
     from terminal import __version__
     from terminal.ui.dialogs import about
 
-    monkeypatch.setattr(about, "LIBRARIES", about.LIBRARIES + (
-        ("nothing-here", "no-such-distribution-xyz", "no_such_module_xyz"),))
+    monkeypatch.setattr(about, "LIBRARIES", (
+        *about.LIBRARIES, ("nothing-here", "no-such-distribution-xyz", "no_such_module_xyz")))
     text = about.about_text(tmp_path / "data", tmp_path / "data" / "logs")
-    import numpy
+    import numpy as np
     import PySide6
     import vnpy
 
@@ -103,7 +103,7 @@ def test_about_text_lists_every_version_and_copies_it(qtbot, monkeypatch, tmp_pa
                  "pandas:", "pyarrow:", "sqlite-utils:", "qasync:", "TA-Lib:", "Python:",
                  "Qt:", "PySide6:", "OS:", "Data directory:", "Log folder:"):
         assert line in text, line
-    assert vnpy.__version__ in text and numpy.__version__ in text
+    assert vnpy.__version__ in text and np.__version__ in text
     assert PySide6.__version__ in text
     assert "Log folder:" in text and str(tmp_path / "data" / "logs") in text
     missing = next(line for line in text.splitlines() if line.startswith("nothing-here"))
@@ -111,7 +111,7 @@ def test_about_text_lists_every_version_and_copies_it(qtbot, monkeypatch, tmp_pa
     # the module's __version__ stands in for missing metadata
     monkeypatch.setattr(about.metadata, "version", lambda name: (_ for _ in ()).throw(
         about.metadata.PackageNotFoundError(name)))
-    assert about.version_of("numpy-dist-missing", "numpy") == numpy.__version__
+    assert about.version_of("numpy-dist-missing", "numpy") == np.__version__
 
     dialog = about.AboutDialog(tmp_path / "data", tmp_path / "logs")
     qtbot.addWidget(dialog)
@@ -310,7 +310,7 @@ def test_workspaces_keep_docks_and_charts(qtbot, terminal):
     assert window.workspaces.names() == []
 
 
-@pytest.mark.parametrize("name, reason", [
+@pytest.mark.parametrize(("name", "reason"), [
     ("", "needs a name"), ("   ", "needs a name"), ("a/b", "may not contain /"),
     ("..\\up", "may not contain \\"), ("x:y", "may not contain :"), ("what?", "may not contain ?"),
     ("CON", "device name"), ("lpt1.ini", "device name"), (".hidden", "dot"),
@@ -504,7 +504,7 @@ def test_crash_quit_closes_the_window_through_its_close_path(qtbot, terminal):
 
 
 def test_next_chart_and_focus_ticket_actions(qtbot, terminal):
-    runtime, window = terminal
+    _runtime, window = terminal
     first = open_loaded_chart(qtbot, window, RB)
     second = open_loaded_chart(qtbot, window, "m2705.DCE")
     window.activateWindow()
@@ -516,4 +516,5 @@ def test_next_chart_and_focus_ticket_actions(qtbot, terminal):
     qtbot.waitUntil(lambda: QApplication.focusWidget() in (window.ticket.price_edit,
                                                            window.ticket.volume_edit),
                     timeout=WAIT)
-    assert window.shortcut_actions["trading.flatten_all"].shortcut() == QKeySequence("Ctrl+Shift+F4")
+    flatten_all = window.shortcut_actions["trading.flatten_all"]
+    assert flatten_all.shortcut() == QKeySequence("Ctrl+Shift+F4")

@@ -114,7 +114,7 @@ def test_a_sorted_filtered_table_always_matches_a_full_sort(qtbot, descending, s
         rows = [Row(f"k{key}", float(price), live) for key, price, live in batch]
         m.upsert(rows)
         latest.update((r.key, r) for r in rows)
-        shown = [r for r in m.records()]
+        shown = list(m.records())
         expected = sorted((r for r in latest.values() if r.live), key=lambda r: r.price,
                           reverse=descending)
         assert [r.price for r in shown] == [r.price for r in expected]
@@ -173,7 +173,8 @@ def test_mirror_view_shows_the_records_and_forwards_sorting(qtbot):
 
     m = RecordTableModel(
         [Column("Key", lambda r: r.key),
-         Column("Price", lambda r: r.price, number(1), True, lambda r: RED if r.price > 2 else None)],
+         Column("Price", lambda r: r.price, number(1), True,
+                lambda r: RED if r.price > 2 else None)],
         key=lambda r: r.key,
     )
     m.upsert([Row("a", 3), Row("b", 1), Row("c", 2)])

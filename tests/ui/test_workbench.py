@@ -284,7 +284,7 @@ def test_runs_wait_for_a_free_worker_up_to_the_limit(qtbot, bench):
     qtbot.waitUntil(lambda: handles[0].state == "running", timeout=WAIT)
     qtbot.wait(300)
     assert handles[1].state == "queued" and bench.runs.get(second).status == "queued"
-    assert "1 running, 1 queued" == bench.queue_label.text()
+    assert bench.queue_label.text() == "1 running, 1 queued"
     bench.cancel_all()
     assert wait_final(qtbot, bench, first) == CANCELLED
     assert wait_final(qtbot, bench, second) == CANCELLED
