@@ -242,7 +242,8 @@ def _prepare(args: argparse.Namespace, paths: DataPaths) -> Job:
         ranges[name] = _range_values(entry, name, value)
     space = None
     if getattr(args, "command", "") == "optimize":
-        from terminal.backtest.optimize import TARGETS, ParameterError, ParameterSpace
+        from terminal.backtest.optimisation.ranking import TARGETS
+        from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
 
         if not ranges:
             raise BadInput("optimize needs at least one --range NAME=START:STOP:STEP "
@@ -410,7 +411,7 @@ def _load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
     from vnpy.trader.constant import Interval
 
     from terminal.backtest.engine import history_range, select_history
-    from terminal.backtest.optimize import SharedBars, load_shared_bars
+    from terminal.backtest.optimisation.evaluation import SharedBars, load_shared_bars
     from terminal.storage.market_store import MarketStore, StoreError
 
     store = MarketStore(paths.market_dir)
@@ -699,8 +700,9 @@ def _optimize(job: Job, args: argparse.Namespace, paths: DataPaths) -> int:
     import random
 
     from terminal.backtest.engine import run
-    from terminal.backtest.optimize import (
-        BacktestEvaluator, OptimisationError, Optimizer, target_value)
+    from terminal.backtest.optimisation.evaluation import BacktestEvaluator
+    from terminal.backtest.optimisation.optimiser import Optimiser
+    from terminal.backtest.optimisation.ranking import OptimisationError, target_value
     from terminal.backtest.runs import FAILED, RunStore
     from terminal.backtest.stats import report
 
@@ -724,16 +726,16 @@ def _optimize(job: Job, args: argparse.Namespace, paths: DataPaths) -> int:
     if args.scheduler:        # workers import the class from its file (checking it first)
         strategy = job.entry.worker_loader()
     evaluate = BacktestEvaluator(strategy, job.settings, job.params)
-    optimizer = Optimizer(workers=workers, scheduler_address=args.scheduler)
+    optimiser = Optimiser(workers=workers, scheduler_address=args.scheduler)
     progress = ProgressLine()
     try:
         if args.genetic:
-            result = optimizer.genetic(evaluate, space, args.target, job.shared,
+            result = optimiser.genetic(evaluate, space, args.target, job.shared,
                                        population=args.population,
                                        generations=args.generations, seed=seed,
                                        maximise=not args.minimise, progress=progress)
         else:
-            result = optimizer.grid(evaluate, space, args.target, job.shared,
+            result = optimiser.grid(evaluate, space, args.target, job.shared,
                                     maximise=not args.minimise, progress=progress)
     except OptimisationError as exc:
         progress.end()

@@ -3,7 +3,7 @@
 The strategy, data, period and costs are the settings panel's; parameters not ticked here
 keep the value typed there. The search runs as one job of the workbench's pool: the job reads
 the bars once and its optimiser evaluates the settings in its own worker processes, which
-share them (terminal.backtest.optimize). Progress comes back through the pool; Cancel ends
+share them (terminal.backtest.optimisation). Progress comes back through the pool; Cancel ends
 the job and its workers. The results table lists every setting evaluated, best first; the
 heatmap shows the target over two of the parameters (the best over the others).
 """
@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget)
 
 from terminal.backtest import jobs as backtest_jobs
-from terminal.backtest.optimize import (
-    TARGETS, OptimisationResult, ParameterError, ParameterSpace, heatmap)
+from terminal.backtest.optimisation.ranking import TARGETS, OptimisationResult, heatmap
+from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
 from terminal.backtest.pool import CANCELLED, DONE, JobHandle
 from terminal.backtest.stats import LABELS, format_value
 from terminal.plugins.loader import PluginError
