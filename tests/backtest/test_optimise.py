@@ -25,7 +25,7 @@ from terminal.backtest.optimisation.optimiser import Optimiser
 from terminal.backtest.optimisation.ranking import (
     OptimisationError, OptimisationResult, heatmap)
 from terminal.backtest.optimisation.space import ParameterError, ParameterSpace, grid
-from terminal.backtest.pool import BacktestPool, Progress
+from terminal.backtest.pool import BacktestPool, JobProgress
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import MarketStore
 
@@ -337,7 +337,7 @@ def test_an_optimisation_runs_as_a_pool_job_and_cancel_takes_its_workers():
         finished = pool.submit(optimisation_job, (4,))
         result = finished.result(timeout=10)
         assert [row[0]["x"] for row in result.rows] == [3, 2, 1, 0]
-        assert finished.progress == Progress(100.0, "4/4 settings evaluated")
+        assert finished.progress == JobProgress(100.0, "4/4 settings evaluated")
         running = pool.submit(optimisation_job, (200,))
         deadline = time.monotonic() + 5
         while running.progress.percent == 0:

@@ -5,24 +5,21 @@ position, None for what a cancel left unevaluated."""
 
 from __future__ import annotations
 
-import gc
-import multiprocessing as mp
+import queue
 import threading
 import time
 import traceback
-import uuid
 from collections import deque
-from dataclasses import dataclass
-from multiprocessing.connection import wait as wait_ready
 from typing import Any
 
-from terminal.backtest.optimisation.evaluation import Evaluate, evaluate_chunk
+from terminal.backtest.optimisation.evaluation import Chunk, Evaluate, evaluate_chunk
 from terminal.backtest.optimisation.ranking import OptimisationError
-from terminal.backtest.pool import Report
-from terminal.core.processes import isolate_worker
+from terminal.backtest.pool import BacktestPool, JobHandle, Report
 
 
 class Executor:
+    """Workers holding `evaluate` and the shared data, for one or more maps."""
+
     def map(self, settings: list[dict], chunk: int, progress: Report | None,
             cancel: threading.Event) -> list[dict | None]:
         raise NotImplementedError
@@ -37,7 +34,7 @@ class Executor:
         self.close()
 
 
-def split_chunks(settings: list[dict], size: int) -> list[list[tuple[int, dict]]]:
+def split_chunks(settings: list[dict], size: int) -> list[Chunk]:
     indexed = list(enumerate(settings))
     return [indexed[i:i + size] for i in range(0, len(indexed), size)]
 
@@ -47,95 +44,79 @@ def report_done(progress: Report | None, done: int, total: int) -> None:
         progress(100.0 * done / total, f"{done}/{total} settings evaluated")
 
 
-# -- local: forked workers that inherit the data
-_SHARED: dict[str, tuple[Evaluate, Any]] = {}
-
-
-def _local_worker(conn, token: str, shared: tuple | None) -> None:
-    isolate_worker(new_group=False)
-    evaluate, data = shared if shared is not None else _SHARED[token]
-    while True:
-        try:
-            chunk = conn.recv()
-        except (EOFError, OSError):
-            return
-        if chunk is None:
-            return
-        conn.send(evaluate_chunk(evaluate, data, chunk))
-
-
-@dataclass
-class _Worker:
-    process: Any
-    conn: Any
-    chunk: list | None = None
+# -- local: worker processes of a BacktestPool, each serving many chunks
+def serve_chunks(report: Any, evaluate: Evaluate, data: Any) -> None:
+    """A local worker: evaluates the chunks the executor sends until it sends None. With
+    "fork", `evaluate` and `data` are the parent's objects, inherited copy-on-write; with
+    "spawn" they were pickled to this worker once, at its start."""
+    while (chunk := report.receive()) is not None:
+        report.send(evaluate_chunk(evaluate, data, chunk))
 
 
 class LocalExecutor(Executor):
+    """`workers` jobs of a BacktestPool of its own, each a worker process holding `evaluate`
+    and the data and serving chunk after chunk (one process per worker, not per chunk: the
+    data is inherited or pickled once). The workers stay in the caller's process group, so
+    cancelling a pool job that runs an optimisation ends them with it; a worker that dies
+    fails the settings of its chunk and another takes its place."""
+
     def __init__(self, evaluate: Evaluate, data: Any, workers: int, context: str) -> None:
-        self._ctx = mp.get_context(context)
-        self._fork = context == "fork"
-        self._token = uuid.uuid4().hex
         self._evaluate, self._data = evaluate, data
-        _SHARED[self._token] = (evaluate, data)
-        self._workers: list[_Worker] = []
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._pool = BacktestPool(max_workers=workers, context=context, own_groups=False)
+        self._workers: dict[JobHandle, Chunk | None] = {}     # worker -> its chunk
         try:
-            self._workers = [self._start() for _ in range(workers)]
+            for _ in range(workers):
+                self._start()
         except BaseException:
             self.terminate()
             raise
 
-    def _start(self) -> _Worker:
-        ours, theirs = self._ctx.Pipe()
-        shared = None if self._fork else (self._evaluate, self._data)
-        process = self._ctx.Process(target=_local_worker, args=(theirs, self._token, shared),
-                                    name="optimiser-worker", daemon=True)
-        if self._fork:
-            gc.freeze()         # inherited objects stay out of the children's collections
-        try:
-            process.start()
-        finally:
-            if self._fork:
-                gc.unfreeze()
-        theirs.close()
-        return _Worker(process, ours)
+    def _start(self) -> None:
+        handle = self._pool.submit(
+            serve_chunks, (self._evaluate, self._data), name="optimiser-worker",
+            time_limit=None, inbox=True,
+            on_message=lambda worker, results: self._events.put((worker, results)),
+            on_finished=lambda worker: self._events.put((worker, None)))
+        self._workers[handle] = None
 
     def map(self, settings: list[dict], chunk: int, progress: Report | None,
             cancel: threading.Event) -> list[dict | None]:
         results: list[dict | None] = [None] * len(settings)
         todo = deque(split_chunks(settings, chunk))
         done = 0
-        while (todo or any(w.chunk is not None for w in self._workers)) and not cancel.is_set():
-            for worker in self._workers:
-                if worker.chunk is None and todo:
-                    worker.chunk = todo.popleft()
-                    worker.conn.send(worker.chunk)
-            busy = [w for w in self._workers if w.chunk is not None]
-            ready = wait_ready([w.conn for w in busy] + [w.process.sentinel for w in busy], 0.1)
-            for number, worker in enumerate(self._workers):
-                if worker.chunk is None:
-                    continue
-                if worker.conn in ready:
+        while (todo or any(c is not None for c in self._workers.values())) \
+                and not cancel.is_set():
+            for worker, held in self._workers.items():
+                if held is None and todo:
+                    self._workers[worker] = todo.popleft()
                     try:
-                        for index, stats in worker.conn.recv():
-                            results[index] = stats
-                            done += 1
-                        worker.chunk = None
-                        report_done(progress, done, len(settings))
-                        continue
-                    except (EOFError, OSError):
+                        worker.send(self._workers[worker])
+                    except (RuntimeError, OSError):   # it has just ended: see below
                         pass
-                if worker.conn in ready or worker.process.sentinel in ready:
-                    # The worker died in the middle of its chunk: those settings fail, a new
-                    # worker takes its place.
-                    worker.process.join()
-                    reason = f"the worker died (exit code {worker.process.exitcode})"
-                    for index, _ in worker.chunk:
-                        results[index] = {"error": reason}
-                        done += 1
-                    worker.conn.close()
-                    self._workers[number] = self._start()
-                    report_done(progress, done, len(settings))
+            try:
+                worker, message = self._events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if worker not in self._workers:
+                continue
+            held = self._workers[worker]
+            if message is None:
+                # The worker ended (died, or raised outside an evaluation): the settings of
+                # its chunk fail, a new worker takes its place.
+                del self._workers[worker]
+                self._start()
+                if held is None:
+                    continue
+                reason = (worker.error if "Traceback" in worker.error
+                          else f"the worker died (exit code {worker.exit_code})")
+                message = [(index, {"error": reason}) for index, _ in held]
+            for index, stats in message:
+                results[index] = stats
+            done += len(message)
+            if worker in self._workers:
+                self._workers[worker] = None
+            report_done(progress, done, len(settings))
         if cancel.is_set():
             self.terminate()
         return results
@@ -143,35 +124,32 @@ class LocalExecutor(Executor):
     def close(self) -> None:
         for worker in self._workers:
             try:
-                worker.conn.send(None)
-            except OSError:
+                worker.send(None)
+            except (RuntimeError, OSError):     # it has ended
                 pass
         for worker in self._workers:
-            worker.process.join(2)
-            if worker.process.exitcode is None:
-                worker.process.kill()
-                worker.process.join()
-            worker.conn.close()
-        self._workers = []
-        _SHARED.pop(self._token, None)
+            worker.wait(2)
+        self.terminate()
 
     def terminate(self) -> None:
-        for worker in self._workers:
-            worker.process.kill()
-        for worker in self._workers:
-            worker.process.join()
-            worker.conn.close()
-        self._workers = []
-        _SHARED.pop(self._token, None)
+        """End every worker now and reap them."""
+        self._workers = {}
+        self._pool.close(cancel=True)
 
 
 # -- dask: the data scattered once to every worker
-def _dask_chunk(shared: tuple, chunk: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+def _dask_chunk(shared: tuple, chunk: Chunk) -> list[tuple[int, dict]]:
     evaluate, data = shared
     return evaluate_chunk(evaluate, data, chunk)
 
 
 class DaskExecutor(Executor):
+    """A Dask cluster: `Client(address)`, the evaluator and the data scattered once to every
+    worker (`broadcast=True`), tasks mapped over chunks. Its workers need this package, vn.py
+    and the strategy importable: give a plugin strategy as
+    `functools.partial(load_class, source_path, class_name)` (terminal.plugins.loader), not
+    as a class from a generated plugin module."""
+
     def __init__(self, evaluate: Evaluate, data: Any, address: str | None, client: Any) -> None:
         try:
             from distributed import Client
