@@ -322,7 +322,7 @@ def test_a_strategy_that_exits_or_hangs_at_import_fails_its_run_with_the_reason(
     import functools
     from datetime import datetime
 
-    from terminal.backtest import jobs
+    from terminal.backtest import pool_jobs
     from terminal.backtest.engine import BacktestSettings
     from terminal.plugins.loader import load_class
     from tests.helpers.plugin_files import HOSTILE, LIMIT, write_hostile
@@ -337,7 +337,7 @@ def test_a_strategy_that_exits_or_hangs_at_import_fails_its_run_with_the_reason(
         kwargs.update(space={"fast": [1, 2]}, target="sharpe_ratio")
     else:
         kwargs.update(params={})
-    handle = pool.submit(getattr(jobs, job), kwargs=kwargs, time_limit=600)
+    handle = pool.submit(getattr(pool_jobs, job), kwargs=kwargs, time_limit=600)
     assert handle.wait(120)
     assert handle.state == FAILED
     reason = HOSTILE[file_name][1]

@@ -29,7 +29,7 @@ from vnpy.trader.constant import Interval
 from vnpy_ctastrategy.base import BacktestingMode
 
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.jobs import store_interval
+from terminal.backtest.pool_jobs import store_interval
 from terminal.market.contracts import SPECS, spec_for
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
 from terminal.storage.market_store import MarketStore, SeriesInfo

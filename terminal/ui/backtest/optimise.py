@@ -22,14 +22,14 @@ from PySide6.QtWidgets import (
     QLabel, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget)
 
-from terminal.backtest import jobs as backtest_jobs
+from terminal.backtest import pool_jobs
 from terminal.backtest.optimisation.ranking import TARGETS, OptimisationResult, heatmap
 from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
 from terminal.backtest.pool import CANCELLED, DONE, JobHandle
 from terminal.backtest.stats import LABELS, format_value
 from terminal.plugins.loader import PluginError
 from terminal.ui.backtest.form import SettingsPanel, kind_of, parse_param
-from terminal.ui.backtest.jobs import PoolSignals
+from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.results import BACKGROUND, make_table
 from terminal.ui.colours import error_html
@@ -330,7 +330,7 @@ class OptimisePanel(QWidget):
                       generations=self.generations_spin.value(), seed=seed)
         self.result = None
         self.params = list(spec)
-        self.handle = self.signals.submit(backtest_jobs.optimise, kwargs,
+        self.handle = self.signals.submit(pool_jobs.optimise, kwargs,
                                           name=f"optimise {entry.name} {settings.vt_symbol}",
                                           time_limit=limit)
         self.progress_bar.setValue(0)

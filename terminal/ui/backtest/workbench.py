@@ -11,8 +11,9 @@ Optimise tabs on the right.
 - Optimise: grid or genetic search over chosen parameters.
 
 Nothing slow happens on the GUI thread: backtests and optimisations run in worker processes;
-their progress and results arrive as queued Qt signals (`ui.backtest.jobs.PoolSignals`);
-saving a result and opening a stored run (Parquet reads) run on a thread (`ui.jobs.Job`).
+their progress and results arrive as queued Qt signals
+(`ui.backtest.pool_signals.PoolSignals`); saving a result and opening a stored run (Parquet
+reads) run on a thread (`ui.thread_jobs.ThreadJob`).
 """
 
 from __future__ import annotations
@@ -29,19 +30,19 @@ from PySide6.QtWidgets import (
     QPushButton, QScrollArea, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
     QVBoxLayout, QWidget)
 
-from terminal.backtest import jobs as backtest_jobs
+from terminal.backtest import pool_jobs
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.jobs import RunResult, chart_columns, settings_from, settings_record
+from terminal.backtest.pool_jobs import RunResult, chart_columns, settings_from, settings_record
 from terminal.backtest.pool import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobHandle
 from terminal.backtest.runs import RunNotFound, RunStore
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
 from terminal.storage.market_store import MarketStore
 from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.history import CompareView, HistoryPanel
-from terminal.ui.backtest.jobs import PoolSignals
+from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.optimise import OptimisePanel
 from terminal.ui.backtest.results import ResultsView
-from terminal.ui.jobs import Job
+from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.colours import ERROR_TEXT_STYLE
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class BacktestWorkbench(QWidget):
         self.threads.setMaxThreadCount(2)
         self.session: dict[str, SessionRun] = {}       # run id -> run, in start order
         self._by_job: dict[int, str] = {}              # job id -> run id
-        self.io_jobs: list[Job] = []
+        self.io_jobs: list[ThreadJob] = []
         self.closed = False
         self._build(max_workers, time_limit)
         self.signals.progress.connect(self._progress)
@@ -216,7 +217,7 @@ class BacktestWorkbench(QWidget):
                                   params)
         kwargs = dict(market_root=str(self.store.root), strategy=strategy_loader(entry),
                       settings=settings, params=params)
-        handle = self.signals.submit(backtest_jobs.run_backtest, kwargs,
+        handle = self.signals.submit(pool_jobs.run_backtest, kwargs,
                                      name=f"{entry.name} {settings.vt_symbol}",
                                      time_limit=self.time_limit())
         run = SessionRun(run_id, handle, entry.name, settings, params)
@@ -335,11 +336,11 @@ class BacktestWorkbench(QWidget):
         """Keep the result (Parquet and SQLite, on a thread), then show it."""
         runs = self.runs
 
-        def work(job: Job) -> RunResult:
+        def work(job: ThreadJob) -> RunResult:
             runs.save_result(run.run_id, result.stats, result.daily, result.trades)
             return result
 
-        job = Job(work, name=f"save {run.run_id}")
+        job = ThreadJob(work, name=f"save {run.run_id}")
         job.succeeded.connect(lambda saved: self._saved(run, saved))
         job.failed.connect(lambda exc: self._save_failed(run, exc))
         self._start_io(job)
@@ -365,7 +366,7 @@ class BacktestWorkbench(QWidget):
         self._set_state(run, f"failed: could not be saved: {exc}")
         self._store_final(run, FAILED, f"the result could not be saved: {exc}")
 
-    def _start_io(self, job: Job) -> None:
+    def _start_io(self, job: ThreadJob) -> None:
         self.io_jobs.append(job)
         job.finished.connect(self._io_finished)
         job.start(self.threads)
@@ -437,12 +438,12 @@ class BacktestWorkbench(QWidget):
             return "deleted"
 
     # ------------------------------------------------------------------ stored runs
-    def open_run(self, run_id: str) -> Job | None:
+    def open_run(self, run_id: str) -> ThreadJob | None:
         """Show a stored run in Results: its statistics, daily results and fills as they were
         kept (nothing recomputed) and the candles of its period (read on a thread)."""
         runs, store = self.runs, self.store
 
-        def work(job: Job):
+        def work(job: ThreadJob):
             record = runs.get(run_id)
             result = RunResult(stats=record.stats)
             if record.status == DONE:
@@ -456,7 +457,7 @@ class BacktestWorkbench(QWidget):
                     log.info("no candles for run %s", run_id, exc_info=True)
             return record, result
 
-        job = Job(work, name=f"open {run_id}")
+        job = ThreadJob(work, name=f"open {run_id}")
         job.succeeded.connect(self._opened)
         job.failed.connect(lambda exc: self._say(f"run {run_id} cannot be opened: {exc}",
                                                  error=True))

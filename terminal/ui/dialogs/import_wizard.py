@@ -1,7 +1,7 @@
 """Import a CSV file of bars or ticks: what was detected, editable, a preview of the first
 lines as they will be stored, and the import itself on a worker thread with a progress bar.
 
-The dialog never blocks the GUI thread on the file: detection and the import run as `Job`s;
+The dialog never blocks the GUI thread on the file: detection and the import run as `ThreadJob`s;
 only the preview (the first `PREVIEW_ROWS` lines) is parsed on the GUI thread. The import is
 all or nothing (`csv_import.import_file`): a rejected file lists its bad rows here and leaves
 the store as it was; cancelling works until the write begins.
@@ -53,7 +53,7 @@ from terminal.storage.csv_import import (
     read_frame,
 )
 from terminal.storage.market_store import BAR_FIELDS, TICK_FIELDS, TICK_INTERVAL
-from terminal.ui.jobs import Job
+from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.models.series import SeriesTableModel, fit_columns, title
 from terminal.ui.colours import ERROR_TEXT_STYLE
 
@@ -82,8 +82,8 @@ class ImportWizard(QDialog):
         self.headers: list[str] = []
         self.detected: ImportSpec | None = None
         self.ready = False                      # a file is loaded and the form filled
-        self.detect_job: Job | None = None
-        self.job: Job | None = None             # the import
+        self.detect_job: ThreadJob | None = None
+        self.job: ThreadJob | None = None       # the import
         self.rows_imported: int | None = None
         self.problems: list[RowProblem] = []    # as listed in the problems table
         self._mapping: dict[str, QComboBox] = {}
@@ -242,7 +242,7 @@ class ImportWizard(QDialog):
         if name:
             self.load_file(Path(name))
 
-    def load_file(self, path: Path) -> Job:
+    def load_file(self, path: Path) -> ThreadJob:
         """Detect the layout of `path` on a worker thread; the form fills when it is done."""
         path = Path(path)
         self.path = path
@@ -256,7 +256,7 @@ class ImportWizard(QDialog):
         self.progress_bar.setRange(0, 0)  # busy
         self.stage_label.setText("Reading the file…")
 
-        def work(job: Job):
+        def work(job: ThreadJob):
             headers = list(read_frame(path, nrows=0).columns)
             try:
                 spec, _ = detect(path)
@@ -266,14 +266,14 @@ class ImportWizard(QDialog):
                 return None, headers, exc
             return spec, headers, None
 
-        job = Job(work, name=f"detect {path.name}")
+        job = ThreadJob(work, name=f"detect {path.name}")
         job.succeeded.connect(lambda result: self._detected(job, result))
         job.failed.connect(lambda exc: self._detect_failed(job, exc))
         self.detect_job = job
         job.start(self.pool)
         return job
 
-    def _detected(self, job: Job, result) -> None:
+    def _detected(self, job: ThreadJob, result) -> None:
         if job is not self.detect_job:
             return  # another file was chosen meanwhile
         spec, headers, problem = result
@@ -292,7 +292,7 @@ class ImportWizard(QDialog):
             self._message(f"The layout was not recognised: {problem}. Map the columns "
                           "by hand.", error=True)
 
-    def _detect_failed(self, job: Job, exc: Exception) -> None:
+    def _detect_failed(self, job: ThreadJob, exc: Exception) -> None:
         if job is not self.detect_job:
             return
         self.progress_bar.setRange(0, 100)
@@ -475,7 +475,7 @@ class ImportWizard(QDialog):
         self.message_label.setStyleSheet(ERROR_TEXT_STYLE if error else "")
 
     # ------------------------------------------------------------------ the import
-    def start_import(self, check_only: bool = False) -> Job | None:
+    def start_import(self, check_only: bool = False) -> ThreadJob | None:
         """Check and store the file on a worker thread (`check_only`: check every row and
         store nothing, as `data import --dry-run`); None when the form is not complete."""
         if self.job is not None and self.job.running:
@@ -490,12 +490,12 @@ class ImportWizard(QDialog):
             return None
         path, store = self.path, self.store
 
-        def work(job: Job):
+        def work(job: ThreadJob):
             if check_only:
                 return spec, len(read(path, spec, progress=job.report)["datetime"]), False
             return (*import_file(store, path, spec, progress=job.report), True)
 
-        job = Job(work, name=f"{'check' if check_only else 'import'} {path.name}")
+        job = ThreadJob(work, name=f"{'check' if check_only else 'import'} {path.name}")
         job.progress.connect(self._progress)
         job.succeeded.connect(self._imported)
         job.failed.connect(self._failed)

@@ -44,7 +44,7 @@ from terminal.storage.export import FORMATS, export_series
 from terminal.storage.market_store import (TICK_INTERVAL, DamagedPartError, MarketStore,
                                            SeriesInfo, Verification)
 from terminal.ui.docks.common import RefreshedWhenShown
-from terminal.ui.jobs import Job
+from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.models.series import SeriesTableModel, fit_columns
 from terminal.ui.colours import ERROR_BRUSH
 
@@ -88,11 +88,11 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         self.pool.setMaxThreadCount(2)
         self.series: dict[Key, SeriesInfo] = {}
         self.wizard: ImportWizard | None = None
-        self.jobs: list[Job] = []              # running exports and loads
+        self.jobs: list[ThreadJob] = []              # running exports and loads
         self.viewed: Key | None = None         # the series in the data view
         self.confirm_box: QMessageBox | None = None
         self.error_box: QMessageBox | None = None
-        self.verify_job: Job | None = None
+        self.verify_job: ThreadJob | None = None
         self.damaged: dict[Key, list[str]] = {}   # series found damaged: "part: what failed"
         self._build()           # the catalogue is read when the dock is first shown
 
@@ -322,7 +322,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self.view_series(self.viewed)
 
     # ------------------------------------------------------------------ export
-    def request_export(self) -> Job | None:
+    def request_export(self) -> ThreadJob | None:
         key = self.selected_key()
         if key is None:
             return None
@@ -335,12 +335,12 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             return None
         return self.export_series(key, export_target(name, chosen))
 
-    def export_series(self, key: Key, out: Path) -> Job:
+    def export_series(self, key: Key, out: Path) -> ThreadJob:
         """Write the series to `out` (.csv or .parquet) on a worker thread."""
         symbol, exchange, interval = key
         store = self.store
 
-        def work(job: Job):
+        def work(job: ThreadJob):
             return export_series(store, symbol, Exchange(exchange), interval, Path(out))
 
         def done(rows: int) -> None:
@@ -348,16 +348,16 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             log.info("exported %d rows of %s to %s", rows, describe(key), out)
 
         self.status_label.setText(f"Exporting {describe(key)}…")
-        return self._run(Job(work, name=f"export {describe(key)}"), done,
+        return self._run(ThreadJob(work, name=f"export {describe(key)}"), done,
                          f"{describe(key)} could not be exported to {out}", key)
 
     # ------------------------------------------------------------------ resample
-    def resample_series(self, key: Key, target: str) -> Job:
+    def resample_series(self, key: Key, target: str) -> ThreadJob:
         """Store `target` bars built from the series on trading sessions (worker thread)."""
         symbol, exchange, interval = key
         store = self.store
 
-        def work(job: Job):
+        def work(job: ThreadJob):
             return resample_stored(store, symbol, Exchange(exchange), interval, target)
 
         def done(rows: int) -> None:
@@ -367,7 +367,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
                                       f"{describe(key)}")
 
         self.status_label.setText(f"Resampling {describe(key)} to {target}…")
-        return self._run(Job(work, name=f"resample {describe(key)}"), done,
+        return self._run(ThreadJob(work, name=f"resample {describe(key)}"), done,
                          f"{describe(key)} could not be resampled to {target}", key)
 
     # ------------------------------------------------------------------ delete
@@ -410,7 +410,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         return removed
 
     # ------------------------------------------------------------------ the data view
-    def view_series(self, key: Key | None = None) -> Job | None:
+    def view_series(self, key: Key | None = None) -> ThreadJob | None:
         """Load a series (the selected one by default) into the data view, off the GUI
         thread; the table reads its columns as the rows come on screen."""
         key = key or self.selected_key()
@@ -419,7 +419,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         symbol, exchange, interval = key
         store = self.store
 
-        def work(job: Job):
+        def work(job: ThreadJob):
             return store.load_table(symbol, Exchange(exchange), interval)
 
         def done(table) -> None:
@@ -432,7 +432,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
                                     f"(times in {zone})")
 
         self.view_label.setText(f"Loading {describe(key)}…")
-        return self._run(Job(work, name=f"load {describe(key)}"), done,
+        return self._run(ThreadJob(work, name=f"load {describe(key)}"), done,
                          f"{describe(key)} could not be read", key)
 
     # ------------------------------------------------------------------ verify
@@ -443,7 +443,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         else:
             self.verify_series()
 
-    def verify_series(self, key: Key | None = None) -> Job | None:
+    def verify_series(self, key: Key | None = None) -> ThreadJob | None:
         """Check every part of the store (or of series `key`) on a worker thread: progress in
         the status line, damaged series marked in the tree and listed in a message box."""
         if self.verify_job is not None and self.verify_job.running:
@@ -451,7 +451,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         store = self.store
         what = describe(key) if key else "every series"
 
-        def work(job: Job) -> Verification:
+        def work(job: ThreadJob) -> Verification:
             def progress(done: int, total: int, series: str) -> None:
                 job.report(100 * done // total if total else 100, series)
 
@@ -460,7 +460,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             symbol, exchange, interval = key
             return store.verify(symbol, Exchange(exchange), interval, progress)
 
-        job = Job(work, name=f"verify {what}")
+        job = ThreadJob(work, name=f"verify {what}")
         job.progress.connect(lambda percent, text: self.status_label.setText(
             f"Verifying {percent}%: {text}"))
         job.cancelled.connect(lambda: self.status_label.setText("Verification stopped"))
@@ -515,7 +515,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self._mark(item, key)
 
     # ------------------------------------------------------------------ plumbing
-    def _run(self, job: Job, done, failure: str, key: Key | None = None) -> Job:
+    def _run(self, job: ThreadJob, done, failure: str, key: Key | None = None) -> ThreadJob:
         """Start `job`; `done` gets its result. A failure is shown; a damaged part met while
         working on series `key` marks that series."""
         self.jobs.append(job)
