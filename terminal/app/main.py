@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "data":
         configure_logging(data_paths)
         return data_cli.run(args, data_paths)
-    if args.command in ("backtest", "optimize"):
+    if args.command in ("backtest", "optimise"):
         from terminal.cli import backtest as backtest_cli
 
         configure_logging(data_paths)

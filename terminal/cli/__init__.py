@@ -35,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     from terminal.cli import backtest as backtest_cli, data as data_cli
 
-    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimize}")
+    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimise}")
     data_cli.add_parser(commands)
     backtest_cli.add_parsers(commands)
     return p

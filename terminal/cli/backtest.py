@@ -80,11 +80,13 @@ def add_parsers(subparsers) -> None:
         "BacktestingEngine; prints the statistics and saves the run in <data dir>/backtests.")
     _common(backtest)
     optimize = subparsers.add_parser(
-        "optimize", help="grid or genetic search of a strategy's parameters",
+        "optimise", help="grid or genetic search of a strategy's parameters",
         description="Search a strategy's parameters (grid, or genetic with --genetic) in "
         "parallel processes; prints the best settings by the target and saves the best one's "
         "backtest as a run, with the table of every setting evaluated as optimisation.parquet.")
     _common(optimize)
+    optimize.set_defaults(command="optimise")
+    subparsers.choices["optimize"] = optimize       # the old spelling, still run, not listed
     optimize.add_argument(
         "--range", dest="ranges", action="append", default=[], metavar="NAME=START:STOP:STEP",
         help="a parameter to optimise: START:STOP:STEP (STOP included) or a list V1,V2,... "
@@ -241,7 +243,7 @@ def _prepare(args: argparse.Namespace, paths: DataPaths) -> Job:
             raise BadInput(f"{name}: given both as --param and as --range")
         ranges[name] = _range_values(entry, name, value)
     space = None
-    if getattr(args, "command", "") == "optimize":
+    if getattr(args, "command", "") == "optimise":
         from terminal.backtest.optimisation.ranking import TARGETS
         from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
 
