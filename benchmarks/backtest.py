@@ -28,7 +28,7 @@ subprocesses, each reporting JSON to this one:
             `BacktestingEngine.run_bf_optimization(max_workers=2)` (a spawn process pool in
             which each worker reads the bars from vnpy_sqlite itself, once, thanks to its
             lru_cache); ours `load_shared_bars` (one read of the store) then
-            `Optimizer(workers=2).grid` with `BacktestEvaluator` (forked workers that inherit
+            `Optimiser(workers=2).grid` with `BacktestEvaluator` (forked workers that inherit
             the bars).
 Memory: a thread in the optimize process polls itself and every process below it with psutil
 (`memory_full_info`, every --poll seconds) and keeps each process's peak RSS, PSS (shared
@@ -254,8 +254,9 @@ def optimize_ours(home: Path, args: argparse.Namespace, sampler: MemorySampler) 
     from vnpy_ctastrategy.strategies.double_ma_strategy import DoubleMaStrategy
 
     from terminal.backtest.engine import BacktestSettings
-    from terminal.backtest.optimize import (
-        BacktestEvaluator, Optimizer, ParameterSpace, load_shared_bars)
+    from terminal.backtest.optimisation.evaluation import BacktestEvaluator, load_shared_bars
+    from terminal.backtest.optimisation.optimiser import Optimiser
+    from terminal.backtest.optimisation.space import ParameterSpace
     from terminal.storage.market_store import MarketStore
 
     start, end = period(home)
@@ -268,7 +269,7 @@ def optimize_ours(home: Path, args: argparse.Namespace, sampler: MemorySampler) 
     shared = load_shared_bars(store, settings, warmup_days=10)
     store.close()
     loaded = time.perf_counter() - t0
-    result = Optimizer(workers=args.workers).grid(
+    result = Optimiser(workers=args.workers).grid(
         BacktestEvaluator(DoubleMaStrategy, settings), space, TARGET, shared)
     seconds = time.perf_counter() - t0
     errors = [row[2]["error"] for row in result.rows if "error" in row[2]]

@@ -62,6 +62,10 @@ class BacktestSettings:
             risk_free=self.risk_free, annual_days=self.annual_days, half_life=self.half_life)
 
 
+class BacktestFailed(RuntimeError):
+    """The strategy raised during the backtest; the message holds its traceback."""
+
+
 class BacktestRun(NamedTuple):
     engine: BacktestingEngine
     daily: DataFrame                # engine.calculate_result() (with the statistics' columns)
@@ -178,3 +182,13 @@ def run(strategy_class: type, history: Sequence, settings: BacktestSettings,
     daily = engine.calculate_result()
     statistics = engine.calculate_statistics(output=False)
     return BacktestRun(engine, daily, statistics)
+
+
+def raise_if_strategy_failed(engine: BacktestingEngine) -> None:
+    """Raise BacktestFailed when the strategy raised during the replay: vn.py stops the replay
+    and keeps the traceback in its messages, and would report statistics of a truncated run."""
+    messages = getattr(engine, "messages", [])
+    failure = next((m for m in messages
+                    if m.startswith("Traceback (most recent call last)")), None)
+    if failure is not None:
+        raise BacktestFailed(f"the strategy raised during the backtest:\n{failure}")

@@ -12,6 +12,11 @@ the function itself or as `(module, function_name, kwargs)`, which always pickle
 "spawn" and "forkserver" contexts, where functions and arguments travel to the worker by
 pickle; with "fork" anything goes, lambdas and closures included).
 
+The one pool of worker processes: the workbench's and the CLI's backtest and optimisation jobs
+run in it, and an optimisation's own workers are jobs of a pool of its own
+(optimisation/executors.py), each serving many settings through its inbox (`inbox=True`,
+`handle.send`, `on_message`; the worker side is pool_worker.py).
+
 States: queued -> running -> done | failed | cancelled (a queued job can be cancelled too).
 `handle.error` holds the worker's traceback when the job raised, "time limit of N s exceeded"
 when it ran out of time, or how the worker died ("worker exited with code -9 before it
@@ -47,12 +52,16 @@ Decisions
 - Each worker starts its own process group and asks the kernel to kill it when the pool's
   scheduler thread (its parent) dies (Linux PR_SET_PDEATHSIG). Cancel and time limit send
   SIGTERM, then SIGKILL after a grace period, to the whole group: an optimisation that forked
-  its own pool goes with it. The process is then joined (reaped).
+  its own pool goes with it (that pool's workers stay in the job's group, `own_groups=False`).
+  The process is then joined (reaped).
+- With "fork", the pool freezes the collector's view of the heap (`gc.freeze`) around the
+  fork, so a worker's garbage collections never write to the objects it inherited (which
+  would copy every page of shared bars into each worker).
 """
 
 from __future__ import annotations
 
-import importlib
+import gc
 import itertools
 import logging
 import multiprocessing as mp
@@ -68,15 +77,14 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_ready
 from typing import Any
 
-from terminal.core.processes import exit_text, isolate_worker, own_group, signal_group
+from terminal.backtest.pool_worker import worker_main
+from terminal.core.processes import exit_text, own_group, signal_group
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINAL_STATES = (DONE, FAILED, CANCELLED)
 TERMINATE_GRACE = 1.0          # seconds between SIGTERM and SIGKILL
-REPORT_INTERVAL = 0.05         # progress messages from a worker at most this often...
-REPORT_STEP = 10.0             # ...unless the percent moved this far since the last one sent
 POLL_INTERVAL = 0.2            # the scheduler looks at its processes at least this often
 
 Report = Callable[[float, str], None]
@@ -100,7 +108,9 @@ def default_context() -> str:
 
 
 @dataclass(frozen=True)
-class Progress:
+class JobProgress:
+    """A job's last progress report."""
+
     percent: float = 0.0
     text: str = ""
 
@@ -110,13 +120,15 @@ class JobHandle:
     scheduler thread; read them from anywhere."""
 
     def __init__(self, pool: BacktestPool, job_id: int, name: str, target: Any, args: tuple,
-                 kwargs: dict, time_limit: float | None, on_progress, on_finished) -> None:
+                 kwargs: dict, time_limit: float | None, on_progress, on_finished,
+                 on_message, inbox) -> None:
         self.id = job_id
         self.name = name
         self.state = QUEUED
         self.error = ""
-        self.progress = Progress()
+        self.progress = JobProgress()
         self.pid: int | None = None
+        self.exit_code: int | None = None      # the worker's, once it was reaped
         self.submitted = time.time()
         self.started: float | None = None
         self.finished: float | None = None
@@ -127,6 +139,8 @@ class JobHandle:
         self._kwargs = kwargs
         self._on_progress = on_progress
         self._on_finished = on_finished
+        self._on_message = on_message
+        self._inbox_reader, self._inbox = inbox if inbox else (None, None)
         self._result: Any = None
         self._process = None
         self._conn = None
@@ -155,6 +169,14 @@ class JobHandle:
         """Terminate the worker (or drop the job if it has not started). Returns at once."""
         self._pool._cancel(self)
 
+    def send(self, message: Any) -> None:
+        """A message for the job (submitted with inbox=True), read there with
+        `report.receive()`; sent at once, also while the job is still queued."""
+        inbox = self._inbox
+        if inbox is None:
+            raise RuntimeError(f"job {self.name} has no inbox (none asked for, or finished)")
+        inbox.send(message)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the job has finished; False if `timeout` passed first. Never call this
         on the GUI thread."""
@@ -177,7 +199,11 @@ class JobHandle:
 class BacktestPool:
     def __init__(self, max_workers: int = 2, time_limit: float | None = None,
                  context: str | None = None,
-                 on_change: Callable[[JobHandle], None] | None = None) -> None:
+                 on_change: Callable[[JobHandle], None] | None = None,
+                 own_groups: bool = True) -> None:
+        """`own_groups`: each worker leads a process group of its own, and cancel ends the
+        group (what the worker started goes too). The optimiser's pool, inside a job, passes
+        False: its workers stay in that job's group, so cancelling the job ends them too."""
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, not {max_workers}")
         if time_limit is not None and time_limit <= 0:
@@ -187,6 +213,7 @@ class BacktestPool:
         self.context_name = context or default_context()
         self._ctx = mp.get_context(self.context_name)
         self.on_change = on_change
+        self.own_groups = own_groups
         self._lock = threading.Lock()
         self._queued: deque[JobHandle] = deque()
         self._running: list[JobHandle] = []
@@ -215,9 +242,13 @@ class BacktestPool:
     def submit(self, job: Callable | tuple, args: tuple = (), kwargs: dict | None = None, *,
                name: str | None = None, time_limit: float | None = _DEFAULT,  # type: ignore
                on_progress: Callable[[JobHandle, float, str], None] | None = None,
-               on_finished: Callable[[JobHandle], None] | None = None) -> JobHandle:
+               on_finished: Callable[[JobHandle], None] | None = None,
+               on_message: Callable[[JobHandle, Any], None] | None = None,
+               inbox: bool = False) -> JobHandle:
         """Queue `job`; it runs as `job(report, *args, **kwargs)` in a worker process.
-        `time_limit` (seconds, None for none) defaults to the pool's."""
+        `time_limit` (seconds, None for none) defaults to the pool's. With `inbox`, the job
+        reads what `handle.send` sends (`report.receive()`); what it sends with
+        `report.send` reaches `on_message` (pool_worker.py)."""
         target = _check_target(job)
         if isinstance(job, tuple):
             kwargs = {**job[2], **(kwargs or {})}
@@ -229,7 +260,8 @@ class BacktestPool:
                 raise RuntimeError("the pool is closed")
             job_id = next(self._ids)
             handle = JobHandle(self, job_id, name or _name_of(target, job_id), target, tuple(args),
-                               dict(kwargs or {}), limit, on_progress, on_finished)
+                               dict(kwargs or {}), limit, on_progress, on_finished,
+                               on_message, self._ctx.Pipe(duplex=False) if inbox else None)
             self._queued.append(handle)
         self._wake()
         return handle
@@ -315,11 +347,23 @@ class BacktestPool:
     def _start(self, handle: JobHandle) -> None:
         reader, writer = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
-            target=_worker_main, name=f"backtest-job-{handle.id}",
-            args=(writer, handle._target, handle._args, handle._kwargs), daemon=False)
-        process.start()
+            target=worker_main, name=f"backtest-job-{handle.id}",
+            args=(writer, handle._inbox_reader, self.own_groups, handle._target, handle._args,
+                  handle._kwargs), daemon=False)
+        forking = self.context_name == "fork"
+        if forking:
+            gc.freeze()         # inherited objects stay out of the worker's collections
+        try:
+            process.start()
+        finally:
+            if forking:
+                gc.unfreeze()
         writer.close()
-        own_group(process.pid)
+        if handle._inbox_reader is not None:
+            handle._inbox_reader.close()    # the worker has it
+            handle._inbox_reader = None
+        if self.own_groups:
+            own_group(process.pid)
         handle._process, handle._conn, handle.pid = process, reader, process.pid
         handle._args = handle._kwargs = None    # the worker has them; let the parent's go
         handle.state = RUNNING
@@ -337,6 +381,7 @@ class BacktestPool:
         if exited:
             self._read(handle)
             process.join()
+            handle.exit_code = process.exitcode
             if handle._outcome and handle._outcome[0] == "result":
                 self._finish(handle, DONE, "", handle._outcome[1])
             elif handle._outcome:
@@ -347,10 +392,10 @@ class BacktestPool:
                 self._finish(handle, FAILED, f"worker {exit_text(process.exitcode)} before it "
                                              "returned a result")
         elif handle._cancel_requested:
-            _terminate(process)
+            handle.exit_code = _terminate(process)
             self._finish(handle, CANCELLED, "")
         elif handle._deadline is not None and time.monotonic() >= handle._deadline:
-            _terminate(process)
+            handle.exit_code = _terminate(process)
             self._finish(handle, FAILED, f"time limit of {handle.time_limit:g} s exceeded")
 
     def _read(self, handle: JobHandle) -> None:
@@ -362,9 +407,11 @@ class BacktestPool:
                 kind, *payload = conn.recv()
                 if kind == "progress":
                     percent, text = payload
-                    handle.progress = Progress(percent, text)
+                    handle.progress = JobProgress(percent, text)
                     self._call(handle._on_progress, handle, percent, text)
                     self._changed(handle)
+                elif kind == "message":
+                    self._call(handle._on_message, handle, payload[0])
                 else:
                     handle._outcome = (kind, payload[0])
         except (EOFError, OSError):
@@ -383,16 +430,17 @@ class BacktestPool:
 
     def _finish_locked(self, handle: JobHandle, state: str, error: str,
                        result: Any = None) -> None:
-        if handle._conn is not None:
-            handle._conn.close()
-            handle._conn = None
+        for end in ("_conn", "_inbox", "_inbox_reader"):
+            if getattr(handle, end) is not None:
+                getattr(handle, end).close()
+                setattr(handle, end, None)
         handle._process = None
         handle._result = result
         handle.error = error
         handle.state = state
         handle.finished = time.time()
         if state == DONE:
-            handle.progress = Progress(100.0, handle.progress.text)
+            handle.progress = JobProgress(100.0, handle.progress.text)
 
     def _notify_finished(self, handle: JobHandle) -> None:
         handle._final.set()
@@ -431,7 +479,7 @@ def _name_of(target, job_id: int) -> str:
     return getattr(target, "__qualname__", None) or f"job {job_id}"
 
 
-def _terminate(process) -> None:
+def _terminate(process) -> int | None:
     """SIGTERM to the worker's process group, SIGKILL after a grace period, then reap."""
     pid = process.pid
     grouped = signal_group(pid, signal.SIGTERM)
@@ -445,56 +493,4 @@ def _terminate(process) -> None:
     elif grouped:
         signal_group(pid, signal.SIGKILL)      # stragglers that ignored SIGTERM
     process.join()
-
-
-# ---------------------------------------------------------------------- worker side
-class _Reporter:
-    """The `report(percent, text)` a job gets: sends at most every REPORT_INTERVAL seconds,
-    or at once when the percent moved REPORT_STEP since the last one sent (so a run shorter
-    than the interval still shows its stages), and the last report before the result."""
-
-    def __init__(self, conn) -> None:
-        self._conn = conn
-        self._last = 0.0
-        self._last_percent = -REPORT_STEP
-        self._pending: tuple | None = None
-
-    def __call__(self, percent: float, text: str = "") -> None:
-        percent = min(100.0, max(0.0, float(percent)))
-        self._pending = ("progress", percent, str(text))
-        now = time.monotonic()
-        if (now - self._last >= REPORT_INTERVAL
-                or abs(percent - self._last_percent) >= REPORT_STEP):
-            self.flush()
-            self._last = now
-            self._last_percent = percent
-
-    def flush(self) -> None:
-        if self._pending is not None:
-            self._conn.send(self._pending)
-            self._pending = None
-
-
-def _resolve(target) -> Callable:
-    if isinstance(target, tuple):
-        module, function = target
-        return getattr(importlib.import_module(module), function)
-    return target
-
-
-def _worker_main(conn, target, args: tuple, kwargs: dict) -> None:
-    isolate_worker()
-    report = _Reporter(conn)
-    try:
-        result = _resolve(target)(report, *args, **kwargs)
-        report.flush()
-    except BaseException:
-        conn.send(("error", traceback.format_exc()))
-        conn.close()
-        return
-    try:
-        conn.send(("result", result))
-    except Exception:
-        conn.send(("error", "the job's result could not be sent back:\n"
-                   + traceback.format_exc()))
-    conn.close()
+    return process.exitcode

@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     from terminal.cli import backtest, data, optimise
 
-    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimize}")
+    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimise}")
     for verb in (data, backtest, optimise):
         verb.add_parser(commands)       # each sets `run`: the command's run(args, paths)
     return p

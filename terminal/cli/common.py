@@ -1,4 +1,4 @@
-"""What `backtest` and `optimize` share: their common arguments, reading them into what the
+"""What `backtest` and `optimise` share: their common arguments, reading them into what the
 services take (dates, the symbol, the strategy and its typed parameters), the description of
 a prepared run and the statistics table they print, and the exit codes.
 
@@ -88,7 +88,7 @@ class Request:
     start: datetime
     end: datetime
     params: dict                    # --param, typed
-    ranges: dict                    # --range (optimize), typed
+    ranges: dict                    # --range (optimise), typed
     costs: Any                      # services.backtest.Costs
 
 

@@ -1,6 +1,7 @@
-"""`trading-terminal optimize`: a grid or genetic search of a strategy's parameters.
+"""`trading-terminal optimise` (the old spelling `optimize` still runs): a grid or genetic
+search of a strategy's parameters.
 
-    optimize STRATEGY SYMBOL.EXCHANGE --start D --end D [--interval 1m] [settings]
+    optimise STRATEGY SYMBOL.EXCHANGE --start D --end D [--interval 1m] [settings]
              --range NAME=START:STOP:STEP|V1,V2,... [--range ...] [--param NAME=VALUE ...]
              [--target sharpe_ratio] [--minimise] [--top 10]
              [--genetic [--population 20] [--generations 10] [--seed N]]
@@ -30,42 +31,43 @@ DEFAULT_WARMUP_DAYS = 30            # services.optimisation's, without importing
 
 
 def add_parser(subparsers) -> None:
-    optimize = subparsers.add_parser(
-        "optimize", help="grid or genetic search of a strategy's parameters",
+    optimise = subparsers.add_parser(
+        "optimise", help="grid or genetic search of a strategy's parameters",
         description="Search a strategy's parameters (grid, or genetic with --genetic) in "
         "parallel processes; prints the best settings by the target and saves the best one's "
         "backtest as a run, with the table of every setting evaluated as optimisation.parquet.")
-    common.add_common(optimize)
-    optimize.add_argument(
+    common.add_common(optimise)
+    optimise.add_argument(
         "--range", dest="ranges", action="append", default=[], metavar="NAME=START:STOP:STEP",
         help="a parameter to optimise: START:STOP:STEP (STOP included) or a list V1,V2,... "
         "(repeat for each parameter)")
-    optimize.add_argument("--target", default="sharpe_ratio", metavar="STAT",
+    optimise.add_argument("--target", default="sharpe_ratio", metavar="STAT",
                           help="the statistic of vn.py's to optimise: sharpe_ratio (default), "
                           "ewm_sharpe, return_drawdown_ratio, rgr_ratio, total_return, "
                           "annual_return, total_net_pnl, daily_net_pnl, end_balance, "
                           "max_drawdown, max_ddpercent, daily_return, total_trade_count")
-    optimize.add_argument("--minimise", action="store_true",
+    optimise.add_argument("--minimise", action="store_true",
                           help="lowest target is best (default: highest)")
-    optimize.add_argument("--top", type=common.positive_int, default=10, metavar="N",
+    optimise.add_argument("--top", type=common.positive_int, default=10, metavar="N",
                           help="rows of the table printed (default 10)")
-    optimize.add_argument("--genetic", action="store_true",
+    optimise.add_argument("--genetic", action="store_true",
                           help="genetic search instead of trying every combination")
-    optimize.add_argument("--population", type=common.positive_int, default=20, metavar="N",
+    optimise.add_argument("--population", type=common.positive_int, default=20, metavar="N",
                           help="genetic: settings per generation (default 20)")
-    optimize.add_argument("--generations", type=common.count, default=10, metavar="N",
+    optimise.add_argument("--generations", type=common.count, default=10, metavar="N",
                           help="genetic: generations after the first (default 10)")
-    optimize.add_argument("--seed", type=int, metavar="N",
+    optimise.add_argument("--seed", type=int, metavar="N",
                           help="genetic: random seed (default: a new one, printed)")
-    optimize.add_argument("--warmup-days", type=common.count, default=DEFAULT_WARMUP_DAYS,
+    optimise.add_argument("--warmup-days", type=common.count, default=DEFAULT_WARMUP_DAYS,
                           metavar="DAYS", help="days of bars before the start read once for "
                           "the strategy's load_bar warm-up (default 30)")
-    where = optimize.add_mutually_exclusive_group()
+    where = optimise.add_mutually_exclusive_group()
     where.add_argument("--workers", type=common.positive_int, metavar="N",
                        help=f"local worker processes (default: the CPUs, {os.cpu_count()})")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="a Dask scheduler to run on instead, e.g. tcp://host:8786")
-    optimize.set_defaults(run=run)
+    optimise.set_defaults(run=run, command="optimise")
+    subparsers.choices["optimize"] = optimise       # the old spelling, still run, not listed
 
 
 def run(args: argparse.Namespace, paths: DataPaths) -> int:
@@ -122,7 +124,7 @@ def _optimise(args: argparse.Namespace, paths: DataPaths) -> int:
 
 
 def _search(args: argparse.Namespace, paths: DataPaths, prepared, space, search) -> int:
-    from terminal.backtest.optimize import OptimisationError
+    from terminal.backtest.optimisation.ranking import OptimisationError
     from terminal.services import optimisation
 
     common.describe(prepared)

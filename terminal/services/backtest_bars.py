@@ -18,7 +18,7 @@ from typing import Any
 from vnpy.trader.constant import Interval
 
 from terminal.backtest.engine import history_range, select_history
-from terminal.backtest.optimize import SharedBars, load_shared_bars
+from terminal.backtest.optimisation.evaluation import SharedBars, load_shared_bars
 from terminal.core.paths import DataPaths
 from terminal.market.resample import ResampleError, resample, shortest_source
 from terminal.services.strategies import BadInput

@@ -1,5 +1,5 @@
 """A backtest the way the workbench runs it: kept in the run store as queued, submitted to the
-worker pool (a worker reads the bars and runs vn.py's engine: terminal.backtest.jobs), its
+worker pool (a worker reads the bars and runs vn.py's engine: terminal.backtest.pool_jobs), its
 state kept as it goes, its result saved, and a stored run opened again as it was shown.
 
 `submit` is the pool's: `submit(job, kwargs, name=..., time_limit=...)` returning a
@@ -12,9 +12,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from terminal.backtest import jobs as backtest_jobs
+from terminal.backtest import pool_jobs as backtest_jobs
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.jobs import RunResult, chart_columns, settings_from, settings_record
+from terminal.backtest.pool_jobs import RunResult, chart_columns, settings_from, settings_record
 from terminal.backtest.pool import JobHandle
 from terminal.backtest.runs import (
     DONE, FAILED, QUEUED, RUNNING, RunNotFound, RunRecord, RunStore)

@@ -1,12 +1,12 @@
 """A grid or genetic search of a strategy's parameters.
 
 - In this process (the command line): the bars read once (services.backtest.prepare with its
-  warm-up days), the settings evaluated by the Optimizer's worker processes or a Dask
+  warm-up days), the settings evaluated by the Optimiser's worker processes or a Dask
   cluster, then the best setting backtested again here and kept as one run, with the search
   under its settings' "optimisation" key and the table of every setting evaluated as
   `optimisation.parquet` in its folder.
-- As a job of the workbench's pool: terminal.backtest.jobs.optimise in a worker, which reads
-  the bars and runs its own Optimizer (`submit_search`).
+- As a job of the workbench's pool: terminal.backtest.pool_jobs.optimise in a worker, which reads
+  the bars and runs its own Optimiser (`submit_search`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from terminal.backtest import jobs as backtest_jobs
+from terminal.backtest import pool_jobs as backtest_jobs
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.optimize import (
-    TARGETS, BacktestEvaluator, OptimisationResult, Optimizer, ParameterError, ParameterSpace,
-    target_value)
+from terminal.backtest.optimisation.evaluation import BacktestEvaluator
+from terminal.backtest.optimisation.optimiser import Optimiser
+from terminal.backtest.optimisation.ranking import TARGETS, OptimisationResult, target_value
+from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
 from terminal.backtest.pool import JobHandle
 from terminal.backtest.runs import FAILED, RunStore
 from terminal.core.paths import DataPaths
@@ -75,7 +76,7 @@ def plan(entry: StrategyEntry, ranges: dict, search: Search) -> ParameterSpace:
     """The space of the ranges, checked against the strategy; the search's seed drawn when it
     has none. BadInput names what cannot be searched."""
     if not ranges:
-        raise BadInput("optimize needs at least one --range NAME=START:STOP:STEP "
+        raise BadInput("optimise needs at least one --range NAME=START:STOP:STEP "
                        f"(parameters of {entry.name}: {parameter_list(entry.parameters)})")
     if search.target not in TARGETS:
         raise BadInput(f"--target {search.target!r}: not one of {', '.join(TARGETS)}")
@@ -97,13 +98,13 @@ def run_search(prepared: Prepared, space: ParameterSpace, search: Search,
     if search.scheduler:        # the cluster's workers import the class from its file
         strategy = worker_strategy(prepared.entry)
     evaluate = BacktestEvaluator(strategy, prepared.settings, prepared.params)
-    optimizer = Optimizer(workers=search.worker_count, scheduler_address=search.scheduler)
+    optimiser = Optimiser(workers=search.worker_count, scheduler_address=search.scheduler)
     if search.genetic:
-        return optimizer.genetic(evaluate, space, search.target, prepared.bars.shared,
+        return optimiser.genetic(evaluate, space, search.target, prepared.bars.shared,
                                  population=search.population,
                                  generations=search.generations, seed=search.seed,
                                  maximise=search.maximise, progress=progress)
-    return optimizer.grid(evaluate, space, search.target, prepared.bars.shared,
+    return optimiser.grid(evaluate, space, search.target, prepared.bars.shared,
                           maximise=search.maximise, progress=progress)
 
 
@@ -193,8 +194,8 @@ def check_search(entry: StrategyEntry, settings: BacktestSettings, spec: dict
 def submit_search(submit: Callable[..., JobHandle], market_root: Path | str,
                   entry: StrategyEntry, settings: BacktestSettings, spec: dict, fixed: dict,
                   search: Search, time_limit: float | None) -> JobHandle:
-    """One job of the pool: a worker reads the bars once and its Optimizer's own workers
-    evaluate the settings (terminal.backtest.jobs.optimise)."""
+    """One job of the pool: a worker reads the bars once and its Optimiser's own workers
+    evaluate the settings (terminal.backtest.pool_jobs.optimise)."""
     kwargs = dict(market_root=str(market_root), strategy=worker_strategy(entry),
                   settings=settings, space=spec, target=search.target, method=search.method,
                   fixed=fixed, maximise=search.maximise, workers=search.worker_count,

@@ -5,6 +5,7 @@ time limit, and hand back their results."""
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import threading
 import time
@@ -15,7 +16,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from terminal.backtest import pool as pool_module
+from terminal.backtest import pool_worker
 from terminal.backtest.pool import (
     CANCELLED, DONE, FAILED, QUEUED, RUNNING, BacktestPool, JobCancelled, JobFailed)
 
@@ -136,15 +137,15 @@ def test_progress_arrives_through_the_callback_and_the_handle(pool):
 def test_reports_are_throttled_but_a_big_step_is_sent_at_once(monkeypatch):
     """A run shorter than the interval must still show its stages, not jump 0 -> 100."""
     sent, clock = [], [1000.0]
-    monkeypatch.setattr(pool_module.time, "monotonic", lambda: clock[0])
-    report = pool_module._Reporter(type("Conn", (), {"send": staticmethod(sent.append)})())
+    monkeypatch.setattr(pool_worker.time, "monotonic", lambda: clock[0])
+    report = pool_worker.Reporter(type("Conn", (), {"send": staticmethod(sent.append)})())
     report(0, "start")                 # the first one goes at once
     report(2, "reading")               # same instant, small step: held back
     report(9.9, "still reading")
     report(10, "loaded")               # a step of 10 points: sent although no time passed
     report(15, "replaying")
     assert [p for _, p, _ in sent] == [0.0, 10.0]
-    clock[0] += 2 * pool_module.REPORT_INTERVAL
+    clock[0] += 2 * pool_worker.REPORT_INTERVAL
     report(16, "replaying on")         # the interval passed: sent
     report(17, "more")
     report.flush()                     # the last report before the result is never dropped
@@ -212,6 +213,7 @@ def test_a_worker_that_dies_fails_the_job(pool):
     assert handle.wait(5)
     assert handle.state == FAILED
     assert handle.error == "worker exited with code 3 before it returned a result"
+    assert handle.exit_code == 3
 
 
 def test_results_round_trip(pool):
@@ -234,6 +236,44 @@ def test_an_unpicklable_result_fails_with_a_reason(pool):
     handle = pool.submit(lambda report: threading.Lock())
     assert handle.wait(5)
     assert handle.state == FAILED and "could not be sent back" in handle.error
+
+
+def doubler(report) -> int:
+    count = 0
+    while (value := report.receive()) is not None:
+        report.send(value * 2)
+        count += 1
+    return count
+
+
+def test_a_job_with_an_inbox_talks_with_the_parent_while_it_runs(pool):
+    """What the optimiser's workers do: settings in through the inbox, statistics out as
+    messages, many of them in one job."""
+    heard = queue.SimpleQueue()
+    handle = pool.submit(doubler, inbox=True, on_message=lambda h, m: heard.put((h, m)))
+    for value in (1, 2, 3):
+        handle.send(value)
+    assert [heard.get(timeout=5) for _ in range(3)] == [(handle, 2), (handle, 4), (handle, 6)]
+    handle.send(None)
+    assert handle.result(timeout=5) == 3
+    with pytest.raises(RuntimeError, match="no inbox"):
+        handle.send(4)
+    without = pool.submit(lambda report: report.receive())
+    assert without.wait(5) and without.state == FAILED
+    assert "submitted without an inbox" in without.error
+
+
+def process_group(report) -> int:
+    return os.getpgid(0)
+
+
+def test_workers_lead_their_own_group_unless_told_to_stay_in_ours():
+    with BacktestPool(max_workers=1) as pool:
+        handle = pool.submit(process_group)
+        assert handle.result(timeout=5) == handle.pid
+    with BacktestPool(max_workers=1, own_groups=False) as pool:
+        assert pool.submit(process_group).result(timeout=5) == os.getpgid(0)
+    assert no_children_left()
 
 
 def echo(report, value: int) -> int:
@@ -282,7 +322,7 @@ def test_a_strategy_that_exits_or_hangs_at_import_fails_its_run_with_the_reason(
     import functools
     from datetime import datetime
 
-    from terminal.backtest import jobs
+    from terminal.backtest import pool_jobs
     from terminal.backtest.engine import BacktestSettings
     from terminal.plugins.loader import load_class
     from tests.helpers.plugin_files import HOSTILE, LIMIT, write_hostile
@@ -297,7 +337,7 @@ def test_a_strategy_that_exits_or_hangs_at_import_fails_its_run_with_the_reason(
         kwargs.update(space={"fast": [1, 2]}, target="sharpe_ratio")
     else:
         kwargs.update(params={})
-    handle = pool.submit(getattr(jobs, job), kwargs=kwargs, time_limit=600)
+    handle = pool.submit(getattr(pool_jobs, job), kwargs=kwargs, time_limit=600)
     assert handle.wait(120)
     assert handle.state == FAILED
     reason = HOSTILE[file_name][1]

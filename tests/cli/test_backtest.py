@@ -154,8 +154,8 @@ def test_a_strategy_whose_file_exits_or_hangs_is_refused_with_the_reason(home, c
                                                                           file_name):
     before = len(runs(home))
     name = file_name.removesuffix(".py").capitalize() + "Strategy"
-    for command in ("backtest", "optimize"):
-        extra = ["--range", "fast=1,2"] if command == "optimize" else []
+    for command in ("backtest", "optimise"):
+        extra = ["--range", "fast=1,2"] if command == "optimise" else []
         assert main(["--home", str(home), command, name, "rb2401.SHFE", *PERIOD, *extra]) == 2
         err = capsys.readouterr().err       # this process is still here to read it
         path = home.parent / "my-plugins" / file_name
@@ -185,7 +185,7 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
     from terminal.backtest.runs import RunStore
 
     before = len(runs(home))
-    assert main(["--home", str(home), "optimize", "DoubleMaStrategy", "rb2401.SHFE", *PERIOD,
+    assert main(["--home", str(home), "optimise", "DoubleMaStrategy", "rb2401.SHFE", *PERIOD,
                  *GRID, "--target", "total_net_pnl", "--workers", "2"]) == 0
     captured = capsys.readouterr()
     grid_out = captured.out
@@ -212,7 +212,7 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
     assert len(frame) == 4 and {"fast_window", "slow_window", "total_net_pnl"} <= set(frame)
     assert frame["total_net_pnl"].iloc[0] == pytest.approx(record.stats["total_net_pnl"])
 
-    assert main(["--home", str(home), "optimize", "DoubleMaStrategy", "rb2401.SHFE", *PERIOD,
+    assert main(["--home", str(home), "optimise", "DoubleMaStrategy", "rb2401.SHFE", *PERIOD,
                  *GRID, "--target", "total_net_pnl", "--genetic", "--population", "4",
                  "--generations", "2", "--seed", "1", "--workers", "2"]) == 0
     genetic_out = capsys.readouterr().out
@@ -222,7 +222,7 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
-    ([], "optimize needs at least one --range"),
+    ([], "optimise needs at least one --range"),
     (["--range", "fast=1:3:1"], "DoubleMaStrategy has no parameter 'fast'"),
     (["--range", "fast_window=x:3:1"], "--range fast_window: 'x' is not a whole number"),
     (["--range", "fast_window=1.0,3"], "--range fast_window: '1.0' is not a whole number"),
@@ -233,7 +233,7 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
 ])
 def test_bad_optimisations_exit_2_and_save_nothing(home, capsys, arguments, message):
     before = len(runs(home))
-    assert main(["--home", str(home), "optimize", "DoubleMaStrategy", "rb2401.SHFE", *PERIOD,
+    assert main(["--home", str(home), "optimise", "DoubleMaStrategy", "rb2401.SHFE", *PERIOD,
                  *arguments]) == 2
     assert message in capsys.readouterr().err
     assert len(runs(home)) == before

@@ -28,11 +28,10 @@ from vnpy.trader.constant import Interval
 from vnpy_ctastrategy.base import BacktestingMode
 
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.jobs import store_interval
+from terminal.backtest.pool_jobs import store_interval
 from terminal.market.contracts import SPECS, spec_for
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
-# parse_param: ui/backtest/optimise.py takes it from here until it imports the module itself
-from terminal.plugins.parameters import kind_of, parse_param  # noqa: F401
+from terminal.plugins.parameters import kind_of
 from terminal.storage.market_store import MarketStore, SeriesInfo
 from terminal.ui import strategy_choices
 from terminal.core.symbols import BadSymbol, split_vt_symbol

@@ -3,7 +3,7 @@
 The strategy, data, period and costs are the settings panel's; parameters not ticked here
 keep the value typed there. The search runs as one job of the workbench's pool: the job reads
 the bars once and its optimiser evaluates the settings in its own worker processes, which
-share them (terminal.backtest.optimize). Progress comes back through the pool; Cancel ends
+share them (terminal.backtest.optimisation). Progress comes back through the pool; Cancel ends
 the job and its workers. The results table lists every setting evaluated, best first; the
 heatmap shows the target over two of the parameters (the best over the others).
 """
@@ -22,14 +22,15 @@ from PySide6.QtWidgets import (
     QLabel, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget)
 
-from terminal.backtest import jobs as backtest_jobs
-from terminal.backtest.optimize import (
-    TARGETS, OptimisationResult, ParameterError, ParameterSpace, heatmap)
+from terminal.backtest.optimisation.ranking import TARGETS, OptimisationResult, heatmap
+from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
 from terminal.backtest.pool import CANCELLED, DONE, JobHandle
 from terminal.backtest.stats import LABELS, format_value
 from terminal.plugins.loader import PluginError
-from terminal.ui.backtest.form import SettingsPanel, kind_of, parse_param
-from terminal.ui.backtest.jobs import PoolSignals
+from terminal.plugins.parameters import kind_of, parse_param
+from terminal.services import optimisation
+from terminal.ui.backtest.form import SettingsPanel
+from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.results import BACKGROUND, make_table
 from terminal.ui.colours import error_html
@@ -56,13 +57,12 @@ def _stat_text(key: str):
 class OptimisePanel(QWidget):
     finished = Signal(object)        # the OptimisationResult, or None when it failed/cancelled
 
-    def __init__(self, form: SettingsPanel, signals: PoolSignals, market_root, strategy_loader,
+    def __init__(self, form: SettingsPanel, signals: PoolSignals, market_root,
                  parent=None) -> None:
         super().__init__(parent)
         self.form = form
         self.signals = signals
         self.market_root = market_root
-        self.strategy_loader = strategy_loader     # entry -> picklable () -> class
         self.handle: JobHandle | None = None
         self.result: OptimisationResult | None = None
         self.params: list[str] = []                # the parameters of the last result
@@ -309,30 +309,23 @@ class OptimisePanel(QWidget):
             entry = self.form.current_entry()
             self.rebuild_if_needed()
             settings = self.form.settings()
-            if settings.interval.value == "tick":
-                raise ValueError("optimisation runs on bars, not ticks: choose a bar interval")
             spec = self.space_spec()
-            space = ParameterSpace(spec)
-            space.check_parameters(entry.name, entry.parameters)
+            space = optimisation.check_search(entry, settings, spec)
             fixed = {k: v for k, v in self.form.params().items() if k not in spec}
         except (ValueError, ParameterError, PluginError) as exc:
             self.status_label.setText(error_html(str(exc)))
             return None
-        target = self.target_box.currentData()
-        method = self.method_box.currentData()
-        seed = self.seed_spin.value() or None
-        limit = self.limit_spin.value() * 60 or None
-        kwargs = dict(market_root=str(self.market_root), strategy=self.strategy_loader(entry),
-                      settings=settings, space=spec, target=target, method=method,
-                      fixed=fixed, maximise=self.maximise_box.isChecked(),
-                      workers=self.workers_spin.value(),
-                      population=self.population_spin.value(),
-                      generations=self.generations_spin.value(), seed=seed)
+        search = optimisation.Search(
+            target=self.target_box.currentData(), maximise=self.maximise_box.isChecked(),
+            genetic=self.method_box.currentData() == "genetic",
+            population=self.population_spin.value(), generations=self.generations_spin.value(),
+            seed=self.seed_spin.value() or None, workers=self.workers_spin.value())
         self.result = None
         self.params = list(spec)
-        self.handle = self.signals.submit(backtest_jobs.optimise, kwargs,
-                                          name=f"optimise {entry.name} {settings.vt_symbol}",
-                                          time_limit=limit)
+        self.handle = optimisation.submit_search(
+            self.signals.submit, self.market_root, entry, settings, spec, fixed, search,
+            time_limit=self.limit_spin.value() * 60 or None)
+        target, method = search.target, search.method
         self.progress_bar.setValue(0)
         self.status_label.setText(f"{method} search of {space.size:,} settings towards "
                                   f"{target_label(target)}: queued")

@@ -1,7 +1,7 @@
 """One run's results: statistics, equity and drawdown, daily P&L and its histogram, the fills
 and the fills on a candle chart.
 
-The view shows a `RunResult` (terminal.backtest.jobs): the data a run sends back when it
+The view shows a `RunResult` (terminal.backtest.pool_jobs): the data a run sends back when it
 finishes and the data the run store gives back when it is reopened are the same frames, so a
 run looks the same either way. Statistics are vn.py's (`calculate_statistics`) followed by the
 LEAN ones (`backtest.stats`), labelled and written as `stats.format_value` writes them.
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableVie
                                QVBoxLayout, QWidget)
 from vnpy.trader.constant import Direction, Offset
 
-from terminal.backtest.jobs import RunResult
+from terminal.backtest.pool_jobs import RunResult
 from terminal.backtest.runs import RunRecord
 from terminal.backtest.stats import EXTRA_LABELS, LABELS, VNPY_LABELS, format_value
 from terminal.ui.backtest.models import Col, RowsModel

@@ -11,8 +11,8 @@ Optimise tabs on the right.
 - Optimise: grid or genetic search over chosen parameters.
 
 Nothing slow happens on the GUI thread: backtests and optimisations run in worker processes;
-their progress and results arrive as queued Qt signals (`ui.backtest.jobs.PoolSignals`);
-saving a result and opening a stored run (Parquet reads) run on a thread (`ui.jobs.Job`).
+their progress and results arrive as queued Qt signals (`ui.backtest.pool_signals.PoolSignals`);
+saving a result and opening a stored run (Parquet reads) run on a thread (`ui.thread_jobs.ThreadJob`).
 """
 
 from __future__ import annotations
@@ -30,19 +30,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget)
 
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.jobs import RunResult
+from terminal.backtest.pool_jobs import RunResult
 from terminal.backtest.pool import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobHandle
 from terminal.backtest.runs import RunNotFound, RunStore
 from terminal.plugins.loader import PluginError, StrategyCatalog
 from terminal.services import backtest_runs
-from terminal.services.strategies import worker_strategy
 from terminal.storage.market_store import MarketStore
 from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.history import CompareView, HistoryPanel
-from terminal.ui.backtest.jobs import PoolSignals
+from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.optimise import OptimisePanel
 from terminal.ui.backtest.results import ResultsView
-from terminal.ui.jobs import Job
+from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.colours import ERROR_TEXT_STYLE
 
 log = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ class BacktestWorkbench(QWidget):
         self.threads.setMaxThreadCount(2)
         self.session: dict[str, SessionRun] = {}       # run id -> run, in start order
         self._by_job: dict[int, str] = {}              # job id -> run id
-        self.io_jobs: list[Job] = []
+        self.io_jobs: list[ThreadJob] = []
         self.closed = False
         self._build(max_workers, time_limit)
         self.signals.progress.connect(self._progress)
@@ -164,7 +163,7 @@ class BacktestWorkbench(QWidget):
         self.history.compare_requested.connect(self.compare)
         self.history.deleted.connect(self._deleted)
         self.compare_view = CompareView(self.runs)
-        self.optimise = OptimisePanel(self.form, self.signals, self.store.root, worker_strategy)
+        self.optimise = OptimisePanel(self.form, self.signals, self.store.root)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(runs_panel, "Runs")
@@ -318,7 +317,7 @@ class BacktestWorkbench(QWidget):
         """Keep the result (Parquet and SQLite, on a thread), then show it."""
         runs = self.runs
 
-        job = Job(lambda _: backtest_runs.save_result(runs, run.run_id, result),
+        job = ThreadJob(lambda _: backtest_runs.save_result(runs, run.run_id, result),
                   name=f"save {run.run_id}")
         job.succeeded.connect(lambda saved: self._saved(run, saved))
         job.failed.connect(lambda exc: self._save_failed(run, exc))
@@ -345,7 +344,7 @@ class BacktestWorkbench(QWidget):
         self._set_state(run, f"failed: could not be saved: {exc}")
         self._store_final(run, FAILED, f"the result could not be saved: {exc}")
 
-    def _start_io(self, job: Job) -> None:
+    def _start_io(self, job: ThreadJob) -> None:
         self.io_jobs.append(job)
         job.finished.connect(self._io_finished)
         job.start(self.threads)
@@ -417,11 +416,11 @@ class BacktestWorkbench(QWidget):
             return "deleted"
 
     # ------------------------------------------------------------------ stored runs
-    def open_run(self, run_id: str) -> Job | None:
+    def open_run(self, run_id: str) -> ThreadJob | None:
         """Show a stored run in Results: its statistics, daily results and fills as they were
         kept (nothing recomputed) and the candles of its period (read on a thread)."""
         runs, store = self.runs, self.store
-        job = Job(lambda _: backtest_runs.open_run(runs, store, run_id), name=f"open {run_id}")
+        job = ThreadJob(lambda _: backtest_runs.open_run(runs, store, run_id), name=f"open {run_id}")
         job.succeeded.connect(self._opened)
         job.failed.connect(lambda exc: self._say(f"run {run_id} cannot be opened: {exc}",
                                                  error=True))

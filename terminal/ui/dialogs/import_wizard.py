@@ -1,7 +1,7 @@
 """Import a CSV file of bars or ticks: what was detected, editable, a preview of the first
 lines as they will be stored, and the import itself on a worker thread with a progress bar.
 
-The dialog never blocks the GUI thread on the file: detection and the import run as `Job`s;
+The dialog never blocks the GUI thread on the file: detection and the import run as `ThreadJob`s;
 only the preview (the first `PREVIEW_ROWS` lines) is parsed on the GUI thread. What it does
 with the file is the import service's (`services.imports`, as `data import` uses it): the
 form's settings become a spec there, and the import is all or nothing: a rejected file lists
@@ -54,7 +54,7 @@ from terminal.storage.csv_import import (
     preview,
 )
 from terminal.storage.market_store import BAR_FIELDS, TICK_FIELDS, TICK_INTERVAL
-from terminal.ui.jobs import Job
+from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.models.series import SeriesTableModel, fit_columns, title
 from terminal.ui.colours import ERROR_TEXT_STYLE
 
@@ -82,8 +82,8 @@ class ImportWizard(QDialog):
         self.headers: list[str] = []
         self.detected: ImportSpec | None = None
         self.ready = False                      # a file is loaded and the form filled
-        self.detect_job: Job | None = None
-        self.job: Job | None = None             # the import
+        self.detect_job: ThreadJob | None = None
+        self.job: ThreadJob | None = None             # the import
         self.rows_imported: int | None = None
         self.problems: list[RowProblem] = []    # as listed in the problems table
         self._mapping: dict[str, QComboBox] = {}
@@ -242,7 +242,7 @@ class ImportWizard(QDialog):
         if name:
             self.load_file(Path(name))
 
-    def load_file(self, path: Path) -> Job:
+    def load_file(self, path: Path) -> ThreadJob:
         """Detect the layout of `path` on a worker thread; the form fills when it is done."""
         path = Path(path)
         self.path = path
@@ -256,14 +256,14 @@ class ImportWizard(QDialog):
         self.progress_bar.setRange(0, 0)  # busy
         self.stage_label.setText("Reading the file…")
 
-        job = Job(lambda job: inspect_file(path), name=f"detect {path.name}")
+        job = ThreadJob(lambda job: inspect_file(path), name=f"detect {path.name}")
         job.succeeded.connect(lambda result: self._detected(job, result))
         job.failed.connect(lambda exc: self._detect_failed(job, exc))
         self.detect_job = job
         job.start(self.pool)
         return job
 
-    def _detected(self, job: Job, found: Inspection) -> None:
+    def _detected(self, job: ThreadJob, found: Inspection) -> None:
         if job is not self.detect_job:
             return  # another file was chosen meanwhile
         self.progress_bar.setRange(0, 100)
@@ -279,7 +279,7 @@ class ImportWizard(QDialog):
             self._message(f"The layout was not recognised: {found.problem}. Map the columns "
                           "by hand.", error=True)
 
-    def _detect_failed(self, job: Job, exc: Exception) -> None:
+    def _detect_failed(self, job: ThreadJob, exc: Exception) -> None:
         if job is not self.detect_job:
             return
         self.progress_bar.setRange(0, 100)
@@ -438,7 +438,7 @@ class ImportWizard(QDialog):
         self.message_label.setStyleSheet(ERROR_TEXT_STYLE if error else "")
 
     # ------------------------------------------------------------------ the import
-    def start_import(self, check_only: bool = False) -> Job | None:
+    def start_import(self, check_only: bool = False) -> ThreadJob | None:
         """Check and store the file on a worker thread (`check_only`: check every row and
         store nothing, as `data import --dry-run`); None when the form is not complete."""
         if self.job is not None and self.job.running:
@@ -453,7 +453,7 @@ class ImportWizard(QDialog):
             return None
         path, store = self.path, self.store
 
-        job = Job(lambda job: import_csv(store, path, spec, check_only, job.report),
+        job = ThreadJob(lambda job: import_csv(store, path, spec, check_only, job.report),
                   name=f"{'check' if check_only else 'import'} {path.name}")
         job.progress.connect(self._progress)
         job.succeeded.connect(self._imported)

@@ -40,7 +40,7 @@ from terminal.market.trading import Trading, TradingError
 from terminal.services.chart_history import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
 from terminal.storage.market_store import MarketStore, StoreError, to_ns
 from terminal.ui.chart.widget import ChartWidget
-from terminal.ui.jobs import Job
+from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.pacing import Pacer
 from terminal.ui.theme import Theme
 from terminal.ui.theme import current as current_theme
@@ -85,7 +85,7 @@ class ChartDock(QWidget):
         self.last_error = ""
         self.loading = False
         self._requests = 0
-        self._jobs: list[Job] = []
+        self._jobs: list[ThreadJob] = []
         self._closed = False
 
         self.symbol_box = QComboBox()
@@ -154,11 +154,11 @@ class ChartDock(QWidget):
         self.loading = True
         self.message.setText(f"loading {vt_symbol} {TIMEFRAME_LABELS[timeframe]}…")
         store = self.store
-        job = Job(lambda job: chart_history(store, symbol, Exchange(exchange), timeframe),
+        job = ThreadJob(lambda job: chart_history(store, symbol, Exchange(exchange), timeframe),
                   name=f"chart history {vt_symbol} {timeframe}")
         job.succeeded.connect(lambda result: self._loaded(request, vt_symbol, timeframe, *result))
         job.failed.connect(lambda exc: self._load_failed(request, vt_symbol, timeframe, exc))
-        # Every job stays referenced until it finishes: a Job dropped while its thread runs
+        # Every job stays referenced until it finishes: a ThreadJob dropped while its thread runs
         # is deleted under it (the first version replaced the reference and crashed).
         self._jobs.append(job)
         job.finished.connect(lambda: self._jobs.remove(job) if job in self._jobs else None)

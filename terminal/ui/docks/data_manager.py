@@ -44,7 +44,7 @@ from terminal.services.verify import damaged_series, verify_store
 from terminal.storage.market_store import (TICK_INTERVAL, DamagedPartError, MarketStore,
                                            SeriesInfo, Verification)
 from terminal.ui.docks.common import RefreshedWhenShown
-from terminal.ui.jobs import Job
+from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.models.series import SeriesTableModel, fit_columns
 from terminal.ui.colours import ERROR_BRUSH
 
@@ -88,11 +88,11 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         self.pool.setMaxThreadCount(2)
         self.series: dict[Key, SeriesInfo] = {}
         self.wizard: ImportWizard | None = None
-        self.jobs: list[Job] = []              # running exports and loads
+        self.jobs: list[ThreadJob] = []              # running exports and loads
         self.viewed: Key | None = None         # the series in the data view
         self.confirm_box: QMessageBox | None = None
         self.error_box: QMessageBox | None = None
-        self.verify_job: Job | None = None
+        self.verify_job: ThreadJob | None = None
         self.damaged: dict[Key, list[str]] = {}   # series found damaged: "part: what failed"
         self._build()           # the catalogue is read when the dock is first shown
 
@@ -322,7 +322,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self.view_series(self.viewed)
 
     # ------------------------------------------------------------------ export
-    def request_export(self) -> Job | None:
+    def request_export(self) -> ThreadJob | None:
         key = self.selected_key()
         if key is None:
             return None
@@ -335,12 +335,12 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             return None
         return self.export_series(key, export_target(name, chosen))
 
-    def export_series(self, key: Key, out: Path) -> Job:
+    def export_series(self, key: Key, out: Path) -> ThreadJob:
         """Write the series to `out` (.csv or .parquet) on a worker thread."""
         symbol, exchange, interval = key
         store = self.store
 
-        def work(job: Job):
+        def work(job: ThreadJob):
             return export_series(store, symbol, Exchange(exchange), interval, Path(out),
                                  job.report)
 
@@ -348,16 +348,16 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self.status_label.setText(f"Exported {rows:,} rows of {describe(key)} to {out}")
             log.info("exported %d rows of %s to %s", rows, describe(key), out)
 
-        job = self._busy(Job(work, name=f"export {describe(key)}"), f"Exporting {describe(key)}…")
+        job = self._busy(ThreadJob(work, name=f"export {describe(key)}"), f"Exporting {describe(key)}…")
         return self._run(job, done, f"{describe(key)} could not be exported to {out}", key)
 
     # ------------------------------------------------------------------ resample
-    def resample_series(self, key: Key, target: str) -> Job:
+    def resample_series(self, key: Key, target: str) -> ThreadJob:
         """Store `target` bars built from the series on trading sessions (worker thread)."""
         symbol, exchange, interval = key
         store = self.store
 
-        def work(job: Job):
+        def work(job: ThreadJob):
             return resample_stored(store, symbol, Exchange(exchange), interval, target,
                                    job.report)
 
@@ -367,7 +367,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self.status_label.setText(f"Wrote {rows:,} {target} bars built from "
                                       f"{describe(key)}")
 
-        job = self._busy(Job(work, name=f"resample {describe(key)}"),
+        job = self._busy(ThreadJob(work, name=f"resample {describe(key)}"),
                          f"Resampling {describe(key)} to {target}…")
         return self._run(job, done, f"{describe(key)} could not be resampled to {target}", key)
 
@@ -411,7 +411,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         return removed
 
     # ------------------------------------------------------------------ the data view
-    def view_series(self, key: Key | None = None) -> Job | None:
+    def view_series(self, key: Key | None = None) -> ThreadJob | None:
         """Load a series (the selected one by default) into the data view, off the GUI
         thread; the table reads its columns as the rows come on screen."""
         key = key or self.selected_key()
@@ -420,7 +420,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         symbol, exchange, interval = key
         store = self.store
 
-        def work(job: Job):
+        def work(job: ThreadJob):
             return store.load_table(symbol, Exchange(exchange), interval)
 
         def done(table) -> None:
@@ -433,7 +433,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
                                     f"(times in {zone})")
 
         self.view_label.setText(f"Loading {describe(key)}…")
-        return self._run(Job(work, name=f"load {describe(key)}"), done,
+        return self._run(ThreadJob(work, name=f"load {describe(key)}"), done,
                          f"{describe(key)} could not be read", key)
 
     # ------------------------------------------------------------------ verify
@@ -444,7 +444,7 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         else:
             self.verify_series()
 
-    def verify_series(self, key: Key | None = None) -> Job | None:
+    def verify_series(self, key: Key | None = None) -> ThreadJob | None:
         """Check every part of the store (or of series `key`) on a worker thread: progress in
         the status line, damaged series marked in the tree and listed in a message box."""
         if self.verify_job is not None and self.verify_job.running:
@@ -452,13 +452,13 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         store = self.store
         what = describe(key) if key else "every series"
 
-        def work(job: Job) -> Verification:
+        def work(job: ThreadJob) -> Verification:
             if key is None:
                 return verify_store(store, progress=job.report)
             symbol, exchange, interval = key
             return verify_store(store, symbol, Exchange(exchange), interval, job.report)
 
-        job = Job(work, name=f"verify {what}")
+        job = ThreadJob(work, name=f"verify {what}")
         job.progress.connect(lambda percent, text: self.status_label.setText(
             f"Verifying {percent}%: {text}"))
         job.cancelled.connect(lambda: self.status_label.setText("Verification stopped"))
@@ -510,13 +510,13 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self._mark(item, key)
 
     # ------------------------------------------------------------------ plumbing
-    def _busy(self, job: Job, text: str) -> Job:
+    def _busy(self, job: ThreadJob, text: str) -> ThreadJob:
         """Say what `job` does in the status line, with how far it has got."""
         self.status_label.setText(text)
         job.progress.connect(lambda percent, _: self.status_label.setText(f"{text} {percent}%"))
         return job
 
-    def _run(self, job: Job, done, failure: str, key: Key | None = None) -> Job:
+    def _run(self, job: ThreadJob, done, failure: str, key: Key | None = None) -> ThreadJob:
         """Start `job`; `done` gets its result. A failure is shown; a damaged part met while
         working on series `key` marks that series."""
         self.jobs.append(job)

@@ -17,12 +17,15 @@ from vnpy.trader.object import BarData
 from vnpy_ctastrategy.backtesting import BacktestingEngine
 from vnpy_ctastrategy.strategies.double_ma_strategy import DoubleMaStrategy
 
-from terminal.backtest import optimize
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.pool import BacktestPool, Progress
-from terminal.backtest.optimize import (
-    BacktestEvaluator, OptimisationResult, Optimizer, ParameterError, ParameterSpace,
-    SharedBars, genetic, grid, heatmap, load_shared_bars)
+from terminal.backtest.optimisation.evaluation import (
+    BacktestEvaluator, SharedBars, load_shared_bars)
+from terminal.backtest.optimisation.genetic import genetic
+from terminal.backtest.optimisation.optimiser import Optimiser
+from terminal.backtest.optimisation.ranking import (
+    OptimisationError, OptimisationResult, heatmap)
+from terminal.backtest.optimisation.space import ParameterError, ParameterSpace, grid
+from terminal.backtest.pool import BacktestPool, JobProgress
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import MarketStore
 
@@ -143,7 +146,7 @@ def test_a_space_is_checked_against_the_strategy():
 def test_grid_gives_the_same_as_a_direct_loop_over_the_engine(shared):
     space = ParameterSpace(SPACE)
     heard = []
-    result = Optimizer(workers=2).grid(BacktestEvaluator(DoubleMaStrategy, SETTINGS), space,
+    result = Optimiser(workers=2).grid(BacktestEvaluator(DoubleMaStrategy, SETTINGS), space,
                                        "sharpe_ratio", shared,
                                        progress=lambda p, text: heard.append((p, text)))
     expected = {tuple(p.values()): direct(shared.bars, SETTINGS, p) for p in grid(space)}
@@ -168,7 +171,7 @@ def test_grid_on_rb2401_matches_vnpy_engine_directly(tmp_path):
                                 rate=1e-4, slippage=1, size=10, pricetick=1)
     bars = load_shared_bars(store, settings)
     space = ParameterSpace({"fast_window": [5, 10], "slow_window": [20, 40]})
-    result = Optimizer(workers=2).grid(BacktestEvaluator(DoubleMaStrategy, settings), space,
+    result = Optimiser(workers=2).grid(BacktestEvaluator(DoubleMaStrategy, settings), space,
                                        "total_net_pnl", bars)
     loop = {tuple(p.values()): direct(bars.history(settings), settings, p)["total_net_pnl"]
             for p in grid(space)}
@@ -180,7 +183,7 @@ def test_grid_on_rb2401_matches_vnpy_engine_directly(tmp_path):
 def test_genetic_and_grid_agree_on_a_small_grid(shared):
     space = ParameterSpace({"fast_window": (3, 15, 3), "slow_window": (20, 50, 10)})
     evaluate = BacktestEvaluator(DoubleMaStrategy, SETTINGS)
-    optimiser = Optimizer(workers=2)
+    optimiser = Optimiser(workers=2)
     full = optimiser.grid(evaluate, space, "total_net_pnl", shared)
     searched = optimiser.genetic(evaluate, space, "total_net_pnl", shared, population=6,
                                  generations=4, seed=5)
@@ -258,7 +261,7 @@ def fragile(params: dict, data) -> dict:
 
 
 def test_settings_run_in_worker_processes_with_the_shared_data():
-    result = Optimizer(workers=2, chunk_size=1).run(
+    result = Optimiser(workers=2, chunk_size=1).run(
         score_with_data, [{"x": x} for x in range(12)], "score", {"factor": 2})
     assert [row[0]["x"] for row in result.rows] == list(range(11, -1, -1))
     assert [row[1] for row in result.rows] == [2 * x for x in range(11, -1, -1)]
@@ -268,7 +271,7 @@ def test_settings_run_in_worker_processes_with_the_shared_data():
 
 
 def test_failures_become_error_rows_and_the_search_goes_on():
-    result = Optimizer(workers=2, chunk_size=1).run(fragile, [{"x": x} for x in range(8)],
+    result = Optimiser(workers=2, chunk_size=1).run(fragile, [{"x": x} for x in range(8)],
                                                      "score")
     assert len(result.rows) == 8
     assert [row[0]["x"] for row in result.rows[:6]] == [7, 6, 4, 2, 1, 0]
@@ -282,8 +285,8 @@ def test_failures_become_error_rows_and_the_search_goes_on():
 
 
 def test_an_unknown_target_is_an_error():
-    with pytest.raises(optimize.OptimisationError, match="no statistic named 'sharpe'"):
-        Optimizer(workers=1).run(score_with_data, [{"x": 1}], "sharpe", {"factor": 1})
+    with pytest.raises(OptimisationError, match="no statistic named 'sharpe'"):
+        Optimiser(workers=1).run(score_with_data, [{"x": 1}], "sharpe", {"factor": 1})
 
 
 def test_a_raising_strategy_is_an_error_row(shared):
@@ -293,7 +296,7 @@ def test_a_raising_strategy_is_an_error_row(shared):
                 raise RuntimeError("bad bar")
             super().on_bar(bar)
 
-    result = Optimizer(workers=1).run(BacktestEvaluator(Raising, SETTINGS),
+    result = Optimiser(workers=1).run(BacktestEvaluator(Raising, SETTINGS),
                                       [{"fast_window": 6}, {"fast_window": 5}],
                                       "sharpe_ratio", shared)
     assert result.rows[0][0] == {"fast_window": 5} and "error" not in result.rows[0][2]
@@ -303,7 +306,7 @@ def test_a_raising_strategy_is_an_error_row(shared):
 def test_cancel_stops_an_optimisation():
     """Cancelled once three settings are in (from the progress callback, as the GUI's
     Cancel would be between two reports): the rest are never evaluated."""
-    optimiser = Optimizer(workers=2, chunk_size=1)
+    optimiser = Optimiser(workers=2, chunk_size=1)
     heard = []
 
     def progress(percent, text) -> None:
@@ -325,7 +328,7 @@ def test_cancel_stops_an_optimisation():
 
 
 def optimisation_job(report, count: int) -> OptimisationResult:
-    return Optimizer(workers=2, chunk_size=1).run(slow_score, [{"x": x} for x in range(count)],
+    return Optimiser(workers=2, chunk_size=1).run(slow_score, [{"x": x} for x in range(count)],
                                                    "score", progress=report)
 
 
@@ -334,7 +337,7 @@ def test_an_optimisation_runs_as_a_pool_job_and_cancel_takes_its_workers():
         finished = pool.submit(optimisation_job, (4,))
         result = finished.result(timeout=10)
         assert [row[0]["x"] for row in result.rows] == [3, 2, 1, 0]
-        assert finished.progress == Progress(100.0, "4/4 settings evaluated")
+        assert finished.progress == JobProgress(100.0, "4/4 settings evaluated")
         running = pool.submit(optimisation_job, (200,))
         deadline = time.monotonic() + 5
         while running.progress.percent == 0:
@@ -372,7 +375,7 @@ def test_the_data_is_read_once_not_per_setting(market, monkeypatch):
     monkeypatch.setattr(backtesting, "load_bar_data", counting(backtesting.load_bar_data))
     bars = load_shared_bars(market, SETTINGS)
     assert reads.value == 2             # load_bars, which reads one table
-    result = Optimizer(workers=2, chunk_size=1).grid(
+    result = Optimiser(workers=2, chunk_size=1).grid(
         BacktestEvaluator(DoubleMaStrategy, SETTINGS), ParameterSpace(SPACE),
         "sharpe_ratio", bars)
     assert len(result.rows) == 9 and not result.errors
@@ -392,21 +395,21 @@ def dask_cluster():
 def test_dask_backend_gives_the_same_results_as_local(dask_cluster, shared):
     space = ParameterSpace(SPACE)
     evaluate = BacktestEvaluator(DoubleMaStrategy, SETTINGS)
-    local = Optimizer(workers=2).grid(evaluate, space, "sharpe_ratio", shared)
+    local = Optimiser(workers=2).grid(evaluate, space, "sharpe_ratio", shared)
     heard = []
-    remote = Optimizer("dask", scheduler_address=dask_cluster.scheduler_address).grid(
+    remote = Optimiser("dask", scheduler_address=dask_cluster.scheduler_address).grid(
         evaluate, space, "sharpe_ratio", shared, progress=lambda p, t: heard.append(p))
     assert [(p, v) for p, v, _ in remote.rows] == [(p, v) for p, v, _ in local.rows]
     assert [s for _, _, s in remote.rows] == [s for _, _, s in local.rows]
     assert heard[-1] == 100.0
-    searched = Optimizer("dask", scheduler_address=dask_cluster.scheduler_address).genetic(
+    searched = Optimiser("dask", scheduler_address=dask_cluster.scheduler_address).genetic(
         evaluate, space, "sharpe_ratio", shared, population=4, generations=2, seed=3)
     assert searched.best[1] == max(v for p, v, _ in local.rows if p in
                                    [row[0] for row in searched.rows])
 
 
 def test_dask_backend_reports_errors_and_cancels(dask_cluster):
-    optimiser = Optimizer("dask", scheduler_address=dask_cluster.scheduler_address,
+    optimiser = Optimiser("dask", scheduler_address=dask_cluster.scheduler_address,
                           chunk_size=1)
     failing = optimiser.run(fragile, [{"x": 2}, {"x": 3}], "score")
     assert "ValueError: x=3 is not allowed" in failing.rows[1][2]["error"]
@@ -417,8 +420,8 @@ def test_dask_backend_reports_errors_and_cancels(dask_cluster):
 
 def test_dask_backend_needs_an_address():
     with pytest.raises(ValueError, match="scheduler address"):
-        Optimizer("dask")
+        Optimiser("dask")
     with pytest.raises(ValueError, match="backend"):
-        Optimizer("ray")
-    assert Optimizer().backend == "local"
-    assert Optimizer(scheduler_address="tcp://127.0.0.1:8786").backend == "dask"
+        Optimiser("ray")
+    assert Optimiser().backend == "local"
+    assert Optimiser(scheduler_address="tcp://127.0.0.1:8786").backend == "dask"

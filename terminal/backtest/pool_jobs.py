@@ -36,9 +36,12 @@ from vnpy.trader.constant import Interval
 from vnpy_ctastrategy.base import BacktestingMode
 
 from terminal.backtest import stats as stats_module
-from terminal.backtest.engine import BacktestSettings, history_range, run, select_history
-from terminal.backtest.optimize import (
-    BacktestEvaluator, OptimisationResult, Optimizer, ParameterSpace, load_shared_bars)
+from terminal.backtest.engine import (
+    BacktestSettings, history_range, raise_if_strategy_failed, run, select_history)
+from terminal.backtest.optimisation.evaluation import BacktestEvaluator, load_shared_bars
+from terminal.backtest.optimisation.optimiser import Optimiser
+from terminal.backtest.optimisation.ranking import OptimisationResult
+from terminal.backtest.optimisation.space import ParameterSpace
 from terminal.backtest.runs import daily_table, trades_frame
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore
 from terminal.core.symbols import split_vt_symbol
@@ -50,10 +53,6 @@ SETTING_KEYS = ("rate", "slippage", "size", "pricetick", "capital", "mode", "ris
                 "annual_days", "half_life")
 LOAD_SHARE, REPLAY_SHARE = 10.0, 80.0      # progress: loading 0-10 %, replay 10-90 %
 _PERCENT = re.compile(r"\[(\d+)%\]")
-
-
-class BacktestFailed(RuntimeError):
-    """The strategy raised during the backtest; the message holds its traceback."""
 
 
 @dataclass
@@ -134,10 +133,6 @@ def daily_frame(daily: pd.DataFrame | None) -> pd.DataFrame:
     return frame.set_index("date") if "date" in frame.columns else frame
 
 
-def _failure(messages: list[str]) -> str | None:
-    return next((m for m in messages if m.startswith("Traceback (most recent call last)")), None)
-
-
 # ---------------------------------------------------------------------- jobs
 def run_backtest(report: Callable[[float, str], None], *, market_root: str | Path,
                  strategy: Callable[[], type], settings: BacktestSettings,
@@ -165,9 +160,7 @@ def run_backtest(report: Callable[[float, str], None], *, market_root: str | Pat
 
         outcome = run(strategy_class, history, settings, params,
                       bar_loader=store.load_bars, tick_loader=store.load_ticks, output=output)
-        failure = _failure(outcome.engine.messages)
-        if failure is not None:
-            raise BacktestFailed(f"the strategy raised during the backtest:\n{failure}")
+        raise_if_strategy_failed(outcome.engine)
         report(LOAD_SHARE + REPLAY_SHARE, "statistics")
         statistics = stats_module.report(outcome.engine, outcome.statistics)
         result = RunResult(
@@ -187,7 +180,7 @@ def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
              maximise: bool = True, workers: int = 2, population: int = 20,
              generations: int = 10, seed: int | None = None) -> OptimisationResult:
     """A grid or genetic search in a worker: the bars read once from the store, the settings
-    evaluated by the Optimizer's own forked workers (which share them), progress passed
+    evaluated by the Optimiser's own forked workers (which share them), progress passed
     through. `space` is ParameterSpace's spec (name -> (start, stop, step) or values)."""
     if method not in ("grid", "genetic"):
         raise ValueError(f"method must be 'grid' or 'genetic', not {method!r}")
@@ -205,7 +198,7 @@ def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
         raise ValueError(f"no {Interval(settings.interval).value} data for "
                          f"{settings.vt_symbol} in the period")
     evaluate = BacktestEvaluator(strategy, settings, fixed)
-    optimiser = Optimizer(workers=workers)
+    optimiser = Optimiser(workers=workers)
     report(0.0, f"{parameter_space.size:,} settings in the space")
     if method == "grid":
         return optimiser.grid(evaluate, parameter_space, target, bars, maximise=maximise,

@@ -1,13 +1,14 @@
-"""Background jobs for the GUI: a function run on a worker thread, its progress, result or
-error delivered to the GUI thread as Qt signals.
+"""Thread jobs for the GUI: a function run on a worker thread of a QThreadPool (short I/O:
+reading a file, a Parquet query), its progress, result or error delivered to the GUI thread
+as Qt signals. CPU-heavy work goes to worker processes instead (terminal.backtest.pool).
 
-    job = Job(lambda job: slow_work(progress=job.report))
+    job = ThreadJob(lambda job: slow_work(progress=job.report))
     job.progress.connect(bar.setValue)
     job.succeeded.connect(show)
     job.start(pool)
 
-`job.cancel()` asks the work to stop: its next `job.report(...)` raises `JobCancelled`, and
-`cancelled` is emitted instead of `failed`. Signals are emitted from the worker thread on an
+`job.cancel()` asks the work to stop: its next `job.report(...)` raises `ThreadJobCancelled`,
+and `cancelled` is emitted instead of `failed`. Signals are emitted from the worker thread on an
 object that lives in the GUI thread, so Qt queues them to the GUI thread's receivers.
 """
 
@@ -20,18 +21,18 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 
-class JobCancelled(Exception):
+class ThreadJobCancelled(Exception):
     """Raised inside the work when the job was cancelled."""
 
 
-class Job(QObject):
+class ThreadJob(QObject):
     progress = Signal(int, str)       # percent, what is being done
     succeeded = Signal(object)        # the work's result
     failed = Signal(object)           # the exception it raised
     cancelled = Signal()
     finished = Signal()               # after any of the three above
 
-    def __init__(self, work: Callable[[Job], Any], name: str = "job", parent=None) -> None:
+    def __init__(self, work: Callable[[ThreadJob], Any], name: str = "job", parent=None) -> None:
         super().__init__(parent)
         self.name = name
         self._work = work
@@ -52,15 +53,15 @@ class Job(QObject):
         return self._cancel.is_set()
 
     def report(self, percent: int, text: str = "") -> None:
-        """Called by the work as it goes; raises `JobCancelled` once cancelled."""
+        """Called by the work as it goes; raises `ThreadJobCancelled` once cancelled."""
         if self._cancel.is_set():
-            raise JobCancelled(self.name)
+            raise ThreadJobCancelled(self.name)
         self.progress.emit(int(percent), text)
 
     def _run(self) -> None:
         try:
             result = self._work(self)
-        except JobCancelled:
+        except ThreadJobCancelled:
             self._finish(self.cancelled.emit)
         except Exception as exc:  # noqa: BLE001 - handed to the GUI, which shows and logs it
             error = exc
@@ -78,7 +79,7 @@ class Job(QObject):
 
 
 class _Runner(QRunnable):
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: ThreadJob) -> None:
         super().__init__()
         self.job = job  # holds the job (and its signals) until the work is over
 
