@@ -15,6 +15,7 @@ WARNING_HEX = "#d4a017"     # needs a look: reduce-only, a warning alert
 PENDING_HEX = "#d08000"     # on its way: connecting, reconnecting
 RUNNING_HEX = "#30a46c"     # working as it should: a trading strategy, a running job
 MUTED_HEX = "#8c8c8c"       # nothing to act on: cancelled, queued
+PLOT_BACKGROUND = "#101418"  # behind the plots of results and health, in both themes
 
 UP = QColor(UP_HEX)
 DOWN = QColor(DOWN_HEX)

@@ -32,8 +32,8 @@ from terminal.services import optimisation
 from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
-from terminal.ui.backtest.results import BACKGROUND, make_table
-from terminal.ui.colours import error_html
+from terminal.ui.backtest.results import make_table
+from terminal.ui.colours import PLOT_BACKGROUND, error_html
 
 SHOWN_STATS = ("total_net_pnl", "sharpe_ratio", "total_return", "max_ddpercent",
                "total_trade_count")
@@ -172,7 +172,7 @@ class OptimisePanel(QWidget):
         heat_bar.addStretch(1)
         self.heat_note = QLabel("")
         heat_bar.addWidget(self.heat_note)
-        self.heat_widget = pg.PlotWidget(background=BACKGROUND)
+        self.heat_widget = pg.PlotWidget(background=PLOT_BACKGROUND)
         self.heat_plot = self.heat_widget.getPlotItem()
         self.heat_plot.setMenuEnabled(False)
         self.heat_image = pg.ImageItem()

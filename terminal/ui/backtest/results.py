@@ -28,9 +28,8 @@ from terminal.backtest.stats import EXTRA_LABELS, LABELS, VNPY_LABELS, format_va
 from terminal.ui.backtest.models import Col, RowsModel
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.labels import DIRECTION, OFFSET, label
-from terminal.ui.colours import DOWN_HEX, ERROR_TEXT_STYLE, UP_HEX
+from terminal.ui.colours import DOWN_HEX, ERROR_TEXT_STYLE, PLOT_BACKGROUND, UP_HEX
 
-BACKGROUND = "#101418"
 
 
 def make_table(model: RowsModel, sortable: bool = False) -> QTableView:
@@ -139,7 +138,7 @@ class ResultsView(QWidget):
         self.stats_view.setColumnWidth(0, 330)
 
         self.equity_plots = pg.GraphicsLayoutWidget()
-        self.equity_plots.setBackground(BACKGROUND)
+        self.equity_plots.setBackground(PLOT_BACKGROUND)
         self.equity_axis, self.drawdown_axis = DayAxis(), DayAxis()
         self.equity_plot = self.equity_plots.addPlot(row=0, col=0,
                                                      axisItems={"bottom": self.equity_axis})
@@ -159,7 +158,7 @@ class ResultsView(QWidget):
                                                       brush=pg.mkBrush(48, 164, 108, 90))
 
         self.pnl_plots = pg.GraphicsLayoutWidget()
-        self.pnl_plots.setBackground(BACKGROUND)
+        self.pnl_plots.setBackground(PLOT_BACKGROUND)
         self.pnl_axis = DayAxis()
         self.pnl_plot = self.pnl_plots.addPlot(row=0, col=0, axisItems={"bottom": self.pnl_axis})
         self.pnl_plot.setTitle("Net P&L per day")

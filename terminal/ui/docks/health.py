@@ -21,9 +21,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from terminal.core.health import (BAD, FRAME, OK, WARN, HealthSample, HealthSampler,
                                   status_text)
-from terminal.ui.colours import ERROR_HEX, WARNING_HEX
+from terminal.ui.colours import ERROR_HEX, PLOT_BACKGROUND, WARNING_HEX
 
-BACKGROUND = "#101418"
 PLOT_EVERY = 5                  # samples between two redraws of a plot
 LEVEL_COLORS = {WARN: WARNING_HEX, BAD: ERROR_HEX}
 _BRUSHES = {level: QBrush(QColor(color)) for level, color in LEVEL_COLORS.items()}
@@ -90,7 +89,7 @@ class HealthDock(QWidget):
         import pyqtgraph as pg   # here: the status bar's label needs none of it at start
 
         self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setBackground(BACKGROUND)
+        self.plots.setBackground(PLOT_BACKGROUND)
         self.memory_plot = self._plot(0, "Memory (MB)")
         self.lag_plot = self._plot(1, "GUI loop lag (ms)")
         self.rate_plot = self._plot(2, "Ticks per second")
