@@ -172,8 +172,9 @@ class Vnpy:
         self.view = widget.viewport()                  # the ChartWidget is the QGraphicsView
         self.box = widget.get_plot("candle").getViewBox()
         seconds = (columns["datetime"] // 1_000_000_000).tolist()
-        self.bars = [self._bar(s, dict(zip(PRICE_FIELDS, row))) for s, *row in zip(
-            seconds, *(columns[name].tolist() for name in PRICE_FIELDS))]  # before the timer
+        self.bars = [  # before the timer
+            self._bar(s, dict(zip(PRICE_FIELDS, row, strict=True))) for s, *row in zip(
+                seconds, *(columns[name].tolist() for name in PRICE_FIELDS), strict=True)]
 
     def _bar(self, seconds: float, values: dict):
         return self.BarData(gateway_name="BENCH", symbol=SYMBOL, exchange=self.exchange,

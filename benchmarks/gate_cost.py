@@ -26,6 +26,7 @@ import tempfile
 import timeit
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 from harness import ROOT, met
 
@@ -47,8 +48,8 @@ def build(home: Path):
 
     class QuietGateway(BaseGateway):
         default_name = "QUIET"
-        default_setting: dict = {}
-        exchanges = [Exchange.SHFE]
+        default_setting: ClassVar[dict] = {}
+        exchanges: ClassVar[list[Exchange]] = [Exchange.SHFE]
 
         def __init__(self, event_engine, gateway_name):
             super().__init__(event_engine, gateway_name)

@@ -141,7 +141,7 @@ def slow_event_app():
                 Timed.depth -= 1
                 took = (time.perf_counter() - start) * 1000
                 paint = event.type() == QEvent.Type.Paint
-                if took > 3 and Timed.depth == 0 or paint and took > 1:
+                if (took > 3 and Timed.depth == 0) or (paint and took > 1):
                     try:
                         name = receiver.objectName() or type(receiver).__name__
                         parent = receiver.parent()

@@ -29,7 +29,8 @@ class StealTaggedLag(LoopLagMonitor):
     """A LoopLagMonitor that notes with each wake the steal since the wake before: the
     window of the sleep that woke (each wait starts as the previous record returns)."""
 
-    def __init__(self, *args, read: Callable[[], float | None] = host_steal_seconds, **kwargs) -> None:
+    def __init__(self, *args, read: Callable[[], float | None] = host_steal_seconds,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._read = read
         self._steal_mark = read()

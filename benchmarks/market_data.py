@@ -179,7 +179,7 @@ class Feeder(threading.Thread):
 def figures(probe: Probe, feeder: Feeder, feed_end: float) -> dict:
     from terminal.core.looplag import percentile
 
-    shown, lags = list(probe.shown), list(probe.lags) + [probe.timer.open_lag()]
+    shown, lags = list(probe.shown), [*probe.lags, probe.timer.open_lag()]
     every: list[float] = []  # each fed tick until it, or a newer tick of its symbol, was applied
     by_symbol: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for extra in shown:

@@ -28,12 +28,14 @@ window's own; the dock has applied the batch, the view has not painted yet).
 ticket->engine ack: to the exchange's NOTTRADED processed on vn.py's event thread (a handler
 registered after the journal and the bridge). buy() call: the synchronous part on the GUI
 thread (ticket checks, guard, gateway). guard overhead: `MainEngine.send_order` (the guard's)
-minus the gateway's own send the boundary wraps, per order, in the run (lock, contract lookup, context, check,
-record_sent; each timing adds ~0.1 us). Stages of the GUI ack, per order: ticket->exchange ack (the simulated
+minus the gateway's own send the boundary wraps, per order, in the run (lock, contract lookup,
+context, check, record_sent; each timing adds ~0.1 us). Stages of the GUI ack, per order:
+ticket->exchange ack (the simulated
 exchange thread emits NOTTRADED), exchange->event thread, event thread->batch taken (the GUI
 drained the bridge, the journal committed), batch taken->docks applied; with the time of each
 pump consumer and of the garbage collector's passes. GUI loop lag: lateness of a 10 ms QTimer.
---slow-events: the GUI thread's slow Qt events (over 3 ms) and widget paints (over 1 ms). CPU: of the
+--slow-events: the GUI thread's slow Qt events (over 3 ms) and widget paints (over 1 ms). CPU:
+of the
 process and of each thread over the timed run, in cores. --profile: cProfile of the GUI thread
 and of vn.py's event thread over the gate-on run (the exchange thread is not profiled); the
 profiler slows both threads several-fold, so that run's latencies are not the figure.
@@ -507,10 +509,7 @@ def child(args: argparse.Namespace) -> None:
     data_paths.settings_file.write_text(json.dumps(settings), encoding="utf-8")
     from PySide6.QtWidgets import QApplication
 
-    if args.slow_events:
-        app = slow_event_app()
-    else:
-        app = QApplication([sys.argv[0]])
+    app = slow_event_app() if args.slow_events else QApplication([sys.argv[0]])
     from terminal.app.main import start
     from terminal.core.interpreter import tune_for_gui
 

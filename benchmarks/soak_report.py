@@ -44,7 +44,8 @@ def print_row(row: dict, header: bool) -> None:
                ("record", "recorder_queue", 7, 0), ("backlog", "gui_backlog", 8, 0),
                ("lag p50", "lag_p50_ms", 8, 1), ("p99", "lag_p99_ms", 7, 1),
                ("max ms", "lag_max_ms", 8, 1), ("steal%", "steal_pct", 7, 1),
-               ("p99*", "lag_p99_unstolen_ms", 6, 1), ("CPU", "cpu", 6, 2), ("GUI", "gui_cpu", 6, 2),
+               ("p99*", "lag_p99_unstolen_ms", 6, 1), ("CPU", "cpu", 6, 2),
+               ("GUI", "gui_cpu", 6, 2),
                ("sim", "sim_cpu", 6, 2), ("evt", "events_cpu", 6, 2), ("wrk", "working", 5, 0),
                ("thr", "threads", 5, 0), ("gc2", "gc_full", 5, 0), ("gc ms", "gc_full_ms", 7, 1)]
     if header:
@@ -173,7 +174,7 @@ def _slope(xs: list[float], ys: list[float]) -> float | None:
         return None
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else None
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else None
 
 
 def verdict(name: str, s: dict, args: argparse.Namespace) -> None:

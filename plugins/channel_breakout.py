@@ -1,5 +1,7 @@
 """Donchian channel breakout, shipped with the trading terminal as a strategy plugin."""
 
+from typing import ClassVar
+
 from vnpy.trader.constant import Offset
 from vnpy_ctastrategy import (
     ArrayManager,
@@ -51,10 +53,13 @@ class ChannelBreakoutStrategy(CtaTemplate):
     entry_atr: float = 0.0
     stop_price: float = 0.0
 
-    parameters = ["bar_minutes", "entry_period", "exit_period", "atr_period", "stop_atr",
-                  "fixed_size"]
-    variables = ["entry_high", "entry_low", "exit_high", "exit_low", "atr_value",
-                 "entry_price", "entry_atr", "stop_price"]
+    parameters: ClassVar[list[str]] = [
+        "bar_minutes", "entry_period", "exit_period", "atr_period", "stop_atr", "fixed_size",
+    ]
+    variables: ClassVar[list[str]] = [
+        "entry_high", "entry_low", "exit_high", "exit_low", "atr_value", "entry_price", "entry_atr",
+        "stop_price",
+    ]
 
     def on_init(self) -> None:
         self.write_log("strategy initialising")

@@ -1,5 +1,7 @@
 """MACD trend follower, shipped with the trading terminal as a strategy plugin."""
 
+from typing import ClassVar
+
 from vnpy.trader.constant import Offset
 from vnpy_ctastrategy import (
     ArrayManager,
@@ -55,10 +57,14 @@ class MacdTrendStrategy(CtaTemplate):
     best_price: float = 0.0
     stop_price: float = 0.0
 
-    parameters = ["bar_minutes", "fast_period", "slow_period", "signal_period", "atr_period",
-                  "stop_atr", "trailing_stop", "fixed_size", "order_ticks"]
-    variables = ["macd_value", "signal_value", "histogram", "atr_value", "entry_price",
-                 "entry_atr", "best_price", "stop_price"]
+    parameters: ClassVar[list[str]] = [
+        "bar_minutes", "fast_period", "slow_period", "signal_period", "atr_period", "stop_atr",
+        "trailing_stop", "fixed_size", "order_ticks",
+    ]
+    variables: ClassVar[list[str]] = [
+        "macd_value", "signal_value", "histogram", "atr_value", "entry_price", "entry_atr",
+        "best_price", "stop_price",
+    ]
 
     def on_init(self) -> None:
         self.write_log("strategy initialising")

@@ -1,5 +1,7 @@
 """RSI mean reversion, shipped with the trading terminal as a strategy plugin."""
 
+from typing import ClassVar
+
 from vnpy.trader.constant import Offset
 from vnpy_ctastrategy import (
     ArrayManager,
@@ -57,11 +59,14 @@ class RsiReversionStrategy(CtaTemplate):
     stop_price: float = 0.0
     bars_held: int = 0
 
-    parameters = ["bar_minutes", "rsi_period", "oversold", "overbought", "exit_level",
-                  "trend_period", "atr_period", "stop_atr", "max_bars", "fixed_size",
-                  "order_ticks"]
-    variables = ["rsi_value", "trend_value", "atr_value", "entry_price", "entry_atr",
-                 "stop_price", "bars_held"]
+    parameters: ClassVar[list[str]] = [
+        "bar_minutes", "rsi_period", "oversold", "overbought", "exit_level", "trend_period",
+        "atr_period", "stop_atr", "max_bars", "fixed_size", "order_ticks",
+    ]
+    variables: ClassVar[list[str]] = [
+        "rsi_value", "trend_value", "atr_value", "entry_price", "entry_atr", "stop_price",
+        "bars_held",
+    ]
 
     def on_init(self) -> None:
         self.write_log("strategy initialising")
@@ -110,11 +115,10 @@ class RsiReversionStrategy(CtaTemplate):
                     self.sell(bar.close_price - through, abs(self.pos))
                 else:
                     self.place_stop()
+            elif self.rsi_value <= 100 - self.exit_level or timed_out:
+                self.cover(bar.close_price + through, abs(self.pos))
             else:
-                if self.rsi_value <= 100 - self.exit_level or timed_out:
-                    self.cover(bar.close_price + through, abs(self.pos))
-                else:
-                    self.place_stop()
+                self.place_stop()
 
         self.put_event()
 

@@ -31,8 +31,8 @@ def rewritten(text: str) -> str:
                              re.DOTALL)
         if not pattern.search(text):
             raise SystemExit(f"{GUIDE}: no generated block for {name}")
-        text = pattern.sub(lambda match, table=table: match.group(1) + table + "\n" + match.group(2),
-                           text)
+        text = pattern.sub(
+            lambda match, table=table: match.group(1) + table + "\n" + match.group(2), text)
     return text
 
 

@@ -202,4 +202,5 @@ def statistics_table(stats: dict) -> str:
     values = [format_value(key, stats[key]) for key in keys]
     left = max(map(len, labels), default=0)
     right = max(map(len, values), default=0)
-    return "\n".join(f"{label:<{left}}  {value:>{right}}" for label, value in zip(labels, values))
+    return "\n".join(f"{label:<{left}}  {value:>{right}}"
+                     for label, value in zip(labels, values, strict=True))

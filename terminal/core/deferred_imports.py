@@ -21,7 +21,7 @@ import logging
 import sys
 import threading
 import types
-from typing import Iterable
+from collections.abc import Iterable
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def warm(also: Iterable[str] = ()) -> threading.Thread:
         for name in names:
             try:
                 load(name)
-            except Exception:            # noqa: BLE001 - reported, the terminal goes on
+            except Exception:            # reported, the terminal goes on
                 log.exception("loading the module %s failed", name)
 
     thread = threading.Thread(target=run, name="warm-imports", daemon=True)

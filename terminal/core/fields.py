@@ -128,11 +128,11 @@ class Spec:
         return FieldError(f"{self.name}: {reason}")
 
 
-def described(default: Any, help: str, *, label: str, unit: str = "",
+def described(default: Any, help_text: str, *, label: str, unit: str = "",
               low: float | None = None, high: float | None = None,
               choices: tuple[str, ...] = (), off: bool = False) -> Any:
     """A dataclass field that carries its description (`specs` reads it back)."""
-    about = {"help": help, "label": label, "unit": unit, "low": low, "high": high,
+    about = {"help": help_text, "label": label, "unit": unit, "low": low, "high": high,
              "choices": tuple(choices), "off": off}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: copy.copy(default),

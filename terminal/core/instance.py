@@ -28,7 +28,7 @@ class InstanceLock:
 
     def acquire(self) -> None:
         """Hold the lock, or raise `AlreadyRunning` naming the process that does."""
-        handle = open(self.path, "a+b")
+        handle = open(self.path, "a+b")  # noqa: SIM115 - held open: the open file is the lock
         try:
             _lock(handle)
         except OSError:

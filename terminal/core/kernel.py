@@ -78,5 +78,5 @@ class Kernel:
         self.bridge.close()
         try:
             self.main_engine.close()
-        except Exception:  # noqa: BLE001 - a gateway failing to close must not block exit
+        except Exception:  # a gateway failing to close must not block exit
             log.exception("error while closing the engines")

@@ -61,8 +61,7 @@ class LoopLagMonitor:
     def record(self, lag: float, now: float | None = None) -> None:
         self.last = lag
         self.count += 1
-        if lag > self.worst:
-            self.worst = lag
+        self.worst = max(self.worst, lag)
         self._recent.append((time.monotonic() if now is None else now, lag))
 
     def recent(self, seconds: float | None = None, now: float | None = None) -> list[float]:

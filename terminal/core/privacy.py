@@ -43,7 +43,7 @@ def applies() -> bool:
 def restrict_umask() -> None:
     """From now on files and folders this process (and what it starts) creates are its
     user's alone. The user's own umask is kept for `hand_to_user`."""
-    global _user_umask
+    global _user_umask  # noqa: PLW0603 - a umask belongs to the process, kept once
     if not applies():
         return
     current = os.umask(PRIVATE_UMASK)
@@ -92,9 +92,9 @@ def secure(root: Path, created: bool) -> list[str]:
     changed, failed = make_tree_private(root)
     was = f"{root} was open to other users of this machine (mode {stat.S_IMODE(mode):04o})"
     if is_open(root.stat().st_mode):
-        notes = [f"{was} and could not be made private (its file system or its owner does "
-                 "not let its mode change): they may read the journal, the logs and the "
-                 "connection profiles; move the data directory (--home) to a private folder"]
+        notes = [(f"{was} and could not be made private (its file system or its owner does "
+                  "not let its mode change): they may read the journal, the logs and the "
+                  "connection profiles; move the data directory (--home) to a private folder")]
     else:
         notes = [f"{was}; made private: folders 0700, files 0600 ({changed} changed)"]
     if failed:

@@ -31,7 +31,7 @@ class Settings:
     sim_seed: int = described(
         0, "Simulated exchange: seed of the price paths; 0 picks a new one each start.",
         label="Simulator price seed", low=0, high=2**31 - 1)
-    watchlist: list[str] = described(
+    watchlist: list[str] = described(  # noqa: RUF009 - a list gets a default_factory
         [], "Market watch symbols such as rb2701.SHFE; empty means every contract of the "
         "simulated exchange.", label="Watchlist")
     frame_ms: int = described(
@@ -54,7 +54,7 @@ class Settings:
     theme: str = described(
         "dark", "Colour theme of the windows and charts.", label="Theme",
         choices=("dark", "light"))
-    shortcuts: dict[str, str] = described(
+    shortcuts: dict[str, str] = described(  # noqa: RUF009 - a dict gets a default_factory
         {}, "Keyboard shortcuts changed from their defaults: action id -> key sequence "
         "(\"\" for none).", label="Keyboard shortcuts")
 

@@ -33,7 +33,7 @@ _SCAN_LIMIT = 400  # .py files read per package when looking for "BaseGateway"
 
 # vnpy_ctp's setting keys (CtpGateway.default_setting).
 USER = "用户名"
-PASSWORD = "密码"
+PASSWORD = "密码"  # noqa: S105 - the name of the setting, not a password
 BROKER = "经纪商代码"
 TD_ADDRESS = "交易服务器"
 MD_ADDRESS = "行情服务器"
@@ -166,7 +166,7 @@ class GatewayEntry:
 def is_ctp_like(gateway_class: type[BaseGateway]) -> bool:
     """CTP and the gateways built on its API (vnpy_ctptest, vnpy_mini, ...): same setting
     keys, same log messages."""
-    return CTP_KEYS <= set(getattr(gateway_class, "default_setting", {}) or {})
+    return set(getattr(gateway_class, "default_setting", {}) or {}) >= CTP_KEYS
 
 
 def fields_for(gateway_class: type[BaseGateway]) -> tuple[Field, ...]:
@@ -190,8 +190,8 @@ def fields_from_setting(setting: dict) -> tuple[Field, ...]:
     """A form from a vn.py `default_setting`: str -> text (password for secret keys), list ->
     choice, bool -> check box, int/float -> number."""
     fields = []
-    for key, value in setting.items():
-        key = str(key)
+    for name, value in setting.items():
+        key = str(name)
         if isinstance(value, bool):
             fields.append(Field(key, key, "bool", value))
         elif isinstance(value, int):
@@ -215,7 +215,7 @@ def discover(refresh: bool = False) -> list[GatewayEntry]:
     """The simulator, then every installed `vnpy_*` gateway package (sorted by package).
 
     Imports the candidate packages on the first call (cached afterwards)."""
-    global _cache
+    global _cache  # noqa: PLW0603 - one list of installed packages per process
     with _lock:
         if _cache is None or refresh:
             _cache = [_simulator_entry(), *_scan_packages()]

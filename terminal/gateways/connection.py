@@ -217,7 +217,7 @@ class ConnectionManager:
         for listener in self.listeners:
             try:
                 listener(status)
-            except Exception:  # noqa: BLE001 - a listener must not break the connection
+            except Exception:  # a listener must not break the connection
                 log.exception("connection listener failed on %s", status.text)
 
     def _log(self, msg: str, source: str, level: int = logging.INFO) -> None:
@@ -273,7 +273,8 @@ class ConnectionManager:
         else:
             self._set(entry.name, State.CONNECTING, attempt.account)
         self._log(f"connecting as {attempt.account}", entry.name)
-        attempt.timer = threading.Timer(timeout, self._post, ("timeout", entry.name, attempt.number))
+        attempt.timer = threading.Timer(timeout, self._post,
+                                        ("timeout", entry.name, attempt.number))
         attempt.timer.daemon = True
         attempt.timer.start()
         if self.probe:
@@ -380,7 +381,7 @@ class ConnectionManager:
         self._detach(gateway)
         try:
             gateway.close()
-        except Exception:  # noqa: BLE001 - a gateway failing to close must not stop the terminal
+        except Exception:  # a gateway failing to close must not stop the terminal
             log.exception("closing gateway %s failed", gateway.gateway_name)
         for api_name in ("td_api", "md_api"):  # vnpy_ctp crashes on a second close
             api = getattr(gateway, api_name, None)
@@ -481,7 +482,8 @@ class ConnectionManager:
         attempt = self._attempts.get(contract.gateway_name)
         if attempt is None or attempt.done:
             return
-        if self.watchlist is not None and contract.vt_symbol in self.watchlist:
+        if self.watchlist is not None and contract.vt_symbol in self.watchlist:  # noqa: SIM102
+            # resubscribing acts, so it is not folded into the test above
             if self.watchlist.resubscribe(attempt.name, [contract.vt_symbol]):
                 attempt.subscribed.add(contract.vt_symbol)
         if not attempt.ctp:

@@ -44,9 +44,9 @@ def account_of(gateway: str, setting: dict) -> str:
         return f"{user}@{broker}" if broker else user
     for key, value in setting.items():
         lowered = str(key).lower()
-        if not is_secret(str(key)) and any(m in lowered for m in _ACCOUNT_MARKERS):
-            if isinstance(value, str) and value.strip():
-                return value.strip()
+        if (not is_secret(str(key)) and any(m in lowered for m in _ACCOUNT_MARKERS)
+                and isinstance(value, str) and value.strip()):
+            return value.strip()
     return "default"
 
 
@@ -113,8 +113,8 @@ class ProfileStore:
             moved = "moved to the system keyring"
         else:
             moved = "no keyring to keep it, so it is asked for when connecting"
-        note = f"the {key} of {account} was kept in {self.path.name} by an older version: " \
-               f"removed from the file ({moved})"
+        note = (f"the {key} of {account} was kept in {self.path.name} by an older version: "
+                f"removed from the file ({moved})")
         log.warning("%s: %s", gateway, note)
         self.notes.setdefault(gateway, []).append(note)
 
@@ -195,8 +195,8 @@ class Secrets:
     def describe(self) -> str:
         backend = self.backend()
         if backend is None:
-            return "no system keyring: passwords and auth codes are asked each time and " \
-                   "stored nowhere"
+            return ("no system keyring: passwords and auth codes are asked each time and "
+                    "stored nowhere")
         name = getattr(backend, "name", "") or type(backend).__name__
         return f"system keyring ({name})"
 
@@ -230,5 +230,5 @@ class Secrets:
             return
         try:
             backend.delete_password(service_name(gateway, account), key)
-        except Exception:  # noqa: BLE001 - nothing stored, or the keyring refuses: fine
+        except Exception:  # noqa: BLE001, S110 - nothing stored, or the keyring refuses: fine
             pass

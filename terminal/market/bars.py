@@ -45,7 +45,7 @@ class MinuteBarBuilder:
         minute = tick.datetime.replace(second=0, microsecond=0)
         bar = self._open.get(key)
         done = None
-        if bar is not None and minute < bar.datetime or (
+        if (bar is not None and minute < bar.datetime) or (
             key in self._closed_until and minute < self._closed_until[key]
         ):
             return None                       # late: its volume goes to the next bar

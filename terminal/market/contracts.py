@@ -59,7 +59,8 @@ class ContractSpec:
         return price * volume * self.size * self.margin_rate
 
 
-SHFE, DCE, CZCE, CFFEX, INE = Exchange.SHFE, Exchange.DCE, Exchange.CZCE, Exchange.CFFEX, Exchange.INE
+SHFE, DCE, CZCE, CFFEX, INE = (Exchange.SHFE, Exchange.DCE, Exchange.CZCE, Exchange.CFFEX,
+                               Exchange.INE)
 
 SPECS: tuple[ContractSpec, ...] = (
     ContractSpec("rb", "rb2701", SHFE, "Rebar", 10, 1, 0.10, 0.0001, 0, 0.07, NIGHT_2300, 3250),

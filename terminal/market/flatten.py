@@ -118,8 +118,8 @@ class Flattener:
                 job.by_state.setdefault(vt_orderid, order.traded)
             if order is None or order.is_active():
                 job.waiting.add(vt_orderid)
-            elif order.status == Status.REJECTED and vt_orderid in job.sent:
-                if not self._refused(job, order):
+            elif order.status == Status.REJECTED and vt_orderid in job.sent:  # noqa: SIM102
+                if not self._refused(job, order):   # it acts (may give the job up): not a test
                     return
         if not job.waiting:
             self._settle(job)

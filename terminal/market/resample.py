@@ -120,10 +120,10 @@ def _trading_days(days: np.ndarray, minute: np.ndarray, night: np.ndarray) -> np
 def _aggregate(columns: dict[str, np.ndarray], starts: np.ndarray,
                ends: np.ndarray) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    for name, values in columns.items():
+    for name, column in columns.items():
         if name == "datetime":
             continue
-        values = np.asarray(values, dtype=np.float64)
+        values = np.asarray(column, dtype=np.float64)
         if name == "open_price":
             out[name] = values[starts]
         elif name == "high_price":

@@ -116,7 +116,7 @@ def to_request(ticket: Ticket, contract: ContractData | None) -> OrderRequest:
     errors = check(ticket, contract)
     if errors:
         raise TicketError(errors)
-    assert contract is not None
+    assert contract is not None  # noqa: S101 - `check` reported a missing contract above
     price = _number(ticket.price) if ticket.order_type in PRICED_TYPES else 0.0
     return OrderRequest(
         symbol=contract.symbol,

@@ -256,7 +256,7 @@ class StrategyCatalog:
         def scan() -> None:
             try:
                 self._refresh(import_trusted=False)
-            except Exception:  # noqa: BLE001 - a scan that fails must not stop the terminal
+            except Exception:  # a scan that fails must not stop the terminal
                 log.exception("the strategy plugin folders could not be scanned")
 
         thread = threading.Thread(target=scan, name="plugin-scan", daemon=True)
@@ -340,7 +340,7 @@ class StrategyCatalog:
                 module = import_source(path, source, module_name_for(path))
                 module.__plugin_signature__ = signature
                 classes, _, _ = inspect_module(module)
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - passed its check, not now
+            except (Exception, SystemExit) as exc:  # passed its check, not now
                 raise PluginError(f"{path}: {describe_error(exc, path)}") from exc
             state.module, state.classes = module, {cls.__name__: cls for cls in classes}
             log.info("strategy plugin %s imported for %s", path, name)
@@ -502,7 +502,7 @@ class StrategyCatalog:
         try:
             check_files(todo, self.check_seconds, context=self.context, on_result=record,
                         cancel=self._cancel)
-        except Exception as exc:  # noqa: BLE001 - the files are listed with the reason
+        except Exception as exc:  # the files are listed with the reason
             log.exception("strategy plugins could not be checked")
             for path in todo:
                 if self._inflight.get(path) is mine[path]:
@@ -535,7 +535,7 @@ class StrategyCatalog:
         for callback in listeners:
             try:
                 callback()
-            except Exception:  # noqa: BLE001 - a listener's bug must not stop the checks
+            except Exception:  # a listener's bug must not stop the checks
                 log.exception("a strategy catalog listener raised")
 
     # ------------------------------------------------------------------ listing

@@ -103,7 +103,8 @@ def read_source(path: Path) -> tuple[bytes, Signature]:
     """The file's bytes and their signature (raises OSError)."""
     stat = path.stat()
     source = path.read_bytes()
-    return source, (stat.st_mtime_ns, len(source), hashlib.sha1(source).hexdigest())
+    digest = hashlib.sha1(source, usedforsecurity=False).hexdigest()  # a change, not a secret
+    return source, (stat.st_mtime_ns, len(source), digest)
 
 
 def signature_of(path: Path) -> Signature | None:
@@ -119,7 +120,8 @@ def module_name_for(path: Path) -> str:
     and a hash of its resolved path, so two folders' `macd.py` never collide."""
     resolved = str(Path(path).resolve())
     stem = re.sub(r"\W", "_", Path(path).stem)
-    return f"{MODULE_PREFIX}{stem}_{hashlib.sha1(resolved.encode()).hexdigest()[:12]}"
+    digest = hashlib.sha1(resolved.encode(), usedforsecurity=False).hexdigest()
+    return f"{MODULE_PREFIX}{stem}_{digest[:12]}"
 
 
 def defined_names(source: bytes) -> tuple[str, ...]:

@@ -80,9 +80,10 @@ _OPEN = Offset.OPEN
 _LONG = Direction.LONG
 
 RULES: tuple[str, ...] = (
-    "close_exceeds_position", "halted", "reduce_only", "price_tick", "contract_volume", "max_order_volume",
-    "reference_price", "price_band", "max_order_notional", "max_funds_share", "max_position",
-    "max_working_orders", "max_orders_per_second", "max_cancels_per_day", "duplicate_order",
+    "close_exceeds_position", "halted", "reduce_only", "price_tick", "contract_volume",
+    "max_order_volume", "reference_price", "price_band", "max_order_notional", "max_funds_share",
+    "max_position", "max_working_orders", "max_orders_per_second", "max_cancels_per_day",
+    "duplicate_order",
 )
 
 

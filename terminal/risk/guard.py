@@ -23,7 +23,8 @@ date from order events, so a check costs the same with 5 or 500 orders resting (
 scan of the engine's active orders per check).
 
 `MainEngine.send_order`/`cancel_order` are replaced on the class, by thin versions that go
-to the guard of the engine's event engine, without vn.py's log line per request: at a high order rate those lines are a large share of
+to the guard of the engine's event engine, without vn.py's log line per request: at a high order
+rate those lines are a large share of
 the event thread's work and fill the Log dock with request reprs. Orders are in
 the journal and the Orders dock; the terminal's own log file has a line per request at DEBUG.
 """

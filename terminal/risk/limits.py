@@ -232,9 +232,8 @@ def parse(data: object) -> LoadedRisk:
     if not isinstance(data, dict):
         return LoadedRisk(RiskConfig(state=TradingState.REDUCE_ONLY), (),
                           f"risk settings must be a JSON object, got {type(data).__name__}")
-    for key in data:
-        if key not in ("state", "global", "symbols", "monitors", "review"):
-            unreadable.append(f"{key}: not a risk setting (misspelt?)")
+    unreadable.extend(f"{key}: not a risk setting (misspelt?)" for key in data
+                      if key not in ("state", "global", "symbols", "monitors", "review"))
 
     state = TradingState.ACTIVE
     if "state" in data:

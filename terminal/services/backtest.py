@@ -201,7 +201,7 @@ def run_and_keep(prepared: Prepared, paths: DataPaths) -> Outcome:
         except KeyboardInterrupt:
             runs.set_status(run_id, FAILED, "interrupted")
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - a strategy's bug fails this run, kept with its traceback
             failure = traceback.format_exc()
         if failure is not None:
             runs.set_status(run_id, FAILED, failure)

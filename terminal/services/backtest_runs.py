@@ -73,7 +73,7 @@ def open_run(runs: RunStore, store: MarketStore, run_id: str) -> tuple[RunRecord
             settings = settings_from(record.vt_symbol, record.interval, record.start,
                                      record.end, record.settings)
             result.bars = chart_columns(store, settings)
-        except Exception:  # noqa: BLE001 - the series may be gone: no candles then
+        except Exception:  # the series may be gone: no candles then
             log.info("no candles for run %s", run_id, exc_info=True)
     return record, result
 
@@ -84,6 +84,6 @@ def mark_unfinished(runs: RunStore, run_ids: list[str], status: str, error: str)
         try:
             if runs.get(run_id).status in (QUEUED, RUNNING):
                 runs.set_status(run_id, status, error)
-        except Exception:  # noqa: BLE001 - closing goes on
+        except Exception:  # closing goes on
             log.debug("could not mark run %s %s", run_id, status, exc_info=True)
 

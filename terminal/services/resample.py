@@ -35,7 +35,7 @@ def resample_stored(store: MarketStore, symbol: str, exchange: Exchange, source:
 
 def resample_targets(interval: str) -> list[str]:
     """The longer intervals a stored bar interval can be resampled to."""
-    if interval == TICK_INTERVAL or interval == DAILY:
+    if interval in (TICK_INTERVAL, DAILY):
         return []
     try:
         length = minutes_of(interval)

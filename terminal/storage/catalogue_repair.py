@@ -201,8 +201,8 @@ def rebuild_catalogue(catalogue: Catalogue, path: Path, root: Path, tz: ZoneInfo
             catalogue = Catalogue(path, exchanges)
     rebuilt = rebuild(root, folders, kept, tz)
     catalogue.replace(rebuilt.series, rebuilt.parts)
-    done = [f"rebuilt from the parts on disk: {_count(rebuilt.series, 'series')}, "
-            f"{_count(rebuilt.parts, 'part')}"]
+    done = [(f"rebuilt from the parts on disk: {_count(rebuilt.series, 'series')}, "
+             f"{_count(rebuilt.parts, 'part')}")]
     if rebuilt.hashed:
         without = sum(not r.checksums for r in rebuilt.hashed)
         done.append(f"the hash of {_count(rebuilt.hashed, 'part')} taken now"

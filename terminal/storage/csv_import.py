@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from vnpy.trader.constant import Exchange
 
-from terminal.storage.csv_file import (  # noqa: F401 - the importer's errors, named here too
+from terminal.storage.csv_file import (  # the importer's errors, named here too
     FileRejected,
     ImportRejected,
     RowProblem,
@@ -321,7 +321,7 @@ def _parse(path: Path, frame: pd.DataFrame, spec: ImportSpec, step: Progress) ->
     if unparsed.any() or outside.any():
         texts = _stamp_text(path, frame, spec).to_numpy()
         for line, text, out in zip(lines[unparsed | outside], texts[unparsed | outside],
-                                   outside[unparsed | outside]):
+                                   outside[unparsed | outside], strict=True):
             problems.append(RowProblem(int(line), f"date/time {_shown(text)} is outside the "
                                        f"years {EARLIEST.year}..{LATEST.year}" if out else
                                        f"date/time {_shown(text)} does not match "
@@ -337,8 +337,8 @@ def _parse(path: Path, frame: pd.DataFrame, spec: ImportSpec, step: Progress) ->
             continue
         numbers = _numbers(frame[header])
         bad = ~np.isfinite(numbers)
-        for line, text in zip(lines[bad], frame[header].to_numpy()[bad]):
-            text = text if isinstance(text, str) else ""  # a short row's missing field
+        for line, cell in zip(lines[bad], frame[header].to_numpy()[bad], strict=True):
+            text = cell if isinstance(cell, str) else ""  # a short row's missing field
             problems.append(RowProblem(int(line), f"{header} is {_shown(text)}, not a number"
                                        if text.strip() else f"{header} is missing"))
         values[name] = numbers
@@ -484,15 +484,14 @@ def _check_values(spec: ImportSpec, values: dict[str, np.ndarray],
     problems = []
 
     def report(mask: np.ndarray, message: str) -> None:
-        for line in lines[mask]:
-            problems.append(RowProblem(int(line), message))
+        problems.extend(RowProblem(int(line), message) for line in lines[mask])
 
     with np.errstate(invalid="ignore"):
         if spec.kind == "bar":
-            o, h, l, c = (values[k] for k in BAR_REQUIRED)
-            report(h < l, "high is below low")
-            report((o > h) | (o < l), "open is outside high/low")
-            report((c > h) | (c < l), "close is outside high/low")
+            open_, high, low, close = (values[k] for k in BAR_REQUIRED)
+            report(high < low, "high is below low")
+            report((open_ > high) | (open_ < low), "open is outside high/low")
+            report((close > high) | (close < low), "close is outside high/low")
             for name in BAR_REQUIRED:
                 report(values[name] <= 0, f"{spec.columns[name]} is not above 0")
         else:

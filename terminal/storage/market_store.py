@@ -118,7 +118,7 @@ def from_ns(values: np.ndarray, tz: ZoneInfo) -> list[datetime]:
     if _ambiguous(wall, tz):
         seconds, fractions = np.divmod(micros, 1_000_000)
         return [datetime.fromtimestamp(second, tz).replace(microsecond=fraction)
-                for second, fraction in zip(seconds.tolist(), fractions.tolist())]
+                for second, fraction in zip(seconds.tolist(), fractions.tolist(), strict=True)]
     deltas = wall.as_unit("us").asi8.view("timedelta64[us]").astype(object)
     return list(map(add, repeat(datetime(1970, 1, 1, tzinfo=tz)), deltas))
 
@@ -177,7 +177,8 @@ def _bars(symbol: str, exchange: Exchange, interval: Interval, times: list[datet
     bars = []
     append = bars.append
     with _gc_paused():
-        for moment, volume, turnover, interest, open_, high, low, close in zip(times, *columns):
+        for moment, volume, turnover, interest, open_, high, low, close in zip(
+                times, *columns, strict=True):
             bar = new(BarData)
             bar.gateway_name = "DB"
             bar.symbol = symbol
@@ -209,7 +210,7 @@ def _groups(records: list, *names: str) -> dict[tuple, list]:
     if all(column.count(column[0]) == len(column) for column in columns):
         return {tuple(column[0] for column in columns): records}
     groups: dict[tuple, list] = defaultdict(list)
-    for key, record in zip(zip(*columns), records):
+    for key, record in zip(zip(*columns, strict=True), records, strict=True):
         groups[key].append(record)
     return groups
 
@@ -293,7 +294,7 @@ class MarketStore:
         if self.on_repair is not None:
             try:
                 self.on_repair(text)
-            except Exception:  # noqa: BLE001 - the report must not undo the repair
+            except Exception:  # the report must not undo the repair
                 log.exception("could not report the catalogue's repair")
 
     def _lock(self, folder: Path) -> threading.RLock:
@@ -305,7 +306,7 @@ class MarketStore:
         if not bars:
             return 0
         groups = _groups(bars, "symbol", "exchange", "interval")
-        for (symbol, exchange, interval), group in groups.items():
+        for (_, _, interval), group in groups.items():
             if interval is None:
                 raise StoreError(f"bar of {group[0].vt_symbol} at {group[0].datetime} "
                                  "has no interval")
@@ -339,8 +340,9 @@ class MarketStore:
         columns = [_values(table.column(name)) for name in TICK_FIELDS]
         with _gc_paused():
             return [
-                TickData("DB", symbol, exchange, moment, **dict(zip(TICK_FIELDS, values)))
-                for moment, *values in zip(times, *columns)
+                TickData("DB", symbol, exchange, moment,
+                         **dict(zip(TICK_FIELDS, values, strict=True)))
+                for moment, *values in zip(times, *columns, strict=True)
             ]
 
     def _columns(self, records: list, fields: tuple[str, ...]) -> dict:
@@ -364,7 +366,7 @@ class MarketStore:
         ))
         if new.num_rows == 0:
             return
-        self.catalogue              # opened (and checked) before a part is written
+        self.catalogue  # noqa: B018 - the property opens (and checks) it before a part is written
         folder = self.folder(symbol, exchange, interval)
         with self._lock(folder):
             self._save(symbol, exchange, interval, folder, new)

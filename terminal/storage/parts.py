@@ -115,7 +115,7 @@ def parse(path: Path, data: bytes, columns: list[str] | None = None) -> tuple[pa
         reader = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
         metadata = reader.schema_arrow.metadata or {}
         table = reader.read(columns=columns)
-    except Exception as exc:  # noqa: BLE001 - damaged bytes make the reader raise anything
+    except Exception as exc:  # damaged bytes make the reader raise anything
         raise DamagedPartError(path, f"it cannot be read ({type(exc).__name__}: {exc})") \
             from exc
     problem = _column_problem(table)

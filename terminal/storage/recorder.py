@@ -100,7 +100,7 @@ class RecordingJournal:
                     f"SELECT datetime, {', '.join(fields)} FROM {table} WHERE rowid <= ? "
                     "AND symbol = ? AND exchange = ? ORDER BY datetime, rowid",
                     (top, symbol, exchange)).fetchall()
-                columns = list(zip(*rows))
+                columns = list(zip(*rows, strict=True))
                 store.save_columns(symbol, Exchange(exchange), interval, {
                     "datetime": list(columns[0]),
                     **{name: list(columns[i + 1]) for i, name in enumerate(fields)}})
@@ -171,7 +171,7 @@ class Recorder:
                 if time.monotonic() - last_settle >= self.settle_seconds:
                     self._settle()
                     last_settle = time.monotonic()
-            except Exception:  # noqa: BLE001 - recording must not die on one bad batch
+            except Exception:  # recording must not die on one bad batch
                 log.exception("recording failed; retrying at the next flush")
 
     def flush(self, close_all: bool = False) -> None:

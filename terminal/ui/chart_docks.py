@@ -127,5 +127,5 @@ class ChartDocks:
         for name, chart in list(self.charts.items()):
             try:
                 chart.apply(batch)
-            except Exception:  # noqa: BLE001 - one chart failing must not stop the others
+            except Exception:  # one chart failing must not stop the others
                 log.exception("chart %s failed to update", name)

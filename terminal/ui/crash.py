@@ -113,13 +113,13 @@ class CrashHandler(QObject):
     _report = Signal(str, str)          # where, traceback text: to the GUI thread
 
     def __init__(self, log_dir: Path, flush_journal: Callable[[], object] | None = None,
-                 quit: Callable[[], object] | None = None, parent: QWidget | None = None,
+                 quit_app: Callable[[], object] | None = None, parent: QWidget | None = None,
                  open_folder: Callable[[Path], object] = _open_folder,
                  show_dialog: bool = True) -> None:
         super().__init__()
         self.log_dir = Path(log_dir)
         self.flush_journal = flush_journal
-        self.quit = quit
+        self.quit = quit_app
         self.parent_widget = parent
         self.open_folder = open_folder
         self.show_dialog = show_dialog
@@ -212,7 +212,7 @@ class CrashHandler(QObject):
             return
         try:
             self.flush_journal()
-        except Exception:  # noqa: BLE001 - reported; the journal retries on its own thread
+        except Exception:  # reported; the journal retries on its own thread
             log.exception("the journal could not commit after an unhandled exception")
 
     def _show(self, where: str, text: str) -> None:

@@ -308,8 +308,8 @@ class MainWindow(QMainWindow):
         watchlist = self.runtime.watchlist
         self.market_watch.model.set_filter(lambda tick: tick.vt_symbol in watchlist)
         if unknown:
-            return [f"Not known to a connected gateway yet, watched after a restart: "
-                    f"{', '.join(unknown)}."]
+            return [("Not known to a connected gateway yet, watched after a restart: "
+                     f"{', '.join(unknown)}.")]
         return []
 
     # ------------------------------------------------------------------ workspaces
@@ -416,7 +416,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         try:
             self.save_layout()
-        except Exception:  # noqa: BLE001 - never block closing on a layout write
+        except Exception:  # never block closing on a layout write
             log.exception("could not save the window layout")
         self.status_bar.stop()
         for dock_id, widget in self.widgets.items():

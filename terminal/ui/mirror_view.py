@@ -13,11 +13,12 @@ they are first shown (a million-order day costs a pointer per cell, not an item)
 what lets the Orders dock use a mirror too: its Python repaints would hold up the engine
 threads for the GIL at every order.
 
-Rows removed, inserted among the shown ones or re-sorted change the mirror's row count or
-move every row, which repaints the whole table while order acks wait: those join at most
-`MAX_RESHAPES_PER_SECOND` times a second, never one by one. Between reshapes the mirror's rows keep what they showed, and actions read the record
-a row shows (`record_at`), and the selection follows its records across a reshape, so
-"Cancel selected" cancels what the trader sees highlighted.
+Rows removed, inserted among the shown ones or re-sorted change the mirror's row count or move
+every row, which repaints the whole table while order acks wait: those join at most
+`MAX_RESHAPES_PER_SECOND` times a second, never one by one. Between reshapes the mirror's rows
+keep what they showed, and actions read the record a row shows (`record_at`), and the selection
+follows its records across a reshape, so "Cancel selected" cancels what the trader sees
+highlighted.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ class MirrorTableView(QTableView):
         """Rows appended below a full view join with the next growth; others as a reshape."""
         if not self._restructure and first >= self.mirror.rowCount() and self.isVisible():
             last_shown = self.rowAt(self.viewport().height() - 1)
-            if 0 <= last_shown and first > last_shown + 1:
+            if last_shown >= 0 and first > last_shown + 1:
                 if not self._growth_timer.isActive():
                     self._growth_timer.start(int(1000 / MAX_GROWTHS_PER_SECOND))
                 return

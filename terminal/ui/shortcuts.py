@@ -81,8 +81,8 @@ def normalise(text: str) -> str:
         | Qt.KeyboardModifier.MetaModifier
     key = combination.key()
     if (key.value < Qt.Key.Key_Escape.value or key in _EDITING_KEYS) and not modifiers & typing:
-        raise ShortcutError(f"{portable} would take a key used for typing or moving; add Ctrl or Alt "
-                            "(or use a function key)")
+        raise ShortcutError(f"{portable} would take a key used for typing or moving; add Ctrl or "
+                            "Alt (or use a function key)")
     return portable
 
 

@@ -78,7 +78,7 @@ def install(window) -> object | None:
                 sys.stdout.flush()
                 window.removeEventFilter(self)
                 if quit_after:
-                    global _quit_wanted
+                    global _quit_wanted  # noqa: PLW0603 - read once the event loop ends
                     _quit_wanted = True
                     QTimer.singleShot(0, QApplication.quit)
             return False

@@ -102,7 +102,8 @@ def draw(painter: QPainter, frame: Frame, model: RecordTableModel) -> None:
     if frame.grid is not None:
         painter.setPen(frame.grid)
         painter.drawLines(
-            [QLine(x + width - 1, top, x + width - 1, bottom - 1) for x, width, _, _ in frame.columns]
+            [QLine(x + width - 1, top, x + width - 1, bottom - 1)
+             for x, width, _, _ in frame.columns]
         )
 
 

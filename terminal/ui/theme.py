@@ -125,7 +125,7 @@ def palette(theme: Theme) -> QPalette:
 
 def apply(name: str, app: QApplication | None = None) -> Theme:
     """Make `name` the theme of the whole application, live; returns it."""
-    global _current
+    global _current  # noqa: PLW0603 - one theme for the whole application
     theme = get(name)
     app = app or QApplication.instance()
     _current = theme
@@ -167,7 +167,7 @@ def restyle(root: QWidget, theme: Theme | None = None) -> None:
         if callable(method):
             try:
                 method(theme)
-            except Exception:  # noqa: BLE001 - one widget must not keep the others unthemed
+            except Exception:  # one widget must not keep the others unthemed
                 log.exception("%s could not take the %s theme", type(widget).__name__,
                               theme.name)
 

@@ -100,7 +100,7 @@ def test_backtest_prints_the_statistics_and_saves_the_run(home, capsys):
     assert len({len(line) for line in table}) == 1
 
 
-@pytest.mark.parametrize("name, text, message", REFUSED)
+@pytest.mark.parametrize(("name", "text", "message"), REFUSED)
 def test_a_parameter_that_does_not_fit_its_type_is_refused(home, capsys, name, text, message):
     """The same words as the workbench's form and the Strategies dock's dialog: one parser."""
     before = len(runs(home))

@@ -105,8 +105,8 @@ def test_a_file_naming_no_series_asks_for_the_options_and_a_dry_run_writes_nothi
     (workdir / "prices.csv").write_text(BARS)
     code, _, err = imported(capsys, home, "prices.csv")
     assert code == 2
-    assert err == "prices.csv: rejected, nothing written: no symbol/exchange in the file or " \
-                  "its name; give --symbol and --exchange\n"
+    assert err == ("prices.csv: rejected, nothing written: no symbol/exchange in the file or "
+                   "its name; give --symbol and --exchange\n")
     code, _, err = imported(capsys, home, "prices.csv", "--symbol", "ag2406", "--exchange", "XX")
     assert code == 2 and err == "prices.csv: rejected, nothing written: unknown exchange 'XX'\n"
     code, out, _ = imported(capsys, home, "prices.csv", "--symbol", "ag2406", "--exchange",

@@ -18,7 +18,7 @@ DESCRIBED = [(settings_file.Settings, settings_file.SPECS), (RiskLimits, limits.
              (MonitorLimits, limits.MONITOR_SPECS)]
 
 
-@pytest.mark.parametrize("cls, described_as", DESCRIBED)
+@pytest.mark.parametrize(("cls", "described_as"), DESCRIBED)
 def test_every_field_of_each_settings_file_is_described(cls, described_as):
     instance = cls()
     assert list(described_as) == [item.name for item in dataclasses.fields(cls)]
@@ -27,7 +27,7 @@ def test_every_field_of_each_settings_file_is_described(cls, described_as):
         assert spec.label and spec.default == getattr(instance, name), name
         if spec.numeric:
             assert spec.low <= spec.default <= spec.high, name
-    assert limits.LIMIT_NAMES == tuple(limits.LIMIT_SPECS)
+    assert tuple(limits.LIMIT_SPECS) == limits.LIMIT_NAMES
 
 
 def test_a_field_declared_without_a_description_is_refused():
@@ -36,7 +36,7 @@ def test_a_field_declared_without_a_description_is_refused():
         frame_ms: int = described(16, "Frame.", label="Frame", low=1, high=1000)
         new_setting: float = 1.0
 
-    with pytest.raises(TypeError, match="Later.new_setting has no description"):
+    with pytest.raises(TypeError, match=r"Later\.new_setting has no description"):
         specs(Later)
 
 
@@ -49,7 +49,7 @@ def spec(**about) -> Spec:
 TEXT = {"kind": str, "default": "a", "low": None, "high": None}
 
 
-@pytest.mark.parametrize("about, words", [
+@pytest.mark.parametrize(("about", "words"), [
     ({"low": None, "high": None}, "described inconsistently"),            # a count, no range
     (TEXT | {"low": 0, "high": 1}, "described inconsistently"),          # text with a range
     ({"kind": bool, "default": True, "low": None, "high": None, "off": True},
@@ -69,11 +69,11 @@ def test_a_type_no_loader_can_check_is_refused():
     class Odd:
         pair: tuple[int, int] = described((1, 2), "Pair.", label="Pair")
 
-    with pytest.raises(TypeError, match="Odd.pair"):
+    with pytest.raises(TypeError, match=r"Odd\.pair"):
         specs(Odd)
 
 
-@pytest.mark.parametrize("value, message", [
+@pytest.mark.parametrize(("value", "message"), [
     (2.5, "lots: expected a whole number, got 2.5"),
     (float("inf"), "lots: inf is outside 0..100"),
     (float("nan"), "lots: expected a number, got nan"),
@@ -97,7 +97,7 @@ def test_whole_numbers_given_as_integral_floats_are_taken_as_ints():
         spec(off=True, high=5).check(7)
 
 
-@pytest.mark.parametrize("text, value", [
+@pytest.mark.parametrize(("text", "value"), [
     ("1000", 1000), ("1e13", 1e13), ("0.05", 0.05), ("2147483647", 2**31 - 1), ("0", 0.0),
     ("0.123456789", 0.123456789), ("1e12", 1e12)])
 def test_bounds_read_as_typed(text, value):
@@ -114,7 +114,7 @@ def test_the_tooltip_says_help_range_and_default():
 
 
 # ---------------------------------------------------------------------------- both loaders
-@pytest.mark.parametrize("given, taken", [(20.0, 20), (20, 20)])
+@pytest.mark.parametrize(("given", "taken"), [(20.0, 20), (20, 20)])
 def test_both_files_take_an_integral_float_for_a_count(given, taken):
     loaded, warnings = settings_file.parse({"frame_ms": given})
     assert (loaded.frame_ms, warnings) == (taken, [])
@@ -137,11 +137,11 @@ def test_both_files_refuse_a_fractional_count_naming_field_and_value():
                          "monitors": {"stale_seconds": -1, "flatten_on_position_loss": 1}})
     assert risk.problems == (
         "global.max_position: expected a whole number, got 20.5; using the default 100",
-        "symbols.rb2701.SHFE.max_order_volume: expected a whole number, got 2.5; using the "
-        "global value 50",
+        ("symbols.rb2701.SHFE.max_order_volume: expected a whole number, got 2.5; using the "
+         "global value 50"),
         "monitors.stale_seconds: -1 is outside 0..86400 (0 is off); using the default 30.0",
-        "monitors.flatten_on_position_loss: expected true or false, got 1; using the default "
-        "False")
+        ("monitors.flatten_on_position_loss: expected true or false, got 1; using the default "
+         "False"))
     assert risk.unusable == "" and risk.config.state is limits.TradingState.ACTIVE
     assert risk.config.symbols == {} and risk.config.global_limits.max_position == 100
 

@@ -12,7 +12,7 @@ from terminal.core.symbols import BadSymbol, canonical_vt_symbol, is_vt_symbol, 
 from terminal.risk import limits
 
 
-@pytest.mark.parametrize("text, expected", [
+@pytest.mark.parametrize(("text", "expected"), [
     ("rb2701.SHFE", ("rb2701", Exchange.SHFE)),
     (" rb2701.shfe ", ("rb2701", Exchange.SHFE)),
     ("SR701.CZCE", ("SR701", Exchange.CZCE)),
@@ -27,7 +27,7 @@ def test_the_exchange_is_matched_without_regard_to_case_and_the_symbol_kept(text
 @pytest.mark.parametrize("text", ["", "rb2701", "rb2701.", ".SHFE", "rb2701.NOPE", "rb 2701 .SHFE",
                                   None, 42])
 def test_anything_else_is_refused_naming_the_text(text):
-    with pytest.raises(BadSymbol, match="is not SYMBOL.EXCHANGE") as caught:
+    with pytest.raises(BadSymbol, match=r"is not SYMBOL\.EXCHANGE") as caught:
         split_vt_symbol(text)
     assert repr(text) in str(caught.value)
     assert not is_vt_symbol(text) if isinstance(text, str) else True

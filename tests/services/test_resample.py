@@ -45,7 +45,7 @@ def test_stopped_before_the_write_nothing_is_stored(store):
 
 
 def test_nothing_to_build_from_is_named(store):
-    with pytest.raises(ValueError, match="the store holds no 5m bars of rb2405.SHFE"):
+    with pytest.raises(ValueError, match=r"the store holds no 5m bars of rb2405\.SHFE"):
         resample_stored(store, "rb2405", Exchange.SHFE, "5m", "1h")
 
 

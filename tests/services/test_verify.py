@@ -40,5 +40,5 @@ def test_progress_is_told_in_percent_of_the_bytes_and_damage_is_named(store):
 
 
 def test_a_series_the_store_does_not_hold_is_named(store):
-    with pytest.raises(ValueError, match="no 5m data for rb2405.SHFE"):
+    with pytest.raises(ValueError, match=r"no 5m data for rb2405\.SHFE"):
         verify_store(store, "rb2405", Exchange.SHFE, "5m")

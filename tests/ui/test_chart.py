@@ -19,6 +19,7 @@ from terminal.market.bar_series import BarSeries
 from terminal.market.live_bars import LiveBars
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, to_ns
+from terminal.ui.docks.chart import ChartDock
 from tests.helpers import PROJECT, SHARED_DATA
 from tests.helpers import next_quotes
 from tests.helpers.gui import WAIT
@@ -179,6 +180,21 @@ def test_orders_fills_and_position_on_the_chart(qtbot, terminal):
     assert "order not sent" in chart.message.text() and "tick" in chart.message.text()
     assert runtime.trading.orders_sent == sent
     chart.error_box.close()
+
+
+@needs_rb
+def test_a_chart_made_for_a_symbol_shows_the_timeframe_it_was_given(qtbot, terminal):
+    """The loop filling the timeframe box once reused the argument's name, so a chart made
+    for a symbol loaded the box's last timeframe (daily) instead of the one asked for."""
+    runtime, window = terminal
+    import_file(runtime.store, RB_FILE)
+    chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars,
+                      vt_symbol="rb2401.SHFE", timeframe="5m", parent=window)
+    try:
+        loaded(qtbot, chart)
+        assert (chart.timeframe, len(chart.chart.series)) == ("5m", 366)
+    finally:
+        chart.close_chart()
 
 
 def test_live_bars_keep_every_chart_its_own_place():

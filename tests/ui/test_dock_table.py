@@ -37,7 +37,7 @@ def test_the_table_is_consistent():
 
 
 def test_every_entry_has_its_dock_and_view_menu_action(terminal):
-    runtime, window = terminal
+    _, window = terminal
     view = view_menu(window)
     toggles = {action.text(): action for action in view.actions()}
     for spec in registry.DOCKS:

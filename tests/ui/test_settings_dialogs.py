@@ -28,8 +28,8 @@ def test_the_settings_dialog_shows_each_fields_description(qtbot, tmp_path):
         spec = settings_file.SPECS[name]
         assert editor.toolTip() == spec.tooltip(), name
         if spec.numeric:
-            assert editor.placeholderText() == f"{spec.range_text()}, default " \
-                                               f"{spec.default_text()}", name
+            assert editor.placeholderText() == (f"{spec.range_text()}, default "
+                                                f"{spec.default_text()}"), name
         assert (f"{spec.label} ({spec.unit})" if spec.unit else spec.label) in labels, name
         assert any(text.startswith(spec.help) for text in labels), name
     theme = dialog.editors["theme"]
@@ -58,7 +58,7 @@ def test_a_range_changed_in_the_description_is_the_one_the_settings_dialog_enfor
 
 
 def test_the_risk_dialog_shows_each_limits_and_monitors_description(qtbot, terminal):
-    runtime, window = terminal
+    _, window = terminal
     dialog = window.open_risk_settings()
     dialog.add_symbol("rb2701.SHFE")
     for row, name in enumerate(limits.LIMIT_NAMES):

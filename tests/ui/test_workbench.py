@@ -172,7 +172,7 @@ def test_strategies_load_errors_and_typed_parameters(bench):
 
 
 
-@pytest.mark.parametrize("name, text, message", REFUSED)
+@pytest.mark.parametrize(("name", "text", "message"), REFUSED)
 def test_a_parameter_that_does_not_fit_its_type_is_refused_beside_its_field(bench, name, text,
                                                                             message):
     """The same words as the command line's --param and the Strategies dock: one parser."""

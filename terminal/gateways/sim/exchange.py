@@ -447,7 +447,8 @@ class SimExchange:
 
     def balance(self) -> float:
         floating = sum(self.floating_pnl(vt, leg) for (vt, _), leg in self.legs.items())
-        return self.account.pre_balance + self.account.close_pnl + floating - self.account.commission
+        account = self.account
+        return account.pre_balance + account.close_pnl + floating - account.commission
 
     def frozen(self) -> tuple[float, float]:
         margin = sum(w.frozen_margin for w in self.working.values())
@@ -507,7 +508,8 @@ class SimExchange:
             self._publish_leg(vt_symbol, leg)
         self._publish_account()
 
-    def restore(self, positions: list[PositionData], account: AccountData | None) -> dict[str, float]:
+    def restore(self, positions: list[PositionData],
+                account: AccountData | None) -> dict[str, float]:
         """Take back the account and positions a previous run left in the journal, as a broker
         keeps them across client restarts; returns each restored contract's last mark, where
         its market should resume."""

@@ -21,6 +21,7 @@ import random
 import threading
 import time
 from datetime import datetime
+from typing import ClassVar
 
 from vnpy.event import EventEngine
 from vnpy.trader.constant import Exchange, Status
@@ -44,12 +45,13 @@ ACCOUNT_HOLD_SECONDS = 0.05
 
 class SimGateway(BaseGateway):
     default_name = "SIM"
-    default_setting: dict[str, str | int | float | bool] = {
+    default_setting: ClassVar[dict[str, str | int | float | bool]] = {
         "quote_rate": 2.0,
         "capital": 1_000_000.0,
         "seed": 0,
     }
-    exchanges = [Exchange.SHFE, Exchange.INE, Exchange.DCE, Exchange.CZCE, Exchange.CFFEX]
+    exchanges: ClassVar[list[Exchange]] = [
+        Exchange.SHFE, Exchange.INE, Exchange.DCE, Exchange.CZCE, Exchange.CFFEX]
 
     def __init__(self, event_engine: EventEngine, gateway_name: str = "SIM") -> None:
         super().__init__(event_engine, gateway_name)
@@ -290,7 +292,7 @@ class SimGateway(BaseGateway):
                     self._handle(command)
                 else:
                     self._make_due()
-            except Exception:  # noqa: BLE001 - the exchange must outlive one bad command
+            except Exception:  # the exchange must outlive one bad command
                 log.exception("simulated exchange failed on %r", command)
                 self.write_log(f"simulated exchange error on {command!r}; see the log file")
 

@@ -18,8 +18,8 @@ from terminal.market.contracts import ContractSpec
 from terminal.market.prices import decimals_for, round_to_tick
 
 LEVELS = 5
-# The book's field names, made once, not formatted for every quote. Interned, so that passing them as
-# keywords to TickData matches its parameters by identity rather than by comparing strings.
+# The book's field names, made once, not formatted for every quote. Interned, so that passing
+# them as keywords to TickData matches its parameters by identity rather than by comparing strings.
 LEVEL_FIELDS = tuple(tuple(map(sys.intern, (f"bid_price_{n}", f"ask_price_{n}",
                                              f"bid_volume_{n}", f"ask_volume_{n}")))
                      for n in range(1, LEVELS + 1))

@@ -210,10 +210,11 @@ def load(store: MarketStore, symbol: str, exchange: Exchange, day: date, source:
 def ticks_from_bars(bars: dict[str, np.ndarray], pricetick: float) -> dict[str, np.ndarray]:
     """Four ticks per 1-minute bar, 15 s apart, with a one-tick book either side."""
     n = len(bars["datetime"])
-    o, h, l, c = (np.asarray(bars[k], float) for k in
-                  ("open_price", "high_price", "low_price", "close_price"))
-    rising = c >= o                     # a rising bar most likely dipped first
-    path = np.stack([o, np.where(rising, l, h), np.where(rising, h, l), c], axis=1).ravel()
+    open_, high, low, close = (np.asarray(bars[k], float) for k in
+                               ("open_price", "high_price", "low_price", "close_price"))
+    rising = close >= open_             # a rising bar most likely dipped first
+    path = np.stack([open_, np.where(rising, low, high), np.where(rising, high, low), close],
+                    axis=1).ravel()
     times = (np.asarray(bars["datetime"], np.int64)[:, None]
              + np.array([0, 15, 30, 45], np.int64) * NS).ravel()
     traded = np.repeat(np.asarray(bars["volume"], float) / 4, 4)
@@ -222,7 +223,7 @@ def ticks_from_bars(bars: dict[str, np.ndarray], pricetick: float) -> dict[str, 
     return {
         "datetime": times, "last_price": path, "last_volume": traded,
         "volume": np.cumsum(traded), "open_interest": interest,
-        "open_price": np.repeat(o[:1], 4 * n), "high_price": np.maximum.accumulate(path),
+        "open_price": np.repeat(open_[:1], 4 * n), "high_price": np.maximum.accumulate(path),
         "low_price": np.minimum.accumulate(path),
         "bid_price_1": path - pricetick, "ask_price_1": path + pricetick,
         "bid_volume_1": depth, "ask_volume_1": depth,

@@ -129,7 +129,7 @@ class RowsModel(QAbstractTableModel):
         if not 0 <= column < len(self.columns) or self.bold:
             return
         self.layoutAboutToBeChanged.emit()
-        pairs = list(zip(self.rows, self.tooltips or [""] * len(self.rows)))
+        pairs = list(zip(self.rows, self.tooltips or [""] * len(self.rows), strict=True))
         descending = order == Qt.SortOrder.DescendingOrder
         present = [p for p in pairs if _key(p[0][column])[0] < 2]
         missing = [p for p in pairs if _key(p[0][column])[0] == 2]

@@ -58,8 +58,7 @@ def statistic_rows(stats: dict) -> tuple[list[tuple], list[int]]:
             continue
         titles.append(len(rows))
         rows.append((title, "", ""))
-        for key in present:
-            rows.append((labels[key][0], format_value(key, stats[key]), key))
+        rows.extend((labels[key][0], format_value(key, stats[key]), key) for key in present)
     others = [key for key in stats if key not in LABELS]
     if others:
         titles.append(len(rows))
@@ -78,7 +77,7 @@ class DayAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):
         out = []
         for value in values:
-            index = int(round(value))
+            index = int(round(value))  # noqa: RUF046 - pyqtgraph may pass numpy floats
             out.append(self.days[index] if 0 <= index < len(self.days)
                        and abs(value - index) < 1e-6 else "")
         return out
@@ -91,7 +90,7 @@ class DayAxis(pg.AxisItem):
         step = 1
         while step < wanted:
             step *= 2
-        first = max(0, int(math.ceil(max(minVal, 0) / step)) * step)
+        first = max(0, int(math.ceil(max(minVal, 0) / step)) * step)  # noqa: RUF046 - as above
         last = min(count - 1, int(maxVal))
         return [(step, list(range(first, last + 1, step)))]
 
@@ -277,7 +276,7 @@ class ResultsView(QWidget):
         tradeids = self._texts(trades, "tradeid")
         orderids = self._texts(trades, "orderid")
         self.trades_model.set_rows(list(zip(stamps, directions, offsets, prices, volumes,
-                                            tradeids, orderids)))
+                                            tradeids, orderids, strict=True)))
 
     def _times(self, column: pd.Series) -> pd.Series:
         times = pd.to_datetime(column)
@@ -343,7 +342,7 @@ class ResultsView(QWidget):
             "days": list(self.equity_axis.days),
             "histogram": [list(part) for part in self.histogram],
             "bars": len(self.chart.series),
-            "fills": list(zip(list(x_fills), list(y_fills))),
+            "fills": list(zip(list(x_fills), list(y_fills), strict=True)),
         }
 
 

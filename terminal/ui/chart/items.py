@@ -29,8 +29,9 @@ def visible_span(item: pg.GraphicsObject, count: int) -> tuple[int, int]:
     if box is None or count == 0:
         return 0, count
     (left, right), _ = box.viewRange()
-    start = max(0, int(math.floor(left)) - 1)
-    stop = min(count, int(math.ceil(right)) + 2)
+    # pyqtgraph's range may hold numpy floats, whose floor is not an int on every numpy
+    start = max(0, int(math.floor(left)) - 1)  # noqa: RUF046
+    stop = min(count, int(math.ceil(right)) + 2)  # noqa: RUF046
     return start, max(start, stop)
 
 
@@ -40,8 +41,8 @@ def exposed_span(option, start: int, stop: int) -> tuple[int, int]:
     exposed = getattr(option, "exposedRect", None)
     if exposed is None or exposed.isEmpty():
         return start, stop
-    first = max(start, int(math.floor(exposed.left())) - 1)
-    last = min(stop, int(math.ceil(exposed.right())) + 2)
+    first = max(start, math.floor(exposed.left()) - 1)
+    last = min(stop, math.ceil(exposed.right()) + 2)
     return (first, last) if last > first else (start, start)
 
 
@@ -53,8 +54,9 @@ class _Painting:
     most of the chart. The actual parts are a handful of thin rects; drawing only the bars
     inside them is what keeps a live frame cheap."""
 
-    viewport: QWidget | None = None
-    rects: list[QRectF] = []
+    def __init__(self) -> None:
+        self.viewport: QWidget | None = None
+        self.rects: list[QRectF] = []
 
 
 PAINTING = _Painting()

@@ -252,7 +252,7 @@ class ChartWidget(QWidget):
     def _compute(self, indicator: Indicator) -> None:
         values = indicators.compute(indicator.kind, indicator.params, self.series.columns())
         host = self._host(indicator)
-        for number, (name, line_values) in enumerate(values.items()):
+        for name, line_values in values.items():
             line = indicator.lines.get(name)
             if line is None:
                 used = sum(len(i.lines) for i in self.indicators)
@@ -374,7 +374,7 @@ class ChartWidget(QWidget):
             self.hovered.emit(-1)
             return
         point = under.getViewBox().mapSceneToView(position)
-        index = int(round(point.x()))
+        index = round(point.x())
         index = min(max(index, 0), len(self.series) - 1)
         for pane, (vertical, horizontal) in self._lines.items():
             vertical.setPos(index)

@@ -39,7 +39,7 @@ def version_of(distribution: str, module: str) -> str:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         pass
-    except Exception:  # noqa: BLE001 - broken metadata must not break the About box
+    except Exception:  # noqa: BLE001, S110 - broken metadata must not break the About box
         pass
     try:
         found = importlib.import_module(module)
@@ -60,8 +60,8 @@ def about_text(data_dir: Path | str, log_dir: Path | str) -> str:
     qt, pyside = qt_versions()
     frozen = " (frozen build)" if getattr(sys, "frozen", False) else ""
     rows = [
-        ("Python", f"{platform.python_version()} ({platform.python_implementation()}, "
-                   f"{platform.architecture()[0]})"),
+        ("Python", (f"{platform.python_version()} ({platform.python_implementation()}, "
+                    f"{platform.architecture()[0]})")),
         ("Qt", qt),
         ("PySide6", pyside),
         *((name, version_of(dist, module)) for name, dist, module in LIBRARIES),

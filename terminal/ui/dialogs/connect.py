@@ -15,6 +15,7 @@ memory for the one attempt. vn.py's own dialog, which writes the password to
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -304,7 +305,7 @@ class ConnectMenu(QMenu):
         self.profiles = ProfileStore(kernel.paths.root, self.secrets)
         try:  # an older version's plain-text auth code leaves the disk at start-up
             self.profiles.migrate()
-        except Exception:  # noqa: BLE001 - the Connect menu must come up regardless
+        except Exception:  # the Connect menu must come up regardless
             log.exception("could not migrate the connection profiles")
         self.dialog: ConnectDialog | None = None
         self.confirm_box: QMessageBox | None = None
@@ -364,8 +365,8 @@ class ConnectMenu(QMenu):
 class ConnectionStatusLabel(QLabel):
     """The gateways' connection states in the status bar; red with the reason on failure."""
 
-    COLOURS = {State.FAILED: ERROR_HEX, State.CONNECTING: PENDING_HEX,
-               State.RECONNECTING: PENDING_HEX}
+    COLOURS: ClassVar[dict[State, str]] = {
+        State.FAILED: ERROR_HEX, State.CONNECTING: PENDING_HEX, State.RECONNECTING: PENDING_HEX}
 
     def __init__(self, kernel: Kernel, connections: ConnectionManager | None = None,
                  parent: QWidget | None = None) -> None:

@@ -396,7 +396,7 @@ class ImportWizard(QDialog):
             self.preview_model.clear()
             self._message(f"Preview: {exc}", error=True)
             return False
-        except Exception as exc:  # noqa: BLE001 - a format pandas refuses, an odd file
+        except Exception as exc:  # a format pandas refuses, an odd file
             log.warning("preview of %s failed", self.path, exc_info=True)
             self.preview_model.clear()
             self._message(f"Preview failed: {exc}", error=True)
@@ -411,8 +411,8 @@ class ImportWizard(QDialog):
             interval, lines=shown.lines, valid=shown.valid)
         fit_columns(self.preview_view, self.preview_model)
         zone = getattr(self.store.tz, "key", str(self.store.tz))
-        note = "bars by their start; opening-auction bars are folded into the next bar on " \
-               "import" if spec.kind == "bar" else "volume as the day's running total"
+        note = ("bars by their start; opening-auction bars are folded into the next bar on "
+                "import") if spec.kind == "bar" else "volume as the day's running total"
         self.preview_label.setText(
             f"Preview: the first {len(shown.lines)} lines of the file as they will be stored "
             f"(times in {zone}, {note})")

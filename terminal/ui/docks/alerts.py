@@ -29,7 +29,9 @@ FILTERS = {
 
 
 def _severity_color(alert: Alert):
-    return ERROR_BRUSH if alert.severity == SEVERE else WARNING_BRUSH if alert.severity == WARNING else None
+    if alert.severity == SEVERE:
+        return ERROR_BRUSH
+    return WARNING_BRUSH if alert.severity == WARNING else None
 
 
 class AlertsModel(RecordTableModel):

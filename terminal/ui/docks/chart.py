@@ -92,8 +92,8 @@ class ChartDock(QWidget):
         self.symbol_box.setEditable(True)
         self.symbol_box.setMinimumContentsLength(14)
         self.timeframe_box = QComboBox()
-        for timeframe in CHART_TIMEFRAMES:
-            self.timeframe_box.addItem(TIMEFRAME_LABELS[timeframe], timeframe)
+        for frame in CHART_TIMEFRAMES:
+            self.timeframe_box.addItem(TIMEFRAME_LABELS[frame], frame)
         self.indicator_button = QToolButton()
         self.indicator_button.setText("Indicators")
         self.indicator_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)

@@ -7,7 +7,8 @@ Everything `trading-terminal data ...` does, through the same services (`termina
 the import wizard (`ui.dialogs.import_wizard`) runs `imports.import_csv`, Export
 `exports.export_series`, Resample to `resample.resample_stored`, Verify `verify.verify_store`.
 Slow work (imports, exports, resampling, verifying, loading a series for the view) runs on a
-worker thread; errors are shown in a message box and logged, never raised into Qt. A series found damaged (by Verify, or by
+worker thread; errors are shown in a message box and logged, never raised into Qt. A series
+found damaged (by Verify, or by
 a load that failed) is shown in red, its damaged parts in the row's tooltip.
 """
 

@@ -147,7 +147,7 @@ class HealthDock(QWidget):
             labels = [f"Connection {g}" for g in gateways] + [label for _, label, _, _ in ROWS]
             tips = ["state of the gateway's connection"] * len(gateways) + \
                    [tip for _, _, _, tip in ROWS]
-            for row, (label, tip) in enumerate(zip(labels, tips)):
+            for row, (label, tip) in enumerate(zip(labels, tips, strict=True)):
                 item = QTableWidgetItem(label)
                 item.setToolTip(tip)
                 self.table.setItem(row, 0, item)

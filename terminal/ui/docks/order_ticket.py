@@ -126,7 +126,8 @@ class OrderTicketDock(QWidget):
                 item = QTableWidgetItem(f"{'Ask' if ask else 'Bid'} {level}" if column == 0 else "")
                 item.setForeground(color)
                 if column:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.depth.setItem(row, column, item)
 
         layout = QVBoxLayout(self)

@@ -192,7 +192,7 @@ class StrategyDialog(QDialog):
 
 
 class StrategiesDock(QWidget):
-    def __init__(self, engine: TerminalCtaEngine, symbols=lambda: [], parent=None) -> None:
+    def __init__(self, engine: TerminalCtaEngine, symbols=list, parent=None) -> None:
         super().__init__(parent)
         self.engine = engine
         self.symbols = symbols

@@ -95,11 +95,11 @@ class SeriesTableModel(QAbstractTableModel):
         self._columns = []
         if lines is not None:
             self._columns.append(_Column("Line", np.asarray(lines), "line"))
-        for name, values in columns.items():
+        for name, column in columns.items():
             if name == "datetime":
-                self._columns.append(_Column("Time", np.asarray(values, np.int64), "time"))
+                self._columns.append(_Column("Time", np.asarray(column, np.int64), "time"))
             else:
-                values = np.asarray(values, np.float64)
+                values = np.asarray(column, np.float64)
                 self._columns.append(_Column(title(name), values, "number", decimals(values)))
         self._rows = len(next(iter(columns.values()))) if columns else 0
         self._valid = None if valid is None else np.asarray(valid, bool)

@@ -267,8 +267,7 @@ class RecordTableModel(QAbstractTableModel):
             else:
                 if first < 0 or position < first:
                     first = position
-                if position > last:
-                    last = position
+                last = max(last, position)
         if first >= 0:
             top, bottom = sorted((self._flip(first), self._flip(last)))
             self.dataChanged.emit(
