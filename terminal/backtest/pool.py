@@ -240,7 +240,7 @@ class BacktestPool:
         self._wake()
 
     def submit(self, job: Callable | tuple, args: tuple = (), kwargs: dict | None = None, *,
-               name: str | None = None, time_limit: float | None = _DEFAULT,  # type: ignore
+               name: str | None = None, time_limit: float | None = _DEFAULT,  # type: ignore[assignment]
                on_progress: Callable[[JobHandle, float, str], None] | None = None,
                on_finished: Callable[[JobHandle], None] | None = None,
                on_message: Callable[[JobHandle, Any], None] | None = None,
@@ -322,7 +322,7 @@ class BacktestPool:
                     self._running.append(handle)
                 try:
                     self._start(handle)
-                except Exception:
+                except Exception:  # noqa: BLE001 - that job fails, the pool goes on
                     self._finish(handle, FAILED, "the worker could not be started:\n"
                                  + traceback.format_exc())
                 else:
@@ -417,7 +417,7 @@ class BacktestPool:
         except (EOFError, OSError):
             conn.close()
             handle._conn = None
-        except Exception:   # a message that does not unpickle
+        except Exception:  # noqa: BLE001 - a message that does not unpickle fails its job
             handle._outcome = ("error", "a message from the worker could not be read:\n"
                                + traceback.format_exc())
 

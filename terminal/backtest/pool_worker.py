@@ -76,13 +76,13 @@ def worker_main(conn, inbox, own_group: bool, target, args: tuple, kwargs: dict)
     try:
         result = resolve(target)(report, *args, **kwargs)
         report.flush()
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - even SystemExit: the parent gets why the job ended
         conn.send(("error", traceback.format_exc()))
         conn.close()
         return
     try:
         conn.send(("result", result))
-    except Exception:
+    except Exception:  # noqa: BLE001 - a result that does not pickle fails the job, said so
         conn.send(("error", "the job's result could not be sent back:\n"
                    + traceback.format_exc()))
     conn.close()

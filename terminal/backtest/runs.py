@@ -370,7 +370,7 @@ def _restore(obj: dict) -> Any:
 
 
 def _record(row: tuple) -> RunRecord:
-    values = dict(zip(_COLUMNS, row))
+    values = dict(zip(_COLUMNS, row, strict=True))
     return RunRecord(
         run_id=values["run_id"], strategy=values["strategy"], vt_symbol=values["vt_symbol"],
         interval=values["interval"], start=_decode(values["period_start"]),

@@ -200,7 +200,7 @@ class DaskExecutor(Executor):
 def _future_error(future) -> str:
     try:
         future.result()
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever the task raised is its row's error
         return traceback.format_exc()
     return f"the task ended as {future.status}"
 

@@ -73,7 +73,7 @@ def genetic(space: ParameterSpace, evaluate: Callable[[dict], dict] | None, targ
             return True
         results = evaluate_batch([space.params(i) for i in missing])
         complete = True
-        for individual, stats in zip(missing, results):
+        for individual, stats in zip(missing, results, strict=True):
             if stats is None:
                 complete = False
                 continue
@@ -116,7 +116,8 @@ def genetic(space: ParameterSpace, evaluate: Callable[[dict], dict] | None, targ
         while len(following) < population:
             mother, father = select(fittest), select(fittest)
             if rng.random() < crossover:
-                child = tuple(m if rng.random() < 0.5 else f for m, f in zip(mother, father))
+                child = tuple(m if rng.random() < 0.5 else f
+                              for m, f in zip(mother, father, strict=True))
             else:
                 child = mother
             child = mutate(child)

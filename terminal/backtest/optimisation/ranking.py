@@ -82,7 +82,7 @@ def ranked(target: str, settings: list[dict], stats: list, maximise: bool, cance
     """The result of evaluating `settings` (None where a setting was not evaluated): rows
     best first, ties in the given order (or by `order`, a position per setting)."""
     rows = []
-    for position, (params, stat) in enumerate(zip(settings, stats)):
+    for position, (params, stat) in enumerate(zip(settings, stats, strict=True)):
         if stat is None:        # not evaluated (cancelled)
             continue
         tie = order[position] if order is not None else position

@@ -87,12 +87,13 @@ class ParameterSpace:
         return self.size if self._values else 0
 
     def params(self, indices: Sequence[int]) -> dict:
-        return {name: values[i] for (name, values), i in zip(self._values.items(), indices)}
+        return {name: values[i]
+                for (name, values), i in zip(self._values.items(), indices, strict=True)}
 
     def grid_index(self, indices: Sequence[int]) -> int:
         """The position of a combination in `grid(space)`."""
         position = 0
-        for values, i in zip(self._values.values(), indices):
+        for values, i in zip(self._values.values(), indices, strict=True):
             position = position * len(values) + i
         return position
 
@@ -144,7 +145,7 @@ def _range(name: str, start: Any, stop: Any, step: Any) -> tuple:
         raise ParameterError(f"{name}: step must be positive, got {step!r}")
     if start > stop:
         raise ParameterError(f"{name}: start {start!r} is above stop {stop!r}")
-    count = int(math.floor((stop - start) / step + 1e-9)) + 1
+    count = math.floor((stop - start) / step + 1e-9) + 1
     if count > MAX_COMBINATIONS:
         raise ParameterError(f"{name}: {count:,} values from {start} to {stop} by {step}")
     if all(isinstance(v, int) for v in (start, step)):
@@ -174,6 +175,6 @@ def grid(space: ParameterSpace) -> list[dict]:
     """Every combination, the last parameter varying fastest."""
     space.check()
     names = space.names
-    return [dict(zip(names, combo)) for combo in itertools.product(*(space.values(n)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(space.values(n)
                                                                      for n in names))]
 

@@ -12,7 +12,8 @@ Optimise tabs on the right.
 
 Nothing slow happens on the GUI thread: backtests and optimisations run in worker processes;
 their progress and results arrive as queued Qt signals (`ui.backtest.pool_signals.PoolSignals`);
-saving a result and opening a stored run (Parquet reads) run on a thread (`ui.thread_jobs.ThreadJob`).
+saving a result and opening a stored run (Parquet reads) run on a thread
+(`ui.thread_jobs.ThreadJob`).
 """
 
 from __future__ import annotations
@@ -420,7 +421,8 @@ class BacktestWorkbench(QWidget):
         """Show a stored run in Results: its statistics, daily results and fills as they were
         kept (nothing recomputed) and the candles of its period (read on a thread)."""
         runs, store = self.runs, self.store
-        job = ThreadJob(lambda _: backtest_runs.open_run(runs, store, run_id), name=f"open {run_id}")
+        job = ThreadJob(lambda _: backtest_runs.open_run(runs, store, run_id),
+                        name=f"open {run_id}")
         job.succeeded.connect(self._opened)
         job.failed.connect(lambda exc: self._say(f"run {run_id} cannot be opened: {exc}",
                                                  error=True))

@@ -349,7 +349,8 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self.status_label.setText(f"Exported {rows:,} rows of {describe(key)} to {out}")
             log.info("exported %d rows of %s to %s", rows, describe(key), out)
 
-        job = self._busy(ThreadJob(work, name=f"export {describe(key)}"), f"Exporting {describe(key)}…")
+        job = self._busy(ThreadJob(work, name=f"export {describe(key)}"),
+                         f"Exporting {describe(key)}…")
         return self._run(job, done, f"{describe(key)} could not be exported to {out}", key)
 
     # ------------------------------------------------------------------ resample
