@@ -13,7 +13,7 @@
 #      the built program: bars are imported with `trading-terminal data import` (rb2401
 #      1-minute bars, the recorded file in ../shared/data, read in place; another file with
 #      CHECK_FROZEN_CSV) and the user's strategy is backtested with `trading-terminal
-#      backtest`, then optimised with `trading-terminal optimize --workers 2` (forked worker
+#      backtest`, then optimised with `trading-terminal optimise --workers 2` (forked worker
 #      processes); a shipped plugin (plugins/) and one of vnpy_ctastrategy's bundled
 #      strategies are backtested too;
 #   3. prints the size of dist/trading-terminal and how long the build took.
@@ -215,17 +215,17 @@ backtest shipped MacdTrendStrategy "shipped plugin"
 backtest bundled DoubleMaStrategy "vnpy_ctastrategy's"
 
 rc=0
-run_frozen optimize --home "$DATA" optimize FrozenCheckStrategy "$SYMBOL" --start "$START" \
+run_frozen optimise --home "$DATA" optimise FrozenCheckStrategy "$SYMBOL" --start "$START" \
     --end "$END" --range fast_window=3:9:3 --range slow_window=20,30 --target total_net_pnl \
     --workers 2 || rc=$?
-if [[ $rc != 0 ]]; then show_output optimize; fail "optimize (2 forked workers) of the user plugin exited $rc"; fi
-evaluated="$(grep -m1 'settings evaluated in' "$WORK/optimize.out" || true)"
-best="$(grep -m1 '^best:' "$WORK/optimize.out" || true)"
-[[ "$evaluated" == "6 settings evaluated"* && -n "$best" ]] || { show_output optimize; fail "optimize did not evaluate the 6 settings"; }
-echo "optimize, user plugin, 2 worker processes: $evaluated; $best"
-if grep -q -E 'Traceback|Error' "$WORK/optimize.err"; then
-    show_output optimize
-    fail "optimize printed an error"
+if [[ $rc != 0 ]]; then show_output optimise; fail "optimise (2 forked workers) of the user plugin exited $rc"; fi
+evaluated="$(grep -m1 'settings evaluated in' "$WORK/optimise.out" || true)"
+best="$(grep -m1 '^best:' "$WORK/optimise.out" || true)"
+[[ "$evaluated" == "6 settings evaluated"* && -n "$best" ]] || { show_output optimise; fail "optimise did not evaluate the 6 settings"; }
+echo "optimise, user plugin, 2 worker processes: $evaluated; $best"
+if grep -q -E 'Traceback|Error' "$WORK/optimise.err"; then
+    show_output optimise
+    fail "optimise printed an error"
 fi
 home_must_be_empty "the plugin checks"
 [[ -z "$(ls -A "$WORK/cwd")" ]] || fail "the built program wrote into its working directory"
