@@ -27,7 +27,8 @@ EXIT_BAD_INPUT = 2
 
 
 def add_parser(subparsers) -> None:
-    data = subparsers.add_parser("data", help="import, list, export, delete, resample or verify market data")
+    data = subparsers.add_parser(
+        "data", help="import, list, export, delete, resample or verify market data")
     commands = data.add_subparsers(dest="data_command", required=True)
     commands.add_parser("list", help="list the series in the store")
     imp = commands.add_parser("import", help="import CSV files of bars or ticks")
