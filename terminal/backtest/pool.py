@@ -200,10 +200,14 @@ class BacktestPool:
     def __init__(self, max_workers: int = 2, time_limit: float | None = None,
                  context: str | None = None,
                  on_change: Callable[[JobHandle], None] | None = None,
-                 own_groups: bool = True) -> None:
+                 own_groups: bool = True, freeze_on_fork: bool = False) -> None:
         """`own_groups`: each worker leads a process group of its own, and cancel ends the
         group (what the worker started goes too). The optimiser's pool, inside a job, passes
-        False: its workers stay in that job's group, so cancelling the job ends them too."""
+        False: its workers stay in that job's group, so cancelling the job ends them too.
+        `freeze_on_fork`: the objects of this process are kept out of the workers' collections
+        (so forked workers share their pages instead of copying them), for a pool in a process
+        of its own (the optimiser's); never done while anything else is frozen, since
+        unfreezing afterwards would undo that freeze too (the GUI's, `core.interpreter`)."""
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, not {max_workers}")
         if time_limit is not None and time_limit <= 0:
@@ -214,6 +218,7 @@ class BacktestPool:
         self._ctx = mp.get_context(self.context_name)
         self.on_change = on_change
         self.own_groups = own_groups
+        self.freeze_on_fork = freeze_on_fork
         self._lock = threading.Lock()
         self._queued: deque[JobHandle] = deque()
         self._running: list[JobHandle] = []
@@ -350,7 +355,8 @@ class BacktestPool:
             target=worker_main, name=f"backtest-job-{handle.id}",
             args=(writer, handle._inbox_reader, self.own_groups, handle._target, handle._args,
                   handle._kwargs), daemon=False)
-        forking = self.context_name == "fork"
+        forking = self.context_name == "fork" and self.freeze_on_fork \
+            and gc.get_freeze_count() == 0
         if forking:
             gc.freeze()         # inherited objects stay out of the worker's collections
         try:

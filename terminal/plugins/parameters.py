@@ -5,7 +5,7 @@ The type is the default's in the strategy class:
 - int: whole numbers only ("3", " -3 "); "1.0" and "3.5" are refused;
 - float: any finite number ("2", "0.5", "1e-3"); "nan" and "inf" are refused;
 - bool: true/false, yes/no, on/off, 1/0 in any case; "" and any other text are refused;
-- str (and anything else): the text as given.
+- str (and anything else): the text without the spaces at its ends.
 A refused value raises ParameterValueError naming the parameter and the text, so a wrong
 value never becomes a quiet default (a bool read as False, a float cut to an int).
 """
@@ -13,6 +13,7 @@ value never becomes a quiet default (a bool read as False, a float cut to an int
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from typing import Any
 
@@ -40,9 +41,9 @@ def kind_of(default: Any) -> str:
 def parse_param(name: str, text: str, default: Any) -> Any:
     """`text` as a value of the parameter `name`, by the type of its `default`."""
     kind = kind_of(default)
-    if kind == "text":
-        return text
     given = text.strip()
+    if kind == "text":
+        return given
     if kind == "bool":
         lowered = given.lower()
         if lowered in TRUE_WORDS:
@@ -71,7 +72,9 @@ def param_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value)
+        return repr(float(value))       # a numpy float's repr names its type
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
     return str(value)
 
 

@@ -9,6 +9,7 @@ must be called after `core.paths.prepare`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -113,44 +114,57 @@ def build(paths: DataPaths, settings: Settings) -> Runtime:
 
 
 def _build(paths: DataPaths, settings: Settings, instance: InstanceLock) -> Runtime:
-    journal_path = paths.root / "journal.db"
-    ran_here_before = journal_path.exists()
-    # First: without a journal nothing may trade (JournalError), and the bridge commits it
-    # before the GUI is shown anything.
-    journal, set_aside = open_journal(journal_path, contracts.trading_day)
-    kernel = Kernel(paths, settings, committed=journal.flush)
-    store = MarketStore(paths.market_dir, on_repair=functools.partial(store_repaired, kernel))
-    vnpy_database.install(store)  # before any vn.py engine asks for its database
-    kernel.add_gateway(SimGateway)
-    trading = Trading(kernel.main_engine, kernel.event_engine)
-    watchlist = Watchlist(kernel.main_engine,
-                          settings.watchlist or [spec.vt_symbol for spec in contracts.SPECS],
-                          on_change=functools.partial(remember_watchlist, paths, settings))
-    live_bars = LiveBars()
-    kernel.event_engine.register(EVENT_TICK, lambda event: live_bars.on_tick(event.data))
-    recorder = start_recorder(kernel, store, paths, settings)
-    risk = build_risk(kernel, paths, trading, expected=ran_here_before)
-    journal.register(kernel.event_engine)   # ahead of the risk guard and the bridge
-    restored = journal.load(contracts.trading_day(datetime.now(CHINA_TZ)))
-    publish_restored(kernel.event_engine, restored)
-    startup_alerts = [kept_aside_alert(journal_path, set_aside)] if set_aside else []
-    startup_alerts += risk.startup_alerts
-    if restored.unreadable:
-        startup_alerts.append(unreadable_alert(journal_path, restored.unreadable))
-    for alert in startup_alerts:
-        kernel.event_engine.put(Event(EVENT_ALERT, alert))
-    connections = ConnectionManager(kernel, watchlist)
-    connections.listeners.append(functools.partial(watch_connection, risk))
-    catalog = StrategyCatalog(plugin_folders(settings.plugin_folder),
-                              check_seconds=settings.plugin_check_seconds,
-                              cache_file=paths.cache_dir / "plugin_checks.json")
-    kernel.bridge.route_latest(EVENT_CTA_STRATEGY, lambda data: data["strategy_name"])
-    kernel.bridge.route_every(EVENT_CTA_LOG)
-    # Imports only the classes of restored strategies; the other plugin files are checked
-    # once the window has settled (StrategiesDock.check_plugins_later), or when first listed.
-    cta = start_engine(kernel.main_engine, catalog)
-    return Runtime(kernel, trading, watchlist, settings, store, live_bars, journal, recorder,
-                   restored, connections, risk, catalog, cta, instance, startup_alerts)
+    with contextlib.ExitStack() as opened:   # closed again, newest first, if the build fails
+        journal_path = paths.root / "journal.db"
+        ran_here_before = journal_path.exists()
+        # First: without a journal nothing may trade (JournalError), and the bridge commits it
+        # before the GUI is shown anything.
+        journal, set_aside = open_journal(journal_path, contracts.trading_day)
+        opened.callback(journal.close)
+        kernel = Kernel(paths, settings, committed=journal.flush)
+        opened.callback(kernel.close)
+        store = MarketStore(paths.market_dir, on_repair=functools.partial(store_repaired, kernel))
+        opened.callback(store.close)
+        vnpy_database.install(store)  # before any vn.py engine asks for its database
+        kernel.add_gateway(SimGateway)
+        trading = Trading(kernel.main_engine, kernel.event_engine)
+        watchlist = Watchlist(kernel.main_engine,
+                              settings.watchlist or [spec.vt_symbol for spec in contracts.SPECS],
+                              on_change=functools.partial(remember_watchlist, paths, settings))
+        live_bars = LiveBars()
+        kernel.event_engine.register(EVENT_TICK, lambda event: live_bars.on_tick(event.data))
+        recorder = start_recorder(kernel, store, paths, settings)
+        if recorder is not None:
+            opened.callback(recorder.stop)
+        risk = build_risk(kernel, paths, trading, expected=ran_here_before)
+        # Registered after the risk guard: both go first, so the last one registered runs first,
+        # and a record is journalled before the guard or anything else acts on it.
+        journal.register(kernel.event_engine)
+        restored = journal.load(contracts.trading_day(datetime.now(CHINA_TZ)))
+        publish_restored(kernel.event_engine, restored)
+        startup_alerts = [kept_aside_alert(journal_path, set_aside)] if set_aside else []
+        startup_alerts += risk.startup_alerts
+        if restored.unreadable:
+            startup_alerts.append(unreadable_alert(journal_path, restored.unreadable))
+        for alert in startup_alerts:
+            kernel.event_engine.put(Event(EVENT_ALERT, alert))
+        connections = ConnectionManager(kernel, watchlist)
+        opened.callback(connections.close)
+        connections.listeners.append(functools.partial(watch_connection, risk))
+        catalog = StrategyCatalog(plugin_folders(settings.plugin_folder),
+                                  check_seconds=settings.plugin_check_seconds,
+                                  cache_file=paths.cache_dir / "plugin_checks.json")
+        kernel.bridge.route_latest(EVENT_CTA_STRATEGY, lambda data: data["strategy_name"])
+        kernel.bridge.route_every(EVENT_CTA_LOG)
+        # Imports only the classes of restored strategies; the other plugin files are checked
+        # once the window has settled (StrategiesDock.check_plugins_later), or when first listed.
+        opened.callback(catalog.close)
+        cta = start_engine(kernel.main_engine, catalog)
+        runtime = Runtime(kernel, trading, watchlist, settings, store, live_bars, journal,
+                          recorder, restored, connections, risk, catalog, cta, instance,
+                          startup_alerts)
+        opened.pop_all()                     # the runtime closes them from now on
+        return runtime
 
 
 def remember_watchlist(paths: DataPaths, settings: Settings, symbols: list[str]) -> None:

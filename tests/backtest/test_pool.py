@@ -345,3 +345,20 @@ def test_a_strategy_that_exits_or_hangs_at_import_fails_its_run_with_the_reason(
         f"failed: terminal.plugins.loader.PluginError: {folder / file_name}: {reason}"
     after = pool.submit(sleeper, kwargs={"seconds": 0})        # the pool carries on
     assert after.wait(60) and after.state == DONE
+
+
+def test_a_job_leaves_what_the_caller_froze_frozen():
+    """The GUI freezes its start-up objects once (core.interpreter.tune_for_gui); starting a
+    backtest must not unfreeze them, or every full collection walks them again."""
+    import gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        for freeze_on_fork in (False, True):
+            with BacktestPool(max_workers=1, context="fork",
+                              freeze_on_fork=freeze_on_fork) as pool:
+                assert pool.submit(counter, (2,)).result(timeout=60) == 2
+            assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

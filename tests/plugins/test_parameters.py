@@ -1,7 +1,7 @@
 """The one reading of a strategy parameter typed by a trader: by the type of the class's
 default, whole numbers for an int, finite numbers for a float, the six word pairs for a bool,
-text as given; everything else refused with the parameter and the text named. Ranges for the
-optimiser read by the same rule."""
+text without the spaces at its ends; everything else refused with the parameter and the text
+named. Ranges for the optimiser read by the same rule."""
 
 from __future__ import annotations
 
@@ -70,12 +70,20 @@ def test_a_bool_refuses_empty_and_unknown_text(text):
                                  "yes/no, on/off or 1/0; the default is True)")
 
 
-def test_text_is_taken_as_given_and_anything_else_as_text():
-    assert parse_param("note", " a b ", "x") == " a b "
+def test_text_is_taken_without_its_end_spaces_and_anything_else_as_text():
+    assert parse_param("note", " a b ", "x") == "a b"
+    assert parse_range("mode", "a, b", "x") == ["a", "b"]
     assert parse_param("note", "", "x") == ""
     assert parse_param("things", "1,2", None) == "1,2"
     assert [kind_of(v) for v in (True, 1, 1.0, "s", None)] == \
         ["bool", "int", "float", "text", "text"]
+
+
+def test_numpy_numbers_are_shown_as_plain_numbers_and_read_back():
+    import numpy as np
+
+    assert param_text(np.float64(0.5)) == "0.5" and parse_param("x", "0.5", 1.0) == 0.5
+    assert param_text(np.int64(7)) == "7" and parse_param("n", "7", 1) == 7
 
 
 @given(st.integers(min_value=-10**18, max_value=10**18))

@@ -52,3 +52,56 @@ def test_build_wires_nothing_in_after_construction(data_dir, constructed):
         assert runtime.kernel.main_engine.get_engine(runtime.cta.engine_name) is runtime.cta
     finally:
         runtime.close()
+
+
+def test_the_journal_hears_every_record_first_and_the_guard_each_order_next(data_dir):
+    """A record is journalled before anything else acts on it (the bridge shows it only after
+    the journal's commit), and the risk guard counts an order's state before vn.py's engines
+    and the GUI see it. Both register "first", so this order is the order of registration in
+    `runtime.build`: this test keeps it."""
+    from vnpy.trader.event import EVENT_ORDER
+
+    from terminal.core.settings import Settings
+    from terminal.storage.journal import EVENTS
+    from terminal.system import runtime as runtime_module
+
+    runtime = runtime_module.build(paths.prepare(data_dir), Settings())
+    try:
+        handlers = runtime.kernel.event_engine._handlers
+        for event_type in EVENTS:
+            assert handlers[event_type][0] == runtime.journal.handler, event_type
+        assert handlers[EVENT_ORDER][1] == runtime.risk.guard._on_order
+    finally:
+        runtime.close()
+
+
+def test_a_build_that_fails_closes_what_it_had_opened(data_dir, monkeypatch):
+    """A part that cannot be made (here the strategy catalogue) leaves no journal thread, no
+    engine and no instance lock behind: the next start in this folder works."""
+    import threading
+
+    from terminal.core.settings import Settings
+    from terminal.storage import journal as journal_module
+    from terminal.system import runtime as runtime_module
+
+    opened = []
+    real_open = journal_module.open_journal
+
+    def open_and_keep(*args, **kwargs):
+        journal, set_aside = real_open(*args, **kwargs)
+        opened.append(journal)
+        return journal, set_aside
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("no catalogue today")
+
+    monkeypatch.setattr(runtime_module, "open_journal", open_and_keep)
+    monkeypatch.setattr(runtime_module, "StrategyCatalog", fails)
+    data = paths.prepare(data_dir)
+    with pytest.raises(RuntimeError, match="no catalogue today"):
+        runtime_module.build(data, Settings())
+    assert opened and not opened[0]._flusher.is_alive()
+    assert not [t for t in threading.enumerate() if t is opened[0]._flusher]
+    monkeypatch.undo()
+    runtime = runtime_module.build(data, Settings())     # the folder is free again
+    runtime.close()

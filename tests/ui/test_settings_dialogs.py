@@ -90,3 +90,21 @@ def test_a_range_changed_in_the_description_is_the_one_the_risk_dialog_enforces(
     dialog.accept()
     assert not dialog.isVisible()
     assert runtime.risk.config.global_limits.max_order_volume == 60
+
+
+def test_the_risk_dialog_saves_back_exactly_the_limits_it_was_shown(qtbot, terminal):
+    """OK on an untouched dialog changes nothing: a limit shown rounded (1.23457e+06 for
+    1,234,567) would be saved back rounded, a looser limit the trader never asked for."""
+    runtime, window = terminal
+    config = runtime.risk.config
+    precise = dataclasses.replace(
+        config,
+        global_limits=dataclasses.replace(config.global_limits, max_order_notional=1234567.0,
+                                          max_funds_share=0.123456789, price_band=0.0123456),
+        monitors=dataclasses.replace(config.monitors, daily_loss=98765.4321))
+    runtime.risk.apply(precise, reviewed="")
+    dialog = window.open_risk_settings()
+    dialog.accept()
+    assert not dialog.isVisible()
+    assert runtime.risk.config.global_limits == precise.global_limits
+    assert runtime.risk.config.monitors == precise.monitors

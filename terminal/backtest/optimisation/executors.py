@@ -63,7 +63,8 @@ class LocalExecutor(Executor):
     def __init__(self, evaluate: Evaluate, data: Any, workers: int, context: str) -> None:
         self._evaluate, self._data = evaluate, data
         self._events: queue.SimpleQueue = queue.SimpleQueue()
-        self._pool = BacktestPool(max_workers=workers, context=context, own_groups=False)
+        self._pool = BacktestPool(max_workers=workers, context=context, own_groups=False,
+                                  freeze_on_fork=True)
         self._workers: dict[JobHandle, Chunk | None] = {}     # worker -> its chunk
         try:
             for _ in range(workers):

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QInputDialog, QLabel, QLineEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
-from terminal.core.fields import Spec
+from terminal.core.fields import Spec, number_text
 from terminal.risk.limits import (LIMIT_NAMES, LIMIT_SPECS, MONITOR_SPECS, RiskConfig,
                                   RiskConfigError, TradingState)
 from terminal.risk.service import ReviewRequired, RiskService
@@ -33,7 +33,8 @@ def _label(spec: Spec) -> str:
 def _text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+    # exactly what is kept: a rounded figure would be saved back by OK, a looser limit
+    return "" if value is None else number_text(value) if isinstance(value, float) else str(value)
 
 
 def _value(text: str):
