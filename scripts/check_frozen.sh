@@ -135,7 +135,7 @@ step "2. a user strategy plugin, backtested and optimised by the built program"
 [[ -f "$CSV" ]] || fail "no bars to import: $CSV is missing (set CHECK_FROZEN_CSV to a 1-minute bar CSV of $SYMBOL)"
 DATA="$WORK/data"
 PLUGINS="$WORK/user plugins"          # a space in the path, as users have
-mkdir -p "$DATA" "$PLUGINS"
+mkdir -p "$PLUGINS" && mkdir -m 700 -p "$DATA"    # private, as the terminal wants its data directory
 "$PY" - "$DATA/settings.json" "$PLUGINS" <<'EOF'
 import json
 import sys

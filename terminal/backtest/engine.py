@@ -184,11 +184,15 @@ def run(strategy_class: type, history: Sequence, settings: BacktestSettings,
     return BacktestRun(engine, daily, statistics)
 
 
+def strategy_failure(engine: BacktestingEngine) -> str | None:
+    """The traceback vn.py's engine logged when the strategy raised (it stops the replay and
+    would report statistics of a truncated run), or None."""
+    return next((m for m in getattr(engine, "messages", [])
+                 if m.startswith("Traceback (most recent call last)")), None)
+
+
 def raise_if_strategy_failed(engine: BacktestingEngine) -> None:
-    """Raise BacktestFailed when the strategy raised during the replay: vn.py stops the replay
-    and keeps the traceback in its messages, and would report statistics of a truncated run."""
-    messages = getattr(engine, "messages", [])
-    failure = next((m for m in messages
-                    if m.startswith("Traceback (most recent call last)")), None)
+    """Raise BacktestFailed when the strategy raised during the replay."""
+    failure = strategy_failure(engine)
     if failure is not None:
         raise BacktestFailed(f"the strategy raised during the backtest:\n{failure}")

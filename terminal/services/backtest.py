@@ -23,7 +23,7 @@ from typing import Any
 
 from vnpy.trader.constant import Interval
 
-from terminal.backtest.engine import BacktestSettings, run
+from terminal.backtest.engine import BacktestSettings, run, strategy_failure
 from terminal.backtest.runs import FAILED, RUNNING, RunStore
 from terminal.backtest.stats import report
 from terminal.core.paths import DataPaths
@@ -172,19 +172,13 @@ def plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def failure_of(messages: list[str]) -> str | None:
-    """The traceback vn.py's engine logged when the strategy raised (it stops the replay)."""
-    return next((m for m in messages if m.startswith("Traceback (most recent call last)")),
-                None)
-
-
 def backtest(prepared: Prepared, params: dict | None = None) -> tuple[Any, dict | None, str | None]:
     """vn.py's engine on the prepared bars with `params` (the prepared ones by default):
     (the engine's outcome, the statistics or None, the strategy's traceback or None)."""
     outcome = run(prepared.entry.cls, prepared.bars.history, prepared.settings,
                   prepared.params if params is None else params,
                   bar_loader=prepared.bars.load_bars)
-    failure = failure_of(outcome.engine.messages)
+    failure = strategy_failure(outcome.engine)
     return outcome, None if failure else report(outcome.engine, outcome.statistics), failure
 
 
