@@ -8,7 +8,7 @@ in trading-day order: the night session first, because it belongs to the next tr
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import time
 
 from vnpy.trader.constant import Exchange
 
@@ -101,17 +101,6 @@ BY_VT_SYMBOL: dict[str, ContractSpec] = {spec.vt_symbol: spec for spec in SPECS}
 
 def find(vt_symbol: str) -> ContractSpec | None:
     return BY_VT_SYMBOL.get(vt_symbol)
-
-
-def trading_day(moment: datetime) -> date:
-    """The trading day a moment belongs to: evenings (from 20:00) count for the next business
-    day, so Friday night trades for Monday. Exchange holidays are not modelled."""
-    day = moment.date()
-    if moment.time() >= time(20, 0):
-        day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def spec_for(symbol: str, exchange: Exchange, price: float) -> ContractSpec:

@@ -60,14 +60,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from datetime import time as clock_time
 
 from vnpy.trader.constant import Direction, Offset, OrderType
 from vnpy.trader.object import ContractData, OrderRequest
 
 from terminal.core.orders import is_trader_close
-from terminal.core.timezone import CHINA_TZ
+from terminal.core.trading_day import current_trading_day
 from terminal.risk.limits import RiskConfig, RiskLimits, TradingState
 
 _TICK_EPSILON = 1e-7
@@ -141,18 +139,6 @@ def _pct(value: float) -> str:
     return f"{value * 100:.4g}%"
 
 
-def china_trading_day() -> date:
-    """Today's China futures trading day: from 20:00 the next business day (same rule as
-    `terminal.market.contracts.trading_day`; exchange holidays are not modelled)."""
-    moment = datetime.now(CHINA_TZ)
-    day = moment.date()
-    if moment.time() >= clock_time(20, 0):
-        day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
-
-
 def _deny(rule: str, reason: str) -> Decision:
     return Decision(False, rule, reason)
 
@@ -162,7 +148,7 @@ class RiskGate:
         self,
         config: RiskConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
-        trading_day: Callable[[], Hashable] = china_trading_day,
+        trading_day: Callable[[], Hashable] = current_trading_day,
     ) -> None:
         self._clock = clock
         self._trading_day = trading_day

@@ -10,7 +10,7 @@ from datetime import datetime
 from terminal.core.kernel import Kernel
 from terminal.core.paths import DataPaths
 from terminal.core.symbols import BadSymbol, split_vt_symbol
-from terminal.core.timezone import CHINA_TZ
+from terminal.core.trading_day import current_trading_day
 from terminal.gateways.connection import State as ConnectionState
 from terminal.gateways.connection import Status as ConnectionStatus
 from terminal.market import contracts, sessions
@@ -31,7 +31,7 @@ def build_risk(kernel: Kernel, paths: DataPaths, trading: Trading,
         trading.flatten(vt_symbol)
 
     return RiskService(kernel.main_engine, kernel.event_engine, paths.root / "risk.json",
-                       rates, in_session, lambda: contracts.trading_day(datetime.now(CHINA_TZ)),
+                       rates, in_session, current_trading_day,
                        flatten, expected=expected)
 
 

@@ -26,6 +26,7 @@ from terminal.core.kernel import Kernel
 from terminal.core.paths import DataPaths
 from terminal.core.settings import Settings
 from terminal.core.timezone import CHINA_TZ
+from terminal.core.trading_day import current_trading_day, trading_day
 from terminal.gateways.connection import ConnectionManager
 from terminal.gateways.sim import SimGateway
 from terminal.market import contracts
@@ -119,7 +120,7 @@ def _build(paths: DataPaths, settings: Settings, instance: InstanceLock) -> Runt
         ran_here_before = journal_path.exists()
         # First: without a journal nothing may trade (JournalError), and the bridge commits it
         # before the GUI is shown anything.
-        journal, set_aside = open_journal(journal_path, contracts.trading_day)
+        journal, set_aside = open_journal(journal_path, trading_day)
         opened.callback(journal.close)
         kernel = Kernel(paths, settings, committed=journal.flush)
         opened.callback(kernel.close)
@@ -140,7 +141,7 @@ def _build(paths: DataPaths, settings: Settings, instance: InstanceLock) -> Runt
         # Registered after the risk guard: both go first, so the last one registered runs first,
         # and a record is journalled before the guard or anything else acts on it.
         journal.register(kernel.event_engine)
-        restored = journal.load(contracts.trading_day(datetime.now(CHINA_TZ)))
+        restored = journal.load(current_trading_day())
         publish_restored(kernel.event_engine, restored)
         startup_alerts = [kept_aside_alert(journal_path, set_aside)] if set_aside else []
         startup_alerts += risk.startup_alerts

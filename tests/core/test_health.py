@@ -102,13 +102,13 @@ def test_journal_and_recorder_queue_depths(tmp_path):
     from vnpy.trader.constant import Direction, Status
     from vnpy.trader.object import OrderData
 
-    from terminal.market import contracts
+    from terminal.core.trading_day import trading_day
     from terminal.market.bars import MinuteBarBuilder
     from terminal.storage.journal import Journal
     from terminal.storage.market_store import MarketStore
     from terminal.storage.recorder import Recorder
 
-    journal = Journal(tmp_path / "journal.db", contracts.trading_day)
+    journal = Journal(tmp_path / "journal.db", trading_day)
     try:
         journal._stop.set()                               # no flusher: the queue stays put
         journal._flusher.join()

@@ -20,7 +20,7 @@ from vnpy.trader.event import EVENT_ORDER, EVENT_TRADE
 from vnpy.trader.object import AccountData, OrderData, PositionData, TradeData
 
 from terminal.core.alerts import SEVERE, Alert
-from terminal.market.contracts import trading_day
+from terminal.core.trading_day import trading_day
 from terminal.risk.limits import RiskConfig
 from terminal.risk.limits import save as save_risk
 from terminal.storage.journal import Journal, JournalError, open_journal

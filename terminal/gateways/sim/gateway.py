@@ -28,6 +28,7 @@ from vnpy.trader.constant import Exchange, Status
 from vnpy.trader.gateway import BaseGateway
 from vnpy.trader.object import AccountData, CancelRequest, OrderRequest, SubscribeRequest
 
+from terminal.core.trading_day import trading_day
 from terminal.gateways.sim.clock import ManualClock, RealClock
 from terminal.gateways.sim.exchange import ExchangeSink, SimExchange
 from terminal.gateways.sim.quotes import QuoteModel
@@ -112,7 +113,7 @@ class SimGateway(BaseGateway):
         self._woke = self.clock.monotonic()
         self._next_quote = self._woke + self._interval
         self._cycle = itertools.cycle(self._models)
-        self._day = contracts.trading_day(now)
+        self._day = trading_day(now)
         self._active = True
         self._thread = threading.Thread(target=self._run, name="sim-exchange", daemon=True)
         self._thread.start()
@@ -332,7 +333,7 @@ class SimGateway(BaseGateway):
         if monotonic() - next_quote > 1.0:  # the machine stalled; do not burst to catch up
             next_quote = monotonic() + interval
         self._next_quote = next_quote
-        today = contracts.trading_day(now)
+        today = trading_day(now)
         if today != self._day:
             self._day = today
             exchange.roll_trading_day()

@@ -23,6 +23,7 @@ import numpy as np
 from vnpy.trader.constant import Exchange
 from vnpy.trader.object import TickData
 
+from terminal.core.trading_day import trading_day
 from terminal.market import contracts
 from terminal.market.contracts import ContractSpec
 from terminal.market.prices import round_to_tick
@@ -162,14 +163,14 @@ class ReplayFeed:
 
 # ---------------------------------------------------------------------- loading from the store
 def trading_days(times: np.ndarray, tz: ZoneInfo) -> np.ndarray:
-    """The trading day of each time (as datetime64[D]), by `contracts.trading_day`'s rule,
+    """The trading day of each time (as datetime64[D]), by `trading_day`'s rule,
     applied once per distinct (date, hour) rather than once per tick."""
     import pandas as pd      # here: the simulator starts with the terminal, pandas need not
 
     local = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_convert(tz)
     hours = local.floor("h")
     unique, inverse = np.unique(hours.asi8, return_inverse=True)
-    days = [contracts.trading_day(moment.to_pydatetime())
+    days = [trading_day(moment.to_pydatetime())
             for moment in pd.DatetimeIndex(unique).tz_localize("UTC").tz_convert(tz)]
     return np.array(days, dtype="datetime64[D]")[inverse]
 

@@ -19,6 +19,7 @@ from terminal.backtest.stats import LABELS, format_value
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.results import make_table
 from terminal.ui.colours import ERROR_BRUSH, MUTED_BRUSH, RUNNING_BRUSH
+from terminal.ui.dialogs.confirm import delete_on_yes
 
 ALL = "All"
 STATUS_COLOR = {"done": None, "failed": ERROR_BRUSH, "cancelled": MUTED_BRUSH,
@@ -213,11 +214,7 @@ class HistoryPanel(QWidget):
             box.setIcon(QMessageBox.Icon.Question)
             box.setText(f"Delete {len(chosen)} run(s) with their results? This cannot be "
                         "undone.")
-            box.setStandardButtons(QMessageBox.StandardButton.Yes
-                                   | QMessageBox.StandardButton.Cancel)
-            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-            box.button(QMessageBox.StandardButton.Yes).setText("Delete")
-            box.accepted.connect(lambda: self.delete(chosen))
+            delete_on_yes(box, lambda: self.delete(chosen))
         self.confirm_box = box
         box.open()
         return box

@@ -17,6 +17,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont
 
 from terminal.ui.colours import up_or_down
+from terminal.ui.models.headers import ColumnHeaders
 
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -56,7 +57,7 @@ def _key(value: Any) -> tuple:
     return (1, str(value))
 
 
-class RowsModel(QAbstractTableModel):
+class RowsModel(ColumnHeaders, QAbstractTableModel):
     def __init__(self, columns: Sequence[Col] = (), parent=None) -> None:
         super().__init__(parent)
         self.columns: list[Col] = list(columns)
@@ -95,14 +96,6 @@ class RowsModel(QAbstractTableModel):
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation, role=_DISPLAY):
-        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
-            if role == _DISPLAY:
-                return self.columns[section].title
-            if role == _TOOLTIP and self.columns[section].tooltip:
-                return self.columns[section].tooltip
-        return None
 
     def data(self, index: QModelIndex, role=_DISPLAY):
         if not index.isValid():

@@ -10,6 +10,7 @@ object per bar.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -196,6 +197,33 @@ def zoomed_out(pyramid: Pyramid, start: int, stop: int, per_pixel: float
     return x, part
 
 
+_SERIES_COLUMNS = {"open": "open_price", "high": "high_price", "low": "low_price",
+                   "close": "close_price", "volume": "volume"}   # the pyramid's names first
+
+
+def bars_to_paint(item, option, widget, names: tuple[str, ...],
+                  extent: Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
+                  ) -> tuple[float, np.ndarray, dict[str, np.ndarray]] | None:
+    """What a bar item (with `series` and `pyramid`) paints now: bars a pixel, centre
+    positions and values by the pyramid's names (at least `names`); None: no bar in view.
+    Several bars a pixel: the pyramid's merged blocks; else the exposed bars, less those
+    outside the parts being repainted (`extent` gives their low and high from their values)."""
+    start, stop = visible_span(item, len(item.series))
+    if stop <= start:
+        return None
+    per_pixel = bars_per_pixel(item)
+    if per_pixel >= 2.0:                  # several bars a pixel: merged blocks
+        x, bars = zoomed_out(item.pyramid, start, stop, per_pixel)
+        return per_pixel, x, bars
+    start, stop = exposed_span(option, start, stop)
+    bars = {name: item.series.column(_SERIES_COLUMNS[name])[start:stop] for name in names}
+    x = np.arange(start, stop, dtype=float)
+    keep = repainted(item, widget, start, *extent(bars))
+    if keep is not None:
+        x, bars = x[keep], {name: values[keep] for name, values in bars.items()}
+    return per_pixel, x, bars
+
+
 def _rects(left: np.ndarray, width: float, y0: np.ndarray, y1: np.ndarray) -> list[QRectF]:
     """Rectangles for `QPainter.drawRects`: filling one path of many rectangles costs Qt
     some fifty times more than drawing them as rectangles (a few hundred on screen at most,
@@ -263,25 +291,12 @@ class CandleItem(pg.GraphicsObject):
         return QRectF(-1, self._low, len(self.series) + 1, max(self._high - self._low, 1e-9))
 
     def paint(self, painter, option, widget=None) -> None:
-        start, stop = visible_span(self, len(self.series))
-        if stop <= start:
+        painted = bars_to_paint(self, option, widget, ("open", "high", "low", "close"),
+                                lambda bars: (bars["low"], bars["high"]))
+        if painted is None:
             return
-        s = self.series
-        per_pixel = bars_per_pixel(self)
-        if per_pixel >= 2.0:                  # several bars a pixel: merged blocks
-            x, part = zoomed_out(self.pyramid, start, stop, per_pixel)
-            open_, high, low, close = part["open"], part["high"], part["low"], part["close"]
-        else:
-            start, stop = exposed_span(option, start, stop)
-            open_ = s.column("open_price")[start:stop]
-            high = s.column("high_price")[start:stop]
-            low = s.column("low_price")[start:stop]
-            close = s.column("close_price")[start:stop]
-            x = np.arange(start, stop, dtype=float)
-            keep = repainted(self, widget, start, low, high)
-            if keep is not None:
-                open_, high, low, close, x = open_[keep], high[keep], low[keep], close[keep], \
-                    x[keep]
+        per_pixel, x, bars = painted
+        open_, high, low, close = bars["open"], bars["high"], bars["low"], bars["close"]
         rising = close >= open_
         if per_pixel and 1.0 / per_pixel >= BODY_MIN_PIXELS:
             half = 0.35
@@ -342,22 +357,12 @@ class VolumeItem(pg.GraphicsObject):
         return QRectF(-1, 0, len(self.series) + 1, max(self._top, 1.0))
 
     def paint(self, painter, option, widget=None) -> None:
-        start, stop = visible_span(self, len(self.series))
-        if stop <= start:
+        painted = bars_to_paint(self, option, widget, ("open", "close", "volume"),
+                                lambda bars: (np.zeros(len(bars["volume"])), bars["volume"]))
+        if painted is None:
             return
-        s = self.series
-        per_pixel = bars_per_pixel(self)
-        if per_pixel >= 2.0:
-            x, part = zoomed_out(self.pyramid, start, stop, per_pixel)
-            volume, rising = part["volume"], part["close"] >= part["open"]
-        else:
-            start, stop = exposed_span(option, start, stop)
-            volume = s.column("volume")[start:stop]
-            rising = s.column("close_price")[start:stop] >= s.column("open_price")[start:stop]
-            x = np.arange(start, stop, dtype=float)
-            keep = repainted(self, widget, start, np.zeros(len(volume)), volume)
-            if keep is not None:
-                volume, rising, x = volume[keep], rising[keep], x[keep]
+        per_pixel, x, bars = painted
+        volume, rising = bars["volume"], bars["close"] >= bars["open"]
         zero = np.zeros(len(volume))
         wide = per_pixel and 1.0 / per_pixel >= BODY_MIN_PIXELS
         for up in (True, False):

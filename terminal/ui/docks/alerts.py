@@ -11,13 +11,13 @@ import dataclasses
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QPushButton, QStyle,
-                               QSystemTrayIcon, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QPushButton, QStyle, QSystemTrayIcon,
+                               QWidget)
 from vnpy.event import Event, EventEngine
 
 from terminal.core.alerts import EVENT_ALERT, SEVERE, WARNING, Alert
 from terminal.core.bridge import Batch
-from terminal.ui.docks.common import make_table, selected_records
+from terminal.ui.docks.common import STRETCH, lay_out_table, make_table, selected_records
 from terminal.ui.models.table import Column, RecordTableModel, clock
 from terminal.ui.colours import ERROR_BRUSH, WARNING_BRUSH
 
@@ -67,15 +67,8 @@ class AlertsDock(QWidget):
         self.ack_all_button = QPushButton("Acknowledge all")
         self.ack_all_button.clicked.connect(self.acknowledge_all)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self.view, self.acknowledge_selected)
-        top = QHBoxLayout()
-        top.addWidget(self.filter_box)
-        top.addStretch(1)
-        top.addWidget(self.ack_button)
-        top.addWidget(self.ack_all_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(top)
-        layout.addWidget(self.view)
+        lay_out_table(self, self.view,
+                      self.filter_box, STRETCH, self.ack_button, self.ack_all_button)
         self.tray: QSystemTrayIcon | None = None
         self.notified = 0
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QTableView,
+                               QVBoxLayout, QWidget)
 
 from terminal.ui.models.table import RecordTableModel
 from terminal.ui.mirror_view import MirrorTableView
@@ -32,6 +33,27 @@ def make_table(model: RecordTableModel, sortable: bool = True, mirror: bool = Fa
     for number, column in enumerate(model.columns):
         view.setColumnWidth(number, column.width)
     return view
+
+
+STRETCH = None      # in `lay_out_table`'s controls: a gap pushing the controls after it right
+
+
+def lay_out_table(dock: QWidget, view: QTableView, *controls) -> None:
+    """Lays `dock` out as its table, under a bar of `controls` when it has some: the layout
+    of every table dock. A control is a widget, a `(widget, stretch)` pair or STRETCH."""
+    layout = QVBoxLayout(dock)
+    layout.setContentsMargins(2, 2, 2, 2)
+    if controls:
+        bar = QHBoxLayout()
+        for control in controls:
+            if control is STRETCH:
+                bar.addStretch(1)
+            elif isinstance(control, tuple):
+                bar.addWidget(*control)
+            else:
+                bar.addWidget(control)
+        layout.addLayout(bar)
+    layout.addWidget(view)
 
 
 def record_at(view: QTableView, row: int):
@@ -70,6 +92,4 @@ class TableDock(QWidget):
         self.model = model
         model.setParent(self)
         self.view = make_table(model, sortable)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.view)
+        lay_out_table(self, self.view)

@@ -44,6 +44,7 @@ from terminal.services.resample import resample_stored, resample_targets
 from terminal.services.verify import damaged_series, verify_store
 from terminal.storage.market_store import (TICK_INTERVAL, DamagedPartError, MarketStore,
                                            SeriesInfo, Verification)
+from terminal.ui.dialogs.confirm import delete_on_yes
 from terminal.ui.docks.common import RefreshedWhenShown
 from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.models.series import SeriesTableModel, fit_columns
@@ -385,11 +386,8 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             QMessageBox.Icon.Warning, "Delete market data",
             f"Delete {describe(key)}: {rows}"
             + (f" from {_stamp(info.first)} to {_stamp(info.last)}" if info else "")
-            + "?\n\nThis cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.button(QMessageBox.StandardButton.Yes).setText("Delete")
-        box.accepted.connect(lambda: self.delete_series(key))
+            + "?\n\nThis cannot be undone.", parent=self)
+        delete_on_yes(box, lambda: self.delete_series(key))
         self.confirm_box = box
         box.open()
         return box

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QCompleter,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMenu,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCompleter, QLabel, QLineEdit, QMenu, QWidget
 from vnpy.trader.object import ContractData, TickData
 
 from terminal.core.bridge import Batch
 from terminal.market.watchlist import Watchlist
-from terminal.ui.docks.common import make_table, record_at
+from terminal.ui.docks.common import lay_out_table, make_table, record_at
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.models.table import Column, RecordTableModel, clock, number
 from terminal.ui.colours import DOWN_BRUSH, ERROR_TEXT_STYLE, UP_BRUSH
@@ -82,13 +74,7 @@ class MarketWatchDock(QWidget):
         self.message = QLabel()
         self.message.setStyleSheet(ERROR_TEXT_STYLE)
 
-        top = QHBoxLayout()
-        top.addWidget(self.add_edit)
-        top.addWidget(self.message)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(top)
-        layout.addWidget(self.view)
+        lay_out_table(self, self.view, self.add_edit, self.message)
         self._known: set[str] = set()
 
     def apply(self, batch: Batch) -> None:

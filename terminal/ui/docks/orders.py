@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QMenu, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QMenu, QPushButton, QWidget
 from vnpy.trader.constant import Direction, Status
 
 from terminal.core.bridge import Batch
 from terminal.market.trading import Trading
 from terminal.ui.formats import PRICE_DIGITS
-from terminal.ui.docks.common import make_table, selected_records
+from terminal.ui.docks.common import STRETCH, lay_out_table, make_table, selected_records
 from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE, STATUS, label
 from terminal.ui.models.table import Column, RecordTableModel, clock, number
 from terminal.ui.colours import DOWN_BRUSH, ERROR_BRUSH, UP_BRUSH
@@ -71,15 +71,8 @@ class OrdersDock(QWidget):
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.cancel_all_button = QPushButton("Cancel all")
         self.cancel_all_button.clicked.connect(lambda: self.trading.cancel_all())
-        top = QHBoxLayout()
-        top.addWidget(self.filter_box)
-        top.addStretch(1)
-        top.addWidget(self.cancel_button)
-        top.addWidget(self.cancel_all_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(top)
-        layout.addWidget(self.view)
+        lay_out_table(self, self.view,
+                      self.filter_box, STRETCH, self.cancel_button, self.cancel_all_button)
 
     def apply(self, batch: Batch) -> None:
         if batch.orders:

@@ -7,14 +7,14 @@ with every tick whatever the gateway reports and however often it reports it.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QPushButton, QWidget
 from vnpy.trader.constant import Direction
 from vnpy.trader.object import PositionData
 
 from terminal.core.bridge import Batch
 from terminal.market.trading import Trading, TradingError
 from terminal.ui.formats import PRICE_DIGITS
-from terminal.ui.docks.common import make_table, selected_records
+from terminal.ui.docks.common import lay_out_table, make_table, selected_records
 from terminal.ui.labels import DIRECTION, label
 from terminal.ui.models.table import Column, RecordTableModel, number
 from terminal.ui.status_line import StatusLine
@@ -92,15 +92,8 @@ class PositionsDock(QWidget):
         self.total_label = StatusLine()     # changes with every tick: no layout, paced
         self.message = QLabel()
         self.message.setStyleSheet(ERROR_TEXT_STYLE)
-        top = QHBoxLayout()
-        top.addWidget(self.total_label)
-        top.addWidget(self.message, 1)
-        top.addWidget(self.close_button)
-        top.addWidget(self.flatten_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(top)
-        layout.addWidget(self.view)
+        lay_out_table(self, self.view,
+                      self.total_label, (self.message, 1), self.close_button, self.flatten_button)
 
     def apply(self, batch: Batch) -> None:
         self.model.apply(batch)

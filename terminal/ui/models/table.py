@@ -20,13 +20,14 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush
 
+from terminal.ui.models.headers import ColumnHeaders
+
 
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
-_TOOLTIP = Qt.ItemDataRole.ToolTipRole
 SORT_ROLE = Qt.ItemDataRole.UserRole
 # Colours as rgba, by brush: asking a brush for its colour is two calls across the binding,
 # once per coloured cell per repaint. Columns colour with a few module-level brushes; the
@@ -105,7 +106,7 @@ def _sort_key(value: Any) -> tuple:
     return (0, value)
 
 
-class RecordTableModel(QAbstractTableModel):
+class RecordTableModel(ColumnHeaders, QAbstractTableModel):
     # The rows were rearranged at the trader's request (a sort, a filter, clearing), and the
     # model is done: views that pace their repaints show this one at once.
     rearranged = Signal()
@@ -142,14 +143,6 @@ class RecordTableModel(QAbstractTableModel):
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation, role=_DISPLAY):
-        if orientation == Qt.Orientation.Horizontal:
-            if role == _DISPLAY:
-                return self.columns[section].title
-            if role == _TOOLTIP and self.columns[section].tooltip:
-                return self.columns[section].tooltip
-        return None
 
     def data(self, index: QModelIndex, role=_DISPLAY):
         if role == _DISPLAY:
