@@ -38,7 +38,7 @@ def start(home: Path | str, show: bool = True, lag=None, sim_clock=None):
     settings, warnings = settings_file.load(data.settings_file)
     for warning in warnings:
         log.warning("settings: %s", warning)
-    runtime = runtime_module.build(data, settings)
+    runtime = runtime_module.build(data, settings, sim_clock=sim_clock)
     from terminal.ui import startup_probe
     from terminal.ui.main_window import MainWindow
 
@@ -51,8 +51,6 @@ def start(home: Path | str, show: bool = True, lag=None, sim_clock=None):
     if show:
         window.show()
     window.show_startup_problems(runtime.startup_problems)
-    if sim_clock is not None:
-        runtime.kernel.main_engine.get_gateway(runtime_module.SIM).clock = sim_clock
     runtime.connect_simulator()
     return runtime, window
 

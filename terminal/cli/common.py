@@ -97,7 +97,7 @@ def read(args: argparse.Namespace, paths: DataPaths) -> Request:
     BadInput names the first that is wrong."""
     from terminal.plugins.parameters import ParameterValueError
     from terminal.services import backtest, strategies
-    from terminal.services.strategies import BadInput
+    from terminal.services.errors import BadInput
 
     start = _date(args.start, "--start")
     end = _date(args.end, "--end")
@@ -131,7 +131,7 @@ def read(args: argparse.Namespace, paths: DataPaths) -> Request:
 
 
 def _date(text: str, option: str) -> datetime:
-    from terminal.services.strategies import BadInput
+    from terminal.services.errors import BadInput
 
     try:
         value = datetime.fromisoformat(text.strip())
@@ -143,7 +143,7 @@ def _date(text: str, option: str) -> datetime:
 
 
 def _pair(text: str, option: str) -> tuple[str, str]:
-    from terminal.services.strategies import BadInput
+    from terminal.services.errors import BadInput
 
     name, equals, value = text.partition("=")
     if not equals or not name.strip():
@@ -155,7 +155,7 @@ def _pair(text: str, option: str) -> tuple[str, str]:
 def guarded(command: Callable[[], int]) -> int:
     """Run a command: bad input on stderr with exit 2, an interrupt with 130, and output to a
     pager or `head` that stopped reading ends quietly."""
-    from terminal.services.strategies import BadInput
+    from terminal.services.errors import BadInput
 
     try:
         return command()

@@ -27,7 +27,9 @@ from typing import Any
 from terminal.cli import common
 from terminal.core.paths import DataPaths
 
-DEFAULT_WARMUP_DAYS = 30            # services.optimisation's, without importing it here
+# The workbench's (optimisation.evaluation.load_shared_bars), not imported here: the parser is
+# built at every start; tests/cli/test_optimise_verb.py keeps the two the same.
+DEFAULT_WARMUP_DAYS = 30
 
 
 def add_parser(subparsers) -> None:

@@ -46,10 +46,11 @@ class EngineLogHandler(logging.Handler):
 
 
 class Kernel:
-    def __init__(self, paths: DataPaths, settings: Settings,
-                 committed: Callable[[], object] | None = None) -> None:
+    def __init__(self, paths: DataPaths, settings: Settings, *,
+                 committed: Callable[[], object]) -> None:
         """`committed`: the journal's flush, run before the bridge hands the GUI a batch (see
-        `EventBridge.drain`): what the trader sees is on disk first."""
+        `EventBridge.drain`): what the trader sees is on disk first. Required: a kernel whose
+        GUI could show what is not yet on disk is not one to trade on."""
         self.paths = paths
         self.settings = settings
         self.event_engine = IsolatedEventEngine()

@@ -31,7 +31,7 @@ from terminal.market.contracts import spec_for
 from terminal.plugins.loader import StrategyEntry
 from terminal.services import backtest_bars
 from terminal.services.backtest_bars import Bars
-from terminal.services.strategies import BadInput
+from terminal.services.errors import BadInput
 
 INTERVALS = ("1m", "1h", "d")           # what vn.py's BacktestingEngine runs on
 RUNS_FOLDER = "backtests"

@@ -21,7 +21,7 @@ from terminal.backtest.engine import history_range, select_history
 from terminal.backtest.optimisation.evaluation import SharedBars, load_shared_bars
 from terminal.core.paths import DataPaths
 from terminal.market.resample import ResampleError, resample, shortest_source
-from terminal.services.strategies import BadInput
+from terminal.services.errors import BadInput
 from terminal.storage.market_store import BAR_FIELDS, MarketStore, StoreError, from_ns, to_ns
 
 

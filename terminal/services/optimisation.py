@@ -30,7 +30,8 @@ from terminal.core.paths import DataPaths
 from terminal.plugins.loader import StrategyEntry
 from terminal.plugins.parameters import parameter_list
 from terminal.services.backtest import RUNS_FOLDER, Prepared, backtest, record_settings
-from terminal.services.strategies import BadInput, worker_strategy
+from terminal.services.errors import BadInput
+from terminal.services.strategies import worker_strategy
 
 TABLE_FILE = "optimisation.parquet"
 # vn.py's statistics kept beside the target in the optimisation's table

@@ -9,10 +9,7 @@ from collections.abc import Callable
 from terminal.core.paths import DataPaths
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry, plugin_folders
 from terminal.plugins.parameters import check_name, parse_param, parse_range
-
-
-class BadInput(ValueError):
-    """Input a backtest or an optimisation cannot run with; the message names the value."""
+from terminal.services.errors import BadInput
 
 
 def catalog_for(paths: DataPaths) -> StrategyCatalog:

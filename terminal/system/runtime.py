@@ -102,19 +102,21 @@ class Runtime:
         self.instance.release()
 
 
-def build(paths: DataPaths, settings: Settings) -> Runtime:
+def build(paths: DataPaths, settings: Settings, sim_clock=None) -> Runtime:
     """The runtime, holding the data directory's instance lock (`AlreadyRunning` when another
-    terminal does), or nothing held when it cannot be built."""
+    terminal does), or nothing held when it cannot be built. `sim_clock`: the simulated
+    exchange's clock (tests pass a `ManualClock`, so its market moves only when they say)."""
     instance = InstanceLock(paths.root)
     instance.acquire()                   # before anything is opened: one terminal per folder
     try:
-        return _build(paths, settings, instance)
+        return _build(paths, settings, instance, sim_clock)
     except BaseException:
         instance.release()
         raise
 
 
-def _build(paths: DataPaths, settings: Settings, instance: InstanceLock) -> Runtime:
+def _build(paths: DataPaths, settings: Settings, instance: InstanceLock,
+           sim_clock=None) -> Runtime:
     with contextlib.ExitStack() as opened:   # closed again, newest first, if the build fails
         journal_path = paths.root / "journal.db"
         ran_here_before = journal_path.exists()
@@ -127,7 +129,9 @@ def _build(paths: DataPaths, settings: Settings, instance: InstanceLock) -> Runt
         store = MarketStore(paths.market_dir, on_repair=functools.partial(store_repaired, kernel))
         opened.callback(store.close)
         vnpy_database.install(store)  # before any vn.py engine asks for its database
-        kernel.add_gateway(SimGateway)
+        simulator = kernel.add_gateway(SimGateway)
+        if sim_clock is not None:         # vn.py makes the gateway: its clock is set here
+            simulator.clock = sim_clock
         trading = Trading(kernel.main_engine, kernel.event_engine)
         watchlist = Watchlist(kernel.main_engine,
                               settings.watchlist or [spec.vt_symbol for spec in contracts.SPECS],

@@ -18,3 +18,13 @@ def test_optimise_and_the_old_spelling_parse_to_the_same_command():
 def test_the_old_spelling_is_not_listed():
     text = parser().format_help()
     assert "optimise" in text and "optimize" not in text
+
+
+def test_the_cli_warms_up_as_the_workbench_does():
+    import inspect
+
+    from terminal.backtest.optimisation.evaluation import load_shared_bars
+    from terminal.cli import optimise
+
+    default = inspect.signature(load_shared_bars).parameters["warmup_days"].default
+    assert optimise.DEFAULT_WARMUP_DAYS == default == parse(["optimise", *ARGS]).warmup_days
