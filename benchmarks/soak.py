@@ -187,7 +187,7 @@ class OurSoak:
         await wait_for(lambda: watch.rowCount() >= CONTRACTS, 60, "24 rows in the market watch")
         charts = [window.open_chart(symbol) for symbol in CHART_SYMBOLS[:self.args.charts]]
         if len(charts) == 2:
-            first, second = (window.docks[name] for name in list(window.charts)[-2:])
+            first, second = (window.docks[name] for name in list(window.chart_docks.charts)[-2:])
             window.splitDockWidget(first, second, Qt.Orientation.Vertical)   # both painting
         await wait_for(lambda: not any(chart.loading for chart in charts), 120,
                        "chart history loaded")

@@ -63,11 +63,6 @@ class Settings:
 SPECS = specs(Settings)
 
 
-def help_text(name: str) -> str:
-    """The help text of the setting `name`."""
-    return SPECS[name].help if name in SPECS else ""
-
-
 def parse(data: object) -> tuple[Settings, list[str]]:
     """Settings from decoded JSON, with one warning per rejected or unknown key."""
     settings = Settings()

@@ -6,7 +6,6 @@ the status bar (`ui.status_bar`), and what the menus do: settings, theme, risk.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
@@ -71,18 +70,14 @@ class _FirstPaint(QObject):
 
 class DockWidget:
     """The widget of the dock table's entry `dock_id`, as a window attribute
-    (`window.ticket`); a lazy dock's is built on first use, or with `built_only` is None
-    until then."""
+    (`window.ticket`); a lazy dock's is built on first use."""
 
-    def __init__(self, dock_id: str, built_only: bool = False) -> None:
+    def __init__(self, dock_id: str) -> None:
         self.dock_id = dock_id
-        self.built_only = built_only
 
     def __get__(self, window, owner=None):
         if window is None:
             return self
-        if self.built_only:
-            return window.widgets.get(self.dock_id)
         return window.widget(self.dock_id)
 
 
@@ -94,22 +89,16 @@ class MainWindow(QMainWindow):
     first_painted = Signal()
     settled = Signal()
 
-    # The docks the window's own actions use (any dock: `widget(id)`).
+    # The docks the window, its menus and the smoke run use (any dock: `widget(id)`; built
+    # or not: `widgets`).
     market_watch = DockWidget("market_watch")
     ticket = DockWidget("order_ticket")
     orders = DockWidget("orders")
     trades = DockWidget("trades")
     positions = DockWidget("positions")
-    account = DockWidget("account")
     log_view = DockWidget("log")
     alerts = DockWidget("alerts")
-    strategies = DockWidget("strategies")
     data_manager = DockWidget("data_manager")
-    replay = DockWidget("replay")
-    backtest = DockWidget("backtest")                 # the workbench, built on first use
-    health_dock = DockWidget("health")
-    _backtest = DockWidget("backtest", built_only=True)
-    _health_dock = DockWidget("health", built_only=True)
 
     def __init__(self, runtime: Runtime, lag: LoopLagMonitor | None = None) -> None:
         """The window over `runtime`, with the docks of `registry.DOCKS`; `lag` (the GUI
@@ -139,20 +128,12 @@ class MainWindow(QMainWindow):
                                         self.chart_docks, runtime.kernel.paths.layout_file)
         self.status_bar = TerminalStatusBar(runtime, self.health, self.alerts, self)
         self.setStatusBar(self.status_bar)
-        bar = self.status_bar     # its labels, as the window's (the tests read them)
-        self.risk_label, self.connection_label = bar.risk_label, bar.connection_label
-        self.health_label, self.errors_label = bar.health_label, bar.errors_label
         self.pump.subscribe(self.chart_docks.apply)
-        self.pump.subscribe(bar.count_errors_in)
+        self.pump.subscribe(self.status_bar.count_errors_in)
         self.pump.consumer_failed.connect(self._consumer_failed)
         self.menu_bar = TerminalMenuBar(self)
         self.setMenuBar(self.menu_bar)
-        menus = self.menu_bar     # its actions and menus, as the window's (the tests use them)
-        self.shortcut_actions, self.theme_actions = menus.shortcut_actions, menus.theme_actions
-        self.connect_menu, self.workspaces_menu = menus.connect_menu, menus.workspaces_menu
-        self.workspaces_load_menu = menus.workspaces_menu.load_menu
-        self.reset_layout_action = menus.reset_layout_action
-        self.apply_shortcuts(self.app_settings.shortcuts)
+        self.menu_bar.apply_shortcuts(self.app_settings.shortcuts)
         self._first_paint = _FirstPaint(self)
         self.installEventFilter(self._first_paint)
         self._closed = False
@@ -206,10 +187,6 @@ class MainWindow(QMainWindow):
         self.ticket.load_symbol(vt_symbol)
 
     # ------------------------------------------------------------------ charts
-    @property
-    def charts(self) -> dict[str, ChartDock]:
-        return self.chart_docks.charts
-
     def open_chart(self, vt_symbol: str = "", timeframe: str = "1m",
                    name: str = "") -> ChartDock:
         """A new chart (of the ticket's symbol by default) beside the market watch."""
@@ -217,9 +194,6 @@ class MainWindow(QMainWindow):
 
     def next_chart(self, step: int = 1) -> ChartDock | None:
         return self.chart_docks.next(step)
-
-    def close_charts(self) -> None:
-        self.chart_docks.close_all()
 
     def focus_ticket(self) -> None:
         """The order ticket to the front, its price selected for typing."""
@@ -243,9 +217,6 @@ class MainWindow(QMainWindow):
     def reset_layout(self) -> None:
         self.dock_layout.reset()
 
-    def apply_shortcuts(self, overrides: dict[str, str]) -> list[str]:
-        return self.menu_bar.apply_shortcuts(overrides)
-
     # ------------------------------------------------------------------ theme
     def set_theme(self, name: str, save: bool = True) -> None:
         """Dark or light, for every window and chart, now; remembered in settings.json."""
@@ -254,8 +225,8 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             log.warning("%s; the dark theme is used", exc)
             applied = theme.apply(theme.DEFAULT)
-        if applied.name in self.theme_actions:
-            self.theme_actions[applied.name].setChecked(True)
+        if applied.name in self.menu_bar.theme_actions:
+            self.menu_bar.theme_actions[applied.name].setChecked(True)
         if save and self.app_settings.theme != applied.name:
             self.app_settings.theme = applied.name
             self._save_settings()
@@ -290,7 +261,7 @@ class MainWindow(QMainWindow):
         for name in settings_file.Settings.__dataclass_fields__:
             setattr(old, name, getattr(new, name))       # the runtime shares this object
         self.set_theme(new.theme, save=False)
-        notes += self.apply_shortcuts(new.shortcuts)
+        notes += self.menu_bar.apply_shortcuts(new.shortcuts)
         self.pump.frame = new.frame_ms / 1000.0
         if watchlist_changed:
             notes += self._apply_watchlist(new.watchlist)
@@ -312,25 +283,7 @@ class MainWindow(QMainWindow):
                      f"{', '.join(unknown)}.")]
         return []
 
-    # ------------------------------------------------------------------ workspaces
-    def save_workspace(self, name: str) -> Path:
-        return self.workspaces_menu.save(name)
-
-    def load_workspace(self, name: str) -> bool:
-        return self.workspaces_menu.load(name)
-
-    def delete_workspace(self, name: str) -> None:
-        self.workspaces_menu.delete(name)
-
-    def _fill_workspaces_menu(self) -> None:
-        self.workspaces_menu.fill()
-
-    def show_health(self) -> None:
-        self.show_dock("health")
-
-    def show_backtest(self) -> None:
-        self.show_dock("backtest")
-
+    # ------------------------------------------------------------------ file, help
     def import_market_data(self) -> None:
         self.show_dock("data_manager")
         self.data_manager.open_import()
@@ -379,9 +332,6 @@ class MainWindow(QMainWindow):
         box.open()
         self.startup_box = box
         return box
-
-    def _refresh_status(self) -> None:      # the status bar's second
-        self.status_bar.refresh()
 
     def _consumer_failed(self, error: HandlerError) -> None:
         self.log_view.add_error(error)

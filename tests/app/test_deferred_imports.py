@@ -136,7 +136,7 @@ def test_the_window_paints_before_pandas_talib_and_sqlite_utils_load(tmp_path):
                 seen["settled"] = (sorted(n for n in ("pandas", "sqlite_utils")
                                           if n in sys.modules),
                                    deferred_imports.is_deferred("talib"),
-                                   "import some" in window.replay.message.text())
+                                   "import some" in window.widget("replay").message.text())
                 print("SEEN", seen, flush=True)
                 QTimer.singleShot(0, window.close)
 

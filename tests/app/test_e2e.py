@@ -26,8 +26,8 @@ def test_quotes_order_fill_and_position(qtbot, terminal):
     assert position.volume == 2
     order = window.orders.model.records()[0]
     assert order.status == Status.ALLTRADED
-    qtbot.waitUntil(lambda: window.account.model.rowCount() == 1, timeout=WAIT)
-    account = window.account.model.record(0)
+    qtbot.waitUntil(lambda: window.widget("account").model.rowCount() == 1, timeout=WAIT)
+    account = window.widget("account").model.record(0)
     assert (account.extra or {}).get("commission", 0) > 0
 
     # close it from the positions dock
@@ -156,7 +156,7 @@ def test_failing_gui_consumer_is_reported_and_others_keep_updating(qtbot, termin
     book = runtime.kernel.main_engine.get_gateway("SIM").exchange.books[RB]
     qtbot.waitUntil(lambda: window.market_watch.model.find(RB).datetime == book.datetime,
                     timeout=WAIT)            # the consumers after it still update
-    assert "handler error" in window.errors_label.text()
+    assert "handler error" in window.status_bar.errors_label.text()
     messages = [r.message for r in window.log_view.model.records()]
     assert any("broken view" in m for m in messages)
 
@@ -199,7 +199,7 @@ def test_layout_survives_a_restart_and_can_be_reset(qtbot, data_dir):
         assert window.docks["trades"].isHidden()
         assert window.docks["log"].isFloating()
         assert not window.docks["orders"].isHidden()
-        window.reset_layout_action.trigger()
+        window.menu_bar.reset_layout_action.trigger()
         assert not window.docks["trades"].isHidden()
         assert not window.docks["log"].isFloating()
     finally:

@@ -328,18 +328,18 @@ def test_main_window_status_bar_and_health_dock(terminal, qtbot):
     from terminal.ui.docks.health import HealthDock
 
     _runtime, window = terminal
-    assert window.health is not None and window._health_dock is None
-    qtbot.waitUntil(lambda: "ticks/s" in window.health_label.text(), timeout=WAIT)
-    assert "MB" in window.health_label.text()
-    window.show_health()
+    assert window.health is not None and "health" not in window.widgets
+    qtbot.waitUntil(lambda: "ticks/s" in window.status_bar.health_label.text(), timeout=WAIT)
+    assert "MB" in window.status_bar.health_label.text()
+    window.show_dock("health")
     qtbot.waitUntil(lambda: isinstance(window.docks["health"].widget(), HealthDock),
                     timeout=WAIT)
-    dock = window.health_dock
+    dock = window.widget("health")
     assert dock.timer.isActive() and dock.timer.interval() == 1000
     before = len(window.health.history)
-    window._refresh_status()            # the status bar's second: the dock samples, not it
+    window.status_bar.refresh()         # the status bar's second: the dock samples, not it
     assert len(window.health.history) == before
     dock.refresh()                      # the dock's second
     assert len(window.health.history) == before + 1
     assert dock.value_text("connection:SIM") == "connected"
-    assert window.health_label.text() == status_text(window.health.latest)
+    assert window.status_bar.health_label.text() == status_text(window.health.latest)

@@ -269,8 +269,8 @@ def test_ctp_connect_failure_reported_cleanly(qtbot, app, memory_keyring):
     entry = ctp_entry()
     port = closed_port()
     address = f"tcp://127.0.0.1:{port}"
-    window.connect_menu.populate()
-    dialog = window.connect_menu.open_dialog(entry)
+    window.menu_bar.connect_menu.populate()
+    dialog = window.menu_bar.connect_menu.open_dialog(entry)
     dialog.preset_box.setCurrentIndex(1)  # SimNow: broker 9999, app id, auth code
     assert dialog.value(BROKER) == "9999"
     fill(dialog, {USER: "123456", PASSWORD: PASSWORD_TEXT, TD_ADDRESS: address,
@@ -284,8 +284,9 @@ def test_ctp_connect_failure_reported_cleanly(qtbot, app, memory_keyring):
     assert f"cannot reach trade server {address}" in status.detail or \
         f"cannot reach market data server {address}" in status.detail
     assert "refused" in status.detail               # found at once, not by the watchdog
-    qtbot.waitUntil(lambda: "CTP: failed" in window.connection_label.text(), timeout=WAIT)
-    assert f"127.0.0.1:{port}" in window.connection_label.text()
+    label = window.status_bar.connection_label
+    qtbot.waitUntil(lambda: "CTP: failed" in label.text(), timeout=WAIT)
+    assert f"127.0.0.1:{port}" in label.text()
     qtbot.waitUntil(lambda: any(
         line.source == "CTP" and line.level == "ERROR" and "connection failed" in line.message
         for line in window.log_view.model.records()), timeout=WAIT)
@@ -301,7 +302,7 @@ def test_ctp_connect_failure_reported_cleanly(qtbot, app, memory_keyring):
     assert PASSWORD not in profile
 
     # a second attempt uses a fresh gateway instance and the stored password
-    dialog = window.connect_menu.open_dialog(entry)
+    dialog = window.menu_bar.connect_menu.open_dialog(entry)
     assert dialog.value(USER) == "123456" and dialog.value(PASSWORD) == ""
     assert "keyring" in dialog.widgets[PASSWORD].placeholderText()
     dialog.accept()
@@ -327,7 +328,7 @@ def test_ctp_silent_front_times_out(qtbot, app, no_keyring):
     threading.Thread(target=lambda: accepted.extend(_accept_all(server)), daemon=True).start()
     address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
     runtime.connections.ctp_timeout = 3.0
-    dialog = window.connect_menu.open_dialog(entry)
+    dialog = window.menu_bar.connect_menu.open_dialog(entry)
     assert not dialog.remember.isEnabled()
     assert "asked each time" in dialog.keyring_note.text()
     fill(dialog, {BROKER: "9999", USER: "123456", PASSWORD: PASSWORD_TEXT,
@@ -344,7 +345,7 @@ def test_ctp_silent_front_times_out(qtbot, app, no_keyring):
     server.close()
 
     # no keyring: the next dialog asks for the password again
-    dialog = window.connect_menu.open_dialog(entry)
+    dialog = window.menu_bar.connect_menu.open_dialog(entry)
     assert dialog.value(PASSWORD) == "" and dialog.widgets[PASSWORD].placeholderText() == ""
     assert PASSWORD in dialog.problems()
     dialog.reject()
@@ -366,7 +367,7 @@ def _accept_all(server):
 def test_dialog_checks_addresses(qtbot, app, memory_keyring):
     runtime, window, _close = app
     entry = ctp_entry()
-    dialog = window.connect_menu.open_dialog(entry)
+    dialog = window.menu_bar.connect_menu.open_dialog(entry)
     fill(dialog, {BROKER: "9999", USER: "1", PASSWORD: "p", TD_ADDRESS: "180.168.146.187",
                   MD_ADDRESS: "tcp://180.168.146.187:10211"})
     dialog.accept()
@@ -446,7 +447,7 @@ def test_login_reconnect_and_resubscribe(qtbot, app):
     gateway = runtime.kernel.main_engine.gateways["FAKECTP"]
     qtbot.waitUntil(lambda: RB in gateway.subscribed, timeout=WAIT)  # the watched symbol
     assert "123456@9999" in connections.status("FAKECTP").detail
-    qtbot.waitUntil(lambda: "FAKECTP: connected" in window.connection_label.text(),
+    qtbot.waitUntil(lambda: "FAKECTP: connected" in window.status_bar.connection_label.text(),
                     timeout=WAIT)
 
     gateway.write_log("行情服务器连接断开，原因4097")
@@ -466,8 +467,8 @@ def test_login_reconnect_and_resubscribe(qtbot, app):
     qtbot.waitUntil(lambda: any("reconnected" in line.message
                                 for line in window.log_view.model.records()), timeout=WAIT)
 
-    window.connect_menu.populate()
-    assert "Disconnect FAKECTP" in [a.text() for a in window.connect_menu.actions()]
+    window.menu_bar.connect_menu.populate()
+    assert "Disconnect FAKECTP" in [a.text() for a in window.menu_bar.connect_menu.actions()]
     connections.disconnect("FAKECTP")
     qtbot.waitUntil(lambda: connections.status("FAKECTP").state == State.DISCONNECTED,
                     timeout=WAIT)
@@ -493,19 +494,20 @@ def test_refused_login_fails_and_closes_once(qtbot, app):
     assert "refused the login: CTP:不合法的登录 (code 3)" in detail
     assert "password" in detail
     assert "REFUSING" not in runtime.kernel.main_engine.gateways
-    qtbot.waitUntil(lambda: "REFUSING: failed" in window.connection_label.text(), timeout=WAIT)
+    label = window.status_bar.connection_label
+    qtbot.waitUntil(lambda: "REFUSING: failed" in label.text(), timeout=WAIT)
 
 
 def test_other_gateway_gets_a_dialog_from_its_settings(qtbot, app, fake_packages,
                                                        memory_keyring):
     runtime, window, close = app
-    window.connect_menu.populate()
-    texts = [action.text() for action in window.connect_menu.actions()]
+    window.menu_bar.connect_menu.populate()
+    texts = [action.text() for action in window.menu_bar.connect_menu.actions()]
     assert "FAKE (vnpy_fakegw)…" in texts
-    broken = next(a for a in window.connect_menu.actions() if "vnpy_brokengw" in a.text())
+    broken = next(a for a in window.menu_bar.connect_menu.actions() if "vnpy_brokengw" in a.text())
     assert not broken.isEnabled() and "libbroken.so" in broken.toolTip()
     entry = catalog.find("FAKE")
-    dialog = window.connect_menu.open_dialog(entry)
+    dialog = window.menu_bar.connect_menu.open_dialog(entry)
     from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
     widgets = dialog.widgets

@@ -129,7 +129,7 @@ def check_every_path(qtbot, runtime, window) -> None:
     fill_ticket(window, price=marketable_buy_price(runtime))
     qtbot.mouseClick(window.ticket.buy_button, Qt.MouseButton.LeftButton)
     window.ticket.activateWindow()
-    window.shortcut_actions["trading.buy"].trigger()
+    window.menu_bar.shortcut_actions["trading.buy"].trigger()
     chart = window.open_chart(RB, "1m")
     qtbot.waitUntil(lambda: chart.vt_symbol == RB, timeout=WAIT)
     tick = engine.get_tick(RB)

@@ -207,7 +207,7 @@ def test_risk_dialog_checks_and_applies_and_alerts_are_acknowledged(qtbot, termi
     assert config.limits_for("IF2612.CFFEX").max_order_volume == 2
     assert config.monitors.daily_loss == 80_000 and config.state == TradingState.REDUCE_ONLY
     assert '"IF2612.CFFEX": {' in runtime.risk.path.read_text()
-    assert window.risk_label.text().startswith("Risk: REDUCE-ONLY")
+    assert window.status_bar.risk_label.text().startswith("Risk: REDUCE-ONLY")
 
     window.set_trading_state(TradingState.ACTIVE)
     position = PositionData(gateway_name="CTP", symbol="rb2701", exchange=Exchange.SHFE,

@@ -129,8 +129,8 @@ def test_indicators_and_charts_survive_a_restart(qtbot, data_dir):
     runtime, window = start(data_dir, show=True)
     qtbot.addWidget(window)
     try:
-        assert sorted(window.charts) == ["chart_1", "chart_2"]
-        first, second = window.charts["chart_1"], window.charts["chart_2"]
+        assert sorted(window.chart_docks.charts) == ["chart_1", "chart_2"]
+        first, second = window.chart_docks.charts["chart_1"], window.chart_docks.charts["chart_2"]
         loaded(qtbot, first, second)
         assert (first.vt_symbol, first.timeframe) == (SIM, "5m")
         assert [(i.kind, i.params) for i in first.chart.indicators] == [
@@ -141,7 +141,7 @@ def test_indicators_and_charts_survive_a_restart(qtbot, data_dir):
         first.chart.remove_indicator(first.chart.indicators[1])
         assert len(first.chart.panes) == 2
         window.docks["chart_2"].close()
-        assert list(window.charts) == ["chart_1"]
+        assert list(window.chart_docks.charts) == ["chart_1"]
     finally:
         window.close()
         runtime.close()

@@ -48,7 +48,7 @@ def test_every_entry_has_its_dock_and_view_menu_action(terminal):
         if not spec.lazy:
             assert dock.widget() is window.widget(spec.id)
         if spec.menu:
-            action = window.shortcut_actions[spec.shortcut_id]
+            action = window.menu_bar.shortcut_actions[spec.shortcut_id]
             assert action in view.actions() and action.text() == spec.menu
             assert action.shortcut() == QKeySequence(spec.shortcut)
             assert shortcuts.BY_ID[spec.shortcut_id].default == spec.shortcut
@@ -100,7 +100,7 @@ def test_a_dock_added_to_the_table_is_all_a_new_dock_needs(qtbot, data_dir, monk
             assert dock in window.tabifiedDockWidgets(window.docks["log"])
             view = view_menu(window)
             assert dock.toggleViewAction() in view.actions()
-            action = window.shortcut_actions["view.notes"]
+            action = window.menu_bar.shortcut_actions["view.notes"]
             assert action in view.actions()
             assert action.shortcut() == QKeySequence("Ctrl+Alt+N")
             dock.hide()

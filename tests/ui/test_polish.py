@@ -124,7 +124,7 @@ def test_about_text_lists_every_version_and_copies_it(qtbot, monkeypatch, tmp_pa
 def test_help_about_icon_and_menus(qtbot, terminal):
     runtime, window = terminal
     assert not window.windowIcon().isNull()
-    window.shortcut_actions["help.about"].trigger()
+    window.menu_bar.shortcut_actions["help.about"].trigger()
     dialog = window.about_dialog
     qtbot.waitUntil(dialog.isVisible, timeout=WAIT)
     assert str(runtime.kernel.paths.log_dir) in dialog.text
@@ -135,9 +135,10 @@ def test_help_about_icon_and_menus(qtbot, terminal):
     assert "&Settings…" in [a.text() for a in menus["&File"].actions()]
     view = [a.text() for a in menus["&View"].actions()]
     assert "&Theme" in view and "&Workspaces" in view
-    assert window.shortcut_actions["file.settings"].shortcut() == QKeySequence("Ctrl+,")
-    assert window.shortcut_actions["trading.buy"].shortcut() == QKeySequence("F2")
-    assert window.shortcut_actions["view.backtest"].shortcut() == QKeySequence("Ctrl+Shift+B")
+    actions = window.menu_bar.shortcut_actions
+    assert actions["file.settings"].shortcut() == QKeySequence("Ctrl+,")
+    assert actions["trading.buy"].shortcut() == QKeySequence("F2")
+    assert actions["view.backtest"].shortcut() == QKeySequence("Ctrl+Shift+B")
 
 
 def test_backtest_workbench_and_charts_are_built_on_first_use(qtbot, terminal):
@@ -146,12 +147,12 @@ def test_backtest_workbench_and_charts_are_built_on_first_use(qtbot, terminal):
     from terminal.ui.backtest import BacktestWorkbench
 
     _, window = terminal
-    assert window._backtest is None and not window.charts
-    window.shortcut_actions["view.backtest"].trigger()
+    assert "backtest" not in window.widgets and not window.chart_docks.charts
+    window.menu_bar.shortcut_actions["view.backtest"].trigger()
     qtbot.waitUntil(lambda: isinstance(window.docks["backtest"].widget(), BacktestWorkbench),
                     timeout=WAIT)
-    assert window.backtest is window.docks["backtest"].widget()
-    background = window.backtest.results.equity_plots.backgroundBrush().color().name()
+    assert window.widget("backtest") is window.docks["backtest"].widget()
+    background = window.widget("backtest").results.equity_plots.backgroundBrush().color().name()
     assert background == theme.current().chart.background
 
 
@@ -164,13 +165,13 @@ def test_theme_switch_is_live_and_survives_a_restart(qtbot, data_dir):
         assert window_color() == theme.DARK.window                     # dark by default
         chart = open_loaded_chart(qtbot, window)
         assert chart_background(chart) == theme.DARK.chart.background
-        window.theme_actions["light"].trigger()
+        window.menu_bar.theme_actions["light"].trigger()
         assert window_color() == theme.LIGHT.window
         assert window_color(QPalette.ColorRole.Base) == theme.LIGHT.base
         assert chart_background(chart) == theme.LIGHT.chart.background
         axis = chart.chart.price.getAxis("right")
         assert axis.textPen().color().name() == theme.LIGHT.chart.axis
-        assert window.backtest.results.equity_plots.backgroundBrush().color().name() \
+        assert window.widget("backtest").results.equity_plots.backgroundBrush().color().name() \
             == theme.LIGHT.chart.background
         assert QApplication.style().name().lower() == "fusion"
         saved = json.loads((data_dir / "settings.json").read_text())
@@ -183,8 +184,8 @@ def test_theme_switch_is_live_and_survives_a_restart(qtbot, data_dir):
     qtbot.addWidget(window)
     try:
         assert window_color() == theme.LIGHT.window
-        assert window.theme_actions["light"].isChecked()
-        restored = next(iter(window.charts.values()))       # the chart came back with the layout
+        assert window.menu_bar.theme_actions["light"].isChecked()
+        restored = next(iter(window.chart_docks.charts.values()))   # came back with the layout
         assert chart_background(restored) == theme.LIGHT.chart.background
         window.set_theme("dark")
         assert window_color() == theme.DARK.window
@@ -213,18 +214,19 @@ def test_shortcut_changed_in_the_dialog_fires_and_conflicts_are_refused(qtbot, t
     runtime, window = terminal
     settings_path = runtime.kernel.paths.settings_file
     press(window, "Ctrl+N")
-    qtbot.waitUntil(lambda: len(window.charts) == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(window.chart_docks.charts) == 1, timeout=WAIT)
 
     dialog = window.open_settings()
     dialog.shortcut_edits["view.new_chart"].setKeySequence(QKeySequence("Ctrl+Alt+C"))
     dialog.accept()
     assert not dialog.isVisible()
-    assert window.shortcut_actions["view.new_chart"].shortcut() == QKeySequence("Ctrl+Alt+C")
+    new_chart = window.menu_bar.shortcut_actions["view.new_chart"]
+    assert new_chart.shortcut() == QKeySequence("Ctrl+Alt+C")
     assert json.loads(settings_path.read_text())["shortcuts"] == {"view.new_chart": "Ctrl+Alt+C"}
     press(window, "Ctrl+N")                          # the old keys do nothing now
-    assert len(window.charts) == 1
+    assert len(window.chart_docks.charts) == 1
     press(window, "Ctrl+Alt+C")
-    qtbot.waitUntil(lambda: len(window.charts) == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(window.chart_docks.charts) == 2, timeout=WAIT)
 
     before = settings_path.read_bytes()
     dialog = window.open_settings()
@@ -234,7 +236,7 @@ def test_shortcut_changed_in_the_dialog_fires_and_conflicts_are_refused(qtbot, t
     text = dialog.errors.text()
     assert "Not saved" in text and "“New chart”" in text and "“Buy”" in text
     assert settings_path.read_bytes() == before
-    assert window.shortcut_actions["trading.buy"].shortcut() == QKeySequence("F2")
+    assert window.menu_bar.shortcut_actions["trading.buy"].shortcut() == QKeySequence("F2")
     dialog.shortcut_edits["trading.buy"].setKeySequence(QKeySequence("A"))
     dialog.accept()
     assert dialog.isVisible() and "typing" in dialog.errors.text()
@@ -244,7 +246,7 @@ def test_shortcut_changed_in_the_dialog_fires_and_conflicts_are_refused(qtbot, t
     dialog.accept()
     assert not dialog.isVisible()
     assert json.loads(settings_path.read_text())["shortcuts"] == {}
-    assert window.shortcut_actions["view.new_chart"].shortcut() == QKeySequence("Ctrl+N")
+    assert window.menu_bar.shortcut_actions["view.new_chart"].shortcut() == QKeySequence("Ctrl+N")
 
     # The ticket's buttons name the keys in force.
     assert window.ticket.buy_button.text() == "Buy (F2)"
@@ -279,34 +281,35 @@ def test_workspaces_keep_docks_and_charts(qtbot, terminal):
     kinds = [i.kind for i in chart.chart.indicators]
     params = [i.params for i in chart.chart.indicators]
     window.docks["trades"].close()
-    window.save_workspace("Night session")
+    window.menu_bar.workspaces_menu.save("Night session")
     assert (runtime.kernel.paths.root / "workspaces" / "Night session.ini").exists()
 
     window.docks["trades"].show()
-    window.close_charts()
+    window.chart_docks.close_all()
     other = open_loaded_chart(qtbot, window, "m2705.DCE")
-    assert other.vt_symbol == "m2705.DCE" and len(window.charts) == 1
+    assert other.vt_symbol == "m2705.DCE" and len(window.chart_docks.charts) == 1
 
-    assert window.load_workspace("night SESSION")          # names ignore case
+    assert window.menu_bar.workspaces_menu.load("night SESSION")   # names ignore case
     assert window.docks["trades"].isHidden()
-    assert len(window.charts) == 1
-    (restored,) = window.charts.values()
+    assert len(window.chart_docks.charts) == 1
+    (restored,) = window.chart_docks.charts.values()
     qtbot.waitUntil(lambda: restored.vt_symbol == RB and not restored.loading, timeout=WAIT)
     assert restored.timeframe == "5m"
     assert [i.kind for i in restored.chart.indicators] == kinds == ["MA", "RSI"]
     assert [i.params for i in restored.chart.indicators] == params
     assert window.workspaces.names() == ["Night session"]
 
-    window._fill_workspaces_menu()
-    load_menu = window.workspaces_load_menu
-    assert window.shortcut_actions["view.save_workspace"].shortcut() == QKeySequence("Ctrl+Shift+S")
+    window.menu_bar.workspaces_menu.fill()
+    load_menu = window.menu_bar.workspaces_menu.load_menu
+    save = window.menu_bar.shortcut_actions["view.save_workspace"]
+    assert save.shortcut() == QKeySequence("Ctrl+Shift+S")
     assert [a.text() for a in load_menu.actions() if a.text()] == ["Default layout",
                                                                    "Night session"]
     window.docks["log"].setFloating(True)
     next(a for a in load_menu.actions() if a.text() == "Default layout").trigger()
     assert not window.docks["trades"].isHidden() and not window.docks["log"].isFloating()
 
-    window.delete_workspace("Night session")
+    window.menu_bar.workspaces_menu.delete("Night session")
     assert window.workspaces.names() == []
 
 
@@ -340,7 +343,7 @@ def test_settings_dialog_names_a_bad_value_and_saves_good_ones(qtbot, terminal):
     before = path.read_bytes() if path.exists() else None
     dialog = window.open_settings()
     for item in settings_file.Settings.__dataclass_fields__:
-        assert settings_file.help_text(item), item          # every setting has its help text
+        assert settings_file.SPECS[item].help, item          # every setting has its help text
     assert set(dialog.editors) == set(settings_file.Settings.__dataclass_fields__) - {"shortcuts"}
 
     dialog.set_text("frame_ms", "0")
@@ -512,9 +515,9 @@ def test_next_chart_and_focus_ticket_actions(qtbot, terminal):
     shown = [window.next_chart(), window.next_chart(), window.next_chart(-1)]
     assert {id(c) for c in shown} == {id(first), id(second)}
     assert shown[0] is not shown[1] and shown[2] is shown[0]
-    window.shortcut_actions["trading.focus_ticket"].trigger()
+    window.menu_bar.shortcut_actions["trading.focus_ticket"].trigger()
     qtbot.waitUntil(lambda: QApplication.focusWidget() in (window.ticket.price_edit,
                                                            window.ticket.volume_edit),
                     timeout=WAIT)
-    flatten_all = window.shortcut_actions["trading.flatten_all"]
+    flatten_all = window.menu_bar.shortcut_actions["trading.flatten_all"]
     assert flatten_all.shortcut() == QKeySequence("Ctrl+Shift+F4")

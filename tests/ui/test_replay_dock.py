@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not IF_FILE.exists(), reason=f"{IF_FILE} is not 
 def test_replay_a_day_from_the_dock(qtbot, terminal):
     runtime, window = terminal
     import_file(runtime.store, IF_FILE)
-    dock = window.replay
+    dock = window.widget("replay")
     dock.refresh()
     assert dock.series_box.currentText().startswith("IF2101.CFFEX")
     assert [dock.day_box.itemText(i) for i in range(dock.day_box.count())] == [
@@ -76,7 +76,7 @@ def test_replay_a_day_from_the_dock(qtbot, terminal):
 
 def test_an_empty_store_says_what_to_do(qtbot, terminal):
     _, window = terminal
-    dock = window.replay
+    dock = window.widget("replay")
     # listed once the window has painted and loaded what it deferred (MainWindow.settled)
     qtbot.waitUntil(lambda: "import some" in dock.message.text(), timeout=10_000)
     assert dock.series_box.count() == 0

@@ -58,7 +58,7 @@ def start_with_plugins(qtbot, data_dir, tmp_path, files=None, restore=None):
 
 def test_add_init_start_edit_stop_a_plugin_strategy(qtbot, terminal):
     runtime, window = terminal
-    dock = window.strategies
+    dock = window.widget("strategies")
     qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_tick(RB) is not None, timeout=WAIT)
     assert runtime.cta.classes == {}                 # nothing imported until it is used
     dialog = dock.add()
@@ -68,10 +68,10 @@ def test_add_init_start_edit_stop_a_plugin_strategy(qtbot, terminal):
     assert dialog.select_class("RsiReversionStrategy")
     dialog.symbol_box.setEditText(RB)
     first = next(k for k, v in dialog.defaults().items() if type(v) is int)
-    dialog.param_edits[first].setText("ten")
+    dialog.fields.set_text(first, "ten")
     dialog.accept()
     assert f"{first}: 'ten' is not a whole number" in dialog.error.text() and dialog.isVisible()
-    dialog.param_edits[first].setText(str(dialog.defaults()[first]))
+    dialog.fields.set_text(first, str(dialog.defaults()[first]))
     dialog.accept()
     assert not dialog.isVisible()
     assert list(runtime.cta.classes) == ["RsiReversionStrategy"]
@@ -87,7 +87,7 @@ def test_add_init_start_edit_stop_a_plugin_strategy(qtbot, terminal):
     dock.stop_selected()
     qtbot.waitUntil(lambda: not dock.model.find(name)["variables"]["trading"], timeout=WAIT)
     editor = dock.edit_selected()
-    editor.param_edits[first].setText(str(dock.model.find(name)["parameters"][first] + 1))
+    editor.fields.set_text(first, str(dock.model.find(name)["parameters"][first] + 1))
     editor.accept()
     qtbot.waitUntil(lambda: dock.model.find(name)["parameters"][first]
                     == editor.defaults()[first] + 1, timeout=WAIT)
@@ -100,7 +100,7 @@ def test_add_init_start_edit_stop_a_plugin_strategy(qtbot, terminal):
 def test_a_parameter_that_does_not_fit_its_type_is_refused_beside_its_field(qtbot, terminal):
     """The same words as the command line's --param and the workbench's form: one parser."""
     runtime, window = terminal
-    dock = window.strategies
+    dock = window.widget("strategies")
     dialog = dock.add()
     assert dialog.select_class("MacdTrendStrategy")
     dialog.symbol_box.setEditText(RB)
@@ -135,9 +135,9 @@ def test_a_raising_strategy_is_stopped_and_reported(qtbot, data_dir, tmp_path):
         qtbot.waitUntil(lambda: any(a.rule == "strategy_error" and "broken on purpose"
                                     in a.message for a in window.alerts.model.records()),
                         timeout=WAIT)
-        qtbot.waitUntil(lambda: "ZeroDivisionError" in window.strategies.log.toPlainText(),
-                        timeout=WAIT)
-        state = window.strategies.model.find("broken")
+        dock = window.widget("strategies")
+        qtbot.waitUntil(lambda: "ZeroDivisionError" in dock.log.toPlainText(), timeout=WAIT)
+        state = dock.model.find("broken")
         assert state is not None and not state["variables"]["trading"]
         # The terminal goes on: quotes still arrive.
         before = runtime.kernel.main_engine.get_tick("cu2701.SHFE").datetime
@@ -158,7 +158,7 @@ def test_hostile_plugins_are_listed_with_the_reason_and_refused_while_the_rest_w
                "macd_1": {"class_name": "MacdTrendStrategy", "vt_symbol": RB, "setting": {}}}
     runtime, window, folder = start_with_plugins(qtbot, data_dir, tmp_path, files, restore)
     try:
-        cta, dock = runtime.cta, window.strategies
+        cta, dock = runtime.cta, window.widget("strategies")
         # restored at the start: the shipped strategy is back, the one whose file exits is not
         assert "macd_1" in cta.strategies and "exits_1" not in cta.strategies
         qtbot.waitUntil(lambda: any(

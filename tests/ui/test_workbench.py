@@ -157,7 +157,7 @@ def test_strategies_load_errors_and_typed_parameters(bench):
 
     choose(bench, "RaisingStrategy")
     assert bench.form.params() == {"threshold": 1.5}
-    bench.form.param_widgets["threshold"].setText("a lot")
+    bench.form.fields.set_text("threshold", "a lot")
     assert bench.run() is None
     assert "threshold: 'a lot' is not a number" in bench.message.text()
     assert bench.runs.list() == []
@@ -454,12 +454,12 @@ def test_the_terminal_has_a_backtest_dock_in_the_view_menu(terminal):
     runtime, window = terminal
     dock = window.docks["backtest"]
     assert dock.windowTitle() == "Backtest"
-    workbench = window.backtest
+    workbench = window.widget("backtest")
     assert workbench.store is runtime.store and workbench.catalog is runtime.catalog
     assert workbench.runs.root == runtime.kernel.paths.root / "backtests"
     menus = {menu.title(): menu for menu in window.menuBar().findChildren(QMenu)}
     shown = [action.text() for action in menus["&View"].actions()]
     assert "Backtest" in shown and "&Backtest workbench" in shown
     window.docks["backtest"].hide()
-    window.show_backtest()
+    window.menu_bar.shortcut_actions["view.backtest"].trigger()
     assert window.docks["backtest"].isVisible()

@@ -230,7 +230,7 @@ class SettingsPanel(QWidget):
         self._show_entry()
         self._build_params(entry.parameters)
         for key, text in held.items():
-            if key in self.param_widgets and kind_of(entry.parameters[key]) == \
+            if key in self.fields.fields and kind_of(entry.parameters[key]) == \
                     kind_of(previous.get(key)):
                 self.fields.set_text(key, text)
 
@@ -260,15 +260,10 @@ class SettingsPanel(QWidget):
         self.params_box.setTitle(f"Parameters ({len(defaults)})" if defaults
                                  else "Parameters (none)")
 
-    @property
-    def param_widgets(self) -> dict:
-        """The parameters' fields, by name."""
-        return self.fields.fields
-
     def set_params(self, values: dict) -> None:
         """Put values into the fields (those the strategy has)."""
         for name, value in values.items():
-            if name in self.param_widgets:
+            if name in self.fields.fields:
                 self.fields.set_value(name, value)
 
     def params(self) -> dict:

@@ -143,11 +143,6 @@ class StrategyDialog(QDialog):
         entry = self.catalog.entries.get(self.class_name())
         return dict(entry.parameters) if entry is not None else {}
 
-    @property
-    def param_edits(self) -> dict:
-        """The parameters' fields, by name."""
-        return self.fields.fields
-
     def _class_changed(self, name: str) -> None:
         self._shown_defaults = self.defaults()
         self.fields.build(self._shown_defaults,
