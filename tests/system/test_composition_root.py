@@ -105,3 +105,24 @@ def test_a_build_that_fails_closes_what_it_had_opened(data_dir, monkeypatch):
     monkeypatch.undo()
     runtime = runtime_module.build(data, Settings())     # the folder is free again
     runtime.close()
+
+
+def test_a_repaired_catalogue_is_said_in_an_alert_the_journal_keeps(data_dir):
+    """The store opens its catalogue when first asked (a dock or a chart), after the journal
+    listens: the alert saying what the rebuild fixed is kept with the day's alerts."""
+    from terminal.core.settings import Settings
+    from terminal.system import runtime as runtime_module
+    from tests.helpers import drained
+
+    data = paths.prepare(data_dir)
+    data.market_dir.mkdir(parents=True, exist_ok=True)
+    (data.market_dir / "catalogue.db").write_bytes(b"not a database" * 100)
+    runtime = runtime_module.build(data, Settings())
+    try:
+        assert runtime.store.series() == []          # opens, finds it damaged, rebuilds it
+        drained(runtime.kernel.event_engine)
+        runtime.journal.flush()
+        kept = runtime.journal.load()
+        assert any(alert.rule == "market_data" for alert in kept.alerts), kept.alerts
+    finally:
+        runtime.close()
