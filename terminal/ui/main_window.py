@@ -123,11 +123,13 @@ class MainWindow(QMainWindow):
         self.resize(1500, 900)
 
         self.pump.subscribe(self._learn_contracts)
+        # Before the docks: a dock's factory may use it (the Health dock's does).
+        self.status_bar = TerminalStatusBar(
+            runtime, self.health, lambda: len(self.alerts.unacknowledged()), self)
+        self.setStatusBar(self.status_bar)
         self._build_docks()
         self.dock_layout = WindowLayout(self, self.dock_table.values(), self.docks,
                                         self.chart_docks, runtime.kernel.paths.layout_file)
-        self.status_bar = TerminalStatusBar(runtime, self.health, self.alerts, self)
-        self.setStatusBar(self.status_bar)
         self.pump.subscribe(self.chart_docks.apply)
         self.pump.subscribe(self.status_bar.count_errors_in)
         self.pump.consumer_failed.connect(self._consumer_failed)

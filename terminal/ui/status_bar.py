@@ -4,6 +4,7 @@ handler errors. Refreshed every second; errors counted as the bridge pump report
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
@@ -18,18 +19,19 @@ from terminal.ui.docks.health import HealthDock, HealthStatusLabel
 
 if TYPE_CHECKING:
     from terminal.system.runtime import Runtime
-    from terminal.ui.docks.alerts import AlertsDock
 
 REFRESH_MS = 1000
 
 
 class TerminalStatusBar(QStatusBar):
-    def __init__(self, runtime: Runtime, health: HealthSampler, alerts: AlertsDock,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, runtime: Runtime, health: HealthSampler,
+                 alerts_to_acknowledge: Callable[[], int], parent: QWidget | None = None) -> None:
+        """`alerts_to_acknowledge`: how many the Alerts dock holds unacknowledged, asked when
+        the line is drawn (the bar is made before the docks, so their factories may use it)."""
         super().__init__(parent)
         self.runtime = runtime
         self.health = health
-        self.alerts = alerts
+        self.alerts_to_acknowledge = alerts_to_acknowledge
         self.risk_label = QLabel()
         self.connection_label = ConnectionStatusLabel(runtime.kernel, runtime.connections)
         self.health_label = HealthStatusLabel()
@@ -55,7 +57,7 @@ class TerminalStatusBar(QStatusBar):
             self.health_label.show_sample(self.health.sample(), self.health.levels())
 
     def show_risk_state(self) -> None:
-        unacknowledged = len(self.alerts.unacknowledged())
+        unacknowledged = self.alerts_to_acknowledge()
         alerts = f", {unacknowledged} alert(s) to acknowledge" if unacknowledged else ""
         state = self.runtime.risk.config.state
         color = {TradingState.HALTED: ERROR_HEX, TradingState.REDUCE_ONLY: WARNING_HEX}.get(

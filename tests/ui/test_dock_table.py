@@ -120,3 +120,22 @@ def test_a_dock_added_to_the_table_is_all_a_new_dock_needs(qtbot, data_dir, monk
         monkeypatch.undo()
         importlib.reload(shortcuts)
     assert "view.notes" not in shortcuts.BY_ID
+
+
+def test_every_dock_can_be_built_at_start(qtbot, data_dir, monkeypatch):
+    """`lazy` only defers a dock's cost: a factory never depends on it (the status bar and the
+    rest of the window exist before any dock is made)."""
+    import dataclasses
+
+    from terminal.app.main import start
+    from terminal.gateways.sim.clock import ManualClock
+
+    monkeypatch.setattr(registry, "DOCKS", tuple(dataclasses.replace(dock, lazy=False)
+                                                 for dock in registry.DOCKS))
+    runtime, window = start(data_dir, show=True, sim_clock=ManualClock())
+    qtbot.addWidget(window)
+    try:
+        assert set(window.widgets) == {dock.id for dock in registry.DOCKS}
+    finally:
+        window.close()
+        runtime.close()
