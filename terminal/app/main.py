@@ -106,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command:                    # a verb of the command line: no window
         configure_logging(data_paths)
         return args.run(args, data_paths)
+    from terminal.app import qt_libraries
+
+    missing = qt_libraries.problem()    # Qt would end the process without saying what
+    if missing:
+        print(f"trading-terminal: {missing}", file=sys.stderr)
+        return 2
 
     # Everything that is not Qt is imported before PySide6: once PySide6 is loaded, its import
     # hook reads the source of every Python module imported after it (shiboken's
