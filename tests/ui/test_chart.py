@@ -312,3 +312,52 @@ def test_zoomed_out_blocks_follow_the_bars_and_live_changes():
     pyramid.changed(count)
     assert pyramid.level(4)["high"][-1] == 20_000.0 and len(pyramid.level(4)["high"]) == 2501
     assert pyramid.level(2)["volume"][-1] == 999.0
+
+
+def _empty_chart(qtbot):
+    from terminal.core.timezone import CHINA_TZ
+    from terminal.ui.chart.widget import ChartWidget
+
+    chart = ChartWidget(CHINA_TZ)
+    qtbot.addWidget(chart)
+    chart.resize(900, 420)
+    chart.set_history({name: np.array([], dtype=np.int64 if name == "datetime" else float)
+                       for name in ("datetime", "open_price", "high_price", "low_price",
+                                    "close_price", "volume")})
+    return chart
+
+
+def _bar(minute: int) -> tuple[int, dict]:
+    price = 3_000.0 + minute
+    return (1_700_000_000 * 10**9 + minute * 60 * 10**9,
+            {"open_price": price, "high_price": price + 1, "low_price": price - 1,
+             "close_price": price, "volume": 10.0})
+
+
+def _in_view(chart, index: int) -> bool:
+    (left, right), _ = chart.price.getViewBox().viewRange()
+    return left < index < right
+
+
+def test_live_bars_on_an_empty_chart_are_in_view_from_the_first(qtbot):
+    """A symbol with no stored history: every new bar shows at once, none waits for End."""
+    from terminal.ui.chart.widget import INITIAL_BARS
+
+    chart = _empty_chart(qtbot)
+    for minute in range(INITIAL_BARS + 50):
+        assert chart.put_bar(*_bar(minute)) == "appended"
+        assert _in_view(chart, minute), minute
+        if minute < INITIAL_BARS:
+            assert _in_view(chart, 0), minute           # the first bar stays until the view is full
+    (left, right), _ = chart.price.getViewBox().viewRange()
+    assert right - left <= INITIAL_BARS + 3                # then the view slides, its width kept
+
+
+def test_a_chart_scrolled_back_stays_where_the_trader_put_it(qtbot):
+    chart = _empty_chart(qtbot)
+    for minute in range(60):
+        chart.put_bar(*_bar(minute))
+    chart.price.getViewBox().setXRange(5, 20, padding=0)
+    chart.put_bar(*_bar(60))
+    (left, right), _ = chart.price.getViewBox().viewRange()
+    assert (left, right) == (5, 20)

@@ -185,9 +185,12 @@ class ChartWidget(QWidget):
         for indicator in self.indicators:
             self._compute_tail(indicator, appended=outcome == "appended")
         if outcome == "appended" and following:
+            # The newest bar comes into view: the view slides one bar, or while it still
+            # shows the first bar and is narrower than a first view, it widens instead.
             box = self.price.getViewBox()
             (left, right), _ = box.viewRange()
-            box.setXRange(left + 1, right + 1, padding=0)
+            widening = left < 0 and right + 1 - left <= INITIAL_BARS + 2.5
+            box.setXRange(left if widening else left + 1, right + 1, padding=0)
         else:
             self.fit_y(live=True)
         return outcome
