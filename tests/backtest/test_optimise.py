@@ -31,6 +31,7 @@ from terminal.storage.market_store import MarketStore
 
 from tests.helpers import SHARED_DATA
 from tests.helpers import random_walk_bars
+from tests.helpers.processes import dead, no_children_left
 
 RB_FILE = SHARED_DATA / "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
 needs_rb = pytest.mark.skipif(not RB_FILE.exists(), reason=f"{RB_FILE} is not there")
@@ -76,26 +77,6 @@ def direct(bars: list, settings: BacktestSettings, params: dict) -> dict:
     engine.run_backtesting()
     engine.calculate_result()
     return engine.calculate_statistics(output=False)
-
-
-def dead(pid: int) -> bool:
-    """Gone, or a zombie waiting for init (it was reparented there) to reap it."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-def no_children_left() -> bool:
-    return not [child for child in psutil.Process().children(recursive=True)
-                if not _is_resource_tracker(child)]
-
-
-def _is_resource_tracker(process: psutil.Process) -> bool:
-    try:
-        return "resource_tracker" in " ".join(process.cmdline())
-    except psutil.Error:
-        return False
 
 
 # ---------------------------------------------------------------------- parameter space

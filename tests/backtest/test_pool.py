@@ -19,6 +19,7 @@ import pytest
 from terminal.backtest import pool_worker
 from terminal.backtest.pool import (
     CANCELLED, DONE, FAILED, QUEUED, RUNNING, BacktestPool, JobCancelled, JobFailed)
+from tests.helpers.processes import dead, no_children_left
 
 
 def sleeper(report, seconds: float, tag: str = "") -> tuple:
@@ -54,28 +55,6 @@ def gone(pid: int) -> bool:
     except psutil.NoSuchProcess:
         return True
     return False
-
-
-def dead(pid: int) -> bool:
-    """Gone, or a zombie waiting for whoever it was reparented to (init) to reap it."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-def no_children_left() -> bool:
-    """No child process of ours, alive or zombie (multiprocessing's resource tracker, started
-    once for the session by the spawn test, aside)."""
-    return not [child for child in psutil.Process().children(recursive=True)
-                if not _is_resource_tracker(child)]
-
-
-def _is_resource_tracker(process: psutil.Process) -> bool:
-    try:
-        return "resource_tracker" in " ".join(process.cmdline())
-    except psutil.Error:         # a zombie has no command line
-        return False
 
 
 @pytest.fixture

@@ -8,15 +8,13 @@ strategies run as usual, and one of theirs is refused with the reason."""
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pandas as pd
 import pytest
 
-from terminal.app.main import main as terminal_main
-
 from tests.helpers import SHARED_DATA
+from tests.helpers.processes import command as main
 from tests.helpers.parameters import REFUSED
 from tests.helpers.plugin_files import HOSTILE, LIMIT, write_hostile
 
@@ -40,15 +38,6 @@ class BrokenOnBarStrategy(CtaTemplate):
     def on_bar(self, bar):
         raise ZeroDivisionError("broken on purpose")
 '''
-
-
-def main(argv: list[str]) -> int:
-    """One command, as from a shell: the process moves into the data directory, so come back."""
-    here = os.getcwd()
-    try:
-        return terminal_main(argv)
-    finally:
-        os.chdir(here)
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,9 @@ import os
 
 import pytest
 
-from terminal.app.main import main as terminal_main
-
 from tests.helpers import SHARED_DATA
+from tests.helpers.processes import command as main
 
-
-def main(argv: list[str]) -> int:
-    """One command, as from a shell: the process moves into the data directory, so come back."""
-    here = os.getcwd()
-    try:
-        return terminal_main(argv)
-    finally:
-        os.chdir(here)
 
 RB = "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
 
