@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from terminal.backtest import pool_jobs as backtest_jobs
+from terminal.backtest import pool_jobs
 from terminal.backtest.engine import BacktestSettings
 from terminal.backtest.pool_jobs import RunResult, chart_columns, settings_from, settings_record
 from terminal.backtest.pool import JobHandle
@@ -37,7 +37,7 @@ def submit_run(runs: RunStore, submit: Submit, market_root: Path | str, entry: S
     kwargs = dict(market_root=str(market_root), strategy=worker_strategy(entry),
                   settings=settings, params=params)
     try:
-        handle = submit(backtest_jobs.run_backtest, kwargs,
+        handle = submit(pool_jobs.run_backtest, kwargs,
                         name=f"{entry.name} {settings.vt_symbol}", time_limit=time_limit)
     except BaseException as exc:
         runs.set_status(run_id, FAILED, f"the run could not be started: {exc}")

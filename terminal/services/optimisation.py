@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from terminal.backtest import pool_jobs as backtest_jobs
+from terminal.backtest import pool_jobs
 from terminal.backtest.engine import BacktestSettings
 from terminal.backtest.optimisation.evaluation import BacktestEvaluator
 from terminal.backtest.optimisation.optimiser import Optimiser
@@ -202,6 +202,6 @@ def submit_search(submit: Callable[..., JobHandle], market_root: Path | str,
                   fixed=fixed, maximise=search.maximise, workers=search.worker_count,
                   population=search.population, generations=search.generations,
                   seed=search.seed)
-    return submit(backtest_jobs.optimise, kwargs,
+    return submit(pool_jobs.optimise, kwargs,
                   name=f"optimise {entry.name} {settings.vt_symbol}", time_limit=time_limit)
 
