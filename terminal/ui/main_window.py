@@ -141,6 +141,10 @@ class MainWindow(QMainWindow):
         self._closed = False
         self.is_settled = False
         self.first_painted.connect(self._load_deferred)
+        # A first start (no layout kept yet) shows a chart of the first watchlist symbol once
+        # the window has settled: pyqtgraph is not worth delaying the first paint for.
+        self.first_start = not runtime.kernel.paths.layout_file.exists()
+        self.settled.connect(self._open_first_chart)
         self.restore_layout()
         self.set_theme(self.app_settings.theme, save=False)
 
@@ -193,6 +197,11 @@ class MainWindow(QMainWindow):
                    name: str = "") -> ChartDock:
         """A new chart (of the ticket's symbol by default) beside the market watch."""
         return self.chart_docks.open(vt_symbol, timeframe, name)
+
+    def _open_first_chart(self) -> None:
+        symbols = self.runtime.watchlist.symbols
+        if self.first_start and not self.chart_docks.charts and symbols and not self._closed:
+            self.chart_docks.open(symbols[0])
 
     def next_chart(self, step: int = 1) -> ChartDock | None:
         return self.chart_docks.next(step)

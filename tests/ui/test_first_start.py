@@ -1,0 +1,32 @@
+"""The first start shows a chart: a new user sees a market, not an empty space where charts go.
+Later starts keep the layout the trader left, charts or none."""
+
+from __future__ import annotations
+
+from terminal.app.main import start
+from tests.helpers.gui import WAIT
+
+
+def test_first_start_opens_a_chart_of_the_first_watchlist_symbol(qtbot, data_dir):
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    try:
+        first = runtime.watchlist.symbols[0]
+        qtbot.waitUntil(lambda: window.is_settled and bool(window.chart_docks.charts), timeout=WAIT)
+        [chart] = window.chart_docks.charts.values()
+        qtbot.waitUntil(lambda: not chart.loading, timeout=WAIT)
+        assert chart.vt_symbol == first
+        window.docks["chart_1"].close()          # the trader closes it: that is the layout now
+    finally:
+        window.close()
+        runtime.close()
+
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window.is_settled, timeout=WAIT)
+        qtbot.wait(50)                           # anything queued after `settled` has run
+        assert window.chart_docks.charts == {}
+    finally:
+        window.close()
+        runtime.close()
