@@ -88,7 +88,8 @@ def _list(args, store) -> int:
     print(f"{'symbol':<12}{'exchange':<9}{'interval':<9}{'count':>10}  first{' ' * 21}last")
     for s in series:
         print(f"{s.symbol:<12}{s.exchange.value:<9}{s.interval:<9}{s.count:>10,}  "
-              f"{s.first:%Y-%m-%d %H:%M:%S}  {s.last:%Y-%m-%d %H:%M:%S}")
+              f"{s.first:%Y-%m-%d %H:%M:%S}  {s.last:%Y-%m-%d %H:%M:%S}"
+              + ("  simulated" if s.simulated else ""))
     return 0
 
 

@@ -61,6 +61,9 @@ EXPORT_FILTERS = {"CSV files (*.csv)": ".csv", "Parquet files (*.parquet)": ".pa
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 
 Key = tuple[str, str, str]  # symbol, exchange value, interval
+SIMULATED = " · simulated"
+SIMULATED_TIP = ("Simulated history: made by the simulated exchange's price process, "
+                 "not market data")
 
 
 def interval_order(interval: str) -> tuple[int, int]:
@@ -201,9 +204,11 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             exchange_item.setFont(0, bold)
             for symbol in sorted(symbols):
                 infos = sorted(symbols[symbol], key=lambda s: interval_order(s.interval))
-                symbol_item = self._item(exchange_item, symbol, infos)
+                symbol_item = self._item(exchange_item, symbol + (
+                    SIMULATED if any(info.simulated for info in infos) else ""), infos)
                 for info in infos:
-                    leaf = self._item(symbol_item, info.interval, [info])
+                    leaf = self._item(symbol_item, info.interval
+                                      + (SIMULATED if info.simulated else ""), [info])
                     key = (info.symbol, info.exchange.value, info.interval)
                     leaf.setData(0, KEY_ROLE, key)
                     self._mark(leaf, key)
@@ -227,15 +232,16 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         return item
 
     def _mark(self, leaf: QTreeWidgetItem, key: Key) -> None:
-        """A damaged series in red, what failed in its tooltip."""
+        """A damaged series in red, what failed in its tooltip; a simulated one says so."""
         damaged = self.damaged.get(key)
+        info = self.series.get(key)
         for column in range(len(COLUMNS)):
             if damaged:
                 leaf.setForeground(column, ERROR_BRUSH)
                 leaf.setToolTip(column, "Damaged, cannot be read:\n" + "\n".join(damaged))
             else:
                 leaf.setData(column, Qt.ItemDataRole.ForegroundRole, None)
-                leaf.setToolTip(column, "")
+                leaf.setToolTip(column, SIMULATED_TIP if info and info.simulated else "")
 
     def item_for(self, symbol: str, exchange: str, interval: str) -> QTreeWidgetItem | None:
         key = (symbol, exchange, interval)
