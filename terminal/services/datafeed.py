@@ -84,3 +84,18 @@ def open_datafeed(name: str, username: str, password: str):
         raise BadInput(f"datafeed {name} did not log in"
                        + (": " + "; ".join(map(str, messages)) if messages else ""))
     return datafeed
+
+
+def opener(name: str, username: str):
+    """What a chart calls to open the configured datafeed when the store and the gateway have
+    no history: (name, datafeed) with the keyring's password, or None when no datafeed is
+    set. Raises as open_datafeed does (the chart shows why)."""
+    if not name.strip():
+        return None
+
+    def open_configured():
+        checked = check_name(name)
+        password = stored_password(checked) if installed(checked) else ""
+        return checked, open_datafeed(checked, username, password or "")
+
+    return open_configured

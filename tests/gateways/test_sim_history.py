@@ -109,12 +109,17 @@ def test_the_same_seed_makes_the_same_bars_and_more_days_only_add_older_ones():
     assert contract_seed(0, "x").entropy == 0x9c2e3ea8bc6c8d6cce5ab1feb420296f
 
 
-def test_a_friday_evening_start_counts_the_days_before_monday():
+def test_a_friday_evening_start_counts_the_days_before_monday_and_a_weekend_one_ends_friday():
     spec = SPECS["rb2701.SHFE"]
     friday_evening = datetime(2026, 12, 11, 21, 30, tzinfo=CHINA_TZ)
     times = from_ns(trading_minutes(spec, friday_evening), CHINA_TZ)
     assert times[-1] == datetime(2026, 12, 11, 21, 29, tzinfo=CHINA_TZ)   # Monday's night
     assert trading_day(times[-1]).weekday() == 0
+    # At the weekend the history ends with Friday's day session: the live simulator trades
+    # through the weekend, and its Saturday minutes must come after the history's.
+    saturday = datetime(2026, 12, 12, 10, 0, tzinfo=CHINA_TZ)
+    times = from_ns(trading_minutes(spec, saturday), CHINA_TZ)
+    assert times[-1] == datetime(2026, 12, 11, 14, 59, tzinfo=CHINA_TZ)
 
 
 def test_query_history_ends_at_the_start_and_is_the_same_for_a_seed_whatever_else_is_listed():

@@ -105,11 +105,17 @@ def _template(spec: ContractSpec) -> _Template:
 def trading_minutes(spec: ContractSpec, end: datetime, days: int = HISTORY_DAYS) -> np.ndarray:
     """Start times (int64 ns) of the contract's trading minutes before `end` (cut to its
     minute): the whole of the `days` trading days before `end`'s own, and the part of that
-    one already past."""
+    one already past (at the weekend: up to Friday's close)."""
     template = _template(spec)
     limit = to_ns(end.replace(second=0, microsecond=0))
+    last = trading_day(end)
+    if end.weekday() >= 5:
+        # At the weekend the live simulator trades on (it keeps no hours): its Saturday
+        # minutes are Saturday's, so history ends with Friday's day session, not Monday's
+        # night (Friday evening), which the minutes after it would follow out of order.
+        last = _previous_business_day(last)
     stamps = []
-    for day in business_days_back(trading_day(end), days + 1):
+    for day in business_days_back(last, days + 1):
         eve = _previous_business_day(day)
         base = np.where(template.evening, _midnight_ns(eve),
                         np.where(template.after_midnight,
