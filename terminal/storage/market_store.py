@@ -81,7 +81,7 @@ EXCHANGES = set(Exchange._value2member_map_)
 
 BAR_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
               "open_interest")
-_BAR_INIT_ORDER = ("volume", "turnover", "open_interest", "open_price", "high_price",
+BAR_INIT_ORDER = ("volume", "turnover", "open_interest", "open_price", "high_price",
                    "low_price", "close_price")  # BarData's own field order
 TICK_FIELDS = (
     "last_price", "last_volume", "volume", "turnover", "open_interest", "limit_up",
@@ -176,9 +176,10 @@ def _gc_paused():
             gc.enable()
 
 
-def _bars(symbol: str, exchange: Exchange, interval: Interval, times: list[datetime],
-          columns: list[list[float]]) -> list[BarData]:
-    """BarData as `BarData("DB", symbol, exchange, ...)` makes them, without the call.
+def make_bars(symbol: str, exchange: Exchange, interval: Interval, times: list[datetime],
+              columns: list[list[float]], gateway_name: str = "DB") -> list[BarData]:
+    """BarData as `BarData(gateway_name, symbol, exchange, ...)` makes them, without the
+    call; `columns` in BAR_INIT_ORDER.
 
     The attributes are set in the order its __init__ and __post_init__ set them (so the
     objects keep vn.py's compact shared-key layout), vt_symbol included; a test checks the
@@ -192,7 +193,7 @@ def _bars(symbol: str, exchange: Exchange, interval: Interval, times: list[datet
         for moment, volume, turnover, interest, open_, high, low, close in zip(
                 times, *columns, strict=True):
             bar = new(BarData)
-            bar.gateway_name = "DB"
+            bar.gateway_name = gateway_name
             bar.symbol = symbol
             bar.exchange = exchange
             bar.datetime = moment
@@ -334,8 +335,8 @@ class MarketStore:
         if table.num_rows == 0:
             return []
         times = from_ns(table.column("datetime").to_numpy(), self.tz)
-        columns = [_values(table.column(name)) for name in _BAR_INIT_ORDER]
-        return _bars(symbol, exchange, interval, times, columns)
+        columns = [_values(table.column(name)) for name in BAR_INIT_ORDER]
+        return make_bars(symbol, exchange, interval, times, columns)
 
     # ------------------------------------------------------------------ ticks
     def save_ticks(self, ticks: list[TickData]) -> int:
