@@ -99,8 +99,8 @@ def read(args: argparse.Namespace, paths: DataPaths) -> Request:
     from terminal.services import backtest, strategies
     from terminal.services.errors import BadInput
 
-    start = _date(args.start, "--start")
-    end = _date(args.end, "--end")
+    start = date_option(args.start, "--start")
+    end = date_option(args.end, "--end")
     if start > end.replace(hour=23, minute=59, second=59):
         raise BadInput(f"--start {args.start} is after --end {args.end}")
     try:
@@ -130,7 +130,8 @@ def read(args: argparse.Namespace, paths: DataPaths) -> Request:
     return Request(entry, symbol, exchange, interval, start, end, params, ranges, costs)
 
 
-def _date(text: str, option: str) -> datetime:
+def date_option(text: str, option: str) -> datetime:
+    """A date or date and time given as `option`, China local (no zone)."""
     from terminal.services.errors import BadInput
 
     try:

@@ -6,11 +6,14 @@
     data delete SYMBOL.EXCHANGE INTERVAL        remove a series
     data resample SYMBOL.EXCHANGE TARGET [--from 1m]   store longer bars built on sessions
     data verify [SYMBOL.EXCHANGE [INTERVAL]]    check every part's hash and page checksums
+    data download SYMBOL.EXCHANGE INTERVAL [--start D] [--end D] [--source sim|datafeed]
+                                                history bars into the store
 
 INTERVAL is a bar interval as stored ("1m", "5m", "1h", "d") or "tick".
 
 Exit codes: 0 done; 1 `verify` found damaged parts (each named); 2 bad input, or a series
-that cannot be read (a damaged part is named).
+that cannot be read (a damaged part is named); 130 a download interrupted (Ctrl-C: the whole
+requests already stored are kept, and said).
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from terminal.core.symbols import split_vt_symbol
 
 EXIT_DAMAGED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 def add_parser(subparsers) -> None:
     data = subparsers.add_parser(
-        "data", help="import, list, export, delete, resample or verify market data")
+        "data", help="import, list, export, delete, resample, verify or download market data")
     commands = data.add_subparsers(dest="data_command", required=True)
     commands.add_parser("list", help="list the series in the store")
     imp = commands.add_parser("import", help="import CSV files of bars or ticks")
@@ -62,6 +66,21 @@ def add_parser(subparsers) -> None:
         "verify", help="check every stored part against its hash and page checksums")
     verify.add_argument("vt_symbol", nargs="?", help="only this symbol, e.g. rb2401.SHFE")
     verify.add_argument("interval", nargs="?", help="only this interval: 1m, 5m, d ... or tick")
+    download = commands.add_parser(
+        "download", help="download history bars into the store: the simulated exchange's "
+        "(marked simulated) or a vn.py datafeed's")
+    download.add_argument("vt_symbol", help="e.g. rb2701.SHFE")
+    download.add_argument("interval", help="1m, 1h or d")
+    download.add_argument("--start", metavar="DATE",
+                          help="first day, YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (default: 30 days "
+                          "before the end)")
+    download.add_argument("--end", metavar="DATE",
+                          help="last day, YYYY-MM-DD (included to its end) or 'YYYY-MM-DD "
+                          "HH:MM' (default: now)")
+    download.add_argument("--source", choices=("sim", "datafeed"),
+                          help="sim: the simulated exchange's history for the settings' seed; "
+                          "datafeed: the vn.py datafeed set in the settings (default: the "
+                          "datafeed when one is set, else sim)")
     data.set_defaults(run=run)
 
 
@@ -70,6 +89,8 @@ def run(args: argparse.Namespace, paths: DataPaths) -> int:
 
     store = MarketStore(paths.market_dir)
     try:
+        if args.data_command == "download":
+            return _download(args, store, paths)
         return {"list": _list, "import": _import, "export": _export, "delete": _delete,
                 "resample": _resample, "verify": _verify}[
             args.data_command](args, store)
@@ -88,7 +109,8 @@ def _list(args, store) -> int:
     print(f"{'symbol':<12}{'exchange':<9}{'interval':<9}{'count':>10}  first{' ' * 21}last")
     for s in series:
         print(f"{s.symbol:<12}{s.exchange.value:<9}{s.interval:<9}{s.count:>10,}  "
-              f"{s.first:%Y-%m-%d %H:%M:%S}  {s.last:%Y-%m-%d %H:%M:%S}")
+              f"{s.first:%Y-%m-%d %H:%M:%S}  {s.last:%Y-%m-%d %H:%M:%S}"
+              + ("  simulated" if s.simulated else ""))
     return 0
 
 
@@ -183,3 +205,80 @@ def _verify(args, store) -> int:
     print(f"verified {parts} part{'s' * (parts != 1)} of {report.series} series ({size}): "
           "all intact")
     return 0
+
+
+def _download(args, store, paths: DataPaths) -> int:
+    """Asked on a worker thread, so that Ctrl-C cancels between two requests and the whole
+    ones already stored are kept (and said)."""
+    import threading
+
+    from terminal.core import settings as settings_file
+    from terminal.services import history_download as downloads
+
+    settings, _ = settings_file.load(paths.settings_file)
+    request = downloads.check_download(args.vt_symbol, args.interval,
+                                       _moment(args.start, "--start"),
+                                       _moment(args.end, "--end", end_of_day=True))
+    source_name = args.source or ("datafeed" if settings.datafeed_name else "sim")
+    if source_name == "sim":
+        source = downloads.sim_source(settings.sim_seed)
+    else:
+        source = _datafeed_source(settings)
+    shown = sys.stderr.isatty()
+
+    def progress(percent: int, text: str) -> None:
+        if shown:
+            print(f"\r{percent:3d}% {text}"[:79].ljust(79), end="", file=sys.stderr, flush=True)
+
+    cancel = threading.Event()
+    outcome: list = []
+
+    def work() -> None:
+        try:
+            outcome.append(downloads.download_history(store, request, source, progress, cancel))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name="data download")
+    worker.start()
+    interrupted = False
+    while worker.is_alive():
+        try:
+            worker.join(0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+            cancel.set()
+    if shown:
+        print("\r" + " " * 79 + "\r", end="", file=sys.stderr, flush=True)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    print(outcome[0].summary())
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _datafeed_source(settings):
+    import getpass
+
+    from terminal.services import datafeed, history_download
+
+    name = datafeed.check_name(settings.datafeed_name)
+    password = datafeed.stored_password(name) if datafeed.installed(name) else ""
+    if password is None:
+        password = getpass.getpass(f"password or token of datafeed {name} (not kept): ") \
+            if sys.stdin.isatty() else ""
+    feed = datafeed.open_datafeed(name, settings.datafeed_username, password)
+    return history_download.datafeed_source(feed, name)
+
+
+def _moment(text: str | None, option: str, end_of_day: bool = False):
+    """A date or date and time (China local); a bare end date means the end of that day."""
+    from datetime import timedelta
+
+    from terminal.cli.common import date_option
+
+    if text is None:
+        return None
+    value = date_option(text, option)
+    if end_of_day and len(text.strip()) == 10:
+        value += timedelta(days=1) - timedelta(seconds=1)
+    return value

@@ -43,6 +43,12 @@ class Settings:
     record_simulator: bool = described(
         False, "Record the simulated exchange's quotes too (made-up prices; off unless "
         "testing).", label="Record the simulator's quotes")
+    datafeed_name: str = described(
+        "", "vn.py datafeed for history downloads and charts, by its package's name without "
+        "vnpy_ (rqdata for vnpy_rqdata, tushare, ...); \"\" for none. Its password or token "
+        "is kept in the system keyring, never in this file.", label="History datafeed")
+    datafeed_username: str = described(
+        "", "User name (or account) of the history datafeed.", label="Datafeed user name")
     plugin_folder: str = described(
         "", "Your own strategy plugins (a folder of .py files with CtaTemplate subclasses); "
         "\"\" for none.", label="Strategy plugin folder")

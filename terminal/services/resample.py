@@ -29,7 +29,8 @@ def resample_stored(store: MarketStore, symbol: str, exchange: Exchange, source:
     step(40, f"building {target} bars")
     bars = resample(columns, source, target, symbol, exchange, store.tz)
     step(90, "writing to the store")
-    store.save_columns(symbol, exchange, target, bars)
+    # Built from simulated bars, they are simulated too.
+    store.save_columns(symbol, exchange, target, bars, store.source_of(symbol, exchange, source))
     return len(bars["datetime"])
 
 

@@ -27,6 +27,10 @@ Layout under the store's root:
   gone, series without a row). Anything wrong and it is rebuilt from the parts, keeping the
   hashes of the rows still well-formed; the old one is kept as `catalogue.db.broken-<time>`,
   a WARNING says what was wrong and `repaired` keeps that text for the GUI.
+- Where a series came from, when not the market (the simulated exchange's history: "sim"), is
+  written in a `source` file beside its parts when its first part is written; the catalogue
+  does not hold it (so an older catalogue opens as it is, and a rebuild keeps it). Bars of
+  another source are never merged into a series: the save is refused, naming both.
 - Reading concatenates the parts in order and keeps, for each timestamp, the row of the newest
   part; so parts left behind by a crash mid-compaction change nothing and go at the next one.
 - Objects handed in are only read, never changed (vnpy_sqlite changes the bars it saves).
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import shutil
 import threading
 from collections import defaultdict
@@ -70,11 +75,13 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_PARTS = 32
 TICK_INTERVAL = "tick"
+SOURCE_FILE = "source"      # in a series folder: where its data came from, when not the market
+MARKET = ""                 # the source of data from the market (no file)
 EXCHANGES = set(Exchange._value2member_map_)
 
 BAR_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
               "open_interest")
-_BAR_INIT_ORDER = ("volume", "turnover", "open_interest", "open_price", "high_price",
+BAR_INIT_ORDER = ("volume", "turnover", "open_interest", "open_price", "high_price",
                    "low_price", "close_price")  # BarData's own field order
 TICK_FIELDS = (
     "last_price", "last_volume", "volume", "turnover", "open_interest", "limit_up",
@@ -92,6 +99,11 @@ class SeriesInfo:
     count: int
     first: datetime
     last: datetime
+    source: str = MARKET     # "sim": made by the simulated exchange, not the market's
+
+    @property
+    def simulated(self) -> bool:
+        return self.source == "sim"
 
 
 def to_ns(moment: datetime, naive_tz: ZoneInfo = CHINA_TZ) -> int:
@@ -164,9 +176,10 @@ def _gc_paused():
             gc.enable()
 
 
-def _bars(symbol: str, exchange: Exchange, interval: Interval, times: list[datetime],
-          columns: list[list[float]]) -> list[BarData]:
-    """BarData as `BarData("DB", symbol, exchange, ...)` makes them, without the call.
+def make_bars(symbol: str, exchange: Exchange, interval: Interval, times: list[datetime],
+              columns: list[list[float]], gateway_name: str = "DB") -> list[BarData]:
+    """BarData as `BarData(gateway_name, symbol, exchange, ...)` makes them, without the
+    call; `columns` in BAR_INIT_ORDER.
 
     The attributes are set in the order its __init__ and __post_init__ set them (so the
     objects keep vn.py's compact shared-key layout), vt_symbol included; a test checks the
@@ -180,7 +193,7 @@ def _bars(symbol: str, exchange: Exchange, interval: Interval, times: list[datet
         for moment, volume, turnover, interest, open_, high, low, close in zip(
                 times, *columns, strict=True):
             bar = new(BarData)
-            bar.gateway_name = "DB"
+            bar.gateway_name = gateway_name
             bar.symbol = symbol
             bar.exchange = exchange
             bar.datetime = moment
@@ -302,7 +315,8 @@ class MarketStore:
             return self._locks.setdefault(folder, threading.RLock())
 
     # ------------------------------------------------------------------ bars
-    def save_bars(self, bars: list[BarData]) -> int:
+    def save_bars(self, bars: list[BarData], source: str = MARKET) -> int:
+        """Add bars; `source` "sim" for the simulated exchange's (see SOURCE_FILE)."""
         if not bars:
             return 0
         groups = _groups(bars, "symbol", "exchange", "interval")
@@ -311,7 +325,8 @@ class MarketStore:
                 raise StoreError(f"bar of {group[0].vt_symbol} at {group[0].datetime} "
                                  "has no interval")
         for (symbol, exchange, interval), group in groups.items():
-            self.save_columns(symbol, exchange, interval.value, self._columns(group, BAR_FIELDS))
+            self.save_columns(symbol, exchange, interval.value, self._columns(group, BAR_FIELDS),
+                              source)
         return len(bars)
 
     def load_bars(self, symbol: str, exchange: Exchange, interval: Interval,
@@ -320,8 +335,8 @@ class MarketStore:
         if table.num_rows == 0:
             return []
         times = from_ns(table.column("datetime").to_numpy(), self.tz)
-        columns = [_values(table.column(name)) for name in _BAR_INIT_ORDER]
-        return _bars(symbol, exchange, interval, times, columns)
+        columns = [_values(table.column(name)) for name in BAR_INIT_ORDER]
+        return make_bars(symbol, exchange, interval, times, columns)
 
     # ------------------------------------------------------------------ ticks
     def save_ticks(self, ticks: list[TickData]) -> int:
@@ -358,8 +373,9 @@ class MarketStore:
         return self.root / series_folder_path(symbol, exchange.value, interval)
 
     def save_columns(self, symbol: str, exchange: Exchange, interval: str,
-                     columns: dict) -> None:
-        """Add rows (a datetime column in ns, then numbers; lists or numpy arrays)."""
+                     columns: dict, source: str = MARKET) -> None:
+        """Add rows (a datetime column in ns, then numbers; lists or numpy arrays), of
+        `source` (MARKET, or "sim"): StoreError when the series holds another's."""
         new = _sorted(pa.table(
             {"datetime": pa.array(columns["datetime"], pa.int64()),
              **{k: pa.array(v, pa.float64()) for k, v in columns.items() if k != "datetime"}}
@@ -369,7 +385,35 @@ class MarketStore:
         self.catalogue  # noqa: B018 - the property opens (and checks) it before a part is written
         folder = self.folder(symbol, exchange, interval)
         with self._lock(folder):
+            self._mark_source(folder, f"{symbol}.{exchange.value} {interval}", source)
             self._save(symbol, exchange, interval, folder, new)
+
+    def source_of(self, symbol: str, exchange: Exchange, interval: str) -> str:
+        """Where the series came from: MARKET ("") or "sim"."""
+        return _read_source(self.folder(symbol, exchange, interval))
+
+    def _mark_source(self, folder: Path, name: str, source: str) -> None:
+        """The series' source, checked against what it holds (a series with parts keeps
+        its own) or written for a new one, atomically, before its first part."""
+        held = _read_source(folder)
+        if part_paths(folder):
+            if held != source:
+                raise StoreError(
+                    f"{name} holds {_source_name(held)} bars; {_source_name(source)} bars are "
+                    "not mixed into it (delete the series first to replace it)")
+            return
+        marker = folder / SOURCE_FILE
+        if not source:
+            marker.unlink(missing_ok=True)
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{SOURCE_FILE}.tmp"
+        try:
+            temporary.write_text(source + "\n", encoding="utf-8")
+            os.replace(temporary, marker)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise StoreError(f"cannot write {marker}: {exc}") from exc
 
     def _save(self, symbol: str, exchange: Exchange, interval: str, folder: Path,
               new: pa.Table) -> None:
@@ -445,11 +489,12 @@ class MarketStore:
                 self._repaired(repaired)
         return self._series_infos(self.catalogue.rows())
 
-    @staticmethod
-    def _series_infos(rows: list[dict]) -> list[SeriesInfo]:
+    def _series_infos(self, rows: list[dict]) -> list[SeriesInfo]:
         return [
             SeriesInfo(row["symbol"], Exchange(row["exchange"]), row["interval"], row["count"],
-                       datetime.fromisoformat(row["first"]), datetime.fromisoformat(row["last"]))
+                       datetime.fromisoformat(row["first"]), datetime.fromisoformat(row["last"]),
+                       _read_source(self.root / series_folder_path(
+                           row["symbol"], row["exchange"], row["interval"])))
             for row in rows
         ]
 
@@ -565,6 +610,21 @@ class MarketStore:
 
     def _relative(self, path: Path) -> str:
         return relative(self.root, path)
+
+
+def _read_source(folder: Path) -> str:
+    """The source a series folder names ("" for the market's: no file). An unreadable file
+    reads as "sim": data that may be simulated is never shown as the market's."""
+    try:
+        return (folder / SOURCE_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return MARKET
+    except (OSError, UnicodeDecodeError):
+        return "sim"
+
+
+def _source_name(source: str) -> str:
+    return "simulated" if source == "sim" else (source or "market")
 
 
 def _size(path: Path) -> int:

@@ -58,10 +58,16 @@ class ChartDocks:
             while f"chart_{number}" in self.docks:
                 number += 1
             name = f"chart_{number}"
+        from terminal.services import datafeed
+        from terminal.services.chart_history import ChartSources
         from terminal.ui.docks.chart import ChartDock
 
         window, runtime = self.window, self.runtime
-        chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window)
+        settings = runtime.settings
+        sources = ChartSources(runtime.store, runtime.trading.main_engine,
+                               datafeed.opener(settings.datafeed_name, settings.datafeed_username))
+        chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window,
+                          sources=sources)
         chart.set_symbols(self.symbols)
         theme.restyle(chart)
         dock = ChartDockWidget(name, window)

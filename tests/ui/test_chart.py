@@ -88,7 +88,12 @@ def test_live_bars_from_the_simulated_exchange(qtbot, terminal):
     qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_tick(SIM) is not None, timeout=WAIT)
     chart = window.open_chart(SIM, "1m")
     loaded(qtbot, chart)
-    assert "live bars only" in chart.message.text()
+    # The simulator's own history, up to the minute its market started.
+    assert chart.message.text() == chart.history_source == "simulated history"
+    history = len(chart.chart.series)
+    start = runtime.kernel.main_engine.get_gateway("SIM").start
+    assert history > 3000 and chart.chart.series.times[-1] < to_ns(start.moment)
+    assert chart.chart.series.column("close_price")[-1] == start.prices[SIM]
     next_quotes(runtime, 3)                       # the market moves; the last quote stands
     tick = runtime.kernel.main_engine.get_gateway("SIM").exchange.books[SIM]
     qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_tick(SIM) is tick, timeout=WAIT)
@@ -97,6 +102,7 @@ def test_live_bars_from_the_simulated_exchange(qtbot, terminal):
                     timeout=WAIT)
     assert chart.chart.series.times[-1] == to_ns(tick.datetime.replace(second=0,
                                                                        microsecond=0))
+    assert len(chart.chart.series) == history + 1     # the live minute joins the history
     chart.timeframe_box.setCurrentIndex(chart.timeframe_box.findData("15m"))
     loaded(qtbot, chart)
     next_quotes(runtime)                          # (the reloaded chart's live bars start anew)

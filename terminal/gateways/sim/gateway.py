@@ -24,13 +24,16 @@ from datetime import datetime
 from typing import ClassVar
 
 from vnpy.event import EventEngine
-from vnpy.trader.constant import Exchange, Status
+from vnpy.trader.constant import Exchange, Interval, Status
 from vnpy.trader.gateway import BaseGateway
-from vnpy.trader.object import AccountData, CancelRequest, OrderRequest, SubscribeRequest
+from vnpy.trader.object import (AccountData, BarData, CancelRequest, HistoryRequest,
+                                OrderRequest, SubscribeRequest)
 
 from terminal.core.trading_day import trading_day
 from terminal.gateways.sim.clock import ManualClock, RealClock
 from terminal.gateways.sim.exchange import ExchangeSink, SimExchange
+from terminal.gateways.sim.history import (HistoryRefused, MinuteTape, SimStart, bars_of,
+                                           history)
 from terminal.gateways.sim.quotes import QuoteModel
 from terminal.gateways.sim.replay import ReplayFeed, ReplayStatus
 from terminal.market import contracts
@@ -78,6 +81,8 @@ class SimGateway(BaseGateway):
         self._woke = 0.0
         self._cycle: itertools.cycle = itertools.cycle(())
         self._day = None
+        self.start: SimStart | None = None      # the run's seed, start and starting prices
+        self.tape = MinuteTape()                # its minutes since, for query_history
 
     # ------------------------------------------------------------------ BaseGateway API
     def connect(self, setting: dict) -> None:
@@ -100,8 +105,12 @@ class SimGateway(BaseGateway):
             if model.spec.vt_symbol in marks:
                 model.resume_at(marks[model.spec.vt_symbol])
         now = self.clock.now()
+        self.start = SimStart(seed, now, {m.spec.vt_symbol: m.mid_price for m in self._models})
+        self.tape = MinuteTape()
         for model in self._models:  # every contract has a book before the first order
-            self.exchange.on_book(model.step(now), now)
+            tick = model.step(now)
+            self.exchange.on_book(tick, now)
+            self.tape.add(tick.vt_symbol, now, tick.last_price, tick.volume, tick.open_interest)
         for spec in self.specs:
             self.on_contract(self.exchange.contract_data(spec))
         self.exchange.publish_all()
@@ -159,6 +168,27 @@ class SimGateway(BaseGateway):
 
     def query_position(self) -> None:
         self._commands.put(("publish",))
+
+    def query_history(self, req: HistoryRequest) -> list[BarData]:
+        """vn.py's history query: simulated 1-minute bars of a listed contract (hourly and
+        daily ones built from them), 20 trading days before the run's start at the least (from
+        `req.start` when earlier, up to a year), ending at the price the run started from, then
+        the minutes it has made since; within `req.start` .. `req.end`. Same seed, start and
+        price: same bars (see gateways/sim/history.py). Anything else is refused with a log
+        line and no bars, as vn.py's callers expect a list."""
+        start = self.start
+        spec = contracts.find(req.vt_symbol)
+        if start is None or spec is None or spec.vt_symbol not in start.prices:
+            self.write_log(f"simulated exchange: no history of {req.vt_symbol}"
+                           + ("" if start else ": not connected"))
+            return []
+        try:
+            columns = history(spec, start, self.tape, self.clock.now(),
+                              req.interval or Interval.MINUTE, req.start, req.end)
+        except HistoryRefused as exc:
+            self.write_log(f"simulated exchange: {exc}")
+            return []
+        return bars_of(spec, columns, self.gateway_name, req.interval or Interval.MINUTE)
 
     # ------------------------------------------------------------------ a test's clock
     def advance(self, seconds: float, timeout: float = 30.0) -> None:
@@ -319,12 +349,14 @@ class SimGateway(BaseGateway):
         exchange, models, interval = self.exchange, self._cycle, self._interval
         assert exchange is not None
         now_of, next_quote, batch = self.clock.now, self._next_quote, self._batch
+        tape_add = self.tape.add
         woke = self._woke = monotonic()
         while True:
             now = now_of()
             model = next(models)
             tick = model.step(now)
             exchange.on_book(tick, now)
+            tape_add(tick.vt_symbol, now, tick.last_price, tick.volume, tick.open_interest)
             if tick.vt_symbol in self._subscribed:
                 self.on_tick(tick)
             next_quote += interval

@@ -27,6 +27,12 @@ DAILY_VOL = 0.015
 SNAPSHOTS_PER_DAY = 6.5 * 3600 * 2
 
 
+def book_depth(spec: ContractSpec) -> int:
+    """Lots at the best price: about CNY 20 million of notional (a few lots of an index
+    future, hundreds of rebar); the simulated history's volume is sized by it too."""
+    return max(2, int(20_000_000 / (spec.base_price * spec.size)))
+
+
 class QuoteModel:
     """The market of one contract, advanced one snapshot at a time."""
 
@@ -40,7 +46,7 @@ class QuoteModel:
         self._mid_ticks = round(self.pre_close / tick)
         self._decimals = decimals_for(tick)       # a grid price is round(ticks * tick, this)
         self._sigma = max(0.7, DAILY_VOL * spec.base_price / tick / math.sqrt(SNAPSHOTS_PER_DAY))
-        self._depth = max(2, int(20_000_000 / (spec.base_price * spec.size)))
+        self._depth = book_depth(spec)
         self.open_price = 0.0
         self.high = 0.0
         self.low = 0.0
@@ -55,6 +61,11 @@ class QuoteModel:
             datetime=datetime.now(), name=spec.name, limit_up=self.limit_up,
             limit_down=self.limit_down, pre_close=self.pre_close,
         ).__dict__
+
+    @property
+    def mid_price(self) -> float:
+        """Where the market stands between quotes (before the first: where it starts)."""
+        return round(self._mid_ticks * self.spec.pricetick, self._decimals)
 
     def resume_at(self, price: float) -> None:
         """Continue the market from `price` (a restart with positions marked there)."""

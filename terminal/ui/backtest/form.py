@@ -290,7 +290,8 @@ class SettingsPanel(QWidget):
         self.symbol_box.blockSignals(True)
         self.symbol_box.clear()
         for vt_symbol in sorted(series):
-            self.symbol_box.addItem(vt_symbol, vt_symbol)
+            simulated = any(info.simulated for info in series[vt_symbol].values())
+            self.symbol_box.addItem(vt_symbol + (" (simulated)" if simulated else ""), vt_symbol)
         self.symbol_box.blockSignals(False)
         if not series:
             self.range_label.setText("The market store has no bars: import some in the Data "

@@ -37,7 +37,8 @@ from terminal.market.prices import decimals_for, round_to_tick
 from terminal.market.resample import DAILY, ResampleError, resample
 from terminal.market.ticket import Ticket, TicketError
 from terminal.market.trading import Trading, TradingError
-from terminal.services.chart_history import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
+from terminal.services.chart_history import (CHART_TIMEFRAMES, TAIL_MINUTES, ChartHistory,
+                                             ChartSources)
 from terminal.storage.market_store import MarketStore, StoreError, to_ns
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.thread_jobs import ThreadJob
@@ -67,9 +68,13 @@ class ChartDock(QWidget):
     title_changed = Signal(str)
 
     def __init__(self, store: MarketStore, trading: Trading, live: LiveBars,
-                 vt_symbol: str = "", timeframe: str = "1m", parent=None) -> None:
+                 vt_symbol: str = "", timeframe: str = "1m", parent=None,
+                 sources: ChartSources | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        # Where history comes from: the store, else the gateway, else the datafeed.
+        self.sources = sources or ChartSources(store, trading.main_engine)
+        self.history_source = ""             # where the shown bars came from ("" the store)
         self.trading = trading
         self.live = live
         self.vt_symbol = ""
@@ -153,10 +158,10 @@ class ChartDock(QWidget):
         request = self._requests
         self.loading = True
         self.message.setText(f"loading {vt_symbol} {TIMEFRAME_LABELS[timeframe]}…")
-        store = self.store
-        job = ThreadJob(lambda job: chart_history(store, symbol, Exchange(exchange), timeframe),
+        sources = self.sources
+        job = ThreadJob(lambda job: sources.history(symbol, Exchange(exchange), timeframe),
                   name=f"chart history {vt_symbol} {timeframe}")
-        job.succeeded.connect(lambda result: self._loaded(request, vt_symbol, timeframe, *result))
+        job.succeeded.connect(lambda result: self._loaded(request, vt_symbol, timeframe, result))
         job.failed.connect(lambda exc: self._load_failed(request, vt_symbol, timeframe, exc))
         # Every job stays referenced until it finishes: a ThreadJob dropped while its thread runs
         # is deleted under it (the first version replaced the reference and crashed).
@@ -173,8 +178,9 @@ class ChartDock(QWidget):
                 log.error("chart history of %s failed", vt_symbol, exc_info=exc)
             self._fail(f"cannot load {vt_symbol} {timeframe}: {exc}")
 
-    def _loaded(self, request: int, vt_symbol: str, timeframe: str, bars: dict,
-                tail: dict) -> None:
+    def _loaded(self, request: int, vt_symbol: str, timeframe: str,
+                history: ChartHistory) -> None:
+        bars, tail = history.bars, history.tail
         if request != self._requests or self._closed:
             return                               # asked for something else, or closed
         self.loading = False
@@ -188,8 +194,11 @@ class ChartDock(QWidget):
         self.timeframe_box.blockSignals(True)
         self.timeframe_box.setCurrentIndex(self.timeframe_box.findData(timeframe))
         self.timeframe_box.blockSignals(False)
-        self.message.setText("" if len(bars["datetime"]) else
-                             "no history in the store: live bars only")
+        self.history_source = history.source
+        self.message.setText(history.source if len(bars["datetime"]) else
+                             "no history in the store"
+                             + "".join(f"; {problem}" for problem in history.problems)
+                             + " (nor from a gateway or datafeed): live bars only")
         self._fills = [(to_ns(t.datetime), t.price, t.direction == Direction.LONG)
                        for t in self.trading.main_engine.get_all_trades()
                        if t.vt_symbol == vt_symbol]
@@ -202,7 +211,8 @@ class ChartDock(QWidget):
             self._show_order(order)
         for position in self.trading.main_engine.get_all_positions():
             self._show_position(position)
-        self.title_changed.emit(f"{vt_symbol} {TIMEFRAME_LABELS[timeframe]}")
+        self.title_changed.emit(f"{vt_symbol} {TIMEFRAME_LABELS[timeframe]}"
+                                + (f" · {history.source}" if history.source else ""))
 
     def _fail(self, message: str) -> bool:
         self.message.setText(message)

@@ -51,6 +51,7 @@ from terminal.ui.models.series import SeriesTableModel, fit_columns
 from terminal.ui.colours import ERROR_BRUSH
 
 if TYPE_CHECKING:
+    from terminal.ui.dialogs.download_history import DownloadHistoryDialog
     from terminal.ui.dialogs.import_wizard import ImportWizard
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ EXPORT_FILTERS = {"CSV files (*.csv)": ".csv", "Parquet files (*.parquet)": ".pa
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 
 Key = tuple[str, str, str]  # symbol, exchange value, interval
+SIMULATED = " · simulated"
+SIMULATED_TIP = ("Simulated history: made by the simulated exchange's price process, "
+                 "not market data")
 
 
 def interval_order(interval: str) -> tuple[int, int]:
@@ -83,9 +87,12 @@ def _stamp(moment) -> str:
 
 
 class DataManagerDock(RefreshedWhenShown, QWidget):
-    def __init__(self, store: MarketStore, parent=None) -> None:
+    def __init__(self, store: MarketStore, main_engine=None, settings=None,
+                 parent=None) -> None:
         super().__init__(parent)
         self.store = store
+        self.main_engine, self.settings = main_engine, settings   # for Download history…
+        self.download_dialog: DownloadHistoryDialog | None = None
         self.pool = QThreadPool(self)  # waits for its jobs when the dock goes
         self.pool.setMaxThreadCount(2)
         self.series: dict[Key, SeriesInfo] = {}
@@ -112,6 +119,10 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         self.view_action = QAction("View", self)
         self.view_action.setToolTip("Show the selected series' rows")
         self.view_action.triggered.connect(lambda: self.view_series())
+        self.download_action = QAction("Download history…", self)
+        self.download_action.setToolTip("Store bars from a gateway, the datafeed or the "
+                                        "simulator, in the background")
+        self.download_action.triggered.connect(lambda: self.open_download())
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.triggered.connect(self.refresh)
         self.verify_action = QAction("Verify all", self)
@@ -125,8 +136,9 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
 
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for action in (self.import_action, self.export_action, self.delete_action,
-                       self.view_action, self.refresh_action, self.verify_action):
+        for action in (self.import_action, self.download_action, self.export_action,
+                       self.delete_action, self.view_action, self.refresh_action,
+                       self.verify_action):
             button = QPushButton(action.text())
             button.setToolTip(action.toolTip())
             button.clicked.connect(action.trigger)
@@ -201,9 +213,11 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             exchange_item.setFont(0, bold)
             for symbol in sorted(symbols):
                 infos = sorted(symbols[symbol], key=lambda s: interval_order(s.interval))
-                symbol_item = self._item(exchange_item, symbol, infos)
+                symbol_item = self._item(exchange_item, symbol + (
+                    SIMULATED if any(info.simulated for info in infos) else ""), infos)
                 for info in infos:
-                    leaf = self._item(symbol_item, info.interval, [info])
+                    leaf = self._item(symbol_item, info.interval
+                                      + (SIMULATED if info.simulated else ""), [info])
                     key = (info.symbol, info.exchange.value, info.interval)
                     leaf.setData(0, KEY_ROLE, key)
                     self._mark(leaf, key)
@@ -227,15 +241,16 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         return item
 
     def _mark(self, leaf: QTreeWidgetItem, key: Key) -> None:
-        """A damaged series in red, what failed in its tooltip."""
+        """A damaged series in red, what failed in its tooltip; a simulated one says so."""
         damaged = self.damaged.get(key)
+        info = self.series.get(key)
         for column in range(len(COLUMNS)):
             if damaged:
                 leaf.setForeground(column, ERROR_BRUSH)
                 leaf.setToolTip(column, "Damaged, cannot be read:\n" + "\n".join(damaged))
             else:
                 leaf.setData(column, Qt.ItemDataRole.ForegroundRole, None)
-                leaf.setToolTip(column, "")
+                leaf.setToolTip(column, SIMULATED_TIP if info and info.simulated else "")
 
     def item_for(self, symbol: str, exchange: str, interval: str) -> QTreeWidgetItem | None:
         key = (symbol, exchange, interval)
@@ -268,7 +283,8 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             action.setEnabled(chosen)
         self.verify_one_action.setEnabled(chosen)
         for name, button in self.buttons.items():
-            button.setEnabled(chosen or name in ("Import", "Refresh", "Verify all"))
+            button.setEnabled(chosen or name in ("Import", "Download history", "Refresh",
+                                                 "Verify all"))
 
     def _context_menu(self, point: QPoint) -> None:
         item = self.tree.itemAt(point)
@@ -276,7 +292,8 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
             self.tree.setCurrentItem(item)
         menu = QMenu(self)
         for action in (self.view_action, self.export_action, self.delete_action,
-                       self.verify_one_action, None, self.import_action, self.verify_action,
+                       self.verify_one_action, None, self.import_action,
+                       self.download_action, self.verify_action,
                        self.refresh_action):
             if action is None:
                 menu.addSeparator()
@@ -322,6 +339,26 @@ class DataManagerDock(RefreshedWhenShown, QWidget):
         self.select_series(spec.symbol, spec.exchange.value, interval)
         if self.viewed == (spec.symbol, spec.exchange.value, interval):
             self.view_series(self.viewed)
+
+    # ------------------------------------------------------------------ download
+    def open_download(self, vt_symbol: str = "") -> DownloadHistoryDialog:
+        """The download dialog (not blocking); the tree shows the series once stored."""
+        if self.download_dialog is None:
+            from terminal.ui.dialogs.download_history import DownloadHistoryDialog
+
+            self.download_dialog = DownloadHistoryDialog(self.store, self.pool,
+                                                         self.main_engine, self.settings, self)
+            self.download_dialog.downloaded.connect(self._downloaded)
+        if vt_symbol:
+            self.download_dialog.symbol_box.setEditText(vt_symbol)
+        self.download_dialog.open()
+        return self.download_dialog
+
+    def _downloaded(self, outcome) -> None:
+        self.refresh()
+        if outcome is not None:
+            download = outcome.download
+            self.select_series(download.symbol, download.exchange.value, download.interval)
 
     # ------------------------------------------------------------------ export
     def request_export(self) -> ThreadJob | None:

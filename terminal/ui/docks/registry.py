@@ -132,7 +132,8 @@ def strategies(host: DockHost) -> QWidget:
 def data_manager(host: DockHost) -> QWidget:
     from terminal.ui.docks.data_manager import DataManagerDock
 
-    dock = DataManagerDock(host.runtime.store)
+    dock = DataManagerDock(host.runtime.store, host.runtime.kernel.main_engine,
+                           host.runtime.settings)
     dock.list_later(host.settled)
     return dock
 
