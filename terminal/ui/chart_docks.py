@@ -67,7 +67,7 @@ class ChartDocks:
         sources = ChartSources(runtime.store, runtime.trading.main_engine,
                                datafeed.opener(settings.datafeed_name, settings.datafeed_username))
         chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window,
-                          sources=sources)
+                          sources=sources, drawings=runtime.drawings)
         chart.set_symbols(self.symbols)
         theme.restyle(chart)
         dock = ChartDockWidget(name, window)
