@@ -367,3 +367,47 @@ def test_a_chart_scrolled_back_stays_where_the_trader_put_it(qtbot):
     chart.put_bar(*_bar(60))
     (left, right), _ = chart.price.getViewBox().viewRange()
     assert (left, right) == (5, 20)
+
+
+def test_a_minute_that_ends_while_the_history_loads_is_not_lost(qtbot, terminal):
+    """The history is read on a worker thread; a minute the live feed finishes meanwhile is
+    after the history's last bar and must still reach the chart."""
+    from terminal.services.chart_history import ChartHistory
+
+    runtime, window = terminal
+    live = LiveBars()
+
+    def tick(second: int, price: float) -> TickData:
+        return TickData(gateway_name="SIM", symbol="rb2701", exchange=Exchange.SHFE,
+                        datetime=datetime(2026, 11, 20, 9, 0, tzinfo=CHINA_TZ).replace(
+                            minute=second // 60, second=second % 60),
+                        last_price=price, volume=second)
+
+    class History:
+        """The store's history up to 09:00, while minute 09:00 ends on the feed."""
+        def history(self, symbol, exchange, timeframe):
+            live.on_tick(tick(10, 101.0))
+            live.on_tick(tick(70, 102.0))            # 09:00 ends, 09:01 begins
+            first = to_ns(datetime(2026, 11, 20, 8, 59, tzinfo=CHINA_TZ))
+            bars = {"datetime": np.array([first], np.int64),
+                    **{name: np.array([100.0]) for name in
+                       ("open_price", "high_price", "low_price", "close_price")},
+                    "volume": np.array([1.0]), "turnover": np.array([0.0]),
+                    "open_interest": np.array([0.0])}
+            return ChartHistory(bars, {"datetime": np.empty(0, np.int64)})
+
+    chart = ChartDock(runtime.store, runtime.trading, live, parent=window,
+                      sources=History())
+    try:
+        chart.load(SIM, "1m")
+        loaded(qtbot, chart)
+        chart._draw_live()
+        assert labels(chart) == ["11-20 08:59", "11-20 09:00", "11-20 09:01"]
+        assert list(chart.chart.series.column("close_price")) == [100.0, 101.0, 102.0]
+        chart.load("cu2701.SHFE", "1m")         # made void by the next one at once
+        chart.load(SIM, "5m")
+        loaded(qtbot, chart)
+        assert dict(live._watchers) == {SIM: 1}
+    finally:
+        chart.close_chart()
+    assert not live._watchers                   # every watch was given back

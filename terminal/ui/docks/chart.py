@@ -84,6 +84,7 @@ class ChartDock(QWidget):
         self.vt_symbol = ""
         self.timeframe = timeframe
         self._since = 0
+        self._pending: tuple[str, int] | None = None     # (symbol, live position) loading
         self._tail = BarSeries()
         self._fills: list[tuple[int, float, bool]] = []      # (ns, price, bought)
         self._fills_drawn_for = -1                           # bars when they were drawn
@@ -165,6 +166,10 @@ class ChartDock(QWidget):
         request = self._requests
         self.loading = True
         self.message.setText(f"loading {vt_symbol} {TIMEFRAME_LABELS[timeframe]}…")
+        # Live bars are kept from before the history is asked for, so a minute that ends
+        # while it loads is in one or the other (both: the chart takes the newer), never lost.
+        self._unwatch_pending()
+        self._pending = (vt_symbol, self.live.watch(vt_symbol))
         sources = self.sources
         job = ThreadJob(lambda job: sources.history(symbol, Exchange(exchange), timeframe),
                   name=f"chart history {vt_symbol} {timeframe}")
@@ -181,6 +186,7 @@ class ChartDock(QWidget):
                      exc: Exception) -> None:
         if request == self._requests and not self._closed:
             self.loading = False
+            self._unwatch_pending()
             if not isinstance(exc, (StoreError, ResampleError, OSError)):
                 log.error("chart history of %s failed", vt_symbol, exc_info=exc)
             self._fail(f"cannot load {vt_symbol} {timeframe}: {exc}")
@@ -194,7 +200,8 @@ class ChartDock(QWidget):
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
         self.vt_symbol, self.timeframe = vt_symbol, timeframe
-        self._since = self.live.watch(vt_symbol)
+        _, self._since = self._pending
+        self._pending = None
         self._tail.replace(tail)
         self.chart.set_history(bars, daily=timeframe == DAILY)
         self.drawing_layer.show(None if self.drawings is None else self.drawings.book(vt_symbol),
@@ -241,10 +248,17 @@ class ChartDock(QWidget):
             except (KeyError, ValueError, TypeError) as exc:
                 self._fail(f"indicator {item!r} left out: {exc}")
 
+    def _unwatch_pending(self) -> None:
+        """The live bars kept for a load that will not be shown (a newer one, a failure)."""
+        if self._pending is not None:
+            self.live.unwatch(self._pending[0])
+            self._pending = None
+
     def close_chart(self) -> None:
         self._closed = True
         self.live_draws.cancel()
         self.drawing_layer.set_book(None)      # no longer told of the book's changes
+        self._unwatch_pending()
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
             self.vt_symbol = ""
