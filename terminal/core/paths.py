@@ -69,6 +69,10 @@ class DataPaths:
     def cache_dir(self) -> Path:
         return self.root / "cache"
 
+    @property
+    def drawings_dir(self) -> Path:
+        return self.root / "drawings"
+
 
 def default_root() -> Path:
     from platformdirs import user_data_dir

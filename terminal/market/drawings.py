@@ -288,6 +288,17 @@ class DrawingBook:
         self._require(before is not None, f"id: no drawing {drawing_id} on {self.vt_symbol}")
         self._step((_Change(self._drawings.index(before), before, None),))
 
+    def remove_many(self, drawing_ids: Iterable[str]) -> int:
+        """Remove those of `drawing_ids` that are here, as one undo step; how many."""
+        with self._lock:
+            present = {i for i in drawing_ids if i in self._index}
+            indices = [i for i, d in enumerate(self._drawings) if d.id in present]
+        changes = tuple(_Change(i, self._drawings[i], None) for i in reversed(indices))
+        if changes:
+            self._require(True, "")          # a refused book takes none
+            self._step(changes)
+        return len(changes)
+
     def add_missing(self, drawings: Iterable[Drawing]) -> int:
         """Add, as one undo step, those of `drawings` whose id the book lacks (a workspace
         put back: drawings already here, maybe changed since, are left as they are)."""
@@ -404,13 +415,13 @@ class Drawings:
 
     A file that cannot be read whole is never half-read: it is kept aside (`<name>.broken-
     <time>`, as every file the terminal cannot use), the symbol starts with no drawings, and
-    `on_problem(text)` says so; a change that cannot be written is reported the same way and
-    written with the next one."""
+    `on_problem(vt_symbol, text)` says so (the runtime raises an alert); a change that cannot
+    be written is reported the same way and written with the next one."""
 
     def __init__(self, folder: Path,
-                 on_problem: Callable[[str], None] | None = None) -> None:
+                 on_problem: Callable[[str, str], None] | None = None) -> None:
         self.folder = Path(folder)
-        self._on_problem = on_problem or (lambda text: log.error("%s", text))
+        self._on_problem = on_problem or (lambda vt_symbol, text: log.error("%s", text))
         self._books: dict[str, DrawingBook] = {}
         self._kept: dict[str, dict] = {}   # top-level fields of a newer version, per symbol
         self._listeners: list[Callable[[str, DrawingBook], None]] = []
@@ -450,9 +461,10 @@ class Drawings:
             raw = json.loads(path.read_text(encoding="utf-8"))
             kept, drawings = _file_contents(raw, vt_symbol)
             if kept is None:
-                self._on_problem(f"The drawings of {vt_symbol} were saved by a newer version "
-                                 f"of the terminal ({path.name}, format {raw['format']}): "
-                                 f"they are not shown and cannot be changed here.")
+                self._on_problem(vt_symbol, (
+                    f"The drawings of {vt_symbol} were saved by a newer version of the "
+                    f"terminal ({path.name}, format {raw['format']}): they are not shown and "
+                    f"cannot be changed here."))
                 return DrawingBook(vt_symbol, refused=f"the drawings of {vt_symbol} are of a "
                                                       f"newer format; not changed")
             book = DrawingBook(vt_symbol, drawings)
@@ -461,8 +473,9 @@ class Drawings:
                 kept_as = f"kept as {set_aside(path).name}"
             except OSError:
                 kept_as = "could not be moved aside"
-            self._on_problem(f"The drawings of {vt_symbol} could not be read ({path.name}: "
-                             f"{exc}); the file is {kept_as} and the symbol starts with none.")
+            self._on_problem(vt_symbol, (
+                f"The drawings of {vt_symbol} could not be read ({path.name}: {exc}); the "
+                f"file is {kept_as} and the symbol starts with none."))
             return DrawingBook(vt_symbol)
         self._kept[vt_symbol] = kept
         return book
@@ -474,8 +487,9 @@ class Drawings:
         try:
             write_json(self.path(vt_symbol), data, indent=1)
         except OSError as exc:
-            self._on_problem(f"The drawings of {vt_symbol} could not be saved ({exc}); they "
-                             f"are kept in memory and saved with the next change.")
+            self._on_problem(vt_symbol, (
+                f"The drawings of {vt_symbol} could not be saved ({exc}); they are kept in "
+                f"memory and saved with the next change."))
         for callback in list(self._listeners):
             try:
                 callback(vt_symbol, book)

@@ -31,6 +31,7 @@ from terminal.gateways.connection import ConnectionManager
 from terminal.gateways.sim import SimGateway
 from terminal.market import contracts
 from terminal.market.bars import MinuteBarBuilder
+from terminal.market.drawings import Drawings
 from terminal.market.live_bars import LiveBars
 from terminal.market.trading import Trading
 from terminal.market.watchlist import Watchlist
@@ -65,6 +66,7 @@ class Runtime:
     catalog: StrategyCatalog
     cta: TerminalCtaEngine
     instance: InstanceLock             # held while it runs; released by close
+    drawings: Drawings                 # every symbol's drawings, kept in the data directory
     # What went wrong at start and was recovered from (a journal or risk.json that could not
     # be used...): published as alerts once the journal listens; the GUI shows the severe ones
     # in a dialog at once.
@@ -165,9 +167,11 @@ def _build(paths: DataPaths, settings: Settings, instance: InstanceLock,
         # once the window has settled (StrategiesDock.check_plugins_later), or when first listed.
         opened.callback(catalog.close)
         cta = start_engine(kernel.main_engine, catalog)
+        drawings = Drawings(paths.drawings_dir,
+                            on_problem=functools.partial(drawings_problem, kernel))
         runtime = Runtime(kernel, trading, watchlist, settings, store, live_bars, journal,
                           recorder, restored, connections, risk, catalog, cta, instance,
-                          startup_alerts)
+                          drawings, startup_alerts)
         opened.pop_all()                     # the runtime closes them from now on
         return runtime
 
@@ -199,3 +203,9 @@ def store_repaired(kernel: Kernel, text: str) -> None:
     """The market data catalogue was rebuilt from the parts: the data is whole, but say so."""
     kernel.event_engine.put(Event(EVENT_ALERT, Alert(datetime.now(CHINA_TZ), WARNING,
                                                      "market_data", "", text)))
+
+
+def drawings_problem(kernel: Kernel, vt_symbol: str, text: str) -> None:
+    """A symbol's drawings file could not be read (kept aside) or written: said in an alert."""
+    kernel.event_engine.put(Event(EVENT_ALERT, Alert(datetime.now(CHINA_TZ), WARNING,
+                                                     "drawings", vt_symbol, text)))

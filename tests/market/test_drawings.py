@@ -146,6 +146,19 @@ def test_add_missing_keeps_newer_ones_and_is_one_step():
     assert book.undo() and book.drawings() == [a_newer]
 
 
+def test_remove_many_is_one_step_and_keeps_z_order():
+    book = DrawingBook("rb2401.SHFE")
+    made = every_kind()
+    for drawing in made:
+        book.add(drawing)
+    gone = [made[1].id, made[4].id, made[7].id, "absent"]
+    assert book.remove_many(gone) == 3
+    assert book.drawings() == [d for i, d in enumerate(made) if i not in (1, 4, 7)]
+    assert book.undo() and book.drawings() == made
+    assert book.redo() and len(book) == len(made) - 3
+    assert book.remove_many(["absent"]) == 0 and book.undo() and book.drawings() == made
+
+
 def minutes(a_ns: int, b_ns: int) -> float:
     return (b_ns - a_ns) / MINUTE
 
@@ -166,6 +179,10 @@ def test_line_price():
         [None, 100.0, 100.0]
     assert line_price(new_drawing("rectangle", [first, second]), at[1], minutes) is None
     assert line_price(new_drawing("trend", [first, Anchor(T0, 1.0)]), T0, minutes) is None
+
+
+def heard(problems: list) -> object:
+    return lambda symbol, text: problems.append(text)
 
 
 def test_files_round_trip_and_are_private(tmp_path):
@@ -194,13 +211,13 @@ def test_a_damaged_file_is_kept_aside_and_not_half_read(tmp_path):
     raw["drawings"].append({**good.to_dict(), "id": "other", "kind": "circle"})
     path.write_text(json.dumps(raw))
     problems = []
-    again = Drawings(tmp_path, on_problem=problems.append)
+    again = Drawings(tmp_path, on_problem=heard(problems))
     assert again.book("rb2401.SHFE").drawings() == []
     assert len(problems) == 1 and "drawings[1]: kind" in problems[0]
     kept = list(tmp_path.glob("rb2401.SHFE.json.broken-*"))
     assert len(kept) == 1 and json.loads(kept[0].read_text()) == raw
     path.write_text('{"format": 1, "vt_symbol": "rb2401.SHFE", "drawings": [')
-    assert Drawings(tmp_path, on_problem=problems.append).book("rb2401.SHFE").drawings() == []
+    assert Drawings(tmp_path, on_problem=heard(problems)).book("rb2401.SHFE").drawings() == []
     assert len(problems) == 2
 
 
@@ -210,7 +227,7 @@ def test_a_newer_format_is_neither_read_nor_overwritten(tmp_path):
     text = json.dumps({"format": 99, "vt_symbol": "rb2401.SHFE", "drawings": [{"x": 1}]})
     path.write_text(text)
     problems = []
-    book = Drawings(tmp_path, on_problem=problems.append).book("rb2401.SHFE")
+    book = Drawings(tmp_path, on_problem=heard(problems)).book("rb2401.SHFE")
     assert book.drawings() == [] and "newer version" in problems[0]
     with pytest.raises(DrawingError, match="newer format"):
         book.add(new_drawing("hline", anchors(1)))
@@ -230,7 +247,7 @@ def test_a_failed_write_is_reported_and_kept_in_memory(tmp_path):
     blocker = tmp_path / "drawings"
     blocker.write_text("a file where the folder should be")
     problems = []
-    book = Drawings(blocker, on_problem=problems.append).book("rb2401.SHFE")
+    book = Drawings(blocker, on_problem=heard(problems)).book("rb2401.SHFE")
     book.add(new_drawing("hline", anchors(1)))
     assert len(book) == 1 and "could not be saved" in problems[0]
 
