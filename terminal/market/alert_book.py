@@ -16,6 +16,7 @@ again.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -187,7 +188,7 @@ class PriceAlerts:
         if watch is None:
             return
         price = tick.last_price
-        if not price or price != price:          # no trade yet (0), or not a number
+        if not price or math.isnan(price):       # no trade yet (0), or not a number
             return
         with self._lock:
             if self._watches.get(tick.vt_symbol) is not watch:

@@ -65,7 +65,8 @@ def test_crossing_up_fires_once_when_the_price_reaches_the_level_from_below():
 def test_crossing_up_is_not_a_fall_and_not_a_start_above():
     alert = level(3650, CROSS_UP)
     feed = Feed([alert])
-    assert feed(3660, 3650, 3640) == []                 # from above: a fall
+    assert feed(3660, 3650, 3652, 3651, 3653) == []     # rises from the line, not below it
+    assert feed(3650, 3640) == []                       # from above: a fall
     assert feed(3655) == [(alert.id, 3650.0, 3655.0)]   # a jump over the level crosses it
 
 
@@ -101,7 +102,7 @@ def test_every_time_rearms_only_after_the_price_moved_the_distance_away():
 
 
 def test_an_every_time_alert_needs_a_rearm_distance():
-    with pytest.raises(PriceAlertError, match="^rearm"):
+    with pytest.raises(PriceAlertError, match=r"^rearm"):
         level(3650, CROSS_UP, once=False, rearm=0)
 
 
@@ -134,7 +135,8 @@ def test_many_alerts_fire_together_in_their_conditions():
     down = [level(3650 + i, CROSS_DOWN) for i in range(5)]
     feed = Feed(up + down)
     assert {alert_id for alert_id, *_ in feed(3640, 3652)} == {a.id for a in up[:3]}
-    assert {alert_id for alert_id, *_ in feed(3649)} == {a.id for a in down[:2]}   # 3652: left, not crossed
+    # 3652 is not crossed on the way down: the price left it
+    assert {alert_id for alert_id, *_ in feed(3649)} == {a.id for a in down[:2]}
 
 
 def trend(first_price: float, second_price: float, kind: str = "ray"):

@@ -54,5 +54,5 @@ def test_trading_minutes_of_the_week_ends():
 
 
 def test_a_product_without_known_sessions_is_refused_by_name():
-    with pytest.raises(UnknownSessions, match="zz2701.SHFE"):
+    with pytest.raises(UnknownSessions, match=r"zz2701\.SHFE"):
         trading_minutes_between("zz2701.SHFE", 0, MINUTE)
