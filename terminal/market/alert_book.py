@@ -20,13 +20,13 @@ import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import partial
 
-from terminal.core.timezone import CHINA_TZ
 from terminal.market.alert_watch import AlertWatch
 from terminal.market.drawings import DrawingBook
-from terminal.market.price_alerts import LINE_DELETED, PriceAlert, PriceAlertError
+from terminal.market.price_alerts import (LINE_DELETED, PriceAlert, PriceAlertError,
+                                          time_ns)
 from terminal.market.trading_minutes import trading_minutes_between
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,8 @@ log = logging.getLogger(__name__)
 # The grid prices are compared on when the contract's tick is not known: a millionth, so
 # prices are compared as they are.
 UNKNOWN_TICK = 1e-6
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 Fire = Callable[[PriceAlert, float, float, datetime], None]   # alert, line, last price, when
-
-
-def time_ns(moment: datetime) -> int:
-    """UTC epoch ns of a tick's time (a naive one is China time)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CHINA_TZ)
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 class PriceAlerts:
@@ -193,7 +185,7 @@ class PriceAlerts:
         with self._lock:
             if self._watches.get(tick.vt_symbol) is not watch:
                 return                            # changed meanwhile
-            events = watch.check(price, lambda: time_ns(tick.datetime))
+            events = watch.check(price, tick.datetime)
             if not events:
                 return
             fired = self._apply(watch, tick.vt_symbol, events, price, tick.datetime)
@@ -203,16 +195,20 @@ class PriceAlerts:
 
     def _apply(self, watch: AlertWatch, vt_symbol: str, events, price: float,
                when: datetime) -> list[tuple[PriceAlert, float]]:
-        fired = []
+        fired, changed = [], []
         moment = time_ns(when)
         for alert_id, line in events:
             alert = self._alerts[alert_id]
             if line is None:
-                self._alerts[alert_id] = replace(alert, armed=True)
+                alert = replace(alert, armed=True)
             else:
-                self._alerts[alert_id] = alert = alert.fired(moment, price)
+                alert = alert.fired(moment, price)
                 fired.append((alert, line * watch.tick))
-        self._rebuild(vt_symbol)
+            self._alerts[alert_id] = alert
+            changed.append(alert)
+        watch.update(changed)
+        if not watch.alerts:
+            del self._watches[vt_symbol]
         return fired
 
     def _fire(self, alert: PriceAlert, line: float, price: float, when: datetime) -> None:

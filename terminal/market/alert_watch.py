@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
-from terminal.market.price_alerts import CROSS_DOWN, CROSS_UP, TOUCH, PriceAlert
+from terminal.market.price_alerts import CROSS_DOWN, CROSS_UP, TOUCH, PriceAlert, time_ns
 
 NS_PER_MINUTE = 60_000_000_000
 UP, DOWN, AT = 1, -1, 0           # which way the price went relative to a line
@@ -41,7 +42,8 @@ class AlertWatch:
         self.alerts: dict[str, PriceAlert] = {}
         self.last: int | None = None           # the last price seen, in ticks
         self.minute_ns: int | None = None      # start of the minute the lines are for
-        self.refresh_at = 0                    # ns: moving lines are computed again from here
+        self.refresh_at: datetime | None = None    # lines that depend on time are computed
+                                                   # again at the first tick from here
         self.timed = False             # some line depends on time
         self.lines: dict[str, int] = {}        # alert id -> its line now, in ticks
         self.unwatched: dict[str, str] = {}    # alert id -> why its line cannot be computed
@@ -57,16 +59,15 @@ class AlertWatch:
         self.lines = self._lines(self.minute_ns)
         self._arrange()
 
-    def check(self, price: float, time_ns: Callable[[], int]) -> list[tuple[str, int | None]]:
-        """(alert id, its line in ticks) of each alert the new last price fires, and
-        (alert id, None) of each waiting alert it re-arms. `time_ns()`: the tick's time,
-        asked only when lines that depend on time are due to be computed again."""
+    def check(self, price: float, when: datetime) -> list[tuple[str, int | None]]:
+        """(alert id, its line in ticks) of each alert the new last price, traded at `when`,
+        fires, and (alert id, None) of each waiting alert it re-arms."""
         now = in_ticks(price, self.tick)
         events: list[tuple[str, int | None]] = []
-        if self.timed:
-            moment = time_ns()
-            if moment >= self.refresh_at:
-                events += self.refresh(moment)
+        if self.timed and (self.refresh_at is None or when >= self.refresh_at):
+            events += self.refresh(time_ns(when))
+            # China time is a whole number of hours from UTC: its minutes are UTC's
+            self.refresh_at = when.replace(second=0, microsecond=0) + timedelta(minutes=1)
         before, self.last = self.last, now
         levels = self._levels
         if levels:
@@ -93,11 +94,12 @@ class AlertWatch:
         """Compute the lines for the minute holding `moment`; the armed alerts whose moving
         line passed the last price on the way (as `check` reports them)."""
         minute = moment - moment % NS_PER_MINUTE
-        self.refresh_at = minute + NS_PER_MINUTE
         if minute == self.minute_ns:
             return []
         old, self.minute_ns = self.lines, minute
-        self.lines = self._lines(minute)
+        self.lines = {alert_id: line for alert_id, line in old.items()
+                      if not self.alerts[alert_id].timed}     # levels stay where they are
+        self.lines.update(self._lines(minute, timed_only=True))
         events: list[tuple[str, int | None]] = []
         price = self.last
         if price is not None:
@@ -119,10 +121,15 @@ class AlertWatch:
         self._arrange()
         return events
 
-    def _lines(self, minute: int | None) -> dict[str, int]:
+    def _lines(self, minute: int | None, timed_only: bool = False) -> dict[str, int]:
+        """The lines at `minute` of every alert (`timed_only`: of those whose line depends
+        on time)."""
         lines = {}
-        self.unwatched = {}
+        if not timed_only:
+            self.unwatched = {}
         for alert in self.alerts.values():
+            if not alert.timed and timed_only:
+                continue
             if alert.timed and minute is None:
                 continue                   # no tick yet: no time to put the line at
             try:
@@ -133,6 +140,17 @@ class AlertWatch:
             if price is not None:
                 lines[alert.id] = in_ticks(price, self.tick)
         return lines
+
+    def update(self, alerts: Iterable[PriceAlert]) -> None:
+        """Alerts whose state changed but not their line (fired, re-armed): arranged again
+        without computing the lines."""
+        for alert in alerts:
+            if alert.enabled:
+                self.alerts[alert.id] = alert
+            else:
+                self.alerts.pop(alert.id, None)
+                self.lines.pop(alert.id, None)
+        self._arrange()
 
     def _arrange(self) -> None:
         levels, lows, highs = [], [], []

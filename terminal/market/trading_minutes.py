@@ -55,7 +55,7 @@ def week_mask(session_map: sessions.SessionMap) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _week_counts(vt_symbol: str) -> tuple[np.ndarray, int]:
+def _week_counts(vt_symbol: str) -> tuple[list[int], int]:
     """(count of traded minutes before each minute of the week, length 7*1440+1; the
     traded minutes of a whole week)."""
     symbol, exchange = split_vt_symbol(vt_symbol)
@@ -64,10 +64,12 @@ def _week_counts(vt_symbol: str) -> tuple[np.ndarray, int]:
         raise UnknownSessions(f"the trading sessions of {vt_symbol} are not known, so its "
                               f"trading minutes cannot be counted")
     mask = week_mask(sessions.build(found))
-    counts = np.concatenate([[0], np.cumsum(mask)]).astype(np.int64)
-    return counts, int(counts[-1])
+    counts = np.concatenate([[0], np.cumsum(mask)]).astype(np.int64).tolist()
+    return counts, counts[-1]
 
 
+# Cached: an alert's line asks for the same anchors and the same minute again and again.
+@functools.lru_cache(maxsize=8192)
 def _minutes_before(vt_symbol: str, time_ns: int) -> float:
     """Trading minutes from the epoch's week start to `time_ns` (a minute under way counts
     for the share of it that has passed, when it trades)."""
@@ -77,7 +79,7 @@ def _minutes_before(vt_symbol: str, time_ns: int) -> float:
     day, minute = divmod(local, sessions.MINUTES_PER_DAY)
     week, weekday = divmod(day + EPOCH_WEEKDAY, 7)
     position = weekday * sessions.MINUTES_PER_DAY + minute
-    before = week * per_week + int(counts[position])
+    before = week * per_week + counts[position]
     if rest and counts[position + 1] > counts[position]:
         return before + rest / NS_PER_MINUTE
     return float(before)

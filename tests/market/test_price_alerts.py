@@ -12,10 +12,10 @@ from vnpy.trader.object import TickData
 
 from terminal.core.timezone import CHINA_TZ
 from terminal.market import price_alert_file
-from terminal.market.alert_book import PriceAlerts, time_ns
+from terminal.market.alert_book import PriceAlerts
 from terminal.market.drawings import Anchor, DrawingBook, new_drawing
 from terminal.market.price_alerts import (CROSS_DOWN, CROSS_UP, FIRED, LINE_DELETED, TOUCH,
-                                          PriceAlert, PriceAlertError, new_alert)
+                                          PriceAlert, PriceAlertError, new_alert, time_ns)
 
 RB = "rb2701.SHFE"
 MONDAY = datetime(2026, 11, 16, 9, 0, tzinfo=CHINA_TZ)

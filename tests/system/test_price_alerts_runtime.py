@@ -16,10 +16,9 @@ from vnpy.trader.object import SubscribeRequest, TickData
 from terminal.core import paths
 from terminal.core.alerts import EVENT_ALERT, SEVERE
 from terminal.core.timezone import CHINA_TZ
-from terminal.market.alert_book import time_ns
 from terminal.market.drawings import Anchor, new_drawing
 from terminal.market.prices import round_to_tick
-from terminal.market.price_alerts import CROSS_UP, FIRED, LINE_DELETED, TOUCH, new_alert
+from terminal.market.price_alerts import CROSS_UP, FIRED, LINE_DELETED, TOUCH, new_alert, time_ns
 from tests.helpers import SHARED_DATA, drained
 
 IF_FILE = SHARED_DATA / "cn_fut_CFFEX_IF2101_tick_20210104-06_wondertrader.csv"
