@@ -61,7 +61,8 @@ class ChartDocks:
         from terminal.ui.docks.chart import ChartDock
 
         window, runtime = self.window, self.runtime
-        chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window)
+        chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window,
+                          drawings=runtime.drawings)
         chart.set_symbols(self.symbols)
         theme.restyle(chart)
         dock = ChartDockWidget(name, window)

@@ -31,7 +31,9 @@ from vnpy.trader.object import BarData, OrderData
 
 from terminal.core.bridge import Batch
 from terminal.market import indicators
+from terminal.market.bar_positions import NS_PER_MINUTE, BarPositions
 from terminal.market.bar_series import FIELDS, BarSeries
+from terminal.market.drawings import Drawings
 from terminal.market.live_bars import LiveBars
 from terminal.market.prices import decimals_for, round_to_tick
 from terminal.market.resample import DAILY, ResampleError, resample
@@ -39,6 +41,7 @@ from terminal.market.ticket import Ticket, TicketError
 from terminal.market.trading import Trading, TradingError
 from terminal.services.chart_history import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
 from terminal.storage.market_store import MarketStore, StoreError, to_ns
+from terminal.ui.chart.drawing_layer import DrawingLayer
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.pacing import Pacer
@@ -67,9 +70,11 @@ class ChartDock(QWidget):
     title_changed = Signal(str)
 
     def __init__(self, store: MarketStore, trading: Trading, live: LiveBars,
-                 vt_symbol: str = "", timeframe: str = "1m", parent=None) -> None:
+                 vt_symbol: str = "", timeframe: str = "1m", parent=None,
+                 drawings: Drawings | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.drawings = drawings          # every symbol's; the chart shows its symbol's book
         self.trading = trading
         self.live = live
         self.vt_symbol = ""
@@ -107,6 +112,9 @@ class ChartDock(QWidget):
             size=11, pen=pg.mkPen(current_theme().chart.marker_outline, width=0.5))
         self.fills.setZValue(20)
         self.chart.price.addItem(self.fills)
+        self.drawing_layer = DrawingLayer(BarPositions(self.chart.series, NS_PER_MINUTE, False,
+                                                       store.tz))
+        self.chart.price.addItem(self.drawing_layer, ignoreBounds=True)
 
         bar = QHBoxLayout()
         bar.addWidget(self.symbol_box)
@@ -184,6 +192,8 @@ class ChartDock(QWidget):
         self._since = self.live.watch(vt_symbol)
         self._tail.replace(tail)
         self.chart.set_history(bars, daily=timeframe == DAILY)
+        self.drawing_layer.show(None if self.drawings is None else self.drawings.book(vt_symbol),
+                                timeframe)
         self.symbol_box.setEditText(vt_symbol)
         self.timeframe_box.blockSignals(True)
         self.timeframe_box.setCurrentIndex(self.timeframe_box.findData(timeframe))
@@ -225,6 +235,7 @@ class ChartDock(QWidget):
     def close_chart(self) -> None:
         self._closed = True
         self.live_draws.cancel()
+        self.drawing_layer.set_book(None)      # no longer told of the book's changes
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
             self.vt_symbol = ""
@@ -297,6 +308,7 @@ class ChartDock(QWidget):
     def _draw_live(self) -> None:
         if self.vt_symbol and not self._closed:
             self._live_bars()
+            self.drawing_layer.bars_changed()
 
     def _live_bars(self) -> None:
         finished, self._since, current = self.live.take(self.vt_symbol, self._since)

@@ -1,0 +1,461 @@
+"""One item on the price pane that paints all of a symbol's drawings.
+
+Anchors are time and price; the chart's X is the bar index. Each anchor's X is mapped once
+(`BarPositions`) and cached in one array for all drawings; a new live bar re-maps only the
+anchors at or after the previous last bar (only those can move), a new history or a change of
+the book re-maps all (a few thousand numbers, vectorised). Painting maps the cached points to
+pixels with the view's transform, culls in one pass what is outside the part being repainted
+(a live bar repaints a thin column: the drawings crossing it, not all of them), and draws the
+rest in pixels, so labels, handles, badges and dashes keep their size at any zoom.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+
+from terminal.market.bar_positions import NS_PER_DAY, NS_PER_MINUTE, BarPositions
+from terminal.market.drawings import Anchor, Drawing, DrawingBook
+from terminal.market.resample import DAILY, minutes_of
+
+DASH_STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine,
+               "dot": Qt.PenStyle.DotLine}
+HANDLE_PIXELS = 4.0          # half the side of a selected drawing's handle squares
+SELECTED_WIDTH = 1.5         # added to the pen of the selected drawing
+FAR = 1e7                    # pixels: where an unbounded line is cut off (Qt clips the rest)
+# Kinds whose shape reaches past their anchors along X (culled by Y only, or not at all).
+UNBOUNDED_X = {"ray", "extended", "hline", "hray"}
+UNBOUNDED_Y = {"ray", "extended", "vline"}
+
+
+class DrawingLayer(pg.GraphicsObject):
+    """Paints the book's drawings on the chart of `series` (add to the price pane with
+    ignoreBounds=True). `select`/`set_bells`/`set_preview` are set by the tools and alerts;
+    `hit` and `anchor_at` answer them in view coordinates (bar index, price)."""
+
+    def __init__(self, positions: BarPositions) -> None:
+        super().__init__()
+        self.positions = positions
+        self.book: DrawingBook | None = None
+        self._unlisten: Callable[[], None] = lambda: None
+        self._drawings: list[Drawing] = []
+        self._starts = np.zeros(1, np.int64)       # first anchor of each drawing, and the end
+        self._times = np.zeros(0, np.int64)        # every anchor's time, drawing by drawing
+        self._prices = np.zeros(0)
+        self._x = np.zeros(0)
+        self._by_time = np.zeros(0, np.int64)      # anchor order by time (for live re-maps)
+        self._bars = 0                             # bars when the X were mapped
+        self._last_time = 0                        # the last bar's start then
+        self._selected: str | None = None
+        self._bells: set[str] = set()
+        self._preview: Drawing | None = None
+        self._rect: QRectF | None = None
+        self._kinds: list[str] = []
+        self._boxes_cache: np.ndarray | None = None
+        self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # exposedRect
+        self.setZValue(30)
+        self._font = QFont()
+        self._font.setPointSizeF(8.5)
+
+    # ------------------------------------------------------------------ what is shown
+    def show(self, book: DrawingBook | None, timeframe: str) -> None:
+        """After the chart loaded a symbol at a timeframe: that symbol's book, mapped at
+        that timeframe's bars."""
+        self.positions.daily = timeframe == DAILY
+        self.positions.bar_ns = NS_PER_DAY if timeframe == DAILY \
+            else minutes_of(timeframe) * NS_PER_MINUTE
+        if book is not self.book:
+            self.set_book(book)
+        else:
+            self.remap()
+
+    def set_book(self, book: DrawingBook | None) -> None:
+        """Show `book`'s drawings (None: none), following its changes."""
+        self._unlisten()
+        self.book = book
+        self._unlisten = book.listen(lambda _symbol: self.reload()) if book is not None \
+            else (lambda: None)
+        self._selected = None
+        self._preview = None
+        self.reload()
+
+    def reload(self) -> None:
+        """The book changed: take its drawings and map them all."""
+        self._drawings = self.book.drawings() if self.book is not None else []
+        if self._selected is not None and self.book is not None \
+                and self._selected not in self.book:
+            self._selected = None
+        self._kinds = [d.kind for d in self._drawings]
+        counts = [len(d.anchors) for d in self._drawings]
+        self._starts = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        anchors = [a for d in self._drawings for a in d.anchors]
+        self._times = np.fromiter((a.time_ns for a in anchors), np.int64, len(anchors))
+        self._prices = np.fromiter((a.price for a in anchors), np.float64, len(anchors))
+        self._by_time = np.argsort(self._times, kind="stable")
+        self.remap()
+
+    def remap(self) -> None:
+        """The whole history changed (a symbol or timeframe loaded): map every anchor."""
+        self._x = self.positions.x_of(self._times)
+        self._mapped()
+
+    def bars_changed(self) -> None:
+        """After a live bar: a bar updated in place moves nothing; a new bar moves only the
+        anchors at or after the previous last bar's start."""
+        series = self.positions.series
+        if len(series) == self._bars:
+            return
+        if not self._bars or len(series) < self._bars:
+            self.remap()
+            return
+        first = int(np.searchsorted(self._times[self._by_time], self._last_time, "left"))
+        moving = self._by_time[first:]
+        if len(moving):
+            self._x[moving] = self.positions.x_of(self._times[moving])
+            self._boxes_cache = None
+            self.update()
+        self._note_bars()
+
+    def _mapped(self) -> None:
+        self._boxes_cache = None
+        self._note_bars()
+        self.update()
+
+    def _note_bars(self) -> None:
+        times = self.positions.series.times
+        self._bars = len(times)
+        self._last_time = int(times[-1]) if len(times) else 0
+
+    def select(self, drawing_id: str | None) -> None:
+        if drawing_id != self._selected:
+            self._selected = drawing_id
+            self.update()
+
+    @property
+    def selected(self) -> str | None:
+        return self._selected
+
+    def set_bells(self, ids: set[str]) -> None:
+        """The drawings that carry a price alert (a bell is drawn on each)."""
+        if set(ids) != self._bells:
+            self._bells = set(ids)
+            self.update()
+
+    def set_preview(self, drawing: Drawing | None) -> None:
+        """Paint `drawing` too (one being placed, or being dragged: then instead of the
+        book's version of it); None removes it. Maps its own anchors only."""
+        self._preview = drawing
+        self.update()
+
+    def x_of(self, time_ns: int) -> float:
+        """The chart X a time maps to, as drawings are painted."""
+        return float(self.positions.x_of(np.array([time_ns], np.int64))[0])
+
+    def anchor_at(self, view_x: float, view_y: float) -> Anchor:
+        """The anchor at a point of the view: X inside the history is rounded to the nearest
+        bar and gives that bar's start time; X before the first or past the last bar gives a
+        time extrapolated by the timeframe's bar length (business days on daily bars), kept
+        fractional, so it maps back to the same X. Y is the price as is."""
+        return Anchor(self.positions.time_of(view_x), float(view_y))
+
+    # ------------------------------------------------------------------ geometry
+    def _shown(self) -> list[tuple[Drawing, np.ndarray, np.ndarray]]:
+        """(drawing, anchor X, anchor prices) of what is painted, preview included."""
+        preview = self._preview
+        shown = []
+        for index, drawing in enumerate(self._drawings):
+            if preview is not None and drawing.id == preview.id:
+                continue
+            part = slice(self._starts[index], self._starts[index + 1])
+            shown.append((drawing, self._x[part], self._prices[part]))
+        if preview is not None:
+            times = np.array([a.time_ns for a in preview.anchors], np.int64)
+            shown.append((preview, self.positions.x_of(times),
+                          np.array([a.price for a in preview.anchors])))
+        return shown
+
+    def _boxes(self) -> np.ndarray:
+        """Each drawing's extent in view coordinates: rows of x0, x1, y0, y1 (infinite where
+        the shape goes on), vectorised over all anchors; kept until the X are mapped again."""
+        if self._boxes_cache is None:
+            self._boxes_cache = self._extents()
+        return self._boxes_cache
+
+    def _extents(self) -> np.ndarray:
+        count = len(self._drawings)
+        if not count:
+            return np.zeros((0, 4))
+        starts = self._starts[:-1]
+        boxes = np.empty((count, 4))
+        boxes[:, 0] = np.minimum.reduceat(self._x, starts)
+        boxes[:, 1] = np.maximum.reduceat(self._x, starts)
+        boxes[:, 2] = np.minimum.reduceat(self._prices, starts)
+        boxes[:, 3] = np.maximum.reduceat(self._prices, starts)
+        kinds = self._kinds
+        for column, unbounded in ((0, UNBOUNDED_X), (2, UNBOUNDED_Y)):
+            mask = np.fromiter((k in unbounded for k in kinds), bool, count)
+            boxes[mask, column], boxes[mask, column + 1] = -np.inf, np.inf
+        channel = np.fromiter((k == "channel" for k in kinds), bool, count)
+        if channel.any():      # the parallel line lies beyond the third anchor
+            boxes[channel, 2], boxes[channel, 3] = -np.inf, np.inf
+        text = np.fromiter((k == "text" for k in kinds), bool, count)
+        if text.any():         # a note is drawn to the right of and below its anchor
+            boxes[text, 1] = np.inf
+            boxes[text, 2] = -np.inf
+        return boxes
+
+    # ------------------------------------------------------------------ Qt item
+    def viewTransformChanged(self) -> None:
+        self._rect = None
+        self.prepareGeometryChange()
+
+    def viewRangeChanged(self) -> None:
+        self._rect = None
+        self.prepareGeometryChange()
+
+    def boundingRect(self) -> QRectF:
+        if self._rect is None:
+            box = self.getViewBox()
+            self._rect = box.viewRect() if box is not None else QRectF()
+        return QRectF(self._rect)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if not self._drawings and self._preview is None:
+            return
+        exposed = option.exposedRect if option.exposedRect.isValid() else self.boundingRect()
+        x0, x1 = sorted((exposed.left(), exposed.right()))
+        y0, y1 = sorted((exposed.top(), exposed.bottom()))
+        boxes = self._boxes()
+        transform = painter.transform()
+        sx, sy, dx, dy = transform.m11(), transform.m22(), transform.m31(), transform.m32()
+        # a margin of a label's size: notes, fib labels and badges reach past the shape
+        mx, my = abs(120.0 / sx) if sx else 0.0, abs(20.0 / sy) if sy else 0.0
+        keep = np.zeros(len(self._drawings), bool)
+        if len(boxes):
+            keep = (boxes[:, 1] >= x0 - mx) & (boxes[:, 0] <= x1 + mx) & \
+                (boxes[:, 3] >= y0 - my) & (boxes[:, 2] <= y1 + my)
+        preview = self._preview
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setFont(self._font)
+        view = QRectF(QPointF(x0 * sx + dx, y0 * sy + dy), QPointF(x1 * sx + dx, y1 * sy + dy))
+        view = view.normalized().adjusted(-2, -2, 2, 2)
+        for index in np.flatnonzero(keep):
+            drawing = self._drawings[index]
+            if preview is not None and drawing.id == preview.id:
+                continue
+            part = slice(self._starts[index], self._starts[index + 1])
+            points = [QPointF(x * sx + dx, y * sy + dy)
+                      for x, y in zip(self._x[part], self._prices[part], strict=True)]
+            self._paint_one(painter, drawing, points, view)
+        if preview is not None:
+            times = np.array([a.time_ns for a in preview.anchors], np.int64)
+            xs = self.positions.x_of(times)
+            points = [QPointF(x * sx + dx, a.price * sy + dy)
+                      for x, a in zip(xs, preview.anchors, strict=True)]
+            self._paint_one(painter, preview, points, view)
+        painter.restore()
+
+    def _paint_one(self, painter: QPainter, drawing: Drawing, points: list[QPointF],
+                   view: QRectF) -> None:
+        if any(not (math.isfinite(p.x()) and math.isfinite(p.y())) for p in points):
+            return                                  # no bars yet to place it on
+        style = drawing.style
+        selected = drawing.id == self._selected
+        pen = QPen(QColor(style.color))
+        pen.setWidthF(style.width + (SELECTED_WIDTH if selected else 0.0))
+        pen.setStyle(DASH_STYLES[style.dash])
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for segment in shape_segments(drawing, points, view):
+            painter.drawLine(*segment)
+        kind = drawing.kind
+        if kind == "rectangle":
+            fill = QColor(style.color)
+            fill.setAlpha(40)
+            painter.fillRect(QRectF(points[0], points[1]).normalized(), fill)
+        elif kind == "fib":
+            self._fib_labels(painter, drawing, points)
+        elif kind == "text":
+            self._note(painter, drawing, points[0], selected)
+        elif drawing.text:
+            painter.drawText(points[-1] + QPointF(4, -4), drawing.text)
+        if drawing.locked:
+            _lock_badge(painter, points[0] + QPointF(-14, -14), QColor(style.color))
+        if drawing.id in self._bells:
+            _bell(painter, _bell_point(drawing, points, view), QColor(style.color))
+        if selected:
+            _handles(painter, points, QColor(style.color))
+
+    def _fib_labels(self, painter: QPainter, drawing: Drawing, points: list[QPointF]) -> None:
+        first, second = drawing.anchors
+        left = min(points[0].x(), points[1].x())
+        for level, y in fib_lines(drawing, points):
+            price = second.price + (first.price - second.price) * level
+            painter.drawText(QPointF(left + 2, y - 3), f"{level:g} ({price:.6g})")
+
+    def _note(self, painter: QPainter, drawing: Drawing, at: QPointF, selected: bool) -> None:
+        text = drawing.text or "…"
+        metrics = painter.fontMetrics()
+        box = QRectF(metrics.boundingRect(0, 0, 260, 1000,
+                                          int(Qt.TextFlag.TextWordWrap), text))
+        box.moveTopLeft(at + QPointF(4, 4))
+        back = QColor(drawing.style.color)
+        back.setAlpha(60 if selected else 35)
+        painter.fillRect(box.adjusted(-3, -2, 3, 2), back)
+        painter.drawText(box, int(Qt.TextFlag.TextWordWrap), text)
+
+    # ------------------------------------------------------------------ hit testing
+    def hit(self, view_x: float, view_y: float,
+            pixel_tolerance: float = 5.0) -> tuple[str, int | None] | None:
+        """The drawing at a point of the view (the top-most; the selected one's handles
+        first): (id, handle index) on a handle, (id, None) on its body, None on nothing."""
+        box = self.getViewBox()
+        if box is None:
+            return None
+        px, py = self.pixelWidth() or 1.0, self.pixelHeight() or 1.0
+        # pixels, with Y up as on screen it is down: only distances matter here
+        at = QPointF(view_x / px, -view_y / py)
+        view = box.viewRect()
+        view = QRectF(QPointF(view.left() / px, -view.bottom() / py),
+                      QPointF(view.right() / px, -view.top() / py)).normalized()
+        shown = self._shown()
+        selected = [item for item in shown if item[0].id == self._selected]
+        others = [item for item in reversed(shown) if item[0].id != self._selected]
+        for drawing, xs, prices in selected + others:   # the selected first, then top-most
+            points = [QPointF(x / px, -y / py) for x, y in zip(xs, prices, strict=True)]
+            if not all(math.isfinite(p.x()) and math.isfinite(p.y()) for p in points):
+                continue
+            for handle, point in enumerate(points):
+                if math.hypot(point.x() - at.x(), point.y() - at.y()) <= pixel_tolerance + 2:
+                    return drawing.id, handle
+            if _near(drawing, points, view, at, pixel_tolerance):
+                return drawing.id, None
+        return None
+
+
+def shape_segments(drawing: Drawing, points: list[QPointF],
+                   view: QRectF) -> list[tuple[QPointF, QPointF]]:
+    """The line segments of a drawing, in the pixel space of `points` (`view`: the visible
+    part, to which unbounded lines are drawn)."""
+    kind, p = drawing.kind, points
+    if kind == "trend":
+        return [(p[0], p[1])]
+    if kind in ("ray", "extended"):
+        direction = p[1] - p[0]
+        if direction.isNull():
+            return []
+        far = _reach(p[0], direction, view)
+        start = p[0] if kind == "ray" else _reach(p[0], -direction, view)
+        return [(start, far)]
+    if kind == "hline":
+        return [(QPointF(view.left(), p[0].y()), QPointF(view.right(), p[0].y()))]
+    if kind == "hray":
+        return [(p[0], QPointF(max(view.right(), p[0].x()), p[0].y()))]
+    if kind == "vline":
+        return [(QPointF(p[0].x(), view.top()), QPointF(p[0].x(), view.bottom()))]
+    if kind == "rectangle":
+        a, b = p
+        corners = [a, QPointF(b.x(), a.y()), b, QPointF(a.x(), b.y())]
+        return [(corners[i], corners[(i + 1) % 4]) for i in range(4)]
+    if kind == "channel":
+        shift = _channel_shift(p)
+        middle = QPointF(0, shift.y() / 2)
+        return [(p[0], p[1]), (p[0] + shift, p[1] + shift), (p[0] + middle, p[1] + middle)]
+    if kind == "fib":
+        left, right = sorted((p[0].x(), p[1].x()))
+        return [(QPointF(left, y), QPointF(right, y)) for _, y in fib_lines(drawing, p)] + \
+            [(p[0], p[1])]
+    return []                                       # text: drawn as a note
+
+
+def fib_lines(drawing: Drawing, points: list[QPointF]) -> list[tuple[float, float]]:
+    """(level, pixel Y) of a fib's levels: level 0 at the second anchor, 1 at the first."""
+    top, bottom = points[0].y(), points[1].y()
+    return [(level, bottom + (top - bottom) * level) for level in drawing.fib_levels]
+
+
+def _channel_shift(points: list[QPointF]) -> QPointF:
+    """The vertical offset of a channel's parallel line: through its third point."""
+    a, b, c = points
+    if b.x() == a.x():
+        return QPointF(c.x() - a.x(), 0)
+    y_at_c = a.y() + (b.y() - a.y()) * (c.x() - a.x()) / (b.x() - a.x())
+    return QPointF(0, c.y() - y_at_c)
+
+
+def _reach(start: QPointF, direction: QPointF, view: QRectF) -> QPointF:
+    """A point along `direction` from `start` beyond the view (Qt clips the rest)."""
+    length = math.hypot(direction.x(), direction.y())
+    span = math.hypot(view.width(), view.height()) + math.hypot(
+        start.x() - view.center().x(), start.y() - view.center().y())
+    scale = min(span + 10.0, FAR) / length
+    return start + direction * scale
+
+
+def _near(drawing: Drawing, points: list[QPointF], view: QRectF, at: QPointF,
+          tolerance: float) -> bool:
+    if drawing.kind == "text":
+        return math.hypot(at.x() - points[0].x() - 20, at.y() - points[0].y() - 8) <= 24 \
+            or _distance(at, points[0], points[0]) <= tolerance
+    if drawing.kind == "rectangle" and QRectF(points[0], points[1]).normalized().contains(at):
+        return True
+    return any(_distance(at, a, b) <= tolerance
+               for a, b in shape_segments(drawing, points, view))
+
+
+def _distance(point: QPointF, a: QPointF, b: QPointF) -> float:
+    """From `point` to the segment a-b."""
+    ab = b - a
+    length = ab.x() ** 2 + ab.y() ** 2
+    t = 0.0 if length == 0 else max(0.0, min(1.0, QPointF.dotProduct(point - a, ab) / length))
+    nearest = a + ab * t
+    return math.hypot(point.x() - nearest.x(), point.y() - nearest.y())
+
+
+def _bell_point(drawing: Drawing, points: list[QPointF], view: QRectF) -> QPointF:
+    """Where a drawing's alert bell goes: at the right edge of the view on a horizontal line
+    (so it is seen wherever the line started), else by the second anchor."""
+    if drawing.kind in ("hline", "hray"):
+        return QPointF(min(view.right() - 18, max(points[0].x(), view.left())) if
+                       drawing.kind == "hray" else view.right() - 18, points[0].y() - 16)
+    return points[min(1, len(points) - 1)] + QPointF(6, -18)
+
+
+def _handles(painter: QPainter, points: list[QPointF], color: QColor) -> None:
+    painter.setPen(QPen(color, 1.0))
+    painter.setBrush(QBrush(QColor("#ffffff")))
+    size = HANDLE_PIXELS
+    for point in points:
+        painter.drawRect(QRectF(point.x() - size, point.y() - size, 2 * size, 2 * size))
+
+
+def _lock_badge(painter: QPainter, at: QPointF, color: QColor) -> None:
+    """A small padlock: a body and a shackle."""
+    painter.setPen(QPen(color, 1.2))
+    painter.setBrush(QBrush(color))
+    painter.drawRect(QRectF(at.x(), at.y() + 4, 8, 6))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    shackle = QPainterPath()
+    shackle.arcMoveTo(QRectF(at.x() + 1, at.y(), 6, 8), 180)
+    shackle.arcTo(QRectF(at.x() + 1, at.y(), 6, 8), 180, -180)
+    painter.drawPath(shackle)
+
+
+def _bell(painter: QPainter, at: QPointF, color: QColor) -> None:
+    """A small bell: a dome on a rim, with a clapper."""
+    painter.setPen(QPen(color, 1.2))
+    painter.setBrush(QBrush(color))
+    dome = QPainterPath()
+    dome.moveTo(at.x(), at.y() + 10)
+    dome.cubicTo(at.x() + 1, at.y() + 1, at.x() + 11, at.y() + 1, at.x() + 12, at.y() + 10)
+    dome.closeSubpath()
+    painter.drawPath(dome)
+    painter.drawEllipse(QPointF(at.x() + 6, at.y() + 12), 1.6, 1.6)

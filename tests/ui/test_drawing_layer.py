@@ -1,0 +1,135 @@
+"""The drawing layer on a chart: anchors mapped once and re-mapped only where a new bar can
+move them, every kind painted, hit testing of handles and bodies, and every chart of a symbol
+following its book."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from terminal.core.timezone import CHINA_TZ
+from terminal.market.bar_positions import NS_PER_MINUTE
+from terminal.market.drawings import ANCHORS, KINDS, Anchor, DrawingBook, new_drawing
+from terminal.ui.chart.widget import ChartWidget
+from terminal.ui.docks.chart import BarPositions, DrawingLayer
+
+T0 = 1_695_603_600_000_000_000       # 2023-09-25 09:00 +08:00
+BARS = 300
+
+
+def columns(count: int = BARS) -> dict:
+    price = 3700 + np.cumsum(np.sin(np.arange(count) / 7.0))
+    return {"datetime": T0 + np.arange(count, dtype=np.int64) * NS_PER_MINUTE,
+            "open_price": price, "high_price": price + 2, "low_price": price - 2,
+            "close_price": price + 0.5, "volume": np.full(count, 10.0)}
+
+
+@pytest.fixture
+def chart(qtbot):
+    widget = ChartWidget(CHINA_TZ)
+    qtbot.addWidget(widget)
+    widget.resize(900, 600)
+    widget.set_history(columns())
+    layer = DrawingLayer(BarPositions(widget.series, NS_PER_MINUTE, False, CHINA_TZ))
+    widget.price.addItem(layer, ignoreBounds=True)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget, layer
+
+
+def at(bar: int, price: float) -> Anchor:
+    return Anchor(T0 + bar * NS_PER_MINUTE, price)
+
+
+def show(widget: ChartWidget, bars: tuple, prices: tuple) -> None:
+    """The view on those bars and prices (a change of X fits Y to the bars: Y after)."""
+    box = widget.price.getViewBox()
+    box.setXRange(*bars, padding=0)
+    box.setYRange(*prices, padding=0)
+
+
+def image(widget: ChartWidget) -> QImage:
+    widget.graphics.repaint()
+    return widget.graphics.grab().toImage()
+
+
+def test_every_kind_is_painted(chart):
+    widget, layer = chart
+    book = DrawingBook("rb2401.SHFE")
+    layer.show(book, "1m")
+    show(widget, (100, 300), (3600, 3800))
+    before = image(widget)
+    for number, kind in enumerate(KINDS):
+        anchors = [at(150 + 10 * i + number, 3650 + 30 * i + 5 * number)
+                   for i in range(ANCHORS[kind])]
+        book.add(new_drawing(kind, anchors, text="note" if kind == "text" else "",
+                             locked=kind == "trend"))
+        painted = image(widget)
+        assert painted != before, kind           # each drawing changes the picture
+        before = painted
+    layer.select(book.drawings()[0].id)
+    layer.set_bells({book.drawings()[3].id})
+    assert image(widget) != before
+
+
+def test_a_new_bar_remaps_only_anchors_after_the_last_bar(chart, monkeypatch):
+    widget, layer = chart
+    book = DrawingBook("rb2401.SHFE")
+    for bar in range(0, 280, 4):
+        book.add(new_drawing("trend", [at(bar, 3700.0), at(bar + 3, 3710.0)]))
+    future = new_drawing("trend", [at(290, 3700.0), at(BARS + 5, 3720.0)])
+    book.add(future)
+    layer.show(book, "1m")
+    assert layer.x_of(at(BARS + 5, 0).time_ns) == BARS + 5       # extrapolated
+    mapped = []
+    real = layer.positions.x_of
+    monkeypatch.setattr(layer.positions, "x_of", lambda times: mapped.append(len(times))
+                        or real(times))
+    last = columns(BARS + 1)
+    values = {name: float(last[name][-1]) for name in last if name != "datetime"}
+    widget.put_bar(int(last["datetime"][-1] - NS_PER_MINUTE), values)   # in place
+    layer.bars_changed()
+    assert mapped == []
+    widget.put_bar(int(last["datetime"][-1]), values)                   # a new bar
+    layer.bars_changed()
+    assert mapped == [1]                      # the future anchor only, of 142
+    index = book.drawings().index(future)
+    assert layer._x[layer._starts[index] + 1] == BARS + 5
+
+
+def test_hit_finds_handles_and_bodies(chart):
+    widget, layer = chart
+    book = DrawingBook("rb2401.SHFE")
+    low = new_drawing("hline", [at(200, 3690.0)])
+    trend = new_drawing("trend", [at(220, 3680.0), at(260, 3720.0)])
+    book.add(low)
+    book.add(trend)
+    layer.show(book, "1m")
+    show(widget, (150, 300), (3650, 3750))
+    assert layer.hit(170.0, 3690.0, 5) == (low.id, None)            # far from its anchor
+    assert layer.hit(240.0, 3700.0, 5) == (trend.id, None)          # the middle of the line
+    assert layer.hit(240.0, 3730.0, 5) is None
+    assert layer.hit(220.0, 3680.0, 5) == (trend.id, 0)
+    assert layer.hit(260.0, 3720.0, 5) == (trend.id, 1)
+    anchor = layer.anchor_at(240.4, 3701.5)
+    assert anchor == Anchor(T0 + 240 * NS_PER_MINUTE, 3701.5)
+
+
+def test_every_chart_of_a_symbol_follows_its_book(chart, qtbot):
+    _, layer = chart
+    other = ChartWidget(CHINA_TZ)
+    qtbot.addWidget(other)
+    other.set_history(columns())
+    second = DrawingLayer(BarPositions(other.series, NS_PER_MINUTE, False, CHINA_TZ))
+    other.price.addItem(second, ignoreBounds=True)
+    book = DrawingBook("rb2401.SHFE")
+    layer.show(book, "1m")
+    second.show(book, "5m")
+    book.add(new_drawing("vline", [at(100, 3700.0)]))
+    assert len(layer._drawings) == len(second._drawings) == 1
+    second.set_book(None)
+    book.undo()
+    assert len(layer._drawings) == 0 and len(second._drawings) == 0
+    book.redo()
+    assert len(second._drawings) == 0                  # no longer listening
