@@ -43,8 +43,12 @@ class PriceAlerts:
                  pricetick: Callable[[str], float | None] = lambda vt_symbol: None,
                  minutes: Callable[[str, int, int], float] = trading_minutes_between,
                  save: Callable[[list[PriceAlert]], None] = lambda alerts: None,
-                 on_fire: Fire | None = None) -> None:
+                 on_fire: Fire | None = None,
+                 last_price: Callable[[str], float | None] = lambda vt_symbol: None) -> None:
+        """`last_price(vt_symbol)`: the last traded price known before the symbol's first
+        alert, so the first tick after it can cross (the gateway's latest tick)."""
         self._pricetick = pricetick
+        self._last_price = last_price
         self._minutes = minutes
         self._save = save
         self._on_fire = on_fire
@@ -114,6 +118,9 @@ class PriceAlerts:
                 raise PriceAlertError(f"id: no alert {alert.id}")
             if before.vt_symbol != alert.vt_symbol:
                 raise PriceAlertError(f"vt_symbol: an alert stays on {before.vt_symbol}")
+            if alert.enabled and before.reason == LINE_DELETED:
+                raise PriceAlertError("enabled: its line was deleted; there is nothing to "
+                                      "watch")
             if before == alert:
                 return
             self._alerts[alert.id] = alert
@@ -132,8 +139,6 @@ class PriceAlerts:
         alert = self._alerts.get(alert_id)
         if alert is None:
             raise PriceAlertError(f"id: no alert {alert_id}")
-        if enabled and alert.reason == LINE_DELETED:
-            raise PriceAlertError("enabled: its line was deleted; there is nothing to watch")
         changed = alert.edited(enabled=enabled)
         self.replace(changed)
         return changed
@@ -228,11 +233,12 @@ class PriceAlerts:
             self._watches.pop(vt_symbol, None)
             return
         if watch is None or watch.tick == UNKNOWN_TICK:
-            last = None if watch is None or watch.last is None else watch.last * watch.tick
+            last = self._last_price(vt_symbol) if watch is None or watch.last is None \
+                else watch.last * watch.tick
             minute = None if watch is None else watch.minute_ns
             watch = AlertWatch(self.pricetick(vt_symbol), partial(self._minutes, vt_symbol))
             watch.minute_ns = minute
-            if last is not None:
+            if last:
                 watch.last = round(last / watch.tick)
             self._watches[vt_symbol] = watch
         watch.set_alerts(alerts)

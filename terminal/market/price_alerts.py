@@ -33,6 +33,7 @@ from typing import Any
 from terminal.core.timezone import CHINA_TZ
 from terminal.market.drawings import Drawing, DrawingError, line_price
 
+ALERT_RULE = "price_alert"                       # the rule of the Alert a firing raises
 LEVEL = "level"
 LINE_KINDS = ("hline", "hray", "trend", "ray", "extended")
 MOVING_KINDS = ("trend", "ray", "extended")       # their price changes with time

@@ -26,13 +26,12 @@ from terminal.core.timezone import CHINA_TZ
 from terminal.market import contracts, price_alert_file
 from terminal.market.alert_book import PriceAlerts
 from terminal.market.drawings import Drawings
-from terminal.market.price_alerts import CONDITIONS, KIND_LABELS, PriceAlert
+from terminal.market.price_alerts import ALERT_RULE, CONDITIONS, KIND_LABELS, PriceAlert
 from terminal.market.prices import decimals_for
 from terminal.market.trading import Trading
 
 log = logging.getLogger(__name__)
 
-RULE = "price_alert"
 PROBLEM_RULE = "price_alerts"
 
 
@@ -47,7 +46,8 @@ def build_price_alerts(kernel: Kernel, paths: DataPaths, trading: Trading,
     engine = kernel.event_engine
     book = PriceAlerts(alerts, pricetick=functools.partial(pricetick, trading),
                        save=Saver(path, engine),
-                       on_fire=functools.partial(publish, engine, trading))
+                       on_fire=functools.partial(publish, engine, trading),
+                       last_price=functools.partial(last_price, trading))
     engine.register(EVENT_TICK, lambda event: book.on_tick(event.data))
     for vt_symbol in {alert.vt_symbol for alert in alerts if alert.drawing is not None}:
         book.follow(vt_symbol, drawings.book(vt_symbol))   # changed while the terminal was off
@@ -67,6 +67,11 @@ def pricetick(trading: Trading, vt_symbol: str) -> float | None:
         return None
 
 
+def last_price(trading: Trading, vt_symbol: str) -> float | None:
+    tick = trading.main_engine.get_tick(vt_symbol)
+    return tick.last_price if tick is not None else None
+
+
 def fired_message(alert: PriceAlert, line: float, price: float, tick: float) -> str:
     """"rb2701.SHFE crossed up 3,650 (trend line), last 3,651: note"."""
     digits = decimals_for(tick) if tick >= 1e-4 else 4
@@ -82,7 +87,7 @@ def publish(engine, trading: Trading, alert: PriceAlert, line: float, price: flo
     if when.tzinfo is None:
         when = when.replace(tzinfo=CHINA_TZ)
     tick = pricetick(trading, alert.vt_symbol) or 0.0
-    engine.put(Event(EVENT_ALERT, Alert(when, INFO, RULE, alert.vt_symbol,
+    engine.put(Event(EVENT_ALERT, Alert(when, INFO, ALERT_RULE, alert.vt_symbol,
                                         fired_message(alert, line, price, tick))))
 
 

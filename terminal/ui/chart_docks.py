@@ -63,6 +63,9 @@ class ChartDocks:
         window, runtime = self.window, self.runtime
         chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window,
                           drawings=runtime.drawings)
+        from terminal.ui.chart.alert_lines import AlertLines
+
+        chart.alert_lines = AlertLines(chart, runtime.price_alerts)   # level lines, bells
         chart.set_symbols(self.symbols)
         theme.restyle(chart)
         dock = ChartDockWidget(name, window)

@@ -122,6 +122,13 @@ def test_prices_are_compared_on_the_tick_grid():
     assert feed(5230.4, 0.6 + 5229.6) == [(alert.id, pytest.approx(5230.2), 5229.6 + 0.6)]
 
 
+def test_the_price_before_the_first_alert_is_where_crossings_start():
+    alert = level(3650, CROSS_UP)
+    feed = Feed([], last_price=lambda vt_symbol: 3600.0)
+    feed.book.add(alert)
+    assert feed(3655) == [(alert.id, 3650.0, 3655.0)]
+
+
 def test_only_the_symbols_own_ticks_count():
     alert = level(3650, CROSS_UP)
     feed = Feed([alert, new_alert("hc2701.SHFE", CROSS_UP, level=3000)])
