@@ -64,6 +64,7 @@ class ChartDocks:
         chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window,
                           drawings=runtime.drawings)
         chart.set_symbols(self.symbols)
+        chart.drawing_tools.overrides = lambda: runtime.settings.shortcuts   # keys as set now
         theme.restyle(chart)
         dock = ChartDockWidget(name, window)
         dock.setObjectName(name)
