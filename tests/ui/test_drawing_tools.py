@@ -14,7 +14,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
 from terminal.market.drawings import Anchor, Style, new_drawing
-from terminal.ui.chart.drawing_tools import HIT_PIXELS, MAGNET_PIXELS, measure
+from terminal.ui.chart.drawing_tools import HIT_PIXELS, MAGNET_PIXELS
+from terminal.ui.chart.measure import measure
 from tests.helpers import random_walk_bars
 from tests.helpers.gui import WAIT
 

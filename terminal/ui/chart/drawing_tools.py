@@ -20,87 +20,40 @@ on too, so the crosshair follows while drawing.
   precedence over the menu bar's Alt+letter mnemonics only there.
 
 The painting, hit testing and time <-> X mapping are the drawing layer's
-(`ui.chart.drawing_layer`); this module only decides what a gesture means.
+(`ui.chart.drawing_layer`); this module only decides what a gesture means. The editing
+commands (context menu, dialogs, clipboard, remove all) are in `ui.chart.drawing_edits`, the
+measure's figures and mark in `ui.chart.measure`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import timedelta
 
-import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QKeyCombination, QMimeData, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QPen
-from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtCore import QEvent, QKeyCombination, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMenu, QWidget
 
 from terminal.core.symbols import BadSymbol, split_vt_symbol
 from terminal.market import contracts
 from terminal.market.drawings import (ANCHORS, MAX_TEXT, Anchor, Drawing, DrawingBook,
                                       DrawingError, new_drawing)
-from terminal.market.prices import decimals_for, round_to_tick
+from terminal.market.prices import round_to_tick
 from terminal.ui import shortcuts
+from terminal.ui.chart.drawing_edits import DrawingEdits, drawing_summary
+from terminal.ui.chart.measure import MeasureItem, measure
 from terminal.ui.chart.tool_table import BY_NAME, MAGNET_KEY, TOOLS
-from terminal.ui.colours import DOWN_HEX, UP_HEX
-from terminal.ui.dialogs.confirm import delete_on_yes
 
 log = logging.getLogger(__name__)
 
 MAGNET_PIXELS = 20.0       # an anchor snaps to an O/H/L/C this close on screen
 HIT_PIXELS = 6.0           # a press this close to a line takes it
 DRAG_PIXELS = 4.0          # a press that moves further is a drag, not a click
-MIME = "application/x-trading-terminal-drawing"
-KIND_TITLES = {tool.name: tool.title for tool in TOOLS}
 PREVIEW_ID = "placing"
 
 _MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
               | Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.MetaModifier)
 _PRESS = (QEvent.Type.GraphicsSceneMousePress, QEvent.Type.GraphicsSceneMouseDoubleClick)
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """From one point to another on a chart: what the measure tool shows."""
-    change: float
-    percent: float | None        # None from a price of zero
-    ticks: float | None          # None when the contract's tick is not known
-    bars: int
-    seconds: float
-    decimals: int
-
-    def text(self) -> str:
-        parts = [f"{self.change:+,.{self.decimals}f}"]
-        if self.ticks is not None:
-            parts.append(f"{self.ticks:+,.0f} ticks")
-        if self.percent is not None:
-            parts.append(f"{self.percent:+.2f}%")
-        return f"{'  '.join(parts)}\n{self.bars:+,d} bars, {duration_text(self.seconds)}"
-
-
-def measure(start: Anchor, end: Anchor, bars: int, pricetick: float | None) -> Measurement:
-    change = end.price - start.price
-    tick = pricetick if pricetick and pricetick > 0 else None
-    return Measurement(
-        change=change,
-        percent=change / start.price * 100.0 if start.price else None,
-        ticks=round(change / tick, 6) if tick else None,
-        bars=bars, seconds=(end.time_ns - start.time_ns) / 1e9,
-        decimals=decimals_for(tick) if tick else 2)
-
-
-def duration_text(seconds: float) -> str:
-    """`3d 4h 05m`, `2h 15m`, `45m`, signed when backwards."""
-    sign = "-" if seconds < 0 else ""
-    span = timedelta(seconds=round(abs(seconds)))
-    hours, rest = divmod(span.seconds, 3600)
-    minutes = rest // 60
-    if span.days:
-        return f"{sign}{span.days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    return f"{sign}{minutes}m"
 
 
 def pricetick_of(trading, vt_symbol: str) -> float | None:
@@ -118,53 +71,7 @@ def pricetick_of(trading, vt_symbol: str) -> float | None:
         return None
 
 
-def drawing_summary(drawing: Drawing) -> str:
-    """A drawing as a menu header names it: kind and first price."""
-    title = KIND_TITLES.get(drawing.kind, drawing.kind)
-    if drawing.kind == "text":
-        note = drawing.text.splitlines()[0] if drawing.text else ""
-        return f"{title}: {note[:30]}"
-    return f"{title} at {drawing.anchors[0].price:g}"
-
-
-class MeasureItem(pg.GraphicsObject):
-    """The measure tool's shaded span and arrow (view coordinates), beside its label."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.start = QPointF()
-        self.end = QPointF()
-        self.color = QColor(UP_HEX)
-        self.label = pg.TextItem(anchor=(0, 1), color="#ffffff", fill=pg.mkBrush(0, 0, 0, 170))
-        self.label.setZValue(61)
-        self.setZValue(60)
-
-    def set_points(self, start: QPointF, end: QPointF, text: str) -> None:
-        self.prepareGeometryChange()
-        self.start, self.end = start, end
-        self.color = QColor(UP_HEX if end.y() >= start.y() else DOWN_HEX)
-        self.label.setText(text)
-        self.label.fill = pg.mkBrush(self.color.darker(180))
-        self.label.setPos(end)
-        self.label.setAnchor((0, 1) if end.y() >= start.y() else (0, 0))
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(self.start, self.end).normalized()
-
-    def paint(self, painter, option, widget=None) -> None:
-        rect = QRectF(self.start, self.end).normalized()
-        fill = QColor(self.color)
-        fill.setAlpha(40)
-        pen = QPen(self.color, 1.0)
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        painter.setBrush(fill)
-        painter.drawRect(rect)
-        painter.drawLine(self.start, self.end)
-
-
-class DrawingTools(QObject):
+class DrawingTools(DrawingEdits, QObject):
     """The drawing interaction of one chart (`chart`: a ChartWidget; `layer`: its drawing
     layer, which holds the symbol's book while one is shown)."""
 
@@ -490,17 +397,6 @@ class DrawingTools(QObject):
             lambda text: self._add(new_drawing("text", (anchor,), text=text[:MAX_TEXT]))
             if text.strip() else self.notice.emit("an empty note is not kept"))
 
-    def _text_dialog(self, title: str, text: str) -> QInputDialog:
-        dialog = QInputDialog(self.chart)
-        dialog.setWindowTitle(title)
-        dialog.setLabelText(f"Note (up to {MAX_TEXT} characters)")
-        dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
-        dialog.setTextValue(text)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.dialog = dialog
-        dialog.open()
-        return dialog
-
     # ------------------------------------------------------------------ moving
     def _drag_to(self, point: QPointF) -> None:
         before, handle, start = self._moving
@@ -574,135 +470,6 @@ class DrawingTools(QObject):
             return self.paste
         return None
 
-    # ------------------------------------------------------------------ book changes
-    def _book_change(self, change: Callable[[DrawingBook], None]) -> bool:
-        """Apply one change to the shown symbol's book; a refusal is shown, not raised."""
-        book = self.book
-        if book is None:
-            self.notice.emit("open a symbol first: drawings belong to a symbol")
-            return False
-        try:
-            change(book)
-        except DrawingError as exc:
-            self.notice.emit(f"drawing not changed: {exc}")
-            return False
-        return True
-
-    def undo(self) -> bool:
-        self._cancel_gesture()
-        book = self.book
-        return book is not None and book.undo()
-
-    def redo(self) -> bool:
-        self._cancel_gesture()
-        book = self.book
-        return book is not None and book.redo()
-
-    def delete_selected(self) -> bool:
-        drawing = self.selected_drawing()
-        if drawing is None:
-            return False
-        if drawing.locked:
-            self.notice.emit(f"{drawing_summary(drawing)} is locked: unlock it to delete it")
-            return False
-        self.layer.select(None)
-        return self._book_change(lambda book: book.remove(drawing.id))
-
-    def set_locked(self, drawing: Drawing, locked: bool) -> bool:
-        return self._book_change(lambda book: book.replace(
-            _replaced(book, drawing, locked=locked)))
-
-    def set_style(self, drawing: Drawing, style) -> bool:
-        return self._book_change(lambda book: book.replace(_replaced(book, drawing, style=style)))
-
-    def set_text(self, drawing: Drawing, text: str) -> bool:
-        if not text.strip():
-            self.notice.emit("an empty note is not kept: delete the note instead")
-            return False
-        return self._book_change(lambda book: book.replace(
-            _replaced(book, drawing, text=text[:MAX_TEXT])))
-
-    def set_levels(self, drawing: Drawing, levels: tuple[float, ...]) -> bool:
-        return self._book_change(lambda book: book.replace(
-            _replaced(book, drawing, levels=tuple(levels))))
-
-    # ------------------------------------------------------------------ copy, paste, remove all
-    def copy(self, drawing: Drawing | None = None) -> bool:
-        """The selected drawing (or `drawing`) to the clipboard, for any chart to paste."""
-        drawing = drawing or self.selected_drawing()
-        if drawing is None:
-            return False
-        data = QMimeData()
-        payload = {"vt_symbol": self.book.vt_symbol if self.book else "",
-                   "drawing": drawing.to_dict()}
-        data.setData(MIME, json.dumps(payload).encode())
-        QGuiApplication.clipboard().setMimeData(data)
-        self.notice.emit(f"copied {drawing_summary(drawing)}")
-        return True
-
-    def can_paste(self) -> bool:
-        data = QGuiApplication.clipboard().mimeData()
-        return data is not None and data.hasFormat(MIME)
-
-    def paste(self) -> Drawing | None:
-        """A copy of the drawing on the clipboard, at the same times and prices (on any symbol:
-        it may lie off screen when the prices differ), unlocked, selected."""
-        data = QGuiApplication.clipboard().mimeData()
-        if data is None or not data.hasFormat(MIME):
-            self.notice.emit("no drawing on the clipboard: copy one with Ctrl+C")
-            return None
-        try:
-            raw = json.loads(bytes(data.data(MIME)).decode())
-            source = Drawing.from_dict(raw["drawing"])
-            drawing = new_drawing(source.kind, source.anchors, style=source.style,
-                                  text=source.text, levels=source.levels)
-        except (ValueError, KeyError, TypeError) as exc:
-            self.notice.emit(f"the clipboard's drawing cannot be pasted: {exc}")
-            return None
-        self._cancel_gesture()
-        if not self._book_change(lambda book: book.add(drawing)):
-            return None
-        self.layer.select(drawing.id)
-        origin = raw.get("vt_symbol", "")
-        if origin and self.book is not None and origin != self.book.vt_symbol:
-            self.notice.emit(f"pasted from {origin} at the same times and prices")
-        return drawing
-
-    def remove_all(self) -> QMessageBox | None:
-        """Ask, then remove every drawing of the shown symbol (locked ones too) as one undo
-        step where the book can (Ctrl+Z puts them back)."""
-        book = self.book
-        if book is None or not len(book):
-            self.notice.emit("no drawings to remove")
-            return None
-        drawings = book.drawings()
-        locked = sum(d.locked for d in drawings)
-        text = (f"Remove all {len(drawings)} drawings of {book.vt_symbol}, on every chart and "
-                "timeframe" + (f", the {locked} locked ones too" if locked else "") + "?")
-        box = QMessageBox(QMessageBox.Icon.Question, "Remove all drawings", text,
-                          parent=self.chart)
-        box.setInformativeText("Ctrl+Z on a chart of the symbol puts them back.")
-        delete_on_yes(box, lambda: self._remove_all(book, [d.id for d in drawings]))
-        box.button(QMessageBox.StandardButton.Yes).setText("Remove all")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.dialog = box
-        box.open()
-        return box
-
-    def _remove_all(self, book: DrawingBook, ids: list[str]) -> None:
-        self._cancel_gesture()
-        self.layer.select(None)
-        present = [i for i in ids if i in book]
-        many = getattr(book, "remove_many", None)
-        try:
-            if many is not None:
-                many(present)
-            else:
-                for drawing_id in present:
-                    book.remove(drawing_id)
-        except DrawingError as exc:
-            self.notice.emit(f"drawings not removed: {exc}")
-
     # ------------------------------------------------------------------ context menu
     def _context_menu(self, event) -> bool:
         point = self._view_point(event.scenePos())
@@ -716,62 +483,6 @@ class DrawingTools(QObject):
         menu.popup(event.screenPos())
         return True
 
-    def context_menu(self, drawing: Drawing) -> QMenu:
-        """The menu of one drawing: edit, lock, copy, delete, and what other parts add
-        (`menu_entries`, e.g. the price alerts' "Add alert…")."""
-        book = self.book
-        menu = QMenu(self.chart)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.addAction(drawing_summary(drawing)).setEnabled(False)
-        menu.addSeparator()
-        menu.addAction("Style…", lambda: self.edit_style(drawing))
-        if drawing.kind == "text":
-            menu.addAction("Edit text…", lambda: self.edit_text(drawing))
-        if drawing.kind == "fib":
-            menu.addAction("Fib levels…", lambda: self.edit_levels(drawing))
-        menu.addAction("Unlock" if drawing.locked else "Lock",
-                       lambda: self.set_locked(drawing, not drawing.locked))
-        menu.addAction("Copy\tCtrl+C", lambda: self.copy(drawing))
-        delete = menu.addAction("Delete\tDel", lambda: self._delete(drawing))
-        delete.setEnabled(not drawing.locked)
-        for entry in self.menu_entries:
-            try:
-                entry(menu, drawing, book)
-            except Exception:  # another part's entry never breaks the menu
-                log.exception("a drawing menu entry failed")
-        self.menu = menu
-        return menu
-
-    def _delete(self, drawing: Drawing) -> None:
-        self.layer.select(drawing.id)
-        self.delete_selected()
-
-    def edit_style(self, drawing: Drawing):
-        from terminal.ui.dialogs.drawing_style import StyleDialog
-
-        dialog = StyleDialog(drawing.style, f"Style of the {KIND_TITLES[drawing.kind].lower()}",
-                             self.chart)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.chosen.connect(lambda style: self.set_style(drawing, style))
-        self.dialog = dialog
-        dialog.open()
-        return dialog
-
-    def edit_levels(self, drawing: Drawing):
-        from terminal.ui.dialogs.drawing_style import FibLevelsDialog
-
-        dialog = FibLevelsDialog(drawing.fib_levels, self.chart)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.chosen.connect(lambda levels: self.set_levels(drawing, levels))
-        self.dialog = dialog
-        dialog.open()
-        return dialog
-
-    def edit_text(self, drawing: Drawing) -> QInputDialog:
-        dialog = self._text_dialog("Edit note", drawing.text)
-        dialog.textValueSelected.connect(lambda text: self.set_text(drawing, text))
-        return dialog
-
     def close(self) -> None:
         """The chart is going: no dialog or menu of it stays open."""
         for widget in (self.dialog, self.menu):
@@ -781,13 +492,3 @@ class DrawingTools(QObject):
                 except RuntimeError:                 # already deleted by Qt
                     pass
         self.dialog = self.menu = None
-
-
-def _replaced(book: DrawingBook, drawing: Drawing, **fields) -> Drawing:
-    """The book's current version of `drawing` (it may have changed since a menu or dialog
-    opened) with `fields` changed."""
-    current = book.get(drawing.id)
-    if current is None:
-        raise DrawingError(f"the {KIND_TITLES.get(drawing.kind, drawing.kind).lower()} is "
-                           "gone (deleted or undone)")
-    return replace(current, **fields)
