@@ -452,8 +452,15 @@ def test_a_press_near_a_line_selects_it_and_the_toolbar_menu_lists_the_commands(
     book(runtime).add(level)
     box = dock.chart.price.getViewBox()
     per_pixel = abs(box.mapSceneToView(QPointF(0, 0)).y() - box.mapSceneToView(QPointF(0, 1)).y())
+    viewport = dock.chart.graphics.viewport()
+    move(dock, 330, price + (HIT_PIXELS - 2) * per_pixel)        # the cursor says it is there
+    qtbot.waitUntil(lambda: viewport.cursor().shape() == Qt.CursorShape.PointingHandCursor,
+                    timeout=WAIT)
     click(dock, 330, price + (HIT_PIXELS - 2) * per_pixel)
     assert dock.drawing_layer.selected == level.id
+    move(dock, 330, price + (HIT_PIXELS + 15) * per_pixel)
+    qtbot.waitUntil(lambda: viewport.cursor().shape() == Qt.CursorShape.ArrowCursor,
+                    timeout=WAIT)
     click(dock, 330, price + (HIT_PIXELS + 15) * per_pixel)
     assert dock.drawing_layer.selected is None
     toolbar = dock.drawing_toolbar

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QKeyCombination, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QKeyCombination, QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 MAGNET_PIXELS = 20.0       # an anchor snaps to an O/H/L/C this close on screen
 HIT_PIXELS = 6.0           # a press this close to a line takes it
 DRAG_PIXELS = 4.0          # a press that moves further is a drag, not a click
+HOVER_MS = 30              # the cursor over a drawing is updated at most this often
 PREVIEW_ID = "placing"
 
 _MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
@@ -100,6 +101,11 @@ class DrawingTools(DrawingEdits, QObject):
         self._moved: Drawing | None = None
         self._measure_from: Anchor | None = None
         self._book = layer.book                   # the book the gesture began on
+        self._hover_at: QPointF | None = None
+        self._hover_timer = QTimer(self)
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.setInterval(HOVER_MS)
+        self._hover_timer.timeout.connect(self._hover)
         self.measure_item = MeasureItem()
         self.measure_item.hide()
         self.measure_item.label.hide()
@@ -325,7 +331,9 @@ class DrawingTools(DrawingEdits, QObject):
         elif self._anchors:
             self._preview(point)
         elif not self.tool and not event.buttons():
-            self._hover(scene_pos, point)
+            self._hover_at = scene_pos
+            if not self._hover_timer.isActive():
+                self._hover_timer.start()
 
     def _released(self, event) -> bool:
         button = event.button()
@@ -350,11 +358,17 @@ class DrawingTools(DrawingEdits, QObject):
         self._press, self._dragged = None, False
         return True
 
-    def _hover(self, scene_pos: QPointF, point: QPointF) -> None:
+    def _hover(self) -> None:
+        """The cursor shows what a press would take: a handle, a line, or nothing (tested at
+        most once per HOVER_MS: a hit test of a thousand drawings takes a few ms)."""
         viewport = self.chart.graphics.viewport()
+        scene_pos = self._hover_at
+        if self.tool or self._moving is not None or scene_pos is None:
+            return
         if self.book is None or not len(self.book) or not self._in_price_pane(scene_pos):
             viewport.unsetCursor()
             return
+        point = self._view_point(scene_pos)
         hit = self.layer.hit(point.x(), point.y(), HIT_PIXELS)
         if hit is None:
             viewport.unsetCursor()
@@ -485,6 +499,7 @@ class DrawingTools(DrawingEdits, QObject):
 
     def close(self) -> None:
         """The chart is going: no dialog or menu of it stays open."""
+        self._hover_timer.stop()
         for widget in (self.dialog, self.menu):
             if widget is not None:
                 try:
