@@ -67,6 +67,7 @@ class ChartDocks:
 
         chart.alert_lines = AlertLines(chart, runtime.price_alerts)   # level lines, bells
         chart.set_symbols(self.symbols)
+        chart.drawing_tools.overrides = lambda: runtime.settings.shortcuts   # keys as set now
         theme.restyle(chart)
         dock = ChartDockWidget(name, window)
         dock.setObjectName(name)

@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self.widgets: dict[str, QWidget] = {}         # the dock table's widgets, once built
         self.chart_docks = ChartDocks(self, self.docks, runtime,
                                       default_symbol=lambda: self.ticket.vt_symbol)
-        self.workspaces = Workspaces(runtime.kernel.paths.workspaces_dir)
+        self.workspaces = Workspaces(runtime.kernel.paths.workspaces_dir, runtime.drawings)
         self._known_symbols: set[str] = set()
         self.setWindowTitle(f"Trading Terminal {__version__} — {runtime.kernel.paths.root}")
         self.setObjectName("MainWindow")

@@ -7,10 +7,16 @@ is checked first: no path separators or characters Windows refuses, no names Win
 not empty, not too long; the error says which rule it broke. Names are compared without
 regard to case (Windows and macOS file systems do the same). The built-in default layout is
 always there and is not a file.
+
+A workspace also holds the drawings of the symbols of its charts (as they were when saved).
+Loading it puts back those the symbol's drawings lack, by id, as one undo step per symbol; a
+drawing there now, maybe changed or newer, is left as it is, and none is deleted. A symbol
+whose saved drawings cannot all be read gets none of them, and the menu says so.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -19,6 +25,8 @@ from typing import Protocol
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QStatusBar, QWidget
+
+from terminal.market.drawings import Drawing, DrawingError, Drawings
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +82,10 @@ def check_name(name: str) -> str:
 
 
 class Workspaces:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, drawings: Drawings | None = None) -> None:
         self.folder = Path(folder)
+        self.drawings = drawings
+        self.problems: list[str] = []      # what the last load could not put back
 
     def _files(self) -> dict[str, tuple[str, Path]]:
         """casefolded name -> (name as saved, file)."""
@@ -109,6 +119,9 @@ class Workspaces:
         target.clear()
         target.setValue("workspace/name", name)
         window.save_layout(target)
+        if self.drawings is not None:
+            target.setValue("drawings/state", json.dumps(self._drawings_of(target)))
+            target.sync()
         if target.status() != QSettings.Status.NoError:
             raise WorkspaceError(f"workspace {name!r} could not be written to {path}")
         return path
@@ -122,7 +135,42 @@ class Workspaces:
         source = QSettings(str(known[1]), QSettings.Format.IniFormat)
         if source.status() != QSettings.Status.NoError:
             raise WorkspaceError(f"workspace {name!r} ({known[1]}) cannot be read")
+        self.problems = self._put_back_drawings(source) if self.drawings is not None else []
         return window.restore_layout(source, replace_charts=True)
+
+    def _drawings_of(self, target: QSettings) -> dict[str, list[dict]]:
+        """The drawings of the symbols of the charts just saved into `target`."""
+        try:
+            charts = json.loads(target.value("charts/state") or "[]")
+        except (TypeError, ValueError):
+            charts = []
+        symbols = {c.get("symbol") for c in charts if isinstance(c, dict)} - {"", None}
+        return {symbol: [d.to_dict() for d in self.drawings.book(symbol).drawings()]
+                for symbol in sorted(symbols)}
+
+    def _put_back_drawings(self, source: QSettings) -> list[str]:
+        """Add the saved drawings each symbol lacks; what could not be read, said."""
+        try:
+            saved = json.loads(source.value("drawings/state") or "{}")
+        except (TypeError, ValueError) as exc:
+            return [f"the drawings in {Path(source.fileName()).name} are unreadable ({exc})"]
+        if not isinstance(saved, dict):
+            return [f"the drawings in {Path(source.fileName()).name} are not by symbol"]
+        problems = []
+        for symbol, items in saved.items():
+            try:
+                if not isinstance(items, list):
+                    raise DrawingError("not a list of drawings")
+                drawings = []
+                for index, item in enumerate(items):
+                    try:
+                        drawings.append(Drawing.from_dict(item))
+                    except DrawingError as exc:
+                        raise DrawingError(f"drawing {index + 1}: {exc}") from None
+                self.drawings.book(symbol).add_missing(drawings)
+            except DrawingError as exc:
+                problems.append(f"{symbol}: {exc}; none of its saved drawings were put back")
+        return problems
 
     def delete(self, name: str) -> None:
         known = self._files().get(name.strip().casefold())
@@ -191,6 +239,9 @@ class WorkspacesMenu(QMenu):
             return False
         if not restored:
             log.warning("workspace %r: the dock arrangement could not be restored", name)
+        if self.workspaces.problems:
+            QMessageBox.warning(self.owner, "Workspace drawings",
+                                "\n".join(self.workspaces.problems))
         self.owner.statusBar().showMessage(f"Workspace {name!r} loaded", 5000)
         return restored
 
