@@ -116,8 +116,15 @@ def test_charts_show_level_lines_and_bells_on_lines_with_alerts(qtbot, terminal)
     runtime.drawings.book(RB).add(line)
     box = new_drawing("rectangle", [Anchor(0, 3600.0), Anchor(60_000_000_000, 3610.0)])
     assert add_drawing_alert(runtime.price_alerts, RB, box, chart) is None
-    dialog = add_drawing_alert(runtime.price_alerts, RB, line, chart)
+    labels = [a.text() for a in chart.drawing_tools.context_menu(box).actions()]
+    assert "Add alert…" not in labels
+    menu = chart.drawing_tools.context_menu(line)           # the drawing's own menu
+    [add] = [a for a in menu.actions() if a.text() == "Add alert…"]
+    add.trigger()
+    dialog = chart.alert_lines.dialog
+    assert dialog.isVisible() and dialog.drawing == line
     dialog.accept()
+    assert [a.drawing_id for a in runtime.price_alerts.alerts()] == [line.id]
     runtime.price_alerts.add(new_alert(RB, TOUCH, level=3640.0))
     runtime.price_alerts.add(new_alert("hc2701.SHFE", TOUCH, level=3000.0))
     qtbot.waitUntil(lambda: chart.alert_lines.item.levels == [3640.0], timeout=WAIT)

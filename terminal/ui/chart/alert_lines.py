@@ -3,7 +3,8 @@ alert of the chart's symbol, and the bell on each drawing that carries an alert 
 layer paints it; this tells it which).
 
 `AlertLines` is attached to a chart dock when the chart is made; it follows the chart's symbol
-(its title changes when a symbol or timeframe has loaded) and the alerts' changes.
+(its title changes when a symbol or timeframe has loaded) and the alerts' changes, and puts
+"Add alert…" in the menu of each line drawing (the drawing tools' `menu_entries`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 
 from terminal.market.alert_book import PriceAlerts
+from terminal.market.drawings import Drawing, DrawingBook
+from terminal.market.price_alerts import LINE_KINDS
 from terminal.ui.chart.drawing_layer import _bell as paint_bell
 from terminal.ui.colours import WARNING_HEX
+from terminal.ui.dialogs.price_alert import PriceAlertDialog, add_drawing_alert
 from terminal.ui.price_alert_signals import PriceAlertSignals
 
 BELL_INSET = 40            # pixels from the right edge of the pane
@@ -70,7 +74,19 @@ class AlertLines:
         self.signals = PriceAlertSignals(alerts, chart_dock)
         self.signals.changed.connect(self._changed)
         chart_dock.title_changed.connect(lambda _title: self.refresh())
+        chart_dock.drawing_tools.menu_entries.append(self.menu_entry)
+        self.dialog: PriceAlertDialog | None = None
         self.refresh()
+
+    def menu_entry(self, menu, drawing: Drawing, book: DrawingBook) -> None:
+        """"Add alert…" in a line drawing's menu."""
+        if drawing.kind in LINE_KINDS and book is not None:
+            menu.addSeparator()
+            menu.addAction("Add alert…", lambda: self.add_alert(drawing, book.vt_symbol))
+
+    def add_alert(self, drawing: Drawing, vt_symbol: str) -> PriceAlertDialog | None:
+        self.dialog = add_drawing_alert(self.alerts, vt_symbol, drawing, self.chart_dock)
+        return self.dialog
 
     def _changed(self, vt_symbol: str) -> None:
         if vt_symbol == self.chart_dock.vt_symbol:
