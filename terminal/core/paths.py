@@ -73,6 +73,10 @@ class DataPaths:
     def drawings_dir(self) -> Path:
         return self.root / "drawings"
 
+    @property
+    def price_alerts_file(self) -> Path:
+        return self.root / "price_alerts.json"
+
 
 def default_root() -> Path:
     from platformdirs import user_data_dir

@@ -30,6 +30,7 @@ from terminal.core.trading_day import current_trading_day, trading_day
 from terminal.gateways.connection import ConnectionManager
 from terminal.gateways.sim import SimGateway
 from terminal.market import contracts
+from terminal.market.alert_book import PriceAlerts
 from terminal.market.bars import MinuteBarBuilder
 from terminal.market.drawings import Drawings
 from terminal.market.live_bars import LiveBars
@@ -42,6 +43,7 @@ from terminal.storage import vnpy_database
 from terminal.storage.journal import Journal, JournalState, open_journal
 from terminal.storage.market_store import MarketStore
 from terminal.storage.recorder import Recorder
+from terminal.system.price_alert_wiring import build_price_alerts
 from terminal.system.restore import kept_aside_alert, publish_restored, unreadable_alert
 from terminal.system.risk_wiring import build_risk, watch_connection
 
@@ -67,6 +69,7 @@ class Runtime:
     cta: TerminalCtaEngine
     instance: InstanceLock             # held while it runs; released by close
     drawings: Drawings                 # every symbol's drawings, kept in the data directory
+    price_alerts: PriceAlerts          # checked on the event thread at every tick
     # What went wrong at start and was recovered from (a journal or risk.json that could not
     # be used...): published as alerts once the journal listens; the GUI shows the severe ones
     # in a dialog at once.
@@ -169,9 +172,12 @@ def _build(paths: DataPaths, settings: Settings, instance: InstanceLock,
         cta = start_engine(kernel.main_engine, catalog)
         drawings = Drawings(paths.drawings_dir,
                             on_problem=functools.partial(drawings_problem, kernel))
+        price_alerts, alert_problems = build_price_alerts(kernel, paths, trading, drawings)
+        for alert in alert_problems:
+            kernel.event_engine.put(Event(EVENT_ALERT, alert))
         runtime = Runtime(kernel, trading, watchlist, settings, store, live_bars, journal,
                           recorder, restored, connections, risk, catalog, cta, instance,
-                          drawings, startup_alerts)
+                          drawings, price_alerts, startup_alerts + alert_problems)
         opened.pop_all()                     # the runtime closes them from now on
         return runtime
 

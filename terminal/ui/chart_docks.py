@@ -68,7 +68,11 @@ class ChartDocks:
                                datafeed.opener(settings.datafeed_name, settings.datafeed_username))
         chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window,
                           sources=sources, drawings=runtime.drawings)
+        from terminal.ui.chart.alert_lines import AlertLines
+
+        chart.alert_lines = AlertLines(chart, runtime.price_alerts)   # level lines, bells
         chart.set_symbols(self.symbols)
+        chart.drawing_tools.overrides = lambda: runtime.settings.shortcuts   # keys as set now
         theme.restyle(chart)
         dock = ChartDockWidget(name, window)
         dock.setObjectName(name)

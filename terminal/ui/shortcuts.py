@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
+from terminal.ui.chart.tool_table import TOOLS
 from terminal.ui.docks.registry import DOCKS
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ REGISTRY: tuple[Shortcut, ...] = (
     Shortcut("trading.focus_ticket", "Focus the order ticket", "Ctrl+T"),
     Shortcut("trading.risk_settings", "Risk settings…", ""),
     Shortcut("help.about", "About", ""),
+    # A chart's drawing tools, while the chart has the keyboard focus (ui.chart.drawing_tools).
+    *(Shortcut(tool.shortcut_id, f"Chart: {tool.title}", tool.key) for tool in TOOLS),
 )
 BY_ID = {shortcut.id: shortcut for shortcut in REGISTRY}
 

@@ -1,8 +1,9 @@
 """Risk alerts: time, severity, rule, symbol and message, newest first; acknowledge, filter.
 
 A severe alert also beeps and shows a system-tray notification (where the desktop has a tray),
-so it reaches a trader looking at another window. Acknowledging publishes the alert again,
-so the journal keeps the acknowledgement and a restart shows it.
+so it reaches a trader looking at another window; so does a price alert firing (rule
+`price_alert`, severity info: the trader asked for it, nothing is wrong). Acknowledging
+publishes the alert again, so the journal keeps the acknowledgement and a restart shows it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QPushButton, QStyle, QSy
 from vnpy.event import Event, EventEngine
 
 from terminal.core.alerts import EVENT_ALERT, SEVERE, WARNING, Alert
+from terminal.market.price_alerts import ALERT_RULE as PRICE_ALERT
 from terminal.core.bridge import Batch
 from terminal.ui.docks.common import STRETCH, lay_out_table, make_table, selected_records
 from terminal.ui.models.table import Column, RecordTableModel, clock
@@ -78,8 +80,12 @@ class AlertsDock(QWidget):
         known = {a.id for a in self.model.records()}
         self.model.upsert(batch.alerts)
         for alert in batch.alerts:
-            if alert.severity == SEVERE and not alert.acknowledged and alert.id not in known:
+            if alert.acknowledged or alert.id in known:
+                continue
+            if alert.severity == SEVERE:
                 self._notify(alert)
+            elif alert.rule == PRICE_ALERT:         # asked for by the trader: heard too
+                self._notify(alert, "Price alert", QSystemTrayIcon.MessageIcon.Information)
 
     def unacknowledged(self) -> list[Alert]:
         return [a for a in self.model.records() if not a.acknowledged]
@@ -99,8 +105,9 @@ class AlertsDock(QWidget):
                 count += 1
         return count
 
-    def _notify(self, alert: Alert) -> None:
-        """Sound and tray message for a severe alert."""
+    def _notify(self, alert: Alert, title: str = "",
+                icon=QSystemTrayIcon.MessageIcon.Critical) -> None:
+        """Sound and tray message for a severe alert (or a price alert firing)."""
         self.notified += 1
         QApplication.beep()
         if QSystemTrayIcon.isSystemTrayAvailable():
@@ -108,6 +115,6 @@ class AlertsDock(QWidget):
                 icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
                 self.tray = QSystemTrayIcon(icon, self)
                 self.tray.show()
-            self.tray.showMessage(f"Risk: {alert.rule}", alert.message,
-                                  QSystemTrayIcon.MessageIcon.Critical, 10_000)
-        self.severe_alert.emit(alert)
+            self.tray.showMessage(title or f"Risk: {alert.rule}", alert.message, icon, 10_000)
+        if alert.severity == SEVERE:
+            self.severe_alert.emit(alert)

@@ -43,6 +43,8 @@ from terminal.services.chart_history import (CHART_TIMEFRAMES, TAIL_MINUTES, Cha
                                              ChartSources)
 from terminal.storage.market_store import MarketStore, StoreError, to_ns
 from terminal.ui.chart.drawing_layer import DrawingLayer
+from terminal.ui.chart.drawing_toolbar import DrawingToolbar
+from terminal.ui.chart.drawing_tools import DrawingTools, pricetick_of
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.pacing import Pacer
@@ -120,6 +122,10 @@ class ChartDock(QWidget):
         self.drawing_layer = DrawingLayer(BarPositions(self.chart.series, NS_PER_MINUTE, False,
                                                        store.tz))
         self.chart.price.addItem(self.drawing_layer, ignoreBounds=True)
+        self.drawing_tools = DrawingTools(self.chart, self.drawing_layer,
+                                          lambda: pricetick_of(self.trading, self.vt_symbol), self)
+        self.drawing_tools.notice.connect(self.message.setText)
+        self.drawing_toolbar = DrawingToolbar(self.drawing_tools, self)
 
         bar = QHBoxLayout()
         bar.addWidget(self.symbol_box)
@@ -129,6 +135,7 @@ class ChartDock(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
+        layout.addWidget(self.drawing_toolbar)
         layout.addWidget(self.chart, 1)
 
         self.symbol_box.lineEdit().returnPressed.connect(
@@ -259,6 +266,7 @@ class ChartDock(QWidget):
         self.live_draws.cancel()
         self.drawing_layer.set_book(None)      # no longer told of the book's changes
         self._unwatch_pending()
+        self.drawing_tools.close()
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
             self.vt_symbol = ""

@@ -54,6 +54,7 @@ class MarketWatchModel(RecordTableModel):
 class MarketWatchDock(QWidget):
     symbol_activated = Signal(str)
     chart_requested = Signal(str)
+    alert_requested = Signal(str, float)        # "Alert at price…": the symbol, its last price
 
     def __init__(self, watchlist: Watchlist, parent=None) -> None:
         super().__init__(parent)
@@ -110,6 +111,8 @@ class MarketWatchDock(QWidget):
         menu = QMenu(self)
         menu.addAction("Load in order ticket", lambda: self.symbol_activated.emit(tick.vt_symbol))
         menu.addAction("Open chart", lambda: self.chart_requested.emit(tick.vt_symbol))
+        menu.addAction("Alert at price…",
+                       lambda: self.alert_requested.emit(tick.vt_symbol, tick.last_price))
         menu.addAction("Remove from watch", lambda: self._remove(tick.vt_symbol))
         menu.exec(self.view.viewport().mapToGlobal(pos))
 

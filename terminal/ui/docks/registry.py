@@ -76,7 +76,14 @@ def market_watch(host: DockHost) -> QWidget:
     dock = MarketWatchDock(host.runtime.watchlist)
     dock.symbol_activated.connect(host.load_symbol)
     dock.chart_requested.connect(lambda symbol: host.open_chart(symbol))
+    dock.alert_requested.connect(lambda symbol, price: price_alert_at(host, dock, symbol, price))
     return dock
+
+
+def price_alert_at(host: DockHost, parent: QWidget, vt_symbol: str, price: float) -> Any:
+    from terminal.ui.dialogs.price_alert import open_alert_dialog
+
+    return open_alert_dialog(host.runtime.price_alerts, vt_symbol, parent, level=price)
 
 
 def order_ticket(host: DockHost) -> QWidget:
@@ -119,6 +126,12 @@ def alerts(host: DockHost) -> QWidget:
     from terminal.ui.docks.alerts import AlertsDock
 
     return AlertsDock(host.runtime.kernel.event_engine)
+
+
+def price_alerts(host: DockHost) -> QWidget:
+    from terminal.ui.docks.price_alerts import PriceAlertsDock
+
+    return PriceAlertsDock(host.runtime.price_alerts)
 
 
 def strategies(host: DockHost) -> QWidget:
@@ -177,6 +190,8 @@ DOCKS: tuple[Dock, ...] = (
     Dock("account", "Account", Area.BottomDockWidgetArea, account, tab_with="positions"),
     Dock("log", "Log", Area.BottomDockWidgetArea, log, tab_with="trades"),
     Dock("alerts", "Risk alerts", Area.BottomDockWidgetArea, alerts, tab_with="log"),
+    Dock("price_alerts", "Price alerts", Area.BottomDockWidgetArea, price_alerts,
+         tab_with="alerts"),
     Dock("strategies", "Strategies", Area.BottomDockWidgetArea, strategies, tab_with="alerts"),
     Dock("data_manager", "Data", Area.BottomDockWidgetArea, data_manager, tab_with="log"),
     Dock("backtest", "Backtest", Area.BottomDockWidgetArea, backtest, lazy=True,

@@ -1,0 +1,158 @@
+"""The runtime's price alerts: checked on the event thread at every tick of a replayed real
+day, published as alerts the journal keeps, kept across a restart, following the drawings,
+and a file that cannot be read said loudly."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+from vnpy.event import Event
+from vnpy.trader.constant import Exchange
+from vnpy.trader.event import EVENT_TICK
+from vnpy.trader.object import SubscribeRequest, TickData
+
+from terminal.core import paths
+from terminal.core.alerts import EVENT_ALERT, SEVERE
+from terminal.core.timezone import CHINA_TZ
+from terminal.market.drawings import Anchor, new_drawing
+from terminal.market.prices import round_to_tick
+from terminal.market.price_alerts import CROSS_UP, FIRED, LINE_DELETED, TOUCH, new_alert, time_ns
+from tests.helpers import SHARED_DATA, drained
+
+IF_FILE = SHARED_DATA / "cn_fut_CFFEX_IF2101_tick_20210104-06_wondertrader.csv"
+IF = "IF2101.CFFEX"
+RB = "rb2701.SHFE"
+T0 = 1_795_309_200_000_000_000      # 2026-11-20 09:00 +08:00
+
+
+def build(data_dir, **kwargs):
+    from terminal.core.settings import Settings
+    from terminal.system import runtime as runtime_module
+
+    return runtime_module.build(paths.prepare(data_dir), Settings(), **kwargs)
+
+
+@pytest.mark.skipif(not IF_FILE.exists(), reason=f"{IF_FILE} is not there")
+def test_a_once_crossing_up_alert_fires_exactly_once_on_a_replayed_day(data_dir):
+    from terminal.gateways.sim import replay
+    from terminal.gateways.sim.clock import ManualClock
+    from terminal.storage.csv_import import import_file
+
+    runtime = build(data_dir, sim_clock=ManualClock())
+    try:
+        engine = runtime.kernel.event_engine
+        import_file(runtime.store, IF_FILE)
+        feed = replay.load(runtime.store, "IF2101", Exchange.CFFEX, date(2021, 1, 4), "tick",
+                           "SIM")
+        prices = feed.columns["last_price"]
+        # The level: 1% above the opening auction; the first crossing, found here on its own:
+        # the first tick at or above it whose previous tick was below.
+        level = round_to_tick(float(prices[0]) * 1.01, 0.2)
+        ticks = np.round(prices / 0.2).astype(np.int64)
+        line = round(level / 0.2)
+        crossings = np.flatnonzero((ticks[1:] >= line) & (ticks[:-1] < line)) + 1
+        assert len(crossings) > 1, "the day crosses the level more than once"
+        first = int(crossings[0])
+
+        alert = new_alert(IF, CROSS_UP, level=level, note="breakout")
+        runtime.price_alerts.add(alert)
+        published = []
+        engine.register(EVENT_ALERT, lambda event: published.append(event.data)
+                        if event.data.rule == "price_alert" else None)
+        runtime.connect_simulator()
+        gateway = runtime.kernel.main_engine.get_gateway("SIM")
+        gateway.start_replay(feed)
+        gateway.advance(0)
+        drained(engine)
+        gateway.subscribe(SubscribeRequest("IF2101", Exchange.CFFEX))
+        gateway.control_replay("speed", 2000)
+        gateway.control_replay("play")
+        for _ in range(200):
+            gateway.advance(2.0)            # over an hour of the day each time
+            if gateway.replay_status().state == "finished":
+                break
+        drained(engine)
+        assert gateway.replay_status().played == len(feed.times)
+
+        kept = runtime.price_alerts.get(alert.id)
+        assert (kept.enabled, kept.reason, kept.fired_count) == (False, FIRED, 1)
+        assert kept.fired_ns == int(feed.times[first])
+        assert kept.fired_price == float(prices[first])
+        assert len(published) == 1
+        fired = published[0]
+        assert time_ns(fired.time) == int(feed.times[first]) and fired.symbol == IF
+        assert fired.message.startswith(f"IF2101.CFFEX crossed up {level:,.1f} (price level), "
+                                        f"last {prices[first]:,.1f}")
+        assert fired.message.endswith(": breakout")
+        runtime.journal.flush()
+        assert [a.message for a in runtime.journal.load().alerts
+                if a.rule == "price_alert"] == [fired.message]
+    finally:
+        runtime.close()
+
+
+def test_alerts_are_kept_across_a_restart_fired_ones_as_fired(data_dir):
+    waiting = new_alert(RB, TOUCH, level=3700.0, once=False, rearm=5.0, note="every")
+    once = new_alert(RB, CROSS_UP, level=3650.0)
+    runtime = build(data_dir)
+    try:
+        runtime.price_alerts.add(waiting)
+        runtime.price_alerts.add(once)
+        for price in (3600.0, 3660.0):
+            tick = TickData("SIM", "rb2701", Exchange.SHFE, datetime(2026, 11, 20, 9, 1,
+                                                                    tzinfo=CHINA_TZ),
+                            last_price=price)
+            runtime.kernel.event_engine.put(Event(EVENT_TICK, tick))
+        drained(runtime.kernel.event_engine)
+        kept = runtime.price_alerts.alerts()
+        assert kept[1].reason == FIRED
+    finally:
+        runtime.close()
+    runtime = build(data_dir)
+    try:
+        assert runtime.price_alerts.alerts() == kept
+        assert runtime.startup_problems == []
+    finally:
+        runtime.close()
+
+
+def test_an_unreadable_alerts_file_is_a_severe_startup_alert(data_dir):
+    data = paths.prepare(data_dir)
+    data.price_alerts_file.write_text('{"format": 1, "alerts": [{"id": ', encoding="utf-8")
+    runtime = build(data_dir)
+    try:
+        assert len(runtime.price_alerts) == 0
+        problems = [a for a in runtime.startup_problems if a.rule == "price_alerts"]
+        assert len(problems) == 1 and problems[0].severity == SEVERE
+        assert "could not be read" in problems[0].message
+        assert "price_alerts.json.broken-" in problems[0].message
+        drained(runtime.kernel.event_engine)
+        runtime.journal.flush()
+        assert any(a.rule == "price_alerts" for a in runtime.journal.load().alerts)
+    finally:
+        runtime.close()
+
+
+def test_alerts_follow_the_runtimes_drawings_even_across_a_restart(data_dir):
+    line = new_drawing("hline", [Anchor(T0, 3650.0)])
+    runtime = build(data_dir)
+    try:
+        book = runtime.drawings.book(RB)
+        book.add(line)
+        alert = new_alert(RB, CROSS_UP, drawing=line)
+        runtime.price_alerts.add(alert)
+        book.replace(line.moved(0, 20.0))
+        assert runtime.price_alerts.get(alert.id).drawing.anchors[0].price == 3670.0
+    finally:
+        runtime.close()
+    # Deleted while the alerts were not listening (a damaged file, another copy...): the
+    # runtime compares at start.
+    (paths.prepare(data_dir).drawings_dir / f"{RB}.json").unlink()
+    runtime = build(data_dir)
+    try:
+        kept = runtime.price_alerts.get(alert.id)
+        assert (kept.enabled, kept.reason) == (False, LINE_DELETED)
+    finally:
+        runtime.close()
