@@ -478,3 +478,4 @@ def test_a_press_near_a_line_selects_it_and_the_toolbar_menu_lists_the_commands(
     assert f"Remove all drawings of {SYMBOL}…" in texts
     undo = next(a for a in toolbar.menu.actions() if a.text().startswith("Undo"))
     assert undo.isEnabled()
+    assert "<b>Ctrl+Z</b> undo" in toolbar.menu_button.toolTip()
