@@ -133,3 +133,19 @@ def test_every_chart_of_a_symbol_follows_its_book(chart, qtbot):
     assert len(layer._drawings) == 0 and len(second._drawings) == 0
     book.redo()
     assert len(second._drawings) == 0                  # no longer listening
+
+
+def test_rays_and_lines_outside_the_view_are_culled(chart):
+    _, layer = chart
+    book = DrawingBook("rb2401.SHFE")
+    away = new_drawing("ray", [at(200, 3700.0), at(190, 3710.0)])      # up and to the left
+    towards = new_drawing("ray", [at(100, 3700.0), at(110, 3701.0)])   # right, into view
+    above = new_drawing("extended", [at(100, 3800.0), at(110, 3801.0)])
+    upright = new_drawing("ray", [at(250, 3650.0), at(250, 3640.0)])   # straight down
+    for drawing in (away, towards, above, upright):
+        book.add(drawing)
+    layer.show(book, "1m")
+    crossing = layer._lines_cross(220.0, 300.0, 3690.0, 3720.0)
+    assert crossing.tolist() == [False, True, False, False]
+    assert layer._lines_cross(240.0, 300.0, 3600.0, 3645.0).tolist() == [False, False, False,
+                                                                         True]

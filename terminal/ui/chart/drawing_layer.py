@@ -17,20 +17,28 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QStaticText
 
 from terminal.market.bar_positions import NS_PER_DAY, NS_PER_MINUTE, BarPositions
-from terminal.market.drawings import Anchor, Drawing, DrawingBook
+from terminal.market.drawings import Anchor, Drawing, DrawingBook, Style
 from terminal.market.resample import DAILY, minutes_of
+from terminal.ui.chart.items import PAINTING
 
 DASH_STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine,
                "dot": Qt.PenStyle.DotLine}
 HANDLE_PIXELS = 4.0          # half the side of a selected drawing's handle squares
 SELECTED_WIDTH = 1.5         # added to the pen of the selected drawing
-FAR = 1e7                    # pixels: where an unbounded line is cut off (Qt clips the rest)
+FAR = 1e9                    # steps along a line at most, to reach past the view
+LABEL_REACH = (280.0, 80.0)  # pixels a note or label reaches past its drawing's anchors
+LABEL_GAP_PIXELS = 12.0      # fib levels closer than this are drawn without their labels
+NOTE_WIDTH = 260.0           # pixels a long note's text wraps at
+NOTE_WRAP = 40               # characters: a longer note wraps
+TEXT_CACHE = 4000            # laid-out texts kept
+THIN_ABOVE = 300             # more drawings on screen than this: their lines one pixel wide
 # Kinds whose shape reaches past their anchors along X (culled by Y only, or not at all).
 UNBOUNDED_X = {"ray", "extended", "hline", "hray"}
 UNBOUNDED_Y = {"ray", "extended", "vline"}
+UNBOUNDED = UNBOUNDED_X | UNBOUNDED_Y      # drawn to the edge of the view: cut at each paint
 
 
 class DrawingLayer(pg.GraphicsObject):
@@ -57,6 +65,17 @@ class DrawingLayer(pg.GraphicsObject):
         self._rect: QRectF | None = None
         self._kinds: list[str] = []
         self._boxes_cache: np.ndarray | None = None
+        self._segments_cache: tuple[np.ndarray, np.ndarray] | None = None
+        # per drawing, made when the book changes: its place, its style's number, and what
+        # it has besides lines
+        self._index: dict[str, int] = {}
+        self._styles: list[Style] = []
+        self._style_of = np.zeros(0, np.int64)
+        self._unbounded = np.zeros(0, bool)
+        self._filled = np.zeros(0, bool)
+        self._labelled = np.zeros(0, bool)
+        self._pen_cache: dict[tuple[Style, bool], QPen] = {}
+        self._texts: dict[tuple[str, float], QStaticText] = {}
         self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # exposedRect
         self.setZValue(30)
         self._font = QFont()
@@ -91,6 +110,16 @@ class DrawingLayer(pg.GraphicsObject):
                 and self._selected not in self.book:
             self._selected = None
         self._kinds = [d.kind for d in self._drawings]
+        count = len(self._drawings)
+        self._index = {d.id: i for i, d in enumerate(self._drawings)}
+        numbers: dict[Style, int] = {}
+        self._style_of = np.fromiter((numbers.setdefault(d.style, len(numbers))
+                                      for d in self._drawings), np.int64, count)
+        self._styles = list(numbers)
+        self._unbounded = np.fromiter((k in UNBOUNDED for k in self._kinds), bool, count)
+        self._filled = np.fromiter((k == "rectangle" for k in self._kinds), bool, count)
+        self._labelled = np.fromiter((d.kind in ("fib", "text") or bool(d.text) or d.locked
+                                      for d in self._drawings), bool, count)
         counts = [len(d.anchors) for d in self._drawings]
         self._starts = np.r_[0, np.cumsum(counts)].astype(np.int64)
         anchors = [a for d in self._drawings for a in d.anchors]
@@ -117,12 +146,12 @@ class DrawingLayer(pg.GraphicsObject):
         moving = self._by_time[first:]
         if len(moving):
             self._x[moving] = self.positions.x_of(self._times[moving])
-            self._boxes_cache = None
+            self._boxes_cache = self._segments_cache = None
             self.update()
         self._note_bars()
 
     def _mapped(self) -> None:
-        self._boxes_cache = None
+        self._boxes_cache = self._segments_cache = None
         self._note_bars()
         self.update()
 
@@ -186,6 +215,26 @@ class DrawingLayer(pg.GraphicsObject):
             self._boxes_cache = self._extents()
         return self._boxes_cache
 
+    def _segments(self) -> tuple[np.ndarray, np.ndarray]:
+        """The lines of every bounded drawing in view coordinates, as rows of x0, y0, x1,
+        y1, and the drawing each belongs to; kept until the X are mapped again."""
+        if self._segments_cache is None:
+            rows: list[tuple[float, float, float, float]] = []
+            owners: list[int] = []
+            nowhere = QRectF()
+            for index in np.flatnonzero(~self._unbounded):
+                part = slice(self._starts[index], self._starts[index + 1])
+                points = [QPointF(x, y) for x, y in zip(self._x[part], self._prices[part],
+                                                        strict=True)]
+                if not all(math.isfinite(p.x()) for p in points):
+                    continue
+                for a, b in shape_segments(self._drawings[index], points, nowhere):
+                    rows.append((a.x(), a.y(), b.x(), b.y()))
+                    owners.append(int(index))
+            self._segments_cache = (np.array(rows, np.float64).reshape(-1, 4),
+                                    np.array(owners, np.int64))
+        return self._segments_cache
+
     def _extents(self) -> np.ndarray:
         count = len(self._drawings)
         if not count:
@@ -203,11 +252,7 @@ class DrawingLayer(pg.GraphicsObject):
         channel = np.fromiter((k == "channel" for k in kinds), bool, count)
         if channel.any():      # the parallel line lies beyond the third anchor
             boxes[channel, 2], boxes[channel, 3] = -np.inf, np.inf
-        text = np.fromiter((k == "text" for k in kinds), bool, count)
-        if text.any():         # a note is drawn to the right of and below its anchor
-            boxes[text, 1] = np.inf
-            boxes[text, 2] = -np.inf
-        return boxes
+        return boxes            # a note reaches past its anchor by a label's margin (paint)
 
     # ------------------------------------------------------------------ Qt item
     def viewTransformChanged(self) -> None:
@@ -228,89 +273,229 @@ class DrawingLayer(pg.GraphicsObject):
         if not self._drawings and self._preview is None:
             return
         exposed = option.exposedRect if option.exposedRect.isValid() else self.boundingRect()
-        x0, x1 = sorted((exposed.left(), exposed.right()))
-        y0, y1 = sorted((exposed.top(), exposed.bottom()))
-        boxes = self._boxes()
+        exposed = exposed.normalized()
         transform = painter.transform()
         sx, sy, dx, dy = transform.m11(), transform.m22(), transform.m31(), transform.m32()
+        if not (sx and sy):
+            return
         # a margin of a label's size: notes, fib labels and badges reach past the shape
-        mx, my = abs(120.0 / sx) if sx else 0.0, abs(20.0 / sy) if sy else 0.0
+        mx, my = abs(LABEL_REACH[0] / sx), abs(LABEL_REACH[1] / sy)
+        x0, x1, y0, y1 = exposed.left(), exposed.right(), exposed.top(), exposed.bottom()
         keep = np.zeros(len(self._drawings), bool)
+        boxes = self._boxes()
         if len(boxes):
             keep = (boxes[:, 1] >= x0 - mx) & (boxes[:, 0] <= x1 + mx) & \
                 (boxes[:, 3] >= y0 - my) & (boxes[:, 2] <= y1 + my)
-        preview = self._preview
+        keep &= self._lines_cross(x0, x1, y0 - my, y1 + my)
+        if self._preview is not None and self._preview.id in self._index:
+            keep[self._index[self._preview.id]] = False     # painted as the preview instead
+        thin = self._on_screen(boxes) > THIN_ABOVE    # of the whole view: alike in every part
+        keep &= self._in_repainted_parts(boxes, widget, mx, my)
         painter.save()
+        self._paint_lines(painter, keep, exposed, thin)
         painter.resetTransform()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setFont(self._font)
         view = QRectF(QPointF(x0 * sx + dx, y0 * sy + dy), QPointF(x1 * sx + dx, y1 * sy + dy))
         view = view.normalized().adjusted(-2, -2, 2, 2)
-        for index in np.flatnonzero(keep):
-            drawing = self._drawings[index]
-            if preview is not None and drawing.id == preview.id:
-                continue
+        for index in np.flatnonzero(keep & self._decorated()):
             part = slice(self._starts[index], self._starts[index + 1])
             points = [QPointF(x * sx + dx, y * sy + dy)
                       for x, y in zip(self._x[part], self._prices[part], strict=True)]
-            self._paint_one(painter, drawing, points, view)
+            self._decorate(painter, self._drawings[index], points, view)
+        preview = self._preview
         if preview is not None:
             times = np.array([a.time_ns for a in preview.anchors], np.int64)
-            xs = self.positions.x_of(times)
             points = [QPointF(x * sx + dx, a.price * sy + dy)
-                      for x, a in zip(xs, preview.anchors, strict=True)]
-            self._paint_one(painter, preview, points, view)
+                      for x, a in zip(self.positions.x_of(times), preview.anchors, strict=True)]
+            if all(math.isfinite(p.x()) and math.isfinite(p.y()) for p in points):
+                painter.setPen(self._pen(preview.style, preview.id == self._selected))
+                for segment in shape_segments(preview, points, view):
+                    painter.drawLine(*segment)
+                self._decorate(painter, preview, points, view)
         painter.restore()
 
-    def _paint_one(self, painter: QPainter, drawing: Drawing, points: list[QPointF],
-                   view: QRectF) -> None:
+    def _lines_cross(self, left: float, right: float, low: float, high: float) -> np.ndarray:
+        """False for the rays and extended lines that pass outside the rect (their box is
+        the whole plane); True for every other drawing."""
+        crossing = np.ones(len(self._drawings), bool)
+        lines = np.flatnonzero(np.fromiter((k in ("ray", "extended") for k in self._kinds),
+                                           bool, len(self._kinds)))
+        if not len(lines):
+            return crossing
+        first = self._starts[lines]
+        ax, ay = self._x[first], self._prices[first]
+        bx, by = self._x[first + 1], self._prices[first + 1]
+        ray = np.fromiter((self._kinds[i] == "ray" for i in lines), bool, len(lines))
+        start = np.where(ray & (bx > ax), np.maximum(left, ax), left)
+        stop = np.where(ray & (bx < ax), np.minimum(right, ax), right)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = (by - ay) / (bx - ax)
+            at_start, at_stop = ay + slope * (start - ax), ay + slope * (stop - ax)
+        upright = bx == ax       # a vertical line: inside when its X is
+        below = np.where(ray & (by < ay), np.minimum(high, ay), high)
+        above = np.where(ray & (by > ay), np.maximum(low, ay), low)
+        crossing[lines] = np.where(
+            upright, (ax >= left) & (ax <= right) & (below >= above),
+            (start <= stop) & (np.minimum(at_start, at_stop) <= high) &
+            (np.maximum(at_start, at_stop) >= low))
+        return crossing
+
+    def _on_screen(self, boxes: np.ndarray) -> int:
+        """How many drawings reach into the view."""
+        view = self.boundingRect().normalized()
+        return int(np.count_nonzero(
+            (boxes[:, 1] >= view.left()) & (boxes[:, 0] <= view.right()) &
+            (boxes[:, 3] >= view.top()) & (boxes[:, 2] <= view.bottom()))) if len(boxes) else 0
+
+    def _in_repainted_parts(self, boxes: np.ndarray, widget, mx: float,
+                            my: float) -> np.ndarray:
+        """Which drawings reach into the parts of the viewport being repainted: a live bar
+        repaints its column and the last price's strip, whose bounding rect (Qt's exposed
+        rect) is most of the pane; all of them when the parts are not known."""
+        everything = np.ones(len(boxes), bool)
+        if widget is None or PAINTING.viewport is not widget or not PAINTING.rects \
+                or not len(boxes):
+            return everything
+        view = self.getViewWidget()
+        if view is None:
+            return everything
+        inverse, invertible = self.deviceTransform(view.viewportTransform()).inverted()
+        if not invertible:
+            return everything
+        inside = np.zeros(len(boxes), bool)
+        for rect in PAINTING.rects:
+            part = inverse.mapRect(rect).normalized()
+            inside |= (boxes[:, 1] >= part.left() - mx) & (boxes[:, 0] <= part.right() + mx) & \
+                (boxes[:, 3] >= part.top() - my) & (boxes[:, 2] <= part.bottom() + my)
+        return inside
+
+    def _paint_lines(self, painter: QPainter, keep: np.ndarray, exposed: QRectF,
+                     thin: bool) -> None:
+        """Every kept drawing's lines, one path per style, in view coordinates: bounded
+        shapes from the segments made when they were mapped (each culled on its own), the
+        unbounded ones cut to the part being painted. `thin`: many on screen (zoomed far
+        out), drawn one pixel wide, which Qt draws several times faster than wider lines."""
+        segments, owners = self._segments()
+        kept = keep[owners] if len(owners) else np.zeros(0, bool)
+        if len(segments):
+            low_x = np.minimum(segments[:, 0], segments[:, 2])
+            high_x = np.maximum(segments[:, 0], segments[:, 2])
+            low_y = np.minimum(segments[:, 1], segments[:, 3])
+            high_y = np.maximum(segments[:, 1], segments[:, 3])
+            kept &= (high_x >= exposed.left()) & (low_x <= exposed.right()) & \
+                (high_y >= exposed.top()) & (low_y <= exposed.bottom())
+        chosen, chosen_owners = segments[kept], owners[kept]
+        extra: list[tuple[int, float, float, float, float]] = []
+        for index in np.flatnonzero(keep & self._unbounded):
+            drawing = self._drawings[index]
+            part = slice(self._starts[index], self._starts[index + 1])
+            points = [QPointF(x, y) for x, y in zip(self._x[part], self._prices[part],
+                                                    strict=True)]
+            extra += [(index, a.x(), a.y(), b.x(), b.y())
+                      for a, b in shape_segments(drawing, points, exposed)]
+        if extra:
+            more = np.array(extra)
+            chosen = np.vstack([chosen, more[:, 1:]])
+            chosen_owners = np.r_[chosen_owners, more[:, 0].astype(np.int64)]
+        styles = self._style_of[chosen_owners] if len(chosen_owners) else chosen_owners
+        for style in np.unique(styles):
+            rows = chosen[styles == style]
+            path = pg.arrayToQPath(rows[:, [0, 2]].ravel(), rows[:, [1, 3]].ravel(),
+                                   connect="pairs")
+            pen_style = self._styles[style]
+            if thin:
+                pen_style = Style(pen_style.color, 1.0, pen_style.dash)
+            painter.setPen(self._pen(pen_style, False))
+            painter.drawPath(path)
+        rectangles = np.flatnonzero(keep & self._filled)
+        for index in rectangles:
+            part = slice(self._starts[index], self._starts[index + 1])
+            (ax, bx), (ay, by) = self._x[part], self._prices[part]
+            fill = QColor(self._drawings[index].style.color)
+            fill.setAlpha(40)
+            painter.fillRect(QRectF(QPointF(ax, ay), QPointF(bx, by)).normalized(), fill)
+
+    def _pen(self, style: Style, selected: bool) -> QPen:
+        key = (style, selected)
+        pen = self._pen_cache.get(key)
+        if pen is None:
+            pen = self._pen_cache[key] = QPen(QColor(style.color))
+            pen.setWidthF(style.width + (SELECTED_WIDTH if selected else 0.0))
+            pen.setStyle(DASH_STYLES[style.dash])
+            pen.setCosmetic(True)
+        return pen
+
+    def _decorated(self) -> np.ndarray:
+        """Which drawings have more than lines: labels, notes, badges, bells, handles."""
+        marked = self._labelled.copy()
+        for drawing_id in (*self._bells, self._selected):
+            index = self._index.get(drawing_id)
+            if index is not None:
+                marked[index] = True
+        return marked
+
+    def _decorate(self, painter: QPainter, drawing: Drawing, points: list[QPointF],
+                  view: QRectF) -> None:
+        """In pixels: a fib's labels, a note, a label, the lock badge, the bell, and for the
+        selected drawing its lines again, wider, and its handles."""
         if any(not (math.isfinite(p.x()) and math.isfinite(p.y())) for p in points):
             return                                  # no bars yet to place it on
         style = drawing.style
+        color = QColor(style.color)
         selected = drawing.id == self._selected
-        pen = QPen(QColor(style.color))
-        pen.setWidthF(style.width + (SELECTED_WIDTH if selected else 0.0))
-        pen.setStyle(DASH_STYLES[style.dash])
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        for segment in shape_segments(drawing, points, view):
-            painter.drawLine(*segment)
-        kind = drawing.kind
-        if kind == "rectangle":
-            fill = QColor(style.color)
-            fill.setAlpha(40)
-            painter.fillRect(QRectF(points[0], points[1]).normalized(), fill)
-        elif kind == "fib":
+        if selected:
+            painter.setPen(self._pen(style, True))
+            for segment in shape_segments(drawing, points, view):
+                painter.drawLine(*segment)
+        painter.setPen(color)
+        if drawing.kind == "fib":
             self._fib_labels(painter, drawing, points)
-        elif kind == "text":
+        elif drawing.kind == "text":
             self._note(painter, drawing, points[0], selected)
         elif drawing.text:
-            painter.drawText(points[-1] + QPointF(4, -4), drawing.text)
+            painter.drawStaticText(points[-1] + QPointF(4, -16), self._static(drawing.text))
         if drawing.locked:
-            _lock_badge(painter, points[0] + QPointF(-14, -14), QColor(style.color))
+            _lock_badge(painter, points[0] + QPointF(-14, -14), color)
         if drawing.id in self._bells:
-            _bell(painter, _bell_point(drawing, points, view), QColor(style.color))
+            _bell(painter, _bell_point(drawing, points, view), color)
         if selected:
-            _handles(painter, points, QColor(style.color))
+            _handles(painter, points, color)
+
+    def _static(self, text: str, width: float = 0.0) -> QStaticText:
+        """Laid-out text, kept: laying text out again each frame was most of a frame."""
+        key = (text, width)
+        static = self._texts.get(key)
+        if static is None:
+            if len(self._texts) > TEXT_CACHE:
+                self._texts.clear()
+            static = self._texts[key] = QStaticText(text)
+            if width:
+                static.setTextWidth(width)
+            static.prepare(font=self._font)
+        return static
 
     def _fib_labels(self, painter: QPainter, drawing: Drawing, points: list[QPointF]) -> None:
+        """Each level's value and price, when the levels are far enough apart to read."""
         first, second = drawing.anchors
+        lines = fib_lines(drawing, points)
+        gaps = np.diff(sorted(y for _, y in lines))
+        if len(gaps) and gaps.min() < LABEL_GAP_PIXELS:
+            return
         left = min(points[0].x(), points[1].x())
-        for level, y in fib_lines(drawing, points):
+        for level, y in lines:
             price = second.price + (first.price - second.price) * level
-            painter.drawText(QPointF(left + 2, y - 3), f"{level:g} ({price:.6g})")
+            painter.drawStaticText(QPointF(left + 2, y - 15),
+                                   self._static(f"{level:g} ({price:.6g})"))
 
     def _note(self, painter: QPainter, drawing: Drawing, at: QPointF, selected: bool) -> None:
         text = drawing.text or "…"
-        metrics = painter.fontMetrics()
-        box = QRectF(metrics.boundingRect(0, 0, 260, 1000,
-                                          int(Qt.TextFlag.TextWordWrap), text))
-        box.moveTopLeft(at + QPointF(4, 4))
+        static = self._static(text, NOTE_WIDTH if len(text) > NOTE_WRAP else 0.0)
+        size = static.size()
+        box = QRectF(at + QPointF(4, 4), size)
         back = QColor(drawing.style.color)
         back.setAlpha(60 if selected else 35)
         painter.fillRect(box.adjusted(-3, -2, 3, 2), back)
-        painter.drawText(box, int(Qt.TextFlag.TextWordWrap), text)
+        painter.drawStaticText(box.topLeft(), static)
 
     # ------------------------------------------------------------------ hit testing
     def hit(self, view_x: float, view_y: float,
@@ -392,12 +577,14 @@ def _channel_shift(points: list[QPointF]) -> QPointF:
 
 
 def _reach(start: QPointF, direction: QPointF, view: QRectF) -> QPointF:
-    """A point along `direction` from `start` beyond the view (Qt clips the rest)."""
-    length = math.hypot(direction.x(), direction.y())
-    span = math.hypot(view.width(), view.height()) + math.hypot(
-        start.x() - view.center().x(), start.y() - view.center().y())
-    scale = min(span + 10.0, FAR) / length
-    return start + direction * scale
+    """A point along `direction` from `start` just beyond the view, on each axis on its own
+    (the view's units may differ by axis: bars and price); Qt clips the rest."""
+    steps = []
+    for origin, step, low, high in ((start.x(), direction.x(), view.left(), view.right()),
+                                    (start.y(), direction.y(), view.top(), view.bottom())):
+        if step:
+            steps.append((max(abs(low - origin), abs(high - origin)) + (high - low)) / abs(step))
+    return start + direction * min(max(steps, default=1.0) + 1.0, FAR)
 
 
 def _near(drawing: Drawing, points: list[QPointF], view: QRectF, at: QPointF,
