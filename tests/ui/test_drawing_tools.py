@@ -145,6 +145,14 @@ def test_every_tool_places_its_drawing_by_clicks_with_its_key(qtbot, chart):
     note = book(runtime).drawings()[-1]
     assert (note.kind, note.text, note.anchors) == ("text", "breakout above the range",
                                                     (Anchor(time_of(dock, 350), high),))
+    # A double-click on the note edits its text (one change of the book).
+    QTest.mouseDClick(dock.chart.graphics.viewport(), LEFT, NONE, pixel(dock, 350, high))
+    assert isinstance(tools.dialog, QInputDialog)
+    assert tools.dialog.textValue() == "breakout above the range"
+    tools.dialog.setTextValue("breakout failed")
+    tools.dialog.accept()
+    assert book(runtime).get(note.id).text == "breakout failed"
+    assert book(runtime).get(note.id).anchors == note.anchors
     key(dock, Qt.Key.Key_N, ALT)
     click(dock, 360, high)
     tools.dialog.setTextValue("   ")
@@ -470,3 +478,4 @@ def test_a_press_near_a_line_selects_it_and_the_toolbar_menu_lists_the_commands(
     assert f"Remove all drawings of {SYMBOL}…" in texts
     undo = next(a for a in toolbar.menu.actions() if a.text().startswith("Undo"))
     assert undo.isEnabled()
+    assert "<b>Ctrl+Z</b> undo" in toolbar.menu_button.toolTip()

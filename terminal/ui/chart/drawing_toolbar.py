@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMenu, QToolBar, QToolButton
 
 from terminal.ui import shortcuts
 from terminal.ui.chart.drawing_tools import DrawingTools
-from terminal.ui.chart.tool_table import MAGNET_KEY, TOOLS
+from terminal.ui.chart.tool_table import FIXED_KEYS, MAGNET_KEY, TOOLS
 
 ICON = 32                       # painted at this size, shown at 18 px
 INK = QColor("#8a9bb0")         # lines: grey-blue, readable on both themes
@@ -145,7 +145,9 @@ class DrawingToolbar(QToolBar):
         self.menu.aboutToShow.connect(self._fill_menu)
         self.menu_button = QToolButton(self)
         self.menu_button.setText("Drawings")
-        self.menu_button.setToolTip("Every tool, undo and redo, copy and paste, remove all")
+        self.menu_button.setToolTip(
+            "Every tool, undo and redo, copy and paste, remove all.<br>Keys in the chart: "
+            + ", ".join(f"<b>{keys}</b> {what}" for keys, what in FIXED_KEYS))
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu_button.setMenu(self.menu)
         self.addWidget(self.menu_button)

@@ -319,6 +319,13 @@ class DrawingTools(DrawingEdits, QObject):
 
     def _mouse_moved(self, event) -> None:
         scene_pos = event.scenePos()
+        if self._moving is None and self._measure_from is None and not self._anchors:
+            # no gesture of ours (a pan costs nothing more here): the hover cursor, paced
+            if not self.tool and not event.buttons():
+                self._hover_at = scene_pos
+                if not self._hover_timer.isActive():
+                    self._hover_timer.start()
+            return
         if self._press is not None and event.buttons() & Qt.MouseButton.LeftButton \
                 and (scene_pos - self._press).manhattanLength() >= DRAG_PIXELS:
             self._dragged = True
@@ -328,12 +335,8 @@ class DrawingTools(DrawingEdits, QObject):
                 self._drag_to(point)
         elif self._measure_from is not None:
             self._show_measure(point)
-        elif self._anchors:
+        else:
             self._preview(point)
-        elif not self.tool and not event.buttons():
-            self._hover_at = scene_pos
-            if not self._hover_timer.isActive():
-                self._hover_timer.start()
 
     def _released(self, event) -> bool:
         button = event.button()
