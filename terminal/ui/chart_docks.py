@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from terminal.core.bridge import Batch
 from terminal.ui import theme
+from terminal.ui.links import WindowLinks
 from terminal.ui.repaints import set_content
 
 if TYPE_CHECKING:
@@ -40,8 +41,10 @@ class ChartDockWidget(QDockWidget):
 
 class ChartDocks:
     def __init__(self, window: QMainWindow, docks: dict[str, QDockWidget], runtime: Runtime,
-                 default_symbol: Callable[[], str] = lambda: "") -> None:
-        """`default_symbol`: what a chart opened without a symbol shows (the ticket's)."""
+                 default_symbol: Callable[[], str] = lambda: "",
+                 links: WindowLinks | None = None) -> None:
+        """`default_symbol`: what a chart opened without a symbol shows (the ticket's);
+        `links`: the window's link groups, which each chart joins."""
         self.window = window
         self.docks = docks          # the window's, by object name: the charts join them
         self.runtime = runtime
@@ -49,6 +52,7 @@ class ChartDocks:
         self.charts: dict[str, ChartDock] = {}
         self.symbols: list[str] = []       # offered in each chart's symbol box
         self._last = ""
+        self.links = links if links is not None else WindowLinks()
 
     def open(self, vt_symbol: str = "", timeframe: str = "1m", name: str = "") -> ChartDock:
         """A new chart dock (beside the market watch, tabbed with the other charts)."""
@@ -81,6 +85,7 @@ class ChartDocks:
                                Qt.Orientation.Horizontal)
         self.docks[name] = dock
         self.charts[name] = chart
+        self.links.add(name, chart, in_layout=False)
         chart.load(vt_symbol, timeframe)
         dock.show()
         dock.raise_()
@@ -89,6 +94,7 @@ class ChartDocks:
     def close(self, name: str) -> None:
         chart = self.charts.pop(name, None)
         dock = self.docks.pop(name, None)
+        self.links.remove(name)
         if chart is not None:
             chart.close_chart()
         if dock is not None:
