@@ -14,7 +14,9 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from terminal.core.bridge import Batch
+from terminal.market.chart_templates import ChartTemplates
 from terminal.ui import theme
+from terminal.ui.chart_templates import TemplatesMenu, replace_indicators, report_problem
 from terminal.ui.links import WindowLinks
 from terminal.ui.repaints import set_content
 
@@ -53,9 +55,13 @@ class ChartDocks:
         self.symbols: list[str] = []       # offered in each chart's symbol box
         self._last = ""
         self.links = links if links is not None else WindowLinks()
+        self.templates = ChartTemplates(runtime.kernel.paths.chart_templates_file)
+        report_problem(self.templates, runtime.kernel.event_engine)
 
-    def open(self, vt_symbol: str = "", timeframe: str = "1m", name: str = "") -> ChartDock:
-        """A new chart dock (beside the market watch, tabbed with the other charts)."""
+    def open(self, vt_symbol: str = "", timeframe: str = "1m", name: str = "",
+             restoring: bool = False) -> ChartDock:
+        """A new chart dock (beside the market watch, tabbed with the other charts), with the
+        default template's indicators unless `restoring` a saved one (which has its own)."""
         vt_symbol = vt_symbol or self.default_symbol() or RB_DEFAULT
         if not name:
             number = 1
@@ -67,6 +73,10 @@ class ChartDocks:
         window, runtime = self.window, self.runtime
         chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window)
         chart.set_symbols(self.symbols)
+        chart.templates_menu = TemplatesMenu(
+            self.templates, chart, lambda text: window.statusBar().showMessage(text, 5000))
+        if not restoring:
+            replace_indicators(chart, self.templates.default_indicators())
         theme.restyle(chart)
         dock = ChartDockWidget(name, window)
         dock.setObjectName(name)

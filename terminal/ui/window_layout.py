@@ -84,7 +84,7 @@ class WindowLayout:
         for saved in charts if isinstance(charts, list) else []:
             try:
                 chart = self.charts.open(saved["symbol"], saved.get("timeframe", "1m"),
-                                         saved["name"])
+                                         saved["name"], restoring=True)
                 chart.restore(saved)
             except (KeyError, TypeError) as exc:
                 log.warning("a saved chart was left out: %r (%s)", saved, exc)

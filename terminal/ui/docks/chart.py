@@ -106,6 +106,7 @@ class ChartDock(QWidget):
         self.message = QLabel()
         self.message.setStyleSheet("color: #c0392b")
         self.link_button = LinkButton(self)
+        self.templates_menu: QMenu | None = None     # Indicators → Templates (ui.chart_templates)
         self.chart = ChartWidget(store.tz)
         self.fills = pg.ScatterPlotItem(
             size=11, pen=pg.mkPen(current_theme().chart.marker_outline, width=0.5))
@@ -259,6 +260,9 @@ class ChartDock(QWidget):
             sub = menu.addMenu(indicator.label)
             sub.addAction("Settings…", lambda i=indicator: self.configure(i))
             sub.addAction("Remove", lambda i=indicator: self.chart.remove_indicator(i))
+        if self.templates_menu is not None:
+            menu.addSeparator()
+            menu.addMenu(self.templates_menu)
 
     def add_indicator(self, kind: str, params: dict | None = None):
         try:
