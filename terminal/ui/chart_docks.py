@@ -1,7 +1,7 @@
 """The main window's charts: any number of chart docks, made on demand (the first imports
 pyqtgraph), beside the market watch and tabbed together. They are not in the dock table: a
 chart is named `chart_<n>` when opened, and the saved layout keeps each one's name, symbol,
-timeframe and indicators."""
+timeframe, indicators and link colour. A new chart opens with the default chart template."""
 
 from __future__ import annotations
 
@@ -43,10 +43,9 @@ class ChartDockWidget(QDockWidget):
 
 class ChartDocks:
     def __init__(self, window: QMainWindow, docks: dict[str, QDockWidget], runtime: Runtime,
-                 default_symbol: Callable[[], str] = lambda: "",
-                 links: WindowLinks | None = None) -> None:
-        """`default_symbol`: what a chart opened without a symbol shows (the ticket's);
-        `links`: the window's link groups, which each chart joins."""
+                 links: WindowLinks, default_symbol: Callable[[], str] = lambda: "") -> None:
+        """`links`: the window's link groups, which each chart joins; `default_symbol`: what
+        a chart opened without a symbol shows (the ticket's)."""
         self.window = window
         self.docks = docks          # the window's, by object name: the charts join them
         self.runtime = runtime
@@ -54,7 +53,7 @@ class ChartDocks:
         self.charts: dict[str, ChartDock] = {}
         self.symbols: list[str] = []       # offered in each chart's symbol box
         self._last = ""
-        self.links = links if links is not None else WindowLinks()
+        self.links = links
         self.templates = ChartTemplates(runtime.kernel.paths.chart_templates_file)
         report_problem(self.templates, runtime.kernel.event_engine)
 

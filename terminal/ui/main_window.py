@@ -114,9 +114,8 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}       # object name -> dock, charts included
         self.widgets: dict[str, QWidget] = {}         # the dock table's widgets, once built
         self.links = WindowLinks()                    # link groups: docks and charts join
-        self.chart_docks = ChartDocks(self, self.docks, runtime,
-                                      default_symbol=lambda: self.ticket.vt_symbol,
-                                      links=self.links)
+        self.chart_docks = ChartDocks(self, self.docks, runtime, self.links,
+                                      default_symbol=lambda: self.ticket.vt_symbol)
         self.workspaces = Workspaces(runtime.kernel.paths.workspaces_dir)
         self._known_symbols: set[str] = set()
         self.setWindowTitle(f"Trading Terminal {__version__} — {runtime.kernel.paths.root}")

@@ -5,8 +5,9 @@ Each workspace is one INI file, `workspaces/<name>.ini` in the data directory, h
 the main window keeps in `layout.ini` plus the name as typed. The name is the file name, so it
 is checked first, by the rule every name the trader gives follows (`core.names`: no path
 separators or characters Windows refuses, no names Windows reserves, not empty, not too long;
-the error says which rule it broke). Names are compared without regard to case (Windows and macOS file systems do the same). The built-in default layout is
-always there and is not a file.
+the error says which rule it broke). Names are compared without regard to case (Windows and
+macOS file systems do the same). The built-in default layout is always there and is not a
+file.
 """
 
 from __future__ import annotations
