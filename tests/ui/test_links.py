@@ -139,3 +139,28 @@ def test_bad_link_groups_in_a_layout_leave_the_windows_unlinked(qtbot, terminal,
     saved.setValue("charts/state", "[]")
     window.restore_layout(saved, replace_charts=True)
     assert "link groups in" in caplog.text and "unreadable" in caplog.text
+
+
+def test_link_groups_come_back_after_a_restart(qtbot, data_dir):
+    from terminal.app.main import start
+
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    chart = open_chart(qtbot, window)
+    chart.link_button.choose("purple")
+    window.ticket.link_button.choose("purple")
+    window.market_watch.link_button.choose("green")
+    window.close()
+    runtime.close()
+
+    runtime, window = start(data_dir, show=True)
+    qtbot.addWidget(window)
+    try:
+        assert window.links.groups.assignments() == {
+            "chart_1": "purple", "market_watch": "green", "order_ticket": "purple"}
+        assert window.chart_docks.charts["chart_1"].link_button.group == "purple"
+        assert window.ticket.link_button.group == "purple"
+        assert window.market_watch.link_button.group == "green"
+    finally:
+        window.close()
+        runtime.close()
