@@ -58,6 +58,10 @@ class DataPaths:
         return self.root / "workspaces"
 
     @property
+    def chart_templates_file(self) -> Path:
+        return self.root / "chart_templates.json"
+
+    @property
     def log_dir(self) -> Path:
         return self.root / "logs"
 

@@ -1,7 +1,7 @@
 """The main window's charts: any number of chart docks, made on demand (the first imports
 pyqtgraph), beside the market watch and tabbed together. They are not in the dock table: a
 chart is named `chart_<n>` when opened, and the saved layout keeps each one's name, symbol,
-timeframe and indicators."""
+timeframe, indicators and link colour. A new chart opens with the default chart template."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from terminal.core.bridge import Batch
+from terminal.market.chart_templates import ChartTemplates
 from terminal.ui import theme
+from terminal.ui.chart_templates import TemplatesMenu, replace_indicators, report_problem
+from terminal.ui.links import WindowLinks
 from terminal.ui.repaints import set_content
 
 if TYPE_CHECKING:
@@ -40,8 +43,9 @@ class ChartDockWidget(QDockWidget):
 
 class ChartDocks:
     def __init__(self, window: QMainWindow, docks: dict[str, QDockWidget], runtime: Runtime,
-                 default_symbol: Callable[[], str] = lambda: "") -> None:
-        """`default_symbol`: what a chart opened without a symbol shows (the ticket's)."""
+                 links: WindowLinks, default_symbol: Callable[[], str] = lambda: "") -> None:
+        """`links`: the window's link groups, which each chart joins; `default_symbol`: what
+        a chart opened without a symbol shows (the ticket's)."""
         self.window = window
         self.docks = docks          # the window's, by object name: the charts join them
         self.runtime = runtime
@@ -49,9 +53,14 @@ class ChartDocks:
         self.charts: dict[str, ChartDock] = {}
         self.symbols: list[str] = []       # offered in each chart's symbol box
         self._last = ""
+        self.links = links
+        self.templates = ChartTemplates(runtime.kernel.paths.chart_templates_file)
+        report_problem(self.templates, runtime.kernel.event_engine)
 
-    def open(self, vt_symbol: str = "", timeframe: str = "1m", name: str = "") -> ChartDock:
-        """A new chart dock (beside the market watch, tabbed with the other charts)."""
+    def open(self, vt_symbol: str = "", timeframe: str = "1m", name: str = "",
+             restoring: bool = False) -> ChartDock:
+        """A new chart dock (beside the market watch, tabbed with the other charts), with the
+        default template's indicators unless `restoring` a saved one (which has its own)."""
         vt_symbol = vt_symbol or self.default_symbol() or RB_DEFAULT
         if not name:
             number = 1
@@ -73,6 +82,10 @@ class ChartDocks:
         chart.alert_lines = AlertLines(chart, runtime.price_alerts)   # level lines, bells
         chart.set_symbols(self.symbols)
         chart.drawing_tools.overrides = lambda: runtime.settings.shortcuts   # keys as set now
+        chart.templates_menu = TemplatesMenu(
+            self.templates, chart, lambda text: window.statusBar().showMessage(text, 5000))
+        if not restoring:
+            replace_indicators(chart, self.templates.default_indicators())
         theme.restyle(chart)
         dock = ChartDockWidget(name, window)
         dock.setObjectName(name)
@@ -91,6 +104,7 @@ class ChartDocks:
                                Qt.Orientation.Horizontal)
         self.docks[name] = dock
         self.charts[name] = chart
+        self.links.add(name, chart, in_layout=False)
         chart.load(vt_symbol, timeframe)
         dock.show()
         dock.raise_()
@@ -99,6 +113,7 @@ class ChartDocks:
     def close(self, name: str) -> None:
         chart = self.charts.pop(name, None)
         dock = self.docks.pop(name, None)
+        self.links.remove(name)
         if chart is not None:
             chart.close_chart()
         if dock is not None:

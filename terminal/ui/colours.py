@@ -16,6 +16,9 @@ PENDING_HEX = "#d08000"     # on its way: connecting, reconnecting
 RUNNING_HEX = "#30a46c"     # working as it should: a trading strategy, a running job
 MUTED_HEX = "#8c8c8c"       # nothing to act on: cancelled, queued
 PLOT_BACKGROUND = "#101418"  # behind the plots of results and health, in both themes
+# Link groups (core.link_groups): windows of one colour show one symbol.
+LINK_HEX = {"red": "#e5484d", "green": "#30a46c", "blue": "#3e8ed0", "yellow": "#e2b714",
+            "purple": "#9b59d0"}
 
 UP = QColor(UP_HEX)
 DOWN = QColor(DOWN_HEX)

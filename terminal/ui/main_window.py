@@ -25,6 +25,7 @@ from terminal.risk.service import ReviewRequired
 from terminal.ui.docks import registry
 from terminal.ui.docks.registry import Dock
 from terminal.ui.formats import PRICE_DIGITS
+from terminal.ui.links import WindowLinks, is_linkable
 from terminal.ui.chart_docks import ChartDocks
 from terminal.ui.menu_bar import TerminalMenuBar
 from terminal.ui.repaints import set_content
@@ -112,7 +113,8 @@ class MainWindow(QMainWindow):
         self.dock_table = {dock.id: dock for dock in registry.DOCKS}
         self.docks: dict[str, QDockWidget] = {}       # object name -> dock, charts included
         self.widgets: dict[str, QWidget] = {}         # the dock table's widgets, once built
-        self.chart_docks = ChartDocks(self, self.docks, runtime,
+        self.links = WindowLinks()                    # link groups: docks and charts join
+        self.chart_docks = ChartDocks(self, self.docks, runtime, self.links,
                                       default_symbol=lambda: self.ticket.vt_symbol)
         self.workspaces = Workspaces(runtime.kernel.paths.workspaces_dir, runtime.drawings)
         self._known_symbols: set[str] = set()
@@ -172,6 +174,8 @@ class MainWindow(QMainWindow):
         set_content(self.docks[spec.id], widget)
         if callable(getattr(widget, "apply", None)):
             self.pump.subscribe(widget.apply)
+        if is_linkable(widget):
+            self.links.add(spec.id, widget)
         return widget
 
     def widget(self, dock_id: str) -> QWidget:

@@ -62,6 +62,7 @@ class WindowLayout:
         target = target if target is not None else self.settings
         charts = [{"name": name, **chart.state()} for name, chart in self.charts.charts.items()]
         target.setValue("charts/state", json.dumps(charts))
+        target.setValue("links/groups", self.charts.links.layout_state())
         target.setValue("window/geometry", self.window.saveGeometry())
         target.setValue("window/state", self.window.saveState(LAYOUT_VERSION))
         target.setValue("window/version", LAYOUT_VERSION)
@@ -73,6 +74,7 @@ class WindowLayout:
         source = source if source is not None else self.settings
         if replace_charts:
             self.charts.close_all()
+        self.charts.links.restore_layout(source.value("links/groups"), source.fileName())
         try:
             charts = json.loads(source.value("charts/state") or "[]")
         except (TypeError, ValueError):
@@ -82,7 +84,7 @@ class WindowLayout:
         for saved in charts if isinstance(charts, list) else []:
             try:
                 chart = self.charts.open(saved["symbol"], saved.get("timeframe", "1m"),
-                                         saved["name"])
+                                         saved["name"], restoring=True)
                 chart.restore(saved)
             except (KeyError, TypeError) as exc:
                 log.warning("a saved chart was left out: %r (%s)", saved, exc)

@@ -3,10 +3,11 @@ indicators, saved under a name and loaded back (View → Workspaces, `Workspaces
 
 Each workspace is one INI file, `workspaces/<name>.ini` in the data directory, holding what
 the main window keeps in `layout.ini` plus the name as typed. The name is the file name, so it
-is checked first: no path separators or characters Windows refuses, no names Windows reserves,
-not empty, not too long; the error says which rule it broke. Names are compared without
-regard to case (Windows and macOS file systems do the same). The built-in default layout is
-always there and is not a file.
+is checked first, by the rule every name the trader gives follows (`core.names`: no path
+separators or characters Windows refuses, no names Windows reserves, not empty, not too long;
+the error says which rule it broke). Names are compared without regard to case (Windows and
+macOS file systems do the same). The built-in default layout is always there and is not a
+file.
 
 A workspace also holds the drawings of the symbols of its charts (as they were when saved).
 Loading it puts back those the symbol's drawings lack, by id, as one undo step per symbol; a
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Protocol
 
@@ -26,16 +26,13 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QStatusBar, QWidget
 
+from terminal.core import names
 from terminal.market.drawings import Drawing, DrawingError, Drawings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "Default layout"
-MAX_LENGTH = 64
 SUFFIX = ".ini"
-_FORBIDDEN = set('/\\:*?"<>|')
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)),
-             *(f"lpt{n}" for n in range(1, 10))}
 
 
 class WorkspaceError(ValueError):
@@ -59,23 +56,10 @@ class LayoutWindow(LayoutOwner, Protocol):
 
 def check_name(name: str) -> str:
     """The name as it will be kept (spaces trimmed); WorkspaceError says what is wrong."""
-    if not isinstance(name, str):
-        raise WorkspaceError("a workspace name must be text")
-    name = name.strip()
-    if not name:
-        raise WorkspaceError("a workspace needs a name")
-    if len(name) > MAX_LENGTH:
-        raise WorkspaceError(f"the name is {len(name)} characters long; at most {MAX_LENGTH}")
-    bad = sorted({c for c in name if c in _FORBIDDEN})
-    if bad:
-        raise WorkspaceError(f"{name!r}: a workspace name may not contain "
-                             f"{' '.join(bad)} (no folders, no path separators)")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise WorkspaceError(f"{name!r}: a workspace name may not contain control characters")
-    if name.startswith(".") or name.endswith("."):
-        raise WorkspaceError(f"{name!r}: a workspace name may not start or end with a dot")
-    if re.split(r"[ .]", name.casefold(), maxsplit=1)[0] in _RESERVED:
-        raise WorkspaceError(f"{name!r} is a device name on Windows; choose another name")
+    try:
+        name = names.check_name(name, "workspace")
+    except names.BadName as exc:
+        raise WorkspaceError(str(exc)) from None
     if name.casefold() in (DEFAULT_NAME.casefold(), "default"):
         raise WorkspaceError(f"{name!r} is the built-in layout; choose another name")
     return name

@@ -50,7 +50,9 @@ from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.pacing import Pacer
 from terminal.ui.theme import Theme
 from terminal.ui.theme import current as current_theme
-from terminal.core.symbols import BadSymbol, split_vt_symbol, vt_symbol_of
+from terminal.core.symbols import BadSymbol, canonical_vt_symbol, split_vt_symbol, vt_symbol_of
+from terminal.core.link_groups import LinkError
+from terminal.ui.links import LinkButton
 from terminal.ui.colours import DOWN, UP
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ def bar_values(bar: BarData) -> dict[str, float]:
 
 class ChartDock(QWidget):
     title_changed = Signal(str)
+    symbol_chosen = Signal(str)     # by the trader in the symbol box: for its link group
 
     def __init__(self, store: MarketStore, trading: Trading, live: LiveBars,
                  vt_symbol: str = "", timeframe: str = "1m", parent=None,
@@ -114,6 +117,8 @@ class ChartDock(QWidget):
         self.indicator_button.setMenu(self.indicator_menu)
         self.message = QLabel()
         self.message.setStyleSheet("color: #c0392b")
+        self.link_button = LinkButton(self)
+        self.templates_menu: QMenu | None = None     # Indicators → Templates (ui.chart_templates)
         self.chart = ChartWidget(store.tz)
         self.fills = pg.ScatterPlotItem(
             size=11, pen=pg.mkPen(current_theme().chart.marker_outline, width=0.5))
@@ -128,6 +133,7 @@ class ChartDock(QWidget):
         self.drawing_toolbar = DrawingToolbar(self.drawing_tools, self)
 
         bar = QHBoxLayout()
+        bar.addWidget(self.link_button)
         bar.addWidget(self.symbol_box)
         bar.addWidget(self.timeframe_box)
         bar.addWidget(self.indicator_button)
@@ -138,10 +144,8 @@ class ChartDock(QWidget):
         layout.addWidget(self.drawing_toolbar)
         layout.addWidget(self.chart, 1)
 
-        self.symbol_box.lineEdit().returnPressed.connect(
-            lambda: self.load(self.symbol_box.currentText(), self.timeframe))
-        self.symbol_box.activated.connect(
-            lambda _: self.load(self.symbol_box.currentText(), self.timeframe))
+        self.symbol_box.lineEdit().returnPressed.connect(self._choose_symbol)
+        self.symbol_box.activated.connect(lambda _: self._choose_symbol())
         self.timeframe_box.currentIndexChanged.connect(
             lambda _: self.load(self.vt_symbol, self.timeframe_box.currentData()))
         self.chart.graphics.scene().sigMouseClicked.connect(self._clicked)
@@ -188,6 +192,17 @@ class ChartDock(QWidget):
         job.finished.connect(lambda: self._jobs.remove(job) if job in self._jobs else None)
         job.start(QThreadPool.globalInstance())
         return True
+
+    def _choose_symbol(self) -> None:
+        """The trader's choice in the symbol box: loaded, and announced to the link group."""
+        text = self.symbol_box.currentText()
+        if self.load(text, self.timeframe):
+            self.symbol_chosen.emit(canonical_vt_symbol(text))
+
+    def link_symbol(self, vt_symbol: str) -> None:
+        """Show `vt_symbol`, chosen in another window of this chart's link group."""
+        if self.loading or vt_symbol != self.vt_symbol:
+            self.load(vt_symbol, self.timeframe)
 
     def _load_failed(self, request: int, vt_symbol: str, timeframe: str,
                      exc: Exception) -> None:
@@ -246,7 +261,8 @@ class ChartDock(QWidget):
     def state(self) -> dict:
         return {"symbol": self.vt_symbol, "timeframe": self.timeframe,
                 "indicators": [{"kind": i.kind, "params": i.params}
-                               for i in self.chart.indicators]}
+                               for i in self.chart.indicators],
+                "link": self.link_button.group}
 
     def restore(self, state: dict) -> None:
         for item in state.get("indicators", []):
@@ -254,6 +270,10 @@ class ChartDock(QWidget):
                 self.chart.add_indicator(item["kind"], item.get("params"))
             except (KeyError, ValueError, TypeError) as exc:
                 self._fail(f"indicator {item!r} left out: {exc}")
+        try:
+            self.link_button.choose(state.get("link", ""))
+        except LinkError as exc:
+            self._fail(f"not linked: {exc}")
 
     def _unwatch_pending(self) -> None:
         """The live bars kept for a load that will not be shown (a newer one, a failure)."""
@@ -282,6 +302,9 @@ class ChartDock(QWidget):
             sub = menu.addMenu(indicator.label)
             sub.addAction("Settings…", lambda i=indicator: self.configure(i))
             sub.addAction("Remove", lambda i=indicator: self.chart.remove_indicator(i))
+        if self.templates_menu is not None:
+            menu.addSeparator()
+            menu.addMenu(self.templates_menu)
 
     def add_indicator(self, kind: str, params: dict | None = None):
         try:

@@ -10,6 +10,7 @@ from terminal.core.bridge import Batch
 from terminal.market.watchlist import Watchlist
 from terminal.ui.docks.common import lay_out_table, make_table, record_at
 from terminal.ui.formats import PRICE_DIGITS
+from terminal.ui.links import LinkButton
 from terminal.ui.models.table import Column, RecordTableModel, clock, number
 from terminal.ui.colours import DOWN_BRUSH, ERROR_TEXT_STYLE, UP_BRUSH
 
@@ -55,6 +56,7 @@ class MarketWatchDock(QWidget):
     symbol_activated = Signal(str)
     chart_requested = Signal(str)
     alert_requested = Signal(str, float)        # "Alert at price…": the symbol, its last price
+    symbol_chosen = Signal(str)       # the row the trader made current: for its link group
 
     def __init__(self, watchlist: Watchlist, parent=None) -> None:
         super().__init__(parent)
@@ -64,6 +66,8 @@ class MarketWatchDock(QWidget):
         self.view.doubleClicked.connect(self._activated)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.link_button = LinkButton(self)
 
         self.add_edit = QLineEdit()
         self.add_edit.setPlaceholderText("Add symbol, e.g. rb2701.SHFE, and press Enter")
@@ -75,7 +79,7 @@ class MarketWatchDock(QWidget):
         self.message = QLabel()
         self.message.setStyleSheet(ERROR_TEXT_STYLE)
 
-        lay_out_table(self, self.view, self.add_edit, self.message)
+        lay_out_table(self, self.view, self.link_button, self.add_edit, self.message)
         self._known: set[str] = set()
 
     def apply(self, batch: Batch) -> None:
@@ -100,6 +104,18 @@ class MarketWatchDock(QWidget):
         tick = record_at(self.view, index.row())
         if tick is not None:
             self.symbol_activated.emit(tick.vt_symbol)
+
+    def _current_changed(self, current, _previous) -> None:
+        tick = record_at(self.view, current.row()) if current.isValid() else None
+        if tick is not None:
+            self.symbol_chosen.emit(tick.vt_symbol)
+
+    def link_symbol(self, vt_symbol: str) -> None:
+        """Make the row of `vt_symbol` current, when it is watched (its link group chose it)."""
+        row = self.model.row_of(vt_symbol)
+        if row is not None and row < self.view.model().rowCount():
+            self.view.selectRow(row)
+            self.view.scrollTo(self.view.model().index(row, 0))
 
     def _menu(self, pos) -> None:
         index = self.view.indexAt(pos)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -37,6 +38,7 @@ from terminal.market.ticket import (
 )
 from terminal.market.trading import Trading, TradingError
 from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE
+from terminal.ui.links import LinkButton
 from terminal.ui.pacing import Pacer
 from terminal.ui.status_line import StatusLine
 from terminal.ui.colours import DOWN, ERROR_FIELD_STYLE, ERROR_TEXT_STYLE, UP
@@ -48,6 +50,8 @@ DEPTH_REFRESHES_PER_SECOND = 10
 
 
 class OrderTicketDock(QWidget):
+    symbol_chosen = Signal(str)     # a tradable symbol now in the ticket: for its link group
+
     def __init__(self, trading: Trading, parent=None) -> None:
         super().__init__(parent)
         self.trading = trading
@@ -76,7 +80,11 @@ class OrderTicketDock(QWidget):
         }
 
         form = QFormLayout()
-        form.addRow("Symbol", self.symbol_box)
+        self.link_button = LinkButton(self)
+        symbol_row = QHBoxLayout()
+        symbol_row.addWidget(self.symbol_box, 1)
+        symbol_row.addWidget(self.link_button)
+        form.addRow("Symbol", symbol_row)
         form.addRow("Direction", self.direction_box)
         form.addRow("Offset", self.offset_box)
         form.addRow("Type", self.type_box)
@@ -154,6 +162,11 @@ class OrderTicketDock(QWidget):
         """Point the ticket at a symbol (market watch double-click) and price it at the last."""
         self.symbol_box.setCurrentText(vt_symbol)
         self._symbol_edited()
+
+    def link_symbol(self, vt_symbol: str) -> None:
+        """Show `vt_symbol`, chosen in another window of the ticket's link group."""
+        if vt_symbol != self.vt_symbol:
+            self.load_symbol(vt_symbol)
 
     def set_symbols(self, symbols: list[str]) -> None:
         current = self.vt_symbol
@@ -277,6 +290,7 @@ class OrderTicketDock(QWidget):
         self._depth_shows.cancel()
         self._show_depth()                      # at once: the old symbol's book must go
         self._show_errors({})
+        self.symbol_chosen.emit(contract.vt_symbol)
 
     def _depth_clicked(self, row: int, column: int) -> None:
         text = self.depth.item(row, 1).text()
