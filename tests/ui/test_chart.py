@@ -97,11 +97,12 @@ def test_live_bars_from_the_simulated_exchange(qtbot, terminal):
     next_quotes(runtime, 3)                       # the market moves; the last quote stands
     tick = runtime.kernel.main_engine.get_gateway("SIM").exchange.books[SIM]
     qtbot.waitUntil(lambda: runtime.kernel.main_engine.get_tick(SIM) is tick, timeout=WAIT)
-    qtbot.waitUntil(lambda: len(chart.chart.series) >= 1
-                    and chart.chart.series.column("close_price")[-1] == tick.last_price,
-                    timeout=WAIT)
+    # (the history may end at the price the quotes stand at: wait for the live bar itself)
+    qtbot.waitUntil(lambda: len(chart.chart.series) > history, timeout=WAIT)
     assert chart.chart.series.times[-1] == to_ns(tick.datetime.replace(second=0,
                                                                        microsecond=0))
+    qtbot.waitUntil(lambda: chart.chart.series.column("close_price")[-1] == tick.last_price,
+                    timeout=WAIT)
     assert len(chart.chart.series) == history + 1     # the live minute joins the history
     chart.timeframe_box.setCurrentIndex(chart.timeframe_box.findData("15m"))
     loaded(qtbot, chart)
