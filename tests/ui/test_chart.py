@@ -19,6 +19,7 @@ from terminal.market.bar_series import BarSeries
 from terminal.market.live_bars import LiveBars
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, to_ns
+from terminal.ui.colours import ERROR_HEX, WARNING_HEX
 from terminal.ui.docks.chart import ChartDock
 from tests.helpers import PROJECT, SHARED_DATA
 from tests.helpers import next_quotes
@@ -90,6 +91,8 @@ def test_live_bars_from_the_simulated_exchange(qtbot, terminal):
     loaded(qtbot, chart)
     # The simulator's own history, up to the minute its market started.
     assert chart.message.text() == chart.history_source == "simulated history"
+    assert WARNING_HEX in chart.message.styleSheet()      # marked, not shown as an error
+    assert not chart.load("rb2701", "1m") and ERROR_HEX in chart.message.styleSheet()
     history = len(chart.chart.series)
     start = runtime.kernel.main_engine.get_gateway("SIM").start
     assert history > 3000 and chart.chart.series.times[-1] < to_ns(start.moment)

@@ -53,7 +53,7 @@ from terminal.ui.theme import current as current_theme
 from terminal.core.symbols import BadSymbol, canonical_vt_symbol, split_vt_symbol, vt_symbol_of
 from terminal.core.link_groups import LinkError
 from terminal.ui.links import LinkButton
-from terminal.ui.colours import DOWN, UP
+from terminal.ui.colours import DOWN, ERROR_TEXT_STYLE, MUTED_HEX, UP, WARNING_HEX
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class ChartDock(QWidget):
         self.indicator_menu.aboutToShow.connect(self._fill_indicator_menu)
         self.indicator_button.setMenu(self.indicator_menu)
         self.message = QLabel()
-        self.message.setStyleSheet("color: #c0392b")
+        self.message.setStyleSheet(ERROR_TEXT_STYLE)
         self.link_button = LinkButton(self)
         self.templates_menu: QMenu | None = None     # Indicators → Templates (ui.chart_templates)
         self.chart = ChartWidget(store.tz)
@@ -129,7 +129,7 @@ class ChartDock(QWidget):
         self.chart.price.addItem(self.drawing_layer, ignoreBounds=True)
         self.drawing_tools = DrawingTools(self.chart, self.drawing_layer,
                                           lambda: pricetick_of(self.trading, self.vt_symbol), self)
-        self.drawing_tools.notice.connect(self.message.setText)
+        self.drawing_tools.notice.connect(lambda text: self._note(text, WARNING_HEX))
         self.drawing_toolbar = DrawingToolbar(self.drawing_tools, self)
 
         bar = QHBoxLayout()
@@ -176,7 +176,7 @@ class ChartDock(QWidget):
         self._requests += 1
         request = self._requests
         self.loading = True
-        self.message.setText(f"loading {vt_symbol} {TIMEFRAME_LABELS[timeframe]}…")
+        self._note(f"loading {vt_symbol} {TIMEFRAME_LABELS[timeframe]}…", MUTED_HEX)
         # Live bars are kept from before the history is asked for, so a minute that ends
         # while it loads is in one or the other (both: the chart takes the newer), never lost.
         self._unwatch_pending()
@@ -233,10 +233,12 @@ class ChartDock(QWidget):
         self.timeframe_box.setCurrentIndex(self.timeframe_box.findData(timeframe))
         self.timeframe_box.blockSignals(False)
         self.history_source = history.source
-        self.message.setText(history.source if len(bars["datetime"]) else
-                             "no history in the store"
-                             + "".join(f"; {problem}" for problem in history.problems)
-                             + " (nor from a gateway or datafeed): live bars only")
+        # Where the bars came from: amber, as bars not from the store (simulated ones above
+        # all) are not what a backtest of the store would see.
+        self._note(history.source if len(bars["datetime"]) else
+                   "no history in the store"
+                   + "".join(f"; {problem}" for problem in history.problems)
+                   + " (nor from a gateway or datafeed): live bars only", WARNING_HEX)
         self._fills = [(to_ns(t.datetime), t.price, t.direction == Direction.LONG)
                        for t in self.trading.main_engine.get_all_trades()
                        if t.vt_symbol == vt_symbol]
@@ -252,7 +254,13 @@ class ChartDock(QWidget):
         self.title_changed.emit(f"{vt_symbol} {TIMEFRAME_LABELS[timeframe]}"
                                 + (f" · {history.source}" if history.source else ""))
 
+    def _note(self, text: str, color: str) -> None:
+        """A message that is not an error (where the bars came from, loading)."""
+        self.message.setStyleSheet(f"color: {color}")
+        self.message.setText(text)
+
     def _fail(self, message: str) -> bool:
+        self.message.setStyleSheet(ERROR_TEXT_STYLE)
         self.message.setText(message)
         self.last_error = message
         log.warning("chart: %s", message)
