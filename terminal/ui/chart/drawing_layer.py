@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+import shiboken6
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QStaticText
 
 from terminal.market.bar_positions import NS_PER_DAY, NS_PER_MINUTE, BarPositions
@@ -41,7 +42,8 @@ LABEL_GAP_PIXELS = 12.0      # fib levels closer than this are drawn without the
 NOTE_WIDTH = 260.0           # pixels a long note's text wraps at
 NOTE_WRAP = 40               # characters: a longer note wraps
 TEXT_CACHE = 4000            # laid-out texts kept
-THIN_ABOVE = 300             # more drawings on screen than this: their lines one pixel wide
+THIN_ABOVE = 300             # more drawings on screen: their dashed lines one pixel wide
+RECTANGLE_ALPHA, NOTE_ALPHA, SELECTED_NOTE_ALPHA = 40, 35, 60   # of a drawing's colour
 CUT_MARGIN = 12.0            # pixels past the view a line to its edge is cut at (wide pens)
 # Kinds whose shape reaches past their anchors along X (culled by Y only, or not at all).
 UNBOUNDED_X = {"ray", "extended", "hline", "hray"}
@@ -94,6 +96,7 @@ class DrawingLayer(pg.GraphicsObject):
         self._colours: dict[str, tuple[QColor, QColor]] = {}
         self._texts: dict[tuple[str, float], QStaticText] = {}
         self._fib_texts: dict[int, list[tuple[float, QStaticText]]] = {}
+        self._note_looks: dict[int, tuple[QStaticText, float, float, QColor, QColor]] = {}
         self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # exposedRect
         self.setZValue(30)
         self._font = QFont()
@@ -151,7 +154,7 @@ class DrawingLayer(pg.GraphicsObject):
                                                  bool, count))
         self._line_is_ray = np.fromiter((kinds[i] == "ray" for i in self._lines), bool,
                                         len(self._lines))
-        self._fib_texts = {}
+        self._fib_texts, self._note_looks = {}, {}
         counts = [len(d.anchors) for d in self._drawings]
         self._starts = np.r_[0, np.cumsum(counts)].astype(np.int64)
         self._layout = Layout.of(kinds, self._starts, levels)
@@ -414,8 +417,10 @@ class DrawingLayer(pg.GraphicsObject):
                      view: QRectF, thin: bool) -> None:
         """Every kept drawing's lines, one path per style, in pixels: bounded shapes from the
         segments made when they were mapped (each culled on its own to `area`), the
-        unbounded ones cut to the view. `thin`: many on screen (zoomed far out), drawn one
-        pixel wide, which Qt draws faster than wider lines."""
+        unbounded ones cut to the view. `thin`: many on screen (zoomed far out), dashed and
+        dotted lines drawn one pixel wide, which Qt dashes several times faster than wider
+        ones (a solid line is the other way round: wider than a pixel, Qt fills it in spans;
+        one pixel wide, it walks it pixel by pixel)."""
         sx, sy, dx, dy = frame
         segments, owners = self._segments()
         if len(segments):
@@ -440,11 +445,11 @@ class DrawingLayer(pg.GraphicsObject):
             for style in np.unique(styles):
                 rows = styles == style
                 pen_style = self._styles[style]
-                if thin:
+                if thin and pen_style.dash != "solid":
                     pen_style = Style(pen_style.color, 1.0, pen_style.dash)
                 painter.setPen(self._pen(pen_style, False))
-                painter.drawPath(pg.arrayToQPath(xs[rows].ravel(), ys[rows].ravel(),
-                                                 connect="pairs"))
+                _stroke(painter, np.column_stack([xs[rows, 0], ys[rows, 0], xs[rows, 1],
+                                                  ys[rows, 1]]))
         rectangles = np.flatnonzero(keep & self._filled)
         if len(rectangles):
             first = self._starts[rectangles]
@@ -465,14 +470,15 @@ class DrawingLayer(pg.GraphicsObject):
             pen.setCosmetic(True)
         return pen
 
-    def _colour(self, name: str) -> tuple[QColor, QColor]:
-        """A drawing colour, and its faint fill (rectangles)."""
-        pair = self._colours.get(name)
-        if pair is None:
-            fill = QColor(name)
-            fill.setAlpha(40)
-            pair = self._colours[name] = (QColor(name), fill)
-        return pair
+    def _colour(self, name: str) -> tuple[QColor, QColor, QColor, QColor]:
+        """A drawing colour, its faint fill (rectangles) and a note's background (and when
+        the note is selected)."""
+        colours = self._colours.get(name)
+        if colours is None:
+            colours = self._colours[name] = (QColor(name), *(
+                _faint(name, alpha) for alpha in (RECTANGLE_ALPHA, NOTE_ALPHA,
+                                                  SELECTED_NOTE_ALPHA)))
+        return colours
 
     def _paint_labels(self, painter: QPainter, frame: Frame, keep: np.ndarray,
                       view: QRectF) -> None:
@@ -508,14 +514,29 @@ class DrawingLayer(pg.GraphicsObject):
         placed = np.isfinite(xs) & np.isfinite(ys)
         for index, x, y in zip(notes[placed].tolist(), xs[placed].tolist(), ys[placed].tolist(),
                                strict=True):
-            drawing = self._drawings[index]
-            painter.setPen(self._colour(drawing.style.color)[0])
-            self._note(painter, drawing, QPointF(x, y), False)
+            static, width, height, colour, back = self._note_look(index)
+            painter.fillRect(QRectF(x + 1, y + 2, width, height), back)
+            painter.setPen(colour)
+            painter.drawStaticText(QPointF(x + 4, y + 4), static)
         for index in np.flatnonzero(keep & marked & ~plain):    # over the others
             part = slice(self._starts[index], self._starts[index + 1])
             points = [QPointF(x * sx + dx, y * sy + dy)
                       for x, y in zip(self._x[part], self._prices[part], strict=True)]
             self._decorate(painter, self._drawings[index], points, view)
+
+    def _note_look(self, index: int) -> tuple[QStaticText, float, float, QColor, QColor]:
+        """Note `index`'s text laid out, its background's size, its colours (as `_note`
+        draws it), kept until the book changes."""
+        look = self._note_looks.get(index)
+        if look is None:
+            drawing = self._drawings[index]
+            text = drawing.text or "…"
+            static = self._static(text, NOTE_WIDTH if len(text) > NOTE_WRAP else 0.0)
+            size = static.size()
+            colours = self._colour(drawing.style.color)
+            look = self._note_looks[index] = (static, size.width() + 6, size.height() + 4,
+                                              colours[0], colours[2])
+        return look
 
     def _fib_label_texts(self, index: int) -> list[tuple[float, QStaticText]]:
         """(level, its laid-out label) of fib `index`, kept until the book changes."""
@@ -584,11 +605,9 @@ class DrawingLayer(pg.GraphicsObject):
         text = drawing.text or "…"
         static = self._static(text, NOTE_WIDTH if len(text) > NOTE_WRAP else 0.0)
         size = static.size()
-        box = QRectF(at + QPointF(4, 4), size)
-        back = QColor(drawing.style.color)
-        back.setAlpha(60 if selected else 35)
-        painter.fillRect(box.adjusted(-3, -2, 3, 2), back)
-        painter.drawStaticText(box.topLeft(), static)
+        painter.fillRect(QRectF(at.x() + 1, at.y() + 2, size.width() + 6, size.height() + 4),
+                         self._colour(drawing.style.color)[3 if selected else 2])
+        painter.drawStaticText(at + QPointF(4, 4), static)
 
     # ------------------------------------------------------------------ hit testing
     def hit(self, view_x: float, view_y: float,
@@ -740,6 +759,21 @@ def paint_bell(painter: QPainter, at: QPointF, color: QColor) -> None:
     dome.closeSubpath()
     painter.drawPath(dome)
     painter.drawEllipse(QPointF(at.x() + 6, at.y() + 12), 1.6, 1.6)
+
+
+def _stroke(painter: QPainter, rows: np.ndarray) -> None:
+    """The lines x0, y0, x1, y1 of `rows` in one call, Qt reading the numpy rows in place as
+    its array of QLineF (four doubles each): no Python object per line, and Qt's fast path
+    for a batch of lines rather than a path's."""
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    if len(rows):
+        painter.drawLines(shiboken6.wrapInstance(rows.ctypes.data, QLineF), len(rows))
+
+
+def _faint(name: str, alpha: int) -> QColor:
+    colour = QColor(name)
+    colour.setAlpha(alpha)
+    return colour
 
 
 def _fib_label(level: float, first: float, second: float) -> str:
