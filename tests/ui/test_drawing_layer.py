@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from terminal.core.timezone import CHINA_TZ
 from terminal.market.bar_positions import NS_PER_MINUTE
 from terminal.market.drawings import ANCHORS, KINDS, Anchor, DrawingBook, new_drawing
+from terminal.ui.chart import drawing_layer
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.docks.chart import BarPositions, DrawingLayer
 
@@ -235,3 +236,25 @@ def test_a_live_bar_repaints_the_drawings_from_their_picture(chart, monkeypatch,
     layer.bars_changed()
     assert layer.version > version and layer._segments() is not segments
     assert layer.x_of(inside.anchors[1].time_ns) == BARS + 1
+
+
+def test_hit_tests_only_the_drawings_within_reach(chart, monkeypatch):
+    widget, layer = chart
+    book = DrawingBook("rb2401.SHFE")
+    for bar in range(0, 140, 2):                               # far left of the point
+        book.add(new_drawing("trend", [at(bar, 3650.0), at(bar + 5, 3660.0)]))
+    note = new_drawing("text", [at(240, 3700.0)], text="a note")
+    across = new_drawing("extended", [at(100, 3650.0), at(110, 3651.0)])   # passes below
+    book.add(note)
+    book.add(across)
+    layer.show(book, "1m")
+    show(widget, (150, 300), (3600, 3800))
+    tested = []
+    near = drawing_layer._near
+    monkeypatch.setattr(drawing_layer, "_near", lambda drawing, *a: tested.append(drawing.kind)
+                        or near(drawing, *a))
+    right, down = layer.pixelWidth() * 30, layer.pixelHeight() * 8
+    assert layer.hit(240 + right, 3700.0 - down) == (note.id, None)    # on the note's text
+    assert tested == ["text"]
+    assert layer.hit(200.0, 3750.0) is None and tested == ["text"]
+    assert layer.hit(200.0, 3660.0) == (across.id, None)          # 3650 + 0.1 a bar

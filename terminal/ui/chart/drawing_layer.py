@@ -44,6 +44,7 @@ NOTE_WRAP = 40               # characters: a longer note wraps
 TEXT_CACHE = 4000            # laid-out texts kept
 THIN_ABOVE = 300             # more drawings on screen: their dashed lines one pixel wide
 RECTANGLE_ALPHA, NOTE_ALPHA, SELECTED_NOTE_ALPHA = 40, 35, 60   # of a drawing's colour
+NOTE_HIT_PIXELS = 48.0       # a note's text is hit this far from its anchor at most
 CUT_MARGIN = 12.0            # pixels past the view a line to its edge is cut at (wide pens)
 # Kinds whose shape reaches past their anchors along X (culled by Y only, or not at all).
 UNBOUNDED_X = {"ray", "extended", "hline", "hray"}
@@ -242,11 +243,15 @@ class DrawingLayer(pg.GraphicsObject):
         return Anchor(self.positions.time_of(view_x), float(view_y))
 
     # ------------------------------------------------------------------ geometry
-    def _shown(self) -> list[tuple[Drawing, np.ndarray, np.ndarray]]:
-        """(drawing, anchor X, anchor prices) of what is painted, preview included."""
+    def _shown(self, near: np.ndarray | None = None) -> list[tuple[Drawing, np.ndarray,
+                                                                      np.ndarray]]:
+        """(drawing, anchor X, anchor prices) of what is painted, preview included (of the
+        book's drawings only those marked in `near`, when given)."""
         preview = self._preview
         shown = []
-        for index, drawing in enumerate(self._drawings):
+        indices = range(len(self._drawings)) if near is None else np.flatnonzero(near).tolist()
+        for index in indices:
+            drawing = self._drawings[index]
             if preview is not None and drawing.id == preview.id:
                 continue
             part = slice(self._starts[index], self._starts[index + 1])
@@ -623,7 +628,7 @@ class DrawingLayer(pg.GraphicsObject):
         view = box.viewRect()
         view = QRectF(QPointF(view.left() / px, -view.bottom() / py),
                       QPointF(view.right() / px, -view.top() / py)).normalized()
-        shown = self._shown()
+        shown = self._shown(self._within_reach(view_x, view_y, pixel_tolerance + 2, px, py))
         selected = [item for item in shown if item[0].id == self._selected]
         others = [item for item in reversed(shown) if item[0].id != self._selected]
         for drawing, xs, prices in selected + others:   # the selected first, then top-most
@@ -636,6 +641,23 @@ class DrawingLayer(pg.GraphicsObject):
             if _near(drawing, points, view, at, pixel_tolerance):
                 return drawing.id, None
         return None
+
+    def _within_reach(self, view_x: float, view_y: float, pixels: float, px: float,
+                      py: float) -> np.ndarray:
+        """Which drawings may be within `pixels` of a point (view coordinates; `px`, `py`:
+        a pixel's size in them): by their box, a note by its text beside its anchor, a ray
+        or extended line by whether it crosses the square around the point. `hit` tests
+        these few exactly, not every drawing in Python."""
+        boxes = self._boxes()
+        reach_x = np.full(len(boxes), pixels * px)
+        reach_y = np.full(len(boxes), pixels * py)
+        notes = self._layout.of_kind("text")[0]
+        reach_x[notes] += NOTE_HIT_PIXELS * px
+        reach_y[notes] += NOTE_HIT_PIXELS * py
+        near = (boxes[:, 1] >= view_x - reach_x) & (boxes[:, 0] <= view_x + reach_x) & \
+            (boxes[:, 3] >= view_y - reach_y) & (boxes[:, 2] <= view_y + reach_y)
+        return near & self._lines_cross(view_x - pixels * px, view_x + pixels * px,
+                                        view_y - pixels * py, view_y + pixels * py)
 
 
 def shape_segments(drawing: Drawing, points: list[QPointF],
