@@ -258,3 +258,13 @@ def test_hit_tests_only_the_drawings_within_reach(chart, monkeypatch):
     assert tested == ["text"]
     assert layer.hit(200.0, 3750.0) is None and tested == ["text"]
     assert layer.hit(200.0, 3660.0) == (across.id, None)          # 3650 + 0.1 a bar
+
+
+def test_an_svg_export_keeps_the_drawings_as_lines(chart, tmp_path):
+    from pyqtgraph.exporters import SVGExporter
+
+    widget, layer = chart
+    drawn_everywhere(widget, layer)
+    for _ in range(2):                 # twice alike: no picture made of them for the file
+        SVGExporter(widget.price.scene()).export(str(tmp_path / "chart.svg"))
+    assert "<image" not in (tmp_path / "chart.svg").read_text(encoding="utf-8")

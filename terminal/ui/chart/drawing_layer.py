@@ -327,7 +327,9 @@ class DrawingLayer(pg.GraphicsObject):
         painter.resetTransform()
         if self._drawings:
             key = (frame, self.version, thin)
-            if not self._picture.paint(
+            # onto the chart's window only: an export (scene.render, no widget) draws
+            # straight, so an SVG keeps its drawings as lines
+            if widget is None or not self._picture.paint(
                     painter, key, pixels.toAlignedRect(),
                     lambda inner: self._draw(inner, frame, view, view, thin),
                     parts if parts is not None else [_to_pixels(exposed, frame)]):
