@@ -4,6 +4,7 @@ none (today's chart, no drawing layer), in one run.
 Hand-run from the project root (not a test):
     .venv/bin/python benchmarks/bench_drawings.py                 # 100,000 bars, 1,000 drawings
     .venv/bin/python benchmarks/bench_drawings.py --bars 1000000 --drawings 1000 --profile
+    .venv/bin/python benchmarks/bench_drawings.py --before be40ffc   # and the layer of a commit
 
 Each case runs in its own subprocess and data directory (the harness), on the harness's seeded
 synthetic rb 1-minute bars, in a 1400x800 window, as `chart.py` measures the chart: a pan frame
@@ -13,7 +14,9 @@ place (`put_bar`) and the layer told (`bars_changed`, as the chart dock does), w
 the repaint; an append is a new minute. The drawings: every kind in turn, 900 spread over the
 whole history, 100 over the last 200 bars (on screen at the default zoom, as a trader's recent
 work is), 20 of them ending past the last bar (the ones a new bar can move). "remap" is the
-cost of mapping all their anchors again (a new history or a change of the book).
+cost of mapping all their anchors again (a new history or a change of the book). With
+`--before REV` the drawings run a second time on the code of REV (its tree exported with git
+archive), in the same run: the layer before and after a change, beside the chart with none.
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ import argparse
 import gc
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from chart import APPENDS, PAN_STEP, Ours, live_values
-from harness import (ROOT, child_command, child_main, met, profile_text, run_child, scratch,
-                     spread, synthetic_columns)
+from harness import (ROOT, child_command, child_main, export_tree, load_average, met,
+                     profile_text, run_child, scratch, spread, steal_share, synthetic_columns)
 
-CASES = ("none", "drawings")
+CASES = ("none", "drawings", "before")
 TARGET_FRAME_MS = 16.0
 
 
@@ -42,8 +46,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--size", default="1400x800", help="window size, WxH")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the drawings' pans, all bars")
+    parser.add_argument("--before", metavar="REV",
+                        help="also the drawings on the code of this commit")
     parser.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.width, args.height = (int(v) for v in args.size.lower().split("x"))
     return args
@@ -78,7 +85,7 @@ def make_drawings(columns: dict, count: int) -> list:
 
 
 def child(args: argparse.Namespace) -> dict:
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, args.tree or str(ROOT))
     from terminal.core import paths
 
     paths.prepare(Path(args.home))
@@ -92,7 +99,7 @@ def child(args: argparse.Namespace) -> dict:
     widget, view = target.widget, target.view
     layer = None
     result: dict = {}
-    if args.child == "drawings":
+    if args.child != "none":
         from terminal.core.timezone import CHINA_TZ
         from terminal.market.bar_positions import NS_PER_MINUTE, BarPositions
         from terminal.market.drawings import Drawings
@@ -144,6 +151,8 @@ def child(args: argparse.Namespace) -> dict:
     result["append_repaint"] = frames(added[APPENDS // 2:], apply, repaint=True)
     steps = [-PAN_STEP] * (args.pans // 2) + [PAN_STEP] * (args.pans - args.pans // 2)
     result["pan"] = frames(steps, target.pan, repaint=True)
+    if layer is not None:
+        result["hit"] = hits(layer, widget)
     target.zoom_all()
     app.processEvents()
     wide = max(PAN_STEP, args.bars // 500)
@@ -163,13 +172,36 @@ def child(args: argparse.Namespace) -> dict:
     return result
 
 
-def run_case(case: str, args: argparse.Namespace) -> dict:
+def hits(layer, widget, count: int = 200) -> dict:
+    """Seconds a hit test takes (what the mouse asks at a press), at seeded points of the
+    view: half anywhere, half by an anchor on screen (on a handle or a body, mostly)."""
+    import numpy as np
+
+    (left, right), (low, high) = widget.price.getViewBox().viewRange()
+    rng = np.random.default_rng(5)
+    shown = np.flatnonzero((layer._x >= left) & (layer._x <= right))
+    points = [(rng.uniform(left, right), rng.uniform(low, high)) for _ in range(count // 2)]
+    points += [(layer._x[anchor] + rng.normal(0, (right - left) / 300),
+                layer._prices[anchor] + rng.normal(0, (high - low) / 200))
+               for anchor in (rng.choice(shown, count - len(points)) if len(shown) else [])]
+    times = []
+    for x, y in points:
+        start = time.perf_counter()
+        layer.hit(float(x), float(y))
+        times.append(time.perf_counter() - start)
+    return spread(times)
+
+
+def run_case(case: str, args: argparse.Namespace, tree: Path | None = None) -> dict:
     print(f"running {case} ...", file=sys.stderr, flush=True)
     with scratch(f"bench-drawings-{case}-") as (home, env):
+        if tree is not None:
+            env["PYTHONPATH"] = str(tree)
         return run_child(child_command(
             __file__, "--child", case, ("--bars", args.bars), ("--drawings", args.drawings),
             ("--updates", args.updates), ("--pans", args.pans), ("--size", args.size),
-            ("--home", home), ("--profile", args.profile)), timeout=3600, env=env)
+            ("--home", home), ("--profile", args.profile and case == "drawings"),
+            ("--tree", tree)), timeout=3600, env=env)
 
 
 ROWS = [  # label, key, statistic
@@ -190,21 +222,39 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     if args.child:
         child_main(lambda: child(args))
-    results = {case: run_case(case, args) for case in CASES}
+    with tempfile.TemporaryDirectory(prefix="bench-drawings-before-") as work:
+        tree = export_tree(args.before, Path(work)) if args.before else None
+        load, started = load_average(), time.perf_counter()
+        sys.path.insert(0, str(ROOT))
+        from terminal.core.health import host_steal_seconds
+
+        stolen = host_steal_seconds()
+        results = {case: run_case(case, args, tree if case == "before" else None)
+                   for case in CASES if case != "before" or tree is not None}
+        load = f"{load} -> {load_average()}"
+        steal = steal_share(stolen, time.perf_counter() - started)
     for case, result in results.items():
         if result.get("error"):
             print(f"{case} failed: {result['error']}")
             return
-    none, drawn = results["none"], results["drawings"]
+    none, drawn, before = results["none"], results["drawings"], results.get("before")
     print(f"\n{args.bars:,} bars, {args.drawings:,} drawings; window {args.size}, "
           f"QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM', 'offscreen')}, "
-          f"{os.cpu_count()} CPUs; ms")
-    print(f"  {'':28}{'none':>10}{'drawings':>10}   ratio")
+          f"{os.cpu_count()} CPUs, load average {load}, host steal "
+          f"{'?' if steal is None else f'{steal:.1f}%'}; ms")
+    heads = f"{'none':>10}" + (f"{'before':>10}" if before else "") + f"{'drawings':>10}"
+    print(f"  {'':28}{heads}   ratio" + ("   before ratio" if before else ""))
     for label, key, stat in ROWS:
         a, b = none[key][stat] * 1000, drawn[key][stat] * 1000
-        print(f"  {label:28}{a:10.2f}{b:10.2f}   {b / a:5.2f}")
+        old = f"{before[key][stat] * 1000:10.2f}" if before else ""
+        versus = f"   {before[key][stat] * 1000 / a:12.2f}" if before else ""
+        print(f"  {label:28}{a:10.2f}{old}{b:10.2f}   {b / a:5.2f}{versus}")
     print(f"  layer shown (map {args.drawings:,}): {drawn['show'] * 1000:.2f} ms; "
           f"remap p50 {drawn['remap']['p50'] * 1000:.2f} ms")
+    for label, result in (("before", before), ("now", drawn)):
+        if result is not None:
+            print(f"  hit test at the default zoom, {label}: p50 "
+                  f"{result['hit']['p50'] * 1000:.2f} ms, p99 {result['hit']['p99'] * 1000:.2f} ms")
     worst = max(drawn["pan"]["p99"], drawn["pan_all"]["p99"]) * 1000
     print(f"  pan frame p99 < {TARGET_FRAME_MS:g} ms with {args.drawings:,} drawings: "
           f"{met(worst < TARGET_FRAME_MS)} (worst {worst:.2f} ms)")

@@ -2,11 +2,15 @@
 
 Anchors are time and price; the chart's X is the bar index. Each anchor's X is mapped once
 (`BarPositions`) and cached in one array for all drawings; a new live bar re-maps only the
-anchors at or after the previous last bar (only those can move), a new history or a change of
-the book re-maps all (a few thousand numbers, vectorised). Painting maps the cached points to
-pixels with the view's transform, culls in one pass what is outside the part being repainted
-(a live bar repaints a thin column: the drawings crossing it, not all of them), and draws the
-rest in pixels, so labels, handles, badges and dashes keep their size at any zoom.
+anchors at or after the previous last bar (only those can move) and repaints nothing when none
+of them moved; a new history or a change of the book re-maps all (a few thousand numbers,
+vectorised). The lines of every drawing are numpy rows (`drawing_segments`): bounded shapes
+made once per mapping, lines to the edge of the view cut at each paint. A paint culls in one
+pass what is outside the part being repainted, maps the rest to pixels with the view's
+transform and strokes one path per style in pixels (Qt strokes a path under a scaling transform
+several times slower), so labels, handles, badges and dashes keep their size at any zoom. A
+repaint that changes nothing in the drawings (a live tick under a still view) copies them from
+a picture (`PictureCache`).
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+import shiboken6
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QStaticText
 
 from terminal.market.bar_positions import NS_PER_DAY, NS_PER_MINUTE, BarPositions
 from terminal.market.drawings import Anchor, Drawing, DrawingBook, Style
 from terminal.market.resample import DAILY, minutes_of
+from terminal.ui.chart import drawing_segments
+from terminal.ui.chart.drawing_segments import Layout
 from terminal.ui.chart.items import PAINTING
+from terminal.ui.chart.picture_cache import PictureCache
 
 DASH_STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine,
                "dot": Qt.PenStyle.DotLine}
@@ -34,11 +42,15 @@ LABEL_GAP_PIXELS = 12.0      # fib levels closer than this are drawn without the
 NOTE_WIDTH = 260.0           # pixels a long note's text wraps at
 NOTE_WRAP = 40               # characters: a longer note wraps
 TEXT_CACHE = 4000            # laid-out texts kept
-THIN_ABOVE = 300             # more drawings on screen than this: their lines one pixel wide
+THIN_ABOVE = 300             # more drawings on screen: their dashed lines one pixel wide
+RECTANGLE_ALPHA, NOTE_ALPHA, SELECTED_NOTE_ALPHA = 40, 35, 60   # of a drawing's colour
+NOTE_HIT_PIXELS = 48.0       # a note's text is hit this far from its anchor at most
+CUT_MARGIN = 12.0            # pixels past the view a line to its edge is cut at (wide pens)
 # Kinds whose shape reaches past their anchors along X (culled by Y only, or not at all).
 UNBOUNDED_X = {"ray", "extended", "hline", "hray"}
 UNBOUNDED_Y = {"ray", "extended", "vline"}
 UNBOUNDED = UNBOUNDED_X | UNBOUNDED_Y      # drawn to the edge of the view: cut at each paint
+Frame = tuple[float, float, float, float]  # view to pixels: x * sx + dx, y * sy + dy
 
 
 class DrawingLayer(pg.GraphicsObject):
@@ -66,20 +78,32 @@ class DrawingLayer(pg.GraphicsObject):
         self._kinds: list[str] = []
         self._boxes_cache: np.ndarray | None = None
         self._segments_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self.version = 0                           # counts the changes of what is painted
+        self._picture = PictureCache()
         # per drawing, made when the book changes: its place, its style's number, and what
         # it has besides lines
         self._index: dict[str, int] = {}
+        self._layout = Layout()
         self._styles: list[Style] = []
         self._style_of = np.zeros(0, np.int64)
         self._unbounded = np.zeros(0, bool)
         self._filled = np.zeros(0, bool)
         self._labelled = np.zeros(0, bool)
+        self._plain_label = np.zeros(0, bool)     # a fib's labels or a note, and nothing more
+        self._fib_gap = np.zeros(0)               # a fib's closest levels (in level units)
+        self._lines = np.zeros(0, np.int64)        # the rays and extended lines
+        self._line_is_ray = np.zeros(0, bool)
         self._pen_cache: dict[tuple[Style, bool], QPen] = {}
+        self._colours: dict[str, tuple[QColor, QColor]] = {}
         self._texts: dict[tuple[str, float], QStaticText] = {}
+        self._fib_texts: dict[int, list[tuple[float, QStaticText]]] = {}
+        self._note_looks: dict[int, tuple[QStaticText, float, float, QColor, QColor]] = {}
         self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # exposedRect
         self.setZValue(30)
         self._font = QFont()
         self._font.setPointSizeF(8.5)
+        # alike drawn straight and in the picture (no subpixel colours on a transparent one)
+        self._font.setStyleStrategy(QFont.StyleStrategy.NoSubpixelAntialias)
 
     # ------------------------------------------------------------------ what is shown
     def show(self, book: DrawingBook | None, timeframe: str) -> None:
@@ -109,19 +133,32 @@ class DrawingLayer(pg.GraphicsObject):
         if self._selected is not None and self.book is not None \
                 and self._selected not in self.book:
             self._selected = None
-        self._kinds = [d.kind for d in self._drawings]
+        self._kinds = kinds = [d.kind for d in self._drawings]
         count = len(self._drawings)
         self._index = {d.id: i for i, d in enumerate(self._drawings)}
         numbers: dict[Style, int] = {}
         self._style_of = np.fromiter((numbers.setdefault(d.style, len(numbers))
                                       for d in self._drawings), np.int64, count)
         self._styles = list(numbers)
-        self._unbounded = np.fromiter((k in UNBOUNDED for k in self._kinds), bool, count)
-        self._filled = np.fromiter((k == "rectangle" for k in self._kinds), bool, count)
+        self._unbounded = np.fromiter((k in UNBOUNDED for k in kinds), bool, count)
+        self._filled = np.fromiter((k == "rectangle" for k in kinds), bool, count)
         self._labelled = np.fromiter((d.kind in ("fib", "text") or bool(d.text) or d.locked
                                       for d in self._drawings), bool, count)
+        self._plain_label = np.fromiter((d.kind in ("fib", "text") and not d.locked
+                                         for d in self._drawings), bool, count)
+        levels = {i: d.fib_levels for i, d in enumerate(self._drawings) if d.kind == "fib"}
+        self._fib_gap = np.full(count, np.inf)
+        for index, values in levels.items():
+            if len(values) > 1:
+                self._fib_gap[index] = float(np.diff(sorted(values)).min())
+        self._lines = np.flatnonzero(np.fromiter((k in ("ray", "extended") for k in kinds),
+                                                 bool, count))
+        self._line_is_ray = np.fromiter((kinds[i] == "ray" for i in self._lines), bool,
+                                        len(self._lines))
+        self._fib_texts, self._note_looks = {}, {}
         counts = [len(d.anchors) for d in self._drawings]
         self._starts = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        self._layout = Layout.of(kinds, self._starts, levels)
         anchors = [a for d in self._drawings for a in d.anchors]
         self._times = np.fromiter((a.time_ns for a in anchors), np.int64, len(anchors))
         self._prices = np.fromiter((a.price for a in anchors), np.float64, len(anchors))
@@ -135,7 +172,8 @@ class DrawingLayer(pg.GraphicsObject):
 
     def bars_changed(self) -> None:
         """After a live bar: a bar updated in place moves nothing; a new bar moves only the
-        anchors at or after the previous last bar's start."""
+        anchors at or after the previous last bar's start, and only those whose X changed
+        (a time past the new bar's start) are a reason to repaint."""
         series = self.positions.series
         if len(series) == self._bars:
             return
@@ -145,14 +183,22 @@ class DrawingLayer(pg.GraphicsObject):
         first = int(np.searchsorted(self._times[self._by_time], self._last_time, "left"))
         moving = self._by_time[first:]
         if len(moving):
-            self._x[moving] = self.positions.x_of(self._times[moving])
-            self._boxes_cache = self._segments_cache = None
-            self.update()
+            moved = self.positions.x_of(self._times[moving])
+            if not np.array_equal(moved, self._x[moving], equal_nan=True):
+                self._x[moving] = moved
+                self._boxes_cache = self._segments_cache = None
+                self._changed()
         self._note_bars()
 
     def _mapped(self) -> None:
         self._boxes_cache = self._segments_cache = None
         self._note_bars()
+        self._changed()
+
+    def _changed(self) -> None:
+        """What is painted changed: the picture is no longer it."""
+        self.version += 1
+        self._picture.clear()
         self.update()
 
     def _note_bars(self) -> None:
@@ -163,7 +209,7 @@ class DrawingLayer(pg.GraphicsObject):
     def select(self, drawing_id: str | None) -> None:
         if drawing_id != self._selected:
             self._selected = drawing_id
-            self.update()
+            self._changed()
 
     @property
     def selected(self) -> str | None:
@@ -173,11 +219,15 @@ class DrawingLayer(pg.GraphicsObject):
         """The drawings that carry a price alert (a bell is drawn on each)."""
         if set(ids) != self._bells:
             self._bells = set(ids)
-            self.update()
+            self._changed()
 
     def set_preview(self, drawing: Drawing | None) -> None:
         """Paint `drawing` too (one being placed, or being dragged: then instead of the
-        book's version of it); None removes it. Maps its own anchors only."""
+        book's version of it); None removes it. Maps its own anchors only. The preview is
+        painted over the others at each paint: a drag leaves their picture as it is."""
+        if (drawing and drawing.id) != (self._preview and self._preview.id):
+            self.version += 1                  # the dragged drawing leaves the picture
+            self._picture.clear()
         self._preview = drawing
         self.update()
 
@@ -193,11 +243,15 @@ class DrawingLayer(pg.GraphicsObject):
         return Anchor(self.positions.time_of(view_x), float(view_y))
 
     # ------------------------------------------------------------------ geometry
-    def _shown(self) -> list[tuple[Drawing, np.ndarray, np.ndarray]]:
-        """(drawing, anchor X, anchor prices) of what is painted, preview included."""
+    def _shown(self, near: np.ndarray | None = None) -> list[tuple[Drawing, np.ndarray,
+                                                                      np.ndarray]]:
+        """(drawing, anchor X, anchor prices) of what is painted, preview included (of the
+        book's drawings only those marked in `near`, when given)."""
         preview = self._preview
         shown = []
-        for index, drawing in enumerate(self._drawings):
+        indices = range(len(self._drawings)) if near is None else np.flatnonzero(near).tolist()
+        for index in indices:
+            drawing = self._drawings[index]
             if preview is not None and drawing.id == preview.id:
                 continue
             part = slice(self._starts[index], self._starts[index + 1])
@@ -219,20 +273,8 @@ class DrawingLayer(pg.GraphicsObject):
         """The lines of every bounded drawing in view coordinates, as rows of x0, y0, x1,
         y1, and the drawing each belongs to; kept until the X are mapped again."""
         if self._segments_cache is None:
-            rows: list[tuple[float, float, float, float]] = []
-            owners: list[int] = []
-            nowhere = QRectF()
-            for index in np.flatnonzero(~self._unbounded):
-                part = slice(self._starts[index], self._starts[index + 1])
-                points = [QPointF(x, y) for x, y in zip(self._x[part], self._prices[part],
-                                                        strict=True)]
-                if not all(math.isfinite(p.x()) for p in points):
-                    continue
-                for a, b in shape_segments(self._drawings[index], points, nowhere):
-                    rows.append((a.x(), a.y(), b.x(), b.y()))
-                    owners.append(int(index))
-            self._segments_cache = (np.array(rows, np.float64).reshape(-1, 4),
-                                    np.array(owners, np.int64))
+            self._segments_cache = drawing_segments.bounded(self._layout, self._x,
+                                                            self._prices)
         return self._segments_cache
 
     def _extents(self) -> np.ndarray:
@@ -272,60 +314,73 @@ class DrawingLayer(pg.GraphicsObject):
     def paint(self, painter: QPainter, option, widget=None) -> None:
         if not self._drawings and self._preview is None:
             return
-        exposed = option.exposedRect if option.exposedRect.isValid() else self.boundingRect()
-        exposed = exposed.normalized()
         transform = painter.transform()
-        sx, sy, dx, dy = transform.m11(), transform.m22(), transform.m31(), transform.m32()
-        if not (sx and sy):
+        frame = (transform.m11(), transform.m22(), transform.m31(), transform.m32())
+        if not (frame[0] and frame[1]) or transform.m12() or transform.m21():
             return
-        # a margin of a label's size: notes, fib labels and badges reach past the shape
-        mx, my = abs(LABEL_REACH[0] / sx), abs(LABEL_REACH[1] / sy)
-        x0, x1, y0, y1 = exposed.left(), exposed.right(), exposed.top(), exposed.bottom()
-        keep = np.zeros(len(self._drawings), bool)
-        boxes = self._boxes()
-        if len(boxes):
-            keep = (boxes[:, 1] >= x0 - mx) & (boxes[:, 0] <= x1 + mx) & \
-                (boxes[:, 3] >= y0 - my) & (boxes[:, 2] <= y1 + my)
-        keep &= self._lines_cross(x0, x1, y0 - my, y1 + my)
-        if self._preview is not None and self._preview.id in self._index:
-            keep[self._index[self._preview.id]] = False     # painted as the preview instead
-        thin = self._on_screen(boxes) > THIN_ABOVE    # of the whole view: alike in every part
-        keep &= self._in_repainted_parts(boxes, widget, mx, my)
+        view = self.boundingRect().normalized()
+        exposed = (option.exposedRect if option.exposedRect.isValid() else view).normalized()
+        pixels = _to_pixels(view, frame)
+        thin = self._on_screen(self._boxes()) > THIN_ABOVE    # alike in every part
+        parts = self._repainted_rects(widget)
         painter.save()
-        self._paint_lines(painter, keep, exposed, thin)
         painter.resetTransform()
-        painter.setFont(self._font)
-        view = QRectF(QPointF(x0 * sx + dx, y0 * sy + dy), QPointF(x1 * sx + dx, y1 * sy + dy))
-        view = view.normalized().adjusted(-2, -2, 2, 2)
-        for index in np.flatnonzero(keep & self._decorated()):
-            part = slice(self._starts[index], self._starts[index + 1])
-            points = [QPointF(x * sx + dx, y * sy + dy)
-                      for x, y in zip(self._x[part], self._prices[part], strict=True)]
-            self._decorate(painter, self._drawings[index], points, view)
+        if self._drawings:
+            key = (frame, self.version, thin)
+            # onto the chart's window only: an export (scene.render, no widget) draws
+            # straight, so an SVG keeps its drawings as lines
+            if widget is None or not self._picture.paint(
+                    painter, key, pixels.toAlignedRect(),
+                    lambda inner: self._draw(inner, frame, view, view, thin),
+                    parts if parts is not None else [_to_pixels(exposed, frame)]):
+                self._draw(painter, frame, exposed, view, thin, parts)
         preview = self._preview
         if preview is not None:
             times = np.array([a.time_ns for a in preview.anchors], np.int64)
-            points = [QPointF(x * sx + dx, a.price * sy + dy)
+            points = [QPointF(x * frame[0] + frame[2], a.price * frame[1] + frame[3])
                       for x, a in zip(self.positions.x_of(times), preview.anchors, strict=True)]
             if all(math.isfinite(p.x()) and math.isfinite(p.y()) for p in points):
+                painter.setFont(self._font)
                 painter.setPen(self._pen(preview.style, preview.id == self._selected))
-                for segment in shape_segments(preview, points, view):
+                around = pixels.adjusted(-2, -2, 2, 2)
+                for segment in shape_segments(preview, points, around):
                     painter.drawLine(*segment)
-                self._decorate(painter, preview, points, view)
+                self._decorate(painter, preview, points, around)
         painter.restore()
+
+    def _draw(self, painter: QPainter, frame: Frame, area: QRectF, view: QRectF, thin: bool,
+              parts: list[QRectF] | None = None) -> None:
+        """The drawings reaching into `area` (view coordinates; `parts`: the pieces of the
+        viewport being repainted, when known), with `painter` in the viewport's pixels."""
+        sx, sy, _, _ = frame
+        # a margin of a label's size: notes, fib labels and badges reach past the shape
+        mx, my = abs(LABEL_REACH[0] / sx), abs(LABEL_REACH[1] / sy)
+        x0, x1, y0, y1 = area.left(), area.right(), area.top(), area.bottom()
+        boxes = self._boxes()
+        keep = (boxes[:, 1] >= x0 - mx) & (boxes[:, 0] <= x1 + mx) & \
+            (boxes[:, 3] >= y0 - my) & (boxes[:, 2] <= y1 + my)
+        keep &= self._lines_cross(x0, x1, y0 - my, y1 + my)
+        if self._preview is not None and self._preview.id in self._index:
+            keep[self._index[self._preview.id]] = False     # painted as the preview instead
+        if parts is not None:
+            keep &= self._in_parts(boxes, parts, frame, mx, my)
+        if not keep.any():
+            return
+        self._paint_lines(painter, frame, keep, area, view, thin)
+        painter.setFont(self._font)
+        self._paint_labels(painter, frame, keep, _to_pixels(view, frame).adjusted(-2, -2, 2, 2))
 
     def _lines_cross(self, left: float, right: float, low: float, high: float) -> np.ndarray:
         """False for the rays and extended lines that pass outside the rect (their box is
         the whole plane); True for every other drawing."""
         crossing = np.ones(len(self._drawings), bool)
-        lines = np.flatnonzero(np.fromiter((k in ("ray", "extended") for k in self._kinds),
-                                           bool, len(self._kinds)))
+        lines = self._lines
         if not len(lines):
             return crossing
         first = self._starts[lines]
         ax, ay = self._x[first], self._prices[first]
         bx, by = self._x[first + 1], self._prices[first + 1]
-        ray = np.fromiter((self._kinds[i] == "ray" for i in lines), bool, len(lines))
+        ray = self._line_is_ray
         start = np.where(ray & (bx > ax), np.maximum(left, ax), left)
         stop = np.where(ray & (bx < ax), np.minimum(right, ax), right)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -347,73 +402,70 @@ class DrawingLayer(pg.GraphicsObject):
             (boxes[:, 1] >= view.left()) & (boxes[:, 0] <= view.right()) &
             (boxes[:, 3] >= view.top()) & (boxes[:, 2] <= view.bottom()))) if len(boxes) else 0
 
-    def _in_repainted_parts(self, boxes: np.ndarray, widget, mx: float,
-                            my: float) -> np.ndarray:
-        """Which drawings reach into the parts of the viewport being repainted: a live bar
+    def _repainted_rects(self, widget) -> list[QRectF] | None:
+        """The parts of the viewport being repainted (its pixels), when known: a live bar
         repaints its column and the last price's strip, whose bounding rect (Qt's exposed
-        rect) is most of the pane; all of them when the parts are not known."""
-        everything = np.ones(len(boxes), bool)
-        if widget is None or PAINTING.viewport is not widget or not PAINTING.rects \
-                or not len(boxes):
-            return everything
-        view = self.getViewWidget()
-        if view is None:
-            return everything
-        inverse, invertible = self.deviceTransform(view.viewportTransform()).inverted()
-        if not invertible:
-            return everything
+        rect) is most of the pane."""
+        if widget is None or PAINTING.viewport is not widget or not PAINTING.rects:
+            return None
+        return list(PAINTING.rects)
+
+    def _in_parts(self, boxes: np.ndarray, parts: list[QRectF], frame: Frame, mx: float,
+                  my: float) -> np.ndarray:
+        """Which drawings reach into the parts of the viewport being repainted."""
         inside = np.zeros(len(boxes), bool)
-        for rect in PAINTING.rects:
-            part = inverse.mapRect(rect).normalized()
+        for rect in parts:
+            part = _to_view(rect, frame)
             inside |= (boxes[:, 1] >= part.left() - mx) & (boxes[:, 0] <= part.right() + mx) & \
                 (boxes[:, 3] >= part.top() - my) & (boxes[:, 2] <= part.bottom() + my)
         return inside
 
-    def _paint_lines(self, painter: QPainter, keep: np.ndarray, exposed: QRectF,
-                     thin: bool) -> None:
-        """Every kept drawing's lines, one path per style, in view coordinates: bounded
-        shapes from the segments made when they were mapped (each culled on its own), the
-        unbounded ones cut to the part being painted. `thin`: many on screen (zoomed far
-        out), drawn one pixel wide, which Qt draws several times faster than wider lines."""
+    def _paint_lines(self, painter: QPainter, frame: Frame, keep: np.ndarray, area: QRectF,
+                     view: QRectF, thin: bool) -> None:
+        """Every kept drawing's lines, one path per style, in pixels: bounded shapes from the
+        segments made when they were mapped (each culled on its own to `area`), the
+        unbounded ones cut to the view. `thin`: many on screen (zoomed far out), dashed and
+        dotted lines drawn one pixel wide, which Qt dashes several times faster than wider
+        ones (a solid line is the other way round: wider than a pixel, Qt fills it in spans;
+        one pixel wide, it walks it pixel by pixel)."""
+        sx, sy, dx, dy = frame
         segments, owners = self._segments()
-        kept = keep[owners] if len(owners) else np.zeros(0, bool)
         if len(segments):
+            kept = keep[owners]
             low_x = np.minimum(segments[:, 0], segments[:, 2])
             high_x = np.maximum(segments[:, 0], segments[:, 2])
             low_y = np.minimum(segments[:, 1], segments[:, 3])
             high_y = np.maximum(segments[:, 1], segments[:, 3])
-            kept &= (high_x >= exposed.left()) & (low_x <= exposed.right()) & \
-                (high_y >= exposed.top()) & (low_y <= exposed.bottom())
-        chosen, chosen_owners = segments[kept], owners[kept]
-        extra: list[tuple[int, float, float, float, float]] = []
-        for index in np.flatnonzero(keep & self._unbounded):
-            drawing = self._drawings[index]
-            part = slice(self._starts[index], self._starts[index + 1])
-            points = [QPointF(x, y) for x, y in zip(self._x[part], self._prices[part],
-                                                    strict=True)]
-            extra += [(index, a.x(), a.y(), b.x(), b.y())
-                      for a, b in shape_segments(drawing, points, exposed)]
-        if extra:
-            more = np.array(extra)
-            chosen = np.vstack([chosen, more[:, 1:]])
-            chosen_owners = np.r_[chosen_owners, more[:, 0].astype(np.int64)]
-        styles = self._style_of[chosen_owners] if len(chosen_owners) else chosen_owners
-        for style in np.unique(styles):
-            rows = chosen[styles == style]
-            path = pg.arrayToQPath(rows[:, [0, 2]].ravel(), rows[:, [1, 3]].ravel(),
-                                   connect="pairs")
-            pen_style = self._styles[style]
-            if thin:
-                pen_style = Style(pen_style.color, 1.0, pen_style.dash)
-            painter.setPen(self._pen(pen_style, False))
-            painter.drawPath(path)
+            kept &= (high_x >= area.left()) & (low_x <= area.right()) & \
+                (high_y >= area.top()) & (low_y <= area.bottom())
+            segments, owners = segments[kept], owners[kept]
+        if (keep & self._unbounded).any():
+            mx, my = abs(CUT_MARGIN / sx), abs(CUT_MARGIN / sy)
+            more, more_owners = drawing_segments.unbounded(
+                self._layout, self._x, self._prices, keep,
+                (view.left() - mx, view.right() + mx, view.top() - my, view.bottom() + my))
+            segments, owners = np.vstack([segments, more]), np.r_[owners, more_owners]
+        if len(owners):
+            xs = segments[:, [0, 2]] * sx + dx
+            ys = segments[:, [1, 3]] * sy + dy
+            styles = self._style_of[owners]
+            for style in np.unique(styles):
+                rows = styles == style
+                pen_style = self._styles[style]
+                if thin and pen_style.dash != "solid":
+                    pen_style = Style(pen_style.color, 1.0, pen_style.dash)
+                painter.setPen(self._pen(pen_style, False))
+                _stroke(painter, np.column_stack([xs[rows, 0], ys[rows, 0], xs[rows, 1],
+                                                  ys[rows, 1]]))
         rectangles = np.flatnonzero(keep & self._filled)
-        for index in rectangles:
-            part = slice(self._starts[index], self._starts[index + 1])
-            (ax, bx), (ay, by) = self._x[part], self._prices[part]
-            fill = QColor(self._drawings[index].style.color)
-            fill.setAlpha(40)
-            painter.fillRect(QRectF(QPointF(ax, ay), QPointF(bx, by)).normalized(), fill)
+        if len(rectangles):
+            first = self._starts[rectangles]
+            xs = np.column_stack([self._x[first], self._x[first + 1]]) * sx + dx
+            ys = np.column_stack([self._prices[first], self._prices[first + 1]]) * sy + dy
+            for index, (ax, bx), (ay, by) in zip(rectangles.tolist(), xs.tolist(),
+                                                 ys.tolist(), strict=True):
+                painter.fillRect(QRectF(QPointF(ax, ay), QPointF(bx, by)).normalized(),
+                                 self._colour(self._drawings[index].style.color)[1])
 
     def _pen(self, style: Style, selected: bool) -> QPen:
         key = (style, selected)
@@ -425,14 +477,84 @@ class DrawingLayer(pg.GraphicsObject):
             pen.setCosmetic(True)
         return pen
 
-    def _decorated(self) -> np.ndarray:
-        """Which drawings have more than lines: labels, notes, badges, bells, handles."""
+    def _colour(self, name: str) -> tuple[QColor, QColor, QColor, QColor]:
+        """A drawing colour, its faint fill (rectangles) and a note's background (and when
+        the note is selected)."""
+        colours = self._colours.get(name)
+        if colours is None:
+            colours = self._colours[name] = (QColor(name), *(
+                _faint(name, alpha) for alpha in (RECTANGLE_ALPHA, NOTE_ALPHA,
+                                                  SELECTED_NOTE_ALPHA)))
+        return colours
+
+    def _paint_labels(self, painter: QPainter, frame: Frame, keep: np.ndarray,
+                      view: QRectF) -> None:
+        """Labels, notes, badges, bells and handles of the kept drawings, in pixels: a fib's
+        labels and a note on their own (only those of fibs tall enough to read them), then,
+        over them, what else a drawing carries by `_decorate` (the selected one's handles)."""
+        sx, sy, dx, dy = frame
         marked = self._labelled.copy()
+        plain = self._plain_label.copy()
         for drawing_id in (*self._bells, self._selected):
             index = self._index.get(drawing_id)
             if index is not None:
-                marked[index] = True
-        return marked
+                marked[index], plain[index] = True, False
+        plain &= keep
+        fibs, _ = self._layout.of_kind("fib")
+        fibs = fibs[plain[fibs]]
+        first = self._starts[fibs]
+        top, bottom = self._prices[first] * sy + dy, self._prices[first + 1] * sy + dy
+        left = np.minimum(self._x[first], self._x[first + 1]) * sx + dx
+        readable = (self._fib_gap[fibs] * np.abs(top - bottom) >= LABEL_GAP_PIXELS) & \
+            np.isfinite(left) & np.isfinite(top) & np.isfinite(bottom)
+        for index, y_top, y_bottom, x in zip(fibs[readable].tolist(), top[readable].tolist(),
+                                             bottom[readable].tolist(), left[readable].tolist(),
+                                             strict=True):
+            painter.setPen(self._colour(self._drawings[index].style.color)[0])
+            for level, static in self._fib_label_texts(index):
+                painter.drawStaticText(QPointF(x + 2, y_bottom + (y_top - y_bottom) * level - 15),
+                                       static)
+        notes, first = self._layout.of_kind("text")
+        chosen = plain[notes]
+        notes, first = notes[chosen], first[chosen]
+        xs, ys = self._x[first] * sx + dx, self._prices[first] * sy + dy
+        placed = np.isfinite(xs) & np.isfinite(ys)
+        for index, x, y in zip(notes[placed].tolist(), xs[placed].tolist(), ys[placed].tolist(),
+                               strict=True):
+            static, width, height, colour, back = self._note_look(index)
+            painter.fillRect(QRectF(x + 1, y + 2, width, height), back)
+            painter.setPen(colour)
+            painter.drawStaticText(QPointF(x + 4, y + 4), static)
+        for index in np.flatnonzero(keep & marked & ~plain):    # over the others
+            part = slice(self._starts[index], self._starts[index + 1])
+            points = [QPointF(x * sx + dx, y * sy + dy)
+                      for x, y in zip(self._x[part], self._prices[part], strict=True)]
+            self._decorate(painter, self._drawings[index], points, view)
+
+    def _note_look(self, index: int) -> tuple[QStaticText, float, float, QColor, QColor]:
+        """Note `index`'s text laid out, its background's size, its colours (as `_note`
+        draws it), kept until the book changes."""
+        look = self._note_looks.get(index)
+        if look is None:
+            drawing = self._drawings[index]
+            text = drawing.text or "…"
+            static = self._static(text, NOTE_WIDTH if len(text) > NOTE_WRAP else 0.0)
+            size = static.size()
+            colours = self._colour(drawing.style.color)
+            look = self._note_looks[index] = (static, size.width() + 6, size.height() + 4,
+                                              colours[0], colours[2])
+        return look
+
+    def _fib_label_texts(self, index: int) -> list[tuple[float, QStaticText]]:
+        """(level, its laid-out label) of fib `index`, kept until the book changes."""
+        texts = self._fib_texts.get(index)
+        if texts is None:
+            drawing = self._drawings[index]
+            first, second = drawing.anchors
+            texts = self._fib_texts[index] = [
+                (level, self._static(_fib_label(level, first.price, second.price)))
+                for level in drawing.fib_levels]
+        return texts
 
     def _decorate(self, painter: QPainter, drawing: Drawing, points: list[QPointF],
                   view: QRectF) -> None:
@@ -457,7 +579,7 @@ class DrawingLayer(pg.GraphicsObject):
         if drawing.locked:
             _lock_badge(painter, points[0] + QPointF(-14, -14), color)
         if drawing.id in self._bells:
-            _bell(painter, _bell_point(drawing, points, view), color)
+            paint_bell(painter, _bell_point(drawing, points, view), color)
         if selected:
             _handles(painter, points, color)
 
@@ -483,19 +605,16 @@ class DrawingLayer(pg.GraphicsObject):
             return
         left = min(points[0].x(), points[1].x())
         for level, y in lines:
-            price = second.price + (first.price - second.price) * level
             painter.drawStaticText(QPointF(left + 2, y - 15),
-                                   self._static(f"{level:g} ({price:.6g})"))
+                                   self._static(_fib_label(level, first.price, second.price)))
 
     def _note(self, painter: QPainter, drawing: Drawing, at: QPointF, selected: bool) -> None:
         text = drawing.text or "…"
         static = self._static(text, NOTE_WIDTH if len(text) > NOTE_WRAP else 0.0)
         size = static.size()
-        box = QRectF(at + QPointF(4, 4), size)
-        back = QColor(drawing.style.color)
-        back.setAlpha(60 if selected else 35)
-        painter.fillRect(box.adjusted(-3, -2, 3, 2), back)
-        painter.drawStaticText(box.topLeft(), static)
+        painter.fillRect(QRectF(at.x() + 1, at.y() + 2, size.width() + 6, size.height() + 4),
+                         self._colour(drawing.style.color)[3 if selected else 2])
+        painter.drawStaticText(at + QPointF(4, 4), static)
 
     # ------------------------------------------------------------------ hit testing
     def hit(self, view_x: float, view_y: float,
@@ -511,7 +630,7 @@ class DrawingLayer(pg.GraphicsObject):
         view = box.viewRect()
         view = QRectF(QPointF(view.left() / px, -view.bottom() / py),
                       QPointF(view.right() / px, -view.top() / py)).normalized()
-        shown = self._shown()
+        shown = self._shown(self._within_reach(view_x, view_y, pixel_tolerance + 2, px, py))
         selected = [item for item in shown if item[0].id == self._selected]
         others = [item for item in reversed(shown) if item[0].id != self._selected]
         for drawing, xs, prices in selected + others:   # the selected first, then top-most
@@ -524,6 +643,23 @@ class DrawingLayer(pg.GraphicsObject):
             if _near(drawing, points, view, at, pixel_tolerance):
                 return drawing.id, None
         return None
+
+    def _within_reach(self, view_x: float, view_y: float, pixels: float, px: float,
+                      py: float) -> np.ndarray:
+        """Which drawings may be within `pixels` of a point (view coordinates; `px`, `py`:
+        a pixel's size in them): by their box, a note by its text beside its anchor, a ray
+        or extended line by whether it crosses the square around the point. `hit` tests
+        these few exactly, not every drawing in Python."""
+        boxes = self._boxes()
+        reach_x = np.full(len(boxes), pixels * px)
+        reach_y = np.full(len(boxes), pixels * py)
+        notes = self._layout.of_kind("text")[0]
+        reach_x[notes] += NOTE_HIT_PIXELS * px
+        reach_y[notes] += NOTE_HIT_PIXELS * py
+        near = (boxes[:, 1] >= view_x - reach_x) & (boxes[:, 0] <= view_x + reach_x) & \
+            (boxes[:, 3] >= view_y - reach_y) & (boxes[:, 2] <= view_y + reach_y)
+        return near & self._lines_cross(view_x - pixels * px, view_x + pixels * px,
+                                        view_y - pixels * py, view_y + pixels * py)
 
 
 def shape_segments(drawing: Drawing, points: list[QPointF],
@@ -636,8 +772,9 @@ def _lock_badge(painter: QPainter, at: QPointF, color: QColor) -> None:
     painter.drawPath(shackle)
 
 
-def _bell(painter: QPainter, at: QPointF, color: QColor) -> None:
-    """A small bell: a dome on a rim, with a clapper."""
+def paint_bell(painter: QPainter, at: QPointF, color: QColor) -> None:
+    """A small bell, its top left at `at`: a dome on a rim, with a clapper (the chart's
+    drawings and the alerts' price lines draw the same)."""
     painter.setPen(QPen(color, 1.2))
     painter.setBrush(QBrush(color))
     dome = QPainterPath()
@@ -646,3 +783,35 @@ def _bell(painter: QPainter, at: QPointF, color: QColor) -> None:
     dome.closeSubpath()
     painter.drawPath(dome)
     painter.drawEllipse(QPointF(at.x() + 6, at.y() + 12), 1.6, 1.6)
+
+
+def _stroke(painter: QPainter, rows: np.ndarray) -> None:
+    """The lines x0, y0, x1, y1 of `rows` in one call, Qt reading the numpy rows in place as
+    its array of QLineF (four doubles each): no Python object per line, and Qt's fast path
+    for a batch of lines rather than a path's."""
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    if len(rows):
+        painter.drawLines(shiboken6.wrapInstance(rows.ctypes.data, QLineF), len(rows))
+
+
+def _faint(name: str, alpha: int) -> QColor:
+    colour = QColor(name)
+    colour.setAlpha(alpha)
+    return colour
+
+
+def _fib_label(level: float, first: float, second: float) -> str:
+    """A fib level's label: the level and its price (level 0 at the second anchor)."""
+    return f"{level:g} ({second + (first - second) * level:.6g})"
+
+
+def _to_pixels(rect: QRectF, frame: Frame) -> QRectF:
+    sx, sy, dx, dy = frame
+    return QRectF(QPointF(rect.left() * sx + dx, rect.top() * sy + dy),
+                  QPointF(rect.right() * sx + dx, rect.bottom() * sy + dy)).normalized()
+
+
+def _to_view(rect: QRectF, frame: Frame) -> QRectF:
+    sx, sy, dx, dy = frame
+    return QRectF(QPointF((rect.left() - dx) / sx, (rect.top() - dy) / sy),
+                  QPointF((rect.right() - dx) / sx, (rect.bottom() - dy) / sy)).normalized()
