@@ -39,6 +39,7 @@ from terminal.market.ticket import Ticket, TicketError
 from terminal.market.trading import Trading, TradingError
 from terminal.services.chart_history import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
 from terminal.storage.market_store import MarketStore, StoreError, to_ns
+from terminal.ui.chart.volume_profile import VolumeProfile, price_tick
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.pacing import Pacer
@@ -107,6 +108,9 @@ class ChartDock(QWidget):
             size=11, pen=pg.mkPen(current_theme().chart.marker_outline, width=0.5))
         self.fills.setZValue(20)
         self.chart.price.addItem(self.fills)
+        self.profile = VolumeProfile(self.chart, lambda: price_tick(
+            self.trading.contract(self.vt_symbol), self.vt_symbol, self.chart.series),
+            LIVE_DRAWS_PER_SECOND, self)
 
         bar = QHBoxLayout()
         bar.addWidget(self.symbol_box)
@@ -213,7 +217,8 @@ class ChartDock(QWidget):
     def state(self) -> dict:
         return {"symbol": self.vt_symbol, "timeframe": self.timeframe,
                 "indicators": [{"kind": i.kind, "params": i.params}
-                               for i in self.chart.indicators]}
+                               for i in self.chart.indicators],
+                "volume_profile": self.profile.state()}
 
     def restore(self, state: dict) -> None:
         for item in state.get("indicators", []):
@@ -221,10 +226,15 @@ class ChartDock(QWidget):
                 self.chart.add_indicator(item["kind"], item.get("params"))
             except (KeyError, ValueError, TypeError) as exc:
                 self._fail(f"indicator {item!r} left out: {exc}")
+        try:
+            self.profile.restore(state.get("volume_profile"))
+        except ValueError as exc:
+            self._fail(f"volume profile left off: {exc}")
 
     def close_chart(self) -> None:
         self._closed = True
         self.live_draws.cancel()
+        self.profile.refresh.cancel()
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
             self.vt_symbol = ""
@@ -236,6 +246,7 @@ class ChartDock(QWidget):
         add = menu.addMenu("Add")
         for kind, spec in indicators.SPECS.items():
             add.addAction(f"{spec.name} ({kind})", lambda kind=kind: self.add_indicator(kind))
+        self.profile.fill_menu(menu.addMenu("Volume profile"))
         for indicator in list(self.chart.indicators):
             sub = menu.addMenu(indicator.label)
             sub.addAction("Settings…", lambda i=indicator: self.configure(i))

@@ -1,0 +1,181 @@
+"""The volume profile on a chart of real rb2401 1-minute bars: turned on from the Indicators
+menu, it shows the POC and value area `market.volume_profile` computes over the visible bars
+(and per trading session), follows pans and live bars without recomputing on every frame, and
+comes back with the layout."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from terminal.core.timezone import CHINA_TZ
+from terminal.core.trading_day import trading_day
+from terminal.market import volume_profile as vp
+from terminal.storage.csv_import import import_file
+from terminal.ui.docks.chart import ChartDock
+from tests.helpers import SHARED_DATA
+from tests.helpers.gui import WAIT
+
+RB_FILE = SHARED_DATA / "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
+pytestmark = pytest.mark.skipif(not RB_FILE.exists(), reason=f"{RB_FILE} is not there")
+RB = "rb2401.SHFE"
+
+
+def rb_chart(qtbot, runtime, window, timeframe: str = "1m") -> ChartDock:
+    import_file(runtime.store, RB_FILE)
+    chart = window.open_chart(RB, timeframe)
+    qtbot.waitUntil(lambda: not chart.loading, timeout=WAIT)
+    return chart
+
+
+def menu_action(chart: ChartDock, text: str):
+    """An action of the Indicators menu's Volume profile submenu, as the trader opens it."""
+    from PySide6.QtWidgets import QMenu
+
+    chart.indicator_menu.aboutToShow.emit()
+    # Found by title, the newest (PySide6 deletes a submenu whose QAction.menu() wrapper it
+    # collects; QMenu.clear leaves the submenus of earlier fills behind as children).
+    sub = [m for m in chart.indicator_menu.findChildren(QMenu)
+           if m.title() == "Volume profile"][-1]
+    return next(a for a in sub.actions() if a.text().startswith(text))
+
+
+def settled(qtbot, chart: ChartDock) -> None:
+    """The profile's paced recomputation has run."""
+    qtbot.waitUntil(lambda: not chart.profile.refresh.pending, timeout=WAIT)
+
+
+def on_screen(chart: ChartDock) -> tuple[int, int]:
+    """The bars whose middle is in view, worked out here from the view's range."""
+    (left, right), _ = chart.chart.price.getViewBox().viewRange()
+    return max(0, math.ceil(left)), min(len(chart.chart.series), math.floor(right) + 1)
+
+
+def expected(chart: ChartDock, first: int, stop: int, ticks: int | None = None) -> vp.Profile:
+    s = chart.chart.series
+    return vp.build(s.column("high_price")[first:stop], s.column("low_price")[first:stop],
+                    s.column("volume")[first:stop], tick=1.0, ticks_per_row=ticks)
+
+
+def figures(profile: vp.Profile) -> tuple:
+    return (profile.poc_price, profile.value_area_low, profile.value_area_high,
+            profile.ticks_per_row, list(profile.volumes))
+
+
+def test_the_visible_profile_is_the_domain_profile_of_the_visible_bars(qtbot, terminal):
+    runtime, window = terminal
+    chart = rb_chart(qtbot, runtime, window)
+    assert chart.profile.mode == "off" and not chart.profile.item.isVisible()
+    menu_action(chart, "Visible range").trigger()
+    assert chart.profile.item.isVisible()
+    first, stop = on_screen(chart)
+    assert stop - first > 150                                 # the last 200 bars or so
+    want = expected(chart, first, stop)
+    assert figures(chart.profile.visible) == figures(want)
+    digits = 0                                                # rb's tick is 1
+    assert [text for _, text in chart.profile.item.labels()] == [
+        f"POC {want.poc_price:.{digits}f}", f"VAH {want.value_area_high:.{digits}f}",
+        f"VAL {want.value_area_low:.{digits}f}"]
+    chart.chart.show_readout(first)
+    chart.chart.hovered.emit(first)
+    assert f"POC {want.poc_price:.0f}" in chart.chart.readout.text()
+
+    # A pan is not recomputed on its frame, but by the chart's pacer a little later.
+    box = chart.chart.price.getViewBox()
+    box.setXRange(100.5, 400.5, padding=0)
+    assert figures(chart.profile.visible) == figures(want)
+    assert chart.profile.refresh.pending
+    settled(qtbot, chart)
+    assert on_screen(chart) == (101, 401)
+    assert figures(chart.profile.visible) == figures(expected(chart, 101, 401))
+
+    # Rows of five ticks, asked for through Row size….
+    from PySide6.QtWidgets import QInputDialog
+
+    asked = []
+    original = QInputDialog.getInt
+    QInputDialog.getInt = staticmethod(lambda *args: (asked.append(args[3]) or (5, True)))
+    try:
+        menu_action(chart, "Row size…").trigger()
+    finally:
+        QInputDialog.getInt = original
+    assert asked == [0] and chart.profile.ticks_per_row == 5
+    assert figures(chart.profile.visible) == figures(expected(chart, 101, 401, 5))
+    assert "(5 ticks)" in menu_action(chart, "Row size…").text()
+
+    # The live bar, updated in place (the view stays) with the most volume at a new price,
+    # becomes the POC.
+    series = chart.chart.series
+    box.setXRange(len(series) - 100.5, len(series) + 1.5, padding=0)
+    settled(qtbot, chart)
+    view = box.viewRange()[0]
+    price = float(series.column("high_price")[-100:].max() + 3)
+    assert chart.chart.put_bar(int(series.times[-1]), {
+        "open_price": price, "high_price": price, "low_price": price, "close_price": price,
+        "volume": 10**7}) == "updated"
+    assert box.viewRange()[0] == view and chart.profile.refresh.pending
+    settled(qtbot, chart)
+    assert chart.profile.visible.row_low(chart.profile.visible.poc) <= price <= \
+        chart.profile.visible.row_high(chart.profile.visible.poc)
+    assert figures(chart.profile.visible) == figures(expected(chart, *on_screen(chart), 5))
+
+    menu_action(chart, "Off").trigger()
+    assert chart.profile.visible is None and not chart.profile.item.isVisible()
+
+
+def test_one_profile_per_trading_session_with_the_night_in_the_next_day(qtbot, terminal):
+    runtime, window = terminal
+    chart = rb_chart(qtbot, runtime, window)
+    menu_action(chart, "Per session").trigger()
+    series = chart.chart.series
+    chart.chart.price.getViewBox().setXRange(-0.5, len(series) - 0.5, padding=0)
+    settled(qtbot, chart)
+    # The sessions worked out here, bar by bar, by the one trading-day rule.
+    days = [trading_day(datetime.fromtimestamp(t / 1e9, CHINA_TZ)) for t in series.times]
+    runs = {}
+    for index, day in enumerate(days):
+        runs.setdefault(day, [index, index])[1] = index + 1
+    shown = chart.profile.sessions
+    assert [(s.day, s.start, s.stop) for s in shown] == [(d, a, b) for d, (a, b) in runs.items()]
+    # The night of Monday the 25th (21:00) opens Tuesday the 26th's session.
+    night = next(i for i, t in enumerate(series.times)
+                 if datetime.fromtimestamp(t / 1e9, CHINA_TZ).strftime("%m-%d %H:%M")
+                 == "09-25 21:00")
+    tuesday = next(s for s in shown if s.start <= night < s.stop)
+    assert str(tuesday.day) == "2023-09-26" and tuesday.start == night
+    ticks = shown[0].profile.ticks_per_row
+    assert all(s.profile.ticks_per_row == ticks for s in shown)
+    for session in shown:
+        assert figures(session.profile) == figures(
+            expected(chart, session.start, session.stop, ticks)), session.day
+    assert len(chart.profile.item.sessions) == len(shown)
+    chart.chart.show_readout(night)
+    chart.chart.hovered.emit(night)
+    assert f"Session 09-26 POC {tuesday.profile.poc_price:.0f}" in chart.chart.readout.text()
+
+
+def test_the_profile_comes_back_with_the_layout_and_a_bad_one_is_named(qtbot, terminal,
+                                                                       tmp_path):
+    runtime, window = terminal
+    chart = rb_chart(qtbot, runtime, window, "5m")
+    chart.profile.set_row_ticks(2)
+    menu_action(chart, "Per session").trigger()
+    assert chart.state()["volume_profile"] == {"mode": "session", "ticks_per_row": 2}
+    workspace = QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat)
+    window.dock_layout.save(workspace)
+    window.dock_layout.restore(workspace, replace_charts=True)
+    again = window.chart_docks.charts["chart_1"]
+    assert again is not chart
+    qtbot.waitUntil(lambda: not again.loading, timeout=WAIT)
+    settled(qtbot, again)
+    assert (again.profile.mode, again.profile.ticks_per_row) == ("session", 2)
+    assert again.profile.sessions and again.profile.item.isVisible()
+
+    again.restore({"volume_profile": {"mode": "sideways", "ticks_per_row": 3}})
+    assert "volume profile left off" in again.message.text() and "sideways" in again.message.text()
+    assert (again.profile.mode, again.profile.ticks_per_row) == ("session", 2)
+    with pytest.raises(ValueError, match="ticks a row"):
+        again.profile.set_row_ticks(-1)
