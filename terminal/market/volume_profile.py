@@ -242,6 +242,25 @@ def by_session(times_ns, high, low, volume, tick: float, tz: tzinfo,
             for a, b in spans]
 
 
+def bars_of_minutes(bar_times: np.ndarray, minute_times: np.ndarray, daily: bool,
+                    tz: tzinfo) -> np.ndarray:
+    """Which chart bar each 1-minute bar falls in (-1: none), to build a longer timeframe's
+    profile from its minutes. Intraday bars are labelled by their start and hold the minutes
+    up to the next bar's start; daily bars (labelled by the trading day at midnight) hold the
+    minutes of their trading day, night session included. Both inputs in time order."""
+    bar_times = np.asarray(bar_times, np.int64)
+    minute_times = np.asarray(minute_times, np.int64)
+    if not len(bar_times):
+        return np.full(len(minute_times), -1, np.int64)
+    if not daily:
+        return np.searchsorted(bar_times, minute_times, "right").astype(np.int64) - 1
+    bar_days = np.array([datetime.fromtimestamp(int(t) // 10**9, tz).date().toordinal()
+                         for t in bar_times], np.int64)
+    minute_days = trading_days(minute_times, tz)
+    index = np.minimum(np.searchsorted(bar_days, minute_days, "left"), len(bar_days) - 1)
+    return np.where(bar_days[index] == minute_days, index, -1).astype(np.int64)
+
+
 def infer_tick(prices: np.ndarray, limit: int = 20_000) -> float | None:
     """The price tick the bars show, for a symbol whose contract is not known: the smallest
     gap between distinct prices (of the last `limit`, to 8 decimals), to 10 significant digits.

@@ -146,3 +146,17 @@ def test_sessions_share_one_row_size_and_the_tick_is_read_from_prices():
     assert vp.session_row_ticks(high, low, spans, tick=1) == 2
     assert vp.infer_tick(np.array([4100.2, 4100.4, 4101.0, 4100.2])) == 0.2
     assert vp.infer_tick(np.array([3700.0, 3700.0])) is None
+
+
+def test_minutes_fall_in_the_bar_that_holds_them():
+    # Intraday bars are labelled by their start: 09:00 holds 09:00-09:29, 09:30 the rest.
+    bars = np.array([ns(2023, 9, 25, 9, 0), ns(2023, 9, 25, 9, 30)])
+    minutes = np.array([ns(2023, 9, 25, 8, 59), ns(2023, 9, 25, 9, 0), ns(2023, 9, 25, 9, 29),
+                        ns(2023, 9, 25, 9, 30), ns(2023, 9, 25, 10, 14)])
+    assert list(vp.bars_of_minutes(bars, minutes, False, CHINA_TZ)) == [-1, 0, 0, 1, 1]
+    # Daily bars hold their trading day: Monday's night (21:00) is Tuesday's; no bar for
+    # Wednesday.
+    days = np.array([ns(2023, 9, 25, 0, 0), ns(2023, 9, 26, 0, 0)])
+    minutes = np.array([ns(2023, 9, 25, 9, 0), ns(2023, 9, 25, 21, 0), ns(2023, 9, 26, 14, 59),
+                        ns(2023, 9, 26, 21, 0)])
+    assert list(vp.bars_of_minutes(days, minutes, True, CHINA_TZ)) == [0, 1, 1, -1]

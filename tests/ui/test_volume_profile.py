@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -179,3 +180,71 @@ def test_the_profile_comes_back_with_the_layout_and_a_bad_one_is_named(qtbot, te
     assert (again.profile.mode, again.profile.ticks_per_row) == ("session", 2)
     with pytest.raises(ValueError, match="ticks a row"):
         again.profile.set_row_ticks(-1)
+
+
+def built_from_minutes(qtbot, terminal, timeframe: str, mode: str) -> tuple:
+    """A chart of rb2401 at `timeframe` with the profile in `mode`, once built from the
+    stored 1-minute bars; and those bars, read here."""
+    from vnpy.trader.constant import Exchange
+
+    runtime, window = terminal
+    chart = rb_chart(qtbot, runtime, window, timeframe)
+    menu_action(chart, mode).trigger()
+    qtbot.waitUntil(lambda: chart.profile.built_from == "1m", timeout=WAIT)
+    settled(qtbot, chart)
+    table = runtime.store.load_table("rb2401", Exchange.SHFE, "1m")
+    return chart, {name: table.column(name).to_numpy() for name in table.column_names}
+
+
+def test_a_longer_timeframe_is_built_from_its_one_minute_bars(qtbot, terminal):
+    chart, minutes = built_from_minutes(qtbot, terminal, "30m", "Visible range")
+    series = chart.chart.series
+    first, stop = on_screen(chart)
+    assert (first, stop) == (0, len(series))                   # 64 bars: all in view
+    inside = minutes["datetime"] >= series.times[first]
+    want = vp.build(minutes["high_price"][inside], minutes["low_price"][inside],
+                    minutes["volume"][inside], tick=1.0)
+    assert figures(chart.profile.visible) == figures(want)
+    assert chart.profile.visible.total == pytest.approx(series.column("volume").sum())
+    coarse = expected(chart, first, stop)
+    assert list(coarse.volumes) != list(want.volumes)          # the minutes say more
+    chart.chart.show_readout(first)
+    chart.chart.hovered.emit(first)
+    assert "from 1-minute bars" in chart.chart.readout.text()
+
+    # A live minute after the stored ones (the dock's last minutes) goes into the profile.
+    box = chart.chart.price.getViewBox()
+    box.setXRange(len(series) - 10.5, len(series) + 1.5, padding=0)
+    settled(qtbot, chart)
+    moment = ns_of(2023, 10, 10, 21, 0)
+    price = float(series.column("high_price")[-10:].max() + 7)
+    values = {"open_price": price, "high_price": price, "low_price": price,
+              "close_price": price, "volume": 1234.0}
+    chart._tail.put(moment, values)
+    assert chart.chart.put_bar(moment, values) == "appended"
+    settled(qtbot, chart)
+    first, stop = on_screen(chart)
+    assert stop == len(series) and series.column("volume")[-1] == 1234.0
+    assert chart.profile.visible.total == pytest.approx(series.column("volume")[first:stop].sum())
+    top = chart.profile.visible
+    assert top.row_low(top.rows - 1) <= price <= top.row_high(top.rows - 1)
+    assert top.volumes[-1] == pytest.approx(1234.0)             # the new price: its minute only
+
+
+def ns_of(*args) -> int:
+    return int(datetime(*args, tzinfo=CHINA_TZ).timestamp()) * 10**9
+
+
+def test_daily_bars_take_the_minutes_of_their_trading_day_night_included(qtbot, terminal):
+    chart, minutes = built_from_minutes(qtbot, terminal, "d", "Per session")
+    series = chart.chart.series
+    days = [trading_day(datetime.fromtimestamp(t / 1e9, CHINA_TZ)) for t in minutes["datetime"]]
+    shown = chart.profile.sessions
+    assert len(shown) == len(series) == len(set(days))
+    ticks = shown[0].profile.ticks_per_row
+    for session in shown:
+        mine = np.array([d == session.day for d in days])
+        want = vp.build(minutes["high_price"][mine], minutes["low_price"][mine],
+                        minutes["volume"][mine], tick=1.0, ticks_per_row=ticks)
+        assert figures(session.profile) == figures(want), session.day
+        assert session.profile.total == pytest.approx(series.column("volume")[session.start])

@@ -4,6 +4,11 @@ that session's bars growing rightwards. The point of control (POC) row is highli
 70% value area is drawn stronger than the rest; the visible range's POC, VAH and VAL are
 labelled, and the readout under the crosshair names the profile's figures.
 
+A chart above 1 minute builds its profile from the stored 1-minute bars behind its bars (read
+on a worker thread; the live minutes come from the dock), which say more about where volume
+traded than a 30-minute bar's range does; until they are read, or when none are stored, from
+its own bars.
+
 The numbers are `market.volume_profile`'s. They are recomputed when the visible range or the
 bars change, but never on every pan frame: a `ui.pacing` clock at the chart's live-draw pace
 runs them, and each recomputation waits nine times as long as the last one took, so a profile
@@ -13,15 +18,20 @@ recomputations the histogram keeps its rows and only moves with the pane's edge.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QThreadPool
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
+from vnpy.trader.constant import Exchange
 from vnpy.trader.object import ContractData
 
 from terminal.core.symbols import BadSymbol, split_vt_symbol
@@ -29,9 +39,13 @@ from terminal.market import contracts
 from terminal.market import volume_profile as vp
 from terminal.market.bar_series import BarSeries
 from terminal.market.prices import decimals_for
+from terminal.storage.market_store import MarketStore
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.pacing import Pacer
 from terminal.ui.theme import current as current_theme
+from terminal.ui.thread_jobs import ThreadJob
+
+log = logging.getLogger(__name__)
 
 MODES = {"off": "Off", "visible": "Visible range", "session": "Per session"}
 WIDTH_SHARE = 0.25          # the visible range's histogram: its longest row, of the pane's width
@@ -65,6 +79,34 @@ def price_tick(contract: ContractData | None, vt_symbol: str, series: BarSeries
     return vp.infer_tick(np.r_[series.column("high_price")[tail],
                                series.column("low_price")[tail],
                                series.column("close_price")[tail]])
+
+
+@dataclass(frozen=True)
+class MinuteSource:
+    """Where a chart above 1 minute finds the 1-minute bars its profile is built from (finer
+    than its own bars): the store, read on a worker thread once per history shown, and the
+    dock's last minutes (the stored tail and the live ones)."""
+    store: MarketStore
+    shown: Callable[[], tuple[str, str]]        # (vt_symbol, timeframe) the chart shows
+    recent: Callable[[], BarSeries]             # the last 1-minute bars, live ones included
+
+
+def stored_minutes(store: MarketStore, symbol: str, exchange: Exchange, bar_times: np.ndarray,
+                   daily: bool, tz: ZoneInfo) -> dict | None:
+    """The stored 1-minute bars of a symbol with the chart bar each falls in (None: none
+    stored). Runs on a worker thread."""
+    if not any(info.interval == "1m" for info in store.series()
+               if info.symbol == symbol and info.exchange == exchange):
+        return None
+    table = store.load_table(symbol, exchange, "1m")
+    times = table.column("datetime").to_numpy()
+    if not len(times):
+        return None
+    bars = vp.bars_of_minutes(bar_times, times, daily, tz)
+    keep = bars >= 0
+    return {"bar": bars[keep], "high": table.column("high_price").to_numpy()[keep],
+            "low": table.column("low_price").to_numpy()[keep],
+            "volume": table.column("volume").to_numpy()[keep], "last": int(times[-1])}
 
 
 def _rects(x: np.ndarray, y: np.ndarray, width: np.ndarray, height: np.ndarray) -> list:
@@ -215,11 +257,20 @@ class VolumeProfile(QObject):
     numbers, and the item that draws them."""
 
     def __init__(self, chart: ChartWidget, tick: Callable[[], float | None],
-                 per_second: float, parent: QObject | None = None) -> None:
-        """`tick`: the price tick of the chart's symbol (asked when the bars are replaced)."""
+                 per_second: float, parent: QObject | None = None,
+                 minutes: MinuteSource | None = None) -> None:
+        """`tick`: the price tick of the chart's symbol (asked when the bars are replaced);
+        `minutes`: where 1-minute bars are found for a longer timeframe (None: the chart's
+        own bars only)."""
         super().__init__(parent)
         self.chart = chart
         self._tick_of = tick
+        self.minutes = minutes
+        self.built_from = ""                            # "1m" when built from minutes
+        self._fine: dict | None = None                  # `stored_minutes` of the bars shown
+        self._fine_asked = False
+        self._history = 0                               # bumped when the bars are replaced
+        self._jobs: list[ThreadJob] = []
         self.mode = "off"
         self.ticks_per_row: int | None = None          # None: automatic
         self.visible: vp.Profile | None = None
@@ -295,11 +346,69 @@ class VolumeProfile(QObject):
         if ok:
             self.set_row_ticks(value)
 
+    def close(self) -> None:
+        """The chart is closing: nothing more is computed, and a read of minutes still under
+        way is void when it comes back (the pacer's timer goes with the chart)."""
+        self.refresh.cancel()
+        self.mode = "off"
+        self._history += 1
+
     # ------------------------------------------------------------------ when to recompute
     def _bars_changed(self, replaced: bool) -> None:
         if replaced:
             self._tick, self._days = None, None
+            self._fine, self._fine_asked = None, False
+            self._history += 1
         self._changed()
+
+    def _ask_minutes(self) -> None:
+        """Read the stored 1-minute bars behind a longer timeframe, once per history."""
+        self._fine_asked = True
+        if self.minutes is None:
+            return
+        vt_symbol, timeframe = self.minutes.shown()
+        if timeframe == "1m" or not vt_symbol:
+            return
+        symbol, exchange = split_vt_symbol(vt_symbol)
+        store, history, tz = self.minutes.store, self._history, self.chart.tz
+        times, daily = self.chart.series.times.copy(), self.chart.daily
+        job = ThreadJob(lambda job: stored_minutes(store, symbol, exchange, times, daily, tz),
+                        name=f"volume profile minutes {vt_symbol}")
+        job.succeeded.connect(lambda fine: self._minutes_read(history, fine))
+        job.failed.connect(lambda exc: log.warning(
+            "volume profile of %s: its 1-minute bars could not be read (%s); built from its "
+            "%s bars", vt_symbol, exc, timeframe))
+        self._jobs.append(job)
+        job.finished.connect(lambda: self._jobs.remove(job) if job in self._jobs else None)
+        job.start(QThreadPool.globalInstance())
+
+    def _minutes_read(self, history: int, fine: dict | None) -> None:
+        if history == self._history and fine is not None:
+            self._fine = fine
+            self._changed()
+
+    def _fine_bars(self, first: int, stop: int) -> dict | None:
+        """The 1-minute bars of chart bars [first, stop): the stored ones, then the dock's
+        later ones (live); None when there are no minutes to build from."""
+        fine = self._fine
+        if fine is None:
+            return None
+        a, b = np.searchsorted(fine["bar"], [first, stop], "left")
+        parts = {"bar": [fine["bar"][a:b]], "high": [fine["high"][a:b]],
+                 "low": [fine["low"][a:b]], "volume": [fine["volume"][a:b]]}
+        recent = self.minutes.recent()
+        later = recent.times > fine["last"]
+        if len(recent) and later.any():
+            base = int(fine["bar"][-1]) if len(fine["bar"]) else 0
+            bars = vp.bars_of_minutes(self.chart.series.times[base:], recent.times[later],
+                                      self.chart.daily, self.chart.tz)
+            bars = np.where(bars >= 0, bars + base, -1)
+            take = (bars >= first) & (bars < stop)
+            parts["bar"].append(bars[take])
+            for name, column in (("high", "high_price"), ("low", "low_price"),
+                                 ("volume", "volume")):
+                parts[name].append(recent.column(column)[later][take])
+        return {name: np.concatenate(values) for name, values in parts.items()}
 
     def _changed(self, at_once: bool = False) -> None:
         if self.mode == "off":
@@ -323,19 +432,26 @@ class VolumeProfile(QObject):
         elif self._tick is None:
             self.note = "volume profile: the price tick is not known"
             self.item.show_visible(None)
-        elif self.mode == "visible":
-            self._compute_visible(series)
-        elif self.mode == "session":
-            self._compute_sessions(series)
+        else:
+            if not self._fine_asked:
+                self._ask_minutes()
+            if self.mode == "visible":
+                self._compute_visible(series)
+            else:
+                self._compute_sessions(series)
         cost = time.perf_counter() - started
         self._not_before = time.perf_counter() + cost * (1 / DUTY - 1)
 
     def _compute_visible(self, series: BarSeries) -> None:
         first, stop = visible_bars(self.chart.price.getViewBox(), len(series))
         self.sessions = []
-        self.visible = vp.build(series.column("high_price")[first:stop],
-                                series.column("low_price")[first:stop],
-                                series.column("volume")[first:stop], self._tick,
+        fine = self._fine_bars(first, stop)
+        self.built_from = "1m" if fine is not None else ""
+        if fine is None:
+            fine = {"high": series.column("high_price")[first:stop],
+                    "low": series.column("low_price")[first:stop],
+                    "volume": series.column("volume")[first:stop]}
+        self.visible = vp.build(fine["high"], fine["low"], fine["volume"], self._tick,
                                 self.ticks_per_row)
         self.item.show_visible(self.visible)
 
@@ -367,13 +483,25 @@ class VolumeProfile(QObject):
             self.note = f"volume profile: more than {MAX_SESSIONS} sessions on screen, zoom in"
             self.item.show_sessions([])
             return
-        part = slice(first, stop)
-        found = vp.by_session(series.times[part], series.column("high_price")[part],
-                              series.column("low_price")[part], series.column("volume")[part],
-                              self._tick, self.chart.tz,
-                              self.ticks_per_row or self._session_rows, days=days[part])
-        self.sessions = [vp.SessionProfile(s.day, s.start + first, s.stop + first, s.profile)
-                         for s in found]
+        rows = self.ticks_per_row or self._session_rows
+        fine = self._fine_bars(first, stop)
+        self.built_from = "1m" if fine is not None else ""
+        if fine is None:
+            part = slice(first, stop)
+            found = vp.by_session(series.times[part], series.column("high_price")[part],
+                                  series.column("low_price")[part],
+                                  series.column("volume")[part], self._tick, self.chart.tz,
+                                  rows, days=days[part])
+            self.sessions = [vp.SessionProfile(s.day, s.start + first, s.stop + first,
+                                               s.profile) for s in found]
+        else:
+            self.sessions = []
+            for a, b in vp.sessions(days[first:stop]):
+                i, j = np.searchsorted(fine["bar"], [a + first, b + first], "left")
+                self.sessions.append(vp.SessionProfile(
+                    date.fromordinal(int(days[a + first])), a + first, b + first,
+                    vp.build(fine["high"][i:j], fine["low"][i:j], fine["volume"][i:j],
+                             self._tick, rows)))
         self.item.show_sessions([(s.start - 0.5, float(s.stop - s.start), s.profile)
                                  for s in self.sessions if s.profile is not None])
 
@@ -394,9 +522,10 @@ class VolumeProfile(QObject):
         if profile is None:
             return ""
         digits = decimals_for(profile.tick)
+        source = ", from 1-minute bars" if self.built_from == "1m" else ""
         return (f"{name} POC {profile.poc_price:.{digits}f}   "
                 f"VA {profile.value_area_low:.{digits}f}–{profile.value_area_high:.{digits}f}   "
-                f"rows {profile.ticks_per_row} ticks")
+                f"rows {profile.ticks_per_row} ticks{source}")
 
     def _hovered(self, index: int) -> None:
         text = self.summary(index) if index >= 0 else ""

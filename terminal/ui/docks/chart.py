@@ -39,7 +39,7 @@ from terminal.market.ticket import Ticket, TicketError
 from terminal.market.trading import Trading, TradingError
 from terminal.services.chart_history import CHART_TIMEFRAMES, TAIL_MINUTES, chart_history
 from terminal.storage.market_store import MarketStore, StoreError, to_ns
-from terminal.ui.chart.volume_profile import VolumeProfile, price_tick
+from terminal.ui.chart.volume_profile import MinuteSource, VolumeProfile, price_tick
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.pacing import Pacer
@@ -110,7 +110,8 @@ class ChartDock(QWidget):
         self.chart.price.addItem(self.fills)
         self.profile = VolumeProfile(self.chart, lambda: price_tick(
             self.trading.contract(self.vt_symbol), self.vt_symbol, self.chart.series),
-            LIVE_DRAWS_PER_SECOND, self)
+            LIVE_DRAWS_PER_SECOND, self, MinuteSource(
+                store, lambda: (self.vt_symbol, self.timeframe), lambda: self._tail))
 
         bar = QHBoxLayout()
         bar.addWidget(self.symbol_box)
@@ -234,7 +235,7 @@ class ChartDock(QWidget):
     def close_chart(self) -> None:
         self._closed = True
         self.live_draws.cancel()
-        self.profile.refresh.cancel()
+        self.profile.close()
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
             self.vt_symbol = ""
