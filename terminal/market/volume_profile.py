@@ -123,42 +123,167 @@ def auto_ticks_per_row(span_ticks: int, max_rows: int = MAX_ROWS) -> int:
         scale *= 10
 
 
-def build(high, low, volume, tick: float, ticks_per_row: int | None = None,
-          share: float = VALUE_AREA_SHARE, max_rows: int = MAX_ROWS) -> Profile | None:
-    """The profile of the bars given (numpy arrays, any order); None when nothing traded.
-    Bars with no volume, or a price that is not a number, add nothing."""
+def _check(tick: float, ticks_per_row: int | None, share: float) -> None:
     if not (math.isfinite(tick) and tick > 0):
         raise ValueError(f"price tick must be a number above 0, got {tick!r}")
     if ticks_per_row is not None and (int(ticks_per_row) != ticks_per_row or ticks_per_row < 1):
         raise ValueError(f"ticks a row must be a whole number from 1, got {ticks_per_row!r}")
     if not 0 < share <= 1:
         raise ValueError(f"value area share must be above 0 and at most 1, got {share!r}")
+
+
+def _ticks(high, low, volume, tick: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The top and bottom tick of each bar that traded, and its volume."""
     high = np.asarray(high, dtype=np.float64)
     low = np.asarray(low, dtype=np.float64)
     volume = np.asarray(volume, dtype=np.float64)
     keep = np.isfinite(high) & np.isfinite(low) & np.isfinite(volume) & (volume > 0)
     if not keep.all():
         high, low, volume = high[keep], low[keep], volume[keep]
-    if not len(volume):
-        return None
     a, b = np.rint(high / tick).astype(np.int64), np.rint(low / tick).astype(np.int64)
-    top_tick, bottom_tick = np.maximum(a, b), np.minimum(a, b)
-    lowest, highest = int(bottom_tick.min()), int(top_tick.max())
+    return np.maximum(a, b), np.minimum(a, b), volume
+
+
+def _at_ticks(top: np.ndarray, bottom: np.ndarray, volume: np.ndarray, origin: int,
+              cells: int) -> np.ndarray:
+    """Volume at each of `cells` ticks from `origin`: each bar's spread evenly over its own."""
+    per_tick = volume / (top - bottom + 1)
+    change = np.bincount(bottom - origin, per_tick, minlength=cells + 1)
+    change -= np.bincount(top - origin + 1, per_tick, minlength=cells + 1)
+    return np.cumsum(change[:cells])
+
+
+def _profile(at_tick: np.ndarray, origin: int, lowest: int, highest: int, tick: float,
+             ticks_per_row: int | None, share: float, max_rows: int) -> Profile:
+    """The profile of the volume at ticks `origin`... (traded from `lowest` to `highest`)."""
     n = int(ticks_per_row) if ticks_per_row else auto_ticks_per_row(highest - lowest + 1,
                                                                      max_rows)
     first_row = lowest // n
-    origin = first_row * n
-    rows = (highest - origin) // n + 1
-    cells = rows * n
-    per_tick = volume / (top_tick - bottom_tick + 1)
-    change = np.bincount(bottom_tick - origin, per_tick, minlength=cells + 1)
-    change -= np.bincount(top_tick - origin + 1, per_tick, minlength=cells + 1)
-    at_tick = np.cumsum(change[:cells])
-    np.maximum(at_tick, 0.0, out=at_tick)             # float noise below zero
-    volumes = at_tick.reshape(rows, n).sum(axis=1)
+    rows = (highest - first_row * n) // n + 1
+    cells = np.zeros(rows * n)
+    skip = lowest - first_row * n                     # ticks of the first row below `lowest`
+    cells[skip:skip + highest - lowest + 1] = at_tick[lowest - origin:highest - origin + 1]
+    np.maximum(cells, 0.0, out=cells)                 # float noise below zero
+    volumes = cells.reshape(rows, n).sum(axis=1)
     poc = point_of_control(volumes)
     value_low, value_high = value_area(volumes, poc, share)
     return Profile(float(tick), n, first_row, volumes, poc, value_low, value_high)
+
+
+def build(high, low, volume, tick: float, ticks_per_row: int | None = None,
+          share: float = VALUE_AREA_SHARE, max_rows: int = MAX_ROWS) -> Profile | None:
+    """The profile of the bars given (numpy arrays, any order); None when nothing traded.
+    Bars with no volume, or a price that is not a number, add nothing."""
+    _check(tick, ticks_per_row, share)
+    top, bottom, volume = _ticks(high, low, volume, tick)
+    if not len(volume):
+        return None
+    lowest, highest = int(bottom.min()), int(top.max())
+    at_tick = _at_ticks(top, bottom, volume, lowest, highest - lowest + 1)
+    return _profile(at_tick, lowest, lowest, highest, tick, ticks_per_row, share, max_rows)
+
+
+class RangeProfiles:
+    """Profiles of ranges of one long series, at a cost that does not grow with the range:
+    the volume at each tick is kept per block of `BLOCK` bars, so a range costs the bars at
+    its two ends (under two blocks) and one sum over the blocks between, not a pass over
+    every bar (a million bars on screen: about 2 ms, not 35). A changed bar (a live one)
+    rebuilds its own block only; a price beyond the ticks kept rebuilds them all."""
+
+    BLOCK = 4096
+
+    def __init__(self, tick: float) -> None:
+        _check(tick, None, VALUE_AREA_SHARE)
+        self.tick = tick
+        self._origin = 0
+        self._blocks = np.zeros((0, 0))           # per-tick volume of each block
+        self._limits = np.zeros((0, 2), np.int64)  # lowest and highest tick of each block
+        self._valid = 0                            # blocks still right
+
+    def changed(self, index: int) -> None:
+        """Bar `index` changed or was added."""
+        self._valid = min(self._valid, index // self.BLOCK)
+
+    def profile(self, high: np.ndarray, low: np.ndarray, volume: np.ndarray, first: int,
+                stop: int, ticks_per_row: int | None = None,
+                share: float = VALUE_AREA_SHARE, max_rows: int = MAX_ROWS,
+                extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                ) -> Profile | None:
+        """`build` of the bars [first, stop) of the whole series' arrays given, and of the
+        `extra` bars (high, low, volume) if any (live ones not in the series)."""
+        size = self.BLOCK
+        inner_first, inner_stop = -(-first // size), stop // size
+        if inner_stop - inner_first < 2:
+            if extra is not None:
+                return build(*(np.r_[column[first:stop], more] for column, more
+                               in zip((high, low, volume), extra, strict=True)),
+                             self.tick, ticks_per_row, share, max_rows)
+            return build(high[first:stop], low[first:stop], volume[first:stop], self.tick,
+                         ticks_per_row, share, max_rows)
+        _check(self.tick, ticks_per_row, share)
+        self._ensure(high, low, volume, inner_stop)
+        ends = [_ticks(high[a:b], low[a:b], volume[a:b], self.tick)
+                for a, b in ((first, inner_first * size), (inner_stop * size, stop))]
+        if extra is not None:
+            ends.append(_ticks(*extra, self.tick))
+        limits = self._limits[inner_first:inner_stop]
+        traded = limits[:, 0] <= limits[:, 1]
+        lows = [int(limits[traded, 0].min())] if traded.any() else []
+        highs = [int(limits[traded, 1].max())] if traded.any() else []
+        for top, bottom, _ in ends:
+            if len(top):
+                lows.append(int(bottom.min()))
+                highs.append(int(top.max()))
+        if not lows:
+            return None
+        lowest, highest = min(lows), max(highs)
+        if lowest < self._origin or highest >= self._origin + self._blocks.shape[1]:
+            self._valid = 0                        # outside the ticks kept: lay them out again
+            self._ensure(high, low, volume, inner_stop, (lowest, highest))
+        cells = self._blocks.shape[1]
+        at_tick = self._blocks[inner_first:inner_stop].sum(axis=0)
+        for top, bottom, traded_volume in ends:
+            if len(top):
+                at_tick += _at_ticks(top, bottom, traded_volume, self._origin, cells)
+        return _profile(at_tick, self._origin, lowest, highest, self.tick, ticks_per_row,
+                        share, max_rows)
+
+    def _ensure(self, high, low, volume, blocks: int,
+                needed: tuple[int, int] | None = None) -> None:
+        """Blocks [0, blocks) right; their ticks cover every bar so far (and `needed`), with
+        a tenth to spare each side for prices still to come."""
+        size = self.BLOCK
+        if self._valid >= blocks and len(self._blocks) >= blocks and needed is None:
+            return
+        if self._valid == 0:
+            top, bottom, _ = _ticks(high, low, volume, self.tick)
+            if not len(top):
+                top = bottom = np.zeros(1, np.int64)
+            lowest, highest = int(bottom.min()), int(top.max())
+            if needed:
+                lowest, highest = min(lowest, needed[0]), max(highest, needed[1])
+            spare = (highest - lowest) // 10 + 1
+            self._origin = lowest - spare
+            self._blocks = np.zeros((max(blocks, 1), highest - lowest + 1 + 2 * spare))
+            self._limits = np.zeros((max(blocks, 1), 2), np.int64)
+        elif len(self._blocks) < blocks:
+            grow = max(blocks, 2 * len(self._blocks))
+            self._blocks = np.vstack([self._blocks, np.zeros((grow - len(self._blocks),
+                                                              self._blocks.shape[1]))])
+            self._limits = np.vstack([self._limits, np.zeros((grow - len(self._limits), 2),
+                                                             np.int64)])
+        cells = self._blocks.shape[1]
+        for block in range(self._valid, blocks):
+            part = slice(block * size, (block + 1) * size)
+            top, bottom, traded = _ticks(high[part], low[part], volume[part], self.tick)
+            if len(top) and (bottom.min() < self._origin or top.max() >= self._origin + cells):
+                self._valid = 0                    # a price beyond the ticks kept
+                self._ensure(high, low, volume, blocks, (int(bottom.min()), int(top.max())))
+                return
+            self._blocks[block] = _at_ticks(top, bottom, traded, self._origin, cells) \
+                if len(top) else 0.0
+            self._limits[block] = (bottom.min(), top.max()) if len(top) else (1, 0)
+        self._valid = max(self._valid, blocks)
 
 
 def point_of_control(volumes: np.ndarray) -> int:

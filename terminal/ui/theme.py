@@ -34,7 +34,8 @@ class ChartColors:
     label_fill: str        # background of the last-price label
     position: str          # the position's average price line
     marker_outline: str    # outline of the fill markers
-    profile: str           # volume profile rows (#RRGGBBAA), those in the value area, the POC
+    profile: str           # volume profile rows, those in the value area, the POC (opaque:
+                           # drawn behind the candles, and cheaper to fill than translucent)
     profile_value: str
     profile_poc: str
 
@@ -69,7 +70,7 @@ DARK = Theme(
     chart=ChartColors(background="#101418", axis="#aab2bc", crosshair="#8a9099",
                       label_text="#e6e6e6", label_fill="#2b3138",
                       position="#f5d90a", marker_outline="#ffffff",
-                      profile="#8a96a35c", profile_value="#4a90e29e", profile_poc="#f5a623d0"),
+                      profile="#3c434a", profile_value="#346195", profile_poc="#cc8c21"),
 )
 
 LIGHT = Theme(
@@ -81,7 +82,7 @@ LIGHT = Theme(
     chart=ChartColors(background="#ffffff", axis="#3c434b", crosshair="#6b737d",
                       label_text="#1d2125", label_fill="#e4e7eb",
                       position="#b07d00", marker_outline="#1d2125",
-                      profile="#6b737d4a", profile_value="#2f6fb385", profile_poc="#d9822bd0"),
+                      profile="#d4d6d9", profile_value="#93b4d7", profile_poc="#e09851"),
 )
 
 THEMES = {DARK.name: DARK, LIGHT.name: LIGHT}

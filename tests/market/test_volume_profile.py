@@ -160,3 +160,47 @@ def test_minutes_fall_in_the_bar_that_holds_them():
     minutes = np.array([ns(2023, 9, 25, 9, 0), ns(2023, 9, 25, 21, 0), ns(2023, 9, 26, 14, 59),
                         ns(2023, 9, 26, 21, 0)])
     assert list(vp.bars_of_minutes(days, minutes, True, CHINA_TZ)) == [0, 1, 1, -1]
+
+
+def test_profiles_of_ranges_of_a_long_series_are_the_profiles_of_their_bars():
+    rng = np.random.default_rng(11)
+    count = 40_000
+    close = np.round(3500 + np.cumsum(rng.normal(0, 1.5, count)))
+    low = close - rng.integers(0, 5, count)
+    high = close + rng.integers(0, 5, count)
+    volume = rng.integers(0, 500, count).astype(float)
+    ranges = RangesOf(high, low, volume)
+    for first, stop in ((0, count), (123, 39_001), (5_000, 14_000), (8_191, 8_193), (0, 9_000)):
+        ranges.check(first, stop)
+    ranges.check(1_000, 30_000, ticks_per_row=3)
+    # A bar inside a kept block changes (a live bar would), then one far beyond every price.
+    high[20_000], low[20_000], volume[20_000] = close[20_000] + 40, close[20_000] - 3, 9_999.0
+    ranges.blocks.changed(20_000)
+    ranges.check(100, 39_000)
+    high[30_000], volume[30_000] = high.max() + 2_000, 5.0
+    ranges.blocks.changed(30_000)
+    ranges.check(100, 39_000)
+    # Bars from elsewhere (live minutes not in the series) join the range's.
+    extra = (np.array([3000.0, 4000.0]), np.array([2990.0, 4000.0]), np.array([77.0, 1.0]))
+    got = ranges.blocks.profile(high, low, volume, 100, 39_000, extra=extra)
+    want = vp.build(np.r_[high[100:39_000], extra[0]], np.r_[low[100:39_000], extra[1]],
+                    np.r_[volume[100:39_000], extra[2]], 1.0)
+    assert (got.first_row, got.rows, got.poc, got.value_low, got.value_high) == \
+        (want.first_row, want.rows, want.poc, want.value_low, want.value_high)
+    assert np.allclose(got.volumes, want.volumes, rtol=1e-9, atol=1e-9)
+
+
+class RangesOf:
+    def __init__(self, high, low, volume) -> None:
+        self.high, self.low, self.volume = high, low, volume
+        self.blocks = vp.RangeProfiles(tick=1.0)
+
+    def check(self, first: int, stop: int, ticks_per_row: int | None = None) -> None:
+        got = self.blocks.profile(self.high, self.low, self.volume, first, stop, ticks_per_row)
+        want = vp.build(self.high[first:stop], self.low[first:stop], self.volume[first:stop],
+                        1.0, ticks_per_row)
+        assert (got.first_row, got.ticks_per_row, got.rows) == \
+            (want.first_row, want.ticks_per_row, want.rows), (first, stop)
+        assert np.allclose(got.volumes, want.volumes, rtol=1e-9, atol=1e-9), (first, stop)
+        assert (got.poc, got.value_low, got.value_high) == \
+            (want.poc, want.value_low, want.value_high), (first, stop)

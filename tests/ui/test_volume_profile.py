@@ -248,3 +248,39 @@ def test_daily_bars_take_the_minutes_of_their_trading_day_night_included(qtbot, 
                         minutes["volume"][mine], tick=1.0, ticks_per_row=ticks)
         assert figures(session.profile) == figures(want), session.day
         assert session.profile.total == pytest.approx(series.column("volume")[session.start])
+
+
+def test_a_profile_of_many_bars_follows_the_live_bar(qtbot):
+    """Zoomed out over 12,288 bars the profile is summed from blocks of bars kept aside: a
+    live bar changed in place must still count as it is now."""
+    from terminal.ui.chart.volume_profile import VolumeProfile
+    from terminal.ui.chart.widget import ChartWidget
+
+    rng = np.random.default_rng(4)
+    count = 3 * 4096                  # the live bar ends a whole block: one of those kept
+    close = np.round(3500 + np.cumsum(rng.normal(0, 1.5, count)))
+    chart = ChartWidget(CHINA_TZ)
+    qtbot.addWidget(chart)
+    chart.resize(900, 500)
+    chart.set_history({"datetime": (1_700_000_000 + np.arange(count) * 60) * 10**9,
+                       "open_price": close, "high_price": close + rng.integers(0, 4, count),
+                       "low_price": close - rng.integers(0, 4, count), "close_price": close,
+                       "volume": rng.integers(1, 300, count).astype(float)})
+    profile = VolumeProfile(chart, lambda: 1.0, per_second=10)
+    chart.price.getViewBox().setXRange(-0.5, count - 0.5, padding=0)
+    profile.set_mode("visible")
+    s = chart.series
+
+    def matches() -> bool:
+        want = vp.build(s.column("high_price"), s.column("low_price"), s.column("volume"), 1.0)
+        return figures(profile.visible)[:4] == figures(want)[:4] and np.allclose(
+            profile.visible.volumes, want.volumes)
+
+    assert matches()
+    price = float(s.column("high_price").max())
+    chart.put_bar(int(s.times[-1]), {"open_price": price, "high_price": price,
+                                     "low_price": price, "close_price": price,
+                                     "volume": 10.0**8})
+    qtbot.waitUntil(lambda: not profile.refresh.pending, timeout=WAIT)
+    poc = profile.visible.poc
+    assert profile.visible.row_low(poc) <= price <= profile.visible.row_high(poc) and matches()
