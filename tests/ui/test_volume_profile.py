@@ -61,6 +61,13 @@ def expected(chart: ChartDock, first: int, stop: int, ticks: int | None = None) 
                     s.column("volume")[first:stop], tick=1.0, ticks_per_row=ticks)
 
 
+def poc_label(profile: vp.Profile) -> str:
+    """rb's tick is 1: the POC's price, or its row's lowest and highest for wider rows."""
+    if profile.ticks_per_row == 1:
+        return f"{profile.poc_price:.0f}"
+    return f"{profile.row_low(profile.poc):.0f}–{profile.row_high(profile.poc):.0f}"
+
+
 def figures(profile: vp.Profile) -> tuple:
     return (profile.poc_price, profile.value_area_low, profile.value_area_high,
             profile.ticks_per_row, list(profile.volumes))
@@ -71,18 +78,20 @@ def test_the_visible_profile_is_the_domain_profile_of_the_visible_bars(qtbot, te
     chart = rb_chart(qtbot, runtime, window)
     assert chart.profile.mode == "off" and not chart.profile.item.isVisible()
     menu_action(chart, "Visible range").trigger()
-    assert chart.profile.item.isVisible()
+    assert chart.profile.item.isVisible() and chart.profile.item.overlay.isVisible()
+    # Rows under the candles, their labels over them.
+    assert chart.profile.item.zValue() < chart.chart.candles.zValue() < \
+        chart.profile.item.overlay.zValue()
     first, stop = on_screen(chart)
     assert stop - first > 150                                 # the last 200 bars or so
     want = expected(chart, first, stop)
     assert figures(chart.profile.visible) == figures(want)
-    digits = 0                                                # rb's tick is 1
     assert [text for _, text in chart.profile.item.labels()] == [
-        f"POC {want.poc_price:.{digits}f}", f"VAH {want.value_area_high:.{digits}f}",
-        f"VAL {want.value_area_low:.{digits}f}"]
+        f"POC {poc_label(want)}", f"VAH {want.value_area_high:.0f}",
+        f"VAL {want.value_area_low:.0f}"]
     chart.chart.show_readout(first)
     chart.chart.hovered.emit(first)
-    assert f"POC {want.poc_price:.0f}" in chart.chart.readout.text()
+    assert f"POC {poc_label(want)}" in chart.chart.readout.text()
 
     # A pan is not recomputed on its frame, but by the chart's pacer a little later.
     box = chart.chart.price.getViewBox()
@@ -106,6 +115,9 @@ def test_the_visible_profile_is_the_domain_profile_of_the_visible_bars(qtbot, te
     assert asked == [0] and chart.profile.ticks_per_row == 5
     assert figures(chart.profile.visible) == figures(expected(chart, 101, 401, 5))
     assert "(5 ticks)" in menu_action(chart, "Row size…").text()
+    poc = chart.profile.visible
+    assert chart.profile.item.labels()[0][1] == \
+        f"POC {poc.row_low(poc.poc):.0f}–{poc.row_low(poc.poc) + 4:.0f}"
 
     # The live bar, updated in place (the view stays) with the most volume at a new price,
     # becomes the POC.
@@ -155,7 +167,7 @@ def test_one_profile_per_trading_session_with_the_night_in_the_next_day(qtbot, t
     assert len(chart.profile.item.sessions) == len(shown)
     chart.chart.show_readout(night)
     chart.chart.hovered.emit(night)
-    assert f"Session 09-26 POC {tuesday.profile.poc_price:.0f}" in chart.chart.readout.text()
+    assert f"Session 09-26 POC {poc_label(tuesday.profile)}" in chart.chart.readout.text()
 
 
 def test_the_profile_comes_back_with_the_layout_and_a_bad_one_is_named(qtbot, terminal,

@@ -113,6 +113,15 @@ def _rects(x: np.ndarray, y: np.ndarray, width: np.ndarray, height: np.ndarray) 
     return list(map(QRectF, x.tolist(), y.tolist(), width.tolist(), height.tolist()))
 
 
+def poc_text(profile: vp.Profile) -> str:
+    """The POC as a trader reads it: its price, or its row's prices when a row holds
+    several ticks."""
+    digits = decimals_for(profile.tick)
+    if profile.ticks_per_row == 1:
+        return f"{profile.poc_price:.{digits}f}"
+    return f"{profile.row_low(profile.poc):.{digits}f}–{profile.row_high(profile.poc):.{digits}f}"
+
+
 def _row_kinds(profile: vp.Profile) -> np.ndarray:
     """0: outside the value area, 1: inside it, 2: the POC; rows with no volume: -1."""
     kinds = np.zeros(profile.rows, np.int8)
@@ -128,6 +137,7 @@ class ProfileItem(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
         self.setZValue(-5)                     # behind the candles
+        self.overlay = ProfileLabels(self)     # its labels, above them
         self.visible: vp.Profile | None = None
         self.sessions: list[tuple[float, float, vp.Profile]] = []   # (left x, width, profile)
         self._session_rects: dict[int, list[QRectF]] = {}
@@ -139,6 +149,7 @@ class ProfileItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self.visible, self.sessions, self._session_rects = profile, [], {}
         self.update()
+        self.overlay.moved()
 
     def show_sessions(self, sessions: list[tuple[float, float, vp.Profile]]) -> None:
         """Rows in chart coordinates once, here: panning only moves them."""
@@ -157,6 +168,7 @@ class ProfileItem(pg.GraphicsObject):
             bounds = bounds.united(QRectF(left, edges[0], width, edges[-1] - edges[0]))
         self._session_rects, self._session_bounds = parts, bounds
         self.update()
+        self.overlay.moved()
 
     def labels(self) -> list[tuple[float, str]]:
         """The visible range's labels: (price, text), POC, VAH and VAL."""
@@ -164,7 +176,7 @@ class ProfileItem(pg.GraphicsObject):
         if profile is None:
             return []
         digits = decimals_for(profile.tick)
-        return [(profile.poc_price, f"POC {profile.poc_price:.{digits}f}"),
+        return [(profile.poc_price, f"POC {poc_text(profile)}"),
                 (profile.value_area_high, f"VAH {profile.value_area_high:.{digits}f}"),
                 (profile.value_area_low, f"VAL {profile.value_area_low:.{digits}f}")]
 
@@ -175,7 +187,7 @@ class ProfileItem(pg.GraphicsObject):
             self.prepareGeometryChange()
         super().viewTransformChanged()
 
-    def _zone(self) -> QRectF | None:
+    def zone(self) -> QRectF | None:
         """Where the visible range's histogram is drawn, in chart coordinates."""
         view = self.viewRect()
         if self.visible is None or view is None or not view.isValid():
@@ -187,14 +199,14 @@ class ProfileItem(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:
         if self.sessions:
             return self._session_bounds
-        zone = self._zone()
+        zone = self.zone()
         if zone is None:
             return QRectF()
         pad = LABEL_PAD_PIXELS * (self.pixelHeight() or 0.0)
         return zone.adjusted(0, -pad, 0, pad)
 
     # ------------------------------------------------------------------ paint
-    def _theme_brushes(self) -> dict:
+    def theme_brushes(self) -> dict:
         colors = current_theme().chart
         key = colors.profile + colors.profile_value + colors.profile_poc + colors.label_text
         if self._brushes[0] != key:
@@ -207,7 +219,7 @@ class ProfileItem(pg.GraphicsObject):
         return self._brushes[1]
 
     def paint(self, painter, option, widget=None) -> None:
-        brushes = self._theme_brushes()
+        brushes = self.theme_brushes()
         painter.setPen(Qt.PenStyle.NoPen)
         if self.sessions:
             for kind, rects in self._session_rects.items():
@@ -215,7 +227,7 @@ class ProfileItem(pg.GraphicsObject):
                     painter.setBrush(brushes[kind])
                     painter.drawRects(rects)
             return
-        zone = self._zone()
+        zone = self.zone()
         if zone is None:
             return
         profile = self.visible
@@ -228,11 +240,35 @@ class ProfileItem(pg.GraphicsObject):
                 painter.setBrush(brushes[kind])
                 painter.drawRects(_rects(zone.right() - lengths[rows], edges[rows],
                                          lengths[rows], edges[rows + 1] - edges[rows]))
-        self._paint_labels(painter, zone, brushes)
 
-    def _paint_labels(self, painter, zone: QRectF, brushes: dict) -> None:
-        """POC, VAH and VAL at the histogram's left, in screen pixels (text is not scaled)."""
-        profile = self.visible
+
+class ProfileLabels(pg.GraphicsObject):
+    """The visible range's POC, VAH and VAL lines and labels, over the candles (the rows are
+    under them)."""
+
+    def __init__(self, rows: ProfileItem) -> None:
+        super().__init__()
+        self.setZValue(15)
+        self.rows = rows
+
+    def moved(self) -> None:
+        self.prepareGeometryChange()
+        self.update()
+
+    def viewTransformChanged(self) -> None:
+        if self.rows.visible is not None:
+            self.prepareGeometryChange()
+        super().viewTransformChanged()
+
+    def boundingRect(self) -> QRectF:
+        return self.rows.boundingRect() if self.rows.visible is not None else QRectF()
+
+    def paint(self, painter, option, widget=None) -> None:
+        """In screen pixels, at the histogram's left (text is not scaled)."""
+        profile, zone = self.rows.visible, self.rows.zone()
+        if profile is None or zone is None:
+            return
+        brushes = self.rows.theme_brushes()
         transform = painter.transform()
         painter.save()
         painter.resetTransform()
@@ -246,7 +282,7 @@ class ProfileItem(pg.GraphicsObject):
         edges = profile.edges()
         places = ((edges[profile.poc + 1], -2), (edges[profile.value_high + 1], -2),
                   (edges[profile.value_low], height + 2))
-        for (_, text), (price, lift) in zip(self.labels(), places, strict=True):
+        for (_, text), (price, lift) in zip(self.rows.labels(), places, strict=True):
             point = transform.map(QPointF(zone.left(), price))
             painter.drawText(QPointF(point.x() + 4, point.y() + lift), text)
         painter.restore()
@@ -279,8 +315,9 @@ class VolumeProfile(QObject):
         self.sessions: list[vp.SessionProfile] = []
         self.note = ""                                  # why nothing is drawn, when it is not
         self.item = ProfileItem()
-        self.item.hide()
-        chart.price.addItem(self.item, ignoreBounds=True)
+        for item in (self.item, self.item.overlay):
+            item.hide()
+            chart.price.addItem(item, ignoreBounds=True)
         self.refresh = Pacer(self._compute, per_second, self)
         self._not_before = 0.0
         self._tick: float | None = None
@@ -297,6 +334,7 @@ class VolumeProfile(QObject):
                              f"got {mode!r}")
         self.mode = mode
         self.item.setVisible(mode != "off")
+        self.item.overlay.setVisible(mode != "off")
         if mode == "off":
             self.refresh.cancel()
             self.visible, self.sessions, self.note = None, [], ""
@@ -543,7 +581,7 @@ class VolumeProfile(QObject):
             return ""
         digits = decimals_for(profile.tick)
         source = ", from 1-minute bars" if self.built_from == "1m" else ""
-        return (f"{name} POC {profile.poc_price:.{digits}f}   "
+        return (f"{name} POC {poc_text(profile)}   "
                 f"VA {profile.value_area_low:.{digits}f}–{profile.value_area_high:.{digits}f}   "
                 f"rows {profile.ticks_per_row} ticks{source}")
 
