@@ -34,6 +34,10 @@ class ChartColors:
     label_fill: str        # background of the last-price label
     position: str          # the position's average price line
     marker_outline: str    # outline of the fill markers
+    profile: str           # volume profile rows, those in the value area, the POC (opaque:
+                           # drawn behind the candles, and cheaper to fill than translucent)
+    profile_value: str
+    profile_poc: str
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ DARK = Theme(
     tooltip_text="#e6e6e6", disabled_text="#6b737d", mid="#3a424c",
     chart=ChartColors(background="#101418", axis="#aab2bc", crosshair="#8a9099",
                       label_text="#e6e6e6", label_fill="#2b3138",
-                      position="#f5d90a", marker_outline="#ffffff"),
+                      position="#f5d90a", marker_outline="#ffffff",
+                      profile="#3c434a", profile_value="#346195", profile_poc="#cc8c21"),
 )
 
 LIGHT = Theme(
@@ -76,7 +81,8 @@ LIGHT = Theme(
     tooltip_text="#1d2125", disabled_text="#9aa1a9", mid="#b8bec6",
     chart=ChartColors(background="#ffffff", axis="#3c434b", crosshair="#6b737d",
                       label_text="#1d2125", label_fill="#e4e7eb",
-                      position="#b07d00", marker_outline="#1d2125"),
+                      position="#b07d00", marker_outline="#1d2125",
+                      profile="#d4d6d9", profile_value="#93b4d7", profile_poc="#e09851"),
 )
 
 THEMES = {DARK.name: DARK, LIGHT.name: LIGHT}

@@ -60,6 +60,7 @@ class Indicator:
 
 class ChartWidget(QWidget):
     hovered = Signal(int)          # bar index under the mouse (-1 when none)
+    bars_changed = Signal(bool)    # True: all bars replaced (set_history); False: a live bar
 
     def __init__(self, tz: ZoneInfo, parent=None) -> None:
         super().__init__(parent)
@@ -170,6 +171,7 @@ class ChartWidget(QWidget):
             self._compute(indicator)
         self._mark_last()
         self.show_latest()
+        self.bars_changed.emit(True)
 
     def put_bar(self, time_ns: int, values: dict[str, float]) -> str:
         """A live bar: the last one updated or a new one appended, in constant time."""
@@ -193,6 +195,7 @@ class ChartWidget(QWidget):
             box.setXRange(left if widening else left + 1, right + 1, padding=0)
         else:
             self.fit_y(live=True)
+        self.bars_changed.emit(False)
         return outcome
 
     def _mark_last(self) -> None:

@@ -45,6 +45,7 @@ from terminal.storage.market_store import MarketStore, StoreError, to_ns
 from terminal.ui.chart.drawing_layer import DrawingLayer
 from terminal.ui.chart.drawing_toolbar import DrawingToolbar
 from terminal.ui.chart.drawing_tools import DrawingTools, pricetick_of
+from terminal.ui.chart.volume_profile import MinuteSource, VolumeProfile, price_tick
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.pacing import Pacer
@@ -131,6 +132,10 @@ class ChartDock(QWidget):
                                           lambda: pricetick_of(self.trading, self.vt_symbol), self)
         self.drawing_tools.notice.connect(lambda text: self._note(text, WARNING_HEX))
         self.drawing_toolbar = DrawingToolbar(self.drawing_tools, self)
+        self.profile = VolumeProfile(self.chart, lambda: price_tick(
+            self.trading.contract(self.vt_symbol), self.vt_symbol, self.chart.series),
+            LIVE_DRAWS_PER_SECOND, self, MinuteSource(
+                store, lambda: (self.vt_symbol, self.timeframe), lambda: self._tail))
 
         bar = QHBoxLayout()
         bar.addWidget(self.link_button)
@@ -270,7 +275,8 @@ class ChartDock(QWidget):
         return {"symbol": self.vt_symbol, "timeframe": self.timeframe,
                 "indicators": [{"kind": i.kind, "params": i.params}
                                for i in self.chart.indicators],
-                "link": self.link_button.group}
+                "link": self.link_button.group,
+                "volume_profile": self.profile.state()}
 
     def restore(self, state: dict) -> None:
         for item in state.get("indicators", []):
@@ -282,6 +288,10 @@ class ChartDock(QWidget):
             self.link_button.choose(state.get("link", ""))
         except LinkError as exc:
             self._fail(f"not linked: {exc}")
+        try:
+            self.profile.restore(state.get("volume_profile"))
+        except ValueError as exc:
+            self._fail(f"volume profile left off: {exc}")
 
     def _unwatch_pending(self) -> None:
         """The live bars kept for a load that will not be shown (a newer one, a failure)."""
@@ -295,6 +305,7 @@ class ChartDock(QWidget):
         self.drawing_layer.set_book(None)      # no longer told of the book's changes
         self._unwatch_pending()
         self.drawing_tools.close()
+        self.profile.close()
         if self.vt_symbol:
             self.live.unwatch(self.vt_symbol)
             self.vt_symbol = ""
@@ -306,6 +317,7 @@ class ChartDock(QWidget):
         add = menu.addMenu("Add")
         for kind, spec in indicators.SPECS.items():
             add.addAction(f"{spec.name} ({kind})", lambda kind=kind: self.add_indicator(kind))
+        self.profile.fill_menu(menu.addMenu("Volume profile"))
         for indicator in list(self.chart.indicators):
             sub = menu.addMenu(indicator.label)
             sub.addAction("Settings…", lambda i=indicator: self.configure(i))
