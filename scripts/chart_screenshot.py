@@ -1,0 +1,92 @@
+"""A chart as a trader works in it, photographed: a simulated contract's history (from the
+simulator's `query_history`), drawings, a price alert with its bell and a volume profile.
+The test `tests/app/test_chart_screenshot.py` runs it under Xvfb and checks the picture is
+not blank; run it by hand to look at it:
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/chart_screenshot.py \
+        panes.png [window.png]
+
+The first picture is the chart's panes (no header or toolbar, whose colours would hide a
+missing line); the second, if named, the whole window.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SYMBOL = "rb2701.SHFE"
+
+
+def main(out: str, window_out: str = "") -> int:
+    out = str(Path(out).resolve())           # vn.py changes the working directory
+    window_out = str(Path(window_out).resolve()) if window_out else ""
+    home = Path(tempfile.mkdtemp(prefix="terminal-chart-screenshot-"))
+    from terminal.core import paths
+
+    paths.prepare(home)          # before vn.py is imported
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv[:1])
+    from terminal.app.main import start
+    from terminal.market.drawings import Anchor, Style, new_drawing
+    from terminal.market.price_alerts import CROSS_DOWN, CROSS_UP, new_alert
+
+    def pump(seconds: float, until=lambda: False) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not until():
+            app.processEvents()
+            time.sleep(0.01)
+
+    runtime, window = start(home, show=True)
+    window.resize(1600, 1000)
+    chart = window.open_chart(SYMBOL, "5m")
+    pump(30, lambda: not chart.loading)
+    series = chart.chart.series
+    if len(series) < 200:
+        print(f"only {len(series)} bars on the chart: {chart.message.text()}", file=sys.stderr)
+        return 1
+    times, high, low = series.times, series.column("high_price"), series.column("low_price")
+    last = len(series) - 1
+    first = last - 150
+    book = runtime.drawings.book(SYMBOL)
+    low_at = first + int(low[first:first + 60].argmin())
+    high_at = last - 60 + int(high[last - 60:].argmax())
+    book.add(new_drawing("trend", (Anchor(int(times[low_at]), float(low[low_at])),
+                                   Anchor(int(times[high_at]), float(high[high_at])))))
+    span_low, span_high = float(low[first:].min()), float(high[first:].max())
+    book.add(new_drawing("fib", (Anchor(int(times[first + 20]), span_low),
+                                 Anchor(int(times[last - 20]), span_high)),
+                         style=Style(color="#9b59b6", width=1.0)))
+    level = new_drawing("hline", (Anchor(int(times[last]), span_high),),
+                        style=Style(color="#e67e22", width=2.0))
+    book.add(level)
+    book.add(new_drawing("text", (Anchor(int(times[first + 5]), span_high),),
+                         text="breakout level"))
+    runtime.price_alerts.add(new_alert(SYMBOL, CROSS_UP, drawing=level,
+                                       created_ns=int(times[last])))
+    floor = float(low[last - 40:].min())          # a level alert: its own dotted line and bell
+    runtime.price_alerts.add(new_alert(SYMBOL, CROSS_DOWN, level=floor,
+                                       created_ns=int(times[last])))
+    chart.profile.set_mode("visible")            # the volume profile of the bars on screen
+    chart.chart.show_latest()
+    pump(10, lambda: chart.drawing_layer._bells == {level.id} and chart.profile.visible is not None)
+    pump(1)                      # and painted
+    chart.chart.graphics.grab().save(out)
+    print(json.dumps({"bells": sorted(chart.drawing_layer._bells) == [level.id],
+                      "drawings": len(book), "bars": len(series),
+                      "source": chart.history_source,
+                      "profile": chart.profile.visible is not None}))
+    if window_out:
+        window.grab().save(window_out)
+    window.close()
+    runtime.close()
+    print(f"saved {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
