@@ -82,6 +82,10 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if "terminal.ui.chart.drawing_edits" in sys.modules:    # a drawing copied by a test
+        from terminal.ui.chart.drawing_edits import forget_copied_drawing
+
+        forget_copied_drawing()
     _SESSION_LOCK.release()
     shutil.rmtree(_SESSION_ROOT, ignore_errors=True)
 
@@ -197,6 +201,9 @@ def terminal(qtbot, data_dir):
     from terminal.gateways.sim.clock import ManualClock
 
     runtime, window = start(data_dir, show=True, sim_clock=ManualClock())
+    # Not a first start: its chart would open once the window settles, at a moment the
+    # machine's speed sets (tests/ui/test_first_start.py covers it).
+    window.first_start = False
     qtbot.addWidget(window)
     yield runtime, window
     window.close()

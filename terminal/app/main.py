@@ -188,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             loop.run_until_complete(quit_future)
     finally:
         lag.stop()
+        from terminal.ui.chart.drawing_edits import forget_copied_drawing
+
+        forget_copied_drawing()
         runtime.close()
         crash_handler.uninstall()
     return exit_code

@@ -384,6 +384,7 @@ class MainWindow(QMainWindow):
         except Exception:  # never block closing on a layout write
             log.exception("could not save the window layout")
         self.status_bar.stop()
+        self.chart_docks.close_all()    # (after the layout kept them) loads in flight dropped
         for dock_id, widget in self.widgets.items():
             closing = self.dock_table[dock_id].closing
             if closing is not None:

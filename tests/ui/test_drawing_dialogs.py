@@ -83,3 +83,30 @@ def test_the_fib_dialog_edits_the_list_and_refuses_a_bad_row(qtbot):
     assert chosen == [(0.0, 0.5, 1.618)] and not dialog.isVisible()
     dialog.standard_button.click()
     assert dialog.levels() == FIB_LEVELS
+
+
+def test_a_copied_drawing_is_forgotten_before_exit_so_the_exit_does_not_crash(tmp_path):
+    """Qt's own clipboard (offscreen) deletes the data a drawing's copy put there after
+    Python has ended: exit code 139. The terminal forgets it first (`app.main`)."""
+    import subprocess
+    import sys
+
+    from tests.helpers import PROJECT
+
+    script = """
+import sys
+from PySide6.QtCore import QMimeData
+from PySide6.QtWidgets import QApplication
+from terminal.ui.chart.drawing_edits import MIME, forget_copied_drawing
+app = QApplication(sys.argv[:1])
+data = QMimeData()
+data.setData(MIME, b"{}")
+app.clipboard().setMimeData(data)
+if sys.argv[1] == "forget":
+    forget_copied_drawing()
+"""
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-c", script, "forget"], env=env, cwd=tmp_path,
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]

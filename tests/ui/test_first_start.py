@@ -30,3 +30,30 @@ def test_first_start_opens_a_chart_of_the_first_watchlist_symbol(qtbot, data_dir
     finally:
         window.close()
         runtime.close()
+
+
+def test_closing_the_window_drops_a_chart_history_still_loading(qtbot, terminal, monkeypatch):
+    """The history arrives after the window closed: it is not shown on the closed chart (whose
+    items Qt may have deleted by then), and its live watch is given back."""
+    import threading
+
+    from terminal.services.chart_history import ChartSources
+
+    runtime, window = terminal
+    release, asked = threading.Event(), threading.Event()
+    real = ChartSources.history
+
+    def held(self, *args):
+        asked.set()
+        release.wait(WAIT / 1000)
+        return real(self, *args)
+
+    monkeypatch.setattr(ChartSources, "history", held)
+    chart = window.open_chart("rb2701.SHFE", "1m")
+    qtbot.waitUntil(asked.is_set, timeout=WAIT)
+    window.close()
+    release.set()
+    qtbot.waitUntil(lambda: not chart._jobs, timeout=WAIT)
+    qtbot.wait(20)                                  # the job's queued answer is delivered
+    assert chart.vt_symbol == "" and len(chart.chart.series) == 0
+    assert not runtime.live_bars._watchers

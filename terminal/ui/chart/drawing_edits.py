@@ -37,6 +37,18 @@ def drawing_summary(drawing: Drawing) -> str:
     return f"{title} at {drawing.anchors[0].price:g}"
 
 
+
+def forget_copied_drawing() -> None:
+    """Clears the clipboard when it holds a drawing this process copied. Called at exit: Qt's
+    own clipboard (the offscreen platform's) deletes the Python-made data after Python has
+    ended, which crashes the exit."""
+    app = QGuiApplication.instance()
+    if app is None:
+        return
+    data = app.clipboard().mimeData()
+    if data is not None and data.hasFormat(MIME):
+        app.clipboard().clear()
+
 class DrawingEdits:
     """The editing commands of `DrawingTools` (see the module's docstring)."""
 
