@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from terminal.core.bridge import Batch
 from terminal.market.chart_templates import ChartTemplates
-from terminal.ui import theme
-from terminal.ui.chart_templates import TemplatesMenu, replace_indicators, report_problem
+from terminal.ui.chart_services import ChartServices
+from terminal.ui.chart_templates import replace_indicators, report_problem
 from terminal.ui.links import WindowLinks
 from terminal.ui.repaints import set_content
 
@@ -56,6 +56,10 @@ class ChartDocks:
         self.links = links
         self.templates = ChartTemplates(runtime.kernel.paths.chart_templates_file)
         report_problem(self.templates, runtime.kernel.event_engine)
+        # What every chart needs from the runtime, handed to each one's constructor.
+        self.services = ChartServices.for_runtime(
+            runtime, self.templates, lambda text: window.statusBar().showMessage(text, 5000),
+            lambda: self.symbols)
 
     def open(self, vt_symbol: str = "", timeframe: str = "1m", name: str = "",
              restoring: bool = False) -> ChartDock:
@@ -67,26 +71,12 @@ class ChartDocks:
             while f"chart_{number}" in self.docks:
                 number += 1
             name = f"chart_{number}"
-        from terminal.services import datafeed
-        from terminal.services.chart_history import ChartSources
         from terminal.ui.docks.chart import ChartDock
 
-        window, runtime = self.window, self.runtime
-        settings = runtime.settings
-        sources = ChartSources(runtime.store, runtime.trading.main_engine,
-                               datafeed.opener(settings.datafeed_name, settings.datafeed_username))
-        chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars, parent=window,
-                          sources=sources, drawings=runtime.drawings)
-        from terminal.ui.chart.alert_lines import AlertLines
-
-        chart.alert_lines = AlertLines(chart, runtime.price_alerts)   # level lines, bells
-        chart.set_symbols(self.symbols)
-        chart.drawing_tools.overrides = lambda: runtime.settings.shortcuts   # keys as set now
-        chart.templates_menu = TemplatesMenu(
-            self.templates, chart, lambda text: window.statusBar().showMessage(text, 5000))
+        window = self.window
+        chart = ChartDock(self.services, parent=window)
         if not restoring:
             replace_indicators(chart, self.templates.default_indicators())
-        theme.restyle(chart)
         dock = ChartDockWidget(name, window)
         dock.setObjectName(name)
         set_content(dock, chart)

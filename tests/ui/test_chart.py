@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -19,6 +20,7 @@ from terminal.market.bar_series import BarSeries
 from terminal.market.live_bars import LiveBars
 from terminal.storage.csv_import import import_file
 from terminal.storage.market_store import CHINA_TZ, to_ns
+from terminal.ui.chart_services import ChartServices
 from terminal.ui.colours import ERROR_HEX, WARNING_HEX
 from terminal.ui.docks.chart import ChartDock
 from tests.helpers import PROJECT, SHARED_DATA
@@ -198,13 +200,41 @@ def test_a_chart_made_for_a_symbol_shows_the_timeframe_it_was_given(qtbot, termi
     for a symbol loaded the box's last timeframe (daily) instead of the one asked for."""
     runtime, window = terminal
     import_file(runtime.store, RB_FILE)
-    chart = ChartDock(runtime.store, runtime.trading, runtime.live_bars,
+    chart = ChartDock(ChartServices.minimal(runtime.store, runtime.trading, runtime.live_bars),
                       vt_symbol="rb2401.SHFE", timeframe="5m", parent=window)
     try:
         loaded(qtbot, chart)
         assert (chart.timeframe, len(chart.chart.series)) == ("5m", 366)
     finally:
         chart.close_chart()
+
+
+def test_a_chart_comes_out_of_its_constructor_finished(qtbot, terminal):
+    """Issue 17's rule: the window's services give a chart its alert lines, Templates menu,
+    shortcut keys and symbol list in its constructor; nothing is attached afterwards. A chart
+    made with a store and trading only has none of them."""
+    runtime, window = terminal
+    qtbot.waitUntil(lambda: window.is_settled, timeout=WAIT)     # its first chart opened
+    qtbot.waitUntil(lambda: not any(c.loading for c in window.chart_docks.charts.values()),
+                    timeout=WAIT)
+    window.chart_docks.set_symbols(["cu2701.SHFE"])
+    chart = ChartDock(window.chart_docks.services, parent=window)
+    bare = ChartDock(ChartServices.minimal(runtime.store, runtime.trading, runtime.live_bars),
+                     parent=window)
+    try:
+        assert chart.alert_lines.alerts is runtime.price_alerts
+        assert chart.alert_lines.menu_entry in chart.drawing_tools.menu_entries
+        assert chart.templates_menu.templates is window.chart_docks.templates
+        assert chart.drawings is runtime.drawings
+        window.app_settings.shortcuts = {"chart.draw_trend": "Alt+Shift+T"}
+        assert chart.drawing_tools.overrides() == {"chart.draw_trend": "Alt+Shift+T"}
+        assert "cu2701.SHFE" in [chart.symbol_box.itemText(i)
+                                 for i in range(chart.symbol_box.count())]
+        assert (bare.alert_lines, bare.templates_menu, bare.drawings) == (None, None, None)
+        assert bare.drawing_tools.overrides() == {} and bare.symbol_box.count() == 0
+    finally:
+        chart.close_chart()
+        bare.close_chart()
 
 
 def test_live_bars_keep_every_chart_its_own_place():
@@ -400,8 +430,9 @@ def test_a_minute_that_ends_while_the_history_loads_is_not_lost(qtbot, terminal)
                     "open_interest": np.array([0.0])}
             return ChartHistory(bars, {"datetime": np.empty(0, np.int64)})
 
-    chart = ChartDock(runtime.store, runtime.trading, live, parent=window,
-                      sources=History())
+    services = replace(ChartServices.minimal(runtime.store, runtime.trading, live),
+                       sources=History)
+    chart = ChartDock(services, parent=window)
     try:
         chart.load(SIM, "1m")
         loaded(qtbot, chart)

@@ -81,12 +81,13 @@ class DrawingTools(DrawingEdits, QObject):
     notice = Signal(str)                # a short message for the chart's message line
 
     def __init__(self, chart, layer, pricetick: Callable[[], float | None] = lambda: None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None,
+                 overrides: Callable[[], dict[str, str]] = dict) -> None:
         super().__init__(parent)
         self.chart = chart
         self.layer = layer
         self.pricetick = pricetick
-        self.overrides: Callable[[], dict[str, str]] = dict   # settings.json's shortcuts
+        self.overrides = overrides       # settings.json's shortcuts, as set when a key comes
         self.tool = ""
         self.magnet = False
         self.stay = False                # keep the tool after placing a drawing

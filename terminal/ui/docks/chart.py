@@ -33,24 +33,25 @@ from terminal.core.bridge import Batch
 from terminal.market import indicators
 from terminal.market.bar_positions import NS_PER_MINUTE, BarPositions
 from terminal.market.bar_series import FIELDS, BarSeries
-from terminal.market.drawings import Drawings
-from terminal.market.live_bars import LiveBars
 from terminal.market.prices import decimals_for, round_to_tick
 from terminal.market.resample import DAILY, ResampleError, resample
 from terminal.market.ticket import Ticket, TicketError
-from terminal.market.trading import Trading, TradingError
-from terminal.services.chart_history import (CHART_TIMEFRAMES, TAIL_MINUTES, ChartHistory,
-                                             ChartSources)
-from terminal.storage.market_store import MarketStore, StoreError, to_ns
+from terminal.market.trading import TradingError
+from terminal.services.chart_history import CHART_TIMEFRAMES, TAIL_MINUTES, ChartHistory
+from terminal.storage.market_store import StoreError, to_ns
+from terminal.ui.chart.alert_lines import AlertLines
 from terminal.ui.chart.drawing_layer import DrawingLayer
 from terminal.ui.chart.drawing_toolbar import DrawingToolbar
 from terminal.ui.chart.drawing_tools import DrawingTools, pricetick_of
 from terminal.ui.chart.volume_profile import MinuteSource, VolumeProfile, price_tick
 from terminal.ui.chart.widget import ChartWidget
+from terminal.ui.chart_services import ChartServices
+from terminal.ui.chart_templates import TemplatesMenu
 from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.pacing import Pacer
 from terminal.ui.theme import Theme
 from terminal.ui.theme import current as current_theme
+from terminal.ui.theme import restyle
 from terminal.core.symbols import BadSymbol, canonical_vt_symbol, split_vt_symbol, vt_symbol_of
 from terminal.core.link_groups import LinkError
 from terminal.ui.links import LinkButton
@@ -76,17 +77,18 @@ class ChartDock(QWidget):
     title_changed = Signal(str)
     symbol_chosen = Signal(str)     # by the trader in the symbol box: for its link group
 
-    def __init__(self, store: MarketStore, trading: Trading, live: LiveBars,
-                 vt_symbol: str = "", timeframe: str = "1m", parent=None,
-                 sources: ChartSources | None = None, drawings: Drawings | None = None) -> None:
+    def __init__(self, services: ChartServices, vt_symbol: str = "", timeframe: str = "1m",
+                 parent=None) -> None:
+        """Everything the chart owns is made here from `services` (ui.chart_services)."""
         super().__init__(parent)
-        self.store = store
+        self.services = services
+        self.store = store = services.store
         # Where history comes from: the store, else the gateway, else the datafeed.
-        self.sources = sources or ChartSources(store, trading.main_engine)
+        self.sources = services.sources()
         self.history_source = ""             # where the shown bars came from ("" the store)
-        self.drawings = drawings          # every symbol's; the chart shows its symbol's book
-        self.trading = trading
-        self.live = live
+        self.drawings = services.drawings   # every symbol's; the chart shows its symbol's book
+        self.trading = services.trading
+        self.live = services.live
         self.vt_symbol = ""
         self.timeframe = timeframe
         self._since = 0
@@ -119,7 +121,6 @@ class ChartDock(QWidget):
         self.message = QLabel()
         self.message.setStyleSheet(ERROR_TEXT_STYLE)
         self.link_button = LinkButton(self)
-        self.templates_menu: QMenu | None = None     # Indicators → Templates (ui.chart_templates)
         self.chart = ChartWidget(store.tz)
         self.fills = pg.ScatterPlotItem(
             size=11, pen=pg.mkPen(current_theme().chart.marker_outline, width=0.5))
@@ -129,13 +130,19 @@ class ChartDock(QWidget):
                                                        store.tz))
         self.chart.price.addItem(self.drawing_layer, ignoreBounds=True)
         self.drawing_tools = DrawingTools(self.chart, self.drawing_layer,
-                                          lambda: pricetick_of(self.trading, self.vt_symbol), self)
+                                          lambda: pricetick_of(self.trading, self.vt_symbol), self,
+                                          overrides=services.shortcuts)
         self.drawing_tools.notice.connect(lambda text: self._note(text, WARNING_HEX))
         self.drawing_toolbar = DrawingToolbar(self.drawing_tools, self)
         self.profile = VolumeProfile(self.chart, lambda: price_tick(
             self.trading.contract(self.vt_symbol), self.vt_symbol, self.chart.series),
             LIVE_DRAWS_PER_SECOND, self, MinuteSource(
                 store, lambda: (self.vt_symbol, self.timeframe), lambda: self._tail))
+        # Level lines and bells of the price alerts; Indicators → Templates.
+        self.alert_lines = (None if services.price_alerts is None
+                            else AlertLines(self, services.price_alerts))
+        self.templates_menu = (None if services.templates is None
+                               else TemplatesMenu(services.templates, self, services.status))
 
         bar = QHBoxLayout()
         bar.addWidget(self.link_button)
@@ -154,7 +161,8 @@ class ChartDock(QWidget):
         self.timeframe_box.currentIndexChanged.connect(
             lambda _: self.load(self.vt_symbol, self.timeframe_box.currentData()))
         self.chart.graphics.scene().sigMouseClicked.connect(self._clicked)
-        self.set_symbols([])
+        self.set_symbols(services.symbols())
+        restyle(self)
         if vt_symbol:
             self.load(vt_symbol, timeframe)
 
