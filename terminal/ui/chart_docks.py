@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 BESIDE = "market_watch"      # the first chart goes to its right, before this one:
 AFTER = "order_ticket"
+BELOW = "orders"             # the tables under the top row
 RB_DEFAULT = "rb2701.SHFE"
 
 
@@ -92,6 +93,10 @@ class ChartDocks:
             window.resizeDocks([self.docks[BESIDE], dock, self.docks[AFTER]],
                                [width * 3 // 10, width * 5 // 10, width * 2 // 10],
                                Qt.Orientation.Horizontal)
+            # A chart wants height: the top row gets two thirds, the tables below the rest.
+            height = max(window.height(), 800)
+            window.resizeDocks([self.docks[BESIDE], self.docks[BELOW]],
+                               [height * 2 // 3, height // 3], Qt.Orientation.Vertical)
         self.docks[name] = dock
         self.charts[name] = chart
         self.links.add(name, chart, in_layout=False)

@@ -16,6 +16,8 @@ def test_first_start_opens_a_chart_of_the_first_watchlist_symbol(qtbot, data_dir
         [chart] = window.chart_docks.charts.values()
         qtbot.waitUntil(lambda: not chart.loading, timeout=WAIT)
         assert chart.vt_symbol == first
+        qtbot.waitUntil(lambda: window.docks["chart_1"].height()
+                        > 1.8 * window.docks["orders"].height(), timeout=WAIT)  # room for it
         window.docks["chart_1"].close()          # the trader closes it: that is the layout now
     finally:
         window.close()
