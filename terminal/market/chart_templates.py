@@ -1,17 +1,24 @@
-"""Chart templates: a chart's indicators and their settings kept under a name, to put on any
-chart, and the one new charts open with (the default).
+"""Chart templates: a chart's indicators and their settings, and its volume profile's mode and
+row size, kept under a name, to put on any chart, and the one new charts open with (the
+default). Applying a template makes the chart look like it: a template that holds no profile
+(one saved before templates kept it) turns the chart's profile off.
 
 All templates are one JSON file in the data directory (`DataPaths.chart_templates_file`),
 written whole and atomically (`core.jsonfile`) after every change, so a crash leaves the old
 file or the new one. Names follow the rule workspaces' names follow (`core.names`) and are
 compared without regard to case. Every indicator is checked against the indicator registry
-(`market.indicators.SPECS`) before it is kept, and again when the file is read: a file that
-cannot be read, or holds anything that is not a template of valid indicators, is kept aside
+(`market.indicators.SPECS`), and the profile's settings by the profile's own check
+(`market.volume_profile.check_settings`), before they are kept and again when the file is read:
+a file that cannot be read, or holds anything that is not a template of valid indicators and
+profile settings, is kept aside
 (`<name>.broken-<time>`) and named in `problem`; the terminal starts with no templates rather
 than a part of them, and the next save writes a new file.
 
-Format: {"version": 1, "default": "<name>" or null,
-         "templates": [{"name": "...", "indicators": [{"kind": "MA", "params": {"n": 20}}]}]}
+Format: {"version": 2, "default": "<name>" or null,
+         "templates": [{"name": "...", "indicators": [{"kind": "MA", "params": {"n": 20}}],
+                        "volume_profile": {"mode": "session", "ticks_per_row": null}}]}
+Version 1 (read as before; written no more) has no "volume_profile": its templates turn the
+profile off.
 """
 
 from __future__ import annotations
@@ -19,16 +26,25 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from terminal.core import names
 from terminal.core.aside import set_aside
 from terminal.core.jsonfile import MISSING, read_or_set_aside, write_json
+from terminal.market import volume_profile
 from terminal.market.indicators import SPECS
 
-VERSION = 1
+VERSION = 2
+READS = (1, 2)                             # version 1: no volume profile
 
 Indicators = list[dict[str, Any]]          # [{"kind": "MA", "params": {"n": 20}}, ...]
+ProfileSettings = dict[str, Any]           # {"mode": "visible", "ticks_per_row": None}
+
+
+class Template(NamedTuple):
+    name: str
+    indicators: Indicators
+    volume_profile: ProfileSettings
 
 
 class TemplateError(ValueError):
@@ -67,17 +83,26 @@ def check_indicators(items: object, where: str = "the template") -> Indicators:
     return checked
 
 
-def _parse(data: object, file: str) -> tuple[dict[str, tuple[str, Indicators]], str | None]:
-    """(casefolded name -> (name, indicators), default name) of the file's content."""
+def check_profile(settings: object, where: str = "the template") -> ProfileSettings:
+    """The volume profile's settings as kept; TemplateError says what is wrong with them."""
+    try:
+        return volume_profile.check_settings(settings)
+    except ValueError as exc:
+        raise TemplateError(f"{where}: {exc}") from None
+
+
+def _parse(data: object, file: str) -> tuple[dict[str, Template], str | None]:
+    """(casefolded name -> template, default name) of the file's content."""
     if not isinstance(data, dict):
         raise TemplateError(f"{file} holds {type(data).__name__}, not an object")
-    if data.get("version") != VERSION:
-        raise TemplateError(f"{file}: version {data.get('version')!r}; this terminal reads "
-                            f"version {VERSION}")
+    version = data.get("version")
+    if version not in READS or isinstance(version, bool):
+        raise TemplateError(f"{file}: version {version!r}; this terminal reads "
+                            f"version {' or '.join(map(str, READS))}")
     listed = data.get("templates")
     if not isinstance(listed, list):
         raise TemplateError(f"{file}: 'templates' must be a list")
-    templates: dict[str, tuple[str, Indicators]] = {}
+    templates: dict[str, Template] = {}
     for number, entry in enumerate(listed, 1):
         if not isinstance(entry, dict):
             raise TemplateError(f"{file}: template {number} is not an object")
@@ -87,13 +112,20 @@ def _parse(data: object, file: str) -> tuple[dict[str, tuple[str, Indicators]], 
             raise TemplateError(f"{file}: template {number}: {exc}") from None
         if name.casefold() in templates:
             raise TemplateError(f"{file}: the name {name!r} is there twice")
-        templates[name.casefold()] = (name, check_indicators(entry.get("indicators"),
-                                                             f"{file}, template {name!r}"))
+        where = f"{file}, template {name!r}"
+        if version == 1:
+            profile = dict(volume_profile.OFF)
+        elif "volume_profile" not in entry:
+            raise TemplateError(f"{where}: no volume profile settings")
+        else:
+            profile = check_profile(entry["volume_profile"], where)
+        templates[name.casefold()] = Template(
+            name, check_indicators(entry.get("indicators"), where), profile)
     default = data.get("default")
     if default is not None and (not isinstance(default, str)
                                 or default.casefold() not in templates):
         raise TemplateError(f"{file}: the default {default!r} is not one of its templates")
-    return templates, templates[default.casefold()][0] if default is not None else None
+    return templates, templates[default.casefold()].name if default is not None else None
 
 
 class ChartTemplates:
@@ -101,7 +133,7 @@ class ChartTemplates:
         """The templates kept in `path` (none yet when there is no file); `problem` says what
         was wrong with a file that could not be used and where it was kept."""
         self.path = Path(path)
-        self._templates: dict[str, tuple[str, Indicators]] = {}
+        self._templates: dict[str, Template] = {}
         self._default: str | None = None
         data, self.problem = read_or_set_aside(self.path)
         if data is not MISSING:
@@ -120,14 +152,19 @@ class ChartTemplates:
 
     # ------------------------------------------------------------------ reading
     def names(self) -> list[str]:
-        return sorted((name for name, _ in self._templates.values()), key=str.casefold)
+        return sorted((t.name for t in self._templates.values()), key=str.casefold)
 
     def exists(self, name: str) -> bool:
         return isinstance(name, str) and name.strip().casefold() in self._templates
 
     def indicators(self, name: str) -> Indicators:
         """A copy of the template's indicators; TemplateError when there is none of that name."""
-        return copy.deepcopy(self._find(name)[1])
+        return copy.deepcopy(self._find(name).indicators)
+
+    def volume_profile(self, name: str) -> ProfileSettings:
+        """A copy of the template's volume profile settings (mode "off" in one that holds none);
+        TemplateError when there is no template of that name."""
+        return dict(self._find(name).volume_profile)
 
     @property
     def default(self) -> str | None:
@@ -137,15 +174,24 @@ class ChartTemplates:
     def default_indicators(self) -> Indicators:
         return self.indicators(self._default) if self._default is not None else []
 
+    def default_volume_profile(self) -> ProfileSettings:
+        """The default template's profile settings; off when there is no default."""
+        return (self.volume_profile(self._default) if self._default is not None
+                else dict(volume_profile.OFF))
+
     # ------------------------------------------------------------------ changing
-    def save(self, name: str, indicators: Iterable[Mapping[str, Any]]) -> str:
-        """Keep `indicators` as `name` (replacing one of that name in any case); the name as
-        kept. Nothing changes when the name, an indicator or the write fails."""
+    def save(self, name: str, indicators: Iterable[Mapping[str, Any]],
+             profile: Mapping[str, Any] | None = None) -> str:
+        """Keep `indicators` and the volume `profile`'s settings (None: off) as `name`
+        (replacing one of that name in any case); the name as kept. Nothing changes when the
+        name, an indicator, the profile or the write fails."""
         name = check_name(name)
         checked = check_indicators(list(indicators), f"template {name!r}")
+        settings = check_profile(volume_profile.OFF if profile is None else profile,
+                                 f"template {name!r}")
         templates = dict(self._templates)
         templates.pop(name.casefold(), None)
-        templates[name.casefold()] = (name, checked)
+        templates[name.casefold()] = Template(name, checked, settings)
         default = self._default
         if default is not None and default.casefold() == name.casefold():
             default = name
@@ -156,28 +202,29 @@ class ChartTemplates:
         """Remove the template (and the default mark, if it had it)."""
         found = self._find(name)
         templates = {key: value for key, value in self._templates.items()
-                     if key != found[0].casefold()}
-        default = None if self._default == found[0] else self._default
+                     if key != found.name.casefold()}
+        default = None if self._default == found.name else self._default
         self._write(templates, default)
 
     def set_default(self, name: str | None) -> None:
         """New charts open with `name`'s indicators (None: with none)."""
-        self._write(self._templates, None if name is None else self._find(name)[0])
+        self._write(self._templates, None if name is None else self._find(name).name)
 
-    def _find(self, name: str) -> tuple[str, Indicators]:
+    def _find(self, name: str) -> Template:
         found = self._templates.get(name.strip().casefold()) if isinstance(name, str) else None
         if found is None:
             raise TemplateError(f"there is no chart template named {name!r}")
         return found
 
-    def _write(self, templates: dict[str, tuple[str, Indicators]], default: str | None) -> None:
+    def _write(self, templates: dict[str, Template], default: str | None) -> None:
         if self._unwritable:
             raise TemplateError(f"{self.path} cannot be read and could not be moved aside; "
                                 f"move it away to keep templates")
         data = {"version": VERSION, "default": default,
-                "templates": [{"name": name, "indicators": indicators}
-                              for name, indicators in sorted(templates.values(),
-                                                             key=lambda t: t[0].casefold())]}
+                "templates": [{"name": t.name, "indicators": t.indicators,
+                               "volume_profile": t.volume_profile}
+                              for t in sorted(templates.values(),
+                                              key=lambda t: t.name.casefold())]}
         try:
             write_json(self.path, data)
         except OSError as exc:

@@ -28,6 +28,7 @@ milliseconds. No Python step per bar; the value area takes one step per pair of 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
@@ -42,6 +43,39 @@ SESSION_ROWS = 60             # ... and of a typical session (sessions drawn sid
 TIE = 1e-9                    # volumes this close (relative) are equal: float noise
 _NICE = (1, 2, 5)
 _NS_PER_HOUR = 3_600_000_000_000
+
+# A chart's profile settings, as a chart's state, a workspace and a chart template keep them.
+MODES = ("off", "visible", "session")     # none; over the visible range; one per trading session
+MAX_ROW_TICKS = 100_000
+OFF = {"mode": "off", "ticks_per_row": None}
+
+
+def check_mode(mode: object) -> str:
+    if mode not in MODES:
+        raise ValueError(f"volume profile mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def check_row_ticks(ticks: object) -> int | None:
+    """Ticks a row as kept: None (or 0) is automatic."""
+    if ticks is not None and (isinstance(ticks, bool) or not isinstance(ticks, int)
+                              or not 0 <= ticks <= MAX_ROW_TICKS):
+        raise ValueError(f"ticks a row must be a whole number from 0 (automatic) to "
+                         f"{MAX_ROW_TICKS}, got {ticks!r}")
+    return ticks or None
+
+
+def check_settings(settings: object) -> dict:
+    """{"mode", "ticks_per_row"} checked (a missing mode is off, a missing row size automatic);
+    ValueError names the first value that is not right, or a key it does not know."""
+    if not isinstance(settings, Mapping):
+        raise ValueError(f"volume profile settings must be a mapping, got {settings!r:.60}")
+    unknown = sorted(str(key) for key in settings if key not in OFF)
+    if unknown:
+        raise ValueError(f"volume profile settings have no {', '.join(map(repr, unknown))} "
+                         f"(only {', '.join(OFF)})")
+    return {"mode": check_mode(settings.get("mode", "off")),
+            "ticks_per_row": check_row_ticks(settings.get("ticks_per_row"))}
 
 
 @dataclass(frozen=True)

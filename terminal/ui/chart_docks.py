@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 from terminal.core.bridge import Batch
 from terminal.market.chart_templates import ChartTemplates
 from terminal.ui.chart_services import ChartServices
-from terminal.ui.chart_templates import replace_indicators, report_problem
+from terminal.ui.chart_templates import apply_template, report_problem
 from terminal.ui.links import WindowLinks
 from terminal.ui.repaints import set_content
 
@@ -65,7 +65,7 @@ class ChartDocks:
     def open(self, vt_symbol: str = "", timeframe: str = "1m", name: str = "",
              restoring: bool = False) -> ChartDock:
         """A new chart dock (beside the market watch, tabbed with the other charts), with the
-        default template's indicators unless `restoring` a saved one (which has its own)."""
+        default template applied unless `restoring` a saved one (which has its own)."""
         vt_symbol = vt_symbol or self.default_symbol() or RB_DEFAULT
         if not name:
             number = 1
@@ -77,7 +77,8 @@ class ChartDocks:
         window = self.window
         chart = ChartDock(self.services, parent=window)
         if not restoring:
-            replace_indicators(chart, self.templates.default_indicators())
+            apply_template(chart, self.templates.default_indicators(),
+                           self.templates.default_volume_profile())
         dock = ChartDockWidget(name, window)
         dock.setObjectName(name)
         set_content(dock, chart)

@@ -1,6 +1,7 @@
-"""A chart's Indicators → Templates menu: save the chart's indicators as a named template
-(`market.chart_templates`), apply one (replacing the chart's indicators), mark the one new
-charts open with, delete one. Listed afresh each time it opens; what went wrong is said in a
+"""A chart's Indicators → Templates menu: save the chart's indicators and volume profile
+settings as a named template (`market.chart_templates`), apply one (replacing the chart's
+indicators and setting its profile, off when the template holds none), mark the one new charts
+open with, delete one. Listed afresh each time it opens; what went wrong is said in a
 message box, what was done in the status bar (`notify`).
 """
 
@@ -17,7 +18,12 @@ from vnpy.event import Event, EventEngine
 
 from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
 from terminal.core.timezone import CHINA_TZ
-from terminal.market.chart_templates import ChartTemplates, Indicators, TemplateError
+from terminal.market.chart_templates import (
+    ChartTemplates,
+    Indicators,
+    ProfileSettings,
+    TemplateError,
+)
 
 if TYPE_CHECKING:
     from terminal.ui.docks.chart import ChartDock
@@ -33,6 +39,13 @@ def replace_indicators(chart: ChartDock, indicators: Indicators) -> None:
         chart.chart.remove_indicator(indicator)
     for item in indicators:
         chart.add_indicator(item["kind"], item["params"])
+
+
+def apply_template(chart: ChartDock, indicators: Indicators, profile: ProfileSettings) -> None:
+    """The chart looks like the template: its indicators, and its volume profile's settings
+    (checked already)."""
+    replace_indicators(chart, indicators)
+    chart.profile.restore(profile)
 
 
 def report_problem(templates: ChartTemplates, event_engine: EventEngine) -> None:
@@ -82,7 +95,8 @@ class TemplatesMenu(QMenu):
     # ------------------------------------------------------------------ actions
     def ask_save(self) -> None:
         name, ok = QInputDialog.getText(self.chart, "Save chart template",
-                                        "Name (this chart's indicators and their settings):")
+                                        "Name (this chart's indicators, their settings and the "
+                                        "volume profile):")
         if not ok:
             return
         if self.templates.exists(name) and QMessageBox.question(
@@ -93,12 +107,15 @@ class TemplatesMenu(QMenu):
 
     def save(self, name: str) -> bool:
         indicators = [{"kind": i.kind, "params": i.params} for i in self.chart.chart.indicators]
-        return self._do("Template not saved", lambda: self.templates.save(name, indicators),
+        profile = self.chart.profile.state()
+        return self._do("Template not saved",
+                        lambda: self.templates.save(name, indicators, profile),
                         "Template {} saved")
 
     def apply(self, name: str) -> bool:
         def apply() -> str:
-            replace_indicators(self.chart, self.templates.indicators(name))
+            apply_template(self.chart, self.templates.indicators(name),
+                           self.templates.volume_profile(name))
             return name
         return self._do("Template not applied", apply, "Template {} applied")
 

@@ -1,9 +1,13 @@
 """Chart templates in the whole terminal: saved from a chart's Indicators menu, applied to
-another chart (replacing its indicators), the default put on new charts but not on charts a
-layout brings back, and a damaged templates file reported in the Alerts dock."""
+another chart (replacing its indicators and setting its volume profile), the default put on
+new charts but not on charts a layout brings back, and a damaged templates file reported in
+the Alerts dock."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMenu
 
@@ -116,3 +120,47 @@ def test_a_damaged_templates_file_is_kept_aside_and_reported(qtbot, data_dir):
     finally:
         window.close()
         runtime.close()
+
+
+@pytest.fixture
+def first_format_file(data_dir):
+    """A templates file written before templates kept the volume profile."""
+    data_dir.mkdir(parents=True)
+    (data_dir / "chart_templates.json").write_text(json.dumps(
+        {"version": 1, "default": None,
+         "templates": [{"name": "Old", "indicators": [{"kind": "MA", "params": {"n": 10}}]}]}))
+
+
+def profile_of(chart) -> tuple:
+    return chart.profile.mode, chart.profile.ticks_per_row, chart.profile.item.isVisible()
+
+
+def test_a_template_keeps_the_volume_profile_and_applying_one_sets_it(
+        qtbot, first_format_file, terminal):
+    runtime, window = terminal
+    first = open_chart(qtbot, window)
+    first.add_indicator("EMA", {"n": 8})
+    first.profile.set_row_ticks(4)
+    first.profile.set_mode("session")
+    assert first.templates_menu.save("Auction")
+
+    second = open_chart(qtbot, window, CU)
+    assert profile_of(second) == ("off", None, False)
+    second.templates_menu.aboutToShow.emit()
+    assert texts(second.templates_menu.apply_menu) == ["Auction", "Old"]
+    second.templates_menu.apply_menu.actions()[0].trigger()          # Apply ▸ Auction
+    assert profile_of(second) == ("session", 4, True)
+    assert shown(second) == [{"kind": "EMA", "params": {"n": 8}}]
+    assert second.state()["volume_profile"] == {"mode": "session", "ticks_per_row": 4}
+
+    # A template of the first format holds no profile: applying it turns the profile off.
+    second.templates_menu.apply_menu.actions()[1].trigger()          # Apply ▸ Old
+    assert profile_of(second) == ("off", None, False)
+    assert shown(second) == [{"kind": "MA", "params": {"n": 10}}]
+
+    # The default template's profile is on every new chart.
+    second.templates_menu.set_default("Auction")
+    assert profile_of(open_chart(qtbot, window)) == ("session", 4, True)
+    kept = json.loads(runtime.kernel.paths.chart_templates_file.read_text())
+    assert kept["version"] == 2 and [t["volume_profile"] for t in kept["templates"]] == [
+        {"mode": "session", "ticks_per_row": 4}, {"mode": "off", "ticks_per_row": None}]

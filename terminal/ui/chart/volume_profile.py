@@ -47,12 +47,11 @@ from terminal.ui.thread_jobs import ThreadJob
 
 log = logging.getLogger(__name__)
 
-MODES = {"off": "Off", "visible": "Visible range", "session": "Per session"}
+MODES = dict(zip(vp.MODES, ("Off", "Visible range", "Per session"), strict=True))   # labels
 WIDTH_SHARE = 0.25          # the visible range's histogram: its longest row, of the pane's width
 SESSION_SHARE = 0.95        # a session's longest row, of the session's width
 MAX_SESSIONS = 200          # more sessions than this on screen: too narrow to read, none drawn
 DUTY = 0.1                  # recomputing takes at most this share of the GUI thread
-MAX_ROW_TICKS = 100_000
 LABEL_PAD_PIXELS = 16
 
 
@@ -329,10 +328,7 @@ class VolumeProfile(QObject):
 
     # ------------------------------------------------------------------ settings
     def set_mode(self, mode: str) -> None:
-        if mode not in MODES:
-            raise ValueError(f"volume profile mode must be one of {', '.join(MODES)}, "
-                             f"got {mode!r}")
-        self.mode = mode
+        self.mode = vp.check_mode(mode)
         self.item.setVisible(mode != "off")
         self.item.overlay.setVisible(mode != "off")
         if mode == "off":
@@ -344,28 +340,20 @@ class VolumeProfile(QObject):
 
     def set_row_ticks(self, ticks: int | None) -> None:
         """Rows of `ticks` ticks; None (or 0): chosen for a readable number of rows."""
-        if ticks is not None and (isinstance(ticks, bool) or not isinstance(ticks, int)
-                                  or not 0 <= ticks <= MAX_ROW_TICKS):
-            raise ValueError(f"ticks a row must be a whole number from 0 (automatic) to "
-                             f"{MAX_ROW_TICKS}, got {ticks!r}")
-        self.ticks_per_row = ticks or None
+        self.ticks_per_row = vp.check_row_ticks(ticks)
         self._changed(at_once=True)
 
     def state(self) -> dict:
         return {"mode": self.mode, "ticks_per_row": self.ticks_per_row}
 
     def restore(self, state: dict | None) -> None:
-        """The saved mode and row size; raises ValueError naming a bad value (nothing set)."""
+        """The saved mode and row size (`market.volume_profile.check_settings`); raises
+        ValueError naming a bad value (nothing set). None or {}: left as they are."""
         if not state:
             return
-        if not isinstance(state, dict):
-            raise ValueError(f"volume profile settings must be a mapping, got {state!r}")
-        mode, ticks = state.get("mode", "off"), state.get("ticks_per_row")
-        if mode not in MODES:
-            raise ValueError(f"volume profile mode must be one of {', '.join(MODES)}, "
-                             f"got {mode!r}")
-        self.set_row_ticks(ticks)
-        self.set_mode(mode)
+        checked = vp.check_settings(state)
+        self.set_row_ticks(checked["ticks_per_row"])
+        self.set_mode(checked["mode"])
 
     def fill_menu(self, menu: QMenu) -> None:
         """Off / Visible range / Per session, and Row size… (the chart dock's Indicators)."""
@@ -382,7 +370,7 @@ class VolumeProfile(QObject):
     def ask_row_ticks(self, parent: QWidget | None) -> None:
         value, ok = QInputDialog.getInt(parent, "Volume profile",
                                         "Ticks a row (0: automatic, 60-120 rows)",
-                                        self.ticks_per_row or 0, 0, MAX_ROW_TICKS)
+                                        self.ticks_per_row or 0, 0, vp.MAX_ROW_TICKS)
         if ok:
             self.set_row_ticks(value)
 
