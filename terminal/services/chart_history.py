@@ -13,6 +13,7 @@ must not change the data a backtest reads).
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -85,13 +86,18 @@ def columns_of(bars: list[BarData]) -> dict[str, np.ndarray]:
 class ChartSources:
     """Where charts get history, in order (see the module's text). `datafeed` opens vn.py's
     configured datafeed (services.datafeed.open_datafeed with the settings and the keyring's
-    password), or is None when none is configured."""
+    password), or is None when none is configured. Charts load on their own worker threads:
+    the datafeed is opened once, and a chart that asks while another is opening it waits and
+    uses that one's datafeed, or its failure (not a second login with the same password)."""
 
     def __init__(self, store: MarketStore, main_engine=None, datafeed=None) -> None:
         self.store = store
         self.main_engine = main_engine
         self.datafeed = datafeed
         self._opened = None            # (name, datafeed) once opened
+        self._opening = threading.Lock()
+        self._attempts = 0             # openings finished, opened or failed
+        self._failure: Exception | None = None   # the last one's, when it failed
 
     def history(self, symbol: str, exchange: Exchange, timeframe: str,
                 now: datetime | None = None) -> ChartHistory:
@@ -132,11 +138,10 @@ class ChartSources:
                        end: datetime) -> tuple[list[BarData], str] | None:
         if self.datafeed is None:
             return None
-        if self._opened is None:
-            self._opened = self.datafeed()
-            if self._opened is None:
-                return None
-        name, feed = self._opened
+        opened = self._open_once()
+        if opened is None:
+            return None
+        name, feed = opened
         messages: list[str] = []
         bars = feed.query_bar_history(HistoryRequest(symbol, exchange, start, end,
                                                      Interval.MINUTE), messages.append)
@@ -144,3 +149,20 @@ class ChartSources:
             raise BadInput(f"datafeed {name}: " + ("; ".join(map(str, messages))
                                                    or "no bars"))
         return bars, f"from datafeed {name}"
+
+    def _open_once(self):
+        """(name, datafeed), opened by the first chart that asks; None when none is set."""
+        seen = self._attempts
+        with self._opening:
+            if self._opened is None:
+                if self._attempts != seen and self._failure is not None:
+                    raise self._failure      # failed while this chart waited for it
+                try:
+                    self._opened = self.datafeed()
+                    self._failure = None
+                except Exception as exc:
+                    self._failure = exc
+                    raise
+                finally:
+                    self._attempts += 1
+            return self._opened

@@ -7,6 +7,9 @@ install, and a datafeed that will not log in says what it said. The settings are
 right before the datafeed is made; the password (kept in the system keyring under the service
 "trading-terminal:datafeed:<name>", never in settings.json) is taken out of vn.py's SETTINGS
 again once the datafeed has logged in, so that nothing vn.py saves later can hold it.
+SETTINGS is vn.py's one global, so datafeeds are opened one at a time: two charts (or a chart
+and a download) opening at once would otherwise log in twice and one's clearing of the
+password could blank it while the other is still logging in with it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
+import threading
 
 from terminal.gateways.credentials import Secrets
 from terminal.services.errors import BadInput
@@ -21,6 +25,7 @@ from terminal.services.errors import BadInput
 SECRETS_GATEWAY = "datafeed"         # the keyring's service is trading-terminal:datafeed:<name>
 SECRET_KEY = "password"  # noqa: S105 - the keyring entry's name, not a password
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+_OPENING = threading.Lock()          # held from filling vn.py's SETTINGS to clearing them
 
 
 class DatafeedMissing(BadInput):
@@ -67,19 +72,20 @@ def open_datafeed(name: str, username: str, password: str):
                               f"which is not installed: pip install {package}")
     from vnpy.trader.setting import SETTINGS
 
-    SETTINGS["datafeed.name"] = name
-    SETTINGS["datafeed.username"] = username
-    SETTINGS["datafeed.password"] = password
     messages: list[str] = []
-    try:
-        module = importlib.import_module(package)
-        datafeed = module.Datafeed()
-        started = datafeed.init(messages.append)
-    except Exception as exc:  # a third-party package fails in its own ways
-        raise BadInput(f"datafeed {name} ({package}) failed to start: "
-                       f"{type(exc).__name__}: {exc}") from exc
-    finally:
-        SETTINGS["datafeed.password"] = ""
+    with _OPENING:
+        SETTINGS["datafeed.name"] = name
+        SETTINGS["datafeed.username"] = username
+        SETTINGS["datafeed.password"] = password
+        try:
+            module = importlib.import_module(package)
+            datafeed = module.Datafeed()
+            started = datafeed.init(messages.append)
+        except Exception as exc:  # a third-party package fails in its own ways
+            raise BadInput(f"datafeed {name} ({package}) failed to start: "
+                           f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            SETTINGS["datafeed.password"] = ""
     if not started:
         raise BadInput(f"datafeed {name} did not log in"
                        + (": " + "; ".join(map(str, messages)) if messages else ""))

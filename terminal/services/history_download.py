@@ -8,7 +8,8 @@ vn.py's configured datafeed (services/datafeed.py opens it).
 
 The range is asked for in chunks, oldest first (a few days of minutes each), so that a long
 download shows its progress and can be cancelled between two requests. Each chunk is checked
-(symbol, times within the chunk, prices consistent) and stored whole before the next is asked
+(symbol, a time for each bar and within the chunk, prices consistent, volume, turnover and open
+interest real numbers, not NaN or negative) and stored whole before the next is asked
 for: a cancelled or failed download keeps the chunks already stored, a prefix of the range
 with no hole in it, and says so; a chunk that fails its check stores nothing of itself.
 Bars are never mixed into a series of the other source (simulated or market): that is
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import random
 import threading
 from collections.abc import Callable
@@ -239,18 +241,25 @@ def _checked(bars: list[BarData], download: Download, source: Source, start: dat
     low, high = to_ns(start), to_ns(end)
     kept: dict[int, BarData] = {}
     interval = INTERVALS[download.interval]
-    for bar in bars:
-        name = f"bar {bar.datetime:%Y-%m-%d %H:%M} of {bar.vt_symbol} from {source.label}"
+    for number, bar in enumerate(bars, 1):
+        timed = isinstance(bar.datetime, datetime)
+        name = (f"bar {bar.datetime:%Y-%m-%d %H:%M}" if timed else f"bar number {number}") \
+            + f" of {bar.vt_symbol} from {source.label}"
+        if not timed:
+            raise BadInput(f"{name}: datetime {bar.datetime!r} is not a time")
         if (bar.symbol, bar.exchange) != (download.symbol, download.exchange):
             raise BadInput(f"{name}: asked for {download.vt_symbol}")
         prices = (bar.open_price, bar.high_price, bar.low_price, bar.close_price)
-        if not all(math.isfinite(p) and p > 0 for p in prices) or not (
+        if not all(_finite(p) and p > 0 for p in prices) or not (
                 bar.low_price <= min(bar.open_price, bar.close_price)
                 and bar.high_price >= max(bar.open_price, bar.close_price)):
-            raise BadInput(f"{name}: open {bar.open_price:g}, high {bar.high_price:g}, low "
-                           f"{bar.low_price:g}, close {bar.close_price:g} are not a bar")
-        if not math.isfinite(bar.volume) or bar.volume < 0:
-            raise BadInput(f"{name}: volume {bar.volume!r}")
+            raise BadInput(f"{name}: open {_shown(bar.open_price)}, high "
+                           f"{_shown(bar.high_price)}, low {_shown(bar.low_price)}, close "
+                           f"{_shown(bar.close_price)} are not a bar")
+        for field_name in ("volume", "turnover", "open_interest"):
+            value = getattr(bar, field_name)
+            if not (_finite(value) and value >= 0):
+                raise BadInput(f"{name}: {field_name} {_shown(value)}")
         moment = to_ns(bar.datetime)
         if low <= moment < high or (closing and moment == high):
             copy = BarData(gateway_name=bar.gateway_name, symbol=bar.symbol,
@@ -262,3 +271,11 @@ def _checked(bars: list[BarData], download: Download, source: Source, start: dat
             kept[moment] = copy
     return [kept[moment] for moment in sorted(kept)]
 
+
+def _finite(value) -> bool:
+    """A real number that is not NaN or infinite (a source may hand None or a string)."""
+    return isinstance(value, numbers.Real) and math.isfinite(value)
+
+
+def _shown(value) -> str:
+    return f"{value:g}" if isinstance(value, numbers.Real) else repr(value)

@@ -15,8 +15,8 @@ from terminal.core.timezone import CHINA_TZ
 from terminal.core.trading_day import trading_day
 from terminal.gateways.sim import SimGateway
 from terminal.gateways.sim.clock import ManualClock
-from terminal.gateways.sim.history import (HISTORY_DAYS, contract_seed, simulated_columns,
-                                           trading_minutes)
+from terminal.gateways.sim.history import (HISTORY_DAYS, NIGHTS_CLOSED, contract_seed,
+                                           simulated_columns, trading_minutes)
 from terminal.market import contracts, sessions
 from terminal.market.prices import is_on_tick
 from terminal.storage.market_store import from_ns, to_ns
@@ -120,6 +120,39 @@ def test_a_friday_evening_start_counts_the_days_before_monday_and_a_weekend_one_
     saturday = datetime(2026, 12, 12, 10, 0, tzinfo=CHINA_TZ)
     times = from_ns(trading_minutes(spec, saturday), CHINA_TZ)
     assert times[-1] == datetime(2026, 12, 11, 14, 59, tzinfo=CHINA_TZ)
+
+
+@pytest.mark.parametrize(("vt_symbol", "night_end"), [("au2702.SHFE", (2, 29)),
+                                                      ("cu2701.SHFE", (0, 59))])
+def test_a_start_in_saturdays_small_hours_keeps_friday_nights_session_as_one_before_midnight(
+        vt_symbol, night_end):
+    spec = SPECS[vt_symbol]
+    friday_night = datetime(2026, 12, 11, 21, 0, tzinfo=CHINA_TZ)
+
+    def ending(moment):
+        times = from_ns(trading_minutes(spec, moment), CHINA_TZ)
+        return times[-1], friday_night in set(times)
+
+    # Either side of midnight, the night session the run starts in is history up to it.
+    assert ending(datetime(2026, 12, 11, 23, 59, tzinfo=CHINA_TZ)) == (
+        datetime(2026, 12, 11, 23, 58, tzinfo=CHINA_TZ), True)
+    assert ending(datetime(2026, 12, 12, 0, 0, tzinfo=CHINA_TZ)) == (
+        datetime(2026, 12, 11, 23, 59, tzinfo=CHINA_TZ), True)
+    assert ending(datetime(2026, 12, 12, 0, 30, tzinfo=CHINA_TZ)) == (
+        datetime(2026, 12, 12, 0, 29, tzinfo=CHINA_TZ), True)
+    # Up to six o'clock the whole night is kept; from then on, the weekend ends on Friday.
+    last_night = datetime(2026, 12, 12, *night_end, tzinfo=CHINA_TZ)
+    assert ending(datetime(2026, 12, 12, NIGHTS_CLOSED - 1, 59, tzinfo=CHINA_TZ)) == (
+        last_night, True)
+    assert trading_day(last_night).weekday() == 0
+    assert ending(datetime(2026, 12, 12, NIGHTS_CLOSED, 0, tzinfo=CHINA_TZ)) == (
+        datetime(2026, 12, 11, 14, 59, tzinfo=CHINA_TZ), False)
+
+
+def test_every_night_session_has_closed_by_the_hour_saturdays_history_drops_it():
+    ends = {end for spec in contracts.SPECS for start, end in spec.sessions
+            if end < start}                          # the night sessions that pass midnight
+    assert ends and max(ends).hour < NIGHTS_CLOSED
 
 
 def test_query_history_ends_at_the_start_and_is_the_same_for_a_seed_whatever_else_is_listed():

@@ -4,6 +4,7 @@ what was fetched is not written to the store."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import pytest
@@ -14,6 +15,8 @@ from terminal.gateways.sim.history import bars_of, simulated_columns
 from terminal.market import contracts
 from terminal.services.chart_history import ChartSources
 from terminal.storage.market_store import MarketStore
+
+from tests.helpers.threads import Call, WatchedLock
 
 NOW = datetime(2026, 12, 9, 15, 30, tzinfo=CHINA_TZ)
 RB = contracts.find("rb2701.SHFE")
@@ -89,3 +92,54 @@ def test_then_the_datafeed_and_a_failing_source_is_said(store):
     assert none.source == "" and len(none.bars["datetime"]) == 0
     assert none.problems == ("the package vnpy_nosuchfeed is not installed",)
     assert store.series() == []
+
+
+class BlockingOpener:
+    """Opens the datafeed (or fails to) only once a second chart has got as far as it can:
+    into an opening of its own, or waiting for this one."""
+
+    def __init__(self, failure: Exception | None = None):
+        self.failure, self.calls = failure, 0
+        self.second_arrived = threading.Event()
+        self._count = threading.Lock()
+
+    def __call__(self):
+        with self._count:
+            self.calls += 1
+            first = self.calls == 1
+        if first:
+            assert self.second_arrived.wait(30)
+        else:
+            self.second_arrived.set()
+        if self.failure is not None:
+            raise self.failure
+        return "rqdata", Feed()
+
+
+def _two_charts_at_once(store, opener):
+    sources = ChartSources(store, Engine([]), opener)
+    sources._opening = WatchedLock(opener.second_arrived.set)
+    charts = [Call(lambda: sources.history("rb2701", Exchange.SHFE, "1m", NOW))
+              for _ in range(2)]
+    for chart in charts:
+        chart.start()
+    return sources, [chart.finish() for chart in charts]
+
+
+def test_two_charts_loading_at_once_open_the_datafeed_once(store):
+    opener = BlockingOpener()
+    _, got = _two_charts_at_once(store, opener)
+    assert opener.calls == 1
+    assert [history.source for history in got] == ["from datafeed rqdata"] * 2
+
+
+def test_a_chart_waiting_on_a_failed_opening_shares_its_failure_and_a_later_one_tries_again(
+        store):
+    opener = BlockingOpener(ValueError("datafeed rqdata did not log in: wrong password"))
+    sources, got = _two_charts_at_once(store, opener)
+    assert opener.calls == 1                     # one failed login, not one per chart
+    assert [history.problems for history in got] == [
+        ("datafeed rqdata did not log in: wrong password",)] * 2
+    opener.failure = None                        # the trader has fixed the password
+    later = sources.history("rb2701", Exchange.SHFE, "1m", NOW)
+    assert opener.calls == 2 and later.source == "from datafeed rqdata"

@@ -73,7 +73,21 @@ def test_a_cancelled_download_keeps_the_whole_chunks_it_stored(store):
     assert "cancelled after 2 of 4 requests: kept" in done.summary()
 
 
-def test_a_chunk_that_is_not_sound_stores_nothing_of_itself(store):
+SIMULATED = r"of rb2701\.SHFE from simulated history \(seed 7\)"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("high_price", lambda bar: bar.low_price - 1,
+     rf"bar 2026-1.* {SIMULATED}: open .* are not a bar"),
+    ("datetime", None, rf"bar number 6 {SIMULATED}: datetime None is not a time"),
+    ("turnover", float("nan"), rf"bar 2026-1.* {SIMULATED}: turnover nan"),
+    ("open_interest", float("nan"), rf"bar 2026-1.* {SIMULATED}: open_interest nan"),
+    ("turnover", float("inf"), r"bar 2026-1.*: turnover inf"),
+    ("open_interest", None, r"bar 2026-1.*: open_interest None"),
+    ("close_price", float("nan"), r"bar 2026-1.*: open .*, close nan are not a bar"),
+], ids=["high-below-low", "no-time", "nan-turnover", "nan-interest", "inf-turnover",
+        "no-interest", "nan-close"])
+def test_a_chunk_that_is_not_sound_stores_nothing_of_itself(store, field, value, message):
     download = _twenty_days()
     sim = sim_source(7, NOW)
     calls = []
@@ -82,11 +96,10 @@ def test_a_chunk_that_is_not_sound_stores_nothing_of_itself(store):
         calls.append(args)
         bars = sim.fetch(*args)
         if len(calls) == 3:
-            bars[5].high_price = bars[5].low_price - 1
+            setattr(bars[5], field, value(bars[5]) if callable(value) else value)
         return bars
 
-    with pytest.raises(BadInput, match=r"bar 2026-1.* of rb2701\.SHFE from simulated .* are "
-                                       "not a bar"):
+    with pytest.raises(BadInput, match=message):
         download_history(store, download, Source(sim.label, "sim", fetch))
     stamps = store.load_table("rb2701", Exchange.SHFE, "1m").column("datetime").to_numpy()
     assert stamps[-1] < int(chunks(download)[2][0].timestamp() * 1e9)   # chunks 1 and 2 only

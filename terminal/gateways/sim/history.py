@@ -49,6 +49,7 @@ DAY_GAP = 0.3              # a trading day's opening gap, in days' moves
 QUOTES_PER_MINUTE = 120    # the live model's default rate, 2 quotes a second
 NS_PER_MINUTE = 60_000_000_000
 SOURCE = "sim"             # how the market store marks the series made of these bars
+NIGHTS_CLOSED = 6          # hour of the morning by which every night session has closed
 
 
 def contract_seed(seed: int, vt_symbol: str) -> np.random.SeedSequence:
@@ -105,14 +106,17 @@ def _template(spec: ContractSpec) -> _Template:
 def trading_minutes(spec: ContractSpec, end: datetime, days: int = HISTORY_DAYS) -> np.ndarray:
     """Start times (int64 ns) of the contract's trading minutes before `end` (cut to its
     minute): the whole of the `days` trading days before `end`'s own, and the part of that
-    one already past (at the weekend: up to Friday's close)."""
+    one already past (at the weekend, once Friday's night session is over: up to Friday's
+    close)."""
     template = _template(spec)
     limit = to_ns(end.replace(second=0, microsecond=0))
     last = trading_day(end)
-    if end.weekday() >= 5:
+    if end.weekday() == 6 or (end.weekday() == 5 and end.hour >= NIGHTS_CLOSED):
         # At the weekend the live simulator trades on (it keeps no hours): its Saturday
         # minutes are Saturday's, so history ends with Friday's day session, not Monday's
         # night (Friday evening), which the minutes after it would follow out of order.
+        # Saturday's small hours are still Friday's night session (to 02:30 for gold):
+        # a start then keeps that night, as one a minute before midnight does.
         last = _previous_business_day(last)
     stamps = []
     for day in business_days_back(last, days + 1):
