@@ -43,14 +43,18 @@ class PriceAlerts:
                  pricetick: Callable[[str], float | None] = lambda vt_symbol: None,
                  minutes: Callable[[str, int, int], float] = trading_minutes_between,
                  save: Callable[[list[PriceAlert]], None] = lambda alerts: None,
+                 close: Callable[[], None] = lambda: None,
                  on_fire: Fire | None = None,
                  last_price: Callable[[str], float | None] = lambda vt_symbol: None) -> None:
         """`last_price(vt_symbol)`: the last traded price known before the symbol's first
-        alert, so the first tick after it can cross (the gateway's latest tick)."""
+        alert, so the first tick after it can cross (the gateway's latest tick).
+        `save(alerts)` must return quickly (it runs on the event thread when an alert fires):
+        it hands the list to a writer; `close()` waits until that writer wrote the last."""
         self._pricetick = pricetick
         self._last_price = last_price
         self._minutes = minutes
         self._save = save
+        self._close = close
         self._on_fire = on_fire
         self._alerts: dict[str, PriceAlert] = {}
         self._watches: dict[str, AlertWatch] = {}
@@ -177,6 +181,10 @@ class PriceAlerts:
             if callback in self._listeners:
                 self._listeners.remove(callback)
         return unlisten
+
+    def close(self) -> None:
+        """The last change on disk when this returns (once the event thread stopped)."""
+        self._close()
 
     # ------------------------------------------------------------------ the tick
     def on_tick(self, tick) -> None:
