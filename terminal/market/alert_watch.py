@@ -82,8 +82,11 @@ class AlertWatch:
                 last = bisect_left(levels, (before, ""))
             if first < last:
                 fires = FIRES[direction]
+                # an alert its moving line fired above does not fire again at this tick
+                done = {alert_id for alert_id, _line in events} if events else ()
                 events += [(alert_id, line) for line, alert_id in levels[first:last]
-                           if self.alerts[alert_id].condition in fires]
+                           if self.alerts[alert_id].condition in fires
+                           and alert_id not in done]
         if self._lows and now <= self._lows[-1][0]:
             events += [(alert_id, None) for line, alert_id in self._lows if now <= line]
         if self._highs and now >= self._highs[0][0]:

@@ -174,6 +174,17 @@ def test_a_line_rising_through_a_still_price_is_the_price_crossing_it_down():
     assert feed(3603, at=MONDAY + timedelta(minutes=3, seconds=1)) == [(down.id, 3603, 3603)]
 
 
+def test_a_once_touch_on_a_moving_line_fires_once_when_line_and_price_both_pass():
+    # the line passes the last price (3610 -> the line from 3605 to 3625) and the price
+    # jumps past the line's new place at the same tick: one firing, not two
+    alert = new_alert(RB, TOUCH, drawing=trend(3600, 3610))
+    feed = Feed([alert])
+    assert feed(3610, at=MONDAY + timedelta(minutes=5, seconds=30)) == []    # line 3605
+    assert feed(3630, at=MONDAY + timedelta(minutes=25, seconds=1)) == [
+        (alert.id, 3625.0, 3630.0)]
+    assert feed.book.get(alert.id).fired_count == 1
+
+
 def test_a_trend_segment_is_watched_only_over_its_span():
     alert = new_alert(RB, TOUCH, drawing=trend(3600, 3610, "trend"))
     feed = Feed([alert])
