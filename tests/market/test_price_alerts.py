@@ -185,6 +185,30 @@ def test_a_once_touch_on_a_moving_line_fires_once_when_line_and_price_both_pass(
     assert feed.book.get(alert.id).fired_count == 1
 
 
+def test_time_going_back_prices_the_lines_for_it_and_infers_no_crossing_across_the_jump():
+    line = trend(3600, 3610)
+    up = new_alert(RB, CROSS_UP, drawing=line)
+    down = new_alert(RB, CROSS_DOWN, drawing=line)
+    feed = Feed([up, down])
+    feed(3650, at=MONDAY + timedelta(minutes=40, seconds=5))        # line 3640, price above
+    assert feed.book.line_now(up.id) == 3640
+    # a replay sought back to 09:05: the line is where it was then, and the price now below
+    # it is no crossing down (the price before the jump was of another time)
+    assert feed(3601, at=MONDAY + timedelta(minutes=5, seconds=5)) == []
+    assert feed.book.line_now(up.id) == 3605
+    assert feed(3606, at=MONDAY + timedelta(minutes=5, seconds=6)) == [(up.id, 3605, 3606)]
+    # and forward again: the line, priced for 09:50, rose through the still price
+    assert feed(3606, at=MONDAY + timedelta(minutes=50)) == [(down.id, 3650, 3606)]
+
+
+def test_a_level_alert_infers_no_crossing_across_a_jump_back_in_time():
+    alert = level(3650, CROSS_UP)
+    feed = Feed([alert])
+    feed(3600, at=MONDAY + timedelta(minutes=30))
+    assert feed(3660, at=MONDAY + timedelta(minutes=10)) == []
+    assert feed(3640, 3650) == [(alert.id, 3650, 3650)]
+
+
 def test_a_trend_segment_is_watched_only_over_its_span():
     alert = new_alert(RB, TOUCH, drawing=trend(3600, 3610, "trend"))
     feed = Feed([alert])
