@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
+from terminal.core.timezone import CHINA_TZ
 from terminal.market.alert_watch import AlertWatch
 from terminal.market.drawings import DrawingBook
 from terminal.market.price_alerts import (LINE_DELETED, PriceAlert, PriceAlertError,
@@ -36,6 +37,20 @@ log = logging.getLogger(__name__)
 UNKNOWN_TICK = 1e-6
 
 Fire = Callable[[PriceAlert, float, float, datetime], None]   # alert, line, last price, when
+
+
+class ChangedMeanwhile(PriceAlertError):
+    """A change made from a copy of an alert that fired, or was changed, since."""
+
+    def __init__(self, current: PriceAlert, based_on: PriceAlert) -> None:
+        self.current = current
+        if current.fired_ns != based_on.fired_ns and current.fired_ns:
+            when = datetime.fromtimestamp(current.fired_ns / 1e9, CHINA_TZ)
+            what = f"it fired at {when:%H:%M:%S} (last {current.fired_price:,g})"
+        else:
+            what = "it was changed"
+        super().__init__(f"changed meanwhile: {what}; your change was not kept. It is "
+                         f"shown as it is now: change it again if you still want to.")
 
 
 class PriceAlerts:
@@ -114,12 +129,17 @@ class PriceAlerts:
             self._rebuild(alert.vt_symbol)
         self._changed(alert.vt_symbol)
 
-    def replace(self, alert: PriceAlert) -> None:
-        """Same id, changed by the trader (`PriceAlert.edited`)."""
+    def replace(self, alert: PriceAlert, based_on: PriceAlert | None = None) -> None:
+        """Same id, changed by the trader (`PriceAlert.edited`). `based_on`: the alert the
+        change was made from; when the alert is no longer that one (it fired, or was changed,
+        meanwhile) nothing is changed and `ChangedMeanwhile` says what happened, so a firing
+        is never overwritten by an edit made from an older copy."""
         with self._lock:
             before = self._alerts.get(alert.id)
             if before is None:
                 raise PriceAlertError(f"id: no alert {alert.id}")
+            if based_on is not None and before != based_on:
+                raise ChangedMeanwhile(before, based_on)
             if before.vt_symbol != alert.vt_symbol:
                 raise PriceAlertError(f"vt_symbol: an alert stays on {before.vt_symbol}")
             if alert.enabled and before.reason == LINE_DELETED:
@@ -140,11 +160,12 @@ class PriceAlerts:
         self._changed(alert.vt_symbol)
 
     def set_enabled(self, alert_id: str, enabled: bool) -> PriceAlert:
-        alert = self._alerts.get(alert_id)
+        with self._lock:
+            alert = self._alerts.get(alert_id)
         if alert is None:
             raise PriceAlertError(f"id: no alert {alert_id}")
         changed = alert.edited(enabled=enabled)
-        self.replace(changed)
+        self.replace(changed, based_on=alert)
         return changed
 
     def follow(self, vt_symbol: str, book: DrawingBook) -> None:

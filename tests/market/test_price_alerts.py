@@ -12,7 +12,7 @@ from vnpy.trader.object import TickData
 
 from terminal.core.timezone import CHINA_TZ
 from terminal.market import price_alert_file
-from terminal.market.alert_book import PriceAlerts
+from terminal.market.alert_book import ChangedMeanwhile, PriceAlerts
 from terminal.market.drawings import Anchor, DrawingBook, new_drawing
 from terminal.market.price_alerts import (CROSS_DOWN, CROSS_UP, FIRED, LINE_DELETED, TOUCH,
                                           PriceAlert, PriceAlertError, new_alert, time_ns)
@@ -214,6 +214,24 @@ def test_a_trend_segment_is_watched_only_over_its_span():
     feed = Feed([alert])
     assert feed(3620, 3600, at=MONDAY + timedelta(minutes=30)) == []
     assert feed.book.line_now(alert.id) is None
+
+
+def test_an_edit_made_from_a_copy_older_than_a_firing_is_refused_and_says_so():
+    alert = level(3650, CROSS_UP)
+    feed = Feed([alert])
+    copy = feed.book.get(alert.id)                    # the dialog opens with this copy
+    feed(3600, 3655)                                  # ... and the alert fires meanwhile
+    fired = feed.book.get(alert.id)
+    with pytest.raises(ChangedMeanwhile, match=r"changed meanwhile: it fired at 09:00:02 "
+                                               r"\(last 3,655\)") as refused:
+        feed.book.replace(copy.edited(note="typed", enabled=True), based_on=copy)
+    assert refused.value.current == fired
+    assert feed.book.get(alert.id) == fired           # fired_* kept, not enabled again
+    assert (fired.enabled, fired.reason, fired.fired_count) == (False, FIRED, 1)
+    feed.book.replace(fired.edited(note="typed"), based_on=fired)   # from the new copy: kept
+    assert feed.book.get(alert.id).note == "typed"
+    with pytest.raises(ChangedMeanwhile, match="it was changed"):
+        feed.book.replace(fired.edited(note="again"), based_on=fired)
 
 
 def test_alerts_follow_their_drawing_and_a_deleted_one_disables_them():
