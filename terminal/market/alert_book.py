@@ -60,9 +60,12 @@ class PriceAlerts:
                  save: Callable[[list[PriceAlert]], None] = lambda alerts: None,
                  close: Callable[[], None] = lambda: None,
                  on_fire: Fire | None = None,
-                 last_price: Callable[[str], float | None] = lambda vt_symbol: None) -> None:
+                 last_price: Callable[[str], float | None] = lambda vt_symbol: None,
+                 refused: str = "") -> None:
         """`last_price(vt_symbol)`: the last traded price known before the symbol's first
         alert, so the first tick after it can cross (the gateway's latest tick).
+        `refused`: why the book takes no change ("" when it does): its file is of a newer
+        format, not read and not to be written over.
         `save(alerts)` must return quickly (it runs on the event thread when an alert fires):
         it hands the list to a writer; `close()` waits until that writer wrote the last."""
         self._pricetick = pricetick
@@ -70,6 +73,7 @@ class PriceAlerts:
         self._minutes = minutes
         self._save = save
         self._close = close
+        self.refused = refused
         self._on_fire = on_fire
         self._alerts: dict[str, PriceAlert] = {}
         self._watches: dict[str, AlertWatch] = {}
@@ -122,6 +126,7 @@ class PriceAlerts:
 
     # ------------------------------------------------------------------ changes
     def add(self, alert: PriceAlert) -> None:
+        self._require_changeable()
         with self._lock:
             if alert.id in self._alerts:
                 raise PriceAlertError(f"id: {alert.id} is there already")
@@ -134,6 +139,7 @@ class PriceAlerts:
         change was made from; when the alert is no longer that one (it fired, or was changed,
         meanwhile) nothing is changed and `ChangedMeanwhile` says what happened, so a firing
         is never overwritten by an edit made from an older copy."""
+        self._require_changeable()
         with self._lock:
             before = self._alerts.get(alert.id)
             if before is None:
@@ -152,6 +158,7 @@ class PriceAlerts:
         self._changed(alert.vt_symbol)
 
     def remove(self, alert_id: str) -> None:
+        self._require_changeable()
         with self._lock:
             alert = self._alerts.pop(alert_id, None)
             if alert is None:
@@ -254,6 +261,10 @@ class PriceAlerts:
             log.exception("publishing price alert %s failed", alert.id)
 
     # ------------------------------------------------------------------ inside
+    def _require_changeable(self) -> None:
+        if self.refused:
+            raise PriceAlertError(self.refused)
+
     def _rebuild(self, vt_symbol: str) -> None:
         """The symbol's watch made again from its alerts (under the lock)."""
         alerts = [a for a in self._alerts.values() if a.vt_symbol == vt_symbol and a.enabled]

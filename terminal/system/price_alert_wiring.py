@@ -40,7 +40,13 @@ def build_price_alerts(kernel: Kernel, paths: DataPaths, trading: Trading,
     """The alerts, checking ticks from now on; and the alerts to raise about them at start
     (a file that could not be read)."""
     path = paths.price_alerts_file
-    alerts, problem = price_alert_file.read(path)
+    refused = ""
+    try:
+        alerts, problem = price_alert_file.read(path)
+    except price_alert_file.NewerFormat as exc:
+        alerts, problem = [], str(exc)
+        refused = (f"the price alerts file ({path.name}) is of a newer version of the "
+                   f"terminal: no alert can be set or changed until it is dealt with")
     startup = [Alert(datetime.now(CHINA_TZ), SEVERE, PROBLEM_RULE, "", problem)] if problem \
         else []
     engine = kernel.event_engine
@@ -48,7 +54,7 @@ def build_price_alerts(kernel: Kernel, paths: DataPaths, trading: Trading,
     book = PriceAlerts(alerts, pricetick=functools.partial(pricetick, trading),
                        save=saver, close=saver.close,
                        on_fire=functools.partial(publish, engine, trading),
-                       last_price=functools.partial(last_price, trading))
+                       last_price=functools.partial(last_price, trading), refused=refused)
     engine.register(EVENT_TICK, lambda event: book.on_tick(event.data))
     for vt_symbol in {alert.vt_symbol for alert in alerts if alert.drawing is not None}:
         book.follow(vt_symbol, drawings.book(vt_symbol))   # changed while the terminal was off

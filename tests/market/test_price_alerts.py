@@ -311,9 +311,17 @@ def test_a_damaged_file_is_kept_aside_and_said(tmp_path):
 def test_a_newer_format_is_not_read_nor_overwritten(tmp_path):
     path = tmp_path / "price_alerts.json"
     path.write_text(json.dumps({"format": 2, "alerts": []}), encoding="utf-8")
-    alerts, problem = price_alert_file.read(path)
-    assert alerts == [] and "newer version" in problem
-    assert len(list(tmp_path.glob("price_alerts.json.broken-*"))) == 1
+    with pytest.raises(price_alert_file.NewerFormat, match="newer version") as refused:
+        price_alert_file.read(path)
+    assert "format 2, this version reads 1" in str(refused.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["price_alerts.json"]   # left where it is
+
+
+def test_a_refused_book_takes_no_change_and_says_why():
+    book = PriceAlerts(refused="the file is of a newer version")
+    with pytest.raises(PriceAlertError, match="the file is of a newer version"):
+        book.add(level(3650, CROSS_UP))
+    assert book.alerts() == []
 
 
 def test_the_readable_entries_are_kept_and_the_others_named(tmp_path):

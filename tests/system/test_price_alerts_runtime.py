@@ -135,6 +135,30 @@ def test_an_unreadable_alerts_file_is_a_severe_startup_alert(data_dir):
         runtime.close()
 
 
+def test_a_newer_alerts_file_is_not_read_nor_written_over_and_every_change_is_refused(
+        data_dir):
+    from terminal.market.price_alerts import PriceAlertError
+
+    data = paths.prepare(data_dir)
+    newer = '{"format": 2, "alerts": [{"id": "a", "kind": "of the future"}]}'
+    data.price_alerts_file.write_text(newer, encoding="utf-8")
+    runtime = build(data_dir)
+    try:
+        assert len(runtime.price_alerts) == 0
+        [problem] = [a for a in runtime.startup_problems if a.rule == "price_alerts"]
+        assert problem.severity == SEVERE
+        assert "saved by a newer version of the terminal (format 2" in problem.message
+        assert "none can be set or changed here" in problem.message
+        with pytest.raises(PriceAlertError, match="newer version of the terminal: no alert "
+                                                  "can be set or changed"):
+            runtime.price_alerts.add(new_alert(RB, CROSS_UP, level=3650.0))
+        runtime.drawings.book(RB).add(new_drawing("hline", [Anchor(T0, 3650.0)]))
+    finally:
+        runtime.close()
+    assert data.price_alerts_file.read_text(encoding="utf-8") == newer
+    assert list(data.root.glob("price_alerts.json.broken-*")) == []
+
+
 def test_alerts_follow_the_runtimes_drawings_even_across_a_restart(data_dir):
     line = new_drawing("hline", [Anchor(T0, 3650.0)])
     runtime = build(data_dir)
