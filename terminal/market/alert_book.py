@@ -227,7 +227,9 @@ class PriceAlerts:
             if self._watches.get(tick.vt_symbol) is not watch:
                 return                            # changed meanwhile
             events = watch.check(price, tick.datetime)
-            if not events:
+            if watch.broken:
+                self._disable_broken(tick.vt_symbol, watch)
+            elif not events:
                 return
             fired = self._apply(watch, tick.vt_symbol, events, price, tick.datetime)
         self._changed(tick.vt_symbol)
@@ -240,6 +242,8 @@ class PriceAlerts:
         moment = time_ns(when)
         for alert_id, line in events:
             alert = self._alerts[alert_id]
+            if not alert.enabled:
+                continue                  # its line could not be priced: disabled above
             if line is None:
                 alert = replace(alert, armed=True)
             else:
@@ -249,8 +253,23 @@ class PriceAlerts:
             changed.append(alert)
         watch.update(changed)
         if not watch.alerts:
-            del self._watches[vt_symbol]
+            self._watches.pop(vt_symbol, None)
         return fired
+
+    def _disable_broken(self, vt_symbol: str, watch: AlertWatch) -> None:
+        """The alerts whose line cannot be priced (a drawing damaged beyond what its checks
+        catch): disabled with the reason, once, so the symbol's other alerts go on being
+        checked and the trader sees which one is not (under the lock)."""
+        broken, watch.broken = watch.broken, {}
+        disabled = []
+        for alert_id, why in broken.items():
+            log.error("price alert %s on %s disabled: %s", alert_id, vt_symbol, why)
+            alert = replace(self._alerts[alert_id], enabled=False, reason=why)
+            self._alerts[alert_id] = alert
+            disabled.append(alert)
+        watch.update(disabled)
+        if not watch.alerts:
+            self._watches.pop(vt_symbol, None)
 
     def _fire(self, alert: PriceAlert, line: float, price: float, when: datetime) -> None:
         if self._on_fire is None:
@@ -282,6 +301,8 @@ class PriceAlerts:
                 watch.last = round(last / watch.tick)
             self._watches[vt_symbol] = watch
         watch.set_alerts(alerts)
+        if watch.broken:
+            self._disable_broken(vt_symbol, watch)
 
     def _changed(self, vt_symbol: str) -> None:
         with self._save_lock:        # saved in the order the changes were made

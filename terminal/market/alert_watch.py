@@ -17,6 +17,7 @@ goes back (a replay sought back) forgets the last price: no crossing is inferred
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -50,6 +51,8 @@ class AlertWatch:
         self.timed = False             # some line depends on time
         self.lines: dict[str, int] = {}        # alert id -> its line now, in ticks
         self.unwatched: dict[str, str] = {}    # alert id -> why its line cannot be computed
+        self.broken: dict[str, str] = {}       # ... and why it never will: for the book to
+                                               # disable (taken by it)
         self._levels: list[tuple[int, str]] = []   # armed alerts' (line, id), sorted
         self._lows: list[tuple[int, str]] = []     # waiting alerts' lower re-arm thresholds
         self._highs: list[tuple[int, str]] = []    # ... and upper ones
@@ -156,8 +159,15 @@ class AlertWatch:
             except ValueError as exc:      # the product's sessions are not known
                 self.unwatched[alert.id] = str(exc)
                 continue
-            if price is not None:
-                lines[alert.id] = in_ticks(price, self.tick)
+            except Exception as exc:  # noqa: BLE001 - the book disables that alert, the others go on
+                self.broken[alert.id] = f"its line cannot be priced ({type(exc).__name__}: {exc})"
+                continue
+            if price is None:
+                continue
+            if not math.isfinite(price):
+                self.broken[alert.id] = f"its line cannot be priced ({price} at this time)"
+                continue
+            lines[alert.id] = in_ticks(price, self.tick)
         return lines
 
     def update(self, alerts: Iterable[PriceAlert]) -> None:

@@ -234,6 +234,25 @@ def test_an_edit_made_from_a_copy_older_than_a_firing_is_refused_and_says_so():
         feed.book.replace(fired.edited(note="again"), based_on=fired)
 
 
+def test_a_line_that_cannot_be_priced_disables_its_alert_once_and_the_others_go_on():
+    absurd = new_drawing("ray", [Anchor(time_ns(MONDAY), 3600.0), Anchor(10**320, 3610.0)])
+    broken = new_alert(RB, TOUCH, drawing=absurd)
+    fine = level(3650, CROSS_UP)
+    saved = []
+    feed = Feed([broken, fine], save=saved.append)
+    assert feed(3600, 3655) == [(fine.id, 3650, 3655)]          # no error: the level fired
+    kept = feed.book.get(broken.id)
+    assert kept.enabled is False
+    assert kept.reason.startswith("its line cannot be priced (OverflowError")
+    assert saved[-1] == feed.book.alerts()                         # saved disabled...
+    before = len(saved)
+    assert feed(3600, 3700) == [] and len(saved) == before          # ...once, not each tick
+    # enabled again by the trader: priced at the next tick, disabled again, nothing raised
+    feed.book.set_enabled(broken.id, True)
+    assert feed(3601) == []
+    assert feed.book.get(broken.id).reason.startswith("its line cannot be priced")
+
+
 def test_alerts_follow_their_drawing_and_a_deleted_one_disables_them():
     line = new_drawing("hline", [Anchor(time_ns(MONDAY), 3650.0)])
     drawings = DrawingBook(RB, [line])
