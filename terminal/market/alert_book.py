@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
+from terminal.core.timezone import CHINA_TZ
 from terminal.market.alert_watch import AlertWatch
 from terminal.market.drawings import DrawingBook
 from terminal.market.price_alerts import (LINE_DELETED, PriceAlert, PriceAlertError,
@@ -38,19 +39,41 @@ UNKNOWN_TICK = 1e-6
 Fire = Callable[[PriceAlert, float, float, datetime], None]   # alert, line, last price, when
 
 
+class ChangedMeanwhile(PriceAlertError):
+    """A change made from a copy of an alert that fired, or was changed, since."""
+
+    def __init__(self, current: PriceAlert, based_on: PriceAlert) -> None:
+        self.current = current
+        if current.fired_ns != based_on.fired_ns and current.fired_ns:
+            when = datetime.fromtimestamp(current.fired_ns / 1e9, CHINA_TZ)
+            what = f"it fired at {when:%H:%M:%S} (last {current.fired_price:,g})"
+        else:
+            what = "it was changed"
+        super().__init__(f"changed meanwhile: {what}; your change was not kept. It is "
+                         f"shown as it is now: change it again if you still want to.")
+
+
 class PriceAlerts:
     def __init__(self, alerts: Iterable[PriceAlert] = (), *,
                  pricetick: Callable[[str], float | None] = lambda vt_symbol: None,
                  minutes: Callable[[str, int, int], float] = trading_minutes_between,
                  save: Callable[[list[PriceAlert]], None] = lambda alerts: None,
+                 close: Callable[[], None] = lambda: None,
                  on_fire: Fire | None = None,
-                 last_price: Callable[[str], float | None] = lambda vt_symbol: None) -> None:
+                 last_price: Callable[[str], float | None] = lambda vt_symbol: None,
+                 refused: str = "") -> None:
         """`last_price(vt_symbol)`: the last traded price known before the symbol's first
-        alert, so the first tick after it can cross (the gateway's latest tick)."""
+        alert, so the first tick after it can cross (the gateway's latest tick).
+        `refused`: why the book takes no change ("" when it does): its file is of a newer
+        format, not read and not to be written over.
+        `save(alerts)` must return quickly (it runs on the event thread when an alert fires):
+        it hands the list to a writer; `close()` waits until that writer wrote the last."""
         self._pricetick = pricetick
         self._last_price = last_price
         self._minutes = minutes
         self._save = save
+        self._close = close
+        self.refused = refused
         self._on_fire = on_fire
         self._alerts: dict[str, PriceAlert] = {}
         self._watches: dict[str, AlertWatch] = {}
@@ -103,6 +126,7 @@ class PriceAlerts:
 
     # ------------------------------------------------------------------ changes
     def add(self, alert: PriceAlert) -> None:
+        self._require_changeable()
         with self._lock:
             if alert.id in self._alerts:
                 raise PriceAlertError(f"id: {alert.id} is there already")
@@ -110,12 +134,18 @@ class PriceAlerts:
             self._rebuild(alert.vt_symbol)
         self._changed(alert.vt_symbol)
 
-    def replace(self, alert: PriceAlert) -> None:
-        """Same id, changed by the trader (`PriceAlert.edited`)."""
+    def replace(self, alert: PriceAlert, based_on: PriceAlert | None = None) -> None:
+        """Same id, changed by the trader (`PriceAlert.edited`). `based_on`: the alert the
+        change was made from; when the alert is no longer that one (it fired, or was changed,
+        meanwhile) nothing is changed and `ChangedMeanwhile` says what happened, so a firing
+        is never overwritten by an edit made from an older copy."""
+        self._require_changeable()
         with self._lock:
             before = self._alerts.get(alert.id)
             if before is None:
                 raise PriceAlertError(f"id: no alert {alert.id}")
+            if based_on is not None and before != based_on:
+                raise ChangedMeanwhile(before, based_on)
             if before.vt_symbol != alert.vt_symbol:
                 raise PriceAlertError(f"vt_symbol: an alert stays on {before.vt_symbol}")
             if alert.enabled and before.reason == LINE_DELETED:
@@ -128,6 +158,7 @@ class PriceAlerts:
         self._changed(alert.vt_symbol)
 
     def remove(self, alert_id: str) -> None:
+        self._require_changeable()
         with self._lock:
             alert = self._alerts.pop(alert_id, None)
             if alert is None:
@@ -136,11 +167,12 @@ class PriceAlerts:
         self._changed(alert.vt_symbol)
 
     def set_enabled(self, alert_id: str, enabled: bool) -> PriceAlert:
-        alert = self._alerts.get(alert_id)
+        with self._lock:
+            alert = self._alerts.get(alert_id)
         if alert is None:
             raise PriceAlertError(f"id: no alert {alert_id}")
         changed = alert.edited(enabled=enabled)
-        self.replace(changed)
+        self.replace(changed, based_on=alert)
         return changed
 
     def follow(self, vt_symbol: str, book: DrawingBook) -> None:
@@ -178,6 +210,10 @@ class PriceAlerts:
                 self._listeners.remove(callback)
         return unlisten
 
+    def close(self) -> None:
+        """The last change on disk when this returns (once the event thread stopped)."""
+        self._close()
+
     # ------------------------------------------------------------------ the tick
     def on_tick(self, tick) -> None:
         """Check the symbol's alerts against the tick's last price (event thread)."""
@@ -191,7 +227,9 @@ class PriceAlerts:
             if self._watches.get(tick.vt_symbol) is not watch:
                 return                            # changed meanwhile
             events = watch.check(price, tick.datetime)
-            if not events:
+            if watch.broken:
+                self._disable_broken(tick.vt_symbol, watch)
+            elif not events:
                 return
             fired = self._apply(watch, tick.vt_symbol, events, price, tick.datetime)
         self._changed(tick.vt_symbol)
@@ -204,6 +242,8 @@ class PriceAlerts:
         moment = time_ns(when)
         for alert_id, line in events:
             alert = self._alerts[alert_id]
+            if not alert.enabled:
+                continue                  # its line could not be priced: disabled above
             if line is None:
                 alert = replace(alert, armed=True)
             else:
@@ -213,8 +253,23 @@ class PriceAlerts:
             changed.append(alert)
         watch.update(changed)
         if not watch.alerts:
-            del self._watches[vt_symbol]
+            self._watches.pop(vt_symbol, None)
         return fired
+
+    def _disable_broken(self, vt_symbol: str, watch: AlertWatch) -> None:
+        """The alerts whose line cannot be priced (a drawing damaged beyond what its checks
+        catch): disabled with the reason, once, so the symbol's other alerts go on being
+        checked and the trader sees which one is not (under the lock)."""
+        broken, watch.broken = watch.broken, {}
+        disabled = []
+        for alert_id, why in broken.items():
+            log.error("price alert %s on %s disabled: %s", alert_id, vt_symbol, why)
+            alert = replace(self._alerts[alert_id], enabled=False, reason=why)
+            self._alerts[alert_id] = alert
+            disabled.append(alert)
+        watch.update(disabled)
+        if not watch.alerts:
+            self._watches.pop(vt_symbol, None)
 
     def _fire(self, alert: PriceAlert, line: float, price: float, when: datetime) -> None:
         if self._on_fire is None:
@@ -225,6 +280,10 @@ class PriceAlerts:
             log.exception("publishing price alert %s failed", alert.id)
 
     # ------------------------------------------------------------------ inside
+    def _require_changeable(self) -> None:
+        if self.refused:
+            raise PriceAlertError(self.refused)
+
     def _rebuild(self, vt_symbol: str) -> None:
         """The symbol's watch made again from its alerts (under the lock)."""
         alerts = [a for a in self._alerts.values() if a.vt_symbol == vt_symbol and a.enabled]
@@ -242,6 +301,8 @@ class PriceAlerts:
                 watch.last = round(last / watch.tick)
             self._watches[vt_symbol] = watch
         watch.set_alerts(alerts)
+        if watch.broken:
+            self._disable_broken(vt_symbol, watch)
 
     def _changed(self, vt_symbol: str) -> None:
         with self._save_lock:        # saved in the order the changes were made

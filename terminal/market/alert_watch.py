@@ -10,12 +10,14 @@ distance away from its line: its two thresholds are kept sorted too, so a tick l
 the lowest upper one and the highest lower one.
 
 The lines of a trend line, ray or extended line move with time: `refresh` computes every
-line of the symbol again (once a minute, or when an alert changes), and reports the alerts a
-line crossed by moving past a still price.
+line of the symbol again (at the first tick of another minute, later or earlier, or when an
+alert changes), and reports the alerts a line crossed by moving past a still price. Time that
+goes back (a replay sought back) forgets the last price: no crossing is inferred across it.
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -42,11 +44,15 @@ class AlertWatch:
         self.alerts: dict[str, PriceAlert] = {}
         self.last: int | None = None           # the last price seen, in ticks
         self.minute_ns: int | None = None      # start of the minute the lines are for
-        self.refresh_at: datetime | None = None    # lines that depend on time are computed
-                                                   # again at the first tick from here
+        # the minute of the last tick, [minute_start, refresh_at): a tick outside it prices
+        # the lines that depend on time again
+        self.minute_start: datetime | None = None
+        self.refresh_at: datetime | None = None
         self.timed = False             # some line depends on time
         self.lines: dict[str, int] = {}        # alert id -> its line now, in ticks
         self.unwatched: dict[str, str] = {}    # alert id -> why its line cannot be computed
+        self.broken: dict[str, str] = {}       # ... and why it never will: for the book to
+                                               # disable (taken by it)
         self._levels: list[tuple[int, str]] = []   # armed alerts' (line, id), sorted
         self._lows: list[tuple[int, str]] = []     # waiting alerts' lower re-arm thresholds
         self._highs: list[tuple[int, str]] = []    # ... and upper ones
@@ -64,10 +70,8 @@ class AlertWatch:
         fires, and (alert id, None) of each waiting alert it re-arms."""
         now = in_ticks(price, self.tick)
         events: list[tuple[str, int | None]] = []
-        if self.timed and (self.refresh_at is None or when >= self.refresh_at):
-            events += self.refresh(time_ns(when))
-            # China time is a whole number of hours from UTC: its minutes are UTC's
-            self.refresh_at = when.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if self.refresh_at is None or when >= self.refresh_at or when < self.minute_start:
+            events += self._new_minute(when)
         before, self.last = self.last, now
         levels = self._levels
         if levels:
@@ -82,13 +86,31 @@ class AlertWatch:
                 last = bisect_left(levels, (before, ""))
             if first < last:
                 fires = FIRES[direction]
+                # an alert its moving line fired above does not fire again at this tick
+                done = {alert_id for alert_id, _line in events} if events else ()
                 events += [(alert_id, line) for line, alert_id in levels[first:last]
-                           if self.alerts[alert_id].condition in fires]
+                           if self.alerts[alert_id].condition in fires
+                           and alert_id not in done]
         if self._lows and now <= self._lows[-1][0]:
             events += [(alert_id, None) for line, alert_id in self._lows if now <= line]
         if self._highs and now >= self._highs[0][0]:
             events += [(alert_id, None) for line, alert_id in self._highs if now >= line]
         return events
+
+    def _new_minute(self, when: datetime) -> list[tuple[str, int | None]]:
+        """The first tick of another minute than the last one's, later or (a replay sought
+        back) earlier: the moving lines priced for it; after a jump back the last price is
+        forgotten, so no crossing is inferred across the jump."""
+        if self.minute_start is not None and when < self.minute_start:
+            self.last = None
+        # China time is a whole number of hours from UTC: its minutes are UTC's
+        self.minute_start = when.replace(second=0, microsecond=0)
+        self.refresh_at = self.minute_start + timedelta(minutes=1)
+        moment = time_ns(when)
+        if self.timed:
+            return self.refresh(moment)
+        self.minute_ns = moment - moment % NS_PER_MINUTE   # where lines added later start
+        return []
 
     def refresh(self, moment: int) -> list[tuple[str, int | None]]:
         """Compute the lines for the minute holding `moment`; the armed alerts whose moving
@@ -137,8 +159,15 @@ class AlertWatch:
             except ValueError as exc:      # the product's sessions are not known
                 self.unwatched[alert.id] = str(exc)
                 continue
-            if price is not None:
-                lines[alert.id] = in_ticks(price, self.tick)
+            except Exception as exc:  # noqa: BLE001 - the book disables that alert, the others go on
+                self.broken[alert.id] = f"its line cannot be priced ({type(exc).__name__}: {exc})"
+                continue
+            if price is None:
+                continue
+            if not math.isfinite(price):
+                self.broken[alert.id] = f"its line cannot be priced ({price} at this time)"
+                continue
+            lines[alert.id] = in_ticks(price, self.tick)
         return lines
 
     def update(self, alerts: Iterable[PriceAlert]) -> None:

@@ -42,6 +42,10 @@ MAX_LEVELS = 24
 LEVEL_RANGE = (-10.0, 10.0)       # a fib level is a fraction of the span: 1.618, -0.272 ...
 UNDO_DEPTH = 200
 FORMAT = 1                        # of a symbol's file; a newer number is not read
+# The times an anchor read from a file may have (UTC epoch ns, 1990-01-01 .. 2100-01-01): a
+# number far outside is damage, and would overflow the trading-minute arithmetic.
+TIME_RANGE_NS = (631_152_000 * 10**9, 4_102_444_800 * 10**9)
+TIME_RANGE_TEXT = "1990-01-01 to 2100-01-01"
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -188,9 +192,13 @@ def _anchor(raw: Any, name: str) -> Anchor:
         if key not in raw:
             raise DrawingError(f"{name}.{key}: missing")
     try:
-        return Anchor(raw["time_ns"], raw["price"])
+        anchor = Anchor(raw["time_ns"], raw["price"])
     except DrawingError as exc:
         raise DrawingError(f"{name}.{exc}") from None
+    if not TIME_RANGE_NS[0] <= anchor.time_ns < TIME_RANGE_NS[1]:
+        raise DrawingError(f"{name}.time_ns: {anchor.time_ns} is not a time from "
+                           f"{TIME_RANGE_TEXT} UTC")
+    return anchor
 
 
 def _style(raw: dict) -> Style:

@@ -1,6 +1,6 @@
 """The price alerts put together for the runtime: read from the data directory, checked on the
 event thread at every tick, following the trader's drawings, published as alerts when they
-fire, saved after every change.
+fire, saved after every change (on a thread of their own: `Saver`).
 
 A firing is an `Alert` (rule `price_alert`, severity info) on the event engine: the journal
 keeps it and the Alerts dock shows it, with a sound and a tray message. Alerts that could not
@@ -40,14 +40,21 @@ def build_price_alerts(kernel: Kernel, paths: DataPaths, trading: Trading,
     """The alerts, checking ticks from now on; and the alerts to raise about them at start
     (a file that could not be read)."""
     path = paths.price_alerts_file
-    alerts, problem = price_alert_file.read(path)
+    refused = ""
+    try:
+        alerts, problem = price_alert_file.read(path)
+    except price_alert_file.NewerFormat as exc:
+        alerts, problem = [], str(exc)
+        refused = (f"the price alerts file ({path.name}) is of a newer version of the "
+                   f"terminal: no alert can be set or changed until it is dealt with")
     startup = [Alert(datetime.now(CHINA_TZ), SEVERE, PROBLEM_RULE, "", problem)] if problem \
         else []
     engine = kernel.event_engine
+    saver = Saver(path, engine)
     book = PriceAlerts(alerts, pricetick=functools.partial(pricetick, trading),
-                       save=Saver(path, engine),
+                       save=saver, close=saver.close,
                        on_fire=functools.partial(publish, engine, trading),
-                       last_price=functools.partial(last_price, trading))
+                       last_price=functools.partial(last_price, trading), refused=refused)
     engine.register(EVENT_TICK, lambda event: book.on_tick(event.data))
     for vt_symbol in {alert.vt_symbol for alert in alerts if alert.drawing is not None}:
         book.follow(vt_symbol, drawings.book(vt_symbol))   # changed while the terminal was off
@@ -92,25 +99,78 @@ def publish(engine, trading: Trading, alert: PriceAlert, line: float, price: flo
 
 
 class Saver:
-    """Writes the alerts' file; a write that fails is a severe alert, once until one works
-    again (the alerts are still watched, and written with the next change)."""
+    """Writes the alerts' file on a thread of its own, so that a firing never waits for the
+    disk on the event thread (nor a change on the GUI thread). Each change hands over the
+    whole list and only the newest is kept: the writer writes the latest it has, and the
+    changes made while it writes are written together next. A write that fails is a severe
+    alert, once until one works again (the alerts are still watched, and written with the
+    next change). `close` returns once the last list handed over is on disk (or said to have
+    failed); a change after it is written at once, on the caller's thread."""
 
-    def __init__(self, path, engine) -> None:
+    def __init__(self, path, engine, write=None) -> None:
         self.path = path
         self.engine = engine
         self.failing = False
-        self._lock = threading.Lock()
+        self._write = write or price_alert_file.write
+        self._pending: list[PriceAlert] | None = None
+        self._writing = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._cond = threading.Condition()
 
     def __call__(self, alerts: list[PriceAlert]) -> None:
-        with self._lock:
-            try:
-                price_alert_file.write(self.path, alerts)
-            except OSError as exc:
-                if not self.failing:
-                    self.failing = True
-                    self.engine.put(Event(EVENT_ALERT, Alert(
-                        datetime.now(CHINA_TZ), SEVERE, PROBLEM_RULE, "",
-                        f"The price alerts could not be saved to {self.path.name} ({exc}): "
-                        f"they are watched now, but a restart would lose the changes.")))
+        with self._cond:
+            if not self._closed:
+                self._pending = alerts
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, daemon=True,
+                                                    name="price-alerts-saver")
+                    self._thread.start()
+                self._cond.notify_all()
                 return
-            self.failing = False
+        self._save(alerts)                  # closed: nobody else would write it
+
+    def flush(self) -> None:
+        """Wait until the last list handed over is written (or failed)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending is None and not self._writing)
+
+    def close(self) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending is None and not self._writing)
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None or self._closed)
+                if self._pending is None:
+                    return                  # closed, everything written
+                alerts, self._pending, self._writing = self._pending, None, True
+            try:
+                self._save(alerts)
+            finally:
+                with self._cond:
+                    self._writing = False
+                    self._cond.notify_all()
+
+    def _save(self, alerts: list[PriceAlert]) -> None:
+        try:
+            self._write(self.path, alerts)
+        except OSError as exc:
+            log.error("the price alerts could not be saved to %s: %s", self.path, exc)
+            if not self.failing:
+                self.failing = True
+                self.engine.put(Event(EVENT_ALERT, Alert(
+                    datetime.now(CHINA_TZ), SEVERE, PROBLEM_RULE, "",
+                    f"The price alerts could not be saved to {self.path.name} ({exc}): "
+                    f"they are watched now, but a restart would lose the changes.")))
+            return
+        except Exception:   # a bug in writing never kills the writer: logged, said
+            log.exception("saving the price alerts failed")
+            return
+        self.failing = False

@@ -100,6 +100,7 @@ class Runtime:
         self.catalog.close()              # plugin checks under way are killed
         self.connections.close()
         self.kernel.close()
+        self.price_alerts.close()         # the last firing's state written before we go
         if self.recorder is not None:
             self.recorder.stop()
         self.journal.close()

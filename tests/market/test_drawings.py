@@ -75,6 +75,19 @@ def test_a_newer_versions_fields_are_kept():
     assert drawing.moved(MINUTE, 1.0).to_dict()["alert_colour"] == {"r": 1}
 
 
+@pytest.mark.parametrize("time_ns", [10**320, -1, 0, 631_151_999_999_999_999,
+                                     4_102_444_800 * 10**9],
+                         ids=["1e320", "-1", "1970", "1989", "2100"])
+def test_an_anchor_read_at_an_absurd_time_is_refused_naming_it(time_ns):
+    raw = new_drawing("trend", anchors(2)).to_dict()
+    raw["anchors"][1]["time_ns"] = time_ns
+    with pytest.raises(DrawingError, match=r"^anchors\[1\]\.time_ns: .* is not a time from "
+                                           r"1990-01-01 to 2100-01-01 UTC"):
+        Drawing.from_dict(raw)
+    raw["anchors"][1]["time_ns"] = 4_102_444_800 * 10**9 - 1      # the last one taken
+    assert Drawing.from_dict(raw).anchors[1].time_ns == 4_102_444_800 * 10**9 - 1
+
+
 def test_moved_and_with_anchor():
     trend = new_drawing("trend", anchors(2))
     moved = trend.moved(5 * MINUTE, -2.5)

@@ -12,7 +12,7 @@ from vnpy.trader.object import TickData
 
 from terminal.core.timezone import CHINA_TZ
 from terminal.market import price_alert_file
-from terminal.market.alert_book import PriceAlerts
+from terminal.market.alert_book import ChangedMeanwhile, PriceAlerts
 from terminal.market.drawings import Anchor, DrawingBook, new_drawing
 from terminal.market.price_alerts import (CROSS_DOWN, CROSS_UP, FIRED, LINE_DELETED, TOUCH,
                                           PriceAlert, PriceAlertError, new_alert, time_ns)
@@ -174,11 +174,83 @@ def test_a_line_rising_through_a_still_price_is_the_price_crossing_it_down():
     assert feed(3603, at=MONDAY + timedelta(minutes=3, seconds=1)) == [(down.id, 3603, 3603)]
 
 
+def test_a_once_touch_on_a_moving_line_fires_once_when_line_and_price_both_pass():
+    # the line passes the last price (3610 -> the line from 3605 to 3625) and the price
+    # jumps past the line's new place at the same tick: one firing, not two
+    alert = new_alert(RB, TOUCH, drawing=trend(3600, 3610))
+    feed = Feed([alert])
+    assert feed(3610, at=MONDAY + timedelta(minutes=5, seconds=30)) == []    # line 3605
+    assert feed(3630, at=MONDAY + timedelta(minutes=25, seconds=1)) == [
+        (alert.id, 3625.0, 3630.0)]
+    assert feed.book.get(alert.id).fired_count == 1
+
+
+def test_time_going_back_prices_the_lines_for_it_and_infers_no_crossing_across_the_jump():
+    line = trend(3600, 3610)
+    up = new_alert(RB, CROSS_UP, drawing=line)
+    down = new_alert(RB, CROSS_DOWN, drawing=line)
+    feed = Feed([up, down])
+    feed(3650, at=MONDAY + timedelta(minutes=40, seconds=5))        # line 3640, price above
+    assert feed.book.line_now(up.id) == 3640
+    # a replay sought back to 09:05: the line is where it was then, and the price now below
+    # it is no crossing down (the price before the jump was of another time)
+    assert feed(3601, at=MONDAY + timedelta(minutes=5, seconds=5)) == []
+    assert feed.book.line_now(up.id) == 3605
+    assert feed(3606, at=MONDAY + timedelta(minutes=5, seconds=6)) == [(up.id, 3605, 3606)]
+    # and forward again: the line, priced for 09:50, rose through the still price
+    assert feed(3606, at=MONDAY + timedelta(minutes=50)) == [(down.id, 3650, 3606)]
+
+
+def test_a_level_alert_infers_no_crossing_across_a_jump_back_in_time():
+    alert = level(3650, CROSS_UP)
+    feed = Feed([alert])
+    feed(3600, at=MONDAY + timedelta(minutes=30))
+    assert feed(3660, at=MONDAY + timedelta(minutes=10)) == []
+    assert feed(3640, 3650) == [(alert.id, 3650, 3650)]
+
+
 def test_a_trend_segment_is_watched_only_over_its_span():
     alert = new_alert(RB, TOUCH, drawing=trend(3600, 3610, "trend"))
     feed = Feed([alert])
     assert feed(3620, 3600, at=MONDAY + timedelta(minutes=30)) == []
     assert feed.book.line_now(alert.id) is None
+
+
+def test_an_edit_made_from_a_copy_older_than_a_firing_is_refused_and_says_so():
+    alert = level(3650, CROSS_UP)
+    feed = Feed([alert])
+    copy = feed.book.get(alert.id)                    # the dialog opens with this copy
+    feed(3600, 3655)                                  # ... and the alert fires meanwhile
+    fired = feed.book.get(alert.id)
+    with pytest.raises(ChangedMeanwhile, match=r"changed meanwhile: it fired at 09:00:02 "
+                                               r"\(last 3,655\)") as refused:
+        feed.book.replace(copy.edited(note="typed", enabled=True), based_on=copy)
+    assert refused.value.current == fired
+    assert feed.book.get(alert.id) == fired           # fired_* kept, not enabled again
+    assert (fired.enabled, fired.reason, fired.fired_count) == (False, FIRED, 1)
+    feed.book.replace(fired.edited(note="typed"), based_on=fired)   # from the new copy: kept
+    assert feed.book.get(alert.id).note == "typed"
+    with pytest.raises(ChangedMeanwhile, match="it was changed"):
+        feed.book.replace(fired.edited(note="again"), based_on=fired)
+
+
+def test_a_line_that_cannot_be_priced_disables_its_alert_once_and_the_others_go_on():
+    absurd = new_drawing("ray", [Anchor(time_ns(MONDAY), 3600.0), Anchor(10**320, 3610.0)])
+    broken = new_alert(RB, TOUCH, drawing=absurd)
+    fine = level(3650, CROSS_UP)
+    saved = []
+    feed = Feed([broken, fine], save=saved.append)
+    assert feed(3600, 3655) == [(fine.id, 3650, 3655)]          # no error: the level fired
+    kept = feed.book.get(broken.id)
+    assert kept.enabled is False
+    assert kept.reason.startswith("its line cannot be priced (OverflowError")
+    assert saved[-1] == feed.book.alerts()                         # saved disabled...
+    before = len(saved)
+    assert feed(3600, 3700) == [] and len(saved) == before          # ...once, not each tick
+    # enabled again by the trader: priced at the next tick, disabled again, nothing raised
+    feed.book.set_enabled(broken.id, True)
+    assert feed(3601) == []
+    assert feed.book.get(broken.id).reason.startswith("its line cannot be priced")
 
 
 def test_alerts_follow_their_drawing_and_a_deleted_one_disables_them():
@@ -258,9 +330,17 @@ def test_a_damaged_file_is_kept_aside_and_said(tmp_path):
 def test_a_newer_format_is_not_read_nor_overwritten(tmp_path):
     path = tmp_path / "price_alerts.json"
     path.write_text(json.dumps({"format": 2, "alerts": []}), encoding="utf-8")
-    alerts, problem = price_alert_file.read(path)
-    assert alerts == [] and "newer version" in problem
-    assert len(list(tmp_path.glob("price_alerts.json.broken-*"))) == 1
+    with pytest.raises(price_alert_file.NewerFormat, match="newer version") as refused:
+        price_alert_file.read(path)
+    assert "format 2, this version reads 1" in str(refused.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["price_alerts.json"]   # left where it is
+
+
+def test_a_refused_book_takes_no_change_and_says_why():
+    book = PriceAlerts(refused="the file is of a newer version")
+    with pytest.raises(PriceAlertError, match="the file is of a newer version"):
+        book.add(level(3650, CROSS_UP))
+    assert book.alerts() == []
 
 
 def test_the_readable_entries_are_kept_and_the_others_named(tmp_path):

@@ -135,6 +135,30 @@ def test_an_unreadable_alerts_file_is_a_severe_startup_alert(data_dir):
         runtime.close()
 
 
+def test_a_newer_alerts_file_is_not_read_nor_written_over_and_every_change_is_refused(
+        data_dir):
+    from terminal.market.price_alerts import PriceAlertError
+
+    data = paths.prepare(data_dir)
+    newer = '{"format": 2, "alerts": [{"id": "a", "kind": "of the future"}]}'
+    data.price_alerts_file.write_text(newer, encoding="utf-8")
+    runtime = build(data_dir)
+    try:
+        assert len(runtime.price_alerts) == 0
+        [problem] = [a for a in runtime.startup_problems if a.rule == "price_alerts"]
+        assert problem.severity == SEVERE
+        assert "saved by a newer version of the terminal (format 2" in problem.message
+        assert "none can be set or changed here" in problem.message
+        with pytest.raises(PriceAlertError, match="newer version of the terminal: no alert "
+                                                  "can be set or changed"):
+            runtime.price_alerts.add(new_alert(RB, CROSS_UP, level=3650.0))
+        runtime.drawings.book(RB).add(new_drawing("hline", [Anchor(T0, 3650.0)]))
+    finally:
+        runtime.close()
+    assert data.price_alerts_file.read_text(encoding="utf-8") == newer
+    assert list(data.root.glob("price_alerts.json.broken-*")) == []
+
+
 def test_alerts_follow_the_runtimes_drawings_even_across_a_restart(data_dir):
     line = new_drawing("hline", [Anchor(T0, 3650.0)])
     runtime = build(data_dir)
@@ -156,3 +180,136 @@ def test_alerts_follow_the_runtimes_drawings_even_across_a_restart(data_dir):
         assert (kept.enabled, kept.reason) == (False, LINE_DELETED)
     finally:
         runtime.close()
+
+
+class Gate:
+    """A write that waits until the test opens the gate; the lists written, in order."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.open = threading.Event()
+        self.started = threading.Event()
+        self.written: list[list] = []
+
+    def __call__(self, path, alerts) -> None:
+        self.started.set()
+        assert self.open.wait(30), "the gate was never opened"
+        self.written.append(alerts)
+
+
+class Tick:
+    def __init__(self, price, minute=1):
+        self.vt_symbol, self.last_price = RB, price
+        self.datetime = datetime(2026, 11, 20, 9, minute, tzinfo=CHINA_TZ)
+
+
+def test_a_slow_save_never_holds_up_the_tick_and_changes_made_meanwhile_are_written_once(
+        tmp_path):
+    import threading
+
+    from terminal.market.alert_book import PriceAlerts
+    from terminal.system.price_alert_wiring import Saver
+
+    gate = Gate()
+    saver = Saver(tmp_path / "price_alerts.json", engine=None, write=gate)
+    book = PriceAlerts(save=saver, close=saver.close)
+    every = new_alert(RB, TOUCH, level=3700.0, once=False, rearm=1.0)
+    book.add(every)                         # the writer takes it and waits at the gate
+    assert gate.started.wait(10)
+    done = threading.Event()
+
+    def flap():                             # on "the event thread": one tick each way
+        for swing in range(10):
+            book.on_tick(Tick(3690.0 if swing % 2 else 3700.0))
+        done.set()
+    threading.Thread(target=flap, daemon=True).start()
+    assert done.wait(10), "the ticks waited for the disk"
+    assert book.get(every.id).fired_count == 5
+    assert gate.written == []
+    gate.open.set()
+    book.close()
+    # the first list, then only the newest of the twenty changes made while it was written
+    assert [len(alerts) for alerts in gate.written] == [1, 1]
+    assert gate.written[-1] == book.alerts()
+    assert gate.written[-1][0].fired_count == 5
+
+
+def test_close_returns_once_the_last_change_is_written(tmp_path):
+    import threading
+
+    from terminal.market.alert_book import PriceAlerts
+    from terminal.system.price_alert_wiring import Saver
+
+    gate = Gate()
+    saver = Saver(tmp_path / "price_alerts.json", engine=None, write=gate)
+    book = PriceAlerts(save=saver, close=saver.close)
+    book.add(new_alert(RB, TOUCH, level=3700.0))
+    assert gate.started.wait(10)
+    book.add(new_alert(RB, CROSS_UP, level=3800.0))
+    closing = threading.Thread(target=book.close, daemon=True)
+    closing.start()
+    closing.join(0.2)
+    assert closing.is_alive(), "close returned before the last change was written"
+    gate.open.set()
+    closing.join(10)
+    assert not closing.is_alive()
+    assert gate.written[-1] == book.alerts()
+    book.add(new_alert(RB, TOUCH, level=3900.0))   # after close: written at once
+    assert gate.written[-1] == book.alerts()
+
+
+def test_the_runtime_writes_the_last_change_before_close_returns(data_dir, monkeypatch):
+    import threading
+
+    from terminal.market import price_alert_file
+
+    gate = Gate()
+    real = price_alert_file.write
+
+    def slow(path, alerts):            # the writer is still busy when close is called
+        gate(path, alerts)
+        real(path, alerts)
+    monkeypatch.setattr(price_alert_file, "write", slow)
+    runtime = build(data_dir)
+    try:
+        for level in (3650.0, 3660.0, 3670.0):
+            runtime.price_alerts.add(new_alert(RB, CROSS_UP, level=level))
+        kept = runtime.price_alerts.alerts()
+        assert gate.started.wait(10)
+    finally:
+        # opened a second after close began: a close that does not wait is over by then
+        threading.Timer(1.0, gate.open.set).start()
+        runtime.close()
+    assert price_alert_file.read(paths.prepare(data_dir).price_alerts_file) == (kept, "")
+
+
+def test_a_failing_save_is_one_severe_alert_until_a_save_works(tmp_path):
+    from terminal.market.alert_book import PriceAlerts
+    from terminal.system.price_alert_wiring import Saver
+
+    class Engine:
+        def __init__(self):
+            self.said = []
+
+        def put(self, event):
+            self.said.append(event.data)
+
+    full = [True]
+
+    def write(path, alerts):
+        if full[0]:
+            raise OSError("disk full")
+    engine = Engine()
+    saver = Saver(tmp_path / "price_alerts.json", engine, write=write)
+    book = PriceAlerts(save=saver, close=saver.flush)
+    for level in (3700.0, 3800.0):
+        book.add(new_alert(RB, TOUCH, level=level))
+        book.close()
+    assert [(a.severity, a.rule) for a in engine.said] == [(SEVERE, "price_alerts")]
+    assert "disk full" in engine.said[0].message
+    full[0] = False
+    book.add(new_alert(RB, TOUCH, level=3900.0))
+    book.close()
+    assert not saver.failing
+    saver.close()

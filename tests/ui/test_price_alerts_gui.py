@@ -108,6 +108,31 @@ def test_the_dock_edits_disables_and_deletes(qtbot, terminal):
     assert dock.model.record(0).id == first.id
 
 
+def test_an_alert_that_fires_while_its_dialog_is_open_is_not_overwritten(qtbot, terminal):
+    runtime, window = terminal
+    book = runtime.price_alerts
+    alert = new_alert(RB, CROSS_UP, level=3650.0)
+    book.add(alert)
+    dock = window.widget("price_alerts")
+    qtbot.waitUntil(lambda: dock.model.rowCount() == 1, timeout=WAIT)
+    dialog = dock.edit(dock.model.find(alert.id))
+    dialog.note_edit.setText("typed while it fired")
+    tick(runtime, 3600.0)
+    tick(runtime, 3655.0)                              # fires: disabled, marked fired
+    fired = book.get(alert.id)
+    assert (fired.enabled, fired.reason, fired.fired_count) == (False, FIRED, 1)
+    dialog.accept()
+    assert dialog.isVisible()
+    assert dialog.error_label.text().startswith("changed meanwhile: it fired at ")
+    assert book.get(alert.id) == fired
+    assert not dialog.enabled_box.isChecked() and dialog.note_edit.text() == ""
+    dialog.note_edit.setText("seen")                   # changed again, from what it is now
+    dialog.accept()
+    assert not dialog.isVisible()
+    kept = book.get(alert.id)
+    assert (kept.note, kept.fired_count, kept.fired_price) == ("seen", 1, 3655.0)
+
+
 def test_charts_show_level_lines_and_bells_on_lines_with_alerts(qtbot, terminal):
     runtime, window = terminal
     chart = window.chart_docks.open(RB)

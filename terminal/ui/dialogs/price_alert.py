@@ -4,7 +4,8 @@ line drawing (the chart's "Add alert…"), or an alert edited from the Price ale
 The dialog shows the level (or the line it watches and its price now), the condition, once or
 every time with its re-arm distance, a note and, when editing, whether it is enabled. OK builds
 the alert through the model's own checks: a value it refuses is named under the fields and the
-dialog stays open, so nothing half-made is kept.
+dialog stays open, so nothing half-made is kept. An alert that fired (or was changed) while its
+dialog was open is not overwritten: the dialog says so and shows it as it is now.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFormLayout, QLabel, QLineEdit, QWidget)
 
-from terminal.market.alert_book import PriceAlerts
+from terminal.market.alert_book import ChangedMeanwhile, PriceAlerts
 from terminal.market.drawings import Drawing
 from terminal.market.price_alerts import (CONDITION_LABELS, CROSS_DOWN, CROSS_UP, KIND_LABELS,
                                           LINE_KINDS, MAX_NOTE, TOUCH, PriceAlert,
@@ -104,6 +105,18 @@ class PriceAlertDialog(QDialog):
         form.addRow(buttons)
         self.buttons = buttons
 
+    def reload(self, current: PriceAlert) -> None:
+        """The fields as the alert is now (it changed since the dialog opened)."""
+        self.existing = current
+        if self.level_box is not None:
+            self.level_box.setValue(current.level)
+        self.condition_box.setCurrentIndex(self.condition_box.findData(current.condition))
+        self.frequency_box.setCurrentText(ONCE if current.once else EVERY)
+        if not current.once:
+            self.rearm_box.setValue(current.rearm)
+        self.note_edit.setText(current.note)
+        self.enabled_box.setChecked(current.enabled)
+
     @property
     def _digits(self) -> int:
         return decimals_for(self.tick) if self.tick >= 1e-4 else 6
@@ -126,12 +139,16 @@ class PriceAlertDialog(QDialog):
                 if self.level_box is not None:
                     fields["level"] = self.level_box.value()
                 alert = self.existing.edited(**fields, enabled=self.enabled_box.isChecked())
-                self.alerts.replace(alert)
+                self.alerts.replace(alert, based_on=self.existing)
             else:
                 level = self.level_box.value() if self.level_box is not None else 0.0
                 alert = new_alert(self.vt_symbol, level=level, drawing=self.drawing,
                                   created_ns=time.time_ns(), **fields)
                 self.alerts.add(alert)
+        except ChangedMeanwhile as exc:       # it fired while the dialog was open
+            self.reload(exc.current)
+            self.error_label.setText(str(exc))
+            return
         except (PriceAlertError, ValueError) as exc:
             self.error_label.setText(str(exc))
             return
