@@ -44,7 +44,9 @@ if TYPE_CHECKING:  # imported when first used: the window paints sooner without 
 
 log = logging.getLogger(__name__)
 
-SETTLE_IMPORTS = ("sqlite_utils", "pandas")
+# pyqtgraph (0.4 s) for the first start's chart, opened once settled: imported on the GUI
+# thread it stalled the window just after it showed.
+SETTLE_IMPORTS = ("sqlite_utils", "pandas", "pyqtgraph")
 SETTLE_POLL_MS = 20
 
 
