@@ -220,10 +220,25 @@ class MinuteTape:
     def __init__(self) -> None:
         self._bars: dict[str, list[list[float]]] = {}  # [minute number, o, h, l, c, volume, oi]
         self._volume: dict[str, float] = {}
+        # The minute of the last quote: its start, its end and its number. One clock stamps
+        # every contract's quotes, so most quotes fall in it, and comparing two times of one
+        # zone costs a tenth of `to_ns` (3 us, a fifth of a quote's cost on the exchange
+        # thread).
+        self._span: tuple[datetime, datetime, int] | None = None
+
+    def _new_minute(self, moment: datetime) -> int:
+        minute = to_ns(moment) // NS_PER_MINUTE
+        start = moment.replace(second=0, microsecond=0)    # zones of whole-minute offsets
+        self._span = (start, start + timedelta(minutes=1), minute)
+        return minute
 
     def add(self, vt_symbol: str, moment: datetime, price: float, volume: float,
             interest: float) -> None:
-        minute = to_ns(moment) // NS_PER_MINUTE
+        span = self._span
+        if span is not None and span[0].tzinfo is moment.tzinfo and span[0] <= moment < span[1]:
+            minute = span[2]
+        else:
+            minute = self._new_minute(moment)
         bars = self._bars.setdefault(vt_symbol, [])
         traded = volume - self._volume.get(vt_symbol, volume)
         self._volume[vt_symbol] = volume
