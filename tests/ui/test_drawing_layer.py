@@ -250,8 +250,8 @@ def test_hit_tests_only_the_drawings_within_reach(chart, monkeypatch):
     layer.show(book, "1m")
     show(widget, (150, 300), (3600, 3800))
     tested = []
-    near = drawing_layer._near
-    monkeypatch.setattr(drawing_layer, "_near", lambda drawing, *a: tested.append(drawing.kind)
+    near = drawing_layer.near
+    monkeypatch.setattr(drawing_layer, "near", lambda drawing, *a: tested.append(drawing.kind)
                         or near(drawing, *a))
     right, down = layer.pixelWidth() * 30, layer.pixelHeight() * 8
     assert layer.hit(240 + right, 3700.0 - down) == (note.id, None)    # on the note's text

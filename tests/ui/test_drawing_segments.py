@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QRectF
 
 from terminal.market.drawings import Anchor, new_drawing
 from terminal.ui.chart import drawing_segments
-from terminal.ui.chart.drawing_layer import shape_segments
+from terminal.ui.chart.drawing_shapes import shape_segments
 from terminal.ui.chart.drawing_segments import Layout
 
 VIEW = (0.0, 100.0, 3600.0, 3800.0)          # left, right, low, high

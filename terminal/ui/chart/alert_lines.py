@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from terminal.market.alert_book import PriceAlerts
 from terminal.market.drawings import Drawing, DrawingBook
 from terminal.market.price_alerts import LINE_KINDS
-from terminal.ui.chart.drawing_layer import paint_bell
+from terminal.ui.chart.drawing_shapes import paint_bell
 from terminal.ui.colours import WARNING_HEX
 from terminal.ui.dialogs.price_alert import PriceAlertDialog, add_drawing_alert
 from terminal.ui.price_alert_signals import PriceAlertSignals

@@ -1,7 +1,7 @@
 """The line segments of many drawings at once, as numpy rows of x0, y0, x1, y1, and the
 drawing each row belongs to: what the drawing layer strokes in one path per style.
 
-The same shapes as `drawing_layer.shape_segments` draws one drawing at a time (the tools'
+The same shapes as `drawing_shapes.shape_segments` draws one drawing at a time (the tools'
 preview, the selected drawing, hit testing), made kind by kind over arrays of every anchor, so
 a chart of a thousand drawings costs a few numpy calls a frame, not a Python loop per drawing.
 Bounded shapes (trend lines, rectangles, channels, fibs) are made once per mapping of the
