@@ -41,7 +41,15 @@ def main(out: str, window_out: str = "") -> int:
             app.processEvents()
             time.sleep(0.01)
 
-    runtime, window = start(home, show=True)
+    from datetime import datetime
+
+    from terminal.core.timezone import CHINA_TZ
+    from terminal.gateways.sim.clock import ManualClock
+
+    # A fixed moment, and a market that moves only when told: the same picture on any day,
+    # and no live quote crossing the alert's line before it is photographed.
+    runtime, window = start(home, show=True,
+                            sim_clock=ManualClock(datetime(2026, 12, 9, 10, 20, tzinfo=CHINA_TZ)))
     window.resize(1600, 1000)
     chart = window.open_chart(SYMBOL, "5m")
     pump(30, lambda: not chart.loading)
@@ -73,8 +81,14 @@ def main(out: str, window_out: str = "") -> int:
                                        created_ns=int(times[last])))
     chart.profile.set_mode("visible")            # the volume profile of the bars on screen
     chart.chart.show_latest()
-    pump(10, lambda: chart.drawing_layer._bells == {level.id} and chart.profile.visible is not None)
-    pump(1)                      # and painted
+    def drawn() -> bool:
+        return chart.drawing_layer._bells == {level.id} and chart.profile.visible is not None
+
+    pump(10, drawn)
+    if not drawn():
+        print("the bell or the volume profile never came", file=sys.stderr)
+        return 1
+    chart.chart.graphics.repaint()
     chart.chart.graphics.grab().save(out)
     print(json.dumps({"bells": sorted(chart.drawing_layer._bells) == [level.id],
                       "drawings": len(book), "bars": len(series),

@@ -191,6 +191,16 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def store(data_dir):
+    """A market store in the test's data directory (a test module may define its own)."""
+    from terminal.storage.market_store import MarketStore
+
+    market = MarketStore(data_dir / "market")
+    yield market
+    market.close()
+
+
+@pytest.fixture
 def terminal(qtbot, data_dir):
     """The full terminal (engines, simulator, main window) on a temporary data directory.
 

@@ -23,6 +23,12 @@ def round_to_tick(price: float, pricetick: float) -> float:
 
 
 @functools.lru_cache(maxsize=1024)
+def price_decimals(pricetick: float) -> int:
+    """Digits to show a price with: the tick's, or 6 when the tick is unknown (0) or finer
+    than 1e-4 (one rule for the alert texts, their dialog and their dock)."""
+    return decimals_for(pricetick) if pricetick >= 1e-4 else 6
+
+
 def decimals_for(pricetick: float) -> int:
     """Digits needed to show every price on the grid (cached: the simulated exchange asks
     eleven times a quote, thousands of quotes a second, for a few dozen ticks)."""

@@ -27,7 +27,7 @@ from terminal.market import contracts, price_alert_file
 from terminal.market.alert_book import PriceAlerts
 from terminal.market.drawings import Drawings
 from terminal.market.price_alerts import ALERT_RULE, CONDITIONS, KIND_LABELS, PriceAlert
-from terminal.market.prices import decimals_for
+from terminal.market.prices import price_decimals
 from terminal.market.trading import Trading
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def last_price(trading: Trading, vt_symbol: str) -> float | None:
 
 def fired_message(alert: PriceAlert, line: float, price: float, tick: float) -> str:
     """"rb2701.SHFE crossed up 3,650 (trend line), last 3,651: note"."""
-    digits = decimals_for(tick) if tick >= 1e-4 else 4
+    digits = price_decimals(tick)
     text = (f"{alert.vt_symbol} {CONDITIONS[alert.condition]} {line:,.{digits}f} "
             f"({KIND_LABELS[alert.kind]}), last {price:,.{digits}f}")
     return f"{text}: {alert.note}" if alert.note else text

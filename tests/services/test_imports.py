@@ -16,19 +16,11 @@ from terminal.services.imports import (
     spec_from_settings,
 )
 from terminal.storage.csv_import import FileRejected, ImportRejected
-from terminal.storage.market_store import MarketStore
 
 BARS = ("datetime,open,high,low,close,volume\n"
         "2024-01-02 09:00:00,3900,3910,3890,3905,12\n"
         "2024-01-02 09:01:00,3905,3915,3900,3912,7\n"
         "2024-01-02 09:02:00,3912,3920,3911,3918,9\n")
-
-
-@pytest.fixture
-def store(data_dir):
-    market = MarketStore(data_dir / "market")
-    yield market
-    market.close()
 
 
 def write(folder, name: str, text: str = BARS):

@@ -29,13 +29,6 @@ needs_data = pytest.mark.skipif(not (SHARED_DATA / RB_FILE).is_file(),
 
 
 @pytest.fixture
-def store(data_dir):
-    market = MarketStore(data_dir / "market")
-    yield market
-    market.close()
-
-
-@pytest.fixture
 def dock(qtbot, store):
     widget = DataManagerDock(store)
     qtbot.addWidget(widget)

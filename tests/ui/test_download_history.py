@@ -11,18 +11,10 @@ import pytest
 from PySide6.QtCore import QDateTime, QThreadPool
 
 from terminal.core.settings import Settings
-from terminal.storage.market_store import MarketStore
 from terminal.ui.docks.data_manager import DataManagerDock
 from terminal.ui.thread_jobs import ThreadJob
 
 WAIT = 20_000
-
-
-@pytest.fixture
-def store(data_dir):
-    market = MarketStore(data_dir / "market")
-    yield market
-    market.close()
 
 
 @pytest.fixture

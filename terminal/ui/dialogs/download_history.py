@@ -22,6 +22,7 @@ from terminal.market import contracts
 from terminal.services import datafeed, history_download
 from terminal.services.errors import BadInput
 from terminal.storage.market_store import MarketStore, StoreError
+from terminal.ui.colours import ERROR_TEXT_STYLE
 from terminal.ui.thread_jobs import ThreadJob
 
 log = logging.getLogger(__name__)
@@ -190,5 +191,5 @@ class DownloadHistoryDialog(QDialog):
         self.downloaded.emit(None)      # whole requests stored before the failure are kept
 
     def _said(self, text: str, error: bool = False) -> None:
-        self.status.setStyleSheet("color: #c0392b" if error else "")
+        self.status.setStyleSheet(ERROR_TEXT_STYLE if error else "")
         self.status.setText(text)

@@ -20,7 +20,7 @@ from terminal.market.drawings import Drawing
 from terminal.market.price_alerts import (CONDITION_LABELS, CROSS_DOWN, CROSS_UP, KIND_LABELS,
                                           LINE_KINDS, MAX_NOTE, TOUCH, PriceAlert,
                                           PriceAlertError, new_alert)
-from terminal.market.prices import decimals_for, round_to_tick
+from terminal.market.prices import price_decimals, round_to_tick
 from terminal.ui.colours import ERROR_TEXT_STYLE
 
 ONCE, EVERY = "Once", "Every time"
@@ -29,7 +29,7 @@ REARM_TICKS = 10                  # the re-arm distance offered, in ticks
 
 def price_box(tick: float, value: float) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
-    box.setDecimals(decimals_for(tick) if tick >= 1e-4 else 6)
+    box.setDecimals(price_decimals(tick))
     box.setRange(0.0, 1e9)
     box.setSingleStep(tick)
     box.setGroupSeparatorShown(True)
@@ -119,7 +119,7 @@ class PriceAlertDialog(QDialog):
 
     @property
     def _digits(self) -> int:
-        return decimals_for(self.tick) if self.tick >= 1e-4 else 6
+        return price_decimals(self.tick)
 
     def _likely(self, level: float, last: float | None) -> str:
         """Up to a level above the last price, down to one below; touching (either way)

@@ -15,7 +15,7 @@ from terminal.core.timezone import CHINA_TZ
 from terminal.market.alert_book import PriceAlerts
 from terminal.market.price_alerts import (CONDITION_LABELS, FIRED, KIND_LABELS, LINE_DELETED,
                                           PriceAlert)
-from terminal.market.prices import decimals_for
+from terminal.market.prices import price_decimals
 from terminal.ui.colours import MUTED_BRUSH, RUNNING_BRUSH, WARNING_BRUSH
 from terminal.ui.dialogs.confirm import delete_on_yes
 from terminal.ui.dialogs.price_alert import PriceAlertDialog
@@ -53,7 +53,7 @@ class PriceAlertsModel(RecordTableModel):
             if value is None:
                 return ""
             tick = alerts.pricetick(alert.vt_symbol)
-            return f"{value:,.{decimals_for(tick) if tick >= 1e-4 else 6}f}"
+            return f"{value:,.{price_decimals(tick)}f}"
 
         def fired_at(alert: PriceAlert) -> str:
             if not alert.fired_ns:
