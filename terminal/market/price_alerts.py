@@ -36,6 +36,8 @@ from terminal.market.drawings import Drawing, DrawingError, line_price
 ALERT_RULE = "price_alert"                       # the rule of the Alert a firing raises
 LEVEL = "level"
 LINE_KINDS = ("hline", "hray", "trend", "ray", "extended")
+# A symbol's alerts changed (data: its vt_symbol): the views learn it through the event bridge.
+EVENT_PRICE_ALERTS = "ePriceAlerts"
 MOVING_KINDS = ("trend", "ray", "extended")       # their price changes with time
 CROSS_UP, CROSS_DOWN, TOUCH = "cross_up", "cross_down", "touch"
 CONDITIONS = {CROSS_UP: "crossed up", CROSS_DOWN: "crossed down", TOUCH: "touched"}

@@ -26,7 +26,8 @@ from terminal.core.timezone import CHINA_TZ
 from terminal.market import contracts, price_alert_file
 from terminal.market.alert_book import PriceAlerts
 from terminal.market.drawings import Drawings
-from terminal.market.price_alerts import ALERT_RULE, CONDITIONS, KIND_LABELS, PriceAlert
+from terminal.market.price_alerts import (ALERT_RULE, CONDITIONS, EVENT_PRICE_ALERTS, KIND_LABELS,
+                                          PriceAlert)
 from terminal.market.prices import price_decimals
 from terminal.market.trading import Trading
 
@@ -56,6 +57,10 @@ def build_price_alerts(kernel: Kernel, paths: DataPaths, trading: Trading,
                        on_fire=functools.partial(publish, engine, trading),
                        last_price=functools.partial(last_price, trading), refused=refused)
     engine.register(EVENT_TICK, lambda event: book.on_tick(event.data))
+    # A change, from the event thread (a firing) or the GUI (an edit), reaches the views the
+    # way every engine event does: through the bridge, the latest per symbol.
+    book.listen(lambda vt_symbol: engine.put(Event(EVENT_PRICE_ALERTS, vt_symbol)))
+    kernel.bridge.route_latest(EVENT_PRICE_ALERTS, str)
     for vt_symbol in {alert.vt_symbol for alert in alerts if alert.drawing is not None}:
         book.follow(vt_symbol, drawings.book(vt_symbol))   # changed while the terminal was off
     drawings.listen(book.follow)

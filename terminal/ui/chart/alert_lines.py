@@ -15,11 +15,11 @@ from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 
 from terminal.market.alert_book import PriceAlerts
 from terminal.market.drawings import Drawing, DrawingBook
-from terminal.market.price_alerts import LINE_KINDS
+from terminal.core.bridge import Batch
+from terminal.market.price_alerts import EVENT_PRICE_ALERTS, LINE_KINDS
 from terminal.ui.chart.drawing_shapes import paint_bell
 from terminal.ui.colours import WARNING_HEX
 from terminal.ui.dialogs.price_alert import PriceAlertDialog, add_drawing_alert
-from terminal.ui.price_alert_signals import PriceAlertSignals
 
 BELL_INSET = 40            # pixels from the right edge of the pane
 
@@ -71,8 +71,6 @@ class AlertLines:
         self.alerts = alerts
         self.item = AlertLevelsItem()
         chart_dock.chart.price.addItem(self.item, ignoreBounds=True)
-        self.signals = PriceAlertSignals(alerts, chart_dock)
-        self.signals.changed.connect(self._changed)
         chart_dock.title_changed.connect(lambda _title: self.refresh())
         chart_dock.drawing_tools.menu_entries.append(self.menu_entry)
         self.dialog: PriceAlertDialog | None = None
@@ -88,8 +86,9 @@ class AlertLines:
         self.dialog = add_drawing_alert(self.alerts, vt_symbol, drawing, self.chart_dock)
         return self.dialog
 
-    def _changed(self, vt_symbol: str) -> None:
-        if vt_symbol == self.chart_dock.vt_symbol:
+    def apply(self, batch: Batch) -> None:
+        """The chart's symbol's alerts changed (through the event bridge): draw them again."""
+        if self.chart_dock.vt_symbol in batch.routed.get(EVENT_PRICE_ALERTS, ()):
             self.refresh()
 
     def refresh(self) -> None:

@@ -386,6 +386,8 @@ class ChartDock(QWidget):
             self._show_order(order)
         for position in batch.positions.values():
             self._show_position(position)
+        if self.alert_lines is not None:
+            self.alert_lines.apply(batch)
 
     def _draw_live(self) -> None:
         if self.vt_symbol and not self._closed:

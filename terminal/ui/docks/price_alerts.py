@@ -12,8 +12,10 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMenu, QMessageBox, QPushButton, QWidget
 
 from terminal.core.timezone import CHINA_TZ
+from terminal.core.bridge import Batch
 from terminal.market.alert_book import PriceAlerts
-from terminal.market.price_alerts import (CONDITION_LABELS, FIRED, KIND_LABELS, LINE_DELETED,
+from terminal.market.price_alerts import (CONDITION_LABELS, EVENT_PRICE_ALERTS, FIRED, KIND_LABELS,
+                                          LINE_DELETED,
                                           PriceAlert)
 from terminal.market.prices import price_decimals
 from terminal.ui.colours import MUTED_BRUSH, RUNNING_BRUSH, WARNING_BRUSH
@@ -21,7 +23,6 @@ from terminal.ui.dialogs.confirm import delete_on_yes
 from terminal.ui.dialogs.price_alert import PriceAlertDialog
 from terminal.ui.docks.common import STRETCH, lay_out_table, make_table, selected_records
 from terminal.ui.models.table import Column, RecordTableModel
-from terminal.ui.price_alert_signals import PriceAlertSignals
 
 REFRESH_MS = 5_000        # "now at" of sloping lines moves each minute: shown again this often
 
@@ -101,12 +102,15 @@ class PriceAlertsDock(QWidget):
         lay_out_table(self, self.view, STRETCH, self.edit_button, self.toggle_button,
                       self.delete_button)
         self.dialog: PriceAlertDialog | None = None
-        self.signals = PriceAlertSignals(alerts, self)
-        self.signals.changed.connect(lambda _symbol: self.refresh())
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(REFRESH_MS)
         self.refresh()
+
+    def apply(self, batch: Batch) -> None:
+        """Alerts changed (fired, or edited anywhere): the rows again."""
+        if batch.routed.get(EVENT_PRICE_ALERTS):
+            self.refresh()
 
     def refresh(self) -> None:
         """The rows as the alerts are now (a deleted one leaves)."""
