@@ -38,7 +38,7 @@ def alerts_and_ticks(count: int):
     from vnpy.trader.object import TickData
 
     from terminal.core.timezone import CHINA_TZ
-    from terminal.market.price_alerts import time_ns
+    from terminal.core.timezone import to_ns
     from terminal.market.drawings import Anchor, new_drawing
     from terminal.market.price_alerts import CROSS_DOWN, CROSS_UP, TOUCH, new_alert
     from terminal.market.trading_minutes import is_trading_minute
@@ -54,11 +54,11 @@ def alerts_and_ticks(count: int):
         if number < 30:
             own.append(new_alert(SYMBOL, condition, level=price, **every))
             continue
-        anchor = Anchor(time_ns(start), price)
+        anchor = Anchor(to_ns(start), price)
         if number < 40:
             drawing = new_drawing("hline", [anchor])
         else:
-            drawing = new_drawing("ray", [anchor, Anchor(time_ns(start + timedelta(hours=1)),
+            drawing = new_drawing("ray", [anchor, Anchor(to_ns(start + timedelta(hours=1)),
                                                           price + rng.integers(-20, 20))])
         own.append(new_alert(SYMBOL, condition, drawing=drawing, **every))
     others = [new_alert(f"x{n:02d}2701.SHFE", conditions[i % 3], level=1000.0 + 10 * i)
@@ -66,7 +66,7 @@ def alerts_and_ticks(count: int):
     ticks, moment, price = [], start, 3650.0
     while len(ticks) < count:
         moment += timedelta(milliseconds=500)
-        if not is_trading_minute(SYMBOL, time_ns(moment)):
+        if not is_trading_minute(SYMBOL, to_ns(moment)):
             continue
         price += float(rng.choice((-1.0, 0.0, 1.0)))
         ticks.append(TickData("SIM", "rb2701", Exchange.SHFE, moment, last_price=price))
@@ -82,10 +82,10 @@ class PlainLoop:
     def __init__(self, alerts, tick: float) -> None:
         from functools import partial
 
-        from terminal.market.price_alerts import CROSS_DOWN, CROSS_UP, time_ns
+        from terminal.market.price_alerts import CROSS_DOWN, CROSS_UP
         from terminal.market.trading_minutes import trading_minutes_between
 
-        self.up, self.down, self.time_ns = CROSS_UP, CROSS_DOWN, time_ns
+        self.up, self.down, self.time_ns = CROSS_UP, CROSS_DOWN
 
         self.by_symbol: dict[str, list] = {}
         for alert in alerts:
@@ -103,7 +103,7 @@ class PlainLoop:
         now = round(tick.last_price / self.tick)
         before = self.last.get(tick.vt_symbol)
         self.last[tick.vt_symbol] = now
-        moment = self.time_ns(tick.datetime)
+        moment = self.to_ns(tick.datetime)
         minutes = self.minutes[tick.vt_symbol]
         for alert in alerts:
             price = alert.line_at(moment - moment % 60_000_000_000, minutes)

@@ -26,8 +26,8 @@ from functools import partial
 from terminal.core.timezone import CHINA_TZ
 from terminal.market.alert_watch import AlertWatch
 from terminal.market.drawings import DrawingBook
-from terminal.market.price_alerts import (LINE_DELETED, PriceAlert, PriceAlertError,
-                                          time_ns)
+from terminal.core.timezone import to_ns
+from terminal.market.price_alerts import LINE_DELETED, PriceAlert, PriceAlertError
 from terminal.market.trading_minutes import trading_minutes_between
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ class PriceAlerts:
     def _apply(self, watch: AlertWatch, vt_symbol: str, events, price: float,
                when: datetime) -> list[tuple[PriceAlert, float]]:
         fired, changed = [], []
-        moment = time_ns(when)
+        moment = to_ns(when)
         for alert_id, line in events:
             alert = self._alerts[alert_id]
             if not alert.enabled:

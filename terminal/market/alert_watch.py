@@ -22,7 +22,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from terminal.market.price_alerts import CROSS_DOWN, CROSS_UP, TOUCH, PriceAlert, time_ns
+from terminal.core.timezone import to_ns
+from terminal.market.price_alerts import CROSS_DOWN, CROSS_UP, TOUCH, PriceAlert
 
 NS_PER_MINUTE = 60_000_000_000
 UP, DOWN, AT = 1, -1, 0           # which way the price went relative to a line
@@ -106,7 +107,7 @@ class AlertWatch:
         # China time is a whole number of hours from UTC: its minutes are UTC's
         self.minute_start = when.replace(second=0, microsecond=0)
         self.refresh_at = self.minute_start + timedelta(minutes=1)
-        moment = time_ns(when)
+        moment = to_ns(when)
         if self.timed:
             return self.refresh(moment)
         self.minute_ns = moment - moment % NS_PER_MINUTE   # where lines added later start

@@ -27,10 +27,8 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from terminal.core.timezone import CHINA_TZ
 from terminal.market.drawings import Drawing, DrawingError, line_price
 
 ALERT_RULE = "price_alert"                       # the rule of the Alert a firing raises
@@ -48,17 +46,10 @@ FIRED = "fired"                                  # why a once alert is disabled
 LINE_DELETED = "its line was deleted"            # why a drawing's alert is disabled
 MAX_NOTE = 300
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _FIELDS = ("id", "vt_symbol", "condition", "level", "drawing", "once", "rearm", "enabled",
            "note", "created_ns", "fired_ns", "fired_price", "fired_count", "armed", "reason")
 
-
-def time_ns(moment: datetime) -> int:
-    """UTC epoch ns of a tick's time (a naive one is China time)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CHINA_TZ)
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 class PriceAlertError(ValueError):

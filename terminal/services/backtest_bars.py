@@ -22,7 +22,8 @@ from terminal.backtest.optimisation.evaluation import SharedBars, load_shared_ba
 from terminal.core.paths import DataPaths
 from terminal.market.resample import ResampleError, resample, shortest_source
 from terminal.services.errors import BadInput
-from terminal.storage.market_store import BAR_FIELDS, MarketStore, StoreError, from_ns, to_ns
+from terminal.storage.market_store import BAR_FIELDS, MarketStore, StoreError, from_ns
+from terminal.core.timezone import to_ns
 
 
 @dataclass

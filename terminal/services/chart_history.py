@@ -25,7 +25,8 @@ from terminal.core.timezone import CHINA_TZ
 from terminal.gateways.sim import SimGateway
 from terminal.market.resample import resample, shortest_source
 from terminal.services.errors import BadInput
-from terminal.storage.market_store import BAR_FIELDS, MarketStore, to_ns
+from terminal.storage.market_store import BAR_FIELDS, MarketStore
+from terminal.core.timezone import to_ns
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from terminal.gateways.sim import SimGateway
 from terminal.gateways.sim.history import MinuteTape, SimStart, bars_of, history
 from terminal.market import contracts
 from terminal.services.errors import BadInput
-from terminal.storage.market_store import MARKET, MarketStore, to_ns
+from terminal.storage.market_store import MARKET, MarketStore
+from terminal.core.timezone import to_ns
 
 SOURCES = ("sim", "gateway", "datafeed")
 INTERVALS = {"1m": Interval.MINUTE, "1h": Interval.HOUR, "d": Interval.DAILY}

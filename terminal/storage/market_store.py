@@ -51,7 +51,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import partial
 from itertools import repeat
 from operator import add, attrgetter, sub
@@ -63,7 +63,7 @@ import pyarrow as pa
 from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData, TickData
 
-from terminal.core.timezone import CHINA_TZ
+from terminal.core.timezone import CHINA_TZ, to_ns
 from terminal.storage.catalogue import Catalogue, CatalogueError, PartRecord, SeriesRow
 from terminal.storage.catalogue_repair import (SeriesFolder, open_checked, rebuild_catalogue,
                                                series_folder_path, series_folders)
@@ -72,7 +72,6 @@ from terminal.storage.parts import (DamagedPartError, StoreError, footer_rows, n
 
 log = logging.getLogger(__name__)
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_PARTS = 32
 TICK_INTERVAL = "tick"
 SOURCE_FILE = "source"      # in a series folder: where its data came from, when not the market
@@ -104,13 +103,6 @@ class SeriesInfo:
     @property
     def simulated(self) -> bool:
         return self.source == "sim"
-
-
-def to_ns(moment: datetime, naive_tz: ZoneInfo = CHINA_TZ) -> int:
-    """Nanoseconds since the epoch; a naive time is taken as `naive_tz` (China local)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=naive_tz)
-    return (moment - EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def from_ns(values: np.ndarray, tz: ZoneInfo) -> list[datetime]:

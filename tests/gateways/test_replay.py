@@ -15,7 +15,8 @@ from terminal.gateways.sim import replay
 from terminal.gateways.sim.replay import NS, ReplayError, ReplayFeed
 from terminal.market import contracts
 from terminal.storage.csv_import import import_file
-from terminal.storage.market_store import CHINA_TZ, MarketStore, to_ns
+from terminal.storage.market_store import CHINA_TZ, MarketStore
+from terminal.core.timezone import to_ns
 from tests.helpers import SHARED_DATA
 
 from tests.helpers import drained, request, simulator

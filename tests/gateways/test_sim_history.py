@@ -19,7 +19,8 @@ from terminal.gateways.sim.history import (HISTORY_DAYS, NIGHTS_CLOSED, contract
                                            simulated_columns, trading_minutes)
 from terminal.market import contracts, sessions
 from terminal.market.prices import is_on_tick
-from terminal.storage.market_store import from_ns, to_ns
+from terminal.storage.market_store import from_ns
+from terminal.core.timezone import to_ns
 
 from tests.helpers import drained
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from terminal.core.timezone import CHINA_TZ
 from terminal.gateways.sim.history import MinuteTape, NS_PER_MINUTE
-from terminal.storage.market_store import to_ns
+from terminal.core.timezone import to_ns
 
 SYMBOL = "rb2701.SHFE"
 TEN = datetime(2026, 12, 9, 10, 0, tzinfo=CHINA_TZ)

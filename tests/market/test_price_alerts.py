@@ -10,12 +10,12 @@ import pytest
 from vnpy.trader.constant import Exchange
 from vnpy.trader.object import TickData
 
-from terminal.core.timezone import CHINA_TZ
+from terminal.core.timezone import CHINA_TZ, to_ns
 from terminal.market import price_alert_file
 from terminal.market.alert_book import ChangedMeanwhile, PriceAlerts
 from terminal.market.drawings import Anchor, DrawingBook, new_drawing
 from terminal.market.price_alerts import (CROSS_DOWN, CROSS_UP, FIRED, LINE_DELETED, TOUCH,
-                                          PriceAlert, PriceAlertError, new_alert, time_ns)
+                                          PriceAlert, PriceAlertError, new_alert)
 
 RB = "rb2701.SHFE"
 MONDAY = datetime(2026, 11, 16, 9, 0, tzinfo=CHINA_TZ)
@@ -59,7 +59,7 @@ def test_crossing_up_fires_once_when_the_price_reaches_the_level_from_below():
     assert feed(3640, 3660) == []                       # once: done
     kept = feed.book.get(alert.id)
     assert (kept.enabled, kept.reason, kept.fired_count) == (False, FIRED, 1)
-    assert kept.fired_price == 3650.0 and kept.fired_ns == time_ns(feed.now - timedelta(seconds=2))
+    assert kept.fired_price == 3650.0 and kept.fired_ns == to_ns(feed.now - timedelta(seconds=2))
 
 
 def test_crossing_up_is_not_a_fall_and_not_a_start_above():
@@ -147,8 +147,8 @@ def test_many_alerts_fire_together_in_their_conditions():
 
 
 def trend(first_price: float, second_price: float, kind: str = "ray"):
-    return new_drawing(kind, [Anchor(time_ns(MONDAY), first_price),
-                              Anchor(time_ns(MONDAY + timedelta(minutes=10)), second_price)])
+    return new_drawing(kind, [Anchor(to_ns(MONDAY), first_price),
+                              Anchor(to_ns(MONDAY + timedelta(minutes=10)), second_price)])
 
 
 def test_a_ray_is_priced_in_trading_minutes_and_moves_each_minute():
@@ -235,7 +235,7 @@ def test_an_edit_made_from_a_copy_older_than_a_firing_is_refused_and_says_so():
 
 
 def test_a_line_that_cannot_be_priced_disables_its_alert_once_and_the_others_go_on():
-    absurd = new_drawing("ray", [Anchor(time_ns(MONDAY), 3600.0), Anchor(10**320, 3610.0)])
+    absurd = new_drawing("ray", [Anchor(to_ns(MONDAY), 3600.0), Anchor(10**320, 3610.0)])
     broken = new_alert(RB, TOUCH, drawing=absurd)
     fine = level(3650, CROSS_UP)
     saved = []
@@ -254,7 +254,7 @@ def test_a_line_that_cannot_be_priced_disables_its_alert_once_and_the_others_go_
 
 
 def test_alerts_follow_their_drawing_and_a_deleted_one_disables_them():
-    line = new_drawing("hline", [Anchor(time_ns(MONDAY), 3650.0)])
+    line = new_drawing("hline", [Anchor(to_ns(MONDAY), 3650.0)])
     drawings = DrawingBook(RB, [line])
     alert = new_alert(RB, CROSS_UP, drawing=line)
     feed = Feed([alert])

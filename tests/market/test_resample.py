@@ -13,7 +13,8 @@ from vnpy.trader.constant import Exchange
 
 from terminal.market.resample import ResampleError, resample
 from terminal.storage.csv_import import import_file
-from terminal.storage.market_store import CHINA_TZ, MarketStore, to_ns
+from terminal.storage.market_store import CHINA_TZ, MarketStore
+from terminal.core.timezone import to_ns
 from tests.helpers import SHARED_DATA
 
 RB_FILE = SHARED_DATA / "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"

@@ -14,7 +14,8 @@ import pytest
 from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData, TickData
 
-from terminal.storage.market_store import CHINA_TZ, MarketStore, StoreError, to_ns
+from terminal.storage.market_store import CHINA_TZ, MarketStore, StoreError
+from terminal.core.timezone import to_ns
 import itertools
 
 T0 = datetime(2023, 9, 25, 9, 1, tzinfo=CHINA_TZ)

@@ -15,10 +15,10 @@ from vnpy.trader.object import SubscribeRequest, TickData
 
 from terminal.core import paths
 from terminal.core.alerts import EVENT_ALERT, SEVERE
-from terminal.core.timezone import CHINA_TZ
+from terminal.core.timezone import CHINA_TZ, to_ns
 from terminal.market.drawings import Anchor, new_drawing
 from terminal.market.prices import round_to_tick
-from terminal.market.price_alerts import CROSS_UP, FIRED, LINE_DELETED, TOUCH, new_alert, time_ns
+from terminal.market.price_alerts import CROSS_UP, FIRED, LINE_DELETED, TOUCH, new_alert
 from tests.helpers import SHARED_DATA, drained
 
 IF_FILE = SHARED_DATA / "cn_fut_CFFEX_IF2101_tick_20210104-06_wondertrader.csv"
@@ -82,7 +82,7 @@ def test_a_once_crossing_up_alert_fires_exactly_once_on_a_replayed_day(data_dir)
         assert kept.fired_price == float(prices[first])
         assert len(published) == 1
         fired = published[0]
-        assert time_ns(fired.time) == int(feed.times[first]) and fired.symbol == IF
+        assert to_ns(fired.time) == int(feed.times[first]) and fired.symbol == IF
         assert fired.message.startswith(f"IF2101.CFFEX crossed up {level:,.1f} (price level), "
                                         f"last {prices[first]:,.1f}")
         assert fired.message.endswith(": breakout")

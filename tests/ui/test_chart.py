@@ -19,7 +19,8 @@ from vnpy.trader.object import TickData
 from terminal.market.bar_series import BarSeries
 from terminal.market.live_bars import LiveBars
 from terminal.storage.csv_import import import_file
-from terminal.storage.market_store import CHINA_TZ, to_ns
+from terminal.storage.market_store import CHINA_TZ
+from terminal.core.timezone import to_ns
 from terminal.ui.chart_services import ChartServices
 from terminal.ui.colours import ERROR_HEX, WARNING_HEX
 from terminal.ui.docks.chart import ChartDock

@@ -11,10 +11,9 @@ from vnpy.trader.constant import Exchange
 from vnpy.trader.event import EVENT_TICK
 from vnpy.trader.object import TickData
 
-from terminal.core.timezone import CHINA_TZ
+from terminal.core.timezone import CHINA_TZ, to_ns
 from terminal.market.drawings import Anchor, new_drawing
-from terminal.market.price_alerts import (CROSS_DOWN, CROSS_UP, FIRED, TOUCH, new_alert,
-                                          time_ns)
+from terminal.market.price_alerts import (CROSS_DOWN, CROSS_UP, FIRED, TOUCH, new_alert)
 from terminal.ui.dialogs.price_alert import EVERY, add_drawing_alert
 from tests.helpers import drained
 from tests.helpers.gui import WAIT
@@ -137,7 +136,7 @@ def test_charts_show_level_lines_and_bells_on_lines_with_alerts(qtbot, terminal)
     runtime, window = terminal
     chart = window.chart_docks.open(RB)
     qtbot.waitUntil(lambda: chart.vt_symbol == RB, timeout=WAIT)
-    line = new_drawing("hline", [Anchor(time_ns(datetime.now(CHINA_TZ)), 3620.0)])
+    line = new_drawing("hline", [Anchor(to_ns(datetime.now(CHINA_TZ)), 3620.0)])
     runtime.drawings.book(RB).add(line)
     box = new_drawing("rectangle", [Anchor(0, 3600.0), Anchor(60_000_000_000, 3610.0)])
     assert add_drawing_alert(runtime.price_alerts, RB, box, chart) is None

@@ -38,7 +38,8 @@ from terminal.gateways.sim.quotes import DAILY_VOL, book_depth
 from terminal.market import sessions
 from terminal.market.contracts import ContractSpec
 from terminal.market.prices import decimals_for
-from terminal.storage.market_store import BAR_INIT_ORDER, make_bars, to_ns
+from terminal.storage.market_store import BAR_INIT_ORDER, make_bars
+from terminal.core.timezone import to_ns
 
 HISTORY_DAYS = 20          # trading days before the live start, at the least
 MAX_DAYS = 260             # a year: the most a request makes

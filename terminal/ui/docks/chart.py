@@ -38,7 +38,8 @@ from terminal.market.resample import DAILY, ResampleError, resample
 from terminal.market.ticket import Ticket, TicketError
 from terminal.market.trading import TradingError
 from terminal.services.chart_history import CHART_TIMEFRAMES, TAIL_MINUTES, ChartHistory
-from terminal.storage.market_store import StoreError, to_ns
+from terminal.storage.market_store import StoreError
+from terminal.core.timezone import to_ns
 from terminal.ui.chart.alert_lines import AlertLines
 from terminal.ui.chart.drawing_layer import DrawingLayer
 from terminal.ui.chart.drawing_toolbar import DrawingToolbar
