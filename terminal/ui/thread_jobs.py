@@ -26,6 +26,10 @@ class ThreadJobCancelled(Exception):
 
 
 class ThreadJob(QObject):
+    """Kept alive from `start` until its result has been delivered (`_LIVE`): a job its owner
+    dropped while the work ran would be deleted before its queued signals arrive, so owners
+    need not keep lists of their running jobs."""
+
     progress = Signal(int, str)       # percent, what is being done
     succeeded = Signal(object)        # the work's result
     failed = Signal(object)           # the exception it raised
@@ -43,7 +47,13 @@ class ThreadJob(QObject):
 
     def start(self, pool: QThreadPool) -> None:
         self.running = True
+        _LIVE.add(self)
         pool.start(_Runner(self))
+
+    @staticmethod
+    def live() -> int:
+        """Jobs started whose result has not been delivered yet."""
+        return len(_LIVE)
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -76,6 +86,10 @@ class ThreadJob(QObject):
     def _mark_done(self) -> None:
         self.running = False
         self.done = True
+        _LIVE.discard(self)
+
+
+_LIVE: set[ThreadJob] = set()     # GUI thread only: added by start, removed once delivered
 
 
 class _Runner(QRunnable):

@@ -4,6 +4,7 @@ Later starts keep the layout the trader left, charts or none."""
 from __future__ import annotations
 
 from terminal.app.main import start
+from terminal.ui.thread_jobs import ThreadJob
 from tests.helpers.gui import WAIT
 
 
@@ -55,7 +56,6 @@ def test_closing_the_window_drops_a_chart_history_still_loading(qtbot, terminal,
     qtbot.waitUntil(asked.is_set, timeout=WAIT)
     window.close()
     release.set()
-    qtbot.waitUntil(lambda: not chart._jobs, timeout=WAIT)
-    qtbot.wait(20)                                  # the job's queued answer is delivered
+    qtbot.waitUntil(lambda: not ThreadJob.live(), timeout=WAIT)   # its answer delivered
     assert chart.vt_symbol == "" and len(chart.chart.series) == 0
     assert not runtime.live_bars._watchers

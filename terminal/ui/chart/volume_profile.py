@@ -305,7 +305,6 @@ class VolumeProfile(QObject):
         self._fine: dict | None = None                  # `stored_minutes` of the bars shown
         self._fine_asked = False
         self._history = 0                               # bumped when the bars are replaced
-        self._jobs: list[ThreadJob] = []
         self._ranges: vp.RangeProfiles | None = None        # of the chart's bars
         self._fine_ranges: vp.RangeProfiles | None = None   # of the stored minutes
         self.mode = "off"
@@ -409,8 +408,6 @@ class VolumeProfile(QObject):
         job.failed.connect(lambda exc: log.warning(
             "volume profile of %s: its 1-minute bars could not be read (%s); built from its "
             "%s bars", vt_symbol, exc, timeframe))
-        self._jobs.append(job)
-        job.finished.connect(lambda: self._jobs.remove(job) if job in self._jobs else None)
         job.start(QThreadPool.globalInstance())
 
     def _minutes_read(self, history: int, fine: dict | None) -> None:

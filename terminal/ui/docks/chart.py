@@ -104,7 +104,6 @@ class ChartDock(QWidget):
         self.last_error = ""
         self.loading = False
         self._requests = 0
-        self._jobs: list[ThreadJob] = []
         self._closed = False
 
         self.symbol_box = QComboBox()
@@ -200,10 +199,6 @@ class ChartDock(QWidget):
                   name=f"chart history {vt_symbol} {timeframe}")
         job.succeeded.connect(lambda result: self._loaded(request, vt_symbol, timeframe, result))
         job.failed.connect(lambda exc: self._load_failed(request, vt_symbol, timeframe, exc))
-        # Every job stays referenced until it finishes: a ThreadJob dropped while its thread runs
-        # is deleted under it (the first version replaced the reference and crashed).
-        self._jobs.append(job)
-        job.finished.connect(lambda: self._jobs.remove(job) if job in self._jobs else None)
         job.start(QThreadPool.globalInstance())
         return True
 
