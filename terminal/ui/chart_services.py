@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from terminal.market.chart_templates import ChartTemplates
     from terminal.market.drawings import Drawings
     from terminal.market.live_bars import LiveBars
+    from terminal.orders import ManagedOrders, OrderTemplates
     from terminal.market.trading import Trading
     from terminal.services.chart_history import ChartSources
     from terminal.storage.market_store import MarketStore
@@ -40,6 +41,8 @@ class ChartServices:
     shortcuts: Callable[[], dict[str, str]] = dict    # settings.json's keys, as set now
     status: Callable[[str], None] = _no_message       # a short note for the status bar
     symbols: Callable[[], list[str]] = list           # offered in the symbol box
+    managed: ManagedOrders | None = None     # None: order lines show and cancel, never move
+    order_templates: OrderTemplates | None = None   # None: no Template choice on the chart
 
     @classmethod
     def minimal(cls, store: MarketStore, trading: Trading, live: LiveBars) -> ChartServices:
@@ -69,4 +72,5 @@ class ChartServices:
         return cls(runtime.store, runtime.trading, runtime.live_bars, sources,
                    drawings=runtime.drawings, price_alerts=runtime.price_alerts,
                    templates=templates, shortcuts=lambda: runtime.settings.shortcuts, status=status,
-                   symbols=symbols)
+                   symbols=symbols, managed=runtime.managed,
+                   order_templates=runtime.order_templates)

@@ -15,6 +15,8 @@ WARNING_HEX = "#d4a017"     # needs a look: reduce-only, a warning alert
 PENDING_HEX = "#d08000"     # on its way: connecting, reconnecting
 RUNNING_HEX = "#30a46c"     # working as it should: a trading strategy, a running job
 MUTED_HEX = "#8c8c8c"       # nothing to act on: cancelled, queued
+ORDER_STOP_HEX = "#f0852d"   # a protective stop on the chart (orange: neither side's colour)
+ORDER_TARGET_HEX = "#3e8ed0"  # a profit target on the chart
 PLOT_BACKGROUND = "#101418"  # behind the plots of results and health, in both themes
 # Link groups (core.link_groups): windows of one colour show one symbol.
 LINK_HEX = {"red": "#e5484d", "green": "#30a46c", "blue": "#3e8ed0", "yellow": "#e2b714",

@@ -13,7 +13,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from vnpy.trader.constant import Direction, Exchange, OrderType, Status
+from vnpy.trader.constant import Direction, Exchange, Status
 from vnpy.trader.object import TickData
 
 from terminal.market.bar_series import BarSeries
@@ -169,30 +169,32 @@ def test_orders_fills_and_position_on_the_chart(qtbot, terminal):
     next_quotes(runtime)                          # live bars from the quotes after it opened
     qtbot.waitUntil(lambda: len(chart.chart.series) >= 1, timeout=WAIT)
     tick = engine.get_tick(SIM)
-    menu = chart.order_menu(tick.ask_price_1 + 5.4)
+    menu = chart.orders.entry.menu(tick.ask_price_1 + 5.4)
     assert next(a.text() for a in menu.actions()) == f"Buy limit 1 @ {tick.ask_price_1 + 5:.0f}"
 
-    bought = chart.send(Direction.LONG, OrderType.LIMIT, tick.ask_price_1 + 5, 1)
+    bought = chart.orders.entry.place(Direction.LONG, "limit", tick.ask_price_1 + 5, 1)
     assert bought
     qtbot.waitUntil(lambda: len(chart.fills.data) == 1, timeout=WAIT)
     spot = chart.fills.data[0]
     assert spot["y"] <= tick.ask_price_1 + 5 and spot["x"] == len(chart.chart.series) - 1
-    qtbot.waitUntil(lambda: len(chart._position_lines) == 1, timeout=WAIT)
-    assert "Long 1 @" in next(iter(chart._position_lines.values())).label.format
+    positions = lambda: [line for key, line in chart.orders.lines.items()  # noqa: E731
+                         if key.startswith("position")]
+    qtbot.waitUntil(lambda: len(positions()) == 1, timeout=WAIT)
+    assert positions()[0].text.startswith("Long 1 @")
 
-    resting = chart.send(Direction.LONG, OrderType.LIMIT, tick.bid_price_1 - 50, 1)
-    qtbot.waitUntil(lambda: resting in chart._order_lines, timeout=WAIT)
-    assert chart._order_lines[resting].value() == tick.bid_price_1 - 50
+    resting = chart.orders.entry.place(Direction.LONG, "limit", tick.bid_price_1 - 50, 1)
+    qtbot.waitUntil(lambda: resting in chart.orders.lines, timeout=WAIT)
+    assert chart.orders.lines[resting].price == tick.bid_price_1 - 50
     runtime.trading.cancel(resting)
-    qtbot.waitUntil(lambda: resting not in chart._order_lines, timeout=WAIT)
+    qtbot.waitUntil(lambda: resting not in chart.orders.lines, timeout=WAIT)
     assert engine.get_order(resting).status == Status.CANCELLED
 
-    # Through the ticket's checks: an off-tick price is refused and nothing is sent.
+    # Through the gate's checks: an off-tick price is refused and nothing is sent.
     sent = runtime.trading.orders_sent
-    assert chart.send(Direction.SHORT, OrderType.LIMIT, tick.bid_price_1 + 0.5, 1) == ""
+    assert chart.orders.entry.place(Direction.SHORT, "limit", tick.bid_price_1 + 0.5, 1) == ""
     assert "order not sent" in chart.message.text() and "tick" in chart.message.text()
     assert runtime.trading.orders_sent == sent
-    chart.error_box.close()
+    chart.orders.entry.error_box.close()
 
 
 @needs_rb

@@ -23,20 +23,16 @@ import logging
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QThreadPool, Qt, Signal
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QInputDialog, QLabel, QMenu,
-                               QMessageBox, QToolButton, QVBoxLayout, QWidget)
-from vnpy.trader.constant import Direction, Exchange, Offset, OrderType
-from vnpy.trader.object import BarData, OrderData
+                               QToolButton, QVBoxLayout, QWidget)
+from vnpy.trader.constant import Direction, Exchange
+from vnpy.trader.object import BarData
 
 from terminal.core.bridge import Batch
 from terminal.market import indicators
 from terminal.market.bar_positions import NS_PER_MINUTE, BarPositions
 from terminal.market.bar_series import FIELDS, BarSeries
-from terminal.market.prices import decimals_for, round_to_tick
 from terminal.market.resample import DAILY, ResampleError, resample
-from terminal.market.ticket import Ticket, TicketError
-from terminal.market.trading import TradingError
 from terminal.services.chart_history import CHART_TIMEFRAMES, TAIL_MINUTES, ChartHistory
 from terminal.storage.market_store import StoreError
 from terminal.core.timezone import to_ns
@@ -44,6 +40,7 @@ from terminal.ui.chart.alert_lines import AlertLines
 from terminal.ui.chart.drawing_layer import DrawingLayer
 from terminal.ui.chart.drawing_toolbar import DrawingToolbar
 from terminal.ui.chart.drawing_tools import DrawingTools, pricetick_of
+from terminal.ui.chart.order_lines import ChartOrders
 from terminal.ui.chart.volume_profile import MinuteSource, VolumeProfile, price_tick
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.chart_services import ChartServices
@@ -63,11 +60,6 @@ log = logging.getLogger(__name__)
 LIVE_DRAWS_PER_SECOND = 10
 TIMEFRAME_LABELS = {"1m": "1 min", "5m": "5 min", "15m": "15 min", "30m": "30 min",
                     "1h": "1 hour", "4h": "4 hours", "d": "1 day"}
-
-
-def _shows(line: pg.InfiniteLine, price: float, text: str) -> bool:
-    """Whether an order or position line already shows `price` with `text`."""
-    return line.value() == price and line.label is not None and line.label.format == text
 
 
 def bar_values(bar: BarData) -> dict[str, float]:
@@ -99,8 +91,6 @@ class ChartDock(QWidget):
         self._fills_drawn_for = -1                           # bars when they were drawn
         # Live bars are drawn on this chart's own clock, in turn with other views (ui.pacing).
         self.live_draws = Pacer(self._draw_live, LIVE_DRAWS_PER_SECOND, self)
-        self._order_lines: dict[str, pg.InfiniteLine] = {}
-        self._position_lines: dict[str, pg.InfiniteLine] = {}
         self.last_error = ""
         self.loading = False
         self._requests = 0
@@ -143,6 +133,9 @@ class ChartDock(QWidget):
                             else AlertLines(self, services.price_alerts))
         self.templates_menu = (None if services.templates is None
                                else TemplatesMenu(services.templates, self, services.status))
+        # Orders, managed orders and the position as lines to drag and cancel; the order menu.
+        self.orders = ChartOrders(self, services.managed, services.order_templates,
+                                  busy=lambda: bool(self.drawing_tools.tool))
 
         bar = QHBoxLayout()
         bar.addWidget(self.link_button)
@@ -252,14 +245,6 @@ class ChartDock(QWidget):
                        for t in self.trading.main_engine.get_all_trades()
                        if t.vt_symbol == vt_symbol]
         self._draw_fills()
-        for line in [*self._order_lines.values(), *self._position_lines.values()]:
-            self.chart.price.removeItem(line)
-        self._order_lines.clear()
-        self._position_lines.clear()
-        for order in self.trading.main_engine.get_all_active_orders():
-            self._show_order(order)
-        for position in self.trading.main_engine.get_all_positions():
-            self._show_position(position)
         self.title_changed.emit(f"{vt_symbol} {TIMEFRAME_LABELS[timeframe]}"
                                 + (f" · {history.source}" if history.source else ""))
 
@@ -378,10 +363,7 @@ class ChartDock(QWidget):
                 self._fills.append((to_ns(trade.datetime), trade.price,
                                     trade.direction == Direction.LONG))
                 self._draw_fills()
-        for order in batch.orders.values():
-            self._show_order(order)
-        for position in batch.positions.values():
-            self._show_position(position)
+        self.orders.apply(batch)
         if self.alert_lines is not None:
             self.alert_lines.apply(batch)
 
@@ -389,6 +371,7 @@ class ChartDock(QWidget):
         if self.vt_symbol and not self._closed:
             self._live_bars()
             self.drawing_layer.bars_changed()
+            self.orders.paced()
 
     def _live_bars(self) -> None:
         finished, self._since, current = self.live.take(self.vt_symbol, self._since)
@@ -441,62 +424,12 @@ class ChartDock(QWidget):
                           "brush": pg.mkBrush(UP if bought else DOWN)})
         self.fills.setData(spots)
 
-    def _show_order(self, order: OrderData) -> None:
-        if order.vt_symbol != self.vt_symbol:
-            return
-        active = order.is_active() and order.type != OrderType.MARKET
-        buy = order.direction == Direction.LONG
-        left = order.volume - order.traded
-        text = f"{'Buy' if buy else 'Sell'} {left:g} @ {order.price:g} {order.type.value}"
-        line = self._order_lines.get(order.vt_orderid)
-        if line is not None and active and _shows(line, order.price, text):
-            return                      # unchanged: a new line costs milliseconds
-        if line is not None:
-            del self._order_lines[order.vt_orderid]
-            self.chart.price.removeItem(line)
-        if not active:
-            return
-        line = pg.InfiniteLine(order.price, angle=0, movable=False,
-                               pen=pg.mkPen(UP if buy else DOWN, style=Qt.PenStyle.DashLine),
-                               label=text, labelOpts={"position": 0.05,
-                                                      "color": current_theme().chart.label_text})
-        self.chart.price.addItem(line, ignoreBounds=True)
-        self._order_lines[order.vt_orderid] = line
-
-    def _show_position(self, position) -> None:
-        """The position's line, made again only when its volume or price changed: gateways
-        publish the position on every tick of its symbol (its P&L moves), and a new line per
-        frame would cost the GUI thread more than the chart itself."""
-        if position.vt_symbol != self.vt_symbol:
-            return
-        key = position.vt_positionid
-        long = position.direction == Direction.LONG
-        text = f"{'Long' if long else 'Short'} {position.volume:g} @ {position.price:.6g}"
-        line = self._position_lines.get(key)
-        if line is not None and position.volume and _shows(line, position.price, text):
-            return
-        if line is not None:
-            del self._position_lines[key]
-            self.chart.price.removeItem(line)
-        if not position.volume:
-            return
-        color = current_theme().chart.position
-        line = pg.InfiniteLine(position.price, angle=0, movable=False,
-                               pen=pg.mkPen(color, width=1.5), label=text,
-                               labelOpts={"position": 0.9, "color": color})
-        self.chart.price.addItem(line, ignoreBounds=True)
-        self._position_lines[key] = line
-
     def apply_theme(self, theme: Theme) -> None:
         """The chart's own lines and markers in the theme's colours (the chart widget
         restyles itself)."""
         colors = theme.chart
         self.fills.setPen(pg.mkPen(colors.marker_outline, width=0.5))
-        for line in self._order_lines.values():
-            line.label.setColor(colors.label_text)
-        for line in self._position_lines.values():
-            line.setPen(pg.mkPen(colors.position, width=1.5))
-            line.label.setColor(colors.position)
+        self.orders.apply_theme()
 
     # ------------------------------------------------------------------ orders from the chart
     def _clicked(self, event) -> None:
@@ -506,45 +439,6 @@ class ChartDock(QWidget):
         if not self.chart.price.sceneBoundingRect().contains(position):
             return
         price = self.chart.price.getViewBox().mapSceneToView(position).y()
-        menu = self.order_menu(price)
+        menu = self.orders.entry.menu(price)
         menu.popup(event.screenPos().toPoint())
         self._menu = menu
-
-    def order_menu(self, cursor_price: float) -> QMenu:
-        """Buy/sell limit and stop orders at the cursor's price, one lot, to open."""
-        contract = self.trading.contract(self.vt_symbol)
-        menu = QMenu(self)
-        if contract is None:
-            menu.addAction(f"{self.vt_symbol} is not tradable now").setEnabled(False)
-            return menu
-        price = round_to_tick(cursor_price, contract.pricetick)
-        text = f"{price:.{decimals_for(contract.pricetick)}f}"
-        for label, direction, order_type in (
-            (f"Buy limit 1 @ {text}", Direction.LONG, OrderType.LIMIT),
-            (f"Sell limit 1 @ {text}", Direction.SHORT, OrderType.LIMIT),
-            (f"Buy stop 1 @ {text}", Direction.LONG, OrderType.STOP),
-            (f"Sell stop 1 @ {text}", Direction.SHORT, OrderType.STOP),
-        ):
-            action = QAction(label, menu)
-            action.triggered.connect(
-                lambda _=False, d=direction, t=order_type: self.send(d, t, price, 1))
-            menu.addAction(action)
-        return menu
-
-    def send(self, direction: Direction, order_type: OrderType, price: float,
-             volume: float) -> str:
-        """Through the same checks as the order ticket; errors are shown, nothing sent."""
-        ticket = Ticket(self.vt_symbol, direction, Offset.OPEN, order_type, price, volume,
-                        reference="chart")
-        try:
-            return self.trading.send_ticket(ticket)
-        except TicketError as exc:
-            message = "; ".join(exc.errors.values())
-        except TradingError as exc:
-            message = str(exc)
-        self._fail(f"order not sent: {message}")
-        box = QMessageBox(QMessageBox.Icon.Warning, "Order not sent", message,
-                          QMessageBox.StandardButton.Ok, self)
-        box.open()
-        self.error_box = box
-        return ""
