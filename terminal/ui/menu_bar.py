@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QMenu, QMenuBar
 from terminal.risk.limits import TradingState
 from terminal.ui import shortcuts, theme
 from terminal.ui.dialogs.connect import ConnectMenu
+from terminal.ui.dialogs.order_templates import open_order_templates
 from terminal.ui.workspaces import WorkspacesMenu
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class TerminalMenuBar(QMenuBar):
         trade.addSeparator()
         self._action("trading.risk_settings", "&Risk settings…", window.open_risk_settings,
                      trade)
+        trade.addAction(QAction("Order te&mplates…", window,
+                                triggered=lambda: open_order_templates(window)))
         state_menu = trade.addMenu("Trading &state")
         for state in TradingState:
             action = QAction(state.value.replace("_", "-").title(), window)
