@@ -4,10 +4,12 @@ The test `tests/app/test_chart_screenshot.py` runs it under Xvfb and checks the 
 not blank; run it by hand to look at it:
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/chart_screenshot.py \
-        panes.png [window.png]
+        [--orders] panes.png [window.png]
 
 The first picture is the chart's panes (no header or toolbar, whose colours would hide a
-missing line); the second, if named, the whole window.
+missing line); the second, if named, the whole window. `--orders` trades first: a bracket
+bought from the chart with a template (its position, stop and targets), a working buy limit
+and a local sell stop, as lines with their labels.
 """
 
 from __future__ import annotations
@@ -21,7 +23,37 @@ from pathlib import Path
 SYMBOL = "rb2701.SHFE"
 
 
-def main(out: str, window_out: str = "") -> int:
+def place_orders(runtime, chart, pump) -> bool:
+    """A bracket that fills at once (a marketable buy limit with the template "Scalp"), a
+    resting buy limit and a local sell stop, placed from the chart's order entry; True once
+    the chart shows them all and the position."""
+    from vnpy.trader.constant import Direction
+
+    from terminal.orders import BracketTemplate, Target
+
+    tick = runtime.kernel.main_engine.get_tick(SYMBOL)
+    step = runtime.trading.contract(SYMBOL).pricetick
+    runtime.order_templates.save(BracketTemplate(
+        name="Scalp", stop_ticks=15, targets=(Target(ticks=12, volume=1),
+                                              Target(ticks=30, volume=1))))
+    entry = chart.orders.entry
+    entry.choose_template("Scalp")
+    entry.place(Direction.LONG, "limit", tick.ask_price_1 + 2 * step, 2)
+    entry.choose_template(None)
+    entry.place(Direction.LONG, "limit", tick.bid_price_1 - 25 * step, 1)
+    entry.place(Direction.SHORT, "stop", tick.bid_price_1 - 45 * step, 1)
+
+    def shown() -> bool:
+        keys = chart.orders.lines
+        roles = {view.role for view in chart.orders.views.values()}
+        return {"stop", "target 1", "target 2", "stop order"} <= roles and \
+            any(key.startswith("position") for key in keys) and len(keys) >= 6
+
+    pump(10, shown)
+    return shown()
+
+
+def main(out: str, window_out: str = "", orders: bool = False) -> int:
     out = str(Path(out).resolve())           # vn.py changes the working directory
     window_out = str(Path(window_out).resolve()) if window_out else ""
     home = Path(tempfile.mkdtemp(prefix="terminal-chart-screenshot-"))
@@ -81,6 +113,9 @@ def main(out: str, window_out: str = "") -> int:
     runtime.price_alerts.add(new_alert(SYMBOL, CROSS_DOWN, level=floor,
                                        created_ns=int(times[last])))
     chart.profile.set_mode("visible")            # the volume profile of the bars on screen
+    if orders and not place_orders(runtime, chart, pump):
+        print(f"the orders never showed: {chart.message.text()}", file=sys.stderr)
+        return 1
     chart.chart.show_latest()
     def drawn() -> bool:
         return chart.drawing_layer._bells == {level.id} and chart.profile.visible is not None
@@ -94,7 +129,8 @@ def main(out: str, window_out: str = "") -> int:
     print(json.dumps({"bells": sorted(chart.drawing_layer._bells) == [level.id],
                       "drawings": len(book), "bars": len(series),
                       "source": chart.history_source,
-                      "profile": chart.profile.visible is not None}))
+                      "profile": chart.profile.visible is not None,
+                      "order_lines": sorted(line.text for line in chart.orders.lines.values())}))
     if window_out:
         window.grab().save(window_out)
     window.close()
@@ -109,4 +145,5 @@ def main(out: str, window_out: str = "") -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:3]))
+    arguments = [argument for argument in sys.argv[1:] if argument != "--orders"]
+    sys.exit(main(*arguments[:2], orders="--orders" in sys.argv[1:]))
