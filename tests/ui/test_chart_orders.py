@@ -62,12 +62,15 @@ def pixel(dock, price: float, x_share: float = 0.3) -> QPoint:
 
 
 def drag(dock, start: float, end: float, steps: int = 5, release: bool = True) -> None:
+    """Press on `start`, move to `end` (and sideways, as a hand does: a pan would show),
+    release there."""
     viewport = dock.chart.graphics.viewport()
     QTest.mousePress(viewport, LEFT, NONE, pixel(dock, start))
     for step in range(1, steps + 1):
-        QTest.mouseMove(viewport, pixel(dock, start + (end - start) * step / steps))
+        QTest.mouseMove(viewport, pixel(dock, start + (end - start) * step / steps,
+                                        0.3 + 0.2 * step / steps))
     if release:
-        QTest.mouseRelease(viewport, LEFT, NONE, pixel(dock, end))
+        QTest.mouseRelease(viewport, LEFT, NONE, pixel(dock, end, 0.5))
 
 
 def resting_buy(qtbot, runtime, dock, ticks_below: int = 20) -> tuple[str, float]:
@@ -104,7 +107,7 @@ def test_dragging_an_order_line_replaces_the_order_at_the_new_price(qtbot, chart
     key, shown, label = dock.orders.item.preview
     new_price = price - 7 * pricetick             # snapped to the tick while dragging
     assert (key, shown) == (old, new_price) and "(-7 ticks)" in label
-    QTest.mouseRelease(dock.chart.graphics.viewport(), LEFT, NONE, pixel(dock, target))
+    QTest.mouseRelease(dock.chart.graphics.viewport(), LEFT, NONE, pixel(dock, target, 0.5))
     assert dock.orders.item.preview is None
     assert dock.chart.price.getViewBox().viewRange()[0][0] == x_before    # no pan
 
