@@ -126,11 +126,12 @@ def main(out: str, window_out: str = "", orders: bool = False) -> int:
         return 1
     chart.chart.graphics.repaint()
     chart.chart.graphics.grab().save(out)
-    print(json.dumps({"bells": sorted(chart.drawing_layer._bells) == [level.id],
-                      "drawings": len(book), "bars": len(series),
-                      "source": chart.history_source,
-                      "profile": chart.profile.visible is not None,
-                      "order_lines": sorted(line.text for line in chart.orders.lines.values())}))
+    facts = {"bells": sorted(chart.drawing_layer._bells) == [level.id],
+             "drawings": len(book), "bars": len(series), "source": chart.history_source,
+             "profile": chart.profile.visible is not None}
+    if orders:
+        facts["order_lines"] = sorted(line.text for line in chart.orders.lines.values())
+    print(json.dumps(facts))
     if window_out:
         window.grab().save(window_out)
     window.close()

@@ -72,3 +72,33 @@ def test_a_chart_with_history_drawings_profile_and_alerts_is_drawn(tmp_path):
         "profile point of control": DARK.chart.profile_poc,
     }.items()}
     assert all(count >= 30 for count in seen.values()), seen
+
+
+@pytest.mark.slow
+def test_orders_placed_from_the_chart_are_drawn_with_their_labels(tmp_path):
+    """`--orders`: a bracket bought with a template, a working limit and a local stop; their
+    lines and the position's are on the picture in their colours."""
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run is not installed (apt-get install xvfb xauth)")
+    shot = tmp_path / "orders.png"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "QT_QPA_PLATFORM": "xcb",
+           "HOME": str(tmp_path)}
+    done = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable,
+                           str(SCRIPT), "--orders", str(shot)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    facts = json.loads(next(line for line in done.stdout.splitlines()
+                            if line.startswith("{")))
+    starts = sorted(text.split(" @ ")[0] for text in facts["order_lines"])
+    assert starts == ["Buy 1 limit", "Long 2", "Sell 1 stop", "Stop 2", "Target 1 · 1 lot",
+                      "Target 2 · 1 lot"], facts["order_lines"]
+    assert sum("· local" in text for text in facts["order_lines"]) == 2
+
+    from terminal.ui.colours import DOWN_HEX, ORDER_STOP_HEX, ORDER_TARGET_HEX, UP_HEX
+    from terminal.ui.theme import DARK
+
+    pixels = _pixels(shot)
+    seen = {name: _count(pixels, colour) for name, colour in {
+        "stop": ORDER_STOP_HEX, "targets": ORDER_TARGET_HEX, "buy limit": UP_HEX,
+        "sell stop": DOWN_HEX, "position": DARK.chart.position}.items()}
+    assert all(count >= 30 for count in seen.values()), seen
