@@ -227,6 +227,12 @@ class ChartOrders(QObject):
         for position in batch.positions.values():
             if position.vt_symbol != vt_symbol:
                 continue
+            # Gateways publish the position at every tick of its symbol (its P&L moves); the
+            # line changes only with its lots or price (the P&L follows the paced draw).
+            shown = self.positions.get(position.vt_positionid)
+            if shown is not None and (shown.volume, shown.price) == (position.volume,
+                                                                     position.price):
+                continue
             changed = True
             if position.volume:
                 self.positions[position.vt_positionid] = position
