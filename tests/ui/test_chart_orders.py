@@ -178,6 +178,34 @@ def test_a_line_being_replaced_does_not_move_again(qtbot, chart):
     assert at_exchange(runtime) == {old: (price, 1)}
 
 
+def test_a_local_stop_moves_at_once_and_never_to_the_wrong_side(qtbot, chart):
+    runtime, dock = chart
+    engine = runtime.kernel.main_engine
+    pricetick = dock.trading.contract(SIM).pricetick
+    last = engine.get_tick(SIM).last_price
+    trigger = last - 10 * pricetick
+    group = dock.orders.entry.place(Direction.SHORT, "stop", trigger, 1)
+    assert group
+    qtbot.waitUntil(lambda: len(dock.orders.views) == 1, timeout=WAIT)
+    (key, view), = dock.orders.views.items()
+    line = dock.orders.lines[key]
+    assert line.local and line.text == f"Sell 1 stop @ {trigger:.0f} · local"
+    show_prices(dock, last, 20)
+
+    drag(dock, trigger, trigger - 4 * pricetick)
+    qtbot.waitUntil(lambda: dock.orders.views[key].price == trigger - 4 * pricetick,
+                    timeout=WAIT)
+    assert dock.orders.lines[key].price == trigger - 4 * pricetick
+    assert at_exchange(runtime) == {}                   # a local stop: nothing was sent
+    assert not dock.orders.replacing
+
+    drag(dock, trigger - 4 * pricetick, last + 3 * pricetick)     # above the last price
+    assert "stop_side" in dock.orders.last_refusal
+    assert runtime.managed.views(SIM)[0].price == trigger - 4 * pricetick
+    QToolTip.hideText()
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=WAIT)
+
+
 # ---------------------------------------------------------------------------- ×
 def test_the_cross_on_a_label_cancels_its_order(qtbot, chart):
     runtime, dock = chart
