@@ -187,7 +187,7 @@ def test_a_local_stop_moves_at_once_and_never_to_the_wrong_side(qtbot, chart):
     group = dock.orders.entry.place(Direction.SHORT, "stop", trigger, 1)
     assert group
     qtbot.waitUntil(lambda: len(dock.orders.views) == 1, timeout=WAIT)
-    (key, view), = dock.orders.views.items()
+    key, = dock.orders.views
     line = dock.orders.lines[key]
     assert line.local and line.text == f"Sell 1 stop @ {trigger:.0f} · local"
     show_prices(dock, last, 20)
