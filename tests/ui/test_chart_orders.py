@@ -238,6 +238,8 @@ def test_open_pnl_in_money_and_ticks_for_long_and_short():
     index = position(Direction.LONG, 1, 3800.0)
     money, ticks = open_pnl(index, 3800.6, 300.0, 0.2)
     assert round(money, 6) == 180.0 and round(ticks, 9) == 3.0
+    assert position_text(long, 0, open_pnl(long, 3499.0, 10.0, 1.0)) \
+        == "Long 2 @ 3500.0 · -20 CNY · -1 tick"
     net_short = position(Direction.NET, -2, 100.0)
     assert open_pnl(net_short, 99.0, 5.0, 0.5) == (10.0, 2.0)
     assert position_text(net_short, 1, None) == "Short 2 @ 100.00"

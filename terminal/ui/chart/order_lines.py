@@ -56,6 +56,7 @@ FIXED_STATES = {"replacing": "it is being replaced", "sending": "it is being sen
                 "triggered": "it has triggered",
                 "in doubt": "its state is in doubt", "filled": "it has filled",
                 "cancelled": "it is cancelled", "failed": "it failed"}
+_PRESSES = (QEvent.Type.GraphicsSceneMousePress, QEvent.Type.GraphicsSceneMouseDoubleClick)
 SHOWN_STATES = ("waiting", "sending", "replacing", "triggered", "in doubt", "failed")
 
 
@@ -132,7 +133,8 @@ def position_text(position: PositionData, decimals: int,
     text = f"{'Long' if long else 'Short'} {abs(position.volume):g} @ {price}"
     if pnl is not None:
         money, ticks = pnl
-        text += f" · {_figure(money, 2)} CNY · {_figure(ticks, 1)} ticks"
+        unit = "tick" if abs(ticks) == 1 else "ticks"
+        text += f" · {_figure(money, 2)} CNY · {_figure(ticks, 1)} {unit}"
     return text
 
 
@@ -381,7 +383,7 @@ class ChartOrders(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         try:
-            if kind == QEvent.Type.GraphicsSceneMousePress:
+            if kind in _PRESSES:              # a quick second press is a double click
                 return self._pressed(event)
             if kind == QEvent.Type.GraphicsSceneMouseMove:
                 self._mouse_moved(event)
