@@ -117,6 +117,11 @@ def main(out: str, window_out: str = "", orders: bool = False) -> int:
         print(f"the orders never showed: {chart.message.text()}", file=sys.stderr)
         return 1
     chart.chart.show_latest()
+    if orders:                    # every order line in view, whatever the market did
+        box = chart.chart.price.getViewBox()
+        low, high = box.viewRange()[1]
+        prices = [line.price for line in chart.orders.lines.values()]
+        box.setYRange(min(low, *prices), max(high, *prices))
     def drawn() -> bool:
         return chart.drawing_layer._bells == {level.id} and chart.profile.visible is not None
 

@@ -270,26 +270,28 @@ def test_a_position_or_order_line_is_made_again_only_when_it_changes(qtbot, term
     qtbot.waitUntil(lambda: not chart.loading, timeout=WAIT)
     position = PositionData("TEST", "rb2701", Exchange.SHFE, Direction.LONG, volume=2,
                             price=3250.0, pnl=10.0)
+    key = f"position {position.vt_positionid}"
     chart.apply(Batch(positions={position.vt_positionid: position}))
-    line = chart._position_lines[position.vt_positionid]
+    drawn = chart.orders.item.lines
+    assert chart.orders.lines[key].text.startswith("Long 2 @ 3250")
     for pnl in range(20):
         chart.apply(Batch(positions={position.vt_positionid: replace(position, pnl=pnl)}))
-    assert chart._position_lines[position.vt_positionid] is line
+    assert chart.orders.item.lines is drawn
     chart.apply(Batch(positions={position.vt_positionid: replace(position, volume=3)}))
-    moved = chart._position_lines[position.vt_positionid]
-    assert moved is not line and "Long 3 @ 3250" in moved.label.format
+    assert chart.orders.item.lines is not drawn
+    assert chart.orders.lines[key].text.startswith("Long 3 @ 3250")
     chart.apply(Batch(positions={position.vt_positionid: replace(position, volume=0)}))
-    assert chart._position_lines == {}
+    assert chart.orders.lines == {}
 
     order = OrderData("TEST", "rb2701", Exchange.SHFE, "7", type=OrderType.LIMIT,
                       direction=Direction.LONG, price=3200.0, volume=2,
                       status=Status.NOTTRADED)
     chart.apply(Batch(orders={order.vt_orderid: order}))
-    line = chart._order_lines[order.vt_orderid]
+    drawn = chart.orders.item.lines
     chart.apply(Batch(orders={order.vt_orderid: replace(order)}))
-    assert chart._order_lines[order.vt_orderid] is line
+    assert chart.orders.item.lines is drawn
     chart.apply(Batch(orders={order.vt_orderid: replace(order, traded=1,
                                                           status=Status.PARTTRADED)}))
-    assert "Buy 1 @ 3200" in chart._order_lines[order.vt_orderid].label.format
+    assert chart.orders.lines[order.vt_orderid].text.startswith("Buy 1 limit @ 3200")
     chart.apply(Batch(orders={order.vt_orderid: replace(order, status=Status.CANCELLED)}))
-    assert chart._order_lines == {}
+    assert chart.orders.lines == {}
