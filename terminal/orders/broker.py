@@ -85,7 +85,8 @@ class EngineBroker:
                 return order
         return None
 
-    def working(self, vt_symbol: str) -> list[OrderData]:
+    def working(self, vt_symbol: str | None) -> list[OrderData]:
+        """Working orders of one symbol (None: all)."""
         return self.trading.working_orders(vt_symbol)
 
     def close_requests(self, position: PositionData, volume: float, price: float,

@@ -423,8 +423,7 @@ class ManagedOrders:
                 if vt_symbol is None or group.vt_symbol == vt_symbol:
                     self.cancel(group.id)
                     count += 1
-            for order in self.broker.working(vt_symbol) if vt_symbol else \
-                    self.broker.trading.working_orders():
+            for order in self.broker.working(vt_symbol):
                 if order.vt_orderid not in self._by_order:
                     count += self.broker.cancel(order.vt_orderid)
             return count
@@ -961,15 +960,22 @@ class ManagedOrders:
                 self._put(EVENT_MANAGED, view)
 
     def _shown_volume(self, group: Group, leg: Leg) -> float:
+        """The lots a leg stands for now: a protective stop's never more than the position
+        it closes (its order is cut to the lots free when it goes)."""
         if leg.role == "entry":
             return max(leg.volume - leg.filled, 0.0)
-        if group.kind is GroupKind.BRACKET:
-            room = self._room(group)
-            if leg.kind in _STOPS:
-                return room if group.legs[0].filled else group.volume
-            return leg.working or max(leg.volume - leg.filled, 0.0)
-        return max(self._room(group), 0.0) if leg.kind in _STOPS else \
-            (leg.working or self._room(group))
+        if leg.live_children:
+            return leg.working
+        if group.kind is GroupKind.BRACKET and leg.kind not in _STOPS:
+            return max(leg.volume - leg.filled, 0.0)
+        if group.kind is GroupKind.BRACKET and not group.legs[0].filled:
+            return group.volume                 # planned, before the entry fills
+        volume = self._room(group)
+        if leg.close_only and leg.state.active:
+            position = self.broker.position(group.vt_symbol, group.gateway_name,
+                                            held_side(leg.direction))
+            volume = min(volume, abs(position.volume) if position else 0.0)
+        return volume
 
     def _view(self, group: Group, leg: Leg) -> ManagedView:
         contract = self.broker.contract(group.vt_symbol)
