@@ -114,7 +114,7 @@ def test_a_hard_kill_then_restarts_re_arm_each_bracket_once_and_send_nothing_twi
             seen |= {o.vt_orderid for o in engine.get_all_orders()}
             positions = {p.vt_symbol: p.volume for p in engine.get_all_positions()
                          if p.direction == Direction.LONG}
-            assert positions == {vt: 2.0 for vt in SYMBOLS}
+            assert positions == dict.fromkeys(SYMBOLS, 2.0)
         finally:
             runtime.close()
 

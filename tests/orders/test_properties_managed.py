@@ -40,13 +40,15 @@ ACTIONS = ("tick", "tick", "tick", "fill", "fill", "deliver", "deliver", "cancel
            "modify", "cancel_leg", "deny_next", "disconnect")
 
 
-def engine_for(exchange: FakeExchange) -> tuple[ManagedOrders, list]:
-    alerts: list = []
+def market() -> tuple[FakeExchange, ManagedOrders]:
+    """A fresh exchange with one quote, and an engine (with its own book) that has seen it."""
+    exchange = FakeExchange()
+    exchange.tick(0)
     book = ManagedBook(_FOLDER / f"book{next(_files)}.db")
-    engine = ManagedOrders(FakeBroker(exchange), book,
-                           lambda kind, data: alerts.append((kind, data)))
+    engine = ManagedOrders(FakeBroker(exchange), book, lambda kind, data: None)
     exchange.handlers = engine
-    return engine, alerts
+    exchange.deliver()
+    return exchange, engine
 
 
 def check_always(x: FakeExchange) -> None:
@@ -121,10 +123,7 @@ def run_steps(data, x: FakeExchange, engine: ManagedOrders, exit_side: Direction
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_a_bracket_never_closes_more_than_the_position_whatever_happens(data):
-    x = FakeExchange()
-    x.tick(0)
-    engine, _ = engine_for(x)
-    x.deliver()
+    x, engine = market()
     direction = data.draw(st.sampled_from([Direction.LONG, Direction.SHORT]), label="side")
     template = data.draw(templates, label="template")
     volume = data.draw(st.integers(1, 6), label="volume")
@@ -143,10 +142,7 @@ def test_a_bracket_never_closes_more_than_the_position_whatever_happens(data):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_an_oco_exit_on_a_position_never_closes_more_than_it_holds(data):
-    x = FakeExchange()
-    x.tick(0)
-    engine, _ = engine_for(x)
-    x.deliver()
+    x, engine = market()
     lots = data.draw(st.integers(1, 5), label="position")
     x.truth.volume[Direction.LONG] = lots
     x._emit_position()
