@@ -292,21 +292,26 @@ class ManagedOrders:
 
     def _preview_leg(self, group: Group, leg: Leg, price: float) -> Decision:
         """The gate's verdict on the order `leg` would send at `price` (a stop's trigger: the
-        price it is judged by), for the lots it would send now."""
+        price it is judged by). A close is judged as it will be sent: with the lots the
+        group's other exits hold released (a stop cancels them first)."""
         contract = self.broker.contract(group.vt_symbol)
         volume = max(self._shown_volume(group, leg), 1.0)
+        release = 0.0
         if leg.close_only:
-            free = self.broker.free_to_close(group.vt_symbol, group.gateway_name,
-                                             leg.direction)
-            if free <= 0 and leg.kind in _STOPS:
+            position = self.broker.position(group.vt_symbol, group.gateway_name,
+                                            held_side(leg.direction))
+            held = abs(position.volume) if position else 0.0
+            if not held:
                 return ALLOWED        # nothing to close yet: judged when it is sent
-            volume = min(volume, free) or volume
+            volume = min(volume, held)
+            release = sum(other.working for other in group.legs
+                          if other is not leg and other.close_only)
             offset = Offset.CLOSE
         else:
             offset = Offset.OPEN
         req = OrderRequest(contract.symbol, contract.exchange, leg.direction, OrderType.LIMIT,
                            volume, price, offset)
-        return self.broker.preview(req, group.gateway_name)
+        return self.broker.preview(req, group.gateway_name, release)
 
     def _start(self, group: Group) -> str:
         self._groups[group.id] = group
@@ -388,7 +393,7 @@ class ManagedOrders:
             req = OrderRequest(contract.symbol, contract.exchange, leg.direction,
                                OrderType.LIMIT, max(leg.working, 1.0), price,
                                first.offset if first else Offset.OPEN)
-            decision = self.broker.preview(req, group.gateway_name)
+            decision = self.broker.preview(req, group.gateway_name, leg.working)
             if not decision:
                 return decision
             leg.new_price = price
