@@ -8,7 +8,8 @@ import itertools
 import tempfile
 from pathlib import Path
 
-from vnpy.trader.constant import Direction, Offset, Status
+from vnpy.trader.constant import Direction, Offset, OrderType, Status
+from vnpy.trader.object import OrderRequest
 
 from terminal.core.alerts import EVENT_ALERT, SEVERE, WARNING
 from terminal.orders.book import ManagedBook
@@ -126,9 +127,8 @@ def test_a_stop_limit_sends_at_its_limit_and_a_stop_moved_to_the_wrong_side_is_r
 
 def test_a_triggered_stop_first_cancels_the_traders_own_order_it_would_trade_against():
     x, engine, events = market(position=1)
-    own_buy = x.accept(__import__("vnpy.trader.object", fromlist=["OrderRequest"]).OrderRequest(
-        "rb2701", x.contract.exchange, LONG, __import__("vnpy.trader.constant", fromlist=[
-            "OrderType"]).OrderType.LIMIT, 1, 2992.0, Offset.OPEN, "mine"))
+    own_buy = x.accept(OrderRequest("rb2701", x.contract.exchange, LONG, OrderType.LIMIT, 1,
+                                    2992.0, Offset.OPEN, "mine"))
     x.deliver()
     engine.place_stop(VT, SHORT, 1, 2995.0, close_only=True)
     move_to(x, 2995.0)                        # marketable: 2990, through the buy at 2992
@@ -161,7 +161,7 @@ def test_an_oco_limit_filling_in_part_reduces_the_stop_and_the_stop_cancels_the_
 
 
 def test_a_lost_connection_with_local_stops_armed_is_a_severe_alert():
-    x, engine, events = market(position=1)
+    _, engine, events = market(position=1)
     engine.on_connection("SIM", False, "heartbeat timed out")
     assert not [e for k, e in events if k == EVENT_ALERT]       # nothing armed: nothing said
     engine.place_stop(VT, SHORT, 1, 2990.0, close_only=True)
