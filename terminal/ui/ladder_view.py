@@ -10,7 +10,7 @@ keeping a table model in step with every tick. The view turns the mouse into int
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen, QRegion
 from PySide6.QtWidgets import QApplication, QSizePolicy, QToolTip, QWidget
 
 from terminal.market.ladder import LadderBook, LadderRow, OwnOrder
@@ -87,6 +87,8 @@ class LadderView(QWidget):
         self._bold = QFont(self.font())
         self._bold.setBold(True)
         self._lefts: dict[str, int] = {}
+        self._painted: list[LadderRow | None] = []     # what each row showed when painted
+        self._painted_largest = 0.0
         self._layout_columns()
 
     # ------------------------------------------------------------------ geometry
@@ -257,12 +259,43 @@ class LadderView(QWidget):
                               self.cell_rect(*cell))
 
     # ------------------------------------------------------------------ paint
+    def refresh(self) -> int:
+        """Repaint the rows whose content changed since they were last painted (the
+        volume column whole when the day's largest volume, its bars' scale, changed);
+        returns how many rows that is. The price column of a quiet market does not change
+        between ticks, nor most of the book: a tick repaints a few rows, not forty."""
+        book = self.book
+        rows = [book.row(row) for row in range(book.ladder.rows)] if book.ready else []
+        largest = book.largest_volume()
+        if len(rows) != len(self._painted):
+            self._painted = rows
+            self._painted_largest = largest
+            self.update()
+            return len(rows)
+        region = QRegion()
+        changed = 0
+        for row, shown in enumerate(rows):
+            if shown != self._painted[row]:
+                region += QRect(0, self.header_height + row * self.row_height, self.width(),
+                                self.row_height)
+                changed += 1
+        if largest != self._painted_largest:
+            left = self._lefts["volume"]
+            region += QRect(left, self.header_height, self.width() - left,
+                            len(rows) * self.row_height)
+        self._painted, self._painted_largest = rows, largest
+        if not region.isEmpty():
+            self.update(region)
+        return changed
+
     def paintEvent(self, event) -> None:
         self.paints += 1
         painter = QPainter(self)
         palette = self.palette()
-        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
-        self._paint_header(painter, palette)
+        area = event.rect()
+        painter.fillRect(area, palette.color(QPalette.ColorRole.Base))
+        if area.top() < self.header_height:
+            self._paint_header(painter, palette)
         book = self.book
         if not book.ready or book.ladder.centre is None:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
@@ -274,15 +307,20 @@ class LadderView(QWidget):
         largest = book.largest_volume()
         grid = QPen(palette.color(QPalette.ColorRole.Mid))
         grid.setWidth(0)
-        for row in range(book.ladder.rows):
+        first = max(0, (area.top() - self.header_height) // self.row_height)
+        last = min(book.ladder.rows - 1, (area.bottom() - self.header_height) // self.row_height)
+        painted = self._painted if len(self._painted) == book.ladder.rows else None
+        for row in range(first, last + 1):
             shown = book.row(row)
+            if painted is not None:
+                painted[row] = shown
             if shown is not None:
                 self._paint_row(painter, palette, row, shown, digits, largest)
         painter.setPen(grid)
         bottom = self.header_height + book.ladder.rows * self.row_height
         for column in COLUMNS[1:]:
             x = self._lefts[column]
-            painter.drawLine(x, 0, x, bottom)
+            painter.drawLine(x, area.top(), x, min(bottom, area.bottom()))
         if self._drag_to is not None and self._press is not None:
             self._paint_drag(painter, palette)
         if self._flash is not None:

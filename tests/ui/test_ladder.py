@@ -187,7 +187,8 @@ def test_the_ladder_keeps_its_symbol_quantity_and_template_in_the_layout(qtbot, 
 def test_ticks_are_drawn_at_the_paced_rate_not_per_tick(qtbot, terminal):
     runtime, window = terminal
     ladder = open_ladder(qtbot, runtime, window)
-    qtbot.waitUntil(lambda: not ladder.paints.pending, timeout=WAIT)
+    qtbot.waitUntil(lambda: not ladder.paints.pending and ladder.view.paints > 0,
+                    timeout=WAIT)
     shows, paints = ladder.shows, ladder.view.paints
     for step in range(200):
         ladder.apply(batch_of(copy_tick(runtime, volume=step + 1)))
@@ -196,7 +197,7 @@ def test_ticks_are_drawn_at_the_paced_rate_not_per_tick(qtbot, terminal):
     qtbot.waitUntil(lambda: not ladder.paints.pending, timeout=WAIT)
     assert ladder.shows == shows + 1           # one paint asked for the whole burst
     qtbot.waitUntil(lambda: ladder.view.paints > paints, timeout=WAIT)
-    assert ladder.view.paints == paints + 1
+    assert ladder.view.paints - paints < 5     # not 200 (the window may paint it once more)
     assert ladder.book.volume.total == 200     # every tick counted all the same
 
 

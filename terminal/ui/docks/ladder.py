@@ -289,8 +289,9 @@ class LadderDock(QWidget):
             self.paints.request()
 
     def _show(self) -> None:
+        """Repaint what changed (the view compares each row with what it painted)."""
         self.shows += 1
-        self.view.update()
+        self.view.refresh()
 
     def _show_position(self) -> None:
         book = self.book
@@ -511,12 +512,14 @@ class LadderDock(QWidget):
                 self.symbol_box.setCurrentText(symbol)     # its gateway may connect later
 
 
+try:
+    from terminal.orders import EVENT_MANAGED
+except ImportError:               # until the managed orders land (see TradingOrders)
+    EVENT_MANAGED = "eManaged"
+
+
 def _managed_views(batch: Batch) -> list:
-    try:
-        from terminal.orders import EVENT_MANAGED
-    except ImportError:           # until the managed orders land (see TradingOrders)
-        return []
-    return list(batch.routed.get(EVENT_MANAGED, {}).values())
+    return list(batch.routed.get(EVENT_MANAGED, {}).values()) if batch.routed else []
 
 
 class TradingOrders:
