@@ -80,7 +80,7 @@ class LadderView(QWidget):
         self._press: tuple[int, str, Qt.MouseButton, QPoint] | None = None
         self._drag_to: int | None = None          # row the dragged orders hover over
         self.drag_side = ""                       # "buys" / "sells" of the drag under way
-        self._flash: tuple[int, str] | None = None
+        self._flash: tuple[int, str, str] | None = None
         self._flash_timer = QTimer(self)
         self._flash_timer.setSingleShot(True)
         self._flash_timer.timeout.connect(self._end_flash)
@@ -146,18 +146,14 @@ class LadderView(QWidget):
 
     # ------------------------------------------------------------------ flash
     def flash(self, row: int, column: str, message: str = "") -> None:
-        """Outline a cell in the error colour for a moment, with `message` as a tooltip
-        there (a refused click or drag)."""
-        self._flash = (row, column)
+        """Outline a cell in the error colour for a moment, with `message` painted beside it
+        (a refused click or drag: the trader is looking there, not at the status line)."""
+        self._flash = (row, column, message)
         self._flash_timer.start(FLASH_MS)
-        if message:
-            rect = self.cell_rect(row, column)
-            QToolTip.showText(self.mapToGlobal(rect.bottomLeft()), message, self, rect,
-                              FLASH_MS * 2)
         self.update()
 
     @property
-    def flashing(self) -> tuple[int, str] | None:
+    def flashing(self) -> tuple[int, str, str] | None:
         return self._flash
 
     def _end_flash(self) -> None:
@@ -324,9 +320,31 @@ class LadderView(QWidget):
         if self._drag_to is not None and self._press is not None:
             self._paint_drag(painter, palette)
         if self._flash is not None:
-            painter.setPen(QPen(QColor(ERROR_HEX), 2))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(self.cell_rect(*self._flash).adjusted(1, 1, -1, -1))
+            self._paint_flash(painter)
+
+    def _paint_flash(self, painter: QPainter) -> None:
+        row, column, message = self._flash
+        cell = self.cell_rect(row, column)
+        painter.setPen(QPen(QColor(ERROR_HEX), 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(cell.adjusted(1, 1, -1, -1))
+        if not message:
+            return
+        # The reason on a band below the cell's row (above it near the bottom), two lines.
+        metrics = self.fontMetrics()
+        height = 2 * metrics.lineSpacing() + 6
+        top = cell.bottom() + 2
+        if top + height > self.height():
+            top = cell.top() - 2 - height
+        band = QRect(2, top, self.width() - 4, height)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(ERROR_HEX))
+        painter.drawRoundedRect(band, 4, 4)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(band.adjusted(6, 3, -6, -3),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+                         | Qt.TextFlag.TextWordWrap, message)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
 
     def _paint_header(self, painter: QPainter, palette: QPalette) -> None:
         painter.fillRect(0, 0, self.width(), self.header_height,

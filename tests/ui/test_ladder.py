@@ -220,3 +220,100 @@ def test_volume_at_price_is_seeded_from_todays_stored_bars(qtbot, terminal):
     ladder = open_ladder(qtbot, runtime, window)
     qtbot.waitUntil(lambda: ladder.book.volume.total == 180, timeout=WAIT)
     assert ladder.book.volume.at(3001) == 60
+
+
+def test_right_click_above_the_market_in_the_ask_column_arms_a_local_buy_stop(qtbot,
+                                                                               terminal):
+    runtime, window = terminal
+    ladder = open_ladder(qtbot, runtime, window)
+    reached = Submissions(runtime.kernel.main_engine.get_gateway("SIM"))
+    trigger = resting_price(runtime, ladder, Direction.SHORT, ticks=4)
+    row = row_of(ladder, trigger)
+    click(qtbot, ladder, row, "ask", Qt.MouseButton.RightButton)
+    (view,) = runtime.managed.views(RB)
+    assert (view.direction, view.price, view.volume, view.where) == \
+        (Direction.LONG, trigger, 1, "local")
+    qtbot.waitUntil(lambda: bool(ladder.book.row(row).buys), timeout=WAIT)
+    (shown,) = ladder.book.row(row).buys
+    assert shown.is_stop and shown.is_local
+    drained(runtime.kernel.event_engine)
+    assert reached.requests == []                 # it waits in the terminal
+    # Clicking it cancels it.
+    click(qtbot, ladder, row, "buys")
+    assert runtime.managed.views(RB) == []
+    qtbot.waitUntil(lambda: not ladder.book.row(row).buys, timeout=WAIT)
+
+
+def test_a_sell_stop_under_a_long_position_protects_it_and_one_above_is_refused(qtbot,
+                                                                                terminal):
+    runtime, window = terminal
+    ladder = open_ladder(qtbot, runtime, window)
+    ladder.quantity.setValue(2)
+    tick = runtime.kernel.main_engine.get_tick(RB)
+    ladder.place_limit(Direction.LONG, tick.ask_price_1 + 2 * ladder.book.pricetick)
+    qtbot.waitUntil(lambda: ladder.summary.net == 2, timeout=WAIT)
+    trigger = resting_price(runtime, ladder, Direction.LONG, ticks=5)
+    asked = []
+    place_stop = runtime.managed.place_stop
+
+    def spied(*args, **kwargs):
+        asked.append(kwargs)
+        return place_stop(*args, **kwargs)
+
+    runtime.managed.place_stop = spied
+    click(qtbot, ladder, row_of(ladder, trigger), "bid", Qt.MouseButton.RightButton)
+    assert asked[0]["close_only"] is True and asked[0]["template"] is None
+    assert "protective" in ladder.status_line.text()
+    (view,) = runtime.managed.views(RB)
+    assert (view.direction, view.price, view.volume) == (Direction.SHORT, trigger, 2)
+    # A sell stop above the market would fire at once: refused on the cell, nothing armed.
+    above = resting_price(runtime, ladder, Direction.SHORT, ticks=3)
+    row = row_of(ladder, above)
+    click(qtbot, ladder, row, "bid", Qt.MouseButton.RightButton)
+    assert "sell stop goes below the market" in ladder.error_label.text()
+    assert ladder.view.flashing[:2] == (row, "bid")
+    assert len(runtime.managed.views(RB)) == 1
+
+
+def test_dragging_an_own_order_moves_it_through_the_gate(qtbot, terminal):
+    runtime, window = terminal
+    ladder = open_ladder(qtbot, runtime, window)
+    engine = runtime.kernel.main_engine
+    reached = Submissions(engine.get_gateway("SIM"))
+    price = resting_price(runtime, ladder, Direction.LONG)
+    row = row_of(ladder, price)
+    click(qtbot, ladder, row, "bid")
+    qtbot.waitUntil(lambda: bool(ladder.book.row(row).buys), timeout=WAIT)
+    (first,) = runtime.trading.working_orders(RB)
+    drag(qtbot, ladder, row, row + 2, "buys")     # two ticks lower
+    lower = round(price - 2 * ladder.book.pricetick, 6)
+    qtbot.waitUntil(lambda: len(reached.requests) == 2, timeout=WAIT)
+    assert (reached.requests[1].price, reached.requests[1].volume) == (lower, 1)
+    assert engine.get_order(first.vt_orderid).status == Status.CANCELLED
+    qtbot.waitUntil(lambda: bool(ladder.book.row(row + 2).buys)
+                    and not ladder.book.row(row).buys, timeout=WAIT)
+    assert not ladder.error_label.text()
+
+
+def test_a_denied_drag_snaps_back_and_says_why(qtbot, terminal):
+    runtime, window = terminal
+    ladder = open_ladder(qtbot, runtime, window)
+    engine = runtime.kernel.main_engine
+    reached = Submissions(engine.get_gateway("SIM"))
+    ladder.quantity.setValue(3)
+    price = resting_price(runtime, ladder, Direction.SHORT)
+    row = row_of(ladder, price)
+    click(qtbot, ladder, row, "ask")
+    qtbot.waitUntil(lambda: bool(ladder.book.row(row).sells), timeout=WAIT)
+    config = runtime.risk.config
+    runtime.risk.apply(replace(config, global_limits=replace(config.global_limits,
+                                                             max_order_volume=2)))
+    drag(qtbot, ladder, row, row - 1, "sells")
+    assert "max_order_volume" in ladder.error_label.text()
+    assert ladder.view.flashing[:2] == (row, "sells")
+    assert "max_order_volume" in ladder.view.flashing[2]
+    drained(runtime.kernel.event_engine)
+    assert len(reached.requests) == 1             # no replacement, and no cancel either
+    (working,) = runtime.trading.working_orders(RB)
+    assert working.price == price and working.status == Status.NOTTRADED
+    assert ladder.book.row(row).sells and not ladder.book.row(row - 1).sells

@@ -40,6 +40,7 @@ from terminal.market.ladder import (LadderBook, LadderError, PositionSummary, cl
                                     minutes_of_day, position_summary, stop_direction)
 from terminal.market.prices import decimals_for, round_to_tick
 from terminal.market.trading import Trading, TradingError
+from terminal.orders import EVENT_MANAGED, ManagedOrderError, ManagedOrders, OrderTemplates
 from terminal.storage.market_store import MarketStore
 from terminal.ui.colours import ERROR_TEXT_STYLE
 from terminal.ui.ladder_view import BUY_COLUMNS, SELL_COLUMNS, LadderView
@@ -54,6 +55,7 @@ DRAWS_PER_SECOND = 10          # as the tables, the ticket's book and the charts
 QUANTITIES = (1, 2, 5, 10)
 MAX_QUANTITY = 10_000
 NO_TEMPLATE = "none"
+SOURCE = "ladder"              # who placed a managed order (the manager keeps it)
 SEED_DAYS_BACK = 5             # a trading day's bars start at most this many days before it
 
 
@@ -78,10 +80,10 @@ def today_minutes(store: MarketStore, vt_symbol: str, day: date) -> dict:
 class LadderDock(QWidget):
     symbol_chosen = Signal(str)     # a tradable symbol the trader chose here: its link group
 
-    def __init__(self, trading: Trading, managed, templates=None,
-                 store: MarketStore | None = None, parent=None) -> None:
-        """`managed`: the managed orders (`terminal.orders.ManagedOrders`); `templates`:
-        the bracket templates (`OrderTemplates`, None: no template choice); `store`: where
+    def __init__(self, trading: Trading, managed: ManagedOrders,
+                 templates: OrderTemplates | None = None, store: MarketStore | None = None,
+                 parent=None) -> None:
+        """`templates`: the bracket templates (None: no template choice); `store`: where
         today's bars seed the volume column (None: counted from ticks only)."""
         super().__init__(parent)
         self.trading = trading
@@ -198,7 +200,7 @@ class LadderDock(QWidget):
         self.symbol_box.setCurrentText(vt_symbol)
         if vt_symbol == self.vt_symbol:
             return True
-        views = self.managed.views(vt_symbol) if self.managed is not None else []
+        views = self.managed.views(vt_symbol)
         self.book.reset(vt_symbol, contract.pricetick, contract.size,
                         self.trading.working_orders(vt_symbol), views)
         self._error("")
@@ -359,8 +361,8 @@ class LadderDock(QWidget):
         template = self.template
         try:
             key = self.managed.place_limit(self.vt_symbol, direction, self.lots, price,
-                                           template=template)
-        except Exception as exc:          # noqa: BLE001 - refused: said, nothing sent
+                                           template=template, source=SOURCE)
+        except (ManagedOrderError, TradingError) as exc:
             return self._refused(exc, row, column)
         self._sent.add(key)
         side = "Buy" if direction == Direction.LONG else "Sell"
@@ -377,8 +379,9 @@ class LadderDock(QWidget):
             close_only = closes_position(direction, self.lots, self.summary)
             template = None if close_only else self.template
             key = self.managed.place_stop(self.vt_symbol, direction, self.lots, price,
-                                          close_only=close_only, template=template)
-        except Exception as exc:          # noqa: BLE001 - refused: said, nothing sent
+                                          close_only=close_only, template=template,
+                                          source=SOURCE)
+        except (LadderError, ManagedOrderError, TradingError) as exc:
             return self._refused(exc, row, column)
         side = "Buy" if direction == Direction.LONG else "Sell"
         self._done(f"{side} stop {self.lots} @ {self._price_text(price)}"
@@ -408,7 +411,7 @@ class LadderDock(QWidget):
         for order in orders:
             try:
                 decision = self.managed.modify(order.key, price)
-            except Exception as exc:      # noqa: BLE001 - said, nothing changed
+            except (ManagedOrderError, TradingError) as exc:
                 refused.append(str(exc))
                 continue
             if not decision:
@@ -445,13 +448,11 @@ class LadderDock(QWidget):
 
     # ------------------------------------------------------------------ messages
     def _refused(self, exc: Exception, row: int, column: str) -> None:
+        """Nothing was sent: the reason in the error line and on the cell clicked."""
         message = str(exc)
         self._error(message)
         if row >= 0 and column:
             self.view.flash(row, column, message)
-        if not isinstance(exc, (LadderError, TradingError)) and \
-                type(exc).__name__ != "ManagedOrderError":
-            log.error("ladder: order refused by an unexpected error", exc_info=exc)
 
     def _error(self, message: str) -> None:
         if message:
@@ -478,7 +479,7 @@ class LadderDock(QWidget):
                 self.quantity_buttons.setExclusive(True)
 
     def _is_managed_child(self, vt_orderid: str) -> bool:
-        return self.managed is not None and self.managed.view_of_order(vt_orderid) is not None
+        return self.managed.view_of_order(vt_orderid) is not None
 
     # ------------------------------------------------------------------ the layout's part
     def state(self) -> dict:
@@ -512,57 +513,15 @@ class LadderDock(QWidget):
                 self.symbol_box.setCurrentText(symbol)     # its gateway may connect later
 
 
-try:
-    from terminal.orders import EVENT_MANAGED
-except ImportError:               # until the managed orders land (see TradingOrders)
-    EVENT_MANAGED = "eManaged"
-
-
 def _managed_views(batch: Batch) -> list:
     return list(batch.routed.get(EVENT_MANAGED, {}).values()) if batch.routed else []
-
-
-class TradingOrders:
-    """Limit orders and cancels straight through `Trading`, in the managed orders' words,
-    until `terminal.orders` lands: the one place to swap for `runtime.managed`."""
-
-    def __init__(self, trading: Trading) -> None:
-        self.trading = trading
-
-    def place_limit(self, vt_symbol, direction, volume, price, *, template=None) -> str:
-        from vnpy.trader.constant import Offset, OrderType
-        from vnpy.trader.object import OrderRequest
-
-        if template:
-            raise TradingError("brackets need the managed orders")
-        symbol, exchange = split_vt_symbol(vt_symbol)
-        return self.trading.send(OrderRequest(symbol, exchange, direction, OrderType.LIMIT,
-                                              volume, price, Offset.OPEN))
-
-    def place_stop(self, *args, **kwargs) -> str:
-        raise TradingError("stops need the managed orders")
-
-    def modify(self, key, price):
-        raise TradingError("moving an order needs the managed orders")
-
-    def cancel(self, key: str) -> bool:
-        return self.trading.cancel(key)
-
-    def cancel_all(self, vt_symbol=None) -> int:
-        return self.trading.cancel_all(vt_symbol)
-
-    def views(self, vt_symbol=None) -> list:
-        return []
-
-    def view_of_order(self, vt_orderid: str):
-        return None
 
 
 class _TemplateBox(QComboBox):
     """The bracket templates by name, "none" first; read afresh each time it opens (they
     are edited in the ticket and on the chart too)."""
 
-    def __init__(self, templates) -> None:
+    def __init__(self, templates: OrderTemplates | None) -> None:
         super().__init__()
         self.templates = templates
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -570,13 +529,7 @@ class _TemplateBox(QComboBox):
         self._fill()
 
     def _names(self) -> list[str]:
-        if self.templates is None:
-            return []
-        try:
-            return list(self.templates.names())
-        except Exception as exc:          # noqa: BLE001 - a broken file: no templates
-            log.warning("ladder: order templates cannot be read: %s", exc)
-            return []
+        return [] if self.templates is None else self.templates.names()
 
     def _fill(self) -> None:
         current = self.chosen()

@@ -178,12 +178,10 @@ def replay(host: DockHost) -> QWidget:
 
 
 def ladder(host: DockHost) -> QWidget:
-    from terminal.ui.docks.ladder import LadderDock, TradingOrders
+    from terminal.ui.docks.ladder import LadderDock
 
     runtime = host.runtime
-    managed = getattr(runtime, "managed", None) or TradingOrders(runtime.trading)
-    return LadderDock(runtime.trading, managed, getattr(runtime, "order_templates", None),
-                      runtime.store)
+    return LadderDock(runtime.trading, runtime.managed, runtime.order_templates, runtime.store)
 
 
 DOCKS: tuple[Dock, ...] = (
