@@ -86,7 +86,7 @@ class EngineBroker:
         return self.trading.send(req, gateway_name=gateway)
 
     def cancel(self, vt_orderid: str) -> bool:
-        return self.trading.cancel(vt_orderid)
+        return self.trading.cancel(vt_orderid, announce=False)     # the engine's own
 
     def order(self, vt_orderid: str) -> OrderData | None:
         return self.engine.get_order(vt_orderid)

@@ -176,6 +176,25 @@ class GroupEngine:
                         for leg in group.legs):
                     self._settle(group)
 
+    def on_trader_cancel(self, vt_symbol: str | None, vt_orderid: str | None) -> None:
+        """The trader cancelled an order, or all of a symbol's (Cancel all, Close, Flatten):
+        the managed orders it touches end too, local stops included, rather than being taken
+        for orders cancelled from outside."""
+        with self._lock:
+            if vt_orderid is not None:
+                found = self._by_order.get(vt_orderid)
+                if found is not None:
+                    group, leg, child = found
+                    child.cancel_sent = True
+                    self._cancel_leg(group, leg, "cancelled by the trader")
+                    self._settle(group)
+                return
+            for group in list(self._groups.values()):
+                if vt_symbol is None or group.vt_symbol == vt_symbol:
+                    for leg in group.legs:
+                        self._cancel_leg(group, leg, "cancelled by the trader")
+                    self._settle(group)
+
     def on_connection(self, gateway: str, up: bool, detail: str = "") -> None:
         """A lost connection while local stops are armed: they cannot fire until it is back."""
         if up:
@@ -440,6 +459,18 @@ class GroupEngine:
                         f"resting order(s) {', '.join(o.vt_orderid for o in fresh)}: they are "
                         "cancelled first and the stop goes when they are")
         return True
+
+    def _cancel_leg(self, group: Group, leg: Leg, why: str) -> None:
+        """End `leg`: at once when it has no order working, else once its cancels are
+        confirmed."""
+        if not leg.state.active:
+            return
+        if leg.live_children:
+            leg.reason = why
+            self._cancel_children(leg)
+            leg.cancelled = True
+        else:
+            self._end(group, leg, State.CANCELLED, why)
 
     def _cancel_children(self, leg: Leg) -> None:
         for child in leg.live_children:

@@ -379,16 +379,6 @@ class ManagedOrders(GroupEngine):
                     count += self.broker.cancel(order.vt_orderid)
             return count
 
-    def _cancel_leg(self, group: Group, leg: Leg, why: str) -> None:
-        if not leg.state.active:
-            return
-        if leg.live_children:
-            leg.reason = why
-            self._cancel_children(leg)
-            leg.cancelled = True
-        else:
-            self._end(group, leg, State.CANCELLED, why)
-
     def _adopt(self, order: OrderData) -> tuple[Group, Leg]:
         """A plain working order becomes a managed one so that it can be replaced."""
         contract = self.broker.contract(order.vt_symbol)

@@ -120,3 +120,28 @@ def test_after_a_restart_a_bracket_is_re_armed_once_and_its_targets_sent_again(d
             sent_before |= {o.vt_orderid for o in runtime.kernel.main_engine.get_all_orders()}
         finally:
             runtime.close()
+
+
+def test_flatten_and_a_cancel_from_the_orders_dock_end_managed_orders_without_alarm(data_dir):
+    from terminal.core.alerts import SEVERE
+
+    runtime = build(data_dir)
+    try:
+        connected(runtime)
+        runtime.managed.place_bracket(RB, Direction.LONG, 2, None, SCALP)
+        settle(runtime)
+        first = by_role(runtime)["target 1"]
+        runtime.trading.cancel(first.vt_orderid)             # the Orders dock's Cancel
+        settle(runtime)
+        views = by_role(runtime)
+        assert set(views) == {"stop", "target 2"}
+        runtime.trading.flatten(RB)
+        settle(runtime)
+        settle(runtime)
+        assert runtime.managed.views() == []                 # the local stop too
+        assert runtime.managed.armed_local() == 0
+        position = runtime.kernel.main_engine.get_position(f"SIM.{RB}.{Direction.LONG.value}")
+        assert position.volume == 0
+        assert not [a for a in runtime.kernel.bridge.drain().alerts if a.severity == SEVERE]
+    finally:
+        runtime.close()
