@@ -89,16 +89,18 @@ class Trading:
         return len(orders)
 
     def close_requests(
-        self, position: PositionData, volume: float | None = None
+        self, position: PositionData, volume: float | None = None, price: float | None = None,
+        vouched: bool = True,
     ) -> list[OrderRequest]:
-        """Marketable limit orders that close `volume` (default: all that is not frozen), no
-        one larger than the exchange takes. A net position (`Direction.NET`, one signed
-        volume) is closed by its sign."""
+        """Limit orders that close `volume` (default: all that is not frozen), no one larger
+        than the exchange takes, at `price` or (None) marketable. A net position
+        (`Direction.NET`, one signed volume) is closed by its sign. `vouched`: the trader's
+        own close (`core.orders.vouch`), which the gate lets out when trading is halted."""
         contract = self.contract(position.vt_symbol)
         tick = self.main_engine.get_tick(position.vt_symbol)
         if contract is None:
             raise TradingError(f"unknown symbol {position.vt_symbol}")
-        if tick is None:
+        if tick is None and price is None:
             raise TradingError(f"no quote for {position.vt_symbol} to price the close")
         held = abs(position.volume)
         closable = held - position.frozen if volume is None else min(volume, held)
@@ -107,22 +109,24 @@ class Trading:
         long = position.direction == Direction.LONG or (
             position.direction == Direction.NET and position.volume > 0)
         direction = Direction.SHORT if long else Direction.LONG
-        price = self.marketable_price(tick, contract, direction)
+        if price is None:
+            price = self.marketable_price(tick, contract, direction)
         if contract.exchange not in SPLIT_CLOSE_EXCHANGES or position.direction == Direction.NET:
             parts = [(Offset.CLOSE, closable)]
         else:
             yesterday = min(position.yd_volume, closable)
             parts = [(Offset.CLOSEYESTERDAY, yesterday), (Offset.CLOSETODAY, closable - yesterday)]
         largest = contract.max_volume or closable
-        return [
-            vouch(OrderRequest(
+        requests = [
+            OrderRequest(
                 symbol=contract.symbol, exchange=contract.exchange, direction=direction,
                 type=OrderType.LIMIT, volume=min(largest, part - done), price=price,
                 offset=offset,
-            ))
+            )
             for offset, part in parts
             for done in _steps(part, largest)
         ]
+        return [vouch(req) for req in requests] if vouched else requests
 
     @staticmethod
     def marketable_price(tick: TickData, contract: ContractData, direction: Direction) -> float:

@@ -26,7 +26,6 @@ import logging
 import queue
 import random
 import threading
-import time
 from datetime import datetime
 from typing import ClassVar
 
@@ -36,6 +35,7 @@ from vnpy.trader.gateway import BaseGateway
 from vnpy.trader.object import (AccountData, BarData, CancelRequest, HistoryRequest,
                                 OrderRequest, SubscribeRequest, TickData)
 
+from terminal.core.ids import session_stamp
 from terminal.core.trading_day import trading_day
 from terminal.gateways.sim.clock import ManualClock, RealClock
 from terminal.gateways.sim.exchange import ExchangeSink, SimExchange
@@ -74,7 +74,7 @@ class SimGateway(BaseGateway):
         self._thread: threading.Thread | None = None
         self._active = False
         self._order_ids = itertools.count(1)
-        self._session = time.strftime("%y%m%d%H%M%S")   # ids unique across days: the journal
+        self._session = session_stamp()   # ids unique across days: the journal
                                                         # keys orders by them
         self.exchange: SimExchange | None = None
         self.quote_rate = 2.0
