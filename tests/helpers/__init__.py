@@ -90,6 +90,20 @@ class EventCounter:
             widget.installEventFilter(self._filter)
 
 
+class Submissions:
+    """What reaches the simulated exchange itself, below every gateway method."""
+
+    def __init__(self, gateway) -> None:
+        self.requests: list[OrderRequest] = []
+        submit = gateway.exchange.submit
+
+        def counted(req, orderid, now):
+            self.requests.append(req)
+            return submit(req, orderid, now)
+
+        gateway.exchange.submit = counted
+
+
 def next_quotes(runtime, rounds: int = 1) -> None:
     """Move the simulated market of the `terminal` fixture on until every contract has
     quoted `rounds` more times; returns once the exchange has made the quotes (the events

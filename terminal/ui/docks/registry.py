@@ -177,6 +177,13 @@ def replay(host: DockHost) -> QWidget:
     return dock
 
 
+def ladder(host: DockHost) -> QWidget:
+    from terminal.ui.docks.ladder import LadderDock
+
+    runtime = host.runtime
+    return LadderDock(runtime.trading, runtime.managed, runtime.order_templates, runtime.store)
+
+
 DOCKS: tuple[Dock, ...] = (
     Dock("market_watch", "Market watch", Area.LeftDockWidgetArea, market_watch,
          width=1100, height=520),
@@ -200,4 +207,6 @@ DOCKS: tuple[Dock, ...] = (
     Dock("health", "Health", Area.BottomDockWidgetArea, health, lazy=True, tab_with="log",
          closing=lambda dock: dock.stop()),
     Dock("replay", "Replay", Area.RightDockWidgetArea, replay, tab_with="order_ticket"),
+    Dock("ladder", "Price ladder", Area.RightDockWidgetArea, ladder, tab_with="order_ticket",
+         menu="Price &ladder", shortcut="Ctrl+L"),
 )
