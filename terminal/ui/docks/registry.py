@@ -184,6 +184,12 @@ def ladder(host: DockHost) -> QWidget:
     return LadderDock(runtime.trading, runtime.managed, runtime.order_templates, runtime.store)
 
 
+def managed_orders(host: DockHost) -> QWidget:
+    from terminal.ui.docks.managed_orders import ManagedOrdersDock
+
+    return ManagedOrdersDock(host.runtime.managed)
+
+
 DOCKS: tuple[Dock, ...] = (
     Dock("market_watch", "Market watch", Area.LeftDockWidgetArea, market_watch,
          width=1100, height=520),
@@ -191,6 +197,8 @@ DOCKS: tuple[Dock, ...] = (
          beside="market_watch", front=True, width=380),
     Dock("orders", "Orders", Area.BottomDockWidgetArea, orders, front=True, width=950,
          height=330),
+    Dock("managed_orders", "Stops and brackets", Area.BottomDockWidgetArea, managed_orders,
+         tab_with="orders"),
     Dock("trades", "Trades", Area.BottomDockWidgetArea, trades, tab_with="orders"),
     Dock("positions", "Positions", Area.BottomDockWidgetArea, positions, beside="orders",
          front=True, width=550),
