@@ -47,6 +47,7 @@ from terminal.ui.ladder_view import BUY_COLUMNS, SELL_COLUMNS, LadderView
 from terminal.ui.links import LinkButton
 from terminal.ui.pacing import Pacer
 from terminal.ui.status_line import StatusLine
+from terminal.ui.template_box import TemplateBox
 from terminal.ui.thread_jobs import ThreadJob
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,6 @@ log = logging.getLogger(__name__)
 DRAWS_PER_SECOND = 10          # as the tables, the ticket's book and the charts (ui.pacing)
 QUANTITIES = (1, 2, 5, 10)
 MAX_QUANTITY = 10_000
-NO_TEMPLATE = "none"
 SOURCE = "ladder"              # who placed a managed order (the manager keeps it)
 SEED_DAYS_BACK = 5             # a trading day's bars start at most this many days before it
 
@@ -104,7 +104,8 @@ class LadderDock(QWidget):
         self.symbol_box.setMinimumContentsLength(12)
         self.symbol_box.lineEdit().returnPressed.connect(self._symbol_edited)
         self.symbol_box.activated.connect(lambda _: self._symbol_edited())
-        self.template_box = _TemplateBox(templates)
+        self.template_box = TemplateBox(templates)
+        self.template_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.template_box.setToolTip("Bracket template for the orders placed here (stop and "
                                      "targets attached to the entry)")
         self.position_line = StatusLine()       # changes with every tick: paced, no layout
@@ -515,49 +516,3 @@ class LadderDock(QWidget):
 
 def _managed_views(batch: Batch) -> list:
     return list(batch.routed.get(EVENT_MANAGED, {}).values()) if batch.routed else []
-
-
-class _TemplateBox(QComboBox):
-    """The bracket templates by name, "none" first; read afresh each time it opens (they
-    are edited in the ticket and on the chart too)."""
-
-    def __init__(self, templates: OrderTemplates | None) -> None:
-        super().__init__()
-        self.templates = templates
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setMinimumContentsLength(10)
-        self._fill()
-
-    def _names(self) -> list[str]:
-        return [] if self.templates is None else self.templates.names()
-
-    def _fill(self) -> None:
-        current = self.chosen()
-        self.blockSignals(True)
-        self.clear()
-        self.addItem(NO_TEMPLATE, None)
-        for name in self._names():
-            self.addItem(name, name)
-        index = self.findData(current) if current else 0
-        self.setCurrentIndex(max(index, 0))
-        self.blockSignals(False)
-
-    def showPopup(self) -> None:
-        self._fill()
-        super().showPopup()
-
-    def chosen(self) -> str | None:
-        return self.currentData()
-
-    def choose(self, name: str) -> bool:
-        """Choose template `name` ("" none); False when there is no such template."""
-        self._fill()
-        if not name:
-            self.setCurrentIndex(0)
-            return True
-        index = self.findData(name)
-        if index < 0:
-            self.setCurrentIndex(0)
-            return False
-        self.setCurrentIndex(index)
-        return True

@@ -89,7 +89,8 @@ def price_alert_at(host: DockHost, parent: QWidget, vt_symbol: str, price: float
 def order_ticket(host: DockHost) -> QWidget:
     from terminal.ui.docks.order_ticket import OrderTicketDock
 
-    return OrderTicketDock(host.runtime.trading)
+    runtime = host.runtime
+    return OrderTicketDock(runtime.trading, runtime.managed, runtime.order_templates)
 
 
 def orders(host: DockHost) -> QWidget:
