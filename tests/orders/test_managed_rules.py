@@ -8,12 +8,14 @@ import itertools
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from vnpy.trader.constant import Direction, Offset, OrderType, Status
 from vnpy.trader.object import OrderRequest
 
 from terminal.core.alerts import EVENT_ALERT, SEVERE, WARNING
 from terminal.orders.book import ManagedBook
-from terminal.orders.manager import ManagedOrders
+from terminal.orders.manager import ManagedOrderError, ManagedOrders
 from terminal.orders.templates import BracketTemplate, Target
 from tests.orders.fake_exchange import VT, FakeBroker, FakeExchange
 
@@ -179,3 +181,23 @@ def test_an_entry_cancelled_before_any_fill_ends_its_bracket():
     x.confirm_cancels()
     x.deliver()
     assert engine.views(VT) == []
+
+
+def test_a_trailing_stop_by_atr_keeps_a_multiple_of_the_atr_and_no_atr_is_refused():
+    x = FakeExchange(last=3000.0)
+    x.tick(0)
+    atr = {"rb2701.SHFE": 4.3}
+    engine = ManagedOrders(FakeBroker(x), ManagedBook(_FOLDER / f"b{next(_files)}.db"),
+                           lambda kind, data: None, atr=lambda vt, n: atr.get(vt))
+    x.handlers = engine
+    x.deliver()
+    template = BracketTemplate("ATR", stop_ticks=20, trail_atr=2.0, atr_period=14)
+    long_bracket(x, engine, template)
+    fill = x.orders["SIM.1"].price
+    stop = views(engine)["stop"]
+    assert "trailing 2 x ATR14 = 9" in stop.text              # 8.6 on the 1-point tick: 9
+    move_to(x, fill + 30)
+    assert views(engine)["stop"].price == fill + 30 - 9
+    atr.clear()
+    with pytest.raises(ManagedOrderError, match=r"no ATR\(14\)"):
+        engine.place_bracket(VT, LONG, 1, None, template)
