@@ -48,15 +48,9 @@ class ManagedOrders(GroupEngine):
         its bracket. Returns the group id."""
         with self._lock:
             contract, volume = self._checked(vt_symbol, direction, volume, trigger)
-            tick = contract.pricetick
             if limit_price is not None:
                 self._checked(vt_symbol, direction, volume, limit_price)
-            last = self._last(vt_symbol)
-            if last is not None and (trigger <= last if direction == _LONG else trigger >= last):
-                side = "above" if direction == _LONG else "below"
-                raise ManagedOrderError(
-                    f"a {side_word(direction)} stop must be {side} the last price "
-                    f"{price_text(last, tick)}: {price_text(trigger, tick)} would trigger at once")
+            self._check_stop_side(contract, direction, trigger)
             kind = Kind.STOP if limit_price is None else Kind.STOP_LIMIT
             template = self._template(template)
             if template is not None:
@@ -131,6 +125,8 @@ class ManagedOrders(GroupEngine):
                 if kind not in ("stop", "limit"):
                     raise ManagedOrderError(f"OCO order {n}: kind {kind!r} is not stop or limit")
                 contract, volume = self._checked(vt_symbol, direction, volume, price)
+                if kind == "stop":
+                    self._check_stop_side(contract, direction, price)
                 made.append(Leg(id="", role=f"oco {n}", direction=direction,
                                 kind=Kind.STOP if kind == "stop" else Kind.LIMIT,
                                 volume=volume, price=price, close_only=close_only,
@@ -219,6 +215,16 @@ class ManagedOrders(GroupEngine):
         if errors:
             raise ManagedOrderError("; ".join(f"{k}: {v}" for k, v in errors.items()))
         return contract, float(int(volume))
+
+    def _check_stop_side(self, contract, direction: Direction, trigger: float) -> None:
+        """A buy stop above the last price, a sell stop below: else it fires at once."""
+        last = self._last(contract.vt_symbol)
+        if last is not None and (trigger <= last if direction == _LONG else trigger >= last):
+            tick = contract.pricetick
+            side = "above" if direction == _LONG else "below"
+            raise ManagedOrderError(
+                f"a {side_word(direction)} stop must be {side} the last price "
+                f"{price_text(last, tick)}: {price_text(trigger, tick)} would trigger at once")
 
     def _new_group(self, kind: GroupKind, contract, volume: float, legs: list[Leg],
                    template: str, source: str) -> Group:

@@ -108,7 +108,7 @@ def trades(host: DockHost) -> QWidget:
 def positions(host: DockHost) -> QWidget:
     from terminal.ui.docks.positions import PositionsDock
 
-    return PositionsDock(host.runtime.trading)
+    return PositionsDock(host.runtime.trading, host.runtime.managed)
 
 
 def account(host: DockHost) -> QWidget:
