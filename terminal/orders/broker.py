@@ -8,7 +8,7 @@ tests drive it with a simulated broker of their own.
 
 from __future__ import annotations
 
-from vnpy.trader.constant import Direction, OrderType
+from vnpy.trader.constant import Direction, Offset, OrderType
 from vnpy.trader.engine import MainEngine
 from vnpy.trader.object import ContractData, OrderData, OrderRequest, PositionData, TickData
 
@@ -56,8 +56,10 @@ class EngineBroker:
             return max(guard.context(probe, contract, gateway).free_to_close(exit_direction),
                        0.0)
 
-    def preview(self, req: OrderRequest, gateway: str) -> Decision:
-        """The gate's verdict on `req` were it sent now; nothing is sent or counted."""
+    def preview(self, req: OrderRequest, gateway: str, release: float = 0.0) -> Decision:
+        """The gate's verdict on `req` were it sent now; nothing is sent or counted.
+        `release`: lots of the closed side held by working closes that will be cancelled
+        before `req` goes (a stop's own targets, the order a modify replaces)."""
         guard = self.guard
         contract = self.contract(req.vt_symbol)
         if contract is None:
@@ -66,7 +68,17 @@ class EngineBroker:
         if guard is None or not guard.enabled:
             return ALLOWED
         with guard.lock:
-            return guard.gate.check(req, guard.context(req, contract, gateway))
+            ctx = guard.context(req, contract, gateway)
+            if release and req.offset == Offset.OPEN:
+                ctx.pending_open = max(ctx.pending_open - release, 0.0)
+                ctx.working_orders = max(ctx.working_orders - 1, 0)
+            elif release:
+                if req.direction == Direction.SHORT:
+                    ctx.long_frozen = max(ctx.long_frozen - release, 0.0)
+                else:
+                    ctx.short_frozen = max(ctx.short_frozen - release, 0.0)
+                ctx.working_orders = max(ctx.working_orders - 1, 0)
+            return guard.gate.check(req, ctx)
 
     def send(self, req: OrderRequest, gateway: str) -> str:
         """The order's vt_orderid (a denied one's too: its REJECTED event follows); raises
@@ -74,7 +86,7 @@ class EngineBroker:
         return self.trading.send(req, gateway_name=gateway)
 
     def cancel(self, vt_orderid: str) -> bool:
-        return self.trading.cancel(vt_orderid)
+        return self.trading.cancel(vt_orderid, announce=False)     # the engine's own
 
     def order(self, vt_orderid: str) -> OrderData | None:
         return self.engine.get_order(vt_orderid)
@@ -85,7 +97,8 @@ class EngineBroker:
                 return order
         return None
 
-    def working(self, vt_symbol: str) -> list[OrderData]:
+    def working(self, vt_symbol: str | None) -> list[OrderData]:
+        """Working orders of one symbol (None: all)."""
         return self.trading.working_orders(vt_symbol)
 
     def close_requests(self, position: PositionData, volume: float, price: float,

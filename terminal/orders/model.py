@@ -45,6 +45,7 @@ class State(Enum):
 
 _ENDED = frozenset({State.FILLED, State.CANCELLED, State.FAILED, State.IN_DOUBT})
 LOCAL_STATES = frozenset({State.WAITING, State.ARMED})
+STOPS = (Kind.STOP, Kind.STOP_LIMIT)       # the kinds that live in the terminal until hit
 
 
 class GroupKind(Enum):
@@ -141,6 +142,13 @@ class Group:
     @property
     def active(self) -> bool:
         return any(leg.state.active for leg in self.legs)
+
+    def room(self) -> float:
+        """What the group's exits may still close (or an OCO's legs still fill)."""
+        if self.kind is GroupKind.BRACKET:
+            entry = self.legs[0]
+            return max(entry.filled - sum(leg.filled for leg in self.legs[1:]), 0.0)
+        return max(self.volume - sum(leg.filled for leg in self.legs), 0.0)
 
     def leg(self, role: str) -> Leg | None:
         for leg in self.legs:

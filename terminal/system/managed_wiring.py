@@ -19,7 +19,7 @@ from terminal.core.timezone import CHINA_TZ
 from terminal.gateways.connection import State as ConnectionState
 from terminal.gateways.connection import Status as ConnectionStatus
 from terminal.market import indicators
-from terminal.market.trading import Trading
+from terminal.market.trading import EVENT_TRADER_CANCEL, Trading
 from terminal.orders.book import ManagedBook
 from terminal.orders.broker import EngineBroker
 from terminal.orders.manager import ManagedOrders
@@ -57,6 +57,7 @@ def build_managed(kernel: Kernel, paths: DataPaths, trading: Trading, risk: Risk
     engine.register(EVENT_TRADE, lambda event: managed.on_trade(event.data))
     engine.register(EVENT_POSITION, lambda event: managed.on_position(
         event.data.vt_symbol, event.data.gateway_name))
+    engine.register(EVENT_TRADER_CANCEL, lambda event: managed.on_trader_cancel(*event.data))
     engine.register(EVENT_MANAGED_RESTORE, lambda event: managed.restore())
     kernel.bridge.route_latest(EVENT_MANAGED, lambda view: view.id)
     # After the journal's orders (already queued): the engine knows them when it re-arms.

@@ -120,3 +120,50 @@ def test_after_a_restart_a_bracket_is_re_armed_once_and_its_targets_sent_again(d
             sent_before |= {o.vt_orderid for o in runtime.kernel.main_engine.get_all_orders()}
         finally:
             runtime.close()
+
+
+def test_flatten_and_a_cancel_from_the_orders_dock_end_managed_orders_without_alarm(data_dir):
+    from terminal.core.alerts import SEVERE
+
+    runtime = build(data_dir)
+    try:
+        connected(runtime)
+        runtime.managed.place_bracket(RB, Direction.LONG, 2, None, SCALP)
+        settle(runtime)
+        first = by_role(runtime)["target 1"]
+        runtime.trading.cancel(first.vt_orderid)             # the Orders dock's Cancel
+        settle(runtime)
+        views = by_role(runtime)
+        assert set(views) == {"stop", "target 2"}
+        runtime.trading.flatten(RB)
+        settle(runtime)
+        settle(runtime)
+        assert runtime.managed.views() == []                 # the local stop too
+        assert runtime.managed.armed_local() == 0
+        position = runtime.kernel.main_engine.get_position(f"SIM.{RB}.{Direction.LONG.value}")
+        assert position.volume == 0
+        assert not [a for a in runtime.kernel.bridge.drain().alerts if a.severity == SEVERE]
+    finally:
+        runtime.close()
+
+
+def test_a_gateway_going_down_with_local_stops_armed_is_said_at_once(data_dir):
+    from terminal.core.alerts import SEVERE
+    from terminal.gateways.connection import State, Status
+    from terminal.system.managed_wiring import watch_managed_connection
+
+    runtime = build(data_dir)
+    try:
+        connected(runtime)
+        last = runtime.kernel.main_engine.get_tick(RB).last_price
+        runtime.managed.place_stop(RB, Direction.LONG, 1, last + 20)
+        watch_managed_connection(runtime.managed, Status("SIM", State.CONNECTED))
+        watch_managed_connection(runtime.managed, Status("SIM", State.RECONNECTING,
+                                                         "heartbeat timed out"))
+        settle(runtime)
+        said = [a for a in runtime.kernel.bridge.drain().alerts
+                if a.rule == "local_stops_offline"]
+        assert len(said) == 1 and said[0].severity == SEVERE
+        assert "heartbeat timed out" in said[0].message and "1 local stop(s)" in said[0].message
+    finally:
+        runtime.close()

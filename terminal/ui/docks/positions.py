@@ -13,6 +13,7 @@ from vnpy.trader.object import PositionData
 
 from terminal.core.bridge import Batch
 from terminal.market.trading import Trading, TradingError
+from terminal.orders import ManagedOrders
 from terminal.ui.formats import PRICE_DIGITS
 from terminal.ui.docks.common import lay_out_table, make_table, selected_records
 from terminal.ui.labels import DIRECTION, label
@@ -78,9 +79,12 @@ class PositionsModel(RecordTableModel):
 
 
 class PositionsDock(QWidget):
-    def __init__(self, trading: Trading, parent=None) -> None:
+    def __init__(self, trading: Trading, managed: ManagedOrders | None = None,
+                 parent=None) -> None:
+        """`managed`: "Protect with stop and target…" places its OCO exits."""
         super().__init__(parent)
         self.trading = trading
+        self.managed = managed
         self.model = PositionsModel(self)
         self.view = make_table(self.model)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -117,10 +121,35 @@ class PositionsDock(QWidget):
         except TradingError as exc:
             self.message.setText(str(exc))
 
+    def protect_dialog(self):
+        """The dialog for the selected position, or None (several or none selected, no
+        quote yet)."""
+        from terminal.ui.dialogs.protect_position import ProtectPositionDialog
+
+        chosen = selected_records(self.view)
+        if len(chosen) != 1 or self.managed is None:
+            return None
+        position = chosen[0]
+        tick = self.trading.main_engine.get_tick(position.vt_symbol)
+        contract = self.trading.contract(position.vt_symbol)
+        if tick is None or contract is None:
+            self.message.setText(f"no quote for {position.vt_symbol} yet")
+            return None
+        return ProtectPositionDialog(self.managed, position, tick.last_price,
+                                     contract.pricetick, self)
+
+    def protect_selected(self) -> None:
+        dialog = self.protect_dialog()
+        if dialog is not None:
+            dialog.open()
+            self.protect = dialog
+
     def _menu(self, pos) -> None:
         if not self.view.indexAt(pos).isValid():
             return
         menu = QMenu(self)
         menu.addAction("Close position", self.close_selected)
+        if self.managed is not None:
+            menu.addAction("Protect with stop and target…", self.protect_selected)
         menu.addAction("Flatten all", self.flatten_all)
         menu.exec(self.view.viewport().mapToGlobal(pos))
