@@ -37,19 +37,23 @@ def _count(pixels: np.ndarray, hex_colour: str, tolerance: int = 10) -> int:
     return int((np.abs(pixels.astype(int) - target) <= tolerance).all(axis=2).sum())
 
 
-@pytest.mark.slow
-def test_a_chart_with_history_drawings_profile_and_alerts_is_drawn(tmp_path):
+def _photograph(tmp_path, *arguments: str) -> dict:
+    """Runs the script under Xvfb with `arguments`; the facts it printed."""
     if shutil.which("xvfb-run") is None:
         pytest.skip("xvfb-run is not installed (apt-get install xvfb xauth)")
-    shot = tmp_path / "chart.png"
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "QT_QPA_PLATFORM": "xcb",
            "HOME": str(tmp_path)}
     done = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable,
-                           str(SCRIPT), str(shot)], env=env, cwd=tmp_path,
+                           str(SCRIPT), *arguments], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    facts = json.loads(next(line for line in done.stdout.splitlines()
-                            if line.startswith("{")))
+    return json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))
+
+
+@pytest.mark.slow
+def test_a_chart_with_history_drawings_profile_and_alerts_is_drawn(tmp_path):
+    shot = tmp_path / "chart.png"
+    facts = _photograph(tmp_path, str(shot))
     assert facts == {"bells": True, "drawings": 4, "bars": facts["bars"],
                      "source": "simulated history", "profile": True}
     assert facts["bars"] > 1000                        # 20 trading days of 5-minute bars
@@ -78,17 +82,8 @@ def test_a_chart_with_history_drawings_profile_and_alerts_is_drawn(tmp_path):
 def test_orders_placed_from_the_chart_are_drawn_with_their_labels(tmp_path):
     """`--orders`: a bracket bought with a template, a working limit and a local stop; their
     lines and the position's are on the picture in their colours."""
-    if shutil.which("xvfb-run") is None:
-        pytest.skip("xvfb-run is not installed (apt-get install xvfb xauth)")
     shot = tmp_path / "orders.png"
-    env = {**os.environ, "PYTHONPATH": str(PROJECT), "QT_QPA_PLATFORM": "xcb",
-           "HOME": str(tmp_path)}
-    done = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable,
-                           str(SCRIPT), "--orders", str(shot)], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    facts = json.loads(next(line for line in done.stdout.splitlines()
-                            if line.startswith("{")))
+    facts = _photograph(tmp_path, "--orders", str(shot))
     starts = sorted(text.split(" @ ")[0] for text in facts["order_lines"])
     assert starts == ["Buy 1 limit", "Long 2", "Sell 1 stop", "Stop 2", "Target 1 · 1 lot",
                       "Target 2 · 1 lot"], facts["order_lines"]
