@@ -11,7 +11,7 @@ import pytest
 from terminal.orders.book import ManagedBook, group_from_json, group_to_json
 from terminal.orders.templates import (BracketTemplate, OrderTemplates, Target, TemplateError,
                                        from_dict, to_dict)
-from tests.orders.test_managed_rules import long_bracket, market
+from tests.helpers.managed import long_bracket, market
 
 
 def test_a_group_is_read_back_exactly_as_it_was_written(tmp_path):

@@ -12,7 +12,7 @@ import sys
 from vnpy.trader.constant import Direction
 
 from tests.helpers import PROJECT
-from tests.orders.test_managed_runtime import build, connected, settle
+from tests.helpers.managed import build, connected, settle
 
 SYMBOLS = ("rb2701.SHFE", "MA705.CZCE", "m2705.DCE")
 
@@ -21,7 +21,7 @@ import copy, os, signal, sys, time
 from pathlib import Path
 from vnpy.trader.constant import Direction
 from terminal.orders import BracketTemplate, Target
-from tests.orders.test_managed_runtime import build, connected, settle
+from tests.helpers.managed import build, connected, settle
 from tests.helpers import drained
 from vnpy.trader.object import SubscribeRequest
 from terminal.core.symbols import split_vt_symbol

@@ -4,9 +4,6 @@ against the trader's own order, OCO reduction, and the alert when the connection
 
 from __future__ import annotations
 
-import itertools
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -14,46 +11,12 @@ from vnpy.trader.constant import Direction, Offset, OrderType, Status
 from vnpy.trader.object import OrderRequest
 
 from terminal.core.alerts import EVENT_ALERT, SEVERE, WARNING
-from terminal.orders.book import ManagedBook
-from terminal.orders.manager import ManagedOrderError, ManagedOrders
+from terminal.orders.manager import ManagedOrderError
 from terminal.orders.templates import BracketTemplate, Target
-from tests.orders.fake_exchange import VT, FakeBroker, FakeExchange
+from tests.helpers.fake_exchange import VT
+from tests.helpers.managed import long_bracket, market, move_to, views
 
-_FOLDER = Path(tempfile.mkdtemp(prefix="managed-rules-"))
-_files = itertools.count()
 LONG, SHORT = Direction.LONG, Direction.SHORT
-
-
-def market(position: float = 0.0):
-    x = FakeExchange(last=3000.0)
-    x.tick(0)
-    events: list = []
-    engine = ManagedOrders(FakeBroker(x), ManagedBook(_FOLDER / f"b{next(_files)}.db"),
-                           lambda kind, data: events.append((kind, data)))
-    x.handlers = engine
-    if position:
-        x.truth.volume[LONG] = position
-        x._emit_position()
-    x.deliver()
-    return x, engine, events
-
-
-def views(engine):
-    return {v.role: v for v in engine.views(VT)}
-
-
-def move_to(x, price):
-    x.tick(int(price - x.last))
-    x.deliver()
-
-
-def long_bracket(x, engine, template, volume=2):
-    group = engine.place_bracket(VT, LONG, volume, None, template)
-    x.deliver()
-    entry = next(v for v, o in x.orders.items() if o.offset == Offset.OPEN)
-    x.fill(entry, volume, trade_first=False)
-    x.deliver()
-    return group
 
 
 def test_a_trailing_stop_follows_the_price_up_never_down_and_fires_at_its_level():
@@ -184,13 +147,8 @@ def test_an_entry_cancelled_before_any_fill_ends_its_bracket():
 
 
 def test_a_trailing_stop_by_atr_keeps_a_multiple_of_the_atr_and_no_atr_is_refused():
-    x = FakeExchange(last=3000.0)
-    x.tick(0)
     atr = {"rb2701.SHFE": 4.3}
-    engine = ManagedOrders(FakeBroker(x), ManagedBook(_FOLDER / f"b{next(_files)}.db"),
-                           lambda kind, data: None, atr=lambda vt, n: atr.get(vt))
-    x.handlers = engine
-    x.deliver()
+    x, engine, _ = market(atr=lambda vt, n: atr.get(vt))
     template = BracketTemplate("ATR", stop_ticks=20, trail_atr=2.0, atr_period=14)
     long_bracket(x, engine, template)
     fill = x.orders["SIM.1"].price

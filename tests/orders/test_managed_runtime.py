@@ -4,44 +4,10 @@ clock), its child orders through the risk gate, and its re-arming after a restar
 from __future__ import annotations
 
 import pytest
-from vnpy.trader.constant import Direction, Exchange, Offset, Status
-from vnpy.trader.object import SubscribeRequest
+from vnpy.trader.constant import Direction, Offset, Status
 
-from terminal.core import paths
-from terminal.orders import EVENT_MANAGED, BracketTemplate, ManagedOrderError, Target
-from tests.helpers import drained
-
-RB = "rb2701.SHFE"
-SCALP = BracketTemplate("Scalp", stop_ticks=3, targets=(Target(4, 1), Target(8, 1)))
-
-
-def build(data_dir):
-    from terminal.core.settings import Settings
-    from terminal.gateways.sim.clock import ManualClock
-    from terminal.system import runtime as runtime_module
-
-    return runtime_module.build(paths.prepare(data_dir), Settings(sim_seed=7),
-                                sim_clock=ManualClock())
-
-
-def connected(runtime):
-    runtime.connect_simulator()
-    gateway = runtime.kernel.main_engine.get_gateway("SIM")
-    gateway.subscribe(SubscribeRequest("rb2701", Exchange.SHFE))
-    settle(runtime)
-    return gateway
-
-
-def settle(runtime):
-    engine = runtime.kernel.event_engine
-    drained(engine)
-    runtime.kernel.main_engine.get_gateway("SIM").advance(0)
-    drained(engine)
-
-
-def by_role(runtime):
-    return {view.role: view for view in runtime.managed.views(RB)}
-
+from terminal.orders import EVENT_MANAGED, ManagedOrderError
+from tests.helpers.managed import RB, SCALP, build, by_role, connected, settle
 
 def test_a_bracket_at_the_market_fills_then_places_its_targets_and_arms_its_stop(data_dir):
     runtime = build(data_dir)

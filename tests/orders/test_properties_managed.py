@@ -1,6 +1,6 @@
 """Property tests of the managed orders: random sequences of ticks, partial fills (order and
 trade reports in either order), late reports, cancels, rejects, modifies and disconnects,
-against a strict exchange (tests/orders/fake_exchange.py).
+against a strict exchange (tests/helpers/fake_exchange.py).
 
 Whatever happens, a bracket or an OCO group never sends a close for more lots than are free
 at the exchange (so protective orders never cover more than the position and two exits can
@@ -9,20 +9,15 @@ everything has been reported, its stop never protects more than the position hol
 
 from __future__ import annotations
 
-import itertools
-import tempfile
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 from vnpy.trader.constant import Direction, Status
 
-from terminal.orders.book import ManagedBook
 from terminal.orders.manager import ManagedOrderError, ManagedOrders
 from terminal.orders.templates import BracketTemplate, Target
-from tests.orders.fake_exchange import VT, FakeBroker, FakeExchange, held
+from tests.helpers.fake_exchange import VT, FakeExchange, held
+from tests.helpers.managed import market
 
-_FOLDER = Path(tempfile.mkdtemp(prefix="managed-props-"))
-_files = itertools.count()
 
 templates = st.builds(
     lambda stop, targets, be, trail: BracketTemplate(
@@ -38,17 +33,6 @@ templates = st.builds(
 
 ACTIONS = ("tick", "tick", "tick", "fill", "fill", "deliver", "deliver", "cancels", "reject",
            "modify", "cancel_leg", "deny_next", "disconnect")
-
-
-def market() -> tuple[FakeExchange, ManagedOrders]:
-    """A fresh exchange with one quote, and an engine (with its own book) that has seen it."""
-    exchange = FakeExchange()
-    exchange.tick(0)
-    book = ManagedBook(_FOLDER / f"book{next(_files)}.db")
-    engine = ManagedOrders(FakeBroker(exchange), book, lambda kind, data: None)
-    exchange.handlers = engine
-    exchange.deliver()
-    return exchange, engine
 
 
 def check_always(x: FakeExchange) -> None:
@@ -123,7 +107,7 @@ def run_steps(data, x: FakeExchange, engine: ManagedOrders, exit_side: Direction
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_a_bracket_never_closes_more_than_the_position_whatever_happens(data):
-    x, engine = market()
+    x, engine, _ = market()
     direction = data.draw(st.sampled_from([Direction.LONG, Direction.SHORT]), label="side")
     template = data.draw(templates, label="template")
     volume = data.draw(st.integers(1, 6), label="volume")
@@ -142,7 +126,7 @@ def test_a_bracket_never_closes_more_than_the_position_whatever_happens(data):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_an_oco_exit_on_a_position_never_closes_more_than_it_holds(data):
-    x, engine = market()
+    x, engine, _ = market()
     lots = data.draw(st.integers(1, 5), label="position")
     x.truth.volume[Direction.LONG] = lots
     x._emit_position()
