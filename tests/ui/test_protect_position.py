@@ -33,6 +33,8 @@ def test_protect_places_a_local_stop_and_a_target_as_one_oco_group(qtbot, termin
 
     qtbot.waitUntil(lambda: limit().state == "working", timeout=WAIT)
     assert limit().where == "at the exchange"
-    target = runtime.kernel.main_engine.get_order(limit().vt_orderid)
+    engine = runtime.kernel.main_engine       # knows the order once its report is dispatched
+    qtbot.waitUntil(lambda: engine.get_order(limit().vt_orderid) is not None, timeout=WAIT)
+    target = engine.get_order(limit().vt_orderid)
     assert (target.price, target.volume, target.direction) == (last + 8, 2, Direction.SHORT)
     dialog.close()
