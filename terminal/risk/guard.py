@@ -18,9 +18,11 @@ the gate and so are never sent. Cancels are never blocked, only counted.
 What stays out of reach: code that drives a gateway's API object directly (`gateway.td_api`)
 or the simulator's exchange object. The boundary is the gateway's interface, as vn.py defines it.
 
-The working orders the rules need (how many, and each symbol's opening lots) are kept up to
-date from order events, so a check costs the same with 5 or 500 orders resting (never a
-scan of the engine's active orders per check).
+The working orders the rules need (how many, each symbol's opening lots, and each account's
+resting limit orders per symbol for self-trade prevention) are kept up to date from order
+events, so a check costs the same with 5 or 500 orders resting (never a scan of the engine's
+active orders per check). Orders and cancels are counted per gateway (the account); a count
+nearing its conduct limit is published as a WARNING alert.
 
 `MainEngine.send_order`/`cancel_order` are replaced on the class, by thin versions that go
 to the guard of the engine's event engine, without vn.py's log line per request: at a high order
@@ -43,7 +45,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from vnpy.event import Event, EventEngine
-from vnpy.trader.constant import Direction, Offset, Status
+from vnpy.trader.constant import Direction, Offset, OrderType, Status
 from vnpy.trader.engine import MainEngine
 from vnpy.trader.event import EVENT_ORDER
 from vnpy.trader.gateway import BaseGateway
@@ -51,7 +53,8 @@ from vnpy.trader.object import CancelRequest, ContractData, OrderData, OrderRequ
 
 from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
 from terminal.core.timezone import CHINA_TZ
-from terminal.risk.gate import Decision, OrderContext, RiskGate
+from terminal.risk.gate import ConductWarning, Decision, OrderContext, RiskGate
+from terminal.risk.resting import RestingOrders
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +207,7 @@ class RiskGuard:
         self._pending_close: dict[tuple[str, str], float] = {}   # (key, side) -> close lots
         self._excess: dict[str, float] = {}      # vt_orderid -> lots of a close beyond the
                                                  # position when sent (they would open)
+        self._resting: dict[str, RestingOrders] = {}   # gateway.vt_symbol -> own limit orders
         self._updates: queue.SimpleQueue[OrderData] = queue.SimpleQueue()
         for order in main_engine.get_all_active_orders():
             self._track(order)
@@ -265,7 +269,7 @@ class RiskGuard:
             if decision:
                 vt_orderid = send(gateway, req)
                 if vt_orderid:
-                    self.gate.record_sent(req)
+                    self._warn(self.gate.record_sent(req, gateway.gateway_name))
                     if ctx is not None and req.offset != Offset.OPEN:
                         # On a net gateway what a close order holds beyond the position
                         # opens: it counts against the position limit while it works.
@@ -283,7 +287,14 @@ class RiskGuard:
                        cancel: Callable[[BaseGateway, CancelRequest], None]) -> None:
         cancel(gateway, req)                              # never blocked: it reduces risk
         with self._lock:
-            self.gate.record_cancel(req.vt_symbol)
+            self._warn(self.gate.record_cancel(req.vt_symbol, gateway.gateway_name))
+
+    def _warn(self, warnings: tuple[ConductWarning, ...]) -> None:
+        """A conduct count nearing its limit: an alert, once per crossing (the gate says when)."""
+        for warning in warnings:
+            self.event_engine.put(Event(EVENT_ALERT, Alert(
+                datetime.now(CHINA_TZ), WARNING, warning.rule, warning.vt_symbol,
+                warning.message)))
 
     def deny_quote(self, gateway: BaseGateway, req) -> str:
         """Quotes open positions on both sides and the gate has no rules for them: not sent."""
@@ -307,17 +318,27 @@ class RiskGuard:
             self._track(updates.get_nowait())
 
     def _track(self, order: OrderData) -> None:
-        """Follow one order's state: working (with the lots it opens or closes) or done."""
+        """Follow one order's state: working (with the lots it opens or closes, and on the
+        book if it is a limit order) or done."""
         previous = self._working.pop(order.vt_orderid, None)
         if previous is not None:
             key, opening, side, closing = previous
             self._pending_open[key] -= opening
             self._pending_close[key, side] -= closing
+        key = f"{order.gateway_name}.{order.vt_symbol}"
+        book = self._resting.get(key)
         if not order.is_active():
             self._excess.pop(order.vt_orderid, None)
+            if book is not None:
+                book.remove(order.vt_orderid)
         else:
             left = order.volume - order.traded
-            key = f"{order.gateway_name}.{order.vt_symbol}"
+            if order.type == OrderType.LIMIT and left > 0:
+                if book is None:
+                    book = self._resting[key] = RestingOrders()
+                book.put(order.vt_orderid, order.direction, order.price, left)
+            elif book is not None:
+                book.remove(order.vt_orderid)
             side = "short" if order.direction == Direction.LONG else "long"
             if order.offset == Offset.OPEN:
                 opening, closing = left, 0.0
@@ -357,6 +378,8 @@ class RiskGuard:
             short_frozen=max(short_frozen, self._pending_close.get((key, "short"), 0.0)),
             pending_open=self._pending_open.get(key, 0.0),
             working_orders=len(self._working),
+            account=gateway,
+            resting=self._resting.get(key),
         )
 
     def _held(self, key: str) -> tuple[float, float, float, float]:
@@ -379,6 +402,8 @@ class RiskGuard:
         order.datetime = datetime.now(CHINA_TZ)
         order.extra = {"reason": f"risk {decision.rule}: {decision.reason}",
                        "risk_rule": decision.rule}
+        if decision.orders:        # self_trade: the own resting orders it would trade against
+            order.extra["risk_orders"] = list(decision.orders)
         self.event_engine.put(Event(EVENT_ORDER, order))
         self.event_engine.put(Event(EVENT_ORDER + order.vt_orderid, order))
         self.event_engine.put(Event(EVENT_ALERT, Alert(

@@ -11,6 +11,7 @@ from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Product
 from vnpy.trader.object import ContractData, OrderRequest
 
 from terminal.core.orders import TRADER_CLOSE, vouch
+from terminal.risk.resting import RestingOrders
 from terminal.risk import (
     RULES,
     Decision,
@@ -125,7 +126,9 @@ def test_each_rule_denies_the_violation_and_passes_the_compliant_order(
 def test_every_rule_id_is_listed_and_covered():
     covered = {case[0] for case in CASES} | {
         "close_exceeds_position", "halted", "reduce_only", "max_orders_per_second",
-        "max_cancels_per_day", "duplicate_order"}
+        "max_cancels_per_day", "duplicate_order",
+        # tests/risk/test_conduct.py
+        "self_trade", "max_actions_per_second", "max_actions_per_day"}
     assert covered == set(RULES)
 
 
@@ -214,9 +217,12 @@ def test_disabled_rules_pass():
     gate = make_gate(clock=clock, max_order_volume=0, max_order_notional=0, max_funds_share=0,
                      max_position=0, max_working_orders=0, max_orders_per_second=0,
                      max_cancels_per_day=0, price_band=0, duplicate_seconds=0,
-                     contract_limits=False)
+                     contract_limits=False, self_trade=False, max_actions_per_second=0,
+                     max_actions_per_day=0)
     huge = req(volume=100_000, price=99_999.5)  # off the tick, over the exchange maximum
-    context = ctx(available=0, long_volume=10_000, working_orders=10_000)
+    context = ctx(available=0, long_volume=10_000, working_orders=10_000,
+                  resting=RestingOrders())
+    context.resting.put("SIM.1", Direction.SHORT, 1.0, 1)    # it would trade against this
     for _ in range(50):
         gate.record_sent(huge)
         gate.record_cancel("rb2701.SHFE")
