@@ -177,6 +177,10 @@ def _pct(value: float) -> str:
     return f"{value * 100:.4g}%"
 
 
+def _who(account: str) -> str:
+    return f"account {account}" if account else "the account"
+
+
 def _deny(rule: str, reason: str) -> Decision:
     return Decision(False, rule, reason)
 
@@ -275,7 +279,8 @@ class RiskGate:
             times.popleft()
         before = len(times)
         times.append(now)
-        self._roll_day(now)
+        if now - self._day_checked >= 1.0:
+            self._roll_day(now)
         today = self._actions_today[account] = self._actions_today.get(account, 0) + 1
         lim = self._config.global_limits
         share = lim.conduct_warning_share
@@ -283,32 +288,28 @@ class RiskGate:
             return ()
         warned = self._warned
         warnings: tuple[ConductWarning, ...] = ()
-        who = f"account {account}" if account else "the account"
         per_second = lim.max_actions_per_second
         if per_second:
             level = share * per_second
-            key = ("second", account)
             if before < level / 2:
-                warned.discard(key)        # the burst is over: the next one warns again
-            if before + 1 >= level and key not in warned:
-                warned.add(key)
+                warned.discard(("second", account))    # the burst is over: the next warns
+            if before + 1 >= level and ("second", account) not in warned:
+                warned.add(("second", account))
                 warnings += (ConductWarning(
                     "actions_per_second_warning", "",
-                    f"{who}: {before + 1} orders and cancels within one second, "
+                    f"{_who(account)}: {before + 1} orders and cancels within one second, "
                     f"{_pct((before + 1) / per_second)} of the limit of {per_second}: at "
                     f"{per_second} new orders are denied (the futures exchanges ask an account "
                     f"with 10 or more in a second, 10 times a day, to report as a program "
                     f"trader)"),)
         per_day = lim.max_actions_per_day
-        if per_day:
-            key = ("day", account)
-            if today >= share * per_day and key not in warned:
-                warned.add(key)
-                warnings += (ConductWarning(
-                    "actions_per_day_warning", "",
-                    f"{who}: {today} orders and cancels today, {_pct(today / per_day)} of the "
-                    f"limit of {per_day} per trading day: at {per_day} new orders are denied "
-                    f"until the next trading day"),)
+        if per_day and today >= share * per_day and ("day", account) not in warned:
+            warned.add(("day", account))
+            warnings += (ConductWarning(
+                "actions_per_day_warning", "",
+                f"{_who(account)}: {today} orders and cancels today, "
+                f"{_pct(today / per_day)} of the limit of {per_day} per trading day: at "
+                f"{per_day} new orders are denied until the next trading day"),)
         return warnings
 
     def cancels_today(self, vt_symbol: str) -> int:

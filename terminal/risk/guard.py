@@ -58,6 +58,8 @@ from terminal.risk.resting import RestingOrders
 
 log = logging.getLogger(__name__)
 
+_LIMIT = OrderType.LIMIT           # the only kind that rests on an exchange's book
+
 # vt_symbol -> (margin rate, commission rate, commission per lot); from the contract tables.
 Rates = Callable[[str], tuple[float, float, float]]
 
@@ -333,7 +335,7 @@ class RiskGuard:
                 book.remove(order.vt_orderid)
         else:
             left = order.volume - order.traded
-            if order.type == OrderType.LIMIT and left > 0:
+            if order.type is _LIMIT and left > 0:
                 if book is None:
                     book = self._resting[key] = RestingOrders()
                 book.put(order.vt_orderid, order.direction, order.price, left)

@@ -109,11 +109,10 @@ class RiskLimits:
         20, "Most orders sent within any one second, all symbols together.",
         label="Maximum orders per second", unit="orders/s", low=0, high=10_000, off=True)
     max_cancels_per_day: int = described(
-        CONDUCT_DEFAULTS["max_cancels_per_day"], "Most cancels per symbol per trading day; at "
-        "the limit new orders in that symbol are denied (cancels still pass). The exchanges "
-        "flag 400 (CFFEX stock-index futures) or 500 (SHFE, INE, DCE, CZCE, other CFFEX) "
-        "cancels in one contract in one day as abnormal trading; the default keeps 60 under "
-        "the lower one (the working orders may still be cancelled after the limit).",
+        CONDUCT_DEFAULTS["max_cancels_per_day"], "Most cancels per symbol per trading day; then "
+        "new orders in it are denied, cancels pass. The exchanges' abnormal-trading rules flag "
+        "400 (CFFEX stock-index futures) or 500 (SHFE, INE, DCE, CZCE) cancels in one contract "
+        "in one day.",
         label="Maximum cancels per symbol per day", unit="cancels", low=0, high=1_000_000,
         off=True)
     price_band: float = described(
@@ -130,29 +129,27 @@ class RiskLimits:
         label="Check price tick and contract volume limits",
         unit="on/off")
     self_trade: bool = described(
-        True, "Refuse an order that would trade against one of the account's own resting "
-        "limit orders in the same contract (a self-trade; the exchanges flag 5 in one contract "
-        "in one day as abnormal trading).", label="Self-trade prevention", unit="on/off")
+        True, "Refuse an order that would trade against the account's own resting limit "
+        "order in the same contract (the exchanges' abnormal-trading rules flag 5 self-trades "
+        "in one contract in one day).", label="Self-trade prevention", unit="on/off")
     # Account-wide (ACCOUNT_WIDE): set under "global" only.
     max_actions_per_second: int = described(
-        CONDUCT_DEFAULTS["max_actions_per_second"], "Most orders and cancels together within "
-        "any one second, per account; at the limit new orders are denied (cancels still pass, "
-        "and count). The futures exchanges' program-trading rules (2025) make an account that "
-        "has 10 or more orders and cancels within one second, 10 or more times in a trading "
-        "day, report itself as a program trader. Account-wide: set under global only.",
+        CONDUCT_DEFAULTS["max_actions_per_second"], "Most orders + cancels of the account "
+        "within one second; then new orders are denied, cancels pass. The futures exchanges' "
+        "program-trading rules (2025) make an account with 10 in a second, 10 times a day, "
+        "report. Account-wide: set under global only.",
         label="Maximum orders + cancels per second (account)", unit="actions/s", low=0,
         high=100_000, off=True)
     max_actions_per_day: int = described(
-        CONDUCT_DEFAULTS["max_actions_per_day"], "Most orders and cancels together in one "
-        "trading day, per account; at the limit new orders are denied (cancels still pass). "
-        "20,000 a day is the published high-frequency level (Shanghai and Shenzhen stock "
-        "exchanges, 2025; no futures figure was verified). Account-wide: set under global "
-        "only.", label="Maximum orders + cancels per day (account)", unit="actions",
+        CONDUCT_DEFAULTS["max_actions_per_day"], "Most orders + cancels of the account in one "
+        "trading day; then new orders are denied, cancels pass. 20,000 is the SSE/SZSE "
+        "high-frequency level (2025); no futures figure was verified. Account-wide: set under "
+        "global only.", label="Maximum orders + cancels per day (account)", unit="actions",
         low=0, high=100_000_000, off=True)
     conduct_warning_share: float = described(
-        0.8, "Warn (once each time it is crossed) when the orders + cancels per second or per "
-        "day, or a symbol's cancels per day, reach this share of their limit. Account-wide: "
-        "set under global only.", label="Warn at this share of a conduct limit",
+        0.8, "Warn once per crossing when orders + cancels per second or per day, or a "
+        "symbol's cancels per day, reach this share of their limit. Account-wide: set under "
+        "global only.", label="Warn at this share of a conduct limit",
         unit="share (0.8 = 80%)", low=0.0, high=1.0, off=True)
 
 

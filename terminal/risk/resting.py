@@ -14,7 +14,7 @@ distinct prices. Not thread-safe: the guard calls it under its lock.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vnpy.trader.constant import Direction
 
@@ -26,8 +26,7 @@ def _slack(price: float) -> float:
     return 1e-9 * max(1.0, abs(price))
 
 
-@dataclass(frozen=True, slots=True)
-class RestingOrder:
+class RestingOrder(NamedTuple):      # a tuple: one is made per order sent, on the order path
     vt_orderid: str
     direction: Direction
     price: float

@@ -15,7 +15,7 @@ from terminal.risk import RiskConfig, RiskConfigError, RiskGate, RiskLimits, loa
 from terminal.risk.limits import (ACCOUNT_WIDE, CONDUCT_DEFAULTS, CONDUCT_MARGINS,
                                   CONDUCT_THRESHOLDS, LIMIT_SPECS)
 from terminal.risk.resting import RestingOrders
-from tests.risk.test_gate import FakeClock, assert_allowed, assert_denied, ctx, req
+from tests.helpers.risk_gate import FakeClock, assert_allowed, assert_denied, ctx, req
 
 
 def gate_with(clock=None, trading_day=None, symbols=None, **limits) -> RiskGate:

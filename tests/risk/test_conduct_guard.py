@@ -21,7 +21,7 @@ from vnpy.trader.object import (AccountData, CancelRequest, ContractData, OrderR
 from terminal.core.alerts import EVENT_ALERT, WARNING
 from terminal.risk import RiskConfig, RiskGate, RiskLimits
 from terminal.risk.guard import RiskGuard
-from tests.risk.test_gate import FakeClock
+from tests.helpers.risk_gate import FakeClock
 
 BUY, SELL = Direction.LONG, Direction.SHORT
 
