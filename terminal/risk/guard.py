@@ -210,6 +210,9 @@ class RiskGuard:
         self._excess: dict[str, float] = {}      # vt_orderid -> lots of a close beyond the
                                                  # position when sent (they would open)
         self._resting: dict[str, RestingOrders] = {}   # gateway.vt_symbol -> own limit orders
+        # Orders whose cancel was sent: off the book for self-trade (the exchange takes a
+        # session's requests in order, so the cancel goes before any order sent after it).
+        self._cancelling: set[str] = set()
         self._updates: queue.SimpleQueue[OrderData] = queue.SimpleQueue()
         for order in main_engine.get_all_active_orders():
             self._track(order)
@@ -289,7 +292,13 @@ class RiskGuard:
                        cancel: Callable[[BaseGateway, CancelRequest], None]) -> None:
         cancel(gateway, req)                              # never blocked: it reduces risk
         with self._lock:
-            self._warn(self.gate.record_cancel(req.vt_symbol, gateway.gateway_name))
+            name = gateway.gateway_name
+            vt_orderid = f"{name}.{req.orderid}"
+            self._cancelling.add(vt_orderid)
+            book = self._resting.get(f"{name}.{req.vt_symbol}")
+            if book is not None:
+                book.remove(vt_orderid)
+            self._warn(self.gate.record_cancel(req.vt_symbol, name))
 
     def _warn(self, warnings: tuple[ConductWarning, ...]) -> None:
         """A conduct count nearing its limit: an alert, once per crossing (the gate says when)."""
@@ -331,11 +340,12 @@ class RiskGuard:
         book = self._resting.get(key)
         if not order.is_active():
             self._excess.pop(order.vt_orderid, None)
+            self._cancelling.discard(order.vt_orderid)
             if book is not None:
                 book.remove(order.vt_orderid)
         else:
             left = order.volume - order.traded
-            if order.type is _LIMIT and left > 0:
+            if order.type is _LIMIT and left > 0 and order.vt_orderid not in self._cancelling:
                 if book is None:
                     book = self._resting[key] = RestingOrders()
                 book.put(order.vt_orderid, order.direction, order.price, left)

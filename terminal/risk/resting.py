@@ -2,9 +2,14 @@
 the gate can tell at once whether a new order would trade against one of them (a self-trade).
 
 Kept by the risk guard from its order tracking: an order is added when it is sent and removed
-when it is no longer active. Only LIMIT orders rest on an exchange's book: FAK and FOK orders
-trade or die on arrival, a market order never rests, and a STOP order held at the exchange
-(the simulator's) is not on the book until it triggers, when it is a new order there.
+when it is no longer active, or as soon as its cancel is sent: an exchange takes one
+session's requests in the order they come, so the cancel goes before any order sent after it
+(Flatten cancels the working orders and closes at once; the close must not meet them). If
+the exchange refuses that cancel, the order works on unchecked for self-trade.
+
+Only LIMIT orders rest on an exchange's book: FAK and FOK orders trade or die on arrival, a
+market order never rests, and a STOP order held at the exchange (the simulator's) is not on
+the book until it triggers, when it is a new order there.
 
 Each side keeps its distinct prices sorted and the orders at each price in sending order, so
 the best price is read in O(1); adding or removing an order costs a bisection over the

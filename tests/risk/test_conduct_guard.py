@@ -196,3 +196,16 @@ def test_conduct_warnings_are_published_as_alerts_once_per_crossing():
         assert len(desk.alerts("actions_per_second_warning")) == 1
     finally:
         desk.close()
+
+
+def test_an_order_whose_cancel_was_sent_no_longer_blocks_flattens_close(desk):
+    """Flatten cancels the working orders and closes at once: the exchange takes the cancel
+    first, so the close must not be refused for the order being cancelled."""
+    resting = desk.send("A", BUY, 3249.0)             # resting from the moment it was sent
+    desk.engine.cancel_order(CancelRequest("1", "rb2701", Exchange.SHFE), "A")
+    assert desk.send("A", SELL, 3245.0) == "A.2"
+    desk.report(resting, Status.NOTTRADED)            # a late event does not put it back
+    assert desk.send("A", SELL, 3244.0) == "A.3"
+    # A new order of the same account is checked as before.
+    desk.report(desk.send("A", BUY, 3240.0), Status.NOTTRADED)
+    assert desk.rejected(desk.send("A", SELL, 3240.0)).extra["risk_rule"] == "self_trade"
