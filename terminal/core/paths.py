@@ -81,6 +81,14 @@ class DataPaths:
     def price_alerts_file(self) -> Path:
         return self.root / "price_alerts.json"
 
+    @property
+    def order_templates_file(self) -> Path:
+        return self.root / "order_templates.json"
+
+    @property
+    def managed_orders_file(self) -> Path:
+        return self.root / "managed_orders.db"
+
 
 def default_root() -> Path:
     from platformdirs import user_data_dir

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from vnpy.event import EventEngine
+from vnpy.event import Event, EventEngine
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType
 from vnpy.trader.engine import MainEngine
 from vnpy.trader.object import (
@@ -29,6 +29,10 @@ from terminal.market.ticket import Ticket, to_request
 log = logging.getLogger(__name__)
 
 SPLIT_CLOSE_EXCHANGES = (Exchange.SHFE, Exchange.INE)
+# Put before the trader's own cancels go out (Cancel, Cancel all, Close, Flatten): data
+# (vt_symbol or None for all, vt_orderid or None). The managed orders end what the trader
+# cancels (their local stops included) instead of taking it for a cancel from outside.
+EVENT_TRADER_CANCEL = "eTraderCancel"
 CLOSE_SLIPPAGE_TICKS = 5
 
 
@@ -41,6 +45,7 @@ class Trading:
         """With `event_engine`, Flatten and Close follow their cancels through to a flat
         position (`terminal.market.flatten`); without one they close the free lots only."""
         self.main_engine = main_engine
+        self.event_engine = event_engine
         self.orders_sent = 0
         self.flattener = Flattener(event_engine, self._close_lots, main_engine.get_order,
                                    main_engine.get_position) \
@@ -68,12 +73,19 @@ class Trading:
         self.orders_sent += 1
         return vt_orderid
 
-    def cancel(self, vt_orderid: str) -> bool:
+    def cancel(self, vt_orderid: str, announce: bool = True) -> bool:
+        """Cancel one working order; `announce`: the trader's own (see EVENT_TRADER_CANCEL)."""
         order = self.main_engine.get_order(vt_orderid)
         if order is None or not order.is_active():
             return False
+        if announce:
+            self._announce(order.vt_symbol, vt_orderid)
         self.main_engine.cancel_order(order.create_cancel_request(), order.gateway_name)
         return True
+
+    def _announce(self, vt_symbol: str | None, vt_orderid: str | None = None) -> None:
+        if self.event_engine is not None:
+            self.event_engine.put(Event(EVENT_TRADER_CANCEL, (vt_symbol, vt_orderid)))
 
     def working_orders(self, vt_symbol: str | None = None) -> list[OrderData]:
         return [
@@ -82,6 +94,7 @@ class Trading:
         ]
 
     def cancel_all(self, vt_symbol: str | None = None) -> int:
+        self._announce(vt_symbol)
         orders = self.working_orders(vt_symbol)
         for order in orders:
             req = CancelRequest(orderid=order.orderid, symbol=order.symbol, exchange=order.exchange)
@@ -89,16 +102,18 @@ class Trading:
         return len(orders)
 
     def close_requests(
-        self, position: PositionData, volume: float | None = None
+        self, position: PositionData, volume: float | None = None, price: float | None = None,
+        vouched: bool = True,
     ) -> list[OrderRequest]:
-        """Marketable limit orders that close `volume` (default: all that is not frozen), no
-        one larger than the exchange takes. A net position (`Direction.NET`, one signed
-        volume) is closed by its sign."""
+        """Limit orders that close `volume` (default: all that is not frozen), no one larger
+        than the exchange takes, at `price` or (None) marketable. A net position
+        (`Direction.NET`, one signed volume) is closed by its sign. `vouched`: the trader's
+        own close (`core.orders.vouch`), which the gate lets out when trading is halted."""
         contract = self.contract(position.vt_symbol)
         tick = self.main_engine.get_tick(position.vt_symbol)
         if contract is None:
             raise TradingError(f"unknown symbol {position.vt_symbol}")
-        if tick is None:
+        if tick is None and price is None:
             raise TradingError(f"no quote for {position.vt_symbol} to price the close")
         held = abs(position.volume)
         closable = held - position.frozen if volume is None else min(volume, held)
@@ -107,22 +122,24 @@ class Trading:
         long = position.direction == Direction.LONG or (
             position.direction == Direction.NET and position.volume > 0)
         direction = Direction.SHORT if long else Direction.LONG
-        price = self.marketable_price(tick, contract, direction)
+        if price is None:
+            price = self.marketable_price(tick, contract, direction)
         if contract.exchange not in SPLIT_CLOSE_EXCHANGES or position.direction == Direction.NET:
             parts = [(Offset.CLOSE, closable)]
         else:
             yesterday = min(position.yd_volume, closable)
             parts = [(Offset.CLOSEYESTERDAY, yesterday), (Offset.CLOSETODAY, closable - yesterday)]
         largest = contract.max_volume or closable
-        return [
-            vouch(OrderRequest(
+        requests = [
+            OrderRequest(
                 symbol=contract.symbol, exchange=contract.exchange, direction=direction,
                 type=OrderType.LIMIT, volume=min(largest, part - done), price=price,
                 offset=offset,
-            ))
+            )
             for offset, part in parts
             for done in _steps(part, largest)
         ]
+        return [vouch(req) for req in requests] if vouched else requests
 
     @staticmethod
     def marketable_price(tick: TickData, contract: ContractData, direction: Direction) -> float:
@@ -159,6 +176,7 @@ class Trading:
         position = self.main_engine.get_position(vt_positionid)
         if position is None or not position.volume:
             return []
+        self._announce(position.vt_symbol)
         closing = Direction.SHORT if position.direction == Direction.LONG or (
             position.direction == Direction.NET and position.volume > 0) else Direction.LONG
         holding = [order for order in self.working_orders(position.vt_symbol)
@@ -174,6 +192,7 @@ class Trading:
         The cancels go first; the lots they hold are closed once they are confirmed (an
         opening order that fills before its cancel is closed too).
         """
+        self._announce(vt_symbol)
         working = self.working_orders(vt_symbol)
         for order in working:
             self.main_engine.cancel_order(order.create_cancel_request(), order.gateway_name)

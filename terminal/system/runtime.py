@@ -43,6 +43,8 @@ from terminal.storage import vnpy_database
 from terminal.storage.journal import Journal, JournalState, open_journal
 from terminal.storage.market_store import MarketStore
 from terminal.storage.recorder import Recorder
+from terminal.orders import ManagedOrders, OrderTemplates
+from terminal.system.managed_wiring import build_managed, watch_managed_connection
 from terminal.system.price_alert_wiring import build_price_alerts
 from terminal.system.restore import kept_aside_alert, publish_restored, unreadable_alert
 from terminal.system.risk_wiring import build_risk, watch_connection
@@ -70,6 +72,8 @@ class Runtime:
     instance: InstanceLock             # held while it runs; released by close
     drawings: Drawings                 # every symbol's drawings, kept in the data directory
     price_alerts: PriceAlerts          # checked on the event thread at every tick
+    managed: ManagedOrders             # stops, OCO, brackets, cancel-then-replace modifies
+    order_templates: OrderTemplates    # the named brackets
     # What went wrong at start and was recovered from (a journal or risk.json that could not
     # be used...): published as alerts once the journal listens; the GUI shows the severe ones
     # in a dialog at once.
@@ -101,6 +105,7 @@ class Runtime:
         self.connections.close()
         self.kernel.close()
         self.price_alerts.close()         # the last firing's state written before we go
+        self.managed.book.close()
         if self.recorder is not None:
             self.recorder.stop()
         self.journal.close()
@@ -157,11 +162,17 @@ def _build(paths: DataPaths, settings: Settings, instance: InstanceLock,
         startup_alerts += risk.startup_alerts
         if restored.unreadable:
             startup_alerts.append(unreadable_alert(journal_path, restored.unreadable))
+        # After the journal's orders are queued: they are known when the book re-arms.
+        managed, order_templates, managed_problems = build_managed(kernel, paths, trading, risk,
+                                                                   store)
+        opened.callback(managed.book.close)
+        startup_alerts += managed_problems
         for alert in startup_alerts:
             kernel.event_engine.put(Event(EVENT_ALERT, alert))
         connections = ConnectionManager(kernel, watchlist)
         opened.callback(connections.close)
         connections.listeners.append(functools.partial(watch_connection, risk))
+        connections.listeners.append(functools.partial(watch_managed_connection, managed))
         catalog = StrategyCatalog(plugin_folders(settings.plugin_folder),
                                   check_seconds=settings.plugin_check_seconds,
                                   cache_file=paths.cache_dir / "plugin_checks.json")
@@ -178,7 +189,8 @@ def _build(paths: DataPaths, settings: Settings, instance: InstanceLock,
             kernel.event_engine.put(Event(EVENT_ALERT, alert))
         runtime = Runtime(kernel, trading, watchlist, settings, store, live_bars, journal,
                           recorder, restored, connections, risk, catalog, cta, instance,
-                          drawings, price_alerts, startup_alerts + alert_problems)
+                          drawings, price_alerts, managed, order_templates,
+                          startup_alerts + alert_problems)
         opened.pop_all()                     # the runtime closes them from now on
         return runtime
 

@@ -63,6 +63,7 @@ class WindowLayout:
         charts = [{"name": name, **chart.state()} for name, chart in self.charts.charts.items()]
         target.setValue("charts/state", json.dumps(charts))
         target.setValue("links/groups", self.charts.links.layout_state())
+        target.setValue("docks/state", json.dumps(self._dock_states()))
         target.setValue("window/geometry", self.window.saveGeometry())
         target.setValue("window/state", self.window.saveState(LAYOUT_VERSION))
         target.setValue("window/version", LAYOUT_VERSION)
@@ -88,11 +89,35 @@ class WindowLayout:
                 chart.restore(saved)
             except (KeyError, TypeError) as exc:
                 log.warning("a saved chart was left out: %r (%s)", saved, exc)
+        self._restore_dock_states(source)
         geometry = source.value("window/geometry")
         state = source.value("window/state")
         if isinstance(geometry, QByteArray):
             self.window.restoreGeometry(geometry)
         return isinstance(state, QByteArray) and self.window.restoreState(state, LAYOUT_VERSION)
+
+    def _dock_states(self) -> dict:
+        """The settings of the table's docks that keep some (a `state()` method: the price
+        ladder's symbol, quantity and template), by dock id."""
+        states = {}
+        for spec in self.table:
+            widget = self.docks[spec.id].widget()
+            if callable(getattr(widget, "state", None)):
+                states[spec.id] = widget.state()
+        return states
+
+    def _restore_dock_states(self, source: QSettings) -> None:
+        try:
+            states = json.loads(source.value("docks/state") or "{}")
+        except (TypeError, ValueError):
+            states = None
+        if not isinstance(states, dict):
+            log.warning("dock settings in %s are unreadable; not restored", source.fileName())
+            return
+        for spec in self.table:
+            widget = self.docks[spec.id].widget()
+            if spec.id in states and callable(getattr(widget, "restore", None)):
+                widget.restore(states[spec.id])
 
     def reset(self) -> None:
         for dock in self.docks.values():

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pytest
-from vnpy.trader.constant import Direction, Exchange, Offset, Status
+from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
 from vnpy.trader.event import EVENT_ORDER, EVENT_TICK, EVENT_TRADE
 from vnpy.trader.object import SubscribeRequest
 
@@ -161,3 +161,99 @@ def test_replay_of_if2101_drives_quotes_and_fills(if_store):
     finally:
         gateway.close()
         engine.stop()
+
+
+# ---------------------------------------------------------------------- orders on the replay clock
+PATH_START = datetime(2023, 9, 25, 9, 0, tzinfo=CHINA_TZ)
+
+
+def path_feed(lasts, bids=None) -> ReplayFeed:
+    """rb2401 ticks 10 s apart from 09:00:00: `lasts`, a one-tick book either side (or the
+    bids given) with 5 lots on each side, 1 lot traded a tick."""
+    n = len(lasts)
+    lasts = np.asarray(lasts, float)
+    bids = np.asarray(bids if bids is not None else lasts - 1, float)
+    columns = {"datetime": to_ns(PATH_START) + np.arange(n, dtype=np.int64) * 10 * NS,
+               "last_price": lasts, "volume": np.arange(1, n + 1, dtype=float),
+               "bid_price_1": bids, "ask_price_1": bids + 2,
+               "bid_volume_1": np.full(n, 5.0), "ask_volume_1": np.full(n, 5.0)}
+    spec = contracts.spec_for("rb2401", Exchange.SHFE, float(lasts[0]))
+    return ReplayFeed(spec, date(2023, 9, 25), "tick", columns, CHINA_TZ, "SIM")
+
+
+class Replayed:
+    """A simulator on a ManualClock replaying `feed`, paused at its first tick, with what
+    reaches the engine: the replayed contract's ticks, orders (latest), trades."""
+
+    def __init__(self, feed: ReplayFeed) -> None:
+        self.engine, self.gateway = simulator(2)
+        self.ticks, self.trades, self.orders = [], [], {}
+        self.engine.register(EVENT_TICK, lambda e: self.ticks.append(e.data)
+                             if e.data.vt_symbol == feed.vt_symbol else None)
+        self.engine.register(EVENT_TRADE, lambda e: self.trades.append(e.data))
+        self.engine.register(EVENT_ORDER, lambda e: self.orders.__setitem__(e.data.vt_orderid,
+                                                                            e.data))
+        self.gateway.start_replay(feed)
+        self.settled()
+        self.gateway.subscribe(SubscribeRequest("rb2401", Exchange.SHFE))
+        self.settled()
+
+    def settled(self) -> None:
+        self.gateway.advance(0)
+        drained(self.engine)
+
+    def send(self, direction, price, order_type=OrderType.LIMIT) -> str:
+        return self.gateway.send_order(request("rb2401", Exchange.SHFE, direction, 1, price,
+                                               order_type=order_type))
+
+    def close(self) -> None:
+        self.gateway.close()
+        self.engine.stop()
+
+
+def test_a_replayed_stop_triggers_on_the_recorded_last_price_and_fills_at_the_recorded_book():
+    """The same rule as the live simulator, on the replay's clock: the bid touching a sell
+    stop does nothing, a trade at or through it triggers, the fill is at the recorded bid of
+    the gap (not the stop), and the order and trade carry the replay's time."""
+    from datetime import timedelta
+
+    #                   0 s   10 s  20 s  30 s  40 s
+    run = Replayed(path_feed([3700, 3701, 3702, 3700, 3690],
+                             bids=[3699, 3700, 3701, 3697, 3688]))
+    try:
+        stop = run.send(Direction.SHORT, 3697, OrderType.STOP)
+        run.settled()
+        assert run.orders[stop].status == Status.NOTTRADED
+        run.gateway.control_replay("play")
+        run.gateway.advance(35)
+        drained(run.engine)
+        assert run.orders[stop].status == Status.NOTTRADED      # bid 3697 at 30 s, last 3700
+        run.gateway.advance(5)
+        drained(run.engine)
+    finally:
+        run.close()
+    assert run.orders[stop].status == Status.ALLTRADED
+    assert [(t.price, t.datetime) for t in run.trades] == [
+        (3688, PATH_START + timedelta(seconds=40))]
+    assert run.orders[stop].datetime == PATH_START                  # accepted at the first tick
+
+
+def test_an_order_meets_the_book_of_the_replay_time_it_is_stamped_with():
+    """The exchange thread was busy while two recorded ticks fell due (the clock moved
+    without it, as on a loaded machine): an order that comes then is matched against the book
+    of its time, after those ticks, not against the older book still in place."""
+    from datetime import timedelta
+
+    run = Replayed(path_feed([3700, 3702, 3704, 3706]))   # asks 3701, 3703, 3705, 3707
+    try:
+        run.gateway.control_replay("play")
+        run.settled()
+        run.gateway.clock.seconds += 25     # the thread waits for a command: it does not see
+        buy = run.send(Direction.LONG, 3701)                # the ask at 09:00:00
+        run.settled()
+    finally:
+        run.close()
+    assert run.trades == [] and run.orders[buy].status == Status.NOTTRADED
+    assert run.orders[buy].datetime == PATH_START + timedelta(seconds=25)
+    assert [t.last_price for t in run.ticks][-2:] == [3702, 3704]
+    assert run.ticks[-1].datetime == PATH_START + timedelta(seconds=20)

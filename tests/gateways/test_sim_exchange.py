@@ -269,3 +269,84 @@ def test_resting_orders_do_not_send_the_account_with_every_snapshot(sim):
     assert len(recorder.trades) == 2                     # the orders at 3240 and 3239
     assert len(recorder.accounts) == 1
     assert recorder.accounts[-1].extra["commission"] > 0
+
+
+# ---------------------------------------------------------------------- stops, partial fills
+def stop(exchange, direction, price, volume=2, orderid="s"):
+    return exchange.submit(request("rb2701", Exchange.SHFE, direction, volume, price,
+                                   order_type=OrderType.STOP), orderid, NOW)
+
+
+def rb(bid, last, volume=10):
+    return book("rb2701", Exchange.SHFE, bid, bid + 1, 1, volume=volume, last=last)
+
+
+def test_stops_trigger_on_the_last_price_not_on_the_bid_or_ask(sim):
+    """A quote touching the stop (the ask at a buy stop, the bid at a sell stop) triggers
+    nothing; a trade at the stop does, whatever the book."""
+    exchange, recorder = sim
+    buy, sell = stop(exchange, LONG, 3260, orderid="b"), stop(exchange, SHORT, 3240, orderid="s")
+    exchange.on_book(rb(3259, last=3259), NOW)           # ask 3260 at the buy stop
+    exchange.on_book(rb(3240, last=3241), NOW)           # bid 3240 at the sell stop
+    exchange.on_book(rb(3239, last=3241), NOW)           # bid through it, last not
+    assert buy.status == sell.status == Status.NOTTRADED and recorder.trades == []
+    exchange.on_book(rb(3239, last=3240), NOW)           # a trade at the sell stop
+    assert sell.status == Status.ALLTRADED and buy.status == Status.NOTTRADED
+    assert [(t.vt_orderid, t.price) for t in recorder.trades] == [(sell.vt_orderid, 3239)]
+    exchange.on_book(rb(3258, last=3260), NOW)           # a trade at the buy stop
+    assert buy.status == Status.ALLTRADED and recorder.trades[-1].price == 3259
+
+
+@pytest.mark.parametrize(("direction", "gap_bid", "prices"),
+                         [(SHORT, 3230, [3230, 3229]), (LONG, 3270, [3271, 3272])])
+def test_a_gap_through_the_stop_fills_at_the_book_never_at_the_stop(sim, direction, gap_bid,
+                                                                    prices):
+    exchange, recorder = sim
+    order = stop(exchange, direction, 3240 if direction == SHORT else 3260, volume=15)
+    exchange.on_book(rb(gap_bid, last=gap_bid), NOW)      # the market opens through the stop
+    assert order.status == Status.ALLTRADED
+    assert [(t.price, t.volume) for t in recorder.trades] == [(prices[0], 10), (prices[1], 5)]
+
+
+def test_a_book_with_no_trade_triggers_no_stop(sim):
+    """A pre-open snapshot or a replayed series without prices has last price 0: a sell stop
+    is not reached by it."""
+    exchange, recorder = sim
+    order = stop(exchange, SHORT, 3240)
+    exchange.on_book(rb(3250, last=0.0), NOW)
+    assert order.status == Status.NOTTRADED and recorder.trades == []
+
+
+def test_a_stop_already_crossed_when_it_arrives_triggers_at_once(sim):
+    exchange, recorder = sim
+    order = stop(exchange, SHORT, 3255)                  # last 3250, at or below 3255
+    assert order.status == Status.ALLTRADED and recorder.trades[-1].price == 3250
+
+
+def test_partial_fills_report_parttraded_once_each_and_a_cancel_keeps_what_traded(sim):
+    exchange, recorder = sim
+    order = submit(exchange, request("rb2701", Exchange.SHFE, LONG, 25, 3251))
+    exchange.on_book(rb(3252, last=3252), NOW)           # the market moves away: no fill
+    exchange.on_book(rb(3253, last=3253), NOW)
+    exchange.on_book(rb(3250, last=3250, volume=7), NOW)
+    states = [(o.status, o.traded) for o in recorder.orders if o.vt_orderid == order.vt_orderid]
+    assert states == [(Status.NOTTRADED, 0), (Status.PARTTRADED, 10), (Status.PARTTRADED, 17)]
+    assert exchange.cancel(order.vt_orderid, NOW)
+    last = recorder.last_order(order.vt_orderid)
+    assert last.status == Status.CANCELLED and last.traded == 17
+    assert exchange.ended[order.vt_orderid] == Status.CANCELLED
+    assert not exchange.cancel(order.vt_orderid, NOW)    # nothing working: nothing sent
+    assert recorder.last_order(order.vt_orderid) == last and len(recorder.orders) == 4
+
+
+def test_orders_and_trades_carry_the_exchange_time_given(sim):
+    """Accepted orders carry the time they were accepted (CTP's InsertTime) through fills and
+    cancels; each trade the time of its fill."""
+    from datetime import timedelta
+
+    exchange, recorder = sim
+    later = NOW + timedelta(minutes=7)
+    order = submit(exchange, request("rb2701", Exchange.SHFE, LONG, 25, 3251))
+    exchange.on_book(rb(3250, last=3250), later)
+    assert [t.datetime for t in recorder.trades] == [NOW, later]
+    assert {o.datetime for o in recorder.orders} == {NOW} and order.datetime == NOW

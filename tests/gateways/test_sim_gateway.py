@@ -4,16 +4,18 @@ clock the tests move (`ManualClock`): what they see does not depend on the machi
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 import pytest
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Status
-from vnpy.trader.event import EVENT_ORDER, EVENT_TICK
+from vnpy.trader.event import EVENT_LOG, EVENT_ORDER, EVENT_TICK, EVENT_TRADE
 
 from terminal.core.events import IsolatedEventEngine
+from terminal.core.timezone import CHINA_TZ
 from terminal.gateways.sim import SimGateway
 from terminal.market import contracts
 
-from tests.helpers import drained, request, simulator
+from tests.helpers import book, drained, request, simulator
 
 EVERY_CONTRACT = [spec.vt_symbol for spec in contracts.SPECS]
 
@@ -140,3 +142,132 @@ def test_a_burst_of_orders_reports_the_account_once_when_it_is_done():
     assert len(accounts) == 1
     assert accounts[0].frozen == exchange.account_data().frozen > 0
     assert len(exchange.working) == 20
+
+
+# ---------------------------------------------------------------------- cancels and stamps
+def on_clock(start: datetime, subscribe=()):
+    """`simulator` on a ManualClock starting at `start`, far from the machine's time, so a
+    stamp from the machine's clock cannot pass for the exchange's."""
+    return simulator(2.0, subscribe, start=start)
+
+
+class Seen:
+    """Orders (every report), trades and log lines reaching the engine's handlers."""
+
+    def __init__(self, engine) -> None:
+        self.orders, self.trades, self.logs = [], [], []
+        engine.register(EVENT_ORDER, lambda e: self.orders.append(e.data))
+        engine.register(EVENT_TRADE, lambda e: self.trades.append(e.data))
+        engine.register(EVENT_LOG, lambda e: self.logs.append(e.data.msg))
+
+    def states(self, vt_orderid: str) -> list[Status]:
+        return [o.status for o in self.orders if o.vt_orderid == vt_orderid]
+
+
+START = datetime(2026, 3, 2, 10, 0, tzinfo=CHINA_TZ)
+
+
+def settle(engine, gateway) -> None:
+    gateway.advance(0)
+    drained(engine)
+
+
+def test_a_held_cancel_lets_the_order_fill_and_is_then_refused_without_a_report():
+    """The race a cancel-then-replace must survive: the cancel is on its way while the order
+    fills. Held, the order stays working and fills on the next book; released, the cancel
+    finds a filled order, changes nothing and is logged (as CTP answers it with an error).
+    A held cancel of an order still working is answered CANCELLED on release."""
+    engine, gateway = on_clock(START, ["rb2701.SHFE"])
+    seen = Seen(engine)
+    try:
+        ask = gateway.exchange.books["rb2701.SHFE"].ask_price_1
+        racing = gateway.send_order(request("rb2701", Exchange.SHFE, Direction.LONG, 1, ask - 20))
+        resting = gateway.send_order(request("rb2701", Exchange.SHFE, Direction.LONG, 1,
+                                             ask - 40))
+        settle(engine, gateway)
+        gateway.hold_cancels()
+        for vt_orderid in (racing, resting):
+            gateway.cancel_order(gateway.exchange.working[vt_orderid].order.create_cancel_request())
+        settle(engine, gateway)
+        assert seen.states(racing)[-1] == seen.states(resting)[-1] == Status.NOTTRADED
+        gateway.quote(book("rb2701", Exchange.SHFE, ask - 30, ask - 20, 1, last=ask - 20))
+        settle(engine, gateway)
+        assert seen.states(racing)[-1] == Status.ALLTRADED
+        gateway.release_cancels()
+        settle(engine, gateway)
+    finally:
+        gateway.close()
+        engine.stop()
+    assert seen.states(racing) == [Status.SUBMITTING, Status.NOTTRADED, Status.ALLTRADED]
+    assert seen.states(resting) == [Status.SUBMITTING, Status.NOTTRADED, Status.CANCELLED]
+    assert [t.vt_orderid for t in seen.trades] == [racing]
+    assert f"cancel refused: {racing} is already filled" in seen.logs
+
+
+def test_cancels_are_answered_at_once_unless_held_and_again_after_hold_false():
+    engine, gateway = on_clock(START)
+    seen = Seen(engine)
+    try:
+        bid = gateway.exchange.books["rb2701.SHFE"].bid_price_1
+        ids = [gateway.send_order(request("rb2701", Exchange.SHFE, Direction.LONG, 1, bid - k))
+               for k in (30, 31, 32)]
+        settle(engine, gateway)
+        cancel = [gateway.exchange.working[i].order.create_cancel_request() for i in ids]
+        gateway.cancel_order(cancel[0])                     # answered at once
+        gateway.hold_cancels()
+        gateway.cancel_order(cancel[1])                     # held ...
+        settle(engine, gateway)
+        held = seen.states(ids[1])[-1]
+        gateway.hold_cancels(False)                         # ... released by hold=False
+        gateway.cancel_order(cancel[2])                     # answered at once again
+        gateway.cancel_order(cancel[0])                     # already cancelled
+        settle(engine, gateway)
+    finally:
+        gateway.close()
+        engine.stop()
+    assert held == Status.NOTTRADED
+    assert [seen.states(i)[-1] for i in ids] == [Status.CANCELLED] * 3
+    assert seen.states(ids[0]).count(Status.CANCELLED) == 1
+    assert f"cancel refused: {ids[0]} is already cancelled" in seen.logs
+
+
+def test_orders_trades_and_cancels_are_stamped_on_the_exchange_clock():
+    """On a clock months from the machine's, every report carries the exchange's time: the
+    order the time it was accepted, the trade the time it filled."""
+    from datetime import timedelta
+
+    engine, gateway = on_clock(START, ["rb2701.SHFE"])
+    seen = Seen(engine)
+    try:
+        gateway.advance(3.0)
+        ask = gateway.exchange.books["rb2701.SHFE"].ask_price_1
+        stop = gateway.send_order(request("rb2701", Exchange.SHFE, Direction.LONG, 1, ask + 10,
+                                          order_type=OrderType.STOP))
+        resting = gateway.send_order(request("rb2701", Exchange.SHFE, Direction.LONG, 1,
+                                             ask - 40))
+        settle(engine, gateway)
+        gateway.advance(2.0)
+        gateway.quote(book("rb2701", Exchange.SHFE, ask + 10, ask + 11, 1, last=ask + 10))
+        gateway.cancel_order(gateway.exchange.working[resting].order.create_cancel_request())
+        settle(engine, gateway)
+    finally:
+        gateway.close()
+        engine.stop()
+    accepted, filled = START + timedelta(seconds=3), START + timedelta(seconds=5)
+    assert seen.states(stop)[-1] == Status.ALLTRADED
+    assert seen.states(resting)[-1] == Status.CANCELLED
+    assert {o.datetime for o in seen.orders} == {accepted}
+    assert [(t.vt_orderid, t.datetime, t.price) for t in seen.trades] == [
+        (stop, filled, ask + 11)]
+
+
+def test_a_quote_of_an_unknown_contract_is_refused_with_a_log_line():
+    engine, gateway = on_clock(START)
+    seen = Seen(engine)
+    try:
+        gateway.quote(book("xx9999", Exchange.SHFE, 100, 101, 1))
+        settle(engine, gateway)
+    finally:
+        gateway.close()
+        engine.stop()
+    assert "simulated exchange: no contract xx9999.SHFE to quote" in seen.logs

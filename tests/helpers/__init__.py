@@ -90,6 +90,20 @@ class EventCounter:
             widget.installEventFilter(self._filter)
 
 
+class Submissions:
+    """What reaches the simulated exchange itself, below every gateway method."""
+
+    def __init__(self, gateway) -> None:
+        self.requests: list[OrderRequest] = []
+        submit = gateway.exchange.submit
+
+        def counted(req, orderid, now):
+            self.requests.append(req)
+            return submit(req, orderid, now)
+
+        gateway.exchange.submit = counted
+
+
 def next_quotes(runtime, rounds: int = 1) -> None:
     """Move the simulated market of the `terminal` fixture on until every contract has
     quoted `rounds` more times; returns once the exchange has made the quotes (the events
@@ -112,10 +126,12 @@ def drained(engine, timeout: float = 30.0) -> None:
         engine.unregister(kind, handler)
 
 
-def simulator(rate: float, subscribe=(), capital: float = 1_000_000, seed: int = 7):
-    """A running event engine and a simulated exchange on a `ManualClock`, connected, with
-    `subscribe` (vt_symbols) subscribed and their books dispatched: whatever comes after is
-    what the test makes come (`SimGateway.advance`). Returns (engine, gateway)."""
+def simulator(rate: float, subscribe=(), capital: float = 1_000_000, seed: int = 7,
+              start: datetime | None = None):
+    """A running event engine and a simulated exchange on a `ManualClock` (from `start`,
+    by default the current minute), connected, with `subscribe` (vt_symbols) subscribed and
+    their books dispatched: whatever comes after is what the test makes come
+    (`SimGateway.advance`). Returns (engine, gateway)."""
     from terminal.core.events import IsolatedEventEngine
     from terminal.gateways.sim import SimGateway
     from terminal.gateways.sim.clock import ManualClock
@@ -123,7 +139,7 @@ def simulator(rate: float, subscribe=(), capital: float = 1_000_000, seed: int =
     engine = IsolatedEventEngine()
     engine.start()
     gateway = SimGateway(engine)
-    gateway.clock = ManualClock()
+    gateway.clock = ManualClock(start)
     gateway.connect({"quote_rate": rate, "capital": capital, "seed": seed})
     for vt_symbol in subscribe:
         symbol, exchange = vt_symbol.rsplit(".", 1)

@@ -16,7 +16,7 @@ from terminal.core.alerts import WARNING
 from terminal.gateways.sim import SimGateway
 from terminal.gateways.sim.clock import ManualClock
 from terminal.risk.limits import TradingState
-from tests.helpers import next_quotes
+from tests.helpers import Submissions, next_quotes
 from tests.helpers.gui import RB, WAIT, fill_ticket, marketable_buy_price, wait_for_quotes
 
 
@@ -32,20 +32,6 @@ def marketable(runtime, volume=1) -> OrderRequest:
     return OrderRequest(symbol="rb2701", exchange=Exchange.SHFE, direction=Direction.LONG,
                         type=OrderType.LIMIT, volume=volume, price=tick.ask_price_1 + 5,
                         offset=Offset.OPEN)
-
-
-class Submissions:
-    """What reaches the simulated exchange itself, below every gateway method."""
-
-    def __init__(self, gateway) -> None:
-        self.requests: list[OrderRequest] = []
-        submit = gateway.exchange.submit
-
-        def counted(req, orderid, now):
-            self.requests.append(req)
-            return submit(req, orderid, now)
-
-        gateway.exchange.submit = counted
 
 
 SENDER = '''

@@ -8,7 +8,14 @@ Rules, modelled on a China futures broker over CTP:
   order), partially if the book is thin; the rest works until it becomes marketable or the
   market trades through its price. Market orders sweep the five levels and cancel the rest, as
   CTP's market orders do; FAK likewise within its price; FOK fills completely or not at all.
-  Stop orders wait until the last price reaches the stop, then execute as a market order.
+  Stop orders wait until the last traded price reaches the stop (not the bid or ask: a quote
+  that only touches it does not trigger), then execute as a market order against the book: a
+  market that gaps through the stop fills at the book's prices, never at the stop's.
+- Orders carry the time they were accepted (as CTP's InsertTime); trades the time they filled;
+  both on the exchange's clock (the replay's virtual one for a replayed contract), never the
+  machine's. A cancel is confirmed by the order coming back CANCELLED; a cancel of an order
+  that is no longer working changes nothing (the gateway logs it, as CTP answers it with an
+  error).
 - Positions are long and short legs with today and yesterday volumes. On SHFE and INE, CLOSE
   closes yesterday's volume only and CLOSETODAY today's; elsewhere CLOSE takes yesterday's
   first, then today's.
@@ -44,6 +51,7 @@ CLOSE_OFFSETS = (Offset.CLOSE, Offset.CLOSETODAY, Offset.CLOSEYESTERDAY)
 CLOSE_YESTERDAY_FIRST = (Exchange.SHFE, Exchange.INE)
 # Held positions and the account are sent marked to the market at most this often.
 MARK_INTERVAL = timedelta(milliseconds=250)
+ENDED_KEPT = 10_000
 
 
 class Rejected(Exception):
@@ -122,6 +130,9 @@ class SimExchange:
         self._liquidity: dict[str, dict[tuple[Direction, int], float]] = {}
         self._marked_at: dict[str, datetime] = {}     # vt_symbol -> last mark-to-market sent
         self._trade_count = 0
+        # vt_orderid -> final status of the latest orders that ended, to say why a cancel
+        # finds nothing to cancel.
+        self.ended: dict[str, Status] = {}
 
     # ------------------------------------------------------------------ contracts
     def contract_data(self, spec: ContractSpec) -> ContractData:
@@ -150,6 +161,7 @@ class SimExchange:
         except Rejected as exc:
             order.status = Status.REJECTED
             order.extra = {"reason": str(exc)}
+            self._ended(order)
             self.sink.on_order(copy.copy(order))
             return order
         order.status = Status.NOTTRADED
@@ -301,7 +313,12 @@ class SimExchange:
         return True
 
     def _check_stop(self, working: WorkingOrder, tick: TickData, now: datetime) -> None:
+        """Trigger on the last traded price only. A book with no trade yet (last price 0: a
+        pre-open snapshot, a replayed series without prices) triggers nothing, or every sell
+        stop would fire at 0."""
         order = working.order
+        if not tick.last_price > 0:
+            return
         hit = (
             tick.last_price >= order.price
             if order.direction == Direction.LONG
@@ -328,6 +345,7 @@ class SimExchange:
 
     def _execute(self, working: WorkingOrder, now: datetime, last: TickData | None = None) -> None:
         order = working.order
+        traded_before = order.traded
         sweeping = order.type == OrderType.MARKET or working.triggered
         long = order.direction == Direction.LONG
         levels = [
@@ -355,7 +373,7 @@ class SimExchange:
             self._finish(working, Status.ALLTRADED)
         elif order.type in (OrderType.MARKET, OrderType.FAK) or working.triggered:
             self._finish(working, Status.CANCELLED, "rest cancelled: no more volume in the book")
-        elif order.traded:
+        elif order.traded != traded_before:     # not again on every quote that fills none
             order.status = Status.PARTTRADED
             self.sink.on_order(copy.copy(order))
 
@@ -418,7 +436,13 @@ class SimExchange:
         order.status = status
         if reason:
             order.extra = {"reason": reason}
+        self._ended(order)
         self.sink.on_order(copy.copy(order))
+
+    def _ended(self, order: OrderData) -> None:
+        self.ended[order.vt_orderid] = order.status
+        if len(self.ended) > ENDED_KEPT:
+            del self.ended[next(iter(self.ended))]
 
     # ------------------------------------------------------------------ positions and account
     def _leg(self, vt_symbol: str, direction: Direction) -> Leg:

@@ -9,17 +9,23 @@ A replay (`start_replay`) adds a past contract whose quotes come from a recorded
 virtual clock instead; orders in it are matched and stamped on that clock.
 
 All of it runs on `clock`: the machine's time, or in tests a `ManualClock` that moves only
-when `advance` says, so that what a test sees does not depend on the machine's speed.
+when `advance` says, so that what a test sees does not depend on the machine's speed. Orders,
+trades and cancels are stamped on that clock (a replayed contract's on the replay's), and a
+replay is brought up to its clock before each command, so an order meets the book of its time.
+
+For tests that race a fill against a cancel-then-replace, `hold_cancels` keeps cancels
+unanswered (the order stays working and can fill) until `release_cancels`; `quote` puts a
+book of the test's own on the exchange. Neither is used by the terminal.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import queue
 import random
 import threading
-import time
 from datetime import datetime
 from typing import ClassVar
 
@@ -27,15 +33,16 @@ from vnpy.event import EventEngine
 from vnpy.trader.constant import Exchange, Interval, Status
 from vnpy.trader.gateway import BaseGateway
 from vnpy.trader.object import (AccountData, BarData, CancelRequest, HistoryRequest,
-                                OrderRequest, SubscribeRequest)
+                                OrderRequest, SubscribeRequest, TickData)
 
+from terminal.core.ids import session_stamp
 from terminal.core.trading_day import trading_day
 from terminal.gateways.sim.clock import ManualClock, RealClock
 from terminal.gateways.sim.exchange import ExchangeSink, SimExchange
 from terminal.gateways.sim.history import (HistoryRefused, MinuteTape, SimStart, bars_of,
                                            history)
 from terminal.gateways.sim.quotes import QuoteModel
-from terminal.gateways.sim.replay import ReplayFeed, ReplayStatus
+from terminal.gateways.sim.replay import MAX_TICKS_PER_STEP, ReplayFeed, ReplayStatus
 from terminal.market import contracts
 from terminal.market.contracts import ContractSpec
 
@@ -45,6 +52,8 @@ BATCH_SECONDS = 0.002
 # 2 quotes a second holds its second quote, not a rounding error before it.
 SLACK = 1e-9
 ACCOUNT_HOLD_SECONDS = 0.05
+ENDED_AS = {Status.ALLTRADED: "already filled", Status.CANCELLED: "already cancelled",
+            Status.REJECTED: "rejected"}
 
 
 class SimGateway(BaseGateway):
@@ -65,7 +74,7 @@ class SimGateway(BaseGateway):
         self._thread: threading.Thread | None = None
         self._active = False
         self._order_ids = itertools.count(1)
-        self._session = time.strftime("%y%m%d%H%M%S")   # ids unique across days: the journal
+        self._session = session_stamp()   # ids unique across days: the journal
                                                         # keys orders by them
         self.exchange: SimExchange | None = None
         self.quote_rate = 2.0
@@ -83,6 +92,7 @@ class SimGateway(BaseGateway):
         self._day = None
         self.start: SimStart | None = None      # the run's seed, start and starting prices
         self.tape = MinuteTape()                # its minutes since, for query_history
+        self._held_cancels: list[str] | None = None     # None: cancels are answered at once
 
     # ------------------------------------------------------------------ BaseGateway API
     def connect(self, setting: dict) -> None:
@@ -208,6 +218,24 @@ class SimGateway(BaseGateway):
         if not done.wait(timeout):
             raise TimeoutError(f"the simulated exchange did not advance {seconds} s")
 
+    def hold_cancels(self, hold: bool = True) -> None:
+        """Tests: from now on keep each cancel unanswered, its order working (it can still
+        fill), until `release_cancels`; `hold=False` releases them and answers at once again.
+        Off by default. In command order, so deterministic on a `ManualClock`."""
+        self._commands.put(("hold-cancels", hold))
+
+    def release_cancels(self) -> None:
+        """Tests: answer the cancels held so far, in the order they came (those whose order
+        filled meanwhile are refused, as any cancel of an order no longer working)."""
+        self._commands.put(("release-cancels",))
+
+    def quote(self, tick: TickData) -> None:
+        """Tests and benchmarks: make `tick` its contract's book now, as one of the
+        simulator's own quotes (working orders matched, stops checked, published when
+        subscribed), restamped on the exchange's clock. The clock does not move; on a
+        `ManualClock` no quote of the simulator's own comes until it does."""
+        self._commands.put(("quote", tick))
+
     # ------------------------------------------------------------------ account reports
     def _hold_account(self, account: AccountData) -> None:
         """The account goes out once a burst of work is done, the latest state only.
@@ -288,7 +316,7 @@ class SimGateway(BaseGateway):
         elif action == "stop":
             self._end_replay()
 
-    def _play_due(self, force: bool = False) -> None:
+    def _play_due(self, force: bool = False) -> int:
         feed = self._feed
         assert feed is not None and self.exchange is not None
         ticks = feed.due(self.clock.monotonic())
@@ -299,6 +327,15 @@ class SimGateway(BaseGateway):
             self.exchange.on_book(tick, tick.datetime)
             if tick.vt_symbol in self._subscribed:
                 self.on_tick(tick)
+        return len(ticks)
+
+    def _catch_up(self) -> None:
+        """Play every replay tick due by the replay's clock now. Before an order, a cancel or
+        a change of pace: the thread may have been busy while they fell due, and an order
+        stamped at the replay's now must meet the book of that time, not an older one (a buy
+        filled at an ask the market had left, stamped after the ticks that left it)."""
+        while self._feed is not None and self._play_due() >= MAX_TICKS_PER_STEP:
+            pass
 
     # ------------------------------------------------------------------ exchange thread
     def _run(self) -> None:
@@ -371,6 +408,40 @@ class SimGateway(BaseGateway):
             exchange.roll_trading_day()
             self.write_log(f"simulated exchange: new trading day {today}")
 
+    def _cancel(self, vt_orderid: str) -> None:
+        """Cancel a working order (it comes back CANCELLED). An order no longer working is
+        left as it is and the refusal logged, as CTP answers such a cancel with an error
+        (OnRspOrderAction) and no order report."""
+        exchange = self.exchange
+        assert exchange is not None
+        working = exchange.working.get(vt_orderid)
+        if working is not None:
+            exchange.cancel(vt_orderid, self._now(working.order.vt_symbol))
+            return
+        ended = exchange.ended.get(vt_orderid)
+        why = ENDED_AS.get(ended, "not working") if ended else "no such order"
+        self.write_log(f"cancel refused: {vt_orderid} is {why}")
+
+    def _release_cancels(self) -> None:
+        held = self._held_cancels or []
+        if self._held_cancels is not None:
+            self._held_cancels = []
+        for vt_orderid in held:
+            self._cancel(vt_orderid)
+
+    def _quote(self, tick: TickData) -> None:
+        exchange = self.exchange
+        assert exchange is not None
+        if tick.vt_symbol not in exchange.specs:
+            self.write_log(f"simulated exchange: no contract {tick.vt_symbol} to quote")
+            return
+        tick = copy.copy(tick)
+        tick.gateway_name = self.gateway_name
+        tick.datetime = now = self._now(tick.vt_symbol)
+        exchange.on_book(tick, now)
+        if tick.vt_symbol in self._subscribed:
+            self.on_tick(tick)
+
     def _advance(self, seconds: float) -> None:
         """Move the manual clock `seconds` on through each moment the thread would have woken
         at on an idle machine, making there what was due."""
@@ -386,14 +457,24 @@ class SimGateway(BaseGateway):
         kind = command[0]
         exchange = self.exchange
         assert exchange is not None
+        if self._feed is not None and kind not in ("replay", "stop"):
+            self._catch_up()
         if kind == "order":
             _, req, orderid = command
             exchange.submit(req, orderid, self._now(req.vt_symbol))
         elif kind == "cancel":
-            working = exchange.working.get(command[1])
-            now = self._now(working.order.vt_symbol) if working else self.clock.now()
-            if not exchange.cancel(command[1], now):
-                self.write_log(f"cancel ignored: {command[1]} is not working")
+            if self._held_cancels is not None:
+                self._held_cancels.append(command[1])
+            else:
+                self._cancel(command[1])
+        elif kind == "hold-cancels":
+            if not command[1]:
+                self._release_cancels()
+            self._held_cancels = [] if command[1] else None
+        elif kind == "release-cancels":
+            self._release_cancels()
+        elif kind == "quote":
+            self._quote(command[1])
         elif kind == "snapshot":
             book = exchange.books.get(command[1])
             if book is not None:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from vnpy.trader.constant import Direction
+from vnpy.trader.constant import Direction, Offset, OrderType
 from vnpy.trader.object import TickData
 
 from terminal.core.bridge import Batch
@@ -35,12 +35,15 @@ from terminal.market.ticket import (
     TICKET_TYPES,
     Ticket,
     TicketError,
+    to_request,
 )
 from terminal.market.trading import Trading, TradingError
+from terminal.orders import ManagedOrderError, ManagedOrders, OrderTemplates
 from terminal.ui.labels import DIRECTION, OFFSET, ORDER_TYPE
 from terminal.ui.links import LinkButton
 from terminal.ui.pacing import Pacer
 from terminal.ui.status_line import StatusLine
+from terminal.ui.template_box import TemplateBox
 from terminal.ui.colours import DOWN, ERROR_FIELD_STYLE, ERROR_TEXT_STYLE, UP
 
 log = logging.getLogger(__name__)
@@ -52,9 +55,14 @@ DEPTH_REFRESHES_PER_SECOND = 10
 class OrderTicketDock(QWidget):
     symbol_chosen = Signal(str)     # a tradable symbol now in the ticket: for its link group
 
-    def __init__(self, trading: Trading, parent=None) -> None:
+    def __init__(self, trading: Trading, managed: ManagedOrders | None = None,
+                 templates: OrderTemplates | None = None, parent=None) -> None:
+        """`managed`: brackets (with a template) and local stops (a stop on a gateway that
+        keeps none) go through it; `templates`: the names offered."""
         super().__init__(parent)
         self.trading = trading
+        self.managed = managed
+        self.templates = templates
         self._tick: TickData | None = None
         self._decimals = 2
         self._field_errors: dict[str, str] = {}
@@ -70,6 +78,9 @@ class OrderTicketDock(QWidget):
         self.type_box.currentIndexChanged.connect(self._type_changed)
         self.price_edit = QLineEdit()
         self.volume_edit = QLineEdit("1")
+        self.template_box = TemplateBox(templates)
+        self.template_box.setToolTip("A named bracket: the order becomes its entry, with the "
+                                     "template's stop and targets (Trading → Order templates)")
         self.fields = {
             "symbol": self.symbol_box,
             "direction": self.direction_box,
@@ -90,6 +101,8 @@ class OrderTicketDock(QWidget):
         form.addRow("Type", self.type_box)
         form.addRow("Price", self.price_edit)
         form.addRow("Volume", self.volume_edit)
+        if managed is not None:
+            form.addRow("Template", self.template_box)
 
         self.buy_button = QPushButton("Buy (F2)")
         self.buy_button.setStyleSheet("background-color: #c83737; color: white; font-weight: bold")
@@ -194,17 +207,42 @@ class OrderTicketDock(QWidget):
             volume=self.volume_edit.text(),
         )
 
+    def _managed_send(self, ticket: Ticket) -> str | None:
+        """A bracket or a local stop; None when the ticket is for the gateway as it is."""
+        template = self.template_box.chosen()
+        contract = self.trading.contract(ticket.vt_symbol)
+        local_stop = ticket.order_type == OrderType.STOP and contract is not None \
+            and not contract.stop_supported
+        if self.managed is None or not (template or local_stop):
+            return None
+        req = to_request(ticket, contract)            # field errors first (TicketError)
+        managed = self.managed
+        if template and req.offset != Offset.OPEN:
+            raise TicketError({"offset": "a bracket opens a position: choose Open"})
+        if req.type == OrderType.STOP:
+            return managed.place_stop(req.vt_symbol, req.direction, req.volume, req.price,
+                                      close_only=req.offset != Offset.OPEN,
+                                      template=template, source="ticket")
+        if req.type not in (OrderType.LIMIT, OrderType.MARKET):
+            raise TicketError({"type": "a bracket's entry is a limit, market or stop order"})
+        return managed.place_bracket(req.vt_symbol, req.direction, req.volume,
+                                     req.price if req.type == OrderType.LIMIT else None,
+                                     template, source="ticket")
+
     def send(self) -> str | None:
         self._show_errors({})
         try:
-            vt_orderid = self.trading.send_ticket(self.ticket())
+            ticket = self.ticket()
+            placed = self._managed_send(ticket)
+            vt_orderid = placed or self.trading.send_ticket(ticket)
         except TicketError as exc:
             self._show_errors(exc.errors)
             return None
-        except TradingError as exc:
+        except (TradingError, ManagedOrderError) as exc:
             self.error_label.setText(str(exc))
             return None
-        self.status_label.setText(f"Sent {vt_orderid}")
+        self.status_label.setText(f"Placed {placed}: see Stops and brackets" if placed
+                                  else f"Sent {vt_orderid}")
         return vt_orderid
 
     def cancel_all(self) -> int:

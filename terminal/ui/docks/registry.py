@@ -89,7 +89,8 @@ def price_alert_at(host: DockHost, parent: QWidget, vt_symbol: str, price: float
 def order_ticket(host: DockHost) -> QWidget:
     from terminal.ui.docks.order_ticket import OrderTicketDock
 
-    return OrderTicketDock(host.runtime.trading)
+    runtime = host.runtime
+    return OrderTicketDock(runtime.trading, runtime.managed, runtime.order_templates)
 
 
 def orders(host: DockHost) -> QWidget:
@@ -177,6 +178,19 @@ def replay(host: DockHost) -> QWidget:
     return dock
 
 
+def ladder(host: DockHost) -> QWidget:
+    from terminal.ui.docks.ladder import LadderDock
+
+    runtime = host.runtime
+    return LadderDock(runtime.trading, runtime.managed, runtime.order_templates, runtime.store)
+
+
+def managed_orders(host: DockHost) -> QWidget:
+    from terminal.ui.docks.managed_orders import ManagedOrdersDock
+
+    return ManagedOrdersDock(host.runtime.managed)
+
+
 DOCKS: tuple[Dock, ...] = (
     Dock("market_watch", "Market watch", Area.LeftDockWidgetArea, market_watch,
          width=1100, height=520),
@@ -184,6 +198,8 @@ DOCKS: tuple[Dock, ...] = (
          beside="market_watch", front=True, width=380),
     Dock("orders", "Orders", Area.BottomDockWidgetArea, orders, front=True, width=950,
          height=330),
+    Dock("managed_orders", "Stops and brackets", Area.BottomDockWidgetArea, managed_orders,
+         tab_with="orders"),
     Dock("trades", "Trades", Area.BottomDockWidgetArea, trades, tab_with="orders"),
     Dock("positions", "Positions", Area.BottomDockWidgetArea, positions, beside="orders",
          front=True, width=550),
@@ -200,4 +216,6 @@ DOCKS: tuple[Dock, ...] = (
     Dock("health", "Health", Area.BottomDockWidgetArea, health, lazy=True, tab_with="log",
          closing=lambda dock: dock.stop()),
     Dock("replay", "Replay", Area.RightDockWidgetArea, replay, tab_with="order_ticket"),
+    Dock("ladder", "Price ladder", Area.RightDockWidgetArea, ladder, tab_with="order_ticket",
+         menu="Price &ladder", shortcut="Ctrl+L"),
 )
