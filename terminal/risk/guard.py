@@ -47,9 +47,10 @@ from datetime import datetime
 from vnpy.event import Event, EventEngine
 from vnpy.trader.constant import Direction, Offset, OrderType, Status
 from vnpy.trader.engine import MainEngine
-from vnpy.trader.event import EVENT_ORDER
+from vnpy.trader.event import EVENT_ORDER, EVENT_TRADE
 from vnpy.trader.gateway import BaseGateway
-from vnpy.trader.object import CancelRequest, ContractData, OrderData, OrderRequest
+from vnpy.trader.object import (CancelRequest, ContractData, OrderData, OrderRequest,
+                                TradeData)
 
 from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
 from terminal.core.timezone import CHINA_TZ
@@ -213,13 +214,19 @@ class RiskGuard:
         # Orders whose cancel was sent: off the book for self-trade (the exchange takes a
         # session's requests in order, so the cancel goes before any order sent after it).
         self._cancelling: set[str] = set()
-        self._updates: queue.SimpleQueue[OrderData] = queue.SimpleQueue()
+        # vt_orderid -> [volume, filled by its order events, filled by its trades] of each
+        # resting limit order: a fill may be told by its trade before its order event, and
+        # whoever places the targets on that trade must not meet the filled entry as resting.
+        self._fills: dict[str, list[float]] = {}
+        self._updates: queue.SimpleQueue[OrderData | TradeData] = queue.SimpleQueue()
         for order in main_engine.get_all_active_orders():
             self._track(order)
-        # Ahead of every other handler: whoever reacts to an order event by sending (Flatten's
-        # next round, a strategy) must find the guard knowing that event already.
-        getattr(event_engine, "register_first", event_engine.register)(EVENT_ORDER,
-                                                                        self._on_order)
+        # Ahead of every other handler: whoever reacts to an order or trade event by sending
+        # (Flatten's next round, a strategy, a bracket's targets) must find the guard knowing
+        # that event already.
+        register = getattr(event_engine, "register_first", event_engine.register)
+        register(EVENT_ORDER, self._on_order)
+        register(EVENT_TRADE, self._on_order)
         install_boundary()
         _GUARDS[event_engine] = weakref.ref(self)
         for gateway in main_engine.gateways.values():
@@ -319,14 +326,29 @@ class RiskGuard:
 
     # ---- working orders ------------------------------------------------------------------
     def _on_order(self, event) -> None:
-        """Event thread: only queue it (a lock shared with the senders would make the two
-        threads wait on each other at every order); senders apply the queue before a check."""
+        """Event thread (an order or a trade): only queue it (a lock shared with the senders
+        would make the two threads wait on each other at every order); senders apply the
+        queue before a check."""
         self._updates.put(event.data)
 
     def _apply_updates(self) -> None:
         updates = self._updates
         while not updates.empty():
-            self._track(updates.get_nowait())
+            update = updates.get_nowait()
+            if isinstance(update, TradeData):
+                self._filled(update)
+            else:
+                self._track(update)
+
+    def _filled(self, trade: TradeData) -> None:
+        """A resting limit order's trade: fewer lots rest (none: off the book)."""
+        fills = self._fills.get(trade.vt_orderid)
+        if fills is None:
+            return
+        fills[2] += trade.volume
+        book = self._resting.get(f"{trade.gateway_name}.{trade.vt_symbol}")
+        if book is not None:
+            book.shrink(trade.vt_orderid, fills[0] - max(fills[1], fills[2]))
 
     def _track(self, order: OrderData) -> None:
         """Follow one order's state: working (with the lots it opens or closes, and on the
@@ -341,14 +363,23 @@ class RiskGuard:
         if not order.is_active():
             self._excess.pop(order.vt_orderid, None)
             self._cancelling.discard(order.vt_orderid)
+            self._fills.pop(order.vt_orderid, None)
             if book is not None:
                 book.remove(order.vt_orderid)
         else:
             left = order.volume - order.traded
-            if order.type is _LIMIT and left > 0 and order.vt_orderid not in self._cancelling:
-                if book is None:
-                    book = self._resting[key] = RestingOrders()
-                book.put(order.vt_orderid, order.direction, order.price, left)
+            if order.type is _LIMIT and order.vt_orderid not in self._cancelling:
+                fills = self._fills.get(order.vt_orderid)
+                if fills is None:
+                    fills = self._fills[order.vt_orderid] = [order.volume, 0.0, 0.0]
+                fills[1] = max(fills[1], order.traded)
+                resting = order.volume - max(fills[1], fills[2])
+                if resting > 0:
+                    if book is None:
+                        book = self._resting[key] = RestingOrders()
+                    book.put(order.vt_orderid, order.direction, order.price, resting)
+                elif book is not None:
+                    book.remove(order.vt_orderid)
             elif book is not None:
                 book.remove(order.vt_orderid)
             side = "short" if order.direction == Direction.LONG else "long"

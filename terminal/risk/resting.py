@@ -93,6 +93,16 @@ class RestingOrders:
         self._by_id[vt_orderid] = order
         (self._buys if direction is _LONG else self._sells).add(order)
 
+    def shrink(self, vt_orderid: str, volume: float) -> None:
+        """Fewer lots of the order rest (a fill); none or less: it leaves the book."""
+        order = self._by_id.get(vt_orderid)
+        if order is None:
+            return
+        if volume > 0:
+            self.put(vt_orderid, order.direction, order.price, volume)
+        else:
+            self.remove(vt_orderid)
+
     def remove(self, vt_orderid: str) -> None:
         order = self._by_id.pop(vt_orderid, None)
         if order is not None:

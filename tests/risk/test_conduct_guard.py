@@ -13,10 +13,10 @@ from vnpy.event import EventEngine
 from vnpy.event.engine import Event
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Product, Status
 from vnpy.trader.engine import MainEngine
-from vnpy.trader.event import EVENT_ORDER
+from vnpy.trader.event import EVENT_ORDER, EVENT_TRADE
 from vnpy.trader.gateway import BaseGateway
 from vnpy.trader.object import (AccountData, CancelRequest, ContractData, OrderRequest,
-                                TickData)
+                                TickData, TradeData)
 
 from terminal.core.alerts import EVENT_ALERT, WARNING
 from terminal.risk import RiskConfig, RiskGate, RiskLimits
@@ -94,6 +94,14 @@ class Desk:
         order = req.create_order_data(orderid, gateway_name)
         order.status, order.traded = status, traded
         self.guard._on_order(Event(EVENT_ORDER, order))
+
+    def fill(self, vt_orderid: str, volume: float) -> None:
+        """The exchange's trade for an order sent earlier (its order event may come later)."""
+        gateway_name, orderid = vt_orderid.split(".", 1)
+        req = self.engine.get_gateway(gateway_name).sent[int(orderid) - 1]
+        trade = TradeData(gateway_name, req.symbol, req.exchange, orderid, f"t{orderid}",
+                          req.direction, req.offset, req.price, volume)
+        self.guard._on_order(Event(EVENT_TRADE, trade))
 
     def rejected(self, vt_orderid: str):
         (order,) = [e.data for e in self.published
@@ -209,3 +217,17 @@ def test_an_order_whose_cancel_was_sent_no_longer_blocks_flattens_close(desk):
     # A new order of the same account is checked as before.
     desk.report(desk.send("A", BUY, 3240.0), Status.NOTTRADED)
     assert desk.rejected(desk.send("A", SELL, 3240.0)).extra["risk_rule"] == "self_trade"
+
+
+def test_a_fill_told_by_its_trade_before_its_order_event_leaves_the_book(desk):
+    """A bracket places its targets on the entry's trade: the filled entry must not be taken
+    for a resting order on the other side (nor a fill counted twice when both come)."""
+    entry = desk.send("A", BUY, 3256.0, 3)
+    desk.fill(entry, 1)                                       # 2 rest
+    order = desk.rejected(desk.send("A", SELL, 3255.0))
+    assert f"own resting buy 2 @ 3256 ({entry})" in order.extra["reason"]
+    desk.report(entry, Status.PARTTRADED, traded=1)          # the same fill, told again
+    order = desk.rejected(desk.send("A", SELL, 3254.0))
+    assert f"own resting buy 2 @ 3256 ({entry})" in order.extra["reason"]
+    desk.fill(entry, 2)                                       # all filled, no event yet
+    assert desk.send("A", SELL, 3253.0) == "A.2"
