@@ -9,9 +9,13 @@ Hand-run from a project root (not a test); run it from two checkouts to compare 
 The engine is vn.py's `MainEngine` with the terminal's `RiskService` built as the runtime
 builds it, a gateway whose own `send_order` only returns an id (so the figure is the gate's,
 not an exchange's), one contract, a tick, an account and a position, and 50 working orders
-followed by the guard. Every limit that counts orders over time (orders per second, duplicate
-window, cancels, working orders) is switched off so that every order is allowed; the
-per-order rules (tick, volume, band, notional, funds, position) are all checked. Each figure
+followed by the guard (25 buys below the market and 25 sells above it, so the self-trade
+check meets a real best price on the other side). Every limit that counts orders over time
+(orders per second, duplicate window, cancels, working orders) is switched off so that every
+order is allowed, and the orders + cancels per second and per day are set as high as they go
+(counted and checked, never reached); the per-order rules (tick, volume, band, notional,
+funds, position, self-trade) are all checked. A key the checkout does not know (an older
+one's) is left out, so the same script runs against the code before a change. Each figure
 is the median of `--repeat` timeit runs of `--number` orders, in microseconds per order:
 "gate on" and "guard disabled" (`guard.enabled = False`: the boundary and the engine's entry
 still run), and the difference.
@@ -81,14 +85,18 @@ def build(home: Path):
     position = PositionData("QUIET", "rb2701", Exchange.SHFE, Direction.LONG, volume=5)
     oms.positions[position.vt_positionid] = position
     for number in range(50):
+        buy = number % 2 == 0
         order = OrderData("QUIET", "rb2701", Exchange.SHFE, f"w{number}", OrderType.LIMIT,
-                          Direction.LONG, Offset.OPEN, 3000.0, 1, 0, Status.NOTTRADED)
+                          Direction.LONG if buy else Direction.SHORT, Offset.OPEN,
+                          3000.0 if buy else 3500.0, 1, 0, Status.NOTTRADED)
         oms.orders[order.vt_orderid] = order
         oms.active_orders[order.vt_orderid] = order
 
     off = dict(max_orders_per_second=0, duplicate_seconds=0.0, max_cancels_per_day=0,
-               max_working_orders=0, max_position=0)
-    config = risk_limits.RiskConfig(global_limits=risk_limits.RiskLimits(**off))
+               max_working_orders=0, max_position=0, max_actions_per_second=100_000,
+               max_actions_per_day=100_000_000)
+    known = {key: value for key, value in off.items() if key in risk_limits.LIMIT_NAMES}
+    config = risk_limits.RiskConfig(global_limits=risk_limits.RiskLimits(**known))
     path = home / "risk.json"
     risk_limits.save(path, config)
     risk = RiskService(engine, event_engine, path, lambda vt: (0.1, 0.0001, 0.0),

@@ -14,7 +14,8 @@ which only adds its asyncio integration), then `tune_for_gui()` as `main` does.
 
 Once rb2701.SHFE quotes, the risk limits are raised (not saved) so every order passes every
 rule: max_orders_per_second 10,000, max_working_orders 100,000, max_position 1,000,000,
-max_cancels_per_day 1,000,000, max_funds_share 1.0; the price band (5%), the duplicate window
+max_cancels_per_day 1,000,000, max_funds_share 1.0, orders + cancels 100,000 a second and
+100,000,000 a day (where the checkout has them); the price band (5%), the duplicate window
 (1 s), volume and notional limits stay at their defaults and are checked. A QTimer on the GUI
 thread then calls the order ticket's `buy()` (what the Buy button does) --rate times a second:
 an opening buy limit 1-4% below the bid (90 prices x 10 volumes, so no order repeats within
@@ -275,9 +276,12 @@ class Bench:
         from terminal.risk.limits import RiskLimits
 
         risk = self.runtime.risk
-        limits = replace(RiskLimits(), max_orders_per_second=10_000, max_working_orders=100_000,
-                         max_position=1_000_000, max_cancels_per_day=1_000_000,
-                         max_funds_share=1.0)
+        raised = dict(max_orders_per_second=10_000, max_working_orders=100_000,
+                      max_position=1_000_000, max_cancels_per_day=1_000_000,
+                      max_funds_share=1.0, max_actions_per_second=100_000,
+                      max_actions_per_day=100_000_000)
+        limits = replace(RiskLimits(), **{key: value for key, value in raised.items()
+                                          if hasattr(RiskLimits, key)})
         risk.apply(replace(risk.config, global_limits=limits), save=False)
         risk.guard.enabled = self.args.child == "on"
         ticket, tick_size = self.ticket, contract.pricetick

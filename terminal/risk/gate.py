@@ -21,8 +21,12 @@ Rules, in the order they are checked (the first failing one is reported):
   max_order_notional     price x volume x multiplier per order
   max_funds_share        opening order's margin + commission against the available funds
   max_position           opening order: long + short + working opening lots + the order
+  self_trade             the order would trade against the account's own resting limit order
+                         in the same contract (`OrderContext.resting`); the trader's close too
   max_working_orders     working orders of all symbols
   max_orders_per_second  orders sent within the last second, all symbols
+  max_actions_per_second orders and cancels of this account within the last second
+  max_actions_per_day    orders and cancels of this account on this trading day
   max_cancels_per_day    cancels of this symbol on this trading day
   duplicate_order        the same order sent within `duplicate_seconds`
 
@@ -52,6 +56,24 @@ Decisions made here:
   exchanges count them); the limit compared with is the one in effect for the order's symbol.
 * Cancel counts reset when the trading day changes: `trading_day()` is asked at most once a
   second (by the monotonic clock), or call `new_trading_day()`.
+
+Exchange conduct (the sources are in the README, "Exchange conduct rules"):
+
+* A self-trade is a reportable breach whoever sends it, so `self_trade` is checked before the
+  trader's close is let through: a buy at or above the lowest own resting sell limit (a sell
+  at or below the highest own buy), or a market order against any own order on the other
+  side, is denied naming the resting order; `Decision.orders` holds the ids of every own order
+  it would trade against, best first, so a caller (the managed orders) can cancel them and
+  try again. A STOP order is not checked: held at the exchange it is not on the book, and
+  when it triggers the order it becomes meets the gate (or the exchange) then.
+* Orders and cancels are counted together per account (`OrderContext.account`, the gateway)
+  over the last second and over the trading day, as the program-trading rules count them.
+  Their limits and the warning share are account-wide (global only). Cancels are never
+  blocked, only counted; the trader's close is counted but not stopped, as for the order rate.
+* Before a limit: `record_sent` and `record_cancel` return a `ConductWarning` when a count
+  reaches `conduct_warning_share` of its limit (orders + cancels per second and per day, a
+  symbol's cancels per day), once per crossing: the day counts warn again the next trading
+  day, the per-second count once it has fallen back under half the warning level.
 """
 
 from __future__ import annotations
@@ -67,6 +89,7 @@ from vnpy.trader.object import ContractData, OrderRequest
 from terminal.core.orders import is_trader_close
 from terminal.core.trading_day import current_trading_day
 from terminal.risk.limits import RiskConfig, RiskLimits, TradingState
+from terminal.risk.resting import RestingOrders
 
 _TICK_EPSILON = 1e-7
 _INF = float("inf")
@@ -76,12 +99,14 @@ _REDUCE_ONLY = TradingState.REDUCE_ONLY
 _MARKET = OrderType.MARKET
 _OPEN = Offset.OPEN
 _LONG = Direction.LONG
+# Orders that do not trade when they arrive: a stop held at the exchange, a request for quote.
+_OFF_BOOK = frozenset({OrderType.STOP, OrderType.RFQ})
 
 RULES: tuple[str, ...] = (
     "close_exceeds_position", "halted", "reduce_only", "price_tick", "contract_volume",
     "max_order_volume", "reference_price", "price_band", "max_order_notional", "max_funds_share",
-    "max_position", "max_working_orders", "max_orders_per_second", "max_cancels_per_day",
-    "duplicate_order",
+    "max_position", "self_trade", "max_working_orders", "max_orders_per_second",
+    "max_actions_per_second", "max_actions_per_day", "max_cancels_per_day", "duplicate_order",
 )
 
 
@@ -90,6 +115,7 @@ class Decision:
     allowed: bool
     rule: str = ""      # stable rule id (see RULES); empty when allowed
     reason: str = ""    # a sentence with the numbers; empty when allowed
+    orders: tuple[str, ...] = ()   # self_trade: the own resting orders (vt_orderid) it crosses
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -100,6 +126,16 @@ class Decision:
 
 
 ALLOWED = Decision(True)
+
+
+@dataclass(frozen=True, slots=True)
+class ConductWarning:
+    """A conduct count reached its warning share: for an alert (the guard publishes it)."""
+
+    rule: str           # actions_per_second_warning, actions_per_day_warning,
+                        # cancels_per_day_warning
+    vt_symbol: str      # "" for the account-wide counts
+    message: str
 
 
 @dataclass(slots=True)
@@ -118,6 +154,8 @@ class OrderContext:
     short_frozen: float = 0.0              # short lots already held by working close orders
     pending_open: float = 0.0              # lots of this symbol's working opening orders
     working_orders: int = 0                # working orders, all symbols
+    account: str = ""                      # whose orders and cancels are counted (gateway)
+    resting: RestingOrders | None = None   # the account's resting limit orders in this symbol
 
     def free_to_close(self, direction: Direction) -> float:
         """Lots an order in `direction` may close: the opposite position less what working
@@ -139,6 +177,10 @@ def _pct(value: float) -> str:
     return f"{value * 100:.4g}%"
 
 
+def _who(account: str) -> str:
+    return f"account {account}" if account else "the account"
+
+
 def _deny(rule: str, reason: str) -> Decision:
     return Decision(False, rule, reason)
 
@@ -155,6 +197,9 @@ class RiskGate:
         self._sent: deque[float] = deque()          # times of orders sent in the last second
         self._recent: dict[tuple, float] = {}       # duplicate key -> time last sent
         self._cancels: dict[str, int] = {}          # vt_symbol -> cancels this trading day
+        self._actions: dict[str, deque[float]] = {}   # account -> orders + cancels, last 1 s
+        self._actions_today: dict[str, int] = {}      # account -> orders + cancels today
+        self._warned: set[tuple[str, str]] = set()    # (count, account or vt_symbol) warned
         self._day = trading_day()
         self._day_checked = clock()
         self._pruned = self._day_checked
@@ -187,8 +232,9 @@ class RiskGate:
         return limits
 
     # ---- counters --------------------------------------------------------------------------
-    def record_sent(self, req: OrderRequest) -> None:
-        """Call after an order was sent: feeds the order-rate and duplicate rules."""
+    def record_sent(self, req: OrderRequest, account: str = "") -> tuple[ConductWarning, ...]:
+        """Call after an order was sent (by `account`, its gateway): feeds the order-rate,
+        conduct and duplicate rules. Returns the conduct warnings this order set off."""
         now = self._clock()
         sent = self._sent
         sent.append(now)
@@ -201,11 +247,70 @@ class RiskGate:
             self._pruned = now
             keep = now - self._longest_window
             self._recent = {k: t for k, t in self._recent.items() if t > keep}
+        return self._record_action(account, now)
 
-    def record_cancel(self, vt_symbol: str) -> None:
-        """Call after a cancel request was sent for an order of `vt_symbol`."""
-        self._roll_day(self._clock())
-        self._cancels[vt_symbol] = self._cancels.get(vt_symbol, 0) + 1
+    def record_cancel(self, vt_symbol: str, account: str = "") -> tuple[ConductWarning, ...]:
+        """Call after a cancel request was sent for an order of `vt_symbol` (by `account`).
+        Returns the conduct warnings this cancel set off."""
+        now = self._clock()
+        self._roll_day(now)
+        cancels = self._cancels[vt_symbol] = self._cancels.get(vt_symbol, 0) + 1
+        warnings = self._record_action(account, now)
+        share = self._config.global_limits.conduct_warning_share
+        limit = self.limits_for(vt_symbol).max_cancels_per_day
+        key = ("cancels", vt_symbol)
+        if share and limit and cancels >= share * limit and key not in self._warned:
+            self._warned.add(key)
+            warnings += (ConductWarning(
+                "cancels_per_day_warning", vt_symbol,
+                f"{cancels} cancels in {vt_symbol} today, {_pct(cancels / limit)} of the limit "
+                f"of {limit} per day: at {limit} new orders in it are denied until the next "
+                f"trading day (the exchanges treat 400 to 500 cancels in one contract in one "
+                f"day as abnormal trading)"),)
+        return warnings
+
+    def _record_action(self, account: str, now: float) -> tuple[ConductWarning, ...]:
+        """Count one order or cancel of `account`; the warnings it sets off."""
+        times = self._actions.get(account)
+        if times is None:
+            times = self._actions[account] = deque()
+        cutoff = now - 1.0
+        while times and times[0] <= cutoff:
+            times.popleft()
+        before = len(times)
+        times.append(now)
+        if now - self._day_checked >= 1.0:
+            self._roll_day(now)
+        today = self._actions_today[account] = self._actions_today.get(account, 0) + 1
+        lim = self._config.global_limits
+        share = lim.conduct_warning_share
+        if not share:
+            return ()
+        warned = self._warned
+        warnings: tuple[ConductWarning, ...] = ()
+        per_second = lim.max_actions_per_second
+        if per_second:
+            level = share * per_second
+            if before < level / 2:
+                warned.discard(("second", account))    # the burst is over: the next warns
+            if before + 1 >= level and ("second", account) not in warned:
+                warned.add(("second", account))
+                warnings += (ConductWarning(
+                    "actions_per_second_warning", "",
+                    f"{_who(account)}: {before + 1} orders and cancels within one second, "
+                    f"{_pct((before + 1) / per_second)} of the limit of {per_second}: at "
+                    f"{per_second} new orders are denied (the futures exchanges ask an account "
+                    f"with 10 or more in a second, 10 times a day, to report as a program "
+                    f"trader)"),)
+        per_day = lim.max_actions_per_day
+        if per_day and today >= share * per_day and ("day", account) not in warned:
+            warned.add(("day", account))
+            warnings += (ConductWarning(
+                "actions_per_day_warning", "",
+                f"{_who(account)}: {today} orders and cancels today, "
+                f"{_pct(today / per_day)} of the limit of {per_day} per trading day: at "
+                f"{per_day} new orders are denied until the next trading day"),)
+        return warnings
 
     def cancels_today(self, vt_symbol: str) -> int:
         self._roll_day(self._clock())
@@ -215,11 +320,26 @@ class RiskGate:
         cutoff = self._clock() - 1.0
         return sum(1 for t in self._sent if t > cutoff)
 
+    def actions_last_second(self, account: str = "") -> int:
+        """Orders and cancels of `account` within the last second."""
+        cutoff = self._clock() - 1.0
+        return sum(1 for t in self._actions.get(account, ()) if t > cutoff)
+
+    def actions_today(self, account: str = "") -> int:
+        """Orders and cancels of `account` on this trading day."""
+        self._roll_day(self._clock())
+        return self._actions_today.get(account, 0)
+
     def new_trading_day(self) -> None:
-        """Forget the day's cancel counts (also done by itself when `trading_day()` changes)."""
-        self._cancels.clear()
+        """Forget the day's counts (also done by itself when `trading_day()` changes)."""
+        self._forget_day()
         self._day = self._trading_day()
         self._day_checked = self._clock()
+
+    def _forget_day(self) -> None:
+        self._cancels.clear()
+        self._actions_today.clear()
+        self._warned = {key for key in self._warned if key[0] == "second"}
 
     def _roll_day(self, now: float) -> None:
         if now - self._day_checked >= 1.0:
@@ -227,7 +347,7 @@ class RiskGate:
             day = self._trading_day()
             if day != self._day:
                 self._day = day
-                self._cancels.clear()
+                self._forget_day()
 
     # ---- the check -------------------------------------------------------------------------
     def check(self, req: OrderRequest, ctx: OrderContext) -> Decision:
@@ -341,7 +461,22 @@ class RiskGate:
                                                  f"{vt_symbol}; the limit is "
                                                  f"{lim.max_position} lots")
 
-        # 5. Account activity (not for the trader's close: it must get out).
+        # 5. Exchange conduct: a self-trade, whoever sends it.
+        resting = ctx.resting
+        if resting is not None and lim.self_trade and req.type not in _OFF_BOOK \
+                and resting.crosses(req.direction, price if priced else None):
+            crossed = resting.crossing(req.direction, price if priced else None)
+            first = crossed[0]
+            more = f" and {len(crossed) - 1} more" if len(crossed) > 1 else ""
+            side = "buy" if req.direction is _LONG else "sell"
+            what = f"a market {side}" if not priced else f"a {side} at {_num(price)}"
+            return Decision(False, "self_trade",
+                            f"{what} would trade against the account's own resting "
+                            f"{first.describe()}{more} in {vt_symbol}; the exchanges treat "
+                            f"self-trades as abnormal trading: cancel the resting order first",
+                            tuple(order.vt_orderid for order in crossed))
+
+        # 6. Account activity (not for the trader's close: it must get out).
         if trader_close:
             return ALLOWED
         if lim.max_working_orders and ctx.working_orders >= lim.max_working_orders:
@@ -360,10 +495,33 @@ class RiskGate:
                                                       f"last second; the limit is {rate} per "
                                                       f"second")
 
+        if now - self._day_checked >= 1.0:
+            self._roll_day(now)
+        account_limits = self._config.global_limits     # account-wide: global only
+        per_second = account_limits.max_actions_per_second
+        if per_second:
+            times = self._actions.get(ctx.account)
+            if times:
+                cutoff = now - 1.0
+                while times and times[0] <= cutoff:
+                    times.popleft()
+                if len(times) >= per_second:
+                    return _deny("max_actions_per_second",
+                                 f"{len(times)} orders and cancels in the last second reach "
+                                 f"the limit of {per_second} per second for the account "
+                                 f"(the exchanges count bursts of orders and cancels per "
+                                 f"account); cancels still pass")
+        per_day = account_limits.max_actions_per_day
+        if per_day:
+            done = self._actions_today.get(ctx.account, 0)
+            if done >= per_day:
+                return _deny("max_actions_per_day",
+                             f"{done} orders and cancels today reach the limit of {per_day} "
+                             f"per trading day for the account; no new orders until the next "
+                             f"trading day (cancels still pass)")
+
         cancels_limit = lim.max_cancels_per_day
         if cancels_limit:
-            if now - self._day_checked >= 1.0:
-                self._roll_day(now)
             cancels = self._cancels.get(vt_symbol, 0)
             if cancels >= cancels_limit:
                 return _deny("max_cancels_per_day", f"{cancels} cancels in {vt_symbol} today "

@@ -18,9 +18,11 @@ the gate and so are never sent. Cancels are never blocked, only counted.
 What stays out of reach: code that drives a gateway's API object directly (`gateway.td_api`)
 or the simulator's exchange object. The boundary is the gateway's interface, as vn.py defines it.
 
-The working orders the rules need (how many, and each symbol's opening lots) are kept up to
-date from order events, so a check costs the same with 5 or 500 orders resting (never a
-scan of the engine's active orders per check).
+The working orders the rules need (how many, each symbol's opening lots, and each account's
+resting limit orders per symbol for self-trade prevention) are kept up to date from order
+events, so a check costs the same with 5 or 500 orders resting (never a scan of the engine's
+active orders per check). Orders and cancels are counted per gateway (the account); a count
+nearing its conduct limit is published as a WARNING alert.
 
 `MainEngine.send_order`/`cancel_order` are replaced on the class, by thin versions that go
 to the guard of the engine's event engine, without vn.py's log line per request: at a high order
@@ -43,17 +45,21 @@ from collections.abc import Callable
 from datetime import datetime
 
 from vnpy.event import Event, EventEngine
-from vnpy.trader.constant import Direction, Offset, Status
+from vnpy.trader.constant import Direction, Offset, OrderType, Status
 from vnpy.trader.engine import MainEngine
-from vnpy.trader.event import EVENT_ORDER
+from vnpy.trader.event import EVENT_ORDER, EVENT_TRADE
 from vnpy.trader.gateway import BaseGateway
-from vnpy.trader.object import CancelRequest, ContractData, OrderData, OrderRequest
+from vnpy.trader.object import (CancelRequest, ContractData, OrderData, OrderRequest,
+                                TradeData)
 
 from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
 from terminal.core.timezone import CHINA_TZ
-from terminal.risk.gate import Decision, OrderContext, RiskGate
+from terminal.risk.gate import ConductWarning, Decision, OrderContext, RiskGate
+from terminal.risk.resting import RestingOrders
 
 log = logging.getLogger(__name__)
+
+_LIMIT = OrderType.LIMIT           # the only kind that rests on an exchange's book
 
 # vt_symbol -> (margin rate, commission rate, commission per lot); from the contract tables.
 Rates = Callable[[str], tuple[float, float, float]]
@@ -204,13 +210,23 @@ class RiskGuard:
         self._pending_close: dict[tuple[str, str], float] = {}   # (key, side) -> close lots
         self._excess: dict[str, float] = {}      # vt_orderid -> lots of a close beyond the
                                                  # position when sent (they would open)
-        self._updates: queue.SimpleQueue[OrderData] = queue.SimpleQueue()
+        self._resting: dict[str, RestingOrders] = {}   # gateway.vt_symbol -> own limit orders
+        # Orders whose cancel was sent: off the book for self-trade (the exchange takes a
+        # session's requests in order, so the cancel goes before any order sent after it).
+        self._cancelling: set[str] = set()
+        # vt_orderid -> [volume, filled by its order events, filled by its trades] of each
+        # resting limit order: a fill may be told by its trade before its order event, and
+        # whoever places the targets on that trade must not meet the filled entry as resting.
+        self._fills: dict[str, list[float]] = {}
+        self._updates: queue.SimpleQueue[OrderData | TradeData] = queue.SimpleQueue()
         for order in main_engine.get_all_active_orders():
             self._track(order)
-        # Ahead of every other handler: whoever reacts to an order event by sending (Flatten's
-        # next round, a strategy) must find the guard knowing that event already.
-        getattr(event_engine, "register_first", event_engine.register)(EVENT_ORDER,
-                                                                        self._on_order)
+        # Ahead of every other handler: whoever reacts to an order or trade event by sending
+        # (Flatten's next round, a strategy, a bracket's targets) must find the guard knowing
+        # that event already.
+        register = getattr(event_engine, "register_first", event_engine.register)
+        register(EVENT_ORDER, self._on_order)
+        register(EVENT_TRADE, self._on_order)
         install_boundary()
         _GUARDS[event_engine] = weakref.ref(self)
         for gateway in main_engine.gateways.values():
@@ -265,7 +281,7 @@ class RiskGuard:
             if decision:
                 vt_orderid = send(gateway, req)
                 if vt_orderid:
-                    self.gate.record_sent(req)
+                    self._warn(self.gate.record_sent(req, gateway.gateway_name))
                     if ctx is not None and req.offset != Offset.OPEN:
                         # On a net gateway what a close order holds beyond the position
                         # opens: it counts against the position limit while it works.
@@ -283,7 +299,20 @@ class RiskGuard:
                        cancel: Callable[[BaseGateway, CancelRequest], None]) -> None:
         cancel(gateway, req)                              # never blocked: it reduces risk
         with self._lock:
-            self.gate.record_cancel(req.vt_symbol)
+            name = gateway.gateway_name
+            vt_orderid = f"{name}.{req.orderid}"
+            self._cancelling.add(vt_orderid)
+            book = self._resting.get(f"{name}.{req.vt_symbol}")
+            if book is not None:
+                book.remove(vt_orderid)
+            self._warn(self.gate.record_cancel(req.vt_symbol, name))
+
+    def _warn(self, warnings: tuple[ConductWarning, ...]) -> None:
+        """A conduct count nearing its limit: an alert, once per crossing (the gate says when)."""
+        for warning in warnings:
+            self.event_engine.put(Event(EVENT_ALERT, Alert(
+                datetime.now(CHINA_TZ), WARNING, warning.rule, warning.vt_symbol,
+                warning.message)))
 
     def deny_quote(self, gateway: BaseGateway, req) -> str:
         """Quotes open positions on both sides and the gate has no rules for them: not sent."""
@@ -297,27 +326,62 @@ class RiskGuard:
 
     # ---- working orders ------------------------------------------------------------------
     def _on_order(self, event) -> None:
-        """Event thread: only queue it (a lock shared with the senders would make the two
-        threads wait on each other at every order); senders apply the queue before a check."""
+        """Event thread (an order or a trade): only queue it (a lock shared with the senders
+        would make the two threads wait on each other at every order); senders apply the
+        queue before a check."""
         self._updates.put(event.data)
 
     def _apply_updates(self) -> None:
         updates = self._updates
         while not updates.empty():
-            self._track(updates.get_nowait())
+            update = updates.get_nowait()
+            if isinstance(update, TradeData):
+                self._filled(update)
+            else:
+                self._track(update)
+
+    def _filled(self, trade: TradeData) -> None:
+        """A resting limit order's trade: fewer lots rest (none: off the book)."""
+        fills = self._fills.get(trade.vt_orderid)
+        if fills is None:
+            return
+        fills[2] += trade.volume
+        book = self._resting.get(f"{trade.gateway_name}.{trade.vt_symbol}")
+        if book is not None:
+            book.shrink(trade.vt_orderid, fills[0] - max(fills[1], fills[2]))
 
     def _track(self, order: OrderData) -> None:
-        """Follow one order's state: working (with the lots it opens or closes) or done."""
+        """Follow one order's state: working (with the lots it opens or closes, and on the
+        book if it is a limit order) or done."""
         previous = self._working.pop(order.vt_orderid, None)
         if previous is not None:
             key, opening, side, closing = previous
             self._pending_open[key] -= opening
             self._pending_close[key, side] -= closing
+        key = f"{order.gateway_name}.{order.vt_symbol}"
+        book = self._resting.get(key)
         if not order.is_active():
             self._excess.pop(order.vt_orderid, None)
+            self._cancelling.discard(order.vt_orderid)
+            self._fills.pop(order.vt_orderid, None)
+            if book is not None:
+                book.remove(order.vt_orderid)
         else:
             left = order.volume - order.traded
-            key = f"{order.gateway_name}.{order.vt_symbol}"
+            if order.type is _LIMIT and order.vt_orderid not in self._cancelling:
+                fills = self._fills.get(order.vt_orderid)
+                if fills is None:
+                    fills = self._fills[order.vt_orderid] = [order.volume, 0.0, 0.0]
+                fills[1] = max(fills[1], order.traded)
+                resting = order.volume - max(fills[1], fills[2])
+                if resting > 0:
+                    if book is None:
+                        book = self._resting[key] = RestingOrders()
+                    book.put(order.vt_orderid, order.direction, order.price, resting)
+                elif book is not None:
+                    book.remove(order.vt_orderid)
+            elif book is not None:
+                book.remove(order.vt_orderid)
             side = "short" if order.direction == Direction.LONG else "long"
             if order.offset == Offset.OPEN:
                 opening, closing = left, 0.0
@@ -357,6 +421,8 @@ class RiskGuard:
             short_frozen=max(short_frozen, self._pending_close.get((key, "short"), 0.0)),
             pending_open=self._pending_open.get(key, 0.0),
             working_orders=len(self._working),
+            account=gateway,
+            resting=self._resting.get(key),
         )
 
     def _held(self, key: str) -> tuple[float, float, float, float]:
@@ -379,6 +445,8 @@ class RiskGuard:
         order.datetime = datetime.now(CHINA_TZ)
         order.extra = {"reason": f"risk {decision.rule}: {decision.reason}",
                        "risk_rule": decision.rule}
+        if decision.orders:        # self_trade: the own resting orders it would trade against
+            order.extra["risk_orders"] = list(decision.orders)
         self.event_engine.put(Event(EVENT_ORDER, order))
         self.event_engine.put(Event(EVENT_ORDER + order.vt_orderid, order))
         self.event_engine.put(Event(EVENT_ALERT, Alert(

@@ -57,6 +57,32 @@ class TradingState(Enum):
 _STRICTNESS = {TradingState.ACTIVE: 0, TradingState.REDUCE_ONLY: 1, TradingState.HALTED: 2}
 
 
+# The exchanges' published conduct thresholds (README: "Exchange conduct rules", with the
+# documents), what each default keeps back from its threshold, and so the default.
+CONDUCT_THRESHOLDS: dict[str, int] = {
+    # DCE's notice on program trading (No. 305 of 2025; the other futures exchanges' 2025
+    # program-trading rules say the same): an account with 10 or more orders and cancels
+    # within 1 s, 10 or more times in a trading day, must report as a program trader.
+    "max_actions_per_second": 10,
+    # SSE/SZSE program-trading rules (2025-04-03): 20,000 orders and cancels a day is
+    # high-frequency. CFFEX's rules (2025-08-08) leave the futures figure to a later notice,
+    # which was not found: this one is not verified for futures.
+    "max_actions_per_day": 20_000,
+    # CFFEX stock-index futures: 400 cancels in one contract in one day is abnormal trading
+    # (500 at SHFE, INE, DCE, CZCE and for CFFEX's other products).
+    "max_cancels_per_day": 400,
+}
+CONDUCT_MARGINS: dict[str, int] = {
+    "max_actions_per_second": 1,      # stay below 10: at most 9
+    "max_actions_per_day": 1_000,     # 5%: cancels pass the limit, and the day is long
+    # the 50 orders that may still work (and be cancelled) once the limit stops new ones, and
+    # 10 to spare
+    "max_cancels_per_day": 60,
+}
+CONDUCT_DEFAULTS: dict[str, int] = {key: CONDUCT_THRESHOLDS[key] - CONDUCT_MARGINS[key]
+                                    for key in CONDUCT_THRESHOLDS}
+
+
 @dataclass(frozen=True)
 class RiskLimits:
     """One set of limits; 0 switches a numeric rule off."""
@@ -82,10 +108,11 @@ class RiskLimits:
     max_orders_per_second: int = described(
         20, "Most orders sent within any one second, all symbols together.",
         label="Maximum orders per second", unit="orders/s", low=0, high=10_000, off=True)
-    # SHFE/DCE/CZCE/CFFEX flag more than 500 cancels per contract per day.
     max_cancels_per_day: int = described(
-        400, "Most cancels per symbol per trading day; at the limit new orders in that symbol "
-        "are denied (the exchanges flag more than 500).",
+        CONDUCT_DEFAULTS["max_cancels_per_day"], "Most cancels per symbol per trading day; then "
+        "new orders in it are denied, cancels pass. The exchanges' abnormal-trading rules flag "
+        "400 (CFFEX stock-index futures) or 500 (SHFE, INE, DCE, CZCE) cancels in one contract "
+        "in one day.",
         label="Maximum cancels per symbol per day", unit="cancels", low=0, high=1_000_000,
         off=True)
     price_band: float = described(
@@ -101,12 +128,44 @@ class RiskLimits:
         "outside the contract's minimum and maximum.",
         label="Check price tick and contract volume limits",
         unit="on/off")
+    self_trade: bool = described(
+        True, "Refuse an order that would trade against the account's own resting limit "
+        "order in the same contract (the exchanges' abnormal-trading rules flag 5 self-trades "
+        "in one contract in one day).", label="Self-trade prevention", unit="on/off")
+    # Account-wide (ACCOUNT_WIDE): set under "global" only.
+    max_actions_per_second: int = described(
+        CONDUCT_DEFAULTS["max_actions_per_second"], "Most orders + cancels of the account "
+        "within one second; then new orders are denied, cancels pass. The futures exchanges' "
+        "program-trading rules (2025) make an account with 10 in a second, 10 times a day, "
+        "report. Account-wide: set under global only.",
+        label="Maximum orders + cancels per second (account)", unit="actions/s", low=0,
+        high=100_000, off=True)
+    max_actions_per_day: int = described(
+        CONDUCT_DEFAULTS["max_actions_per_day"], "Most orders + cancels of the account in one "
+        "trading day; then new orders are denied, cancels pass. 20,000 is the SSE/SZSE "
+        "high-frequency level (2025); no futures figure was verified. Account-wide: set under "
+        "global only.", label="Maximum orders + cancels per day (account)", unit="actions",
+        low=0, high=100_000_000, off=True)
+    conduct_warning_share: float = described(
+        0.8, "Warn once per crossing when orders + cancels per second or per day, or a "
+        "symbol's cancels per day, reach this share of their limit. Account-wide: set under "
+        "global only.", label="Warn at this share of a conduct limit",
+        unit="share (0.8 = 80%)", low=0.0, high=1.0, off=True)
 
 
 # The description of every limit by name (checks, labels and help for the dialog).
 LIMIT_SPECS = specs(RiskLimits)
 LIMIT_NAMES: tuple[str, ...] = tuple(LIMIT_SPECS)
 DEFAULT_LIMITS = RiskLimits()
+# Limits that count the whole account's activity: a per-symbol value would mean nothing, so
+# one under "symbols" is refused (the global value applies).
+ACCOUNT_WIDE: frozenset[str] = frozenset(
+    {"max_actions_per_second", "max_actions_per_day", "conduct_warning_share"})
+
+
+def account_wide_problem(where: str, key: str) -> str:
+    return (f"{where}.{key}: counts the whole account's orders and cancels, so it has no "
+            f"per-symbol value; set it under global")
 
 
 class RiskConfigError(ValueError):
@@ -184,6 +243,10 @@ class RiskConfig:
             if unknown:
                 names = ", ".join(sorted(unknown))
                 raise RiskConfigError([f"symbols.{vt_symbol}: unknown risk limits {names}"])
+            wide = sorted(set(overrides) & ACCOUNT_WIDE)
+            if wide:
+                raise RiskConfigError([account_wide_problem(f"symbols.{vt_symbol}", key)
+                                       for key in wide])
 
     def limits_for(self, vt_symbol: str) -> RiskLimits:
         """The global limits with this symbol's overrides applied."""
@@ -274,7 +337,11 @@ def parse(data: object) -> LoadedRisk:
             unreadable.append(f"symbols.{vt_symbol}: expected an object of limits, got "
                               f"{type(overrides).__name__}")
             continue
-        good = _parse_values(overrides, f"symbols.{vt_symbol}", LIMIT_SPECS, "risk limit",
+        problems.extend(account_wide_problem(f"symbols.{vt_symbol}", key)
+                        + f"; using the global value {getattr(global_limits, key)!r}"
+                        for key in sorted(set(overrides) & ACCOUNT_WIDE))
+        per_symbol = {k: v for k, v in overrides.items() if k not in ACCOUNT_WIDE}
+        good = _parse_values(per_symbol, f"symbols.{vt_symbol}", LIMIT_SPECS, "risk limit",
                              global_limits, "using the global value", problems, unreadable)
         if good:
             symbols[vt_symbol] = good

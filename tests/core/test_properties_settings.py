@@ -323,6 +323,9 @@ def expected_limits(raw: dict, where: str, base: RiskLimits, warnings: list[str]
             unreadable.append(f"{where}.{key}: not a risk limit")
             assert not mine, mine
             continue
+        if where != "global" and key in limits.ACCOUNT_WIDE:     # the account's, not a symbol's
+            assert mine and "no per-symbol value" in mine[0], (key, warnings)
+            continue
         verdict = limit_accepted(key, value, base)
         if verdict is None:
             assert mine, f"{where}.{key}={value!r} refused without a warning: {warnings}"
@@ -448,7 +451,8 @@ def risk_configs(draw):
     some_limits = st.lists(st.sampled_from(LIMIT_NAMES), unique=True)
     vt_symbols = st.from_regex(r"[a-zA-Z]{1,2}[0-9]{3,4}\.(SHFE|DCE|CZCE|CFFEX|INE|GFEX)",
                                fullmatch=True)
-    symbols = {vt_symbol: limit_set(draw(st.lists(st.sampled_from(LIMIT_NAMES), min_size=1,
+    per_symbol = [name for name in LIMIT_NAMES if name not in limits.ACCOUNT_WIDE]
+    symbols = {vt_symbol: limit_set(draw(st.lists(st.sampled_from(per_symbol), min_size=1,
                                                   unique=True)))
                for vt_symbol in draw(st.lists(vt_symbols, max_size=3, unique=True))}
     monitors = {name: monitor_accepted(name, draw(monitor_value(name, none=False)))[0]

@@ -1,7 +1,7 @@
 """Small builders shared by the tests, and where the project and the shared data are.
 
 Test modules import what they share from here (`tests.helpers`, `.gui`, `.plugin_files`,
-`.processes`), never from each other or from conftest."""
+`.processes`, `.risk_gate`), never from each other or from conftest."""
 
 from __future__ import annotations
 

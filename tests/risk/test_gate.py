@@ -7,15 +7,12 @@ import json
 from dataclasses import replace
 
 import pytest
-from vnpy.trader.constant import Direction, Exchange, Offset, OrderType, Product
-from vnpy.trader.object import ContractData, OrderRequest
+from vnpy.trader.constant import Direction, Exchange, Offset, OrderType
 
 from terminal.core.orders import TRADER_CLOSE, vouch
 from terminal.risk import (
     RULES,
-    Decision,
     LoadedRisk,
-    OrderContext,
     RiskConfig,
     RiskConfigError,
     RiskGate,
@@ -25,34 +22,8 @@ from terminal.risk import (
     parse,
     save,
 )
-
-RB = ContractData("SIM", "rb2701", Exchange.SHFE, "Rebar", Product.FUTURES, 10, 1, max_volume=500)
-IF = ContractData("SIM", "IF2612", Exchange.CFFEX, "CSI 300", Product.FUTURES, 300, 0.2,
-                  max_volume=20)
-CONTRACTS = {"rb2701": RB, "IF2612": IF}
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def req(**changes) -> OrderRequest:
-    fields = dict(symbol="rb2701", exchange=Exchange.SHFE, direction=Direction.LONG,
-                  type=OrderType.LIMIT, volume=2.0, price=3250.0, offset=Offset.OPEN)
-    fields.update(changes)
-    return OrderRequest(**fields)
-
-
-def ctx(request: OrderRequest | None = None, **changes) -> OrderContext:
-    contract = CONTRACTS[request.symbol] if request is not None else RB
-    fields = dict(contract=contract, last_price=3250.0, available=10_000_000.0, margin_rate=0.10,
-                  commission_rate=0.0001, commission_per_lot=0.0)
-    fields.update(changes)
-    return OrderContext(**fields)
+from terminal.risk.resting import RestingOrders
+from tests.helpers.risk_gate import RB, FakeClock, assert_allowed, assert_denied, ctx, req
 
 
 def make_gate(state=TradingState.ACTIVE, symbols=None, clock=None, trading_day=None,
@@ -62,18 +33,6 @@ def make_gate(state=TradingState.ACTIVE, symbols=None, clock=None, trading_day=N
     if trading_day is not None:
         kwargs["trading_day"] = trading_day
     return RiskGate(config, clock=clock or FakeClock(), **kwargs)
-
-
-def assert_denied(decision: Decision, rule: str, *words: str) -> None:
-    assert not decision.allowed and not decision
-    assert decision.rule == rule, decision
-    for word in words:
-        assert word in decision.reason, decision.reason
-
-
-def assert_allowed(decision: Decision) -> None:
-    assert decision.allowed and decision, decision
-    assert decision.rule == "" and decision.reason == ""
 
 
 # ---- every rule: the violating order is denied, the compliant one passes -------------------
@@ -125,7 +84,9 @@ def test_each_rule_denies_the_violation_and_passes_the_compliant_order(
 def test_every_rule_id_is_listed_and_covered():
     covered = {case[0] for case in CASES} | {
         "close_exceeds_position", "halted", "reduce_only", "max_orders_per_second",
-        "max_cancels_per_day", "duplicate_order"}
+        "max_cancels_per_day", "duplicate_order",
+        # tests/risk/test_conduct.py
+        "self_trade", "max_actions_per_second", "max_actions_per_day"}
     assert covered == set(RULES)
 
 
@@ -214,9 +175,12 @@ def test_disabled_rules_pass():
     gate = make_gate(clock=clock, max_order_volume=0, max_order_notional=0, max_funds_share=0,
                      max_position=0, max_working_orders=0, max_orders_per_second=0,
                      max_cancels_per_day=0, price_band=0, duplicate_seconds=0,
-                     contract_limits=False)
+                     contract_limits=False, self_trade=False, max_actions_per_second=0,
+                     max_actions_per_day=0)
     huge = req(volume=100_000, price=99_999.5)  # off the tick, over the exchange maximum
-    context = ctx(available=0, long_volume=10_000, working_orders=10_000)
+    context = ctx(available=0, long_volume=10_000, working_orders=10_000,
+                  resting=RestingOrders())
+    context.resting.put("SIM.1", Direction.SHORT, 1.0, 1)    # it would trade against this
     for _ in range(50):
         gate.record_sent(huge)
         gate.record_cancel("rb2701.SHFE")

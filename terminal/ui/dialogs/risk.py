@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                                QInputDialog, QLabel, QLineEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
 from terminal.core.fields import Spec, number_text
-from terminal.risk.limits import (LIMIT_NAMES, LIMIT_SPECS, MONITOR_SPECS, RiskConfig,
-                                  RiskConfigError, TradingState)
+from terminal.risk.limits import (ACCOUNT_WIDE, LIMIT_NAMES, LIMIT_SPECS, MONITOR_SPECS,
+                                  RiskConfig, RiskConfigError, TradingState)
 from terminal.risk.service import ReviewRequired, RiskService
 
 
@@ -69,7 +70,8 @@ class RiskDialog(QDialog):
             self.table.setItem(row, 0, self._item(name, getattr(config.global_limits, name)))
             for column, symbol in enumerate(self.symbols, start=1):
                 self.table.setItem(row, column,
-                                   self._item(name, config.symbols[symbol].get(name)))
+                                   self._item(name, config.symbols[symbol].get(name),
+                                              per_symbol=True))
         self.table.resizeColumnsToContents()
         add_symbol = QPushButton("Add symbol column…")
         add_symbol.clicked.connect(self._ask_symbol)
@@ -130,13 +132,17 @@ class RiskDialog(QDialog):
         self.table.insertColumn(column)
         self.table.setHorizontalHeaderItem(column, QTableWidgetItem(vt_symbol))
         for row, name in enumerate(LIMIT_NAMES):
-            self.table.setItem(row, column, self._item(name, None))
+            self.table.setItem(row, column, self._item(name, None, per_symbol=True))
 
     @staticmethod
-    def _item(name: str, value) -> QTableWidgetItem:
-        """A limit's cell: its value (empty: none) and the limit's description as tooltip."""
+    def _item(name: str, value, per_symbol: bool = False) -> QTableWidgetItem:
+        """A limit's cell: its value (empty: none) and the limit's description as tooltip. An
+        account-wide limit (orders + cancels of the whole account) has no per-symbol cell to
+        edit."""
         item = QTableWidgetItem(_text(value))
         item.setToolTip(LIMIT_SPECS[name].tooltip())
+        if per_symbol and name in ACCOUNT_WIDE:
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
         return item
 
     def cell(self, name: str, column: int = 0) -> QTableWidgetItem:
