@@ -75,7 +75,6 @@ class GroupEngine:
         self._watch: dict[str, list[tuple[Group, Leg]]] = {}   # vt_symbol -> stops on ticks
         self._shown: dict[str, ManagedView] = {}
         self._trail_saved: dict[str, float] = {}
-        self._blocking: dict[str, Group] = {}      # own orders a triggered stop waits out
         self.sent = 0
 
     # ================================================================== events
@@ -133,11 +132,6 @@ class GroupEngine:
     def on_order(self, order: OrderData) -> None:
         found = self._by_order.get(order.vt_orderid)
         if found is None:
-            if self._blocking and not order.is_active():
-                with self._lock:
-                    group = self._blocking.pop(order.vt_orderid, None)
-                    if group is not None and group.id in self._groups:
-                        self._settle(group)
             return
         with self._lock:
             group, leg, child = found
@@ -413,10 +407,8 @@ class GroupEngine:
                                  OrderType.LIMIT, volume, price, Offset[leg.offset])]
         else:
             reqs = [self._open_request(contract, leg.direction, volume, price)]
-        if leg.triggered and leg.close_only:
-            crossing = self._crossing(group, leg, price)
-            if crossing:
-                return
+        if leg.triggered:
+            self._clear_crossing(group, leg, price)
         for req in reqs:
             leg.tag = req.reference = f"{leg.id}#{len(leg.children) + 1}"
             leg.state = State.SENDING
@@ -437,28 +429,25 @@ class GroupEngine:
             leg.state = State.WORKING
             self.sent += 1
 
-    def _crossing(self, group: Group, leg: Leg, price: float) -> bool:
+    def _clear_crossing(self, group: Group, leg: Leg, price: float) -> None:
         """A triggered stop whose order would trade against the trader's own resting orders
-        on the other side: those are cancelled first (the gate would deny a self-trade) and
-        the stop goes when they are confirmed. True while it waits."""
+        on the other side cancels them first (the gate denies a self-trade). Its order goes
+        at once behind the cancels: one session's requests reach the exchange in the order
+        sent, and the gate takes an order whose cancel was sent off its book."""
         crossing = [order for order in self.broker.working(group.vt_symbol)
                     if order.type == OrderType.LIMIT and order.direction != leg.direction
                     and order.gateway_name == group.gateway_name
+                    and order.vt_orderid not in leg.waiting_for
                     and (order.price >= price if leg.direction == _SHORT
                          else order.price <= price)]
-        if not crossing:
-            return False
-        fresh = [order for order in crossing if order.vt_orderid not in leg.waiting_for]
-        for order in fresh:
-            self._blocking[order.vt_orderid] = group
+        for order in crossing:
             self.broker.cancel(order.vt_orderid)
-        if fresh:
-            leg.waiting_for += [order.vt_orderid for order in fresh]
+        if crossing:
+            leg.waiting_for += [order.vt_orderid for order in crossing]
             self._alert(WARNING, "stop_self_trade", group.vt_symbol,
-                        f"{leg.role} of {group.id} triggered; it would trade against your own "
-                        f"resting order(s) {', '.join(o.vt_orderid for o in fresh)}: they are "
-                        "cancelled first and the stop goes when they are")
-        return True
+                        f"{leg.role} of {group.id} triggered; it would have traded against "
+                        f"your own resting order(s) {', '.join(o.vt_orderid for o in crossing)}"
+                        ": they are cancelled, and the stop's order follows them")
 
     def _cancel_leg(self, group: Group, leg: Leg, why: str) -> None:
         """End `leg`: at once when it has no order working, else once its cancels are

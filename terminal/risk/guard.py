@@ -38,7 +38,6 @@ import itertools
 import logging
 import queue
 import threading
-import time
 import types
 import weakref
 from collections.abc import Callable
@@ -53,6 +52,7 @@ from vnpy.trader.object import (CancelRequest, ContractData, OrderData, OrderReq
                                 TradeData)
 
 from terminal.core.alerts import EVENT_ALERT, WARNING, Alert
+from terminal.core.ids import session_stamp
 from terminal.core.timezone import CHINA_TZ
 from terminal.risk.gate import ConductWarning, Decision, OrderContext, RiskGate
 from terminal.risk.resting import RestingOrders
@@ -202,7 +202,7 @@ class RiskGuard:
         # order from inside its own send_order (on the same thread) is checked, not deadlocked.
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
-        self._session = time.strftime("%y%m%d%H%M%S")   # rejection ids unique across runs
+        self._session = session_stamp()       # rejection ids unique across runs
         self._account_ids: dict[str, str] = {}
         # vt_orderid -> what it holds: (gateway.vt_symbol, open lots, closed side, close lots)
         self._working: dict[str, tuple[str, float, str, float]] = {}

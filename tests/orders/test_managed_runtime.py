@@ -4,9 +4,9 @@ clock), its child orders through the risk gate, and its re-arming after a restar
 from __future__ import annotations
 
 import pytest
-from vnpy.trader.constant import Direction, Offset, Status
+from vnpy.trader.constant import Direction, Exchange, Offset, Status
 
-from terminal.orders import EVENT_MANAGED, ManagedOrderError
+from terminal.orders import EVENT_MANAGED, BracketTemplate, ManagedOrderError
 from tests.helpers.managed import RB, SCALP, build, by_role, connected, settle
 
 def test_a_bracket_at_the_market_fills_then_places_its_targets_and_arms_its_stop(data_dir):
@@ -133,3 +133,39 @@ def test_a_gateway_going_down_with_local_stops_armed_is_said_at_once(data_dir):
         assert "heartbeat timed out" in said[0].message and "1 local stop(s)" in said[0].message
     finally:
         runtime.close()
+
+
+def test_a_stop_through_the_traders_own_bid_cancels_it_and_passes_the_real_gate(data_dir):
+    import copy
+
+    from vnpy.trader.constant import OrderType
+    from vnpy.trader.object import OrderRequest
+
+    runtime = build(data_dir)
+    try:
+        gateway = connected(runtime)
+        engine = runtime.kernel.main_engine
+        runtime.managed.place_bracket(RB, Direction.LONG, 1, None,
+                                      BracketTemplate("Stop only", stop_ticks=4))
+        settle(runtime)
+        tick = engine.get_tick(RB)
+        stop = by_role(runtime)["stop"]
+        own_bid = runtime.trading.send(OrderRequest("rb2701", Exchange.SHFE, Direction.LONG,
+                                                    OrderType.LIMIT, 1, stop.price - 2,
+                                                    Offset.OPEN, "mine"))
+        settle(runtime)
+        assert engine.get_order(own_bid).is_active()
+        crossing = copy.copy(tick)                   # the market falls to the stop
+        crossing.last_price = stop.price
+        crossing.bid_price_1, crossing.ask_price_1 = stop.price - 1, stop.price
+        gateway.quote(crossing)
+        settle(runtime)
+        settle(runtime)
+        assert engine.get_order(own_bid).status == Status.CANCELLED
+        exits = [o for o in engine.get_all_orders() if ".stop#" in o.reference]
+        assert exits and all(o.status != Status.REJECTED for o in exits)
+        assert not [o for o in engine.get_all_orders() if o.status == Status.REJECTED]
+    finally:
+        runtime.close()
+
+
