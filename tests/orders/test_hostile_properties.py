@@ -1,7 +1,7 @@
-"""Hostile property test of the managed orders (issue 19): two brackets and an OCO group on
-one symbol sharing one position, with restarts in the middle (a new engine on the same book
-and the same exchange, as after a crash with CTP keeping the working orders), on top of the
-random ticks, fills, late reports, cancels, rejects and modifies of
+"""Hostile property test of the managed orders (issue 19): two brackets (stop-limit ones
+too) and an OCO group on one symbol sharing one position, with restarts in the middle (a new
+engine on the same book and the same exchange, as after a crash with CTP keeping the working
+orders), on top of the random ticks, fills, late reports, cancels, rejects and modifies of
 tests/orders/test_properties_managed.py.
 
 Whatever happens, no close is sent for more lots than are free, no replacement works beside
@@ -15,8 +15,20 @@ from vnpy.trader.constant import Direction, Status
 
 from terminal.orders.book import ManagedBook
 from terminal.orders.manager import ManagedOrderError, ManagedOrders
+from terminal.orders.templates import BracketTemplate, Target
 from tests.orders.fake_exchange import VT, FakeBroker, FakeExchange
-from tests.orders.test_properties_managed import check_always, templates
+
+# stop-limit brackets too (the limit some ticks through the stop), trailing or not
+templates = st.builds(
+    lambda stop, targets, trail, limit: BracketTemplate(
+        "H", stop_ticks=stop, targets=tuple(Target(t, v) for t, v in targets),
+        trail_ticks=trail, stop_limit_ticks=limit),
+    st.integers(1, 6),
+    st.lists(st.tuples(st.integers(1, 12), st.integers(1, 3)), max_size=3,
+             unique_by=lambda t: t[0]).map(sorted),
+    st.sampled_from([0, 0, 3]),
+    st.sampled_from([None, None, 0, 2]),
+)
 
 # Reports still in flight at the kill reach only the next run. Off until a child order whose
 # report never arrived is no longer taken for ended at a restart (see
@@ -48,6 +60,14 @@ class Terminal:
         self.x.pending_close = {k: v for k, v in self.x.pending_close.items() if k in seen}
         self.engine = self._start()
         self.engine.restore()
+
+
+def check_always(x: FakeExchange) -> None:
+    """No close beyond the free lots, no replacement beside its original, no side below 0."""
+    assert not x.violations, x.violations
+    for side in (Direction.LONG, Direction.SHORT):
+        assert x.truth.volume[side] >= -1e-9
+        assert x.truth.frozen[side] <= x.truth.volume[side] + 1e-9
 
 
 def sent_once(x: FakeExchange) -> None:

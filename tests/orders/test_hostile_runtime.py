@@ -15,9 +15,17 @@ from terminal.core import paths
 from terminal.core.alerts import SEVERE
 from terminal.core.timezone import CHINA_TZ
 from terminal.orders import BracketTemplate, Target
-from tests.orders.test_managed_runtime import RB, settle
+from tests.helpers import drained
 
+RB = "rb2701.SHFE"
 BEFORE_THE_EVENING = datetime(2026, 12, 7, 19, 59, 30, tzinfo=CHINA_TZ)   # a Monday
+
+
+def settle(runtime) -> None:
+    """Every event handled, the exchange's commands done, their reports handled."""
+    drained(runtime.kernel.event_engine)
+    runtime.kernel.main_engine.get_gateway("SIM").advance(0)
+    drained(runtime.kernel.event_engine)
 
 
 def carrying_a_yesterday_lot(data_dir):
