@@ -56,10 +56,13 @@ class EngineBroker:
             return max(guard.context(probe, contract, gateway).free_to_close(exit_direction),
                        0.0)
 
-    def preview(self, req: OrderRequest, gateway: str, release: float = 0.0) -> Decision:
+    def preview(self, req: OrderRequest, gateway: str, release: float = 0.0,
+                stop: bool = False) -> Decision:
         """The gate's verdict on `req` were it sent now; nothing is sent or counted.
         `release`: lots of the closed side held by working closes that will be cancelled
-        before `req` goes (a stop's own targets, the order a modify replaces)."""
+        before `req` goes (a stop's own targets, the order a modify replaces). `stop`: the
+        order a stop sends when it fires, which first cancels the trader's own orders it
+        would trade against (so no self-trade is judged now)."""
         guard = self.guard
         contract = self.contract(req.vt_symbol)
         if contract is None:
@@ -69,6 +72,8 @@ class EngineBroker:
             return ALLOWED
         with guard.lock:
             ctx = guard.context(req, contract, gateway)
+            if stop:
+                ctx.resting = None
             if release and req.offset == Offset.OPEN:
                 ctx.pending_open = max(ctx.pending_open - release, 0.0)
                 ctx.working_orders = max(ctx.working_orders - 1, 0)

@@ -263,7 +263,7 @@ class ManagedOrders(GroupEngine):
             offset = Offset.OPEN
         req = OrderRequest(contract.symbol, contract.exchange, leg.direction, OrderType.LIMIT,
                            volume, price, offset)
-        return self.broker.preview(req, group.gateway_name, release)
+        return self.broker.preview(req, group.gateway_name, release, stop=leg.kind in _STOPS)
 
     def _start(self, group: Group) -> str:
         self._groups[group.id] = group

@@ -197,7 +197,7 @@ class FakeBroker:
         pending = sum(left for s, left in self.x.pending_close.values() if s == side)
         return max(self.x.seen.volume[side] - max(self.x.seen.frozen[side], pending), 0.0)
 
-    def preview(self, req, gateway, release=0.0) -> Decision:
+    def preview(self, req, gateway, release=0.0, stop=False) -> Decision:
         if self.x.preview_denies:
             return Decision(False, "price_band", "denied by the test")
         return ALLOWED

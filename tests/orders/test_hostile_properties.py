@@ -16,7 +16,7 @@ from vnpy.trader.constant import Direction, Status
 from terminal.orders.book import ManagedBook
 from terminal.orders.manager import ManagedOrderError, ManagedOrders
 from terminal.orders.templates import BracketTemplate, Target
-from tests.orders.fake_exchange import VT, FakeBroker, FakeExchange
+from tests.helpers.fake_exchange import VT, FakeBroker, FakeExchange
 
 # stop-limit brackets too (the limit some ticks through the stop), trailing or not
 templates = st.builds(

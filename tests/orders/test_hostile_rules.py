@@ -14,7 +14,7 @@ from terminal.core.alerts import EVENT_ALERT, SEVERE
 from terminal.orders.book import ManagedBook
 from terminal.orders.manager import ManagedOrders
 from terminal.orders.templates import BracketTemplate, Target
-from tests.orders.fake_exchange import SYMBOL, VT, FakeBroker, FakeExchange
+from tests.helpers.fake_exchange import SYMBOL, VT, FakeBroker, FakeExchange
 
 LONG, SHORT = Direction.LONG, Direction.SHORT
 

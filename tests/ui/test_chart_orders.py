@@ -251,10 +251,13 @@ def test_position_lines_show_open_pnl_from_the_last_price_at_the_paced_rate(qtbo
     contract = dock.trading.contract(SIM)
     tick = engine.get_tick(SIM)
     through = 10 * contract.pricetick                 # marketable: both fill at once
+    # one after the other: the sell sent while the buy still rests would be a self-trade
     for direction, volume, price in ((Direction.LONG, 2, tick.ask_price_1 + through),
                                      (Direction.SHORT, 1, tick.bid_price_1 - through)):
-        runtime.trading.send_ticket(Ticket(SIM, direction, Offset.OPEN, OrderType.LIMIT,
-                                           price, volume))
+        vt_orderid = runtime.trading.send_ticket(Ticket(SIM, direction, Offset.OPEN,
+                                                        OrderType.LIMIT, price, volume))
+        qtbot.waitUntil(lambda vt_orderid=vt_orderid: engine.get_order(vt_orderid) is not None
+                        and not engine.get_order(vt_orderid).is_active(), timeout=WAIT)
     qtbot.waitUntil(lambda: len([k for k in dock.orders.lines if k.startswith("position")])
                     == 2, timeout=WAIT)
 
