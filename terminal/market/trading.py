@@ -47,6 +47,9 @@ class Trading:
         self.main_engine = main_engine
         self.event_engine = event_engine
         self.orders_sent = 0
+        # closes of yesterday's lots sent and not yet known to the engine (its order report
+        # still queued): they hold those lots already (see close_requests)
+        self._unreported: dict[str, OrderRequest] = {}
         self.flattener = Flattener(event_engine, self._close_lots, main_engine.get_order,
                                    main_engine.get_position) \
             if event_engine is not None else None
@@ -71,6 +74,8 @@ class Trading:
         if not vt_orderid:
             raise TradingError(f"gateway {gateway_name} did not accept the order")
         self.orders_sent += 1
+        if req.offset in (Offset.CLOSEYESTERDAY, Offset.CLOSE):
+            self._unreported[vt_orderid] = req
         return vt_orderid
 
     def cancel(self, vt_orderid: str, announce: bool = True) -> bool:
@@ -127,7 +132,15 @@ class Trading:
         if contract.exchange not in SPLIT_CLOSE_EXCHANGES or position.direction == Direction.NET:
             parts = [(Offset.CLOSE, closable)]
         else:
-            yesterday = min(position.yd_volume, closable)
+            # yesterday's lots not already held by a working close of yesterday's (a CLOSE
+            # on SHFE/INE closes yesterday's): sent again, the exchange would refuse them
+            held = sum(order.volume - order.traded
+                       for order in self.working_orders(position.vt_symbol)
+                       if order.gateway_name == position.gateway_name
+                       and order.direction == direction
+                       and order.offset in (Offset.CLOSEYESTERDAY, Offset.CLOSE))
+            held += self._unreported_yesterday(position, direction)
+            yesterday = min(max(position.yd_volume - held, 0.0), closable)
             parts = [(Offset.CLOSEYESTERDAY, yesterday), (Offset.CLOSETODAY, closable - yesterday)]
         largest = contract.max_volume or closable
         requests = [
@@ -140,6 +153,18 @@ class Trading:
             for done in _steps(part, largest)
         ]
         return [vouch(req) for req in requests] if vouched else requests
+
+    def _unreported_yesterday(self, position: PositionData, direction: Direction) -> float:
+        """Lots of yesterday's that closes sent a moment ago hold, their reports still on
+        the way (a bracket's second target is priced in the same breath as its first)."""
+        lots = 0.0
+        for vt_orderid, req in list(self._unreported.items()):
+            if self.main_engine.get_order(vt_orderid) is not None:
+                self._unreported.pop(vt_orderid, None)          # counted as working now
+            elif req.vt_symbol == position.vt_symbol and req.direction == direction \
+                    and vt_orderid.startswith(f"{position.gateway_name}."):
+                lots += req.volume
+        return lots
 
     @staticmethod
     def marketable_price(tick: TickData, contract: ContractData, direction: Direction) -> float:

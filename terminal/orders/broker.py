@@ -93,6 +93,11 @@ class EngineBroker:
     def cancel(self, vt_orderid: str) -> bool:
         return self.trading.cancel(vt_orderid, announce=False)     # the engine's own
 
+    def orders_survive(self, gateway: str) -> bool:
+        """Whether `gateway`'s working orders outlive this process (a broker's do; the
+        simulated exchange's die with it: `orders_die_with_process`)."""
+        return not getattr(self.engine.get_gateway(gateway), "orders_die_with_process", False)
+
     def order(self, vt_orderid: str) -> OrderData | None:
         return self.engine.get_order(vt_orderid)
 

@@ -107,7 +107,7 @@ class GroupEngine:
             level = group.entry_price + sign * leg.breakeven_offset
             leg.breakeven_done = True
             if sign * (level - leg.price) > 0:
-                leg.price = level
+                self._move_trigger(leg, level)
                 moved = at_once = True
             self._alert(INFO, "breakeven", group.vt_symbol,
                         f"{leg.role} of {group.id} moved to breakeven {leg.price:g}")
@@ -120,7 +120,7 @@ class GroupEngine:
                          else math.ceil(level / tick - 1e-9)) * tick
                 level = round(level, decimals_for(tick))
             if sign * (level - leg.price) > 0:
-                leg.price = level
+                self._move_trigger(leg, level)
                 moved = True
         if moved:
             now = time.monotonic()
@@ -129,11 +129,20 @@ class GroupEngine:
                 self._save(group)
             self._publish(group)
 
+    @staticmethod
+    def _move_trigger(leg: Leg, level: float) -> None:
+        """A stop's trigger moves; a stop-limit's limit keeps its distance from it."""
+        if leg.kind is Kind.STOP_LIMIT:
+            leg.limit_price += level - leg.price
+        leg.price = level
+
     def on_order(self, order: OrderData) -> None:
-        found = self._by_order.get(order.vt_orderid)
-        if found is None:
+        if not self._groups:
             return
-        with self._lock:
+        with self._lock:        # looked up under the lock: a sender may be inside send()
+            found = self._by_order.get(order.vt_orderid)
+            if found is None:
+                return
             group, leg, child = found
             child.traded = max(child.traded, order.traded)
             if not order.is_active() and child.active:
@@ -146,10 +155,12 @@ class GroupEngine:
             self._settle(group)
 
     def on_trade(self, trade: TradeData) -> None:
-        found = self._by_order.get(trade.vt_orderid)
-        if found is None:
+        if not self._groups:
             return
         with self._lock:
+            found = self._by_order.get(trade.vt_orderid)
+            if found is None:
+                return
             group, leg, child = found
             child.by_trades += trade.volume
             if leg.role == "entry":
@@ -160,15 +171,40 @@ class GroupEngine:
             self._settle(group)
 
     def on_position(self, vt_symbol: str, gateway: str) -> None:
-        """Lots may have come free for exits waiting for them."""
+        """Lots may have come free for exits waiting for them; or the position they protect
+        was closed outside them, and they end (a stop left armed would close whatever
+        position came next)."""
         if not self._groups:
             return
         with self._lock:
             for group in list(self._groups.values()):
-                if group.vt_symbol == vt_symbol and group.gateway_name == gateway and any(
-                        leg.state is State.WAITING and (leg.triggered or leg.placed)
-                        for leg in group.legs):
+                if group.vt_symbol != vt_symbol or group.gateway_name != gateway:
+                    continue
+                if self._closed_outside(group):
+                    exits = [leg for leg in group.legs if leg.close_only and leg.state.active]
+                    for leg in exits:
+                        self._end(group, leg, State.CANCELLED, "the position was closed "
+                                                               "outside this order")
+                    self._alert(WARNING, "managed_order", vt_symbol,
+                                f"the position {group.id} protected was closed outside it: "
+                                f"its {', '.join(leg.role for leg in exits)} ended")
                     self._settle(group)
+                elif any(leg.state is State.WAITING and (leg.triggered or leg.placed)
+                         for leg in group.legs):
+                    self._settle(group)
+
+    def _closed_outside(self, group: Group) -> bool:
+        """Its exits protect a position that a position report says is gone, with none of
+        their own orders working (those would have closed it) and no entry still to fill."""
+        exits = [leg for leg in group.legs if leg.close_only and leg.state.active]
+        if not exits or any(leg.live_children for leg in group.legs):
+            return False
+        if group.kind is GroupKind.BRACKET and (group.legs[0].state.active
+                                               or not group.legs[0].filled):
+            return False
+        position = self.broker.position(group.vt_symbol, group.gateway_name,
+                                        held_side(exits[0].direction))
+        return position is not None and not position.volume
 
     def on_trader_cancel(self, vt_symbol: str | None, vt_orderid: str | None) -> None:
         """The trader cancelled an order, or all of a symbol's (Cancel all, Close, Flatten):
@@ -190,8 +226,15 @@ class GroupEngine:
                     self._settle(group)
 
     def on_connection(self, gateway: str, up: bool, detail: str = "") -> None:
-        """A lost connection while local stops are armed: they cannot fire until it is back."""
+        """A lost connection while local stops are armed: they cannot fire until it is back.
+        Back: the cancels not yet answered are asked again (one sent as the link broke may
+        never have left)."""
         if up:
+            with self._lock:
+                for group in list(self._groups.values()):
+                    if group.gateway_name == gateway:
+                        for leg in group.legs:
+                            self._cancel_children(leg, again=True, only_asked=True)
             return
         armed = self.armed_local(gateway)
         if armed:
@@ -286,13 +329,21 @@ class GroupEngine:
                     if tick and contract else 0.0
             else:
                 entry.send_price = entry.price
-        if entry.state.active and not entry.cancelled:
+        waiting = entry.kind in _STOPS and not entry.triggered     # a stop entry, not hit
+        if entry.state.active and not entry.cancelled and not waiting:
             want = entry.volume - entry.filled
             self._drive(group, entry, want, want, False)
         elif entry.cancelled and not entry.live_children and entry.state.active:
             self._end(group, entry, State.CANCELLED, entry.reason)
         if group.entry_filled:
             self._arm_protection(group)
+        if group.cancelling and not entry.state.active:
+            group.cancelling = False
+            if entry.filled:
+                self._alert(WARNING, "managed_order", group.vt_symbol,
+                            f"the entry of {group.id} filled {entry.filled:g} lot(s) while "
+                            "the bracket was being cancelled: its stop and targets stay to "
+                            "protect them")
         if not entry.state.active and not entry.filled:
             for leg in group.legs[1:]:
                 if leg.state.active and not leg.live_children:
@@ -388,7 +439,7 @@ class GroupEngine:
             leg.state = State.WORKING if leg.live_children else State.WAITING
             return
         tick = self.broker.tick(group.vt_symbol)
-        if leg.triggered and leg.kind is Kind.STOP and tick is not None:
+        if leg.triggered and leg.kind is Kind.STOP and tick is not None and not leg.new_price:
             leg.send_price = self.broker.marketable_price(tick, contract, leg.direction)
         price = leg.send_price or leg.price
         if leg.close_only:
@@ -407,16 +458,24 @@ class GroupEngine:
                                  OrderType.LIMIT, volume, price, Offset[leg.offset])]
         else:
             reqs = [self._open_request(contract, leg.direction, volume, price)]
-        if leg.triggered:
+        if leg.triggered and leg.close_only:
             self._clear_crossing(group, leg, price)
         for req in reqs:
             leg.tag = req.reference = f"{leg.id}#{len(leg.children) + 1}"
             leg.state = State.SENDING
             try:
                 self.book.save(group)        # known to be sending before it leaves
-            except Exception as exc:         # noqa: BLE001 - no record, no order
-                self._fail(group, leg, f"its state could not be written ({exc}); not sent")
-                return
+            except Exception as exc:         # noqa: BLE001 - said, and judged below
+                if not (leg.triggered and leg.close_only):
+                    self._fail(group, leg, f"its state could not be written ({exc}); not "
+                                           "sent")
+                    return
+                # A protective stop goes anyway: unsent it leaves the whole risk; sent, the
+                # worst after a crash is a second close, bounded by the free lots.
+                self._alert(SEVERE, "managed_order", group.vt_symbol,
+                            f"{leg.role} of {group.id} fired but its state could not be "
+                            f"written ({exc}); its close is sent anyway. After a restart it "
+                            "may be missing: check the position.")
             try:
                 vt_orderid = self.broker.send(req, gateway)
             except TradingError as exc:
@@ -449,21 +508,24 @@ class GroupEngine:
                         f"your own resting order(s) {', '.join(o.vt_orderid for o in crossing)}"
                         ": they are cancelled, and the stop's order follows them")
 
-    def _cancel_leg(self, group: Group, leg: Leg, why: str) -> None:
+    def _cancel_leg(self, group: Group, leg: Leg, why: str, again: bool = False) -> None:
         """End `leg`: at once when it has no order working, else once its cancels are
-        confirmed."""
+        confirmed. `again`: ask again for cancels already asked (the trader's Cancel)."""
         if not leg.state.active:
             return
         if leg.live_children:
             leg.reason = why
-            self._cancel_children(leg)
+            self._cancel_children(leg, again=again)
             leg.cancelled = True
         else:
             self._end(group, leg, State.CANCELLED, why)
 
-    def _cancel_children(self, leg: Leg) -> None:
+    def _cancel_children(self, leg: Leg, again: bool = False,
+                         only_asked: bool = False) -> None:
+        """Cancel the leg's working orders; `again`: those already asked too (a cancel may be
+        lost: CTP's flow control, a broken link); `only_asked`: just those."""
         for child in leg.live_children:
-            if not child.cancel_sent:
+            if (not child.cancel_sent and not only_asked) or (again and child.cancel_sent):
                 child.cancel_sent = True
                 self.broker.cancel(child.vt_orderid)
 

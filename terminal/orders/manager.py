@@ -25,6 +25,7 @@ from terminal.risk.gate import ALLOWED, Decision
 
 _LONG, _SHORT = Direction.LONG, Direction.SHORT
 _STOPS = STOPS
+STRATEGY_REFERENCE = "CtaStrategy_"      # vnpy_ctastrategy's reference on its orders
 
 
 class ManagedOrderError(ValueError):
@@ -300,6 +301,10 @@ class ManagedOrders(GroupEngine):
                 if order.type != OrderType.LIMIT:
                     return _deny("not_modifiable", f"{order.vt_orderid} is a "
                                  f"{order.type.value} order; only limit orders can be moved")
+                if order.reference.startswith(STRATEGY_REFERENCE):
+                    return _deny("not_modifiable", f"{order.vt_orderid} belongs to the "
+                                 f"strategy {order.reference[len(STRATEGY_REFERENCE):]}: "
+                                 "moving it behind the strategy's back is refused")
                 found = self._adopt(order)
             group, leg = found
             if group is None:
@@ -360,15 +365,22 @@ class ManagedOrders(GroupEngine):
         with self._lock:
             group = self._groups.get(key)
             if group is not None:
-                for leg in group.legs:
-                    self._cancel_leg(group, leg, "cancelled by the trader")
+                entry = group.legs[0]
+                if group.kind is GroupKind.BRACKET and entry.live_children and not entry.filled:
+                    # Nothing filled yet: the entry goes; its exits end with it, unless it
+                    # fills before its cancel is confirmed (then they protect that).
+                    group.cancelling = True
+                    self._cancel_leg(group, entry, "cancelled by the trader", again=True)
+                else:
+                    for leg in group.legs:
+                        self._cancel_leg(group, leg, "cancelled by the trader", again=True)
                 self._settle(group)
                 return True
             found = self._find(key)
             if found is None:
                 return self.broker.cancel(key)
             group, leg = found
-            self._cancel_leg(group, leg, "cancelled by the trader")
+            self._cancel_leg(group, leg, "cancelled by the trader", again=True)
             self._settle(group)
             return True
 

@@ -138,6 +138,8 @@ class Group:
     entry_filled: float = 0.0      # lots of it the entry's trades priced
     targets_planned: tuple[tuple[float, float], ...] = ()   # (price distance, lots) per target
     stop_distance: float = 0.0     # a bracket's stop from the entry fill
+    cancelling: bool = False       # a bracket cancelled while its entry worked: its exits
+                                   # wait to see whether the entry filled meanwhile
 
     @property
     def active(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from terminal.core.alerts import SEVERE
+from terminal.core.alerts import SEVERE, WARNING
 from terminal.orders.broker import EngineBroker
 from terminal.orders.model import Child, Group, GroupKind, Kind, Leg, State
 
@@ -28,8 +28,8 @@ def reconcile(group: Group, broker: EngineBroker, unwatch: Callable[[Leg], None]
                               "sent again")
                 unwatch(leg)
                 alert(SEVERE, "managed_order", group.vt_symbol,
-                            f"{leg.role} of {group.id}: {leg.reason}. Check the orders "
-                            "and position at the broker.")
+                      f"{leg.role} of {group.id}: {leg.reason}. Check the orders and "
+                      "position at the broker.")
                 continue
             child = Child(order.vt_orderid, order.volume, order.price, traded=order.traded)
             leg.children.append(child)
@@ -39,6 +39,14 @@ def reconcile(group: Group, broker: EngineBroker, unwatch: Callable[[Leg], None]
             if not child.active:
                 continue
             order = broker.order(child.vt_orderid)
+            if order is None and broker.orders_survive(group.gateway_name):
+                # Sent, and not reported before the kill: it may well work at the exchange.
+                # Kept as working (nothing more is sent for it) until the gateway reports it.
+                alert(WARNING, "managed_order", group.vt_symbol,
+                      f"{leg.role} of {group.id}: its order {child.vt_orderid} was sent "
+                      "before the terminal stopped and is not reported yet; it is kept as "
+                      "working until the broker reports it")
+                continue
             if order is not None:
                 child.traded = max(child.traded, order.traded)
             if order is None or not order.is_active():

@@ -8,7 +8,7 @@ from vnpy.trader.constant import Direction
 from terminal.market.prices import decimals_for
 from terminal.orders.broker import EngineBroker, held_side
 from terminal.orders.model import (AT_EXCHANGE, LOCAL, STOPS, Group, GroupKind, Kind, Leg,
-                                   ManagedView, State)
+                                   ManagedView)
 
 _LONG = Direction.LONG
 _STOPS = STOPS
@@ -28,18 +28,17 @@ def shown_volume(group: Group, leg: Leg, broker: EngineBroker) -> float:
     volume = group.room()
     if leg.close_only and leg.state.active:
         position = broker.position(group.vt_symbol, group.gateway_name,
-                                        held_side(leg.direction))
+                                   held_side(leg.direction))
         volume = min(volume, abs(position.volume) if position else 0.0)
     return volume
+
 
 def view_of(group: Group, leg: Leg, broker: EngineBroker) -> ManagedView:
     contract = broker.contract(group.vt_symbol)
     tick = contract.pricetick if contract else 0.0
     live = leg.live_children
-    where = LOCAL if leg.kind in _STOPS and not leg.triggered and \
-        leg.state in (State.WAITING, State.ARMED) else AT_EXCHANGE
-    if leg.role == "entry" and leg.state is State.WAITING:
-        where = AT_EXCHANGE if leg.kind is not Kind.STOP else LOCAL
+    # at the exchange only while an order of its own works there; else it lives here
+    where = AT_EXCHANGE if live else LOCAL
     volume = shown_volume(group, leg, broker)
     shown_price = "market" if leg.kind is Kind.MARKET else f"@ {price_text(leg.price, tick)}"
     side = "Buy" if leg.direction == _LONG else "Sell"

@@ -215,6 +215,9 @@ class FakeBroker:
         self.x.cancels.add(vt_orderid)
         return True
 
+    def orders_survive(self, gateway) -> bool:
+        return True                        # a broker's exchange: its orders outlive a kill
+
     def order(self, vt_orderid):
         return self.x.seen_orders.get(vt_orderid)
 

@@ -16,7 +16,8 @@ from tests.helpers import book
 
 def trading_with(contract: ContractData, tick) -> Trading:
     engine = SimpleNamespace(get_contract=lambda vt: contract if vt == contract.vt_symbol else None,
-                             get_tick=lambda vt: tick)
+                             get_tick=lambda vt: tick, get_all_active_orders=list,
+                             get_order=lambda vt: None)
     return Trading(engine)  # type: ignore[arg-type]
 
 

@@ -30,11 +30,9 @@ templates = st.builds(
     st.sampled_from([None, None, 0, 2]),
 )
 
-# Reports still in flight at the kill reach only the next run. Off until a child order whose
-# report never arrived is no longer taken for ended at a restart (see
-# test_hostile_rules.py::test_a_stop_close_sent_just_before_a_kill_is_not_sent_again); the
-# lead turns it on with that fix.
-IN_FLIGHT_AT_A_KILL = False
+# Reports still in flight at the kill reach only the next run (a child order whose report
+# never arrived is kept as working, not taken for ended: test_hostile_rules.py's kill tests).
+IN_FLIGHT_AT_A_KILL = True
 
 ACTIONS = ("tick", "tick", "tick", "fill", "fill", "deliver", "deliver", "cancels", "reject",
            "modify", "cancel_leg", "restart", "bracket")

@@ -1,12 +1,11 @@
 """Hostile review of the managed orders' rules (issue 19), on the strict simulated exchange:
-each test is a way real money gets hurt that the engine allows today. Marked xfail(strict)
-until fixed: the lead removes the mark with the fix, and the test then guards it."""
+each test is a way real money could get hurt that the engine once allowed; each now
+guards its fix."""
 
 from __future__ import annotations
 
 import threading
 
-import pytest
 from vnpy.trader.constant import Direction, Offset, OrderType
 from vnpy.trader.object import OrderRequest
 
@@ -70,8 +69,6 @@ def severe(events) -> list:
     return [e for kind, e in events if kind == EVENT_ALERT and e.severity == SEVERE]
 
 
-@pytest.mark.xfail(strict=True, reason="a stop entry with a template is sent at once as a "
-                   "limit at its trigger (marketable): the bracket enters before the breakout")
 def test_a_stop_entry_bracket_sends_nothing_until_its_trigger_is_crossed(tmp_path):
     x, engine, _ = market(tmp_path)
     engine.place_stop(VT, LONG, 2, 3010.0,
@@ -84,8 +81,6 @@ def test_a_stop_entry_bracket_sends_nothing_until_its_trigger_is_crossed(tmp_pat
     assert (entry.direction, entry.offset, entry.volume) == (LONG, Offset.OPEN, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="a triggered stop with nothing to close waits forever "
-                   "and later closes a new, unrelated position")
 def test_a_stop_whose_position_was_closed_outside_never_closes_a_later_position(tmp_path):
     x, engine, _ = market(tmp_path)
     filled_long_bracket(x, engine, BracketTemplate("T", stop_ticks=5), 1)
@@ -102,8 +97,6 @@ def test_a_stop_whose_position_was_closed_outside_never_closes_a_later_position(
     assert stale == [], f"the old bracket's stop closed the new position: {stale}"
 
 
-@pytest.mark.xfail(strict=True, reason="cancelling a bracket whose entry fills during the "
-                   "cancel leaves the filled lots with no stop and no alert")
 def test_an_entry_filling_while_its_bracket_is_cancelled_is_protected_or_said(tmp_path):
     x, engine, events = market(tmp_path)
     group = engine.place_bracket(VT, LONG, 2, 2999.0,
@@ -121,8 +114,6 @@ def test_an_entry_filling_while_its_bracket_is_cancelled_is_protected_or_said(tm
         "one lot is held with no stop and nothing said"
 
 
-@pytest.mark.xfail(strict=True, reason="moving a triggered stop's working order re-sends it "
-                   "at the market price, not at the price the trader chose")
 def test_moving_a_triggered_stops_order_replaces_it_at_the_new_price(tmp_path):
     x, engine, _ = market(tmp_path, position=1)
     engine.place_stop(VT, SHORT, 1, 2995.0, close_only=True)
@@ -136,8 +127,6 @@ def test_moving_a_triggered_stops_order_replaces_it_at_the_new_price(tmp_path):
     assert roles(engine)["stop order"].price == 2999.0
 
 
-@pytest.mark.xfail(strict=True, reason="a cancel the exchange never answered is never sent "
-                   "again: the trader's Cancel of that leg sends nothing")
 def test_cancelling_a_leg_whose_earlier_cancel_was_lost_sends_a_cancel_again(tmp_path):
     x, engine, _ = market(tmp_path)
     filled_long_bracket(x, engine, BracketTemplate("T", stop_ticks=10,
@@ -150,8 +139,6 @@ def test_cancelling_a_leg_whose_earlier_cancel_was_lost_sends_a_cancel_again(tmp
     assert x.cancels == {target.vt_orderid}, "the order still works; no cancel went out"
 
 
-@pytest.mark.xfail(strict=True, reason="a triggered stop waits forever for a target whose "
-                   "cancel was lost; it never fires and nothing is said")
 def test_a_triggered_stop_behind_a_lost_cancel_asks_again_once_the_link_is_back(tmp_path):
     x, engine, events = market(tmp_path)
     _, fill = filled_long_bracket(x, engine, BracketTemplate("T", stop_ticks=10,
@@ -167,9 +154,6 @@ def test_a_triggered_stop_behind_a_lost_cancel_asks_again_once_the_link_is_back(
         "20 ticks through the stop: no cancel asked again, no close sent, nothing said"
 
 
-@pytest.mark.xfail(strict=True, reason="views say 'at the exchange' for orders that exist "
-                   "only in the terminal (a bracket target before its entry fills, a "
-                   "triggered stop waiting for lots)")
 def test_where_an_order_lives_is_local_while_nothing_is_at_the_exchange(tmp_path):
     x, engine, _ = market(tmp_path)
     engine.place_bracket(VT, LONG, 1, 2990.0,
@@ -187,8 +171,6 @@ def test_where_an_order_lives_is_local_while_nothing_is_at_the_exchange(tmp_path
     assert stop.where == "local", "a stop waiting for lots shown at the exchange"
 
 
-@pytest.mark.xfail(strict=True, reason="a trailing (or breakeven) stop-limit moves its trigger "
-                   "but not its limit: it goes as a limit far through the market")
 def test_a_trailing_stop_limit_keeps_its_limit_the_templates_ticks_from_the_trigger(tmp_path):
     x, engine, _ = market(tmp_path)
     _, fill = filled_long_bracket(x, engine, BracketTemplate(
@@ -219,8 +201,6 @@ class _ReportsAtOnce(FakeBroker):
         return vt_orderid
 
 
-@pytest.mark.xfail(strict=True, reason="on_order/on_trade look the order up before taking the "
-                   "lock: reports handled while the sender is inside send() are dropped")
 def test_an_entry_fill_reported_while_the_gui_thread_is_still_sending_is_counted(tmp_path):
     x, engine, _ = market(tmp_path, broker=_ReportsAtOnce)
     engine.place_bracket(VT, LONG, 1, None, BracketTemplate("T", stop_ticks=5))
@@ -230,8 +210,6 @@ def test_an_entry_fill_reported_while_the_gui_thread_is_still_sending_is_counted
     assert_one_lot_protected(x, engine)
 
 
-@pytest.mark.xfail(strict=True, reason="a protective stop whose book write fails is not sent: "
-                   "the position keeps its full risk to avoid a bounded duplicate close")
 def test_a_triggered_protective_stop_goes_out_even_when_its_state_cannot_be_written(tmp_path):
     x, engine, events = market(tmp_path, position=1)
     engine.place_stop(VT, SHORT, 1, 2995.0, close_only=True)
@@ -259,9 +237,6 @@ def restarted(x: FakeExchange, engine: ManagedOrders, tmp_path) -> ManagedOrders
     return again
 
 
-@pytest.mark.xfail(strict=True, reason="after a kill, a child order whose report had not "
-                   "arrived is taken for ended: the bracket is forgotten and its entry fills "
-                   "naked")
 def test_an_entry_sent_just_before_a_kill_is_still_followed_after_the_restart(tmp_path):
     x, engine, _ = market(tmp_path)
     engine.place_bracket(VT, LONG, 1, 2999.0, BracketTemplate("T", stop_ticks=5))
@@ -273,8 +248,6 @@ def test_an_entry_sent_just_before_a_kill_is_still_followed_after_the_restart(tm
     assert_one_lot_protected(x, engine)
 
 
-@pytest.mark.xfail(strict=True, reason="after a kill, a stop's close whose report had not "
-                   "arrived is taken for ended and sent again beside it")
 def test_a_stop_close_sent_just_before_a_kill_is_not_sent_again(tmp_path):
     x, engine, _ = market(tmp_path, position=1)
     engine.place_stop(VT, SHORT, 1, 2995.0, close_only=True)

@@ -1,13 +1,12 @@
 """Hostile review of the managed orders (issue 19) in the built terminal, on the simulated
 exchange on a still clock: wiring and exchange-rule bugs the strict fake exchange cannot
-show. Marked xfail(strict) until fixed."""
+show. Each now guards its fix."""
 
 from __future__ import annotations
 
 import copy
 from datetime import datetime
 
-import pytest
 from vnpy.trader.constant import Direction, Exchange, Offset, OrderType
 from vnpy.trader.object import OrderRequest, SubscribeRequest
 
@@ -59,9 +58,6 @@ def build_at(data_dir, start: datetime):
                                 sim_clock=ManualClock(start))
 
 
-@pytest.mark.xfail(strict=True, reason="SHFE closes are split by yd_volume, ignoring the "
-                   "yesterday lots other closes already hold: the second exit goes as "
-                   "CLOSEYESTERDAY and the exchange rejects it")
 def test_a_bracket_on_top_of_a_yesterday_lot_gets_both_targets_working(data_dir):
     runtime, _ = carrying_a_yesterday_lot(data_dir)
     try:
@@ -81,9 +77,6 @@ def test_a_bracket_on_top_of_a_yesterday_lot_gets_both_targets_working(data_dir)
         runtime.close()
 
 
-@pytest.mark.xfail(strict=True, reason="SHFE closes are split by yd_volume, ignoring the "
-                   "yesterday lots other closes already hold: a triggered stop goes as "
-                   "CLOSEYESTERDAY, is rejected, and today's lot is left unprotected")
 def test_a_bracket_stop_still_closes_todays_lot_when_yesterdays_is_held_by_a_close(data_dir):
     runtime, gateway = carrying_a_yesterday_lot(data_dir)
     try:

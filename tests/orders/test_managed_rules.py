@@ -162,3 +162,13 @@ def test_a_trailing_stop_by_atr_keeps_a_multiple_of_the_atr_and_no_atr_is_refuse
     atr.clear()
     with pytest.raises(ManagedOrderError, match=r"no ATR\(14\)"):
         engine.place_bracket(VT, LONG, 1, None, template)
+
+
+def test_a_strategys_working_order_is_not_moved_behind_its_back():
+    x, engine, _ = market()
+    order = x.accept(OrderRequest("rb2701", x.contract.exchange, LONG, OrderType.LIMIT, 1,
+                                  2990.0, Offset.OPEN, "CtaStrategy_double_ma"))
+    x.deliver()
+    refused = engine.modify(order, 2991.0)
+    assert not refused and "belongs to the strategy double_ma" in refused.reason
+    assert not x.cancels

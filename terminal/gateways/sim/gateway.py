@@ -58,6 +58,9 @@ ENDED_AS = {Status.ALLTRADED: "already filled", Status.CANCELLED: "already cance
 
 class SimGateway(BaseGateway):
     default_name = "SIM"
+    # Its working orders live in this process: after a restart they are gone, not unknown
+    # (the managed orders send protective ones again; terminal.orders.rearm).
+    orders_die_with_process = True
     default_setting: ClassVar[dict[str, str | int | float | bool]] = {
         "quote_rate": 2.0,
         "capital": 1_000_000.0,
