@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -34,13 +33,14 @@ from vnpy.trader.object import OrderData, OrderRequest, TickData, TradeData
 from terminal.core.alerts import EVENT_ALERT, INFO, SEVERE, WARNING, Alert
 from terminal.core.ids import session_stamp
 from terminal.core.timezone import CHINA_TZ
-from terminal.market.prices import decimals_for, round_to_tick
+from terminal.market.prices import round_to_tick
 from terminal.market.trading import TradingError
 from terminal.orders.book import ManagedBook
 from terminal.orders.broker import EngineBroker, held_side
 from terminal.orders.model import (EVENT_MANAGED, STOPS, Child, Group, GroupKind, Kind, Leg,
                                    ManagedView, State)
 from terminal.orders.rearm import reconcile
+from terminal.orders.trailing import follow
 from terminal.orders.templates import OrderTemplates
 from terminal.orders.views import side_word, view_of
 
@@ -99,42 +99,20 @@ class GroupEngine:
                     self._trigger(group, leg, tick)
 
     def _follow(self, group: Group, leg: Leg, last: float, sign: int) -> None:
-        """Breakeven and trailing: a protective stop only ever moves towards the price.
-        `sign` is +1 for a sell stop (below a long), -1 for a buy stop."""
-        moved = at_once = False
-        if leg.breakeven_after and not leg.breakeven_done and group.entry_price and \
-                sign * (last - group.entry_price) >= leg.breakeven_after:
-            level = group.entry_price + sign * leg.breakeven_offset
-            leg.breakeven_done = True
-            if sign * (level - leg.price) > 0:
-                self._move_trigger(leg, level)
-                moved = at_once = True
+        """Breakeven and trailing (`terminal.orders.trailing`); a move by breakeven is
+        written at once, a trailing one at most once a second."""
+        contract = self.broker.contract(group.vt_symbol)
+        moved, breakeven = follow(leg, group.entry_price, last, sign,
+                                  contract.pricetick if contract else 0.0)
+        if breakeven:
             self._alert(INFO, "breakeven", group.vt_symbol,
                         f"{leg.role} of {group.id} moved to breakeven {leg.price:g}")
-        if leg.trail_distance:
-            contract = self.broker.contract(group.vt_symbol)
-            level = last - sign * leg.trail_distance
-            if contract is not None:
-                tick = contract.pricetick
-                level = (math.floor(level / tick + 1e-9) if sign > 0
-                         else math.ceil(level / tick - 1e-9)) * tick
-                level = round(level, decimals_for(tick))
-            if sign * (level - leg.price) > 0:
-                self._move_trigger(leg, level)
-                moved = True
         if moved:
             now = time.monotonic()
-            if at_once or now - self._trail_saved.get(leg.id, 0.0) >= TRAIL_SAVE_SECONDS:
+            if breakeven or now - self._trail_saved.get(leg.id, 0.0) >= TRAIL_SAVE_SECONDS:
                 self._trail_saved[leg.id] = now
                 self._save(group)
             self._publish(group)
-
-    @staticmethod
-    def _move_trigger(leg: Leg, level: float) -> None:
-        """A stop's trigger moves; a stop-limit's limit keeps its distance from it."""
-        if leg.kind is Kind.STOP_LIMIT:
-            leg.limit_price += level - leg.price
-        leg.price = level
 
     def on_order(self, order: OrderData) -> None:
         if not self._groups:
