@@ -36,6 +36,7 @@ from vnpy.trader.object import OrderData, PositionData, TickData
 from terminal.core.timezone import CHINA_TZ, to_ns
 from terminal.core.trading_day import trading_day
 from terminal.market import volume_profile
+from terminal.market.pnl import is_long, open_pnl
 from terminal.market.prices import decimals_for
 
 LEVELS = 5
@@ -366,16 +367,15 @@ def position_summary(positions: Iterable[PositionData], last: float | None, size
         lots = abs(position.volume)
         if not lots:
             continue
-        is_long = position.direction == Direction.LONG or (
-            position.direction == Direction.NET and position.volume > 0)
-        if is_long:
+        long = is_long(position)
+        if long:
             long_lots += lots
             long_cost += position.price * lots
         else:
             short_lots += lots
             short_cost += position.price * lots
         if last is not None and last > 0:
-            pnl += (last - position.price) * lots * size * (1 if is_long else -1)
+            pnl += open_pnl(position, last, size, pricetick)[0]
         else:
             pnl += position.pnl
     net = long_lots - short_lots

@@ -23,6 +23,7 @@ from vnpy.trader.object import (
 
 from terminal.core.orders import vouch
 from terminal.market.flatten import Flattener
+from terminal.market.pnl import is_long
 from terminal.market.prices import round_to_tick
 from terminal.market.ticket import Ticket, to_request
 
@@ -124,9 +125,7 @@ class Trading:
         closable = held - position.frozen if volume is None else min(volume, held)
         if closable <= 0:
             return []
-        long = position.direction == Direction.LONG or (
-            position.direction == Direction.NET and position.volume > 0)
-        direction = Direction.SHORT if long else Direction.LONG
+        direction = Direction.SHORT if is_long(position) else Direction.LONG
         if price is None:
             price = self.marketable_price(tick, contract, direction)
         if contract.exchange not in SPLIT_CLOSE_EXCHANGES or position.direction == Direction.NET:
@@ -202,8 +201,7 @@ class Trading:
         if position is None or not position.volume:
             return []
         self._announce(position.vt_symbol)
-        closing = Direction.SHORT if position.direction == Direction.LONG or (
-            position.direction == Direction.NET and position.volume > 0) else Direction.LONG
+        closing = Direction.SHORT if is_long(position) else Direction.LONG
         holding = [order for order in self.working_orders(position.vt_symbol)
                    if order.gateway_name == position.gateway_name
                    and order.offset != Offset.OPEN and order.direction == closing]

@@ -35,3 +35,16 @@ class PriceDigits:
 
 
 PRICE_DIGITS = PriceDigits()
+
+
+def _figure(value: float, decimals: int) -> str:
+    """A signed figure, its decimals only when it has any (0 shows as 0)."""
+    if abs(value - round(value)) < 1e-9:
+        return f"{round(value):+,d}" if round(value) else "0"
+    return f"{value:+,.{decimals}f}"
+
+
+def pnl_text(money: float, ticks: float) -> str:
+    """Open P&L as every window says it: "+1,240 CNY · +12 ticks"."""
+    unit = "tick" if abs(ticks) == 1 else "ticks"
+    return f"{_figure(money, 2)} CNY · {_figure(ticks, 1)} {unit}"

@@ -18,7 +18,8 @@ from vnpy.trader.object import PositionData
 from terminal.core.bridge import Batch
 from terminal.market.ticket import Ticket
 from terminal.orders import BracketTemplate, Target
-from terminal.ui.chart.order_lines import open_pnl, position_text
+from terminal.market.pnl import open_pnl
+from terminal.ui.chart.order_lines import position_text
 from terminal.ui.colours import DOWN_HEX, UP_HEX
 from tests.helpers import drained, next_quotes
 from tests.helpers.gui import WAIT

@@ -33,10 +33,12 @@ from vnpy.trader.constant import Direction, OrderType
 from vnpy.trader.object import OrderData, PositionData
 
 from terminal.core.bridge import Batch
+from terminal.market.pnl import is_long, open_pnl
 from terminal.market.prices import price_decimals, round_to_tick
 from terminal.orders import EVENT_MANAGED, ManagedOrderError, ManagedView
 from terminal.ui.chart.order_entry import OrderEntry
 from terminal.ui.chart.order_line_item import Line, OrderLinesItem
+from terminal.ui.formats import pnl_text
 from terminal.ui.colours import (DOWN_HEX, ERROR_HEX, MUTED_HEX, ORDER_STOP_HEX,
                                  ORDER_TARGET_HEX, UP_HEX)
 from terminal.ui.theme import current as current_theme
@@ -105,36 +107,13 @@ def view_colour(view: ManagedView) -> str:
     return UP_HEX if view.direction == Direction.LONG else DOWN_HEX
 
 
-def open_pnl(position: PositionData, last: float, size: float,
-             pricetick: float) -> tuple[float, float]:
-    """(money, ticks) of `position` at `last`: the money for all its lots with the contract
-    multiplier `size`, the ticks per lot from its average price (a net position by the sign
-    of its volume)."""
-    long = position.direction == Direction.LONG or (
-        position.direction == Direction.NET and position.volume > 0)
-    move = (last - position.price) if long else (position.price - last)
-    money = move * abs(position.volume) * size
-    return money, (move / pricetick if pricetick > 0 else 0.0)
-
-
-def _figure(value: float, decimals: int) -> str:
-    """A signed figure, its decimals only when it has any (0 shows as 0)."""
-    if abs(value - round(value)) < 1e-9:
-        return f"{round(value):+,d}" if round(value) else "0"
-    return f"{value:+,.{decimals}f}"
-
-
 def position_text(position: PositionData, decimals: int,
                   pnl: tuple[float, float] | None) -> str:
     """"Long 2 @ 3512.5 · +1,240 CNY · +12 ticks" (without a last price: no P&L)."""
-    long = position.direction == Direction.LONG or (
-        position.direction == Direction.NET and position.volume > 0)
     price = f"{position.price:.{decimals + 1}f}"
-    text = f"{'Long' if long else 'Short'} {abs(position.volume):g} @ {price}"
+    text = f"{'Long' if is_long(position) else 'Short'} {abs(position.volume):g} @ {price}"
     if pnl is not None:
-        money, ticks = pnl
-        unit = "tick" if abs(ticks) == 1 else "ticks"
-        text += f" · {_figure(money, 2)} CNY · {_figure(ticks, 1)} {unit}"
+        text += f" · {pnl_text(*pnl)}"
     return text
 
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout
 from vnpy.trader.constant import Direction
 from vnpy.trader.object import PositionData
 
+from terminal.market.pnl import is_long
 from terminal.market.prices import price_decimals, round_to_tick
 from terminal.orders import ManagedOrderError, ManagedOrders
 from terminal.ui.colours import ERROR_TEXT_STYLE
@@ -26,8 +27,7 @@ class ProtectPositionDialog(QDialog):
         self.managed = managed
         self.position = position
         self.placed = ""
-        long = position.direction == Direction.LONG or (
-            position.direction == Direction.NET and position.volume > 0)
+        long = is_long(position)
         self.exit = Direction.SHORT if long else Direction.LONG
         sign = 1 if long else -1
         held = abs(position.volume)

@@ -43,6 +43,7 @@ from terminal.market.trading import Trading, TradingError
 from terminal.orders import EVENT_MANAGED, ManagedOrderError, ManagedOrders, OrderTemplates
 from terminal.storage.market_store import MarketStore
 from terminal.ui.colours import ERROR_TEXT_STYLE
+from terminal.ui.formats import pnl_text
 from terminal.ui.ladder_view import BUY_COLUMNS, SELL_COLUMNS, LadderView
 from terminal.ui.links import LinkButton
 from terminal.ui.pacing import Pacer
@@ -315,7 +316,7 @@ class LadderDock(QWidget):
         digits = decimals_for(book.pricetick)
         self.position_line.setText(
             f"{side} {abs(summary.net):g} @ {summary.average:,.{digits}f} · open P&L "
-            f"{summary.pnl:+,.2f} · {summary.pnl_ticks:+.1f} ticks")
+            f"{pnl_text(summary.pnl, summary.pnl_ticks)}")
 
     # ------------------------------------------------------------------ the rows
     def recentre(self) -> None:

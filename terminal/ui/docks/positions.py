@@ -12,6 +12,7 @@ from vnpy.trader.constant import Direction
 from vnpy.trader.object import PositionData
 
 from terminal.core.bridge import Batch
+from terminal.market.pnl import open_pnl
 from terminal.market.trading import Trading, TradingError
 from terminal.orders import ManagedOrders
 from terminal.ui.formats import PRICE_DIGITS
@@ -54,8 +55,7 @@ class PositionsModel(RecordTableModel):
         size = self.size.get(position.vt_symbol)
         if last is None or size is None or not position.volume:
             return position.pnl
-        sign = 1 if position.direction == Direction.LONG else -1
-        return (last - position.price) * position.volume * size * sign
+        return open_pnl(position, last, size, 0.0)[0]
 
     def _pnl_color(self, position: PositionData):
         pnl = self.floating_pnl(position)
