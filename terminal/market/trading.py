@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 SPLIT_CLOSE_EXCHANGES = (Exchange.SHFE, Exchange.INE)
 # Put before the trader's own cancels go out (Cancel, Cancel all, Close, Flatten): data
-# (vt_symbol or None for all, vt_orderid or None). The managed orders end what the trader
-# cancels (their local stops included) instead of taking it for a cancel from outside.
+# (vt_symbol or None for all, vt_orderid or None, and for Close the gateway and the direction
+# of the closing orders, else None, None). The managed orders end what the trader cancels
+# (their local stops included) instead of taking it for a cancel from outside.
 EVENT_TRADER_CANCEL = "eTraderCancel"
 CLOSE_SLIPPAGE_TICKS = 5
 
@@ -75,7 +76,8 @@ class Trading:
         if not vt_orderid:
             raise TradingError(f"gateway {gateway_name} did not accept the order")
         self.orders_sent += 1
-        if req.offset in (Offset.CLOSEYESTERDAY, Offset.CLOSE):
+        if req.offset in (Offset.CLOSEYESTERDAY, Offset.CLOSE) \
+                and req.exchange in SPLIT_CLOSE_EXCHANGES:
             self._unreported[vt_orderid] = req
         return vt_orderid
 
@@ -89,9 +91,11 @@ class Trading:
         self.main_engine.cancel_order(order.create_cancel_request(), order.gateway_name)
         return True
 
-    def _announce(self, vt_symbol: str | None, vt_orderid: str | None = None) -> None:
+    def _announce(self, vt_symbol: str | None, vt_orderid: str | None = None,
+                  gateway: str | None = None, closing: Direction | None = None) -> None:
         if self.event_engine is not None:
-            self.event_engine.put(Event(EVENT_TRADER_CANCEL, (vt_symbol, vt_orderid)))
+            self.event_engine.put(Event(EVENT_TRADER_CANCEL,
+                                        (vt_symbol, vt_orderid, gateway, closing)))
 
     def working_orders(self, vt_symbol: str | None = None) -> list[OrderData]:
         return [
@@ -200,8 +204,8 @@ class Trading:
         position = self.main_engine.get_position(vt_positionid)
         if position is None or not position.volume:
             return []
-        self._announce(position.vt_symbol)
         closing = Direction.SHORT if is_long(position) else Direction.LONG
+        self._announce(position.vt_symbol, None, position.gateway_name, closing)
         holding = [order for order in self.working_orders(position.vt_symbol)
                    if order.gateway_name == position.gateway_name
                    and order.offset != Offset.OPEN and order.direction == closing]

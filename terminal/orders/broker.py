@@ -2,8 +2,8 @@
 positions, the risk gate's verdict, and sending and cancelling through `Trading` (so every
 child order passes the gate on the gateway boundary like any other order).
 
-The engine (`terminal.orders.manager`) is written against this small surface; the property
-tests drive it with a simulated broker of their own.
+The engine (`terminal.orders.engine`) is written against this small surface; the property
+tests drive it with a simulated broker of their own (tests/helpers/fake_exchange.py).
 """
 
 from __future__ import annotations
@@ -106,6 +106,26 @@ class EngineBroker:
             if order.reference == reference:
                 return order
         return None
+
+    def crossing(self, vt_symbol: str, gateway: str, direction: Direction,
+                 price: float) -> list[str]:
+        """The account's own resting orders an order in `direction` at `price` would trade
+        against, as the risk gate sees them (an order sent a moment ago included); without
+        a guard, from the engine's working orders."""
+        guard = self.guard
+        contract = self.contract(vt_symbol)
+        if guard is None or contract is None:
+            return [order.vt_orderid for order in self.working(vt_symbol)
+                    if order.type == OrderType.LIMIT and order.direction != direction
+                    and order.gateway_name == gateway
+                    and (order.price >= price if direction == Direction.SHORT
+                         else order.price <= price)]
+        probe = OrderRequest(contract.symbol, contract.exchange, direction, OrderType.LIMIT,
+                             1.0, price)
+        with guard.lock:
+            book = guard.context(probe, contract, gateway).resting
+            return [order.vt_orderid for order in book.crossing(direction, price)] \
+                if book is not None else []
 
     def working(self, vt_symbol: str | None) -> list[OrderData]:
         """Working orders of one symbol (None: all)."""

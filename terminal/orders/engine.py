@@ -75,18 +75,14 @@ class GroupEngine:
         self._watch: dict[str, list[tuple[Group, Leg]]] = {}   # vt_symbol -> stops on ticks
         self._shown: dict[str, ManagedView] = {}
         self._trail_saved: dict[str, float] = {}
-        self.sent = 0
 
     # ================================================================== events
     def on_tick(self, tick: TickData) -> None:
-        watched = self._watch.get(tick.vt_symbol)
-        if not watched:
-            return
+        if tick.vt_symbol not in self._watch or not tick.last_price:
+            return                              # a symbol with no stop: one lookup
         last = tick.last_price
-        if not last:
-            return
-        with self._lock:
-            for group, leg in list(watched):
+        with self._lock:                        # looked up again under it: a stop armed now
+            for group, leg in list(self._watch.get(tick.vt_symbol, ())):
                 if leg.state is not State.ARMED:
                     continue
                 if leg.direction == _SHORT:
@@ -184,10 +180,13 @@ class GroupEngine:
                                         held_side(exits[0].direction))
         return position is not None and not position.volume
 
-    def on_trader_cancel(self, vt_symbol: str | None, vt_orderid: str | None) -> None:
-        """The trader cancelled an order, or all of a symbol's (Cancel all, Close, Flatten):
+    def on_trader_cancel(self, vt_symbol: str | None, vt_orderid: str | None,
+                         gateway: str | None = None, closing: Direction | None = None) -> None:
+        """The trader cancelled an order, all of a symbol's (Cancel all, Flatten) or closed
+        one side of a position (Close: `gateway`, `closing` the direction of its closes):
         the managed orders it touches end too, local stops included, rather than being taken
-        for orders cancelled from outside."""
+        for orders cancelled from outside. Close ends only the groups whose exits close that
+        side, on that gateway."""
         with self._lock:
             if vt_orderid is not None:
                 found = self._by_order.get(vt_orderid)
@@ -198,10 +197,14 @@ class GroupEngine:
                     self._settle(group)
                 return
             for group in list(self._groups.values()):
-                if vt_symbol is None or group.vt_symbol == vt_symbol:
-                    for leg in group.legs:
-                        self._cancel_leg(group, leg, "cancelled by the trader")
-                    self._settle(group)
+                if vt_symbol is not None and group.vt_symbol != vt_symbol:
+                    continue
+                if closing is not None and (group.gateway_name != gateway or not any(
+                        leg.close_only and leg.direction == closing for leg in group.legs)):
+                    continue
+                for leg in group.legs:
+                    self._cancel_leg(group, leg, "cancelled by the trader")
+                self._settle(group)
 
     def on_connection(self, gateway: str, up: bool, detail: str = "") -> None:
         """A lost connection while local stops are armed: they cannot fire until it is back.
@@ -464,27 +467,31 @@ class GroupEngine:
             leg.tag = ""
             self._by_order[vt_orderid] = (group, leg, child)
             leg.state = State.WORKING
-            self.sent += 1
 
     def _clear_crossing(self, group: Group, leg: Leg, price: float) -> None:
         """A triggered stop whose order would trade against the trader's own resting orders
-        on the other side cancels them first (the gate denies a self-trade). Its order goes
-        at once behind the cancels: one session's requests reach the exchange in the order
-        sent, and the gate takes an order whose cancel was sent off its book."""
-        crossing = [order for order in self.broker.working(group.vt_symbol)
-                    if order.type == OrderType.LIMIT and order.direction != leg.direction
-                    and order.gateway_name == group.gateway_name
-                    and order.vt_orderid not in leg.waiting_for
-                    and (order.price >= price if leg.direction == _SHORT
-                         else order.price <= price)]
-        for order in crossing:
-            self.broker.cancel(order.vt_orderid)
-        if crossing:
-            leg.waiting_for += [order.vt_orderid for order in crossing]
-            self._alert(WARNING, "stop_self_trade", group.vt_symbol,
-                        f"{leg.role} of {group.id} triggered; it would have traded against "
-                        f"your own resting order(s) {', '.join(o.vt_orderid for o in crossing)}"
-                        ": they are cancelled, and the stop's order follows them")
+        on the other side cancels them first (the gate denies a self-trade), as the gate's
+        own book has them (an order sent a moment ago included). Its order goes at once
+        behind the cancels: one session's requests reach the exchange in the order sent,
+        and the gate takes an order whose cancel was sent off its book. Another managed
+        order cancelled so is ended as such, not taken for a cancel from outside."""
+        crossing = [vt_orderid for vt_orderid in self.broker.crossing(
+            group.vt_symbol, group.gateway_name, leg.direction, price)
+            if vt_orderid not in leg.waiting_for]
+        if not crossing:
+            return
+        leg.waiting_for += crossing
+        why = f"cancelled so that {leg.role} of {group.id} could fire"
+        for vt_orderid in crossing:
+            owner = self._by_order.get(vt_orderid)
+            if owner is not None:
+                self._cancel_leg(owner[0], owner[1], why)
+            else:
+                self.broker.cancel(vt_orderid)
+        self._alert(WARNING, "stop_self_trade", group.vt_symbol,
+                    f"{leg.role} of {group.id} triggered; it would have traded against your "
+                    f"own resting order(s) {', '.join(crossing)}: they are cancelled, and the "
+                    "stop's order follows them")
 
     def _cancel_leg(self, group: Group, leg: Leg, why: str, again: bool = False) -> None:
         """End `leg`: at once when it has no order working, else once its cancels are
@@ -515,9 +522,13 @@ class GroupEngine:
         self._fail(group, leg, why, severe=protective)
 
     def _fail(self, group: Group, leg: Leg, why: str, severe: bool = True) -> None:
-        self._cancel_children(leg)
         leg.cancelled = True
-        self._end(group, leg, State.FAILED, why)
+        if leg.triggered and leg.close_only and leg.live_children:
+            # part of a split close went out: it keeps working; the leg ends with it
+            leg.reason = why
+        else:
+            self._cancel_children(leg)
+            self._end(group, leg, State.FAILED, why)
         self._alert(SEVERE if severe else WARNING, "managed_order", group.vt_symbol,
                     f"{leg.role} of {group.id} ({side_word(leg.direction)} "
                     f"{group.vt_symbol}) failed: {why}")

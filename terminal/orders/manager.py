@@ -47,16 +47,16 @@ class ManagedOrders(GroupEngine):
                    template: BracketTemplate | str | None = None, source: str = "") -> str:
         """A local stop (a stop-limit with `limit_price`); with `template`, an entry stop with
         its bracket. Returns the group id."""
+        template, atr = self._template_and_atr(vt_symbol, template)
         with self._lock:
             contract, volume = self._checked(vt_symbol, direction, volume, trigger)
             if limit_price is not None:
                 self._checked(vt_symbol, direction, volume, limit_price)
             self._check_stop_side(contract, direction, trigger)
             kind = Kind.STOP if limit_price is None else Kind.STOP_LIMIT
-            template = self._template(template)
             if template is not None:
                 return self._bracket(contract, direction, volume, kind, trigger,
-                                     limit_price or 0.0, template, source)
+                                     limit_price or 0.0, template, source, atr)
             leg = Leg(id="", role="stop order", direction=direction, kind=kind, volume=volume,
                       price=trigger, limit_price=limit_price or 0.0, close_only=close_only)
             group = self._new_group(GroupKind.SINGLE, contract, volume, [leg], "", source)
@@ -68,12 +68,12 @@ class ManagedOrders(GroupEngine):
         """A limit order at the exchange: it closes the opposite position's free lots when
         they cover the volume, else it opens. With `template`, a bracket (returns its group
         id); without, the order's vt_orderid."""
+        template, atr = self._template_and_atr(vt_symbol, template)
         with self._lock:
             contract, volume = self._checked(vt_symbol, direction, volume, price)
-            template = self._template(template)
             if template is not None:
                 return self._bracket(contract, direction, volume, Kind.LIMIT, price, 0.0,
-                                     template, source)
+                                     template, source, atr)
             gateway = contract.gateway_name
             free = self.broker.free_to_close(vt_symbol, gateway, direction)
             if free >= volume:
@@ -97,17 +97,17 @@ class ManagedOrders(GroupEngine):
                       source: str = "") -> str:
         """An entry (a limit at `price`, or at the market when None) with the template's stop
         and targets. Returns the group id."""
+        template, atr = self._template_and_atr(vt_symbol, template)
+        if template is None:
+            raise ManagedOrderError("a bracket needs a template")
         with self._lock:
-            template = self._template(template)
-            if template is None:
-                raise ManagedOrderError("a bracket needs a template")
             if price is None:
                 contract, volume = self._checked(vt_symbol, direction, volume, None)
                 return self._bracket(contract, direction, volume, Kind.MARKET, 0.0, 0.0,
-                                     template, source)
+                                     template, source, atr)
             contract, volume = self._checked(vt_symbol, direction, volume, price)
             return self._bracket(contract, direction, volume, Kind.LIMIT, price, 0.0,
-                                 template, source)
+                                 template, source, atr)
 
     def place_oco(self, vt_symbol: str, volume: float,
                   legs: list[tuple[Direction, str, float]], *, close_only: bool = True,
@@ -139,7 +139,7 @@ class ManagedOrders(GroupEngine):
 
     def _bracket(self, contract, direction: Direction, volume: float, kind: Kind,
                  price: float, limit_price: float, template: BracketTemplate,
-                 source: str) -> str:
+                 source: str, atr: float | None) -> str:
         tick = contract.pricetick
         exit_direction = _SHORT if direction == _LONG else _LONG
         sign = 1 if direction == _LONG else -1
@@ -152,7 +152,6 @@ class ManagedOrders(GroupEngine):
             trail_distance, trail_text = template.trail_ticks * tick, \
                 f"trailing {template.trail_ticks} ticks"
         elif template.trail_atr:
-            atr = self._atr(contract.vt_symbol, template.atr_period) if self._atr else None
             if not atr:
                 raise ManagedOrderError(f"no ATR({template.atr_period}) of 1-minute bars for "
                                         f"{contract.vt_symbol} to trail by (template "
@@ -191,6 +190,15 @@ class ManagedOrders(GroupEngine):
         return self._start(group)
 
     # ------------------------------------------------------------------ placing: helpers
+    def _template_and_atr(self, vt_symbol: str, template: BracketTemplate | str | None
+                          ) -> tuple[BracketTemplate | None, float | None]:
+        """The template, and the ATR it trails by when it does: read before the lock is
+        taken (it may read stored bars), so no tick waits for it."""
+        template = self._template(template)
+        if template is None or not template.trail_atr or self._atr is None:
+            return template, None
+        return template, self._atr(vt_symbol, template.atr_period)
+
     def _template(self, template: BracketTemplate | str | None) -> BracketTemplate | None:
         if template is None or isinstance(template, BracketTemplate):
             return template
@@ -294,6 +302,7 @@ class ManagedOrders(GroupEngine):
         exchange is cancelled and replaced once the cancel is confirmed."""
         with self._lock:
             found = self._find(key)
+            adopted = None
             if found is None:
                 order = self.broker.order(key)
                 if order is None or not order.is_active():
@@ -305,59 +314,63 @@ class ManagedOrders(GroupEngine):
                     return _deny("not_modifiable", f"{order.vt_orderid} belongs to the "
                                  f"strategy {order.reference[len(STRATEGY_REFERENCE):]}: "
                                  "moving it behind the strategy's back is refused")
-                found = self._adopt(order)
-            group, leg = found
-            if group is None:
-                return _deny("not_found", f"{key} is a whole group; move one of its orders")
-            contract = self.broker.contract(group.vt_symbol)
-            tick = contract.pricetick if contract else 0.0
-            if contract is None:
-                return _deny("unknown_contract", f"{group.vt_symbol} is not tradable now")
-            errors = check_ticket(Ticket(group.vt_symbol, leg.direction, Offset.OPEN,
-                                         OrderType.LIMIT, price, 1), contract)
-            if errors:
-                return _deny("price_tick", "; ".join(errors.values()))
-            if not leg.state.active:
-                return _deny("not_modifiable", f"{leg.role} is {leg.state.value}")
-            if leg.kind in _STOPS and leg.state in (State.ARMED, State.WAITING):
-                last = self._last(group.vt_symbol)
-                if leg.state is State.ARMED and last is not None and (
-                        price <= last if leg.direction == _LONG else price >= last):
-                    side = "above" if leg.direction == _LONG else "below"
-                    return _deny("stop_side", f"a {side_word(leg.direction)} stop must stay {side} "
-                                 f"the last price {price_text(last, tick)}")
-                decision = self._preview_leg(group, leg, price)
-                if not decision:
-                    return decision
-                if leg.kind is Kind.STOP_LIMIT:
-                    leg.limit_price = round_to_tick(leg.limit_price + price - leg.price, tick)
+                found = adopted = self._adopt(order)
+            decision = self._move(*found, price)
+            if adopted and not decision:
+                self._forget(adopted[0])          # a refused move leaves a plain order plain
+            return decision
+
+    def _move(self, group: Group, leg: Leg, price: float) -> Decision:
+        """The move itself: checked (tick, side, gate) before anything changes."""
+        contract = self.broker.contract(group.vt_symbol)
+        tick = contract.pricetick if contract else 0.0
+        if contract is None:
+            return _deny("unknown_contract", f"{group.vt_symbol} is not tradable now")
+        errors = check_ticket(Ticket(group.vt_symbol, leg.direction, Offset.OPEN,
+                                     OrderType.LIMIT, price, 1), contract)
+        if errors:
+            return _deny("price_tick", "; ".join(errors.values()))
+        if not leg.state.active:
+            return _deny("not_modifiable", f"{leg.role} is {leg.state.value}")
+        if leg.kind in _STOPS and leg.state in (State.ARMED, State.WAITING):
+            last = self._last(group.vt_symbol)
+            if leg.state is State.ARMED and last is not None and (
+                    price <= last if leg.direction == _LONG else price >= last):
+                side = "above" if leg.direction == _LONG else "below"
+                return _deny("stop_side", f"a {side_word(leg.direction)} stop must stay {side} "
+                             f"the last price {price_text(last, tick)}")
+            decision = self._preview_leg(group, leg, price)
+            if not decision:
+                return decision
+            if leg.kind is Kind.STOP_LIMIT:
+                leg.limit_price = round_to_tick(leg.limit_price + price - leg.price, tick)
+            leg.price = price
+            leg.moved = True
+            self._commit(group)
+            return ALLOWED
+        if leg.state is State.WAITING and leg.kind is Kind.LIMIT:
+            decision = self._preview_leg(group, leg, price)
+            if decision:
                 leg.price = price
                 leg.moved = True
                 self._commit(group)
-                return ALLOWED
-            if leg.state is State.WAITING and leg.kind is Kind.LIMIT:
-                decision = self._preview_leg(group, leg, price)
-                if decision:
-                    leg.price = price
-                    leg.moved = True
-                    self._commit(group)
-                return decision
-            if leg.state is not State.WORKING or any(c.cancel_sent for c in leg.live_children):
-                return _deny("not_modifiable", f"{leg.role} is {leg.state.value}: wait until "
-                             "it is working")
-            live = leg.live_children
-            first = self.broker.order(live[0].vt_orderid) if live else None
-            req = OrderRequest(contract.symbol, contract.exchange, leg.direction,
-                               OrderType.LIMIT, max(leg.working, 1.0), price,
-                               first.offset if first else Offset.OPEN)
-            decision = self.broker.preview(req, group.gateway_name, leg.working)
-            if not decision:
-                return decision
-            leg.new_price = price
-            leg.state = State.REPLACING
-            self._cancel_children(leg)
-            self._commit(group)
-            return ALLOWED
+            return decision
+        if leg.state is not State.WORKING or any(c.cancel_sent for c in leg.live_children):
+            return _deny("not_modifiable", f"{leg.role} is {leg.state.value}: wait until "
+                         "it is working")
+        live = leg.live_children
+        first = self.broker.order(live[0].vt_orderid) if live else None
+        req = OrderRequest(contract.symbol, contract.exchange, leg.direction,
+                           OrderType.LIMIT, max(leg.working, 1.0), price,
+                           first.offset if first else Offset.OPEN)
+        decision = self.broker.preview(req, group.gateway_name, leg.working)
+        if not decision:
+            return decision
+        leg.new_price = price
+        leg.state = State.REPLACING
+        self._cancel_children(leg)
+        self._commit(group)
+        return ALLOWED
 
     def cancel(self, key: str) -> bool:
         """Cancel a managed order (a leg id or one of its orders' vt_orderid), a whole group

@@ -6,8 +6,8 @@ the ordinary orders it has sent to the gateway (a close split into today's and y
 lots on SHFE, a target grown as its entry fills, a replacement after a modify). A *group*
 ties legs together and owns the rule that keeps exits within the position.
 
-Pure data: the engine that moves these states is `terminal.orders.manager`; the durable
-copy is `terminal.orders.book`.
+Pure data: the engine that moves these states is `terminal.orders.engine` (its API
+`terminal.orders.manager`); the durable copy is `terminal.orders.book`.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class Child:
 @dataclass
 class Leg:
     id: str
-    role: str                      # "entry", "stop", "target 1", "stop order", "limit", "oco"
+    role: str                      # "entry", "stop", "target 1".."3", "stop order", "limit",
+                                   # "oco 1".."4"
     direction: Direction
     kind: Kind
     volume: float                  # lots this leg is for (a target: its planned share)

@@ -301,7 +301,8 @@ class RiskGuard:
         with self._lock:
             name = gateway.gateway_name
             vt_orderid = f"{name}.{req.orderid}"
-            self._cancelling.add(vt_orderid)
+            if vt_orderid in self._working:      # an ended order's cancel holds nothing
+                self._cancelling.add(vt_orderid)
             book = self._resting.get(f"{name}.{req.vt_symbol}")
             if book is not None:
                 book.remove(vt_orderid)

@@ -193,11 +193,11 @@ class LadderView(QWidget):
         if press is None:
             return
         row, column, button, _ = press
-        if dragged_to is not None:
+        if dragged_to is not None:       # a drag is never a click, even back on its row
             self.update()
             if dragged_to != row:
                 self.order_dropped.emit(row, dragged_to)
-                return
+            return
         cell = self.cell_at(event.position().toPoint())
         if cell == (row, column) and event.button() == button:
             self.cell_clicked.emit(row, column, button)

@@ -89,11 +89,12 @@ def test_orders_placed_from_the_chart_are_drawn_with_their_labels(tmp_path):
                       "Target 2 · 1 lot"], facts["order_lines"]
     assert sum("· local" in text for text in facts["order_lines"]) == 2
 
-    from terminal.ui.colours import DOWN_HEX, ORDER_STOP_HEX, ORDER_TARGET_HEX, UP_HEX
+    from terminal.ui.colours import ORDER_STOP_HEX, ORDER_TARGET_HEX, UP_HEX
     from terminal.ui.theme import DARK
 
     pixels = _pixels(shot)
     seen = {name: _count(pixels, colour) for name, colour in {
-        "stop": ORDER_STOP_HEX, "targets": ORDER_TARGET_HEX, "buy limit": UP_HEX,
-        "sell stop": DOWN_HEX, "position": DARK.chart.position}.items()}
+        "stops (the bracket's and the lone one)": ORDER_STOP_HEX,
+        "targets": ORDER_TARGET_HEX, "buy limit": UP_HEX,
+        "position": DARK.chart.position}.items()}
     assert all(count >= 30 for count in seen.values()), seen

@@ -227,6 +227,12 @@ class FakeBroker:
                 return order
         return None
 
+    def crossing(self, vt_symbol, gateway, direction, price):
+        return [o.vt_orderid for o in self.working(vt_symbol)
+                if o.type == OrderType.LIMIT and o.direction != direction
+                and o.vt_orderid not in self.x.cancels
+                and (o.price >= price if direction == Direction.SHORT else o.price <= price)]
+
     def working(self, vt_symbol):
         return [o for o in self.x.seen_orders.values() if o.is_active()]
 

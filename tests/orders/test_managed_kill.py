@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 from vnpy.trader.constant import Direction
 
@@ -60,6 +61,8 @@ def run_and_kill(home, mode: str) -> list[str]:
     child = subprocess.Popen([sys.executable, "-c", TRADER, str(home), mode, *SYMBOLS],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                              text=True)
+    watchdog = threading.Timer(120, child.kill)      # a child that never prints: fail, not hang
+    watchdog.start()
     try:
         groups = []
         for line in child.stdout:
@@ -71,6 +74,7 @@ def run_and_kill(home, mode: str) -> list[str]:
         child.wait(timeout=30)
         return groups
     finally:
+        watchdog.cancel()
         if child.poll() is None:
             child.kill()
         child.stdout.close()

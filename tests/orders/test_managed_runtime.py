@@ -169,3 +169,22 @@ def test_a_stop_through_the_traders_own_bid_cancels_it_and_passes_the_real_gate(
         runtime.close()
 
 
+
+
+def test_closing_the_long_side_leaves_the_short_sides_stop_armed(data_dir):
+    runtime = build(data_dir)
+    try:
+        connected(runtime)
+        stop_only = BracketTemplate("Stop only", stop_ticks=8)
+        long_group = runtime.managed.place_bracket(RB, Direction.LONG, 1, None, stop_only)
+        settle(runtime)
+        short_group = runtime.managed.place_bracket(RB, Direction.SHORT, 1, None, stop_only)
+        settle(runtime)
+        assert {v.group for v in runtime.managed.views()} == {long_group, short_group}
+        runtime.trading.close_position(f"SIM.{RB}.{Direction.LONG.value}")
+        settle(runtime)
+        settle(runtime)
+        (left,) = runtime.managed.views()
+        assert (left.group, left.role, left.state) == (short_group, "stop", "armed")
+    finally:
+        runtime.close()

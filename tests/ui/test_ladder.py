@@ -317,3 +317,61 @@ def test_a_denied_drag_snaps_back_and_says_why(qtbot, terminal):
     (working,) = runtime.trading.working_orders(RB)
     assert working.price == price and working.status == Status.NOTTRADED
     assert ladder.book.row(row).sells and not ladder.book.row(row - 1).sells
+
+
+def test_a_drag_let_go_back_on_its_own_row_leaves_the_order_alone(qtbot, terminal):
+    runtime, window = terminal
+    ladder = open_ladder(qtbot, runtime, window)
+    price = resting_price(runtime, ladder, Direction.LONG)
+    row = row_of(ladder, price)
+    click(qtbot, ladder, row, "bid")
+    qtbot.waitUntil(lambda: bool(ladder.book.row(row).buys), timeout=WAIT)
+    (order,) = runtime.trading.working_orders(RB)
+    view = ladder.view
+    start = view.cell_rect(row, "buys").center()
+    away = view.cell_rect(row + 3, "buys").center()
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    for point in (away, start):                  # there and back: the trader changed mind
+        QApplication.sendEvent(view, QMouseEvent(
+            QEvent.Type.MouseMove, QPointF(point), QPointF(view.mapToGlobal(point)),
+            Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=start)
+    drained(runtime.kernel.event_engine)
+    assert runtime.kernel.main_engine.get_order(order.vt_orderid).is_active()
+    assert [o.vt_orderid for o in runtime.trading.working_orders(RB)] == [order.vt_orderid]
+
+
+def test_flatten_on_the_ladder_cancels_each_order_once(qtbot, terminal):
+    runtime, window = terminal
+    ladder = open_ladder(qtbot, runtime, window)
+    engine = runtime.kernel.main_engine
+    price = resting_price(runtime, ladder, Direction.LONG)
+    click(qtbot, ladder, row_of(ladder, price), "bid")
+    qtbot.waitUntil(lambda: len(runtime.trading.working_orders(RB)) == 1, timeout=WAIT)
+    cancels = []
+    cancel = engine.cancel_order
+    engine.cancel_order = lambda req, name: (cancels.append(req.orderid), cancel(req, name))
+    try:
+        ladder.flatten()
+    finally:
+        del engine.cancel_order
+    assert len(cancels) == 1
+
+
+def test_a_symbol_restored_before_its_gateway_connects_loads_when_it_does(qtbot, terminal):
+    from terminal.core.bridge import Batch
+    from terminal.ui.docks.ladder import LadderDock
+
+    runtime, window = terminal
+    wait_for_quotes(qtbot, window, RB)
+    ladder = LadderDock(runtime.trading, runtime.managed, runtime.order_templates,
+                        runtime.store)
+    qtbot.addWidget(ladder)
+    contract = runtime.trading.contract("hc2701.SHFE")
+    ladder.trading = type("NotConnected", (), {"contract": lambda self, vt: None})()
+    ladder.restore({"symbol": "hc2701.SHFE", "quantity": 3})   # the layout, before connect
+    assert ladder.vt_symbol == "" and not ladder.error_label.text()
+    ladder.trading = runtime.trading
+    ladder.apply(Batch(contracts={"hc2701.SHFE": contract}))   # the gateway reports it
+    assert ladder.vt_symbol == "hc2701.SHFE" and ladder.lots == 3

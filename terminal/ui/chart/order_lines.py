@@ -37,6 +37,7 @@ from terminal.market.pnl import is_long, open_pnl
 from terminal.market.prices import price_decimals, round_to_tick
 from terminal.orders import EVENT_MANAGED, ManagedOrderError, ManagedView
 from terminal.ui.chart.order_entry import OrderEntry
+from terminal.orders.model import AT_EXCHANGE, LOCAL
 from terminal.ui.chart.order_line_item import Line, OrderLinesItem
 from terminal.ui.formats import pnl_text
 from terminal.ui.colours import (DOWN_HEX, ERROR_HEX, MUTED_HEX, ORDER_STOP_HEX,
@@ -51,15 +52,13 @@ log = logging.getLogger(__name__)
 HIT_PIXELS = 5.0           # a press this close to a line takes it
 DRAG_PIXELS = 3.0          # a press that moves further is a drag
 TOOLTIP_MS = 4000          # a refused move's reason, by the cursor
-LOCAL = "local"
-AT_EXCHANGE = "at the exchange"
 # Managed states whose line cannot be dragged, and the word for why.
 FIXED_STATES = {"replacing": "it is being replaced", "sending": "it is being sent",
-                "triggered": "it has triggered",
                 "in doubt": "its state is in doubt", "filled": "it has filled",
                 "cancelled": "it is cancelled", "failed": "it failed"}
 _PRESSES = (QEvent.Type.GraphicsSceneMousePress, QEvent.Type.GraphicsSceneMouseDoubleClick)
-SHOWN_STATES = ("waiting", "sending", "replacing", "triggered", "in doubt", "failed")
+SHOWN_STATES = ("waiting", "sending", "replacing", "in doubt", "failed")
+STOP_KINDS = ("stop", "stop limit")
 
 
 def side_word(direction: Direction) -> str:
@@ -86,7 +85,7 @@ def view_text(view: ManagedView, decimals: int) -> str:
         title = f"{view.role.capitalize()} · {lots}"
     elif view.role == "entry":
         title = f"{side_word(view.direction)} {view.volume:g} {view.kind} entry"
-    elif view.role == "oco":
+    elif view.role.startswith("oco"):
         title = f"{side_word(view.direction)} {view.volume:g} {view.kind} (OCO)"
     else:
         title = f"{side_word(view.direction)} {view.volume:g} {view.kind}"
@@ -100,9 +99,10 @@ def view_text(view: ManagedView, decimals: int) -> str:
 def view_colour(view: ManagedView) -> str:
     if view.state in ("failed", "in doubt"):
         return ERROR_HEX
-    if view.role == "stop":
+    if view.kind in STOP_KINDS and view.role != "entry":     # every stop that protects
         return ORDER_STOP_HEX
-    if view.role.startswith("target"):
+    if view.role.startswith("target") or (view.role.startswith("oco")
+                                          and view.kind == "limit"):
         return ORDER_TARGET_HEX
     return UP_HEX if view.direction == Direction.LONG else DOWN_HEX
 

@@ -90,6 +90,7 @@ class LadderDock(QWidget):
         self.trading = trading
         self.managed = managed
         self.templates = templates
+        self._pending_symbol = ""         # a restored symbol whose gateway has not connected
         self.store = store
         self.book = LadderBook(managed_child=self._is_managed_child)
         self.summary = PositionSummary()
@@ -259,11 +260,21 @@ class LadderDock(QWidget):
                                      f"{self.vt_symbol} could not be read ({exc})")
 
     # ------------------------------------------------------------------ live data
+    def _quiet_load(self, vt_symbol: str) -> bool:
+        """Load a restored symbol without an error line when it is not (yet) a contract."""
+        if self.trading.contract(vt_symbol) is None:
+            return False
+        return self.load_symbol(vt_symbol)
+
     def apply(self, batch: Batch) -> None:
         if batch.contracts:
             known = {self.symbol_box.itemText(i) for i in range(self.symbol_box.count())}
             if not set(batch.contracts) <= known:
                 self.set_symbols(sorted(known | set(batch.contracts)))
+            pending = self._pending_symbol
+            if pending and not self.vt_symbol and pending in batch.contracts:
+                self._pending_symbol = ""
+                self.load_symbol(pending)
         symbol = self.vt_symbol
         if not symbol:
             return
@@ -439,14 +450,12 @@ class LadderDock(QWidget):
         if not symbol:
             self._error("choose the symbol to flatten")
             return
-        stops = self.managed.cancel_all(symbol)
-        try:
+        try:     # Flatten ends the symbol's managed orders too (EVENT_TRADER_CANCEL)
             cancelled, sent = self.trading.flatten(symbol)
         except TradingError as exc:
             self._error(str(exc))
             return
-        self._done(f"Flatten {symbol}: {cancelled + stops} cancel(s), {len(sent)} closing "
-                   f"order(s)")
+        self._done(f"Flatten {symbol}: {cancelled} cancel(s), {len(sent)} closing order(s)")
 
     # ------------------------------------------------------------------ messages
     def _refused(self, exc: Exception, row: int, column: str) -> None:
@@ -511,8 +520,9 @@ class LadderDock(QWidget):
             except BadSymbol as exc:
                 log.warning("ladder: saved symbol left out: %s", exc)
                 return
-            if not self.load_symbol(symbol):
-                self.symbol_box.setCurrentText(symbol)     # its gateway may connect later
+            if not self._quiet_load(symbol):
+                self._pending_symbol = symbol      # loaded when its gateway reports it
+                self.symbol_box.setCurrentText(symbol)
 
 
 def _managed_views(batch: Batch) -> list:
