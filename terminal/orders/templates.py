@@ -213,6 +213,24 @@ class OrderTemplates:
             self._templates[template.name.casefold()] = template
             self._write()
 
+    def put(self, template: BracketTemplate, replaces: str = "",
+            default: bool | None = None) -> None:
+        """Save `template` in one write: instead of the one named `replaces` (a rename),
+        and the default or no longer (`default` None: as it was)."""
+        check(template)
+        with self._lock:
+            key = template.name.casefold()
+            was_default = self._default is not None and self._default.casefold() in (
+                key, replaces.strip().casefold())
+            if replaces and replaces.strip().casefold() != key:
+                self._templates.pop(replaces.strip().casefold(), None)
+            self._templates[key] = template
+            if default or (default is None and was_default):
+                self._default = template.name
+            elif was_default:
+                self._default = None
+            self._write()
+
     def delete(self, name: str) -> None:
         with self._lock:
             if self._templates.pop(str(name).strip().casefold(), None) is None:

@@ -1,5 +1,6 @@
-"""The bracket template chooser of the ticket, the ladder and the chart: "none" first, then
-the named templates, read afresh each time it opens (they are edited elsewhere)."""
+"""The bracket template chooser of the ticket and the ladder: "none" first, then the named
+templates, read afresh each time it opens (they are edited in Trading → Order templates…);
+the default template is chosen at first."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ NO_TEMPLATE = "none"
 
 class TemplateBox(QComboBox):
     """The bracket templates by name, "none" first; read afresh each time it opens (they
-    are edited in the ticket and on the chart too)."""
+    are edited in Trading → Order templates…)."""
 
     def __init__(self, templates: OrderTemplates | None) -> None:
         super().__init__()
         self.templates = templates
         self.setMinimumContentsLength(10)
         self._fill()
+        if templates is not None and templates.default:
+            self.choose(templates.default)
 
     def _names(self) -> list[str]:
         return [] if self.templates is None else self.templates.names()

@@ -87,3 +87,17 @@ def test_templates_round_trip_and_a_bad_file_is_kept_aside(tmp_path):
     broken = OrderTemplates(path)
     assert broken.names() == [] and "stop_ticks must be a whole number" in broken.problem
     assert list(tmp_path.glob("order_templates.json.broken-*"))
+
+
+def test_a_rename_keeps_the_default_and_is_one_write(tmp_path):
+    kept = OrderTemplates(tmp_path / "order_templates.json")
+    kept.put(BracketTemplate("Scalp", stop_ticks=6), default=True)
+    writes = []
+    real = kept._write
+    kept._write = lambda: (writes.append(1), real())
+    kept.put(BracketTemplate("Quick", stop_ticks=5), replaces="scalp")
+    assert writes == [1]
+    again = OrderTemplates(tmp_path / "order_templates.json")
+    assert again.names() == ["Quick"] and again.default == "Quick"
+    again.put(BracketTemplate("Quick", stop_ticks=4), default=False)
+    assert OrderTemplates(tmp_path / "order_templates.json").default is None

@@ -23,6 +23,7 @@ from terminal.market.prices import decimals_for, round_to_tick
 from terminal.market.ticket import Ticket, TicketError
 from terminal.market.trading import TradingError
 from terminal.orders import ManagedOrderError
+from terminal.ui.template_box import NO_TEMPLATE
 
 if TYPE_CHECKING:
     from terminal.orders import ManagedOrders, OrderTemplates
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOT_CHOICES = (1, 2, 3, 5, 10)
-NO_TEMPLATE = "none"
 
 
 class OrderEntry(QObject):

@@ -240,13 +240,8 @@ class OrderTemplatesDialog(QDialog):
             return self._error(str(exc), exc.field)
         shown = self.names.currentItem().text() if self.names.currentItem() else ""
         try:
-            self.templates.save(template)
-            if shown and shown.casefold() != template.name.casefold():
-                self.templates.delete(shown)                     # renamed
-            if self.default_check.isChecked():
-                self.templates.default = template.name
-            elif self.templates.default == template.name:
-                self.templates.default = None
+            self.templates.put(template, replaces=shown,        # one write, rename and all
+                               default=self.default_check.isChecked())
         except (ValueError, OSError) as exc:
             return self._error(f"not saved: {exc}")
         self._fill_names(template.name)
