@@ -315,7 +315,7 @@ class ChartOrders(QObject):
         except ManagedOrderError as exc:
             return self._refuse(f"not moved: {exc}")
         if not decision:
-            return self._refuse(f"not moved: {decision.reason} ({decision.rule})")
+            return self._refuse(f"not moved: {decision.message}")
         self.replacing[key] = (price, self._state_of(key))
         self.dock._note(f"moving {self.lines[key].text.split(' · ')[0]} to "
                         f"{price:.{price_decimals(self._pricetick())}f}", MUTED_HEX)

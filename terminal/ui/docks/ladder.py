@@ -428,7 +428,7 @@ class LadderDock(QWidget):
                 refused.append(str(exc))
                 continue
             if not decision:
-                refused.append(f"{decision.rule}: {decision.reason}")
+                refused.append(decision.message)
         if refused:
             message = f"Not moved to {self._price_text(price)}: " + "; ".join(refused)
             self._error(message)
