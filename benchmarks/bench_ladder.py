@@ -60,13 +60,32 @@ def with_ladder(data_paths, symbols: list[str], probe):
     ladder = window.widget("ladder")
     if not ladder.load_symbol(symbols[0]):
         raise SystemExit(f"the ladder could not show {symbols[0]}")
-    probe.ladder = ladder
+    LADDERS.append(ladder)
     return event_engine, window
+
+
+LADDERS: list = []          # the open case's ladder, read when the run reports
+
+
+def emit_with_ladder(result: dict) -> None:
+    """The run's figures, and what the ladder did meanwhile: a run whose ladder never
+    painted or counted a tick proves nothing and is reported as an error."""
+    if LADDERS:
+        ladder = LADDERS[0]
+        result.update(ladder_shows=ladder.shows, ladder_paints=ladder.view.paints,
+                      ladder_volume=ladder.book.volume.total)
+        if not result.get("error") and not (ladder.view.paints and ladder.book.volume.total):
+            result["error"] = "the ladder never painted or counted a tick during the burst"
+    EMIT(result)
+
+
+EMIT = md.emit
 
 
 def child(args: Namespace) -> None:
     if args.child == "open":
         md.build_ours = with_ladder
+        md.emit = emit_with_ladder
     md.child(Namespace(child="ours", rate=args.rate, symbols=args.symbols,
                        seconds=args.seconds, timeout=args.timeout, home=args.home,
                        prebuilt=False))
@@ -117,6 +136,9 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"  {case}: {result['error']}")
             lags = [f"{r['lag_p99'] * 1000:.1f}" for r in runs[case] if r.get("lag_p99")]
             print(f"  {case}: loop lag p99 per run (ms) {', '.join(lags)}")
+        paints = [(r["ladder_paints"], r["ladder_volume"]) for r in runs["open"]
+                  if "ladder_paints" in r]
+        print(f"  open: ladder paints, volume counted per run {paints}")
 
 
 if __name__ == "__main__":
