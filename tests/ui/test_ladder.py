@@ -252,6 +252,8 @@ def test_a_sell_stop_under_a_long_position_protects_it_and_one_above_is_refused(
     tick = runtime.kernel.main_engine.get_tick(RB)
     ladder.place_limit(Direction.LONG, tick.ask_price_1 + 2 * ladder.book.pricetick)
     qtbot.waitUntil(lambda: ladder.summary.net == 2, timeout=WAIT)
+    header = ladder.position_line.text()        # from the batch's position report
+    assert header.startswith("Long 2 @") and " CNY · " in header and "tick" in header
     trigger = resting_price(runtime, ladder, Direction.LONG, ticks=5)
     asked = []
     place_stop = runtime.managed.place_stop

@@ -91,6 +91,7 @@ class LadderDock(QWidget):
         self.managed = managed
         self.templates = templates
         self._pending_symbol = ""         # a restored symbol whose gateway has not connected
+        self._positions: dict = {}        # the symbol's positions as last reported
         self.store = store
         self.book = LadderBook(managed_child=self._is_managed_child)
         self.summary = PositionSummary()
@@ -212,6 +213,9 @@ class LadderDock(QWidget):
         if tick is not None:
             self.book.on_tick(tick)
         self._seed_volume(tick)
+        self._positions = {p.vt_positionid: p
+                           for p in self.trading.main_engine.get_all_positions()
+                           if p.vt_symbol == vt_symbol}
         self._show_position()
         self.paints.cancel()
         self._show()                      # at once: the old symbol's rows must go
@@ -295,7 +299,10 @@ class LadderDock(QWidget):
             if volume is not None and volume.new_day:
                 volume.new_day = False
                 self._seed_volume(tick)
-        if tick is not None or any(p.vt_symbol == symbol for p in batch.positions.values()):
+        reported = [p for p in batch.positions.values() if p.vt_symbol == symbol]
+        for position in reported:
+            self._positions[position.vt_positionid] = position
+        if tick is not None or reported:
             self._show_position()
         if own_changed:
             self.paints.cancel()
@@ -309,11 +316,11 @@ class LadderDock(QWidget):
         self.view.refresh()
 
     def _show_position(self) -> None:
+        """The header from the symbol's positions as last reported (read from the engine
+        once per symbol, then kept from the batches: no scan of every position per tick)."""
         book = self.book
-        engine = self.trading.main_engine
-        positions = [p for p in engine.get_all_positions() if p.vt_symbol == book.vt_symbol]
-        self.summary = summary = position_summary(positions, book.last, book.size,
-                                                  book.pricetick)
+        self.summary = summary = position_summary(self._positions.values(), book.last,
+                                                  book.size, book.pricetick)
         entry = book.entry
         book.set_position(summary)
         if book.entry != entry:
