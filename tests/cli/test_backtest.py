@@ -115,6 +115,12 @@ def test_15_minute_bars_are_built_and_the_warm_up_is_told(home, capsys):
     assert ("the strategy's warm-up: load_bar(10) asked for the 10 days of 1m bars before "
             "the start and got none") in out
     assert runs(home)[0].interval == "15m"
+    # two days in, the strategy's load_bar (1m, vn.py's default) gets the stored 1m bars
+    assert main(["--home", str(home), "backtest", "DoubleMaStrategy", "rb2401.SHFE",
+                 "--interval", "15m", "--start", "2023-09-27", "--end", "2023-10-10"]) == 0
+    told = re.search(r"asked for the 10 days of 1m bars before the start and got ([\d,]+) "
+                     r"\(2023-09-25 09:00 to 2023-09-26 22:59\)", capsys.readouterr().out)
+    assert told is not None and told.group(1) == "690"
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
