@@ -29,6 +29,8 @@ from vnpy.trader.utility import extract_vt_symbol
 from vnpy_ctastrategy.backtesting import BacktestingEngine
 from vnpy_ctastrategy.base import INTERVAL_DELTA_MAP, BacktestingMode
 
+from terminal.backtest.intervals import engine_interval, load_gap
+
 # (symbol, exchange, interval, start, end) -> bars, as vnpy.trader.database's load_bar_data
 BarLoader = Callable[[str, Exchange, Interval, datetime, datetime], list]
 # (symbol, exchange, start, end) -> ticks
@@ -42,7 +44,7 @@ class BacktestSettings:
     vt_symbol: str
     start: datetime
     end: datetime
-    interval: Interval = Interval.MINUTE
+    interval: Interval | str = Interval.MINUTE     # or a handed-over length: "5m" (intervals)
     rate: float = 0.0               # commission as a fraction of traded value
     slippage: float = 0.0           # price units per fill
     size: float = 1.0               # contract multiplier
@@ -56,7 +58,7 @@ class BacktestSettings:
 
     def apply(self, engine: BacktestingEngine) -> None:
         engine.set_parameters(
-            vt_symbol=self.vt_symbol, interval=Interval(self.interval), start=self.start,
+            vt_symbol=self.vt_symbol, interval=engine_interval(self.interval), start=self.start,
             end=self.end, rate=self.rate, slippage=self.slippage, size=self.size,
             pricetick=self.pricetick, capital=self.capital, mode=self.mode,
             risk_free=self.risk_free, annual_days=self.annual_days, half_life=self.half_life)
@@ -72,6 +74,31 @@ class BacktestRun(NamedTuple):
     statistics: dict                # engine.calculate_statistics(output=False), unchanged
 
 
+class WarmUp(NamedTuple):
+    """One load_bar/load_tick call of the strategy: what it asked for and what it got."""
+
+    interval: str                   # "1m", "1h", "d" or "tick"
+    days: int
+    count: int
+    first: datetime | None
+    last: datetime | None
+
+
+def warmup_summary(warmups: Sequence[WarmUp]) -> str:
+    """What the strategy's warm-up actually loaded, for a run's header."""
+    if not warmups:
+        return "the strategy loaded no warm-up (no load_bar call)"
+    said = []
+    for w in warmups:
+        what = "ticks" if w.interval == "tick" else f"{w.interval} bars"
+        got = (f"got {w.count:,} ({w.first:%Y-%m-%d %H:%M} to {w.last:%Y-%m-%d %H:%M})"
+               if w.count else "got none")
+        call = "load_tick" if w.interval == "tick" else "load_bar"
+        said.append(f"{call}({w.days}) asked for the {w.days} days of {what} before the "
+                    f"start and {got}")
+    return "the strategy's warm-up: " + "; ".join(said)
+
+
 class StoreBacktestingEngine(BacktestingEngine):
     """vn.py's engine with the strategy's warm-up history served by the given loaders
     (same windows as vn.py computes) and its messages kept instead of printed."""
@@ -84,25 +111,35 @@ class StoreBacktestingEngine(BacktestingEngine):
         self._tick_loader = tick_loader
         self._output = output
         self.messages: list[str] = []
+        self.warmups: list[WarmUp] = []     # the strategy's load_bar/load_tick calls
 
     def load_bar(self, vt_symbol: str, days: int, interval: Interval, callback: Callable,
                  use_database: bool) -> list:
         if self._bar_loader is None:
-            return super().load_bar(vt_symbol, days, interval, callback, use_database)
-        self.callback = callback
-        end = self.start - INTERVAL_DELTA_MAP[interval]
-        start = self.start - timedelta(days=days)
-        symbol, exchange = extract_vt_symbol(vt_symbol)
-        return self._bar_loader(symbol, exchange, interval, start, end)
+            bars = super().load_bar(vt_symbol, days, interval, callback, use_database)
+        else:
+            self.callback = callback
+            symbol, exchange = extract_vt_symbol(vt_symbol)
+            bars = self._bar_loader(symbol, exchange, interval, self.start
+                                    - timedelta(days=days), self.start
+                                    - INTERVAL_DELTA_MAP[interval])
+        self.warmups.append(WarmUp(Interval(interval).value, days, len(bars),
+                                   bars[0].datetime if bars else None,
+                                   bars[-1].datetime if bars else None))
+        return bars
 
     def load_tick(self, vt_symbol: str, days: int, callback: Callable) -> list:
         if self._tick_loader is None:
-            return super().load_tick(vt_symbol, days, callback)
-        self.callback = callback
-        end = self.start - timedelta(seconds=1)
-        start = self.start - timedelta(days=days)
-        symbol, exchange = extract_vt_symbol(vt_symbol)
-        return self._tick_loader(symbol, exchange, start, end)
+            ticks = super().load_tick(vt_symbol, days, callback)
+        else:
+            self.callback = callback
+            symbol, exchange = extract_vt_symbol(vt_symbol)
+            ticks = self._tick_loader(symbol, exchange, self.start - timedelta(days=days),
+                                      self.start - timedelta(seconds=1))
+        self.warmups.append(WarmUp("tick", days, len(ticks),
+                                   ticks[0].datetime if ticks else None,
+                                   ticks[-1].datetime if ticks else None))
+        return ticks
 
     def output(self, msg: str) -> None:
         self.messages.append(str(msg))
@@ -118,7 +155,9 @@ def history_windows(settings: BacktestSettings) -> list[tuple[datetime, datetime
         return []
     total_days = (end_all - start).days
     step = timedelta(days=max(int(total_days / 10), 1))
-    gap = INTERVAL_DELTA_MAP[Interval(settings.interval)]   # the interval's, ticks or not
+    gap = load_gap(settings.interval)   # the interval's, ticks or not
+    if gap is None:                     # handed over whole, as vn.py runs such bars
+        return [(start, end_all)]
     windows = []
     end = start + step
     while start < end_all:

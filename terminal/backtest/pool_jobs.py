@@ -32,12 +32,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from vnpy.trader.constant import Interval
 from vnpy_ctastrategy.base import BacktestingMode
 
 from terminal.backtest import stats as stats_module
+from terminal.backtest import intervals
 from terminal.backtest.engine import (
-    BacktestSettings, history_range, raise_if_strategy_failed, run, select_history)
+    BacktestSettings, history_range, raise_if_strategy_failed, run, select_history,
+    warmup_summary)
 from terminal.backtest.optimisation.evaluation import BacktestEvaluator, load_shared_bars
 from terminal.backtest.optimisation.optimiser import Optimiser
 from terminal.backtest.optimisation.ranking import OptimisationResult
@@ -82,7 +83,7 @@ def settings_from(vt_symbol: str, interval: str, start: Any, end: Any,
     if "mode" in known:
         known["mode"] = BacktestingMode(known["mode"])
     return BacktestSettings(vt_symbol=vt_symbol, start=_moment(start), end=_moment(end),
-                            interval=Interval(interval), **known)
+                            interval=intervals.setting(interval), **known)
 
 
 def _moment(value: Any) -> datetime:
@@ -94,7 +95,7 @@ def _moment(value: Any) -> datetime:
 
 
 def is_tick(settings: BacktestSettings) -> bool:
-    return Interval(settings.interval) == Interval.TICK
+    return intervals.name_of(settings.interval) == intervals.TICK
 
 
 # ---------------------------------------------------------------------- data
@@ -105,7 +106,7 @@ def load_history(store: MarketStore, settings: BacktestSettings) -> list:
     if is_tick(settings):
         data = store.load_ticks(symbol, exchange, start, end)
     else:
-        data = store.load_bars(symbol, exchange, Interval(settings.interval), start, end)
+        data = intervals.load_bars(store, symbol, exchange, settings.interval, start, end)
     return select_history(data, settings)
 
 
@@ -116,7 +117,7 @@ def chart_columns(store: MarketStore, settings: BacktestSettings) -> dict[str, n
         return None
     symbol, exchange = split_vt_symbol(settings.vt_symbol)
     start, end = history_range(settings)
-    table = store.load_table(symbol, exchange, Interval(settings.interval).value, start, end)
+    table = store.load_table(symbol, exchange, intervals.name_of(settings.interval), start, end)
     columns = {"datetime": np.asarray(table.column("datetime").to_numpy(), np.int64)
                if table.num_rows else np.zeros(0, np.int64)}
     for name in BAR_FIELDS:
@@ -146,7 +147,7 @@ def run_backtest(report: Callable[[float, str], None], *, market_root: str | Pat
         report(2.0, "reading bars")
         history = load_history(store, settings)
         if not history:
-            raise ValueError(f"no {Interval(settings.interval).value} data for "
+            raise ValueError(f"no {intervals.name_of(settings.interval)} data for "
                              f"{settings.vt_symbol} between {settings.start:%Y-%m-%d} and "
                              f"{settings.end:%Y-%m-%d} in the store")
         what = "ticks" if is_tick(settings) else "bars"
@@ -167,7 +168,8 @@ def run_backtest(report: Callable[[float, str], None], *, market_root: str | Pat
             stats=statistics, daily=daily_frame(outcome.daily),
             trades=trades_frame(outcome.engine.trades),
             bars=chart_columns(store, settings) if chart else None,
-            messages=[m for m in outcome.engine.messages if len(m) < 500][-50:])
+            messages=[*[m for m in outcome.engine.messages if len(m) < 500][-49:],
+                      warmup_summary(outcome.engine.warmups)])
     finally:
         store.close()
     report(100.0, f"{len(result.trades):,} fills")
@@ -195,7 +197,7 @@ def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
     finally:
         store.close()
     if not bars.history(settings):
-        raise ValueError(f"no {Interval(settings.interval).value} data for "
+        raise ValueError(f"no {intervals.name_of(settings.interval)} data for "
                          f"{settings.vt_symbol} in the period")
     evaluate = BacktestEvaluator(strategy, settings, fixed)
     optimiser = Optimiser(workers=workers)
@@ -209,5 +211,6 @@ def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
 
 
 def store_interval(interval: str) -> bool:
-    """Whether a series of the store can be backtested (vn.py knows its interval)."""
-    return interval == TICK_INTERVAL or interval in Interval._value2member_map_
+    """Whether a series of the store can be backtested (vn.py's intervals, and the lengths
+    handed over as vn.py runs them: terminal.backtest.intervals)."""
+    return interval == TICK_INTERVAL or intervals.runnable(interval)

@@ -52,6 +52,7 @@ def _backtest(args: argparse.Namespace, paths: DataPaths) -> int:
         print(f"backtest failed: {outcome.failure.rstrip()}", file=sys.stderr)
         print(f"run {outcome.run_id} saved as failed in {outcome.runs_root}")
         return common.EXIT_FAILED
+    print(outcome.warmup)
     print()
     print(common.statistics_table(outcome.stats))
     print(f"\nrun {outcome.run_id} saved in {outcome.runs_root} (done)")

@@ -30,7 +30,8 @@ def add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("strategy", help="strategy class name, e.g. DoubleMaStrategy")
     command.add_argument("vt_symbol", metavar="SYMBOL.EXCHANGE", help="e.g. rb2401.SHFE")
     command.add_argument("--interval", default="1m",
-                         help="bar interval the engine runs on: 1m (default), 1h or d")
+                         help="bar interval the engine runs on: 1m (default), 5m, 15m, 30m, 1h, "
+                         "4h or d (stored, or built from shorter stored bars)")
     command.add_argument("--start", required=True, metavar="DATE",
                          help="first day, YYYY-MM-DD (or YYYY-MM-DD HH:MM)")
     command.add_argument("--end", required=True, metavar="DATE",

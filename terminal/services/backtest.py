@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from vnpy.trader.constant import Interval
-
-from terminal.backtest.engine import BacktestSettings, run, strategy_failure
+from terminal.backtest import intervals
+from terminal.backtest.engine import BacktestSettings, run, strategy_failure, warmup_summary
+from terminal.backtest.intervals import BAR_LENGTHS
 from terminal.backtest.runs import FAILED, RUNNING, RunStore
 from terminal.backtest.stats import report
 from terminal.core.paths import DataPaths
@@ -33,7 +33,7 @@ from terminal.services import backtest_bars
 from terminal.services.backtest_bars import Bars
 from terminal.services.errors import BadInput
 
-INTERVALS = ("1m", "1h", "d")           # what vn.py's BacktestingEngine runs on
+INTERVALS = BAR_LENGTHS                 # 5m, 15m, 30m, 4h handed over as vn.py runs them
 RUNS_FOLDER = "backtests"
 DEFAULT_CAPITAL = 1_000_000.0
 COST_NAMES = ("capital", "rate", "slippage", "size", "pricetick")
@@ -79,17 +79,18 @@ class Outcome:
     runs_root: Any
     stats: dict | None = None
     failure: str | None = None
+    warmup: str = ""                # what the strategy's load_bar calls actually got
 
 
 def check_interval(interval: str) -> str:
-    """The interval vn.py's engine runs on; BadInput with a hint for one it does not."""
+    """A bar length a backtest runs on; BadInput naming the ones it does for another."""
     interval = interval.strip()
     if interval not in INTERVALS:
         hint = ""
         if interval.endswith(("m", "h")) and interval[:-1].isdigit():
             hint = (f"; for {interval} bars run on 1m and let the strategy build them "
-                    "(BarGenerator with a window), or store them with `data resample`")
-        raise BadInput(f"--interval {interval!r}: vn.py's backtesting engine runs on "
+                    "(BarGenerator with a window)")
+        raise BadInput(f"--interval {interval!r}: a backtest runs on "
                        f"{', '.join(INTERVALS)} bars{hint}")
     return interval
 
@@ -99,7 +100,7 @@ def prepare(paths: DataPaths, entry: StrategyEntry, symbol: str, exchange, inter
             warmup_days: int | None = None) -> Prepared:
     """The settings and the bars of a backtest; BadInput names what is missing."""
     settings = BacktestSettings(
-        f"{symbol}.{exchange.value}", start, end, Interval(interval),
+        f"{symbol}.{exchange.value}", start, end, intervals.setting(interval),
         capital=DEFAULT_CAPITAL if costs.capital is None else costs.capital,
         slippage=0.0 if costs.slippage is None else costs.slippage)
     bars = backtest_bars.load(paths, symbol, exchange, interval, settings, warmup_days)
@@ -201,4 +202,5 @@ def run_and_keep(prepared: Prepared, paths: DataPaths) -> Outcome:
             runs.set_status(run_id, FAILED, failure)
             return Outcome(run_id, runs.root, failure=failure)
         runs.save_result(run_id, stats, outcome.daily, outcome.engine.trades)
-        return Outcome(run_id, runs.root, stats=stats)
+        return Outcome(run_id, runs.root, stats=stats,
+                       warmup=warmup_summary(outcome.engine.warmups))

@@ -1,10 +1,15 @@
 """The bars a backtest or an optimisation in this process runs on, and its strategy's warm-up.
 
-- A series stored at the interval is used as is; 1h and d bars are otherwise built in memory
-  from the shortest stored intraday series that divides them, on the product's trading
-  sessions (the rules of `data resample`); nothing is written to the store.
-- Warm-up (`load_bar(days)` in a strategy's on_init): with `warmup_days` None it reads the
-  store, as the workbench and vn.py do (the store stays open until `close`); with a number,
+- A series stored at the interval is used as is; 5m, 15m, 30m, 1h, 4h and d bars are otherwise
+  built in memory from the shortest stored intraday series that divides them, on the
+  product's trading sessions (the rules of `data resample`); nothing is written to the store.
+  5m, 15m, 30m and 4h bars are handed to vn.py's engine as stock vn.py runs them
+  (terminal.backtest.intervals).
+- Warm-up (`load_bar(days, interval)` in a strategy's on_init): with `warmup_days` None it
+  reads the interval the strategy asks for (1m unless it says otherwise) from the store, as
+  the workbench and vn.py do, served from the run's bars when it asks for theirs (the store
+  stays open until `close`); what it actually got is told after the run
+  (engine.warmup_summary); with a number,
   the bars are read once from that many days before the start and every warm-up is served
   from them (an optimisation's settings and the best one's backtest alike).
 """
@@ -15,9 +20,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from vnpy.trader.constant import Interval
 
 from terminal.backtest.engine import history_range, select_history
+from terminal.backtest.intervals import engine_interval, load_bars, name_of
 from terminal.backtest.optimisation.evaluation import SharedBars, load_shared_bars
 from terminal.core.paths import DataPaths
 from terminal.market.resample import ResampleError, resample, shortest_source
@@ -57,8 +62,8 @@ def load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
         if interval in stored:
             bars_from = f"the stored {interval} bars"
             if warmup_days is None:
-                history = select_history(store.load_bars(
-                    symbol, exchange, Interval(interval), *history_range(settings)), settings)
+                history = select_history(load_bars(
+                    store, symbol, exchange, interval, *history_range(settings)), settings)
                 keep_open = True
                 return Bars(history, store.load_bars, None, bars_from,
                             "the strategy's warm-up (load_bar) reads the store", store=store)
@@ -81,10 +86,11 @@ def load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
                         "serve the strategy's warm-up", warmup_days)
         # a warm-up at another interval (load_bar's default is 1m) reads the store
         keep_open = True
-        return Bars(history, _warmup_loader(shared, Interval(interval), store.load_bars),
+        return Bars(history, _warmup_loader(shared, interval, store.load_bars),
                     shared, bars_from,
-                    f"the strategy's warm-up (load_bar) reads these bars ({before:,} before "
-                    "the start), or the store for other intervals", store=store)
+                    f"the strategy's warm-up (load_bar) reads these bars when it asks for "
+                    f"{interval} bars ({before:,} before the start), the store for other "
+                    "intervals", store=store)
     except StoreError as exc:
         raise BadInput(str(exc)) from None
     finally:
@@ -92,10 +98,11 @@ def load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
             store.close()
 
 
-def _warmup_loader(shared: SharedBars, interval: Interval, read):
-    """A bar_loader serving `interval` from the built bars and other intervals from `read`."""
+def _warmup_loader(shared: SharedBars, interval: str, read):
+    """A bar_loader serving `interval` from the built bars and other intervals from `read`
+    (a strategy asking for 1m bars on a 5m run gets the stored 1m bars, as in vn.py)."""
     def load_bars(symbol, exchange, asked, start, end):
-        if asked == interval:
+        if name_of(asked) == interval:
             return shared.load_bars(symbol, exchange, asked, start, end)
         return read(symbol, exchange, asked, start, end)
 
@@ -103,7 +110,7 @@ def _warmup_loader(shared: SharedBars, interval: Interval, read):
 
 
 def source_for(interval: str, stored: dict) -> str | None:
-    """The shortest stored intraday series whose length divides `interval` (1h or d)."""
+    """The shortest stored intraday series whose length divides `interval`."""
     return None if interval == "1m" else shortest_source(interval, stored)
 
 
@@ -127,7 +134,7 @@ def _resampled(store: MarketStore, symbol: str, exchange, source: str, interval:
         keep &= built["datetime"] >= to_ns(first - timedelta(days=warmup_days), store.tz)
     times = from_ns(built["datetime"][keep], store.tz)
     values = {name: built[name][keep].tolist() for name in BAR_FIELDS}
-    return [BarData("DB", symbol, exchange, moment, Interval(interval),
+    return [BarData("DB", symbol, exchange, moment, engine_interval(interval),
                     **{name: values[name][i] for name in BAR_FIELDS})
             for i, moment in enumerate(times)]
 

@@ -107,6 +107,22 @@ def test_hourly_bars_are_built_from_the_stored_minutes(home, capsys):
     assert runs(home)[0].interval == "1h"
 
 
+def test_15_minute_bars_are_built_and_the_warm_up_is_told(home, capsys):
+    assert main(["--home", str(home), "backtest", "DoubleMaStrategy", "rb2401.SHFE",
+                 "--interval", "15m", *PERIOD]) == 0
+    out = capsys.readouterr().out
+    assert "built in memory from the stored 1m bars" in out
+    assert ("the strategy's warm-up: load_bar(10) asked for the 10 days of 1m bars before "
+            "the start and got none") in out
+    assert runs(home)[0].interval == "15m"
+    # two days in, the strategy's load_bar (1m, vn.py's default) gets the stored 1m bars
+    assert main(["--home", str(home), "backtest", "DoubleMaStrategy", "rb2401.SHFE",
+                 "--interval", "15m", "--start", "2023-09-27", "--end", "2023-10-10"]) == 0
+    told = re.search(r"asked for the 10 days of 1m bars before the start and got ([\d,]+) "
+                     r"\(2023-09-25 09:00 to 2023-09-26 22:59\)", capsys.readouterr().out)
+    assert told is not None and told.group(1) == "690"
+
+
 @pytest.mark.parametrize(("arguments", "message"), [
     (["Nope", "rb2401.SHFE"], "unknown strategy 'Nope'; known strategies: "),
     (["DoubleMaStrategy", "rb2401.SHFE", "--param", "fast=3"],
@@ -123,8 +139,8 @@ def test_hourly_bars_are_built_from_the_stored_minutes(home, capsys):
       "of rb2401.SHFE: 1m 2023-09-25 09:00 to 2023-10-10 14:59 (1,830)")),
     (["DoubleMaStrategy", "hc2401.SHFE"], "the store holds nothing of hc2401.SHFE"),
     (["DoubleMaStrategy", "rb2401.NOPE"], "'rb2401.NOPE' is not SYMBOL.EXCHANGE"),
-    (["DoubleMaStrategy", "rb2401.SHFE", "--interval", "5m"],
-     "--interval '5m': vn.py's backtesting engine runs on 1m, 1h, d bars"),
+    (["DoubleMaStrategy", "rb2401.SHFE", "--interval", "7m"],
+     "--interval '7m': a backtest runs on 1m, 5m, 15m, 30m, 1h, 4h, d bars"),
 ])
 def test_bad_input_is_named_and_nothing_is_saved(home, capsys, arguments, message):
     before = len(runs(home))

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from vnpy.trader.constant import Exchange, Interval
+from vnpy.trader.constant import Exchange
 
 from terminal.backtest.engine import (
     history_range, raise_if_strategy_failed, run, select_history)
+from terminal.backtest.intervals import load_bars
 
 Evaluate = Callable[[dict, Any], dict]
 Chunk = list[tuple[int, dict]]          # (position in the settings, params)
@@ -89,8 +90,8 @@ def load_shared_bars(store: Any, settings: Any, warmup_days: int = 30) -> Shared
     strategies whose on_init calls load_bar(days))."""
     symbol, exchange = settings.vt_symbol.rsplit(".", 1)
     start, end = history_range(settings)
-    return SharedBars(store.load_bars(symbol, Exchange(exchange), Interval(settings.interval),
-                                      start - timedelta(days=warmup_days), end))
+    return SharedBars(load_bars(store, symbol, Exchange(exchange), settings.interval,
+                                start - timedelta(days=warmup_days), end))
 
 
 class BacktestEvaluator:

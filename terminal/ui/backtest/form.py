@@ -5,8 +5,9 @@
   raised, exited, crashed or hung while their check imported them) are listed under them,
   greyed out, with the reason, and so are files still being checked. The list fills in when
   the checks end.
-- Data: the symbols and intervals of the market store that vn.py can backtest (1m, 1h, d, w
-  bars and ticks); the dates are set to the series' first and last day.
+- Data: the symbols and intervals of the market store that can be backtested (1m, 5m, 15m,
+  30m, 1h, 4h, d, w bars and ticks; 5m-4h run as vn.py runs bars handed to it); the dates
+  are set to the series' first and last day.
 - Costs: contract size, price tick and commission rate from the contract's specification
   (`market.contracts.spec_for`, by product: rb2401 trades like rb2701), slippage one tick;
   all editable. A product charged per lot gets an approximate rate at a typical price.
@@ -24,10 +25,10 @@ from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
     QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
     QToolButton, QVBoxLayout, QWidget)
-from vnpy.trader.constant import Interval
 from vnpy_ctastrategy.base import BacktestingMode
 
 from terminal.backtest.engine import BacktestSettings
+from terminal.backtest import intervals
 from terminal.backtest.pool_jobs import store_interval
 from terminal.market.contracts import SPECS, spec_for
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
@@ -39,7 +40,8 @@ from terminal.ui.colours import ERROR_TEXT_STYLE
 from terminal.ui.parameter_fields import ParameterFields
 
 DEFAULT_CAPITAL = 1_000_000
-INTERVAL_ORDER = {"tick": 0, "1m": 1, "1h": 2, "d": 3, "w": 4}
+INTERVAL_ORDER = {"tick": 0, "1m": 1, "5m": 2, "15m": 3, "30m": 4, "1h": 5, "4h": 6, "d": 7,
+                  "w": 8}
 
 
 def _qdate(day: date) -> QDate:
@@ -386,7 +388,7 @@ class SettingsPanel(QWidget):
         tick = interval == "tick"
         return BacktestSettings(
             vt_symbol=vt_symbol, start=datetime(start.year, start.month, start.day),
-            end=datetime(end.year, end.month, end.day), interval=Interval(interval),
+            end=datetime(end.year, end.month, end.day), interval=intervals.setting(interval),
             rate=self.rate_spin.value(), slippage=self.slippage_spin.value(),
             size=self.size_spin.value(), pricetick=self.pricetick_spin.value(),
             capital=self.capital_spin.value(),
