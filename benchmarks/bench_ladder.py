@@ -61,7 +61,28 @@ def with_ladder(data_paths, symbols: list[str], probe):
     if not ladder.load_symbol(symbols[0]):
         raise SystemExit(f"the ladder could not show {symbols[0]}")
     LADDERS.append(ladder)
+    for owner, name in ((ladder, "_show"), (ladder.view, "paintEvent"),
+                        (ladder.view, "_paint_row")):
+        _time_calls(owner, name)
     return event_engine, window
+
+
+SPENT: dict[str, float] = {}     # seconds the ladder's own methods took on the GUI thread
+CALLS: dict[str, int] = {}       # and how often they ran
+
+
+def _time_calls(owner, name: str) -> None:
+    original = getattr(owner, name)
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            SPENT[name] = SPENT.get(name, 0.0) + time.perf_counter() - start
+            CALLS[name] = CALLS.get(name, 0) + 1
+
+    setattr(owner, name, timed)
 
 
 LADDERS: list = []          # the open case's ladder, read when the run reports
@@ -73,7 +94,9 @@ def emit_with_ladder(result: dict) -> None:
     if LADDERS:
         ladder = LADDERS[0]
         result.update(ladder_shows=ladder.shows, ladder_paints=ladder.view.paints,
-                      ladder_volume=ladder.book.volume.total)
+                      ladder_volume=ladder.book.volume.total,
+                      ladder_ms={name: round(spent * 1000, 1) for name, spent in SPENT.items()},
+                      ladder_calls=dict(CALLS))
         if not result.get("error") and not (ladder.view.paints and ladder.book.volume.total):
             result["error"] = "the ladder never painted or counted a tick during the burst"
     EMIT(result)
@@ -139,6 +162,9 @@ def main(argv: list[str] | None = None) -> None:
         paints = [(r["ladder_paints"], r["ladder_volume"]) for r in runs["open"]
                   if "ladder_paints" in r]
         print(f"  open: ladder paints, volume counted per run {paints}")
+        print(f"  open: ms in the ladder's own methods per run "
+              f"{[r.get('ladder_ms') for r in runs['open']]}")
+        print(f"  open: their calls per run {[r.get('ladder_calls') for r in runs['open']]}")
 
 
 if __name__ == "__main__":

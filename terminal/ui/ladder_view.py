@@ -9,6 +9,8 @@ keeping a table model in step with every tick. The view turns the mouse into int
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen, QRegion
 from PySide6.QtWidgets import QApplication, QSizePolicy, QToolTip, QWidget
@@ -28,9 +30,14 @@ OWN_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Home, Qt.Key.Key_Escape, Qt.Key.Key_Pag
             Qt.Key.Key_PageDown)
 
 
+_TINTS: dict[tuple[str, int], QColor] = {}
+
+
 def _tint(hex_colour: str, alpha: int) -> QColor:
-    colour = QColor(hex_colour)
-    colour.setAlpha(alpha)
+    colour = _TINTS.get((hex_colour, alpha))
+    if colour is None:
+        colour = _TINTS[hex_colour, alpha] = QColor(hex_colour)
+        colour.setAlpha(alpha)
     return colour
 
 
@@ -62,6 +69,19 @@ def own_text(orders: tuple[OwnOrder, ...]) -> str:
     return " + ".join(parts)
 
 
+
+def bar_scale(largest: float) -> float:
+    """The volume bars' full width: the day's largest volume rounded up to 1, 2 or 5 times a
+    power of ten, so the whole column is redrawn when it crosses one of those, not at every
+    tick that adds to the largest row."""
+    if largest <= 0:
+        return 0.0
+    power = 10.0 ** math.floor(math.log10(largest))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        if largest <= step * power * (1 + 1e-12):
+            return step * power
+    return 10.0 * power
+
 class LadderView(QWidget):
     cell_clicked = Signal(int, str, object)       # row, column, Qt.MouseButton
     order_dropped = Signal(int, int)              # from row (the orders' cell), to row
@@ -87,6 +107,7 @@ class LadderView(QWidget):
         self._bold = QFont(self.font())
         self._bold.setBold(True)
         self._lefts: dict[str, int] = {}
+        self._row_height = max(16, self.fontMetrics().height() + 4)
         self._painted: list[LadderRow | None] = []     # what each row showed when painted
         self._painted_largest = 0.0
         self._layout_columns()
@@ -94,7 +115,14 @@ class LadderView(QWidget):
     # ------------------------------------------------------------------ geometry
     @property
     def row_height(self) -> int:
-        return max(16, self.fontMetrics().height() + 4)
+        """From the font, measured when it changes (asked hundreds of times a paint)."""
+        return self._row_height
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._row_height = max(16, self.fontMetrics().height() + 4)
+            self.update()
+        super().changeEvent(event)
 
     @property
     def header_height(self) -> int:
@@ -262,7 +290,7 @@ class LadderView(QWidget):
         between ticks, nor most of the book: a tick repaints a few rows, not forty."""
         book = self.book
         rows = [book.row(row) for row in range(book.ladder.rows)] if book.ready else []
-        largest = book.largest_volume()
+        largest = bar_scale(book.largest_volume())
         if len(rows) != len(self._painted):
             self._painted = rows
             self._painted_largest = largest
@@ -300,16 +328,22 @@ class LadderView(QWidget):
                              "Choose a symbol" if not book.ready else "Waiting for a quote…")
             return
         digits = decimals_for(book.pricetick)
-        largest = book.largest_volume()
+        largest = bar_scale(book.largest_volume())
         grid = QPen(palette.color(QPalette.ColorRole.Mid))
         grid.setWidth(0)
-        first = max(0, (area.top() - self.header_height) // self.row_height)
-        last = min(book.ladder.rows - 1, (area.bottom() - self.header_height) // self.row_height)
         painted = self._painted if len(self._painted) == book.ladder.rows else None
-        for row in range(first, last + 1):
-            shown = book.row(row)
-            if painted is not None:
-                painted[row] = shown
+        # Only the rows the update asked for: a tick changes a dozen rows around the
+        # market, not the forty (the region's parts, not their bounding box).
+        rows: set[int] = set()
+        for part in event.region():
+            first = max(0, (part.top() - self.header_height) // self.row_height)
+            last = min(book.ladder.rows - 1,
+                       (part.bottom() - self.header_height) // self.row_height)
+            rows.update(range(first, last + 1))
+        painter.setClipRegion(event.region())
+        for row in sorted(rows):
+            # what `refresh` just read for the row (read again only when it has not run)
+            shown = painted[row] if painted is not None else book.row(row)
             if shown is not None:
                 self._paint_row(painter, palette, row, shown, digits, largest)
         painter.setPen(grid)
