@@ -377,3 +377,10 @@ def test_a_symbol_restored_before_its_gateway_connects_loads_when_it_does(qtbot,
     ladder.trading = runtime.trading
     ladder.apply(Batch(contracts={"hc2701.SHFE": contract}))   # the gateway reports it
     assert ladder.vt_symbol == "hc2701.SHFE" and ladder.lots == 3
+
+
+def test_the_volume_bars_scale_steps_1_2_5_so_the_column_is_not_redrawn_every_tick():
+    from terminal.ui.ladder_view import bar_scale
+
+    assert [bar_scale(v) for v in (0, 1, 1.5, 2, 3, 7, 10, 12, 60_000)] == \
+        [0.0, 1.0, 2.0, 2.0, 5.0, 10.0, 10.0, 20.0, 100_000.0]
