@@ -321,3 +321,33 @@ def verdict(dsr: float | None = None, pbo: float | None = None) -> Verdict:
         if kind in kinds:
             return Verdict(headline, tuple(line for _, line in parts))
     raise AssertionError(kinds)
+
+
+@dataclass(frozen=True)
+class Odds:
+    """Both measures for one optimisation, and their verdict."""
+
+    deflated: DeflatedSharpe
+    overfitting: Overfitting
+    verdict: Verdict
+
+
+def optimisation_odds(returns, best: int, n_trials: int | None = None,
+                      blocks: int = CSCV_BLOCKS) -> Odds:
+    """DSR of setting `best` and PBO, from the T x N table of every setting's daily returns.
+
+    The trials' Sharpe ratios are the columns' daily Sharpe ratios (0 for a column whose
+    returns never vary, as in CSCV); `n_trials` defaults to the number of columns and may be
+    larger when settings were tried whose returns were not kept.
+    """
+    table = np.asarray(returns, dtype=float)
+    pbo = probability_of_overfitting(table, blocks)      # checks the table first
+    if isinstance(best, bool) or not isinstance(best, (int, np.integer)) \
+            or not 0 <= best < table.shape[1]:
+        raise ValueError(f"best setting: {best!r} is not a column of the {table.shape[1]} "
+                         f"settings")
+    std = table.std(axis=0, ddof=1)
+    sharpes = np.divide(table.mean(axis=0), std, out=np.zeros(table.shape[1]),
+                        where=std > 0)
+    deflated = deflated_sharpe_ratio(table[:, best], n_trials, trial_sharpes=sharpes)
+    return Odds(deflated, pbo, verdict(deflated.dsr, pbo.pbo))

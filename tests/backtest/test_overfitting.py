@@ -15,6 +15,7 @@ from terminal.backtest.overfitting import (
     daily_sharpe,
     deflated_sharpe_ratio,
     expected_max_sharpe,
+    optimisation_odds,
     probability_of_overfitting,
     verdict,
 )
@@ -251,3 +252,21 @@ def test_the_verdict_needs_a_measure():
     with pytest.raises(ValueError, match="give a deflated Sharpe ratio, a PBO or both"):
         verdict()
     assert overfitting.DSR_REAL == 0.95 and overfitting.PBO_LOW == 0.10
+
+
+def test_optimisation_odds_take_the_trials_sharpe_ratios_from_the_table():
+    table = np.random.default_rng(11).normal(0.0, 0.01, size=(160, 8))
+    table[:, 3] += 0.002
+    table[:, 5] = 0.0                       # a setting that never traded: Sharpe 0
+    sharpes = [0.0 if c == 5 else table[:, c].mean() / table[:, c].std(ddof=1)
+               for c in range(8)]
+    odds = optimisation_odds(table, 3)
+    assert odds.deflated.sharpe_variance == pytest.approx(np.var(sharpes, ddof=1), rel=1e-12)
+    assert odds.deflated.trials == 8
+    assert odds.deflated.dsr == pytest.approx(deflated_sharpe_ratio(
+        table[:, 3], 8, sharpe_variance=float(np.var(sharpes, ddof=1))).dsr, rel=1e-12)
+    assert odds.overfitting.pbo == probability_of_overfitting(table).pbo
+    assert odds.verdict == verdict(odds.deflated.dsr, odds.overfitting.pbo)
+    assert optimisation_odds(table, 3, n_trials=100).deflated.dsr < odds.deflated.dsr
+    with pytest.raises(ValueError, match="best setting: 8 is not a column of the 8"):
+        optimisation_odds(table, 8)
