@@ -19,11 +19,11 @@ import pytest
 from tests.helpers import SHARED_DATA
 from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import BarData
-from vnpy_ctastrategy import backtesting as vnpy_backtesting
 from vnpy_ctastrategy.backtesting import BacktestingEngine
 
 from terminal.core.paths import DataPaths
 from terminal.plugins.loader import SHIPPED_FOLDER, StrategyCatalog
+from tests.helpers.vnpy_store import store_as_vnpy_database
 
 IF5 = SHARED_DATA / "cn_fut_CFFEX_IF_HOT_5min_2014-2019_wtpy.csv"
 START, END = datetime(2019, 3, 1), datetime(2019, 6, 28)
@@ -31,24 +31,9 @@ START, END = datetime(2019, 3, 1), datetime(2019, 6, 28)
 
 @pytest.fixture(scope="module")
 def paths(tmp_path_factory):
-    if not IF5.exists():
-        pytest.skip(f"shared test data not found: {IF5}")
-    import vnpy.trader.database as vnpy_database
-
-    from terminal.storage.csv_import import import_file
-    from terminal.storage.market_store import MarketStore
-    from terminal.storage.vnpy_database import install
-
     paths = DataPaths(tmp_path_factory.mktemp("intervals"))
-    market = MarketStore(paths.market_dir)
-    import_file(market, IF5)
-    previous = vnpy_database.database
-    install(market)
-    vnpy_backtesting.load_bar_data.cache_clear()
-    yield paths
-    vnpy_database.database = previous
-    vnpy_backtesting.load_bar_data.cache_clear()
-    market.close()
+    with store_as_vnpy_database(IF5, paths.market_dir):
+        yield paths
 
 
 @pytest.fixture(scope="module")

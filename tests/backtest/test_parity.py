@@ -42,6 +42,7 @@ from terminal.backtest.engine import (
     select_history,
 )
 from terminal.plugins.loader import SHIPPED_FOLDER, StrategyCatalog, bundled_folder
+from tests.helpers.vnpy_store import store_as_vnpy_database
 
 BARS_CSV = SHARED_DATA / "cn_fut_SHFE_rb2401_1min_20230925-20231010_ctpbee.csv"
 TICKS_CSV = SHARED_DATA / "cn_fut_CFFEX_IF2101_tick_20210104-06_wondertrader.csv"
@@ -96,25 +97,8 @@ def _vnpy_class(name: str) -> type:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    if not BARS_CSV.exists():
-        pytest.skip(f"shared test data not found: {BARS_CSV}")
-    import vnpy.trader.database as vnpy_database
-
-    from terminal.storage.csv_import import import_file
-    from terminal.storage.market_store import MarketStore
-    from terminal.storage.vnpy_database import install
-
-    market = MarketStore(tmp_path_factory.mktemp("parity") / "market")
-    import_file(market, BARS_CSV)
-    previous = vnpy_database.database
-    install(market)
-    vnpy_backtesting.load_bar_data.cache_clear()
-    vnpy_backtesting.load_tick_data.cache_clear()
-    yield market
-    vnpy_database.database = previous
-    vnpy_backtesting.load_bar_data.cache_clear()
-    vnpy_backtesting.load_tick_data.cache_clear()
-    market.close()
+    with store_as_vnpy_database(BARS_CSV, tmp_path_factory.mktemp("parity") / "market") as market:
+        yield market
 
 
 @pytest.fixture(scope="module")
