@@ -251,3 +251,31 @@ def _copy_order(order: OrderData) -> OrderData:
                      order.type, order.direction, order.offset, order.price, order.volume,
                      order.traded, order.status, order.datetime, order.reference)
     return copy
+
+
+MARKET_ACTIONS = ("tick", "fill", "deliver", "cancels", "reject")
+
+
+def market_step(data, x: FakeExchange, action: str) -> None:
+    """One thing the market does in a property test (Hypothesis draws from `data`): a tick,
+    a fill of a working order (its reports in either order), some reports delivered, the
+    cancels confirmed, an unfilled order rejected."""
+    from hypothesis import strategies as st
+
+    active = sorted(v for v, o in x.orders.items() if o.is_active())
+    if action == "tick":
+        x.tick(data.draw(st.integers(-4, 4), label="moves"))
+        x.deliver()
+    elif action == "fill" and active:
+        x.fill(data.draw(st.sampled_from(active), label="order"),
+               data.draw(st.integers(1, 3), label="lots"),
+               data.draw(st.booleans(), label="trade first"))
+    elif action == "deliver":
+        x.deliver(data.draw(st.integers(1, 4), label="reports"))
+    elif action == "cancels":
+        x.confirm_cancels()
+    elif action == "reject" and active:
+        order = x.orders[data.draw(st.sampled_from(active), label="rejected")]
+        if not order.traded:
+            x.end(order.vt_orderid, Status.REJECTED)
+

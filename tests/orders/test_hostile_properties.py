@@ -11,12 +11,12 @@ everything is reported, no armed local stop protects more than its side holds.""
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings, strategies as st
-from vnpy.trader.constant import Direction, Status
+from vnpy.trader.constant import Direction
 
 from terminal.orders.book import ManagedBook
 from terminal.orders.manager import ManagedOrderError, ManagedOrders
 from terminal.orders.templates import BracketTemplate, Target
-from tests.helpers.fake_exchange import VT, FakeBroker, FakeExchange
+from tests.helpers.fake_exchange import MARKET_ACTIONS, VT, FakeBroker, FakeExchange, market_step
 
 # stop-limit brackets too (the limit some ticks through the stop), trailing or not
 templates = st.builds(
@@ -108,22 +108,8 @@ def test_brackets_sharing_a_position_across_restarts_never_close_more_than_is_fr
     for _ in range(data.draw(st.integers(5, 50), label="steps")):
         engine = terminal.engine
         action = data.draw(st.sampled_from(ACTIONS), label="action")
-        active = sorted(v for v, o in x.orders.items() if o.is_active())
-        if action == "tick":
-            x.tick(data.draw(st.integers(-4, 4), label="moves"))
-            x.deliver()
-        elif action == "fill" and active:
-            x.fill(data.draw(st.sampled_from(active), label="order"),
-                   data.draw(st.integers(1, 3), label="lots"),
-                   data.draw(st.booleans(), label="trade first"))
-        elif action == "deliver":
-            x.deliver(data.draw(st.integers(1, 4), label="reports"))
-        elif action == "cancels":
-            x.confirm_cancels()
-        elif action == "reject" and active:
-            order = x.orders[data.draw(st.sampled_from(active), label="rejected")]
-            if not order.traded:
-                x.end(order.vt_orderid, Status.REJECTED)
+        if action in MARKET_ACTIONS:
+            market_step(data, x, action)
         elif action == "restart":
             x.deliver(data.draw(st.integers(0, 3), label="reported before the crash")
                       if IN_FLIGHT_AT_A_KILL else None)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 
 from hypothesis import HealthCheck, given, settings, strategies as st
-from vnpy.trader.constant import Direction, Status
+from vnpy.trader.constant import Direction
 
 from terminal.orders.manager import ManagedOrderError, ManagedOrders
 from terminal.orders.templates import BracketTemplate, Target
-from tests.helpers.fake_exchange import VT, FakeExchange, held
+from tests.helpers.fake_exchange import MARKET_ACTIONS, VT, FakeExchange, held, market_step
 from tests.helpers.managed import market
 
 
@@ -54,22 +54,8 @@ def check_settled(x: FakeExchange, engine: ManagedOrders, exit_side: Direction) 
 def run_steps(data, x: FakeExchange, engine: ManagedOrders, exit_side: Direction) -> None:
     for _ in range(data.draw(st.integers(5, 60), label="steps")):
         action = data.draw(st.sampled_from(ACTIONS), label="action")
-        active = sorted(v for v, o in x.orders.items() if o.is_active())
-        if action == "tick":
-            x.tick(data.draw(st.integers(-4, 4), label="moves"))
-            x.deliver()
-        elif action == "fill" and active:
-            vt_orderid = data.draw(st.sampled_from(active), label="order")
-            x.fill(vt_orderid, data.draw(st.integers(1, 3), label="lots"),
-                   data.draw(st.booleans(), label="trade first"))
-        elif action == "deliver":
-            x.deliver(data.draw(st.integers(1, 4), label="reports"))
-        elif action == "cancels":
-            x.confirm_cancels()
-        elif action == "reject" and active:
-            order = x.orders[data.draw(st.sampled_from(active), label="rejected")]
-            if not order.traded:
-                x.end(order.vt_orderid, Status.REJECTED)
+        if action in MARKET_ACTIONS:
+            market_step(data, x, action)
         elif action in ("modify", "cancel_leg"):
             views = engine.views(VT)
             if not views:
