@@ -62,14 +62,15 @@ def pixel(dock, price: float, x_share: float = 0.3) -> QPoint:
     return dock.chart.graphics.mapFromScene(scene)
 
 
-def drag(dock, start: float, end: float, steps: int = 5, release: bool = True) -> None:
-    """Press on `start`, move to `end` (and sideways, as a hand does: a pan would show),
-    release there."""
+def drag(dock, start: float, end: float, steps: int = 5, release: bool = True,
+         x_share: float = 0.3) -> None:
+    """Press on `start` (`x_share` across the pane), move to `end` (and sideways, as a hand
+    does: a pan would show), release there."""
     viewport = dock.chart.graphics.viewport()
-    QTest.mousePress(viewport, LEFT, NONE, pixel(dock, start))
+    QTest.mousePress(viewport, LEFT, NONE, pixel(dock, start, x_share))
     for step in range(1, steps + 1):
         QTest.mouseMove(viewport, pixel(dock, start + (end - start) * step / steps,
-                                        0.3 + 0.2 * step / steps))
+                                        x_share + 0.2 * step / steps))
     if release:
         QTest.mouseRelease(viewport, LEFT, NONE, pixel(dock, end, 0.5))
 
@@ -200,7 +201,9 @@ def test_a_local_stop_moves_at_once_and_never_to_the_wrong_side(qtbot, chart):
     assert at_exchange(runtime) == {}                   # a local stop: nothing was sent
     assert not dock.orders.replacing
 
-    drag(dock, trigger - 4 * pricetick, last + 3 * pricetick)     # above the last price
+    # above the last price; pressed away from the first press, so that Qt does not take
+    # the two presses for a double click (whether it does depends on the machine's pace)
+    drag(dock, trigger - 4 * pricetick, last + 3 * pricetick, x_share=0.1)
     assert "stop_side" in dock.orders.last_refusal
     assert runtime.managed.views(SIM)[0].price == trigger - 4 * pricetick
     QToolTip.hideText()
