@@ -40,9 +40,14 @@ def connected(runtime):
 
 
 def settle(runtime):
+    """Every event handled and the exchange's commands done, twice over: an order the
+    managed orders send while handling the first round's reports is acknowledged, and its
+    report handled, in the second (one round left it in flight now and then)."""
     engine = runtime.kernel.event_engine
-    drained(engine)
-    runtime.kernel.main_engine.get_gateway("SIM").advance(0)
+    gateway = runtime.kernel.main_engine.get_gateway("SIM")
+    for _ in range(2):
+        drained(engine)
+        gateway.advance(0)
     drained(engine)
 
 
