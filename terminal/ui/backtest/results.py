@@ -25,6 +25,7 @@ from vnpy.trader.constant import Direction, Offset
 from terminal.backtest.pool_jobs import RunResult
 from terminal.backtest.runs import RunRecord
 from terminal.backtest.stats import EXTRA_LABELS, LABELS, VNPY_LABELS, format_value
+from terminal.ui.backtest.axes import DayAxis, MoneyAxis
 from terminal.ui.backtest.models import Col, RowsModel
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.labels import DIRECTION, OFFSET, label
@@ -65,34 +66,6 @@ def statistic_rows(stats: dict) -> tuple[list[tuple], list[int]]:
         rows.append(("Other", "", ""))
         rows += [(key, format_value(key, stats[key]), key) for key in others]
     return rows, titles
-
-
-class DayAxis(pg.AxisItem):
-    """Trading days side by side: x is the day's position, labels are its date."""
-
-    def __init__(self) -> None:
-        super().__init__(orientation="bottom")
-        self.days: list[str] = []
-
-    def tickStrings(self, values, scale, spacing):
-        out = []
-        for value in values:
-            index = int(round(value))  # noqa: RUF046 - pyqtgraph may pass numpy floats
-            out.append(self.days[index] if 0 <= index < len(self.days)
-                       and abs(value - index) < 1e-6 else "")
-        return out
-
-    def tickValues(self, minVal, maxVal, size):
-        count = len(self.days)
-        if not count or size <= 0:
-            return []
-        wanted = max(1.0, (maxVal - minVal) * 90 / size)
-        step = 1
-        while step < wanted:
-            step *= 2
-        first = max(0, int(math.ceil(max(minVal, 0) / step)) * step)  # noqa: RUF046 - as above
-        last = min(count - 1, int(maxVal))
-        return [(step, list(range(first, last + 1, step)))]
 
 
 def _day_text(value: Any) -> str:
@@ -139,17 +112,15 @@ class ResultsView(QWidget):
         self.equity_plots = pg.GraphicsLayoutWidget()
         self.equity_plots.setBackground(PLOT_BACKGROUND)
         self.equity_axis, self.drawdown_axis = DayAxis(), DayAxis()
-        self.equity_plot = self.equity_plots.addPlot(row=0, col=0,
-                                                     axisItems={"bottom": self.equity_axis})
+        self.equity_plot = self.equity_plots.addPlot(
+            row=0, col=0, axisItems={"bottom": self.equity_axis, "left": MoneyAxis()})
         self.equity_plot.setTitle("Balance")
-        self.drawdown_plot = self.equity_plots.addPlot(row=1, col=0,
-                                                       axisItems={"bottom": self.drawdown_axis})
+        self.drawdown_plot = self.equity_plots.addPlot(
+            row=1, col=0, axisItems={"bottom": self.drawdown_axis, "left": MoneyAxis()})
         self.drawdown_plot.setTitle("Drawdown")
         self.drawdown_plot.setXLink(self.equity_plot)
         for plot in (self.equity_plot, self.drawdown_plot):
-            axis = plot.getAxis("left")
-            axis.enableAutoSIPrefix(False)
-            axis.setWidth(90)
+            plot.getAxis("left").setWidth(90)
         self.equity_plots.ci.layout.setRowStretchFactor(0, 3)
         self.equity_plots.ci.layout.setRowStretchFactor(1, 2)
         self.equity_curve = self.equity_plot.plot(pen=pg.mkPen("#f5a623", width=1.5))
@@ -159,9 +130,11 @@ class ResultsView(QWidget):
         self.pnl_plots = pg.GraphicsLayoutWidget()
         self.pnl_plots.setBackground(PLOT_BACKGROUND)
         self.pnl_axis = DayAxis()
-        self.pnl_plot = self.pnl_plots.addPlot(row=0, col=0, axisItems={"bottom": self.pnl_axis})
+        self.pnl_plot = self.pnl_plots.addPlot(
+            row=0, col=0, axisItems={"bottom": self.pnl_axis, "left": MoneyAxis()})
         self.pnl_plot.setTitle("Net P&L per day")
-        self.histogram_plot = self.pnl_plots.addPlot(row=1, col=0)
+        self.histogram_plot = self.pnl_plots.addPlot(
+            row=1, col=0, axisItems={"bottom": MoneyAxis("bottom")})
         self.histogram_plot.setTitle("Distribution of daily net P&L")
         self.histogram_plot.setLabel("left", "days")
         self.pnl_bars = pg.BarGraphItem(x=[], height=[], width=0.8)

@@ -1,0 +1,65 @@
+"""Axes of the workbench's plots: trading days side by side (`DayAxis`) and money read as
+money (`MoneyAxis`: 1,020,000, never pyqtgraph's 1.02e+06 or an SI prefix)."""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+
+
+class DayAxis(pg.AxisItem):
+    """Trading days side by side: x is the day's position, labels are its date."""
+
+    def __init__(self) -> None:
+        super().__init__(orientation="bottom")
+        self.days: list[str] = []
+
+    def tickStrings(self, values, scale, spacing):
+        out = []
+        for value in values:
+            index = int(round(value))  # noqa: RUF046 - pyqtgraph may pass numpy floats
+            out.append(self.days[index] if 0 <= index < len(self.days)
+                       and abs(value - index) < 1e-6 else "")
+        return out
+
+    def tickValues(self, minVal, maxVal, size):
+        count = len(self.days)
+        if not count or size <= 0:
+            return []
+        wanted = max(1.0, (maxVal - minVal) * 90 / size)
+        step = 1
+        while step < wanted:
+            step *= 2
+        first = max(0, int(math.ceil(max(minVal, 0) / step)) * step)  # noqa: RUF046 - as above
+        last = min(count - 1, int(maxVal))
+        return [(step, list(range(first, last + 1, step)))]
+
+
+def money_text(value: float, spacing: float) -> str:
+    """`value` with thousands separators and as many decimals as the tick spacing needs
+    (none for steps of 1 or more, so 1,020,000; 0.5 steps give 1,020,000.5)."""
+    if not math.isfinite(value):
+        return ""
+    decimals = 0
+    if 0 < spacing < 1:
+        decimals = -math.floor(math.log10(spacing))
+        while decimals < 6 and not _whole(spacing * 10 ** decimals):
+            decimals += 1
+    text = f"{value:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+
+
+def _whole(value: float) -> bool:
+    return abs(round(value) - value) < 1e-6
+
+
+class MoneyAxis(pg.AxisItem):
+    """A value axis in money: thousands separators, no exponent, no SI prefix."""
+
+    def __init__(self, orientation: str = "left") -> None:
+        super().__init__(orientation=orientation)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values, scale, spacing):
+        return [money_text(value * scale, spacing * scale) for value in values]
