@@ -247,11 +247,14 @@ def _day(value: Any) -> str:
 
 def compute(daily: pd.DataFrame, trades: Mapping | Iterable, capital: float, size: float,
             rate: float = 0.0, slippage: float = 0.0, annual_days: int = 240,
-            risk_free: float = 0.0) -> dict[str, Any]:
+            risk_free: float = 0.0, trips: list[RoundTrip] | None = None) -> dict[str, Any]:
     """The figures of `EXTRA_LABELS` (defined in the module's docstring) for vn.py's daily
-    results and fills. Values are Python floats, ints and strings."""
+    results and fills. Values are Python floats, ints and strings. `trips`, when given, are
+    the round trips instead of those matched from `trades` (a walk-forward matches each
+    window's fills on their own: every window starts flat)."""
     result: dict[str, Any] = dict.fromkeys(EXTRA_LABELS, NAN)
-    trips = round_trips(trades, size, rate, slippage)
+    if trips is None:
+        trips = round_trips(trades, size, rate, slippage)
     wins = [t.net_pnl for t in trips if t.net_pnl > 0]
     losses = [t.net_pnl for t in trips if t.net_pnl <= 0]
     count = len(trips)
