@@ -346,11 +346,25 @@ def report(engine: Any, statistics: dict | None = None) -> dict[str, Any]:
     return merged
 
 
+def _listed(value: Any) -> str:
+    """A value that is not one number (a walk-forward's criteria: dicts with a name and
+    passed) as one line of text."""
+    if isinstance(value, dict):
+        value = [value]
+    return "; ".join(f"{item.get('name', '?')}: {'PASS' if item.get('passed') else 'FAIL'}"
+                     if isinstance(item, dict) and "passed" in item else str(item)
+                     for item in value)
+
+
 def format_value(key: str, value: Any) -> str:
     """`value` as the workbench shows it, by the format of `key` in `LABELS`."""
     kind = LABELS.get(key, ("", "number"))[1]
     if isinstance(value, str) or value is None:
         return value or "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple, dict)):
+        return _listed(value)
     if isinstance(value, float) and math.isnan(value):
         return "n/a"
     if kind == "date":

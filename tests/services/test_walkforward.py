@@ -14,6 +14,7 @@ import pytest
 from vnpy.trader.constant import Exchange
 
 from terminal.backtest.runs import RunStore
+from terminal.backtest.stats import format_value
 from terminal.core.paths import DataPaths
 from terminal.services import backtest, optimisation, strategies, walkforward
 from terminal.services.errors import BadInput
@@ -114,6 +115,10 @@ def test_a_walk_forward_is_kept_and_reopened_like_other_runs(paths, monkeypatch)
         assert [c["passed"] for c in record.stats["criteria"]] == [
             c.passed for c in result.criteria]
         assert record.stats["windows"] == 4 and record.stats["passed"] == result.passed
+        # the workbench's views write every statistic of a run, these too
+        shown = {key: format_value(key, value) for key, value in record.stats.items()}
+        assert shown["criteria"].startswith("profitable overall: ")
+        assert shown["passed"] in ("yes", "no")
         daily = store.load_daily(kept.run_id)
         assert list(daily.index) == list(result.daily.index)
         assert daily["balance"].tolist() == result.daily["balance"].tolist()
