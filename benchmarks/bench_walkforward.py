@@ -17,8 +17,10 @@ trading days. Each case runs in a child process of its own:
   optimise      `Optimiser(workers=2).grid` with `BacktestEvaluator` over the whole period, as
                 the optimiser runs today, for its memory per worker.
 Throughput: backtests a second (the in-sample settings of every window plus one
-out-of-sample run a window). Memory: benchmarks/backtest.py's sampler (psutil every --poll
-seconds: each worker's peak RSS, PSS and USS). Reads: calls of MarketStore.load_table (every
+out-of-sample run a window); the time is split where the out-of-sample map starts (the
+out-of-sample runs go to the workers too, and return their daily results and fills).
+Memory: benchmarks/backtest.py's sampler (psutil every --poll seconds: each worker's peak
+RSS, PSS and USS). Reads: calls of MarketStore.load_table (every
 read of bars goes through it) in the child. Steal: the host's steal seconds during the case
 (terminal.core.health), and the load average before it, since the VM is shared.
 """
@@ -91,11 +93,19 @@ def child(args: argparse.Namespace) -> dict:
         runs, windows, figures = len(result.rows), 0, {}
     else:
         plan = WalkForwardPlan(space, args.in_sample, args.out_sample, target="sharpe_ratio")
+        marks = {}
+
+        def progress(percent: float, text: str) -> None:
+            if text.startswith("out of sample"):
+                marks["oos"] = time.perf_counter()
+
         walked = WalkForward(Optimiser(workers=int(args.child[-1]))).run(
-            DoubleMaStrategy, settings, plan, shared)
+            DoubleMaStrategy, settings, plan, shared, progress)
         windows = len(walked.windows)
         runs = walked.evaluated + windows
         figures = {"net_pnl": walked.statistics["total_net_pnl"],
+                   "in_sample_seconds": marks["oos"] - t0,
+                   "out_sample_seconds": time.perf_counter() - marks["oos"],
                    "efficiency": walked.efficiency,
                    "chosen": [w.params for w in walked.windows]}
     seconds = time.perf_counter() - t0
@@ -136,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
               f"{r['bars']:,} bars; workers {len(r['workers'])}, peak RSS/PSS/USS per worker "
               f"{mb(peak)}/{mb(pss)}/{mb(uss)} MB; load {r['load']:.2f} before, steal "
               f"{r['steal'] if r['steal'] is None else round(r['steal'], 1)} s")
+        if "in_sample_seconds" in r:
+            print(f"  read + in-sample searches {r['in_sample_seconds']:.1f} s, out-of-sample "
+                  f"runs and stitching {r['out_sample_seconds']:.1f} s")
     one, two = results["walk1"], results["walk2"]
     ratio = (two["runs"] / two["seconds"]) / (one["runs"] / one["seconds"])
     same = one.get("chosen") == two.get("chosen") and one.get("net_pnl") == two.get("net_pnl")

@@ -64,9 +64,12 @@ IN, OUT = "in", "out"
 
 def window_settings(settings: BacktestSettings, first: date, last: date) -> BacktestSettings:
     """The settings of a run over trading days `first` to `last` (the end is taken to
-    23:59:59 by vn.py's engine)."""
-    return replace(settings, start=datetime(first.year, first.month, first.day),
-                   end=datetime(last.year, last.month, last.day))
+    23:59:59 by vn.py's engine); a window on the period's first day starts at the period's
+    start time, so a start given with a time is kept."""
+    start = datetime(first.year, first.month, first.day)
+    if settings.start.date() == first and settings.start.replace(tzinfo=None) > start:
+        start = settings.start
+    return replace(settings, start=start, end=datetime(last.year, last.month, last.day))
 
 
 def trading_days(bars: SharedBars, settings: BacktestSettings) -> list[date]:

@@ -5,6 +5,7 @@ chosen setting on real rb2401 bars (2 local workers), the bars read once, cancel
 from __future__ import annotations
 
 import math
+from functools import partial
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -79,6 +80,15 @@ def test_a_plan_names_what_cannot_run():
         WalkForwardPlan(space, 10, 0).check()
     with pytest.raises(WalkForwardError, match="search 'random'"):
         WalkForwardPlan(space, 10, 5, search="random").check()
+
+
+def test_a_window_keeps_a_start_time_given_on_the_first_day_only():
+    given = BacktestSettings("rb2401.SHFE", datetime(2024, 1, 1, 10, 30), datetime(2024, 1, 10))
+    first = window_settings(given, date(2024, 1, 1), date(2024, 1, 4))
+    later = window_settings(given, date(2024, 1, 3), date(2024, 1, 6))
+    assert (first.start, first.end) == (datetime(2024, 1, 1, 10, 30), datetime(2024, 1, 4))
+    assert (later.start, later.end) == (datetime(2024, 1, 3), datetime(2024, 1, 6))
+    assert given.start == datetime(2024, 1, 1, 10, 30)          # the period's left alone
 
 
 # ---------------------------------------------------------------------- criteria
@@ -237,3 +247,21 @@ def test_a_window_without_the_target_stops_the_walk_forward():
     with pytest.raises(WalkForwardError, match=r"window 1 in sample .*: no setting gave"):
         WalkForward(Optimiser(workers=1)).run(DoubleMaStrategy, settings, broken, bars)
     assert no_children_left()
+
+
+@needs_rb
+def test_a_walk_forward_on_a_dask_cluster_equals_the_local_one(market, strategy):
+    distributed = pytest.importorskip("distributed")
+    bars = load_shared_bars(market, SETTINGS, warmup_days=30)
+    local = WalkForward(Optimiser(workers=2)).run(strategy, SETTINGS, plan(), bars)
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        heard = []
+        remote = WalkForward(Optimiser("dask", scheduler_address=cluster.scheduler_address)
+                             ).run(partial(load_class, str(STRATEGY_FILE),
+                                           "ChannelBreakoutStrategy"),
+                                   SETTINGS, plan(), bars, progress=lambda p, t: heard.append(t))
+    assert [w.params for w in remote.windows] == [w.params for w in local.windows]
+    assert same_stats(remote.statistics, local.statistics)
+    pd.testing.assert_frame_equal(remote.daily, local.daily)
+    assert heard[-1] == "done: 4 windows"
