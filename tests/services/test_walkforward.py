@@ -157,3 +157,19 @@ def test_a_plan_names_the_bad_value(tmp_path):
         walkforward.plan(entry, {}, search, "rolling", 10, 5)
     genetic = optimisation.Search(genetic=True)
     assert walkforward.plan(entry, RANGES, genetic, "anchored", 10, 5).seed is not None
+
+
+@needs_rb
+def test_a_cancelled_walk_forward_is_kept_as_cancelled(paths):
+    prepared, plan, search = prepared_and_plan(paths)
+    walk = walkforward.runner(search)
+    try:
+        kept = walkforward.run_and_keep(prepared, plan, walk, paths,
+                                        lambda percent, text: walk.cancel())
+    finally:
+        prepared.close()
+    assert kept.cancelled and kept.error is None
+    with RunStore(paths.root / backtest.RUNS_FOLDER) as store:
+        record = store.get(kept.run_id)
+        assert record.status == "cancelled" and record.stats == {}
+        assert store.load_windows(kept.run_id).empty
