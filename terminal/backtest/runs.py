@@ -5,6 +5,11 @@ Layout under the store's root:
                                   period, settings, parameters, status, error, statistics
     <run_id>/daily.parquet        daily results (vn.py's daily_df, the date as a column)
     <run_id>/trades.parquet       trades, one row each (enums by value)
+    <run_id>/windows.parquet      a walk-forward's windows table (kind "walkforward")
+
+- Kind: "backtest" (a run, or an optimisation's best setting) or "walkforward" (the stitched
+  out-of-sample series as daily and trades, the plan in settings, efficiency and criteria in
+  stats). A runs.db made before the column existed gets it on open (every row "backtest").
 
 - Status goes queued -> running -> done | failed | cancelled. A run still queued or running
   when the store is opened was cut short by the terminal stopping: it is marked failed, with
@@ -61,13 +66,18 @@ CREATE TABLE IF NOT EXISTS runs (
     stats TEXT,
     created REAL NOT NULL,
     started REAL,
-    finished REAL
+    finished REAL,
+    kind TEXT NOT NULL DEFAULT 'backtest'
 );
 CREATE INDEX IF NOT EXISTS runs_by_strategy ON runs (strategy, vt_symbol, created);
 CREATE INDEX IF NOT EXISTS runs_by_symbol ON runs (vt_symbol, created);
 """
 _COLUMNS = ("run_id", "strategy", "vt_symbol", "interval", "period_start", "period_end",
-            "settings", "params", "status", "error", "stats", "created", "started", "finished")
+            "settings", "params", "status", "error", "stats", "created", "started", "finished",
+            "kind")
+BACKTEST, WALKFORWARD = "backtest", "walkforward"
+KINDS = (BACKTEST, WALKFORWARD)
+WINDOWS_FILE = "windows.parquet"
 
 
 class RunNotFound(KeyError):
@@ -90,6 +100,7 @@ class RunRecord:
     created: float = 0.0
     started: float | None = None
     finished: float | None = None
+    kind: str = BACKTEST
 
     @property
     def duration(self) -> float | None:
@@ -108,9 +119,18 @@ class RunStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self.recovered = self._recover()
 
     # ------------------------------------------------------------------ life cycle
+    def _migrate(self) -> None:
+        """Add what later versions keep to a runs.db made by an earlier one."""
+        with self._lock:
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+            if "kind" not in have:
+                self._db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL "
+                                 f"DEFAULT '{BACKTEST}'")
+
     def _recover(self) -> list[str]:
         """Mark runs cut short by a stop as failed; remove leftovers of interrupted writes and
         deletes. Returns the ids of the runs marked failed."""
@@ -144,16 +164,20 @@ class RunStore:
 
     # ------------------------------------------------------------------ runs
     def create(self, strategy: str, vt_symbol: str, interval: Any, start: Any, end: Any,
-               settings: dict | None = None, params: dict | None = None) -> str:
-        """A new run, queued; returns its id (sortable by creation time)."""
+               settings: dict | None = None, params: dict | None = None,
+               kind: str = BACKTEST) -> str:
+        """A new run of `kind`, queued; returns its id (sortable by creation time)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown run kind {kind!r}; one of {', '.join(KINDS)}")
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         with self._lock:
             self._db.execute(
                 "INSERT INTO runs (run_id, strategy, vt_symbol, interval, period_start, "
-                "period_end, settings, params, status, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "period_end, settings, params, status, created, kind) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, _name(strategy), vt_symbol, _plain(interval), _encode(start),
                  _encode(end), _encode(settings or {}), _encode(params or {}), QUEUED,
-                 time.time()))
+                 time.time(), kind))
         return run_id
 
     def set_status(self, run_id: str, status: str, error: str = "") -> None:
@@ -194,11 +218,13 @@ class RunStore:
         return _record(row)
 
     def list(self, strategy: str | None = None, vt_symbol: str | None = None,
-             status: str | None = None, limit: int | None = None) -> list[RunRecord]:
-        """Runs, newest first, optionally only those of one strategy, symbol or status."""
+             status: str | None = None, limit: int | None = None,
+             kind: str | None = None) -> list[RunRecord]:
+        """Runs, newest first, optionally only those of one strategy, symbol, status or
+        kind."""
         where, values = [], []
         for column, value in (("strategy", strategy), ("vt_symbol", vt_symbol),
-                              ("status", status)):
+                              ("status", status), ("kind", kind)):
             if value is not None:
                 where.append(f"{column} = ?")
                 values.append(_name(value) if column == "strategy" else value)
@@ -239,6 +265,22 @@ class RunStore:
             return pd.DataFrame(columns=list(TRADE_COLUMNS))
         return pq.read_table(path).to_pandas()
 
+    def save_windows(self, run_id: str, windows: pd.DataFrame) -> None:
+        """A walk-forward's windows table (one row a window), kept beside its series."""
+        self.get(run_id)
+        folder = self.root / run_id
+        folder.mkdir(exist_ok=True)
+        _write_parquet(folder / WINDOWS_FILE, pa.Table.from_pandas(windows,
+                                                                    preserve_index=False))
+
+    def load_windows(self, run_id: str) -> pd.DataFrame:
+        """A walk-forward's windows table; empty for a run without one."""
+        path = self.root / run_id / WINDOWS_FILE
+        if not path.exists():
+            self.get(run_id)
+            return pd.DataFrame()
+        return pq.read_table(path).to_pandas()
+
     def compare(self, run_ids: list[str], params: bool = True) -> pd.DataFrame:
         """Runs side by side, one column per run: what was run, the parameters (rows
         "param: name") and every statistic."""
@@ -248,7 +290,7 @@ class RunStore:
         def add(name: str, values: list) -> None:
             rows[name] = values
 
-        for name in ("strategy", "vt_symbol", "interval", "start", "end", "status"):
+        for name in ("kind", "strategy", "vt_symbol", "interval", "start", "end", "status"):
             add(name, [getattr(r, name) for r in records])
         if params:
             for key in _union(r.params for r in records):
@@ -377,7 +419,8 @@ def _record(row: tuple) -> RunRecord:
         end=_decode(values["period_end"]), settings=_decode(values["settings"]) or {},
         params=_decode(values["params"]) or {}, status=values["status"],
         error=values["error"] or "", stats=_decode(values["stats"]) or {},
-        created=values["created"], started=values["started"], finished=values["finished"])
+        created=values["created"], started=values["started"], finished=values["finished"],
+        kind=values["kind"])
 
 
 def _name(strategy: Any) -> str:

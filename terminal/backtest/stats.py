@@ -247,11 +247,14 @@ def _day(value: Any) -> str:
 
 def compute(daily: pd.DataFrame, trades: Mapping | Iterable, capital: float, size: float,
             rate: float = 0.0, slippage: float = 0.0, annual_days: int = 240,
-            risk_free: float = 0.0) -> dict[str, Any]:
+            risk_free: float = 0.0, trips: list[RoundTrip] | None = None) -> dict[str, Any]:
     """The figures of `EXTRA_LABELS` (defined in the module's docstring) for vn.py's daily
-    results and fills. Values are Python floats, ints and strings."""
+    results and fills. Values are Python floats, ints and strings. `trips`, when given, are
+    the round trips instead of those matched from `trades` (a walk-forward matches each
+    window's fills on their own: every window starts flat)."""
     result: dict[str, Any] = dict.fromkeys(EXTRA_LABELS, NAN)
-    trips = round_trips(trades, size, rate, slippage)
+    if trips is None:
+        trips = round_trips(trades, size, rate, slippage)
     wins = [t.net_pnl for t in trips if t.net_pnl > 0]
     losses = [t.net_pnl for t in trips if t.net_pnl <= 0]
     count = len(trips)
@@ -343,11 +346,25 @@ def report(engine: Any, statistics: dict | None = None) -> dict[str, Any]:
     return merged
 
 
+def _listed(value: Any) -> str:
+    """A value that is not one number (a walk-forward's criteria: dicts with a name and
+    passed) as one line of text."""
+    if isinstance(value, dict):
+        value = [value]
+    return "; ".join(f"{item.get('name', '?')}: {'PASS' if item.get('passed') else 'FAIL'}"
+                     if isinstance(item, dict) and "passed" in item else str(item)
+                     for item in value)
+
+
 def format_value(key: str, value: Any) -> str:
     """`value` as the workbench shows it, by the format of `key` in `LABELS`."""
     kind = LABELS.get(key, ("", "number"))[1]
     if isinstance(value, str) or value is None:
         return value or "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple, dict)):
+        return _listed(value)
     if isinstance(value, float) and math.isnan(value):
         return "n/a"
     if kind == "date":
