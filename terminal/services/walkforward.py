@@ -19,6 +19,9 @@ strategy raising out of sample) is kept as failed with the reason; cancelled as 
 
     walk = runner(search)                      # walk.cancel() from another thread
     kept = run_and_keep(prepared, the_plan, walk, paths, progress)
+
+The workbench hands the walk to its pool instead (`submit_walk`: a worker process reads the
+bars and walks) and keeps what comes back with `keep_result` on a thread.
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from terminal.backtest import walkforward_job
+from terminal.backtest.engine import BacktestSettings
 from terminal.backtest.optimisation.optimiser import Optimiser
+from terminal.backtest.pool import JobHandle
+from terminal.backtest.pool_jobs import settings_record
 from terminal.backtest.runs import CANCELLED, FAILED, RUNNING, WALKFORWARD, RunStore
 from terminal.backtest.walkforward import WalkForward, WalkForwardResult
 from terminal.backtest.walkforward_windows import WalkForwardError, WalkForwardPlan
@@ -36,6 +43,7 @@ from terminal.core.paths import DataPaths
 from terminal.plugins.loader import StrategyEntry
 from terminal.services import optimisation
 from terminal.services.backtest import RUNS_FOLDER, Prepared, record_settings
+from terminal.services.backtest_runs import Submit
 from terminal.services.errors import BadInput
 from terminal.services.optimisation import Search
 from terminal.services.strategies import worker_strategy
@@ -115,13 +123,42 @@ def run_and_keep(prepared: Prepared, the_plan: WalkForwardPlan, walk: WalkForwar
         if kept.error is not None:
             runs.set_status(run_id, FAILED, kept.error)
             return kept
-        result = kept.result
-        if result.cancelled:
-            runs.set_status(run_id, CANCELLED)
-            return kept
-        runs.save_windows(run_id, result.windows_frame())
-        runs.save_result(run_id, statistics(result), result.daily, result.trades)
+        keep_result(runs, run_id, kept.result)
         return kept
+
+
+def keep_result(runs: RunStore, run_id: str, result: WalkForwardResult) -> None:
+    """Keep a finished walk: cancelled as cancelled, else its windows, statistics and
+    stitched series (Parquet and SQLite: slow, for a thread in the GUI)."""
+    if result.cancelled:
+        runs.set_status(run_id, CANCELLED)
+        return
+    runs.save_windows(run_id, result.windows_frame())
+    runs.save_result(run_id, statistics(result), result.daily, result.trades)
+
+
+def submit_walk(runs: RunStore, submit: Submit, market_root: Path | str, entry: StrategyEntry,
+                settings: BacktestSettings, the_plan: WalkForwardPlan, workers: int,
+                warmup_days: int, time_limit: float | None) -> tuple[str, JobHandle]:
+    """The workbench's walk-forward: kept as queued (kind "walkforward") and handed to the
+    pool, whose worker reads the bars once and walks with `workers` processes of its own
+    (terminal.backtest.walkforward_job); (run id, the job's handle). A walk the pool refuses
+    is kept as failed with the reason."""
+    record = {**settings_record(settings), "command": "workbench",
+              "walkforward": {**the_plan.described(), "warmup_days": warmup_days,
+                              "where": f"local, {workers} workers"}}
+    run_id = runs.create(entry.name, settings.vt_symbol, settings.interval, settings.start,
+                         settings.end, record, {**the_plan.fixed}, kind=WALKFORWARD)
+    kwargs = dict(market_root=str(market_root), strategy=worker_strategy(entry),
+                  settings=settings, plan=the_plan, workers=workers, warmup_days=warmup_days)
+    try:
+        handle = submit(walkforward_job.walk_forward, kwargs,
+                        name=f"walk-forward {entry.name} {settings.vt_symbol}",
+                        time_limit=time_limit)
+    except BaseException as exc:
+        runs.set_status(run_id, FAILED, f"the walk-forward could not be started: {exc}")
+        raise
+    return run_id, handle
 
 
 def described(prepared: Prepared, the_plan: WalkForwardPlan, walk: WalkForward) -> dict:

@@ -173,3 +173,42 @@ def test_a_cancelled_walk_forward_is_kept_as_cancelled(paths):
         record = store.get(kept.run_id)
         assert record.status == "cancelled" and record.stats == {}
         assert store.load_windows(kept.run_id).empty
+
+
+@needs_rb
+def test_the_workbench_route_walks_as_the_command_line_does(paths):
+    """submit_walk hands the walk to a pool job (a worker reads the bars and walks with its
+    own workers); keep_result keeps what comes back: the same windows, choices and stitched
+    statistics as run_and_keep's in-process walk."""
+    from terminal.backtest.pool import BacktestPool
+
+    prepared, plan, search = prepared_and_plan(paths)
+    try:
+        cli = walkforward.run_and_keep(prepared, plan, walkforward.runner(search), paths)
+    finally:
+        prepared.close()
+    entry = strategies.load_entry("DoubleMaStrategy", paths)
+    gui_plan = walkforward.plan(entry, RANGES, search, "rolling", 2, 1)
+    with RunStore(paths.root / backtest.RUNS_FOLDER) as store, \
+            BacktestPool(max_workers=1) as pool:
+        def submit(job, kwargs, name, time_limit):
+            return pool.submit(job, kwargs=kwargs, name=name, time_limit=time_limit)
+
+        run_id, handle = walkforward.submit_walk(
+            store, submit, paths.market_dir, entry, prepared.settings, gui_plan, workers=2,
+            warmup_days=30, time_limit=None)
+        assert store.get(run_id).status == "queued"
+        assert store.get(run_id).kind == "walkforward"
+        result = handle.result(timeout=300)
+        walkforward.keep_result(store, run_id, result)
+        record, earlier = store.get(run_id), store.get(cli.run_id)
+        assert record.status == "done"
+        assert record.settings["walkforward"]["where"] == "local, 2 workers"
+        for key in ("total_net_pnl", "sharpe_ratio", "walkforward_efficiency", "criteria"):
+            assert record.stats[key] == earlier.stats[key], key
+        windows = store.load_windows(run_id)
+        assert windows["window"].tolist() == [1, 2, 3, 4]
+        assert windows["param: fast_window"].tolist() == [
+            w.params["fast_window"] for w in cli.result.windows]
+        pd.testing.assert_frame_equal(windows, store.load_windows(cli.run_id))
+        pd.testing.assert_frame_equal(store.load_daily(run_id), store.load_daily(cli.run_id))

@@ -1,0 +1,41 @@
+"""A walk-forward as a job of the workbench's pool: a worker process reads the bars once and
+walks forward with its own Optimiser workers (forked from it, so they share the bars and end
+with the job when it is cancelled); the result comes back to the workbench, which keeps it.
+
+The workbench's equivalent of `services.walkforward.run_and_keep` (the command line's,
+in-process): the same plan, the same `WalkForward`, the same bars."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from terminal.backtest import intervals
+from terminal.backtest.engine import BacktestSettings
+from terminal.backtest.optimisation.evaluation import load_shared_bars
+from terminal.backtest.optimisation.optimiser import Optimiser
+from terminal.backtest.walkforward import WalkForward, WalkForwardResult
+from terminal.backtest.walkforward_windows import WalkForwardPlan
+from terminal.storage.market_store import MarketStore
+
+
+def walk_forward(report: Callable[[float, str], None], *, market_root: str | Path,
+                 strategy: Callable[[], type], settings: BacktestSettings,
+                 plan: WalkForwardPlan, workers: int = 2, warmup_days: int = 30
+                 ) -> WalkForwardResult:
+    """Walk forward in a worker: `plan` over `settings`' period, the bars read once from the
+    store at `market_root` with `warmup_days` before the start for the strategies' warm-up."""
+    report(0.0, "loading the strategy")
+    plan.check()
+    plan.space.check(strategy())
+    store = MarketStore(Path(market_root))
+    try:
+        report(0.0, "reading bars")
+        bars = load_shared_bars(store, settings, warmup_days)
+    finally:
+        store.close()
+    if not bars.history(settings):
+        raise ValueError(f"no {intervals.name_of(settings.interval)} data for "
+                         f"{settings.vt_symbol} in the period")
+    return WalkForward(Optimiser(workers=workers)).run(strategy, settings, plan, bars,
+                                                       progress=report)
