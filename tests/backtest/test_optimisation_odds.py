@@ -114,8 +114,8 @@ def test_the_table_is_aligned_on_dates_and_a_missing_day_is_zero():
 
 @pytest.mark.parametrize(("stats", "best", "dsr", "pbo", "reason"), [
     ([statistics_of(noise_returns(s, days=20)) for s in range(5)], 0, True, False,
-     "20 days of results; the probability of backtest overfitting cuts them into 16 "
-     "blocks and needs at least 32"),
+     ("20 days of results; the probability of backtest overfitting cuts them into 16 "
+     "blocks and needs at least 32")),
     ([statistics_of(noise_returns(0)), {"error": "boom"}], 0, False, False,
      "1 of the 2 settings tried gave daily returns; ranking them needs at least 2"),
     ([statistics_of(noise_returns(s)) for s in range(3)], None, False, False,

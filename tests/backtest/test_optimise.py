@@ -424,3 +424,25 @@ def test_dask_backend_needs_an_address():
         Optimiser("ray")
     assert Optimiser().backend == "local"
     assert Optimiser(scheduler_address="tcp://127.0.0.1:8786").backend == "dask"
+
+
+def test_the_shared_warm_up_serves_each_interval_as_the_store_does():
+    """A load_bar at the run's interval gets the run's bars, at another interval that
+    interval's bars (none when the store has none), and one reaching before the bars read
+    is refused, naming the warm-up days, instead of warming up on fewer bars."""
+    from vnpy.trader.constant import Exchange, Interval
+
+    bars = synthetic_bars()
+    hours = random_walk_bars("rb2401", days=2, per_day=4, seed=3, step=2.5)
+    since = bars[0].datetime.replace(tzinfo=None)
+    shared = SharedBars(bars, "1m", {"1h": hours}, since)
+    end = bars[-1].datetime.replace(tzinfo=None)
+    assert shared.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE, since, end) == bars
+    assert shared.load_bars("rb2401", Exchange.SHFE, Interval.HOUR, since, end) == [
+        bar for bar in hours if bar.datetime.replace(tzinfo=None) <= end]
+    assert shared.load_bars("rb2401", Exchange.SHFE, Interval.DAILY, since, end) == []
+    with pytest.raises(ValueError, match="read more warm-up days"):
+        shared.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE,
+                         since.replace(day=since.day - 1), end)
+    assert SharedBars(bars).load_bars("rb2401", Exchange.SHFE, Interval.HOUR, since,
+                                      end) == bars      # no interval: every warm-up from bars
