@@ -178,7 +178,7 @@ def odds_lines(odds: OptimisationOdds) -> list[str]:
     if odds.dsr is None:
         lines.append(f"deflated Sharpe ratio: missing: {odds.why('DSR')}")
     else:
-        lines.append(f"deflated Sharpe ratio: {odds.dsr:.0%} (the best setting's daily Sharpe "
+        lines.append(f"deflated Sharpe ratio: {odds.dsr:.2f} (the best setting's daily Sharpe "
                      f"{odds.sharpe:.3f} against {odds.expected_max_sharpe:.3f} expected from "
                      f"the best of {odds.tried:,} by luck)")
     if odds.pbo is None:

@@ -66,7 +66,7 @@ def test_a_planted_edge_is_called_real_and_pure_noise_luck():
     odds = luck.compute_odds()
     assert 0.3 < odds.pbo < 0.7 and odds.dsr < 0.95
     assert odds.level in ("luck", "unsure") and not odds.headline.startswith("Likely real")
-    assert odds.summary() == (f"Deflated Sharpe {odds.dsr:.0%} · PBO {odds.pbo:.0%} · "
+    assert odds.summary() == (f"Deflated Sharpe {odds.dsr:.2f} · PBO {odds.pbo:.0%} · "
                               f"{SETTINGS} settings tried")
 
 

@@ -218,7 +218,7 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
     assert frame["total_net_pnl"].iloc[0] == pytest.approx(record.stats["total_net_pnl"])
     # the odds beside the best: 4 settings tried; 9 days are too few for the PBO's 16 blocks
     assert re.search(r"^settings tried: 4$", grid_out, re.M)
-    dsr = re.search(r"^deflated Sharpe ratio: (\d+)% \(the best setting's daily Sharpe "
+    dsr = re.search(r"^deflated Sharpe ratio: (\d\.\d\d) \(the best setting's daily Sharpe "
                     r"-?[\d.]+ against [\d.]+ expected from the best of 4 by luck\)$",
                     grid_out, re.M)
     assert dsr is not None, grid_out
@@ -232,7 +232,7 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
     kept = record.settings["optimisation"]
     odds = stored_odds(record.settings)
     assert kept["tried"] == odds.tried == 4 and odds.settings == 4
-    assert odds.pbo is None and f"{odds.dsr:.0%}" == f"{dsr.group(1)}%"
+    assert odds.pbo is None and f"{odds.dsr:.2f}" == dsr.group(1)
     assert f"verdict: {odds.headline}" in grid_out
 
     assert main(["--home", str(home), "optimise", "DoubleMaStrategy", "rb2401.SHFE", *PERIOD,

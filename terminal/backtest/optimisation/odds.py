@@ -122,8 +122,8 @@ class OptimisationOdds:
         return (own or general or ["not computed"])[0]
 
     def summary(self) -> str:
-        """"Deflated Sharpe 93% · PBO 12% · 1,240 settings tried"."""
-        dsr = "n/a" if self.dsr is None else f"{self.dsr:.0%}"
+        """"Deflated Sharpe 0.93 · PBO 12% · 1,240 settings tried"."""
+        dsr = "n/a" if self.dsr is None else f"{self.dsr:.2f}"
         pbo = "n/a" if self.pbo is None else f"{self.pbo:.0%}"
         return f"Deflated Sharpe {dsr} · PBO {pbo} · {self.tried:,} settings tried"
 
