@@ -183,7 +183,8 @@ def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
              generations: int = 10, seed: int | None = None) -> OptimisationResult:
     """A grid or genetic search in a worker: the bars read once from the store, the settings
     evaluated by the Optimiser's own forked workers (which share them), progress passed
-    through. `space` is ParameterSpace's spec (name -> (start, stop, step) or values)."""
+    through, and the best setting's overfitting odds computed here (`result.odds`). `space`
+    is ParameterSpace's spec (name -> (start, stop, step) or values)."""
     if method not in ("grid", "genetic"):
         raise ValueError(f"method must be 'grid' or 'genetic', not {method!r}")
     report(0.0, "loading the strategy")
@@ -203,11 +204,15 @@ def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
     optimiser = Optimiser(workers=workers)
     report(0.0, f"{parameter_space.size:,} settings in the space")
     if method == "grid":
-        return optimiser.grid(evaluate, parameter_space, target, bars, maximise=maximise,
-                              progress=report)
-    return optimiser.genetic(evaluate, parameter_space, target, bars, population=population,
-                             generations=generations, seed=seed, maximise=maximise,
-                             progress=report)
+        result = optimiser.grid(evaluate, parameter_space, target, bars, maximise=maximise,
+                                progress=report)
+    else:
+        result = optimiser.genetic(evaluate, parameter_space, target, bars,
+                                   population=population, generations=generations, seed=seed,
+                                   maximise=maximise, progress=report)
+    report(100.0, f"{result.tried:,} settings tried: the odds of the best")
+    result.compute_odds()           # here, in the worker, not on the GUI thread
+    return result
 
 
 def store_interval(interval: str) -> bool:

@@ -159,10 +159,12 @@ def _search(args: argparse.Namespace, paths: DataPaths, prepared, space, search)
     table = optimisation.TABLE_FILE
     if best.params is None:
         print(f"\n{best.error.splitlines()[0]}", file=sys.stderr)
+        print(f"settings tried: {result.tried:,}")
         print(f"run {best.run_id} saved as failed in {best.runs_root}, with the table as {table}")
         return common.EXIT_FAILED
     print("\nbest: " + ", ".join(f"{k}={v!r}" for k, v in best.params.items())
           + f" ({search.target} {_format(search.target, best.value)})")
+    print("\n".join(optimisation.odds_lines(result.odds or result.compute_odds())))
     if best.stats is None:
         print(f"the best setting's backtest failed: {best.error.rstrip()}", file=sys.stderr)
         return common.EXIT_FAILED

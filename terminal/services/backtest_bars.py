@@ -23,7 +23,8 @@ from typing import Any
 
 from terminal.backtest.engine import history_range, select_history
 from terminal.backtest.intervals import engine_interval, load_bars, name_of
-from terminal.backtest.optimisation.evaluation import SharedBars, load_shared_bars
+from terminal.backtest.optimisation.evaluation import (
+    SharedBars, load_shared_bars, warmup_series)
 from terminal.core.paths import DataPaths
 from terminal.market.resample import ResampleError, resample, shortest_source
 from terminal.services.errors import BadInput
@@ -76,6 +77,10 @@ def load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
                                   else "") + f"; {holdings(paths, symbol, exchange, store)}")
             shared = SharedBars(_resampled(store, symbol, exchange, source, interval,
                                            settings, warmup_days))
+            if warmup_days is not None:     # other intervals' warm-up as the store gives it
+                since = history_range(settings)[0] - timedelta(days=warmup_days)
+                shared = SharedBars(shared.bars, interval, warmup_series(
+                    store, symbol, exchange, interval, since, settings.start), since)
             bars_from = (f"built in memory from the stored {source} bars on {symbol}'s "
                          "trading sessions")
         history = shared.history(settings)

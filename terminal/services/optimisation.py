@@ -4,7 +4,9 @@
   warm-up days), the settings evaluated by the Optimiser's worker processes or a Dask
   cluster, then the best setting backtested again here and kept as one run, with the search
   under its settings' "optimisation" key and the table of every setting evaluated as
-  `optimisation.parquet` in its folder.
+  `optimisation.parquet` in its folder. The number of settings tried and the best setting's
+  overfitting odds (deflated Sharpe ratio, PBO, verdict: optimisation.odds) are computed
+  after the search and kept under "tried" and "odds" of that key (`stored_odds`).
 - As a job of the workbench's pool: terminal.backtest.pool_jobs.optimise in a worker, which reads
   the bars and runs its own Optimiser (`submit_search`).
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 from terminal.backtest import pool_jobs
 from terminal.backtest.engine import BacktestSettings
 from terminal.backtest.optimisation.evaluation import BacktestEvaluator
+from terminal.backtest.optimisation.odds import OptimisationOdds
 from terminal.backtest.optimisation.optimiser import Optimiser
 from terminal.backtest.optimisation.ranking import TARGETS, OptimisationResult, target_value
 from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
@@ -94,19 +97,23 @@ def plan(entry: StrategyEntry, ranges: dict, search: Search) -> ParameterSpace:
 def run_search(prepared: Prepared, space: ParameterSpace, search: Search,
                progress: Callable[[float, str], None]) -> OptimisationResult:
     """Evaluate the space's settings in worker processes (or on the Dask cluster) on the
-    prepared bars; OptimisationError, OSError or TimeoutError when it cannot."""
+    prepared bars, with the best setting's overfitting odds (`result.odds`); OptimisationError,
+    OSError or TimeoutError when it cannot."""
     strategy = prepared.entry.cls
     if search.scheduler:        # the cluster's workers import the class from its file
         strategy = worker_strategy(prepared.entry)
     evaluate = BacktestEvaluator(strategy, prepared.settings, prepared.params)
     optimiser = Optimiser(workers=search.worker_count, scheduler_address=search.scheduler)
     if search.genetic:
-        return optimiser.genetic(evaluate, space, search.target, prepared.bars.shared,
-                                 population=search.population,
-                                 generations=search.generations, seed=search.seed,
-                                 maximise=search.maximise, progress=progress)
-    return optimiser.grid(evaluate, space, search.target, prepared.bars.shared,
-                          maximise=search.maximise, progress=progress)
+        result = optimiser.genetic(evaluate, space, search.target, prepared.bars.shared,
+                                   population=search.population,
+                                   generations=search.generations, seed=search.seed,
+                                   maximise=search.maximise, progress=progress)
+    else:
+        result = optimiser.grid(evaluate, space, search.target, prepared.bars.shared,
+                                maximise=search.maximise, progress=progress)
+    result.compute_odds()
+    return result
 
 
 def described(prepared: Prepared, space: ParameterSpace, search: Search,
@@ -115,6 +122,8 @@ def described(prepared: Prepared, space: ParameterSpace, search: Search,
     return {"method": search.method, "target": search.target, "maximise": search.maximise,
             "space": {name: list(space.values(name)) for name in space.names},
             "fixed": dict(prepared.params), "evaluated": len(result.rows),
+            "tried": result.tried,
+            "odds": (result.odds or result.compute_odds()).as_dict(),
             "total": result.total, "failed": len(result.errors), "elapsed": result.elapsed,
             "warmup_days": prepared.bars.warmup_days,
             "where": search.scheduler or f"local, {search.worker_count} workers",
@@ -151,6 +160,35 @@ def keep_best(prepared: Prepared, space: ParameterSpace, search: Search,
         kept.stats, kept.again = stats, target_value(stats, search.target)
         runs.save_result(run_id, stats, outcome.daily, outcome.engine.trades)
         return kept
+
+
+def stored_odds(settings: dict) -> OptimisationOdds | None:
+    """The odds a kept optimisation run holds (its RunRecord.settings), or None for a run
+    that is not an optimisation or was kept before odds were."""
+    odds = (settings.get("optimisation") or {}).get("odds")
+    return OptimisationOdds.from_dict(odds) if isinstance(odds, dict) else None
+
+
+def odds_lines(odds: OptimisationOdds) -> list[str]:
+    """The odds as the command line prints them: the count, each measure, the verdict."""
+    failed = odds.tried - odds.settings
+    lines = [f"settings tried: {odds.tried:,}"
+             + (f" ({failed:,} without daily returns: failed, left out of the table but "
+                f"counted)" if failed else "")]
+    if odds.dsr is None:
+        lines.append(f"deflated Sharpe ratio: missing: {odds.why('DSR')}")
+    else:
+        lines.append(f"deflated Sharpe ratio: {odds.dsr:.2f} (the best setting's daily Sharpe "
+                     f"{odds.sharpe:.3f} against {odds.expected_max_sharpe:.3f} expected from "
+                     f"the best of {odds.tried:,} by luck)")
+    if odds.pbo is None:
+        lines.append(f"probability of backtest overfitting: missing: {odds.why('PBO')}")
+    else:
+        lines.append(f"probability of backtest overfitting: {odds.pbo:.0%} ({odds.blocks} "
+                     f"blocks of {odds.days:,} days, {odds.settings:,} settings)")
+    lines.append(f"verdict: {odds.headline}")
+    lines += [f"  {line}" for line in odds.lines]
+    return lines
 
 
 def same_value(again: float, best: float) -> bool:

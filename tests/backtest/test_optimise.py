@@ -8,7 +8,7 @@ import math
 import multiprocessing as mp
 import os
 import time
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import psutil
@@ -19,7 +19,8 @@ from vnpy_ctastrategy.strategies.double_ma_strategy import DoubleMaStrategy
 
 from terminal.backtest.engine import BacktestSettings
 from terminal.backtest.optimisation.evaluation import (
-    BacktestEvaluator, SharedBars, load_shared_bars)
+    WARMUP_INTERVALS, BacktestEvaluator, SharedBars, load_shared_bars)
+from terminal.backtest.optimisation.odds import RETURNS_KEY
 from terminal.backtest.optimisation.genetic import genetic
 from terminal.backtest.optimisation.optimiser import Optimiser
 from terminal.backtest.optimisation.ranking import (
@@ -75,8 +76,10 @@ def direct(bars: list, settings: BacktestSettings, params: dict) -> dict:
     engine.add_strategy(DoubleMaStrategy, params)
     engine.history_data = bars
     engine.run_backtesting()
-    engine.calculate_result()
-    return engine.calculate_statistics(output=False)
+    daily = engine.calculate_result()
+    stats = engine.calculate_statistics(output=False)
+    stats[RETURNS_KEY] = daily["net_pnl"] / settings.capital    # daily net P&L / capital
+    return stats
 
 
 # ---------------------------------------------------------------------- parameter space
@@ -132,9 +135,14 @@ def test_grid_gives_the_same_as_a_direct_loop_over_the_engine(shared):
                                        progress=lambda p, text: heard.append((p, text)))
     expected = {tuple(p.values()): direct(shared.bars, SETTINGS, p) for p in grid(space)}
     assert len(result.rows) == len(expected) == 9 and not result.errors
-    for params, value, stats in result.rows:
+    for params, value, row_stats in result.rows:
+        stats = dict(row_stats)
+        want = dict(expected[tuple(params.values())])
+        returns, want_returns = stats.pop(RETURNS_KEY), want.pop(RETURNS_KEY)
         assert stats == {k: (v.item() if isinstance(v, np.generic) else v)
-                         for k, v in expected[tuple(params.values())].items()}
+                         for k, v in want.items()}
+        assert [date.fromordinal(int(d)) for d in returns.days] == list(want_returns.index)
+        assert returns.values.tolist() == want_returns.tolist()
         assert value == stats["sharpe_ratio"]
     best = max(grid(space), key=lambda p: expected[tuple(p.values())]["sharpe_ratio"])
     assert result.best[0] == best
@@ -355,15 +363,24 @@ def test_the_data_is_read_once_not_per_setting(market, monkeypatch):
         monkeypatch.setattr(MarketStore, name, counting(getattr(MarketStore, name)))
     monkeypatch.setattr(backtesting, "load_bar_data", counting(backtesting.load_bar_data))
     bars = load_shared_bars(market, SETTINGS)
-    assert reads.value == 2             # load_bars, which reads one table
+    # load_bars (which reads one table) for the run's interval, and once for each other
+    # interval a strategy's load_bar may ask for (the warm-up days only)
+    assert reads.value == 2 * len(WARMUP_INTERVALS)
+    read = reads.value
     result = Optimiser(workers=2, chunk_size=1).grid(
         BacktestEvaluator(DoubleMaStrategy, SETTINGS), ParameterSpace(SPACE),
         "sharpe_ratio", bars)
     assert len(result.rows) == 9 and not result.errors
-    assert reads.value == 2             # no worker read anything
+    assert reads.value == read          # no worker read anything
 
 
 # ---------------------------------------------------------------------- dask
+def comparable(stats: dict) -> dict:
+    """Statistics with the daily returns' arrays as lists (arrays do not compare with ==)."""
+    returns = stats[RETURNS_KEY]
+    return {**stats, RETURNS_KEY: (returns.days.tolist(), returns.values.tolist())}
+
+
 @pytest.fixture(scope="module")
 def dask_cluster():
     distributed = pytest.importorskip("distributed")
@@ -381,7 +398,8 @@ def test_dask_backend_gives_the_same_results_as_local(dask_cluster, shared):
     remote = Optimiser("dask", scheduler_address=dask_cluster.scheduler_address).grid(
         evaluate, space, "sharpe_ratio", shared, progress=lambda p, t: heard.append(p))
     assert [(p, v) for p, v, _ in remote.rows] == [(p, v) for p, v, _ in local.rows]
-    assert [s for _, _, s in remote.rows] == [s for _, _, s in local.rows]
+    assert [comparable(s) for _, _, s in remote.rows] == [
+        comparable(s) for _, _, s in local.rows]
     assert heard[-1] == 100.0
     searched = Optimiser("dask", scheduler_address=dask_cluster.scheduler_address).genetic(
         evaluate, space, "sharpe_ratio", shared, population=4, generations=2, seed=3)
@@ -406,3 +424,25 @@ def test_dask_backend_needs_an_address():
         Optimiser("ray")
     assert Optimiser().backend == "local"
     assert Optimiser(scheduler_address="tcp://127.0.0.1:8786").backend == "dask"
+
+
+def test_the_shared_warm_up_serves_each_interval_as_the_store_does():
+    """A load_bar at the run's interval gets the run's bars, at another interval that
+    interval's bars (none when the store has none), and one reaching before the bars read
+    is refused, naming the warm-up days, instead of warming up on fewer bars."""
+    from vnpy.trader.constant import Exchange, Interval
+
+    bars = synthetic_bars()
+    hours = random_walk_bars("rb2401", days=2, per_day=4, seed=3, step=2.5)
+    since = bars[0].datetime.replace(tzinfo=None)
+    shared = SharedBars(bars, "1m", {"1h": hours}, since)
+    end = bars[-1].datetime.replace(tzinfo=None)
+    assert shared.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE, since, end) == bars
+    assert shared.load_bars("rb2401", Exchange.SHFE, Interval.HOUR, since, end) == [
+        bar for bar in hours if bar.datetime.replace(tzinfo=None) <= end]
+    assert shared.load_bars("rb2401", Exchange.SHFE, Interval.DAILY, since, end) == []
+    with pytest.raises(ValueError, match="read more warm-up days"):
+        shared.load_bars("rb2401", Exchange.SHFE, Interval.MINUTE,
+                         since.replace(day=since.day - 1), end)
+    assert SharedBars(bars).load_bars("rb2401", Exchange.SHFE, Interval.HOUR, since,
+                                      end) == bars      # no interval: every warm-up from bars

@@ -216,6 +216,24 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
     frame = pd.read_parquet(folder / "optimisation.parquet")
     assert len(frame) == 4 and {"fast_window", "slow_window", "total_net_pnl"} <= set(frame)
     assert frame["total_net_pnl"].iloc[0] == pytest.approx(record.stats["total_net_pnl"])
+    # the odds beside the best: 4 settings tried; 9 days are too few for the PBO's 16 blocks
+    assert re.search(r"^settings tried: 4$", grid_out, re.M)
+    dsr = re.search(r"^deflated Sharpe ratio: (\d\.\d\d) \(the best setting's daily Sharpe "
+                    r"-?[\d.]+ against [\d.]+ expected from the best of 4 by luck\)$",
+                    grid_out, re.M)
+    assert dsr is not None, grid_out
+    assert re.search(r"^probability of backtest overfitting: missing: \d+ days of results; "
+                     r"the probability of backtest overfitting cuts them into 16 blocks and "
+                     r"needs at least 32$", grid_out, re.M)
+    assert re.search(r"^verdict: (Likely|Could be|Cannot)", grid_out, re.M)
+    # kept with the run, and read back as it was printed
+    from terminal.services.optimisation import stored_odds
+
+    kept = record.settings["optimisation"]
+    odds = stored_odds(record.settings)
+    assert kept["tried"] == odds.tried == 4 and odds.settings == 4
+    assert odds.pbo is None and f"{odds.dsr:.2f}" == dsr.group(1)
+    assert f"verdict: {odds.headline}" in grid_out
 
     assert main(["--home", str(home), "optimise", "DoubleMaStrategy", "rb2401.SHFE", *PERIOD,
                  *GRID, "--target", "total_net_pnl", "--genetic", "--population", "4",
@@ -224,6 +242,9 @@ def test_optimize_grid_and_genetic_agree_on_the_best(home, capsys):
     assert "genetic search (population 4, 2 generations, seed 1)" in genetic_out
     assert re.search(r"^best: (.*)$", genetic_out, re.M).group(1) == best
     assert runs(home)[0].settings["optimisation"]["method"] == "genetic"
+    genetic_odds = runs(home)[0].settings["optimisation"]
+    assert genetic_odds["tried"] == genetic_odds["evaluated"] == genetic_odds["odds"]["tried"]
+    assert re.search(rf"^settings tried: {genetic_odds['tried']}$", genetic_out, re.M)
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

@@ -345,7 +345,7 @@ def test_delete_runs_after_confirmation(qtbot, bench):
     bench.history.refresh()
     bench.history.select(doomed)
     box = bench.history.request_delete()
-    assert box.isVisible() and "Delete 1 run" in box.text()
+    assert not box.isHidden() and "Delete 1 run" in box.text()
     box.button(QMessageBox.StandardButton.Cancel).click()
     assert set(bench.history.run_ids()) == {kept, doomed}
 
@@ -388,11 +388,53 @@ def test_an_optimisation_over_a_2x2_grid_from_the_dock(qtbot, bench):
     assert panel.heat_matrix.shape == (2, 2) and np.isfinite(panel.heat_matrix).all()
     assert panel.heat_matrix.max() == values[0]
     assert "4 settings evaluated" in panel.status_label.text()
+    # the odds beside the best, computed in the job's worker: 9 days are too few for a PBO
+    box = panel.odds_box
+    assert not box.isHidden() and result.odds is not None and box.odds == result.odds
+    assert f"Deflated Sharpe {result.odds.dsr:.2f} · PBO n/a · 4 settings tried" in box.text()
+    assert result.odds.headline in box.text()
+    assert "Missing: PBO: " in box.toolTip() and "Deflated Sharpe: the probability" \
+        in box.toolTip()
 
     panel.results_view.selectRow(0)
     best = panel.use_selected()
     assert bench.form.params() == best == {"fast_window": model.rows[0][0],
                                            "slow_window": model.rows[0][1]}
+
+
+def test_the_odds_box_is_coloured_by_the_verdict_and_a_reopened_optimisation_shows_them(
+        qtbot, bench):
+    from terminal.backtest.optimisation.odds import OptimisationOdds
+    from terminal.backtest.optimisation.ranking import OptimisationResult
+    from terminal.ui.backtest.optimise import LEVEL_HEX
+
+    panel, box = bench.optimise, bench.optimise.odds_box
+    real = OptimisationOdds(1240, 1238, 480, dsr=0.93, pbo=0.12, level="unsure",
+                            headline="Could be luck: treat this setting with suspicion.",
+                            lines=("Deflated Sharpe ratio 93%: below 95%.",))
+    panel.show_result(OptimisationResult("sharpe_ratio", [({"fast_window": 5}, 1.0, {})],
+                                         odds=real))
+    assert not box.isHidden() and box.level == "unsure"
+    assert "Deflated Sharpe 0.93 · PBO 12% · 1,240 settings tried" in box.text()
+    assert LEVEL_HEX["unsure"] in box.styleSheet() and LEVEL_HEX["unsure"] in box.text()
+    assert "Deflated Sharpe ratio 93%: below 95%." in box.toolTip()
+    panel.show_result(OptimisationResult("sharpe_ratio", []))
+    assert box.isHidden()
+
+    kept = OptimisationOdds(25, 25, 6, dsr=0.08, level="luck",
+                            headline="Likely luck or overfit: do not trust this setting.",
+                            missing=("PBO: 6 days of results",))
+    run_id = bench.runs.create("DoubleMaStrategy", SYNTHETIC, "1m", "2023-09-25", "2023-09-28",
+                               {"optimisation": {"tried": 25, "odds": kept.as_dict()}},
+                               {"fast_window": 5})
+    bench.runs.set_status(run_id, "failed", "kept for the test")
+    bench.history.refresh()
+    bench.history.select(run_id)
+    with qtbot.waitSignal(bench.run_opened, timeout=WAIT):
+        bench.history.open_selected()
+    assert not box.isHidden() and box.odds == kept and box.level == "luck"
+    assert "Deflated Sharpe 0.08 · PBO n/a · 25 settings tried" in box.text()
+    assert f"run {run_id}" in box.text() and LEVEL_HEX["luck"] in box.styleSheet()
 
 
 def test_an_optimisation_can_be_cancelled(qtbot, bench):

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from vnpy.trader.constant import Exchange
+from vnpy.trader.constant import Exchange, Interval
 
 from terminal.backtest.engine import (
     history_range, raise_if_strategy_failed, run, select_history)
-from terminal.backtest.intervals import load_bars
+from terminal.backtest.intervals import load_bars, name_of
+from terminal.backtest.optimisation.odds import RETURNS_KEY, daily_returns
 
 Evaluate = Callable[[dict, Any], dict]
 Chunk = list[tuple[int, dict]]          # (position in the settings, params)
@@ -40,19 +41,31 @@ def evaluate_chunk(evaluate: Evaluate, data: Any, chunk: Chunk) -> list[tuple[in
 
 class SharedBars:
     """The bars of an optimisation, read once from the store and shared by every worker:
-    the history for the backtest period and the strategy's warm-up (served to `load_bar`
-    from the same list). Lookups are prepared lazily in each process."""
+    the history for the backtest period and the strategy's warm-up, served to `load_bar` from
+    memory as the store would serve it: bars of the run's `interval` from the same list,
+    other intervals (a 5m run's strategy asks load_bar for 1m bars by default) from
+    `warmups`, read once for the warm-up days (empty when the store has none). `since` is
+    where the read began: a load_bar reaching further back raises, naming the days to read,
+    rather than warming up on fewer bars than a plain backtest would. Without `interval`
+    every warm-up is served from `bars`. Lookups are prepared lazily in each process."""
 
-    def __init__(self, bars: list) -> None:
+    def __init__(self, bars: list, interval: str | None = None,
+                 warmups: dict[str, list] | None = None, since: datetime | None = None) -> None:
         self.bars = bars
+        self.interval = interval
+        self.warmups = dict(warmups or {})
+        self.since = since
         self._times: list[datetime] | None = None
+        self._warmup_times: dict[str, list[datetime]] = {}
         self._history: dict = {}
 
     def __getstate__(self) -> dict:
-        return {"bars": self.bars}
+        return {"bars": self.bars, "interval": self.interval, "warmups": self.warmups,
+                "since": self.since}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["bars"])
+        self.__init__(state["bars"], state.get("interval"), state.get("warmups"),
+                      state.get("since"))
 
     def __len__(self) -> int:
         return len(self.bars)
@@ -65,13 +78,7 @@ class SharedBars:
 
     def between(self, start: datetime, end: datetime) -> list:
         """The bars in [start, end] (naive bounds taken in the bars' zone)."""
-        times = self.times
-        if not times:
-            return []
-        zone = times[0].tzinfo
-        start, end = (t.replace(tzinfo=zone) if t.tzinfo is None and zone else t
-                      for t in (start, end))
-        return self.bars[bisect_left(times, start):bisect_right(times, end)]
+        return _between(self.bars, self.times, start, end)
 
     def history(self, settings: Any) -> list:
         """The bars vn.py's load_data would give for `settings` (engine.select_history)."""
@@ -82,23 +89,65 @@ class SharedBars:
 
     def load_bars(self, symbol, exchange, interval, start: datetime, end: datetime) -> list:
         """A `bar_loader` for engine.run: the strategy's warm-up, from memory."""
-        return self.between(start, end)
+        if self.since is not None and _naive(start) < _naive(self.since):
+            raise ValueError(
+                f"the strategy's load_bar asks for bars from {start:%Y-%m-%d %H:%M}, before "
+                f"the {self.since:%Y-%m-%d %H:%M} the optimisation read them from: read more "
+                f"warm-up days (--warmup-days)")
+        asked = name_of(interval)
+        if self.interval is None or asked == self.interval:
+            return self.between(start, end)
+        bars = self.warmups.get(asked, [])
+        if asked not in self._warmup_times:
+            self._warmup_times[asked] = [bar.datetime for bar in bars]
+        return _between(bars, self._warmup_times[asked], start, end)
+
+
+def _between(bars: list, times: list[datetime], start: datetime, end: datetime) -> list:
+    if not times:
+        return []
+    zone = times[0].tzinfo
+    start, end = (t.replace(tzinfo=zone) if t.tzinfo is None and zone else t
+                  for t in (start, end))
+    return bars[bisect_left(times, start):bisect_right(times, end)]
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)
+
+
+# the intervals a strategy's load_bar can ask for (vn.py's Interval but ticks)
+WARMUP_INTERVALS = tuple(i.value for i in Interval if i is not Interval.TICK)
+
+
+def warmup_series(store: Any, symbol: str, exchange: Exchange, run_interval: str,
+                  since: datetime, start: datetime) -> dict[str, list]:
+    """The stored bars of every interval but the run's in [since, start]: what a strategy's
+    load_bar at another interval may read (kept only where the store has some)."""
+    read = {name: store.load_bars(symbol, exchange, Interval(name), since, start)
+            for name in WARMUP_INTERVALS if name != run_interval}
+    return {name: bars for name, bars in read.items() if bars}
 
 
 def load_shared_bars(store: Any, settings: Any, warmup_days: int = 30) -> SharedBars:
     """One read of the store covering the backtest period and `warmup_days` before it (for
-    strategies whose on_init calls load_bar(days))."""
+    strategies whose on_init calls load_bar(days)), and the other intervals' bars of those
+    warm-up days."""
     symbol, exchange = settings.vt_symbol.rsplit(".", 1)
     start, end = history_range(settings)
-    return SharedBars(load_bars(store, symbol, Exchange(exchange), settings.interval,
-                                start - timedelta(days=warmup_days), end))
+    since = start - timedelta(days=warmup_days)
+    interval = name_of(settings.interval)
+    return SharedBars(load_bars(store, symbol, Exchange(exchange), settings.interval, since, end),
+                      interval, warmup_series(store, symbol, Exchange(exchange), interval,
+                                              since, start), since)
 
 
 class BacktestEvaluator:
     """evaluate(params, bars) for the optimiser: vn.py's BacktestingEngine (through
     `terminal.backtest.engine.run`, quiet) on the shared bars, returning its statistics as
-    plain Python numbers. A strategy that raised makes the evaluation raise, so its row is an
-    error rather than the statistics of a truncated run.
+    plain Python numbers and the setting's daily returns under `odds.RETURNS_KEY` (two
+    small numpy arrays, for the overfitting odds). A strategy that raised makes the
+    evaluation raise, so its row is an error rather than the statistics of a truncated run.
 
     `strategy` is a CtaTemplate subclass, or a picklable function returning one (for the dask
     backend and plugins: functools.partial(load_class, source_path, class_name)).
@@ -129,7 +178,8 @@ class BacktestEvaluator:
         outcome = run(self.strategy_class, shared.history(self.settings), self.settings,
                       {**self.fixed, **params}, bar_loader=shared.load_bars)
         raise_if_strategy_failed(outcome.engine)
-        return plain_statistics(outcome.statistics)
+        return {**plain_statistics(outcome.statistics),
+                RETURNS_KEY: daily_returns(outcome.daily, self.settings.capital)}
 
 
 _WRAPPED: dict[int, tuple[Any, SharedBars]] = {}

@@ -1,6 +1,6 @@
 """What an optimisation gives back: the target statistic of each evaluated setting, the
-settings ranked by it (a failed setting ranks last), the results table and the heatmap of the
-target over two parameters."""
+settings ranked by it (a failed setting ranks last), the results table, the heatmap of the
+target over two parameters, and the odds that the best setting is luck (`odds`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from terminal.backtest.optimisation.odds import (
+    OptimisationOdds, ReturnsTable, odds_of, returns_table)
 from terminal.backtest.optimisation.space import ParameterError
 
 Row = tuple[dict, float, dict]
@@ -53,10 +55,28 @@ class OptimisationResult:
     cancelled: bool = False
     elapsed: float = 0.0
     total: int = 0            # settings asked for (grid) or the size of the space (genetic)
+    odds: OptimisationOdds | None = None    # set by `compute_odds`
 
     @property
     def best(self) -> Row | None:
         return self.rows[0] if self.rows and not math.isnan(self.rows[0][1]) else None
+
+    @property
+    def tried(self) -> int:
+        """Settings evaluated, failed ones included: the N of the deflated Sharpe ratio."""
+        return len(self.rows)
+
+    def returns_table(self) -> ReturnsTable:
+        """Days x settings of daily returns, a column per setting that gave them (its
+        position in `rows` in `.rows`), 0 on a day missing from a setting's results."""
+        return returns_table([stats for _, _, stats in self.rows])
+
+    def compute_odds(self) -> OptimisationOdds:
+        """The deflated Sharpe ratio and PBO of the best setting, kept as `odds` (a second or
+        two for thousands of settings: call it off the GUI thread)."""
+        self.odds = odds_of([stats for _, _, stats in self.rows],
+                            0 if self.best is not None else None, self.tried)
+        return self.odds
 
     @property
     def errors(self) -> list[Row]:

@@ -5,13 +5,16 @@ keep the value typed there. The search runs as one job of the workbench's pool: 
 the bars once and its optimiser evaluates the settings in its own worker processes, which
 share them (terminal.backtest.optimisation). Progress comes back through the pool; Cancel ends
 the job and its workers. The results table lists every setting evaluated, best first; the
-heatmap shows the target over two of the parameters (the best over the others).
+heatmap shows the target over two of the parameters (the best over the others). Above the
+table, the odds that the best setting is luck (deflated Sharpe ratio, PBO, settings tried and
+the verdict), computed in the job's worker, never on the GUI thread.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget)
 
+from terminal.backtest.optimisation.odds import OptimisationOdds
 from terminal.backtest.optimisation.ranking import TARGETS, OptimisationResult, heatmap
 from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
 from terminal.backtest.pool import CANCELLED, DONE, JobHandle
@@ -33,8 +37,19 @@ from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.results import make_table
-from terminal.ui.colours import PLOT_BACKGROUND, error_html
+from terminal.ui.colours import (
+    ERROR_HEX, MUTED_HEX, PLOT_BACKGROUND, RUNNING_HEX, WARNING_HEX, error_html)
 
+LEVEL_HEX = {"real": RUNNING_HEX, "unsure": WARNING_HEX, "luck": ERROR_HEX,
+             "unknown": MUTED_HEX}
+ODDS_HELP = (
+    ("Deflated Sharpe: the probability that the best setting's true Sharpe ratio beats what "
+    "the best of this many settings would reach by luck alone; 0.95 or more is good."),
+    ("PBO (probability of backtest overfitting): how often the setting best on half of the "
+    "days (16 blocks, every way of halving them) ranked at or below the median on the other "
+    "half; 10% or less is good."),
+    ("Settings tried: every setting evaluated, failed ones included; the more are tried, the "
+    "more the best one's result may be luck."))
 SHOWN_STATS = ("total_net_pnl", "sharpe_ratio", "total_return", "max_ddpercent",
                "total_trade_count")
 CELL_TEXT_LIMIT = 400              # write each cell's value on heatmaps up to this size
@@ -52,6 +67,40 @@ def _stat_text(key: str):
             return "n/a"
         return format_value(key, value)
     return text
+
+
+class OddsBox(QLabel):
+    """Beside the best setting: the deflated Sharpe ratio, the PBO and the number of
+    settings tried on one line, the verdict under it, framed and coloured by its level; the
+    tooltip says what each measure is in one sentence and why one is missing."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.odds: OptimisationOdds | None = None
+        self.level = ""
+        self.show_odds(None)
+
+    def show_odds(self, odds: OptimisationOdds | None, source: str = "") -> None:
+        self.odds = odds
+        if odds is None:
+            self.level = ""
+            self.setText("")
+            self.setToolTip("")
+            self.setVisible(False)
+            return
+        self.level = odds.level
+        colour = LEVEL_HEX.get(odds.level, MUTED_HEX)
+        self.setStyleSheet(f"QLabel {{ border: 1px solid {colour}; border-radius: 3px; "
+                           f"padding: 4px; }}")
+        origin = f" <span style='color:{MUTED_HEX}'>({escape(source)})</span>" if source else ""
+        self.setText(f"<b>{escape(odds.summary())}</b>{origin}<br>"
+                     f"<span style='color:{colour}'><b>{escape(odds.headline)}</b></span>")
+        self.setToolTip("<br>".join(escape(line) for line in (
+            *ODDS_HELP, "", *odds.lines,
+            *(f"Missing: {reason}" for reason in odds.missing))))
+        self.setVisible(True)
 
 
 class OptimisePanel(QWidget):
@@ -154,10 +203,12 @@ class OptimisePanel(QWidget):
         results_bar = QHBoxLayout()
         results_bar.addWidget(self.results_label, 1)
         results_bar.addWidget(self.use_button)
+        self.odds_box = OddsBox()
         results_panel = QWidget()
         results_layout = QVBoxLayout(results_panel)
         results_layout.setContentsMargins(0, 0, 0, 0)
         results_layout.addLayout(results_bar)
+        results_layout.addWidget(self.odds_box)
         results_layout.addWidget(self.results_view, 1)
 
         self.x_box = QComboBox()
@@ -401,6 +452,7 @@ class OptimisePanel(QWidget):
         self.results_label.setText(
             f"{len(rows):,} settings, {way} {target_label(target)} first"
             + (f": best {', '.join(f'{k}={v}' for k, v in best[0].items())}" if best else ""))
+        self.odds_box.show_odds(result.odds)
         for box in (self.x_box, self.y_box):
             box.blockSignals(True)
             box.clear()
@@ -411,6 +463,16 @@ class OptimisePanel(QWidget):
             self.x_box.setCurrentIndex(0)
             self.y_box.setCurrentIndex(1)
         self.draw_heatmap()
+
+    def show_stored(self, record) -> bool:
+        """The odds a reopened optimisation run kept (a RunRecord); False when the run is
+        not an optimisation or was kept without odds."""
+        odds = optimisation.stored_odds(record.settings)
+        if odds is None:
+            return False
+        self.odds_box.show_odds(odds, f"run {record.run_id}, {record.strategy} on "
+                                      f"{record.vt_symbol}")
+        return True
 
     def target_column(self) -> int:
         return len(self.params)

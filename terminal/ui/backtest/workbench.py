@@ -432,6 +432,7 @@ class BacktestWorkbench(QWidget):
     def _opened(self, loaded) -> None:
         record, result = loaded
         self.results.show_run(result, record)
+        self.optimise.show_stored(record)   # a kept optimisation: its overfitting odds
         self.tabs.setCurrentWidget(self.results)
         self.run_opened.emit(record.run_id)
 
