@@ -94,13 +94,15 @@ def test_a_walk_forward_is_kept_and_reopened_like_other_runs(paths, monkeypatch)
     monkeypatch.setattr(MarketStore, "load_table",
                         lambda self, *a, **k: (reads.append(a), real(self, *a, **k))[1])
     prepared, plan, search = prepared_and_plan(paths)
+    assert [a[2] for a in reads].count("1m") == 1   # the bars, read once for every window
+    loaded = len(reads)             # with each other interval's warm-up days, once
     heard = []
     try:
         kept = walkforward.run_and_keep(prepared, plan, walkforward.runner(search), paths,
                                         lambda percent, text: heard.append(text))
     finally:
         prepared.close()
-    assert len(reads) == 1                       # the bars, read once for every window
+    assert len(reads) == loaded                  # none per window, none by a worker
     assert kept.error is None and not kept.cancelled
     assert any("window 3 of 4" in text for text in heard)
     result = kept.result

@@ -364,11 +364,11 @@ def test_delete_runs_after_confirmation(qtbot, bench):
 def test_an_optimisation_over_a_2x2_grid_from_the_dock(qtbot, bench):
     choose(bench, "DoubleMaStrategy", "rb2401.SHFE")
     panel = bench.optimise
-    panel.set_range("fast_window", 5, 10, 5)
-    panel.set_range("slow_window", 20, 40, 20)
-    assert "4 settings" in panel.space_label.text()
-    panel.target_box.setCurrentIndex(panel.target_box.findData("total_net_pnl"))
-    panel.workers_spin.setValue(2)
+    panel.search.set_range("fast_window", 5, 10, 5)
+    panel.search.set_range("slow_window", 20, 40, 20)
+    assert "4 settings" in panel.search.space_label.text()
+    panel.search.target_box.setCurrentIndex(panel.search.target_box.findData("total_net_pnl"))
+    panel.search.workers_spin.setValue(2)
     heard = []
     bench.signals.progress.connect(lambda handle, percent, text: heard.append(text))
     with qtbot.waitSignal(panel.finished, timeout=WAIT) as finished:
@@ -440,7 +440,7 @@ def test_the_odds_box_is_coloured_by_the_verdict_and_a_reopened_optimisation_sho
 def test_an_optimisation_can_be_cancelled(qtbot, bench):
     choose(bench, "SlowStrategy")
     panel = bench.optimise
-    panel.set_range("pause", 0.01, 0.05, 0.01)
+    panel.search.set_range("pause", 0.01, 0.05, 0.01)
     handle = panel.start()
     assert handle is not None, panel.status_label.text()
     qtbot.waitUntil(lambda: handle.state == "running", timeout=WAIT)

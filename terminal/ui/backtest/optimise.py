@@ -13,7 +13,6 @@ the verdict), computed in the job's worker, never on the GUI thread.
 from __future__ import annotations
 
 import math
-import os
 from html import escape
 from typing import Any
 
@@ -21,22 +20,21 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
-    QLabel, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter,
     QVBoxLayout, QWidget)
 
 from terminal.backtest.optimisation.odds import OptimisationOdds
-from terminal.backtest.optimisation.ranking import TARGETS, OptimisationResult, heatmap
-from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
+from terminal.backtest.optimisation.ranking import OptimisationResult, heatmap
+from terminal.backtest.optimisation.space import ParameterError
 from terminal.backtest.pool import CANCELLED, DONE, JobHandle
-from terminal.backtest.stats import LABELS, format_value
+from terminal.backtest.stats import format_value
 from terminal.plugins.loader import PluginError
-from terminal.plugins.parameters import kind_of, parse_param
 from terminal.services import optimisation
 from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.results import make_table
+from terminal.ui.backtest.search_settings import SearchSettings, spin, target_label
 from terminal.ui.colours import (
     ERROR_HEX, MUTED_HEX, PLOT_BACKGROUND, RUNNING_HEX, WARNING_HEX, error_html)
 
@@ -53,10 +51,6 @@ ODDS_HELP = (
 SHOWN_STATS = ("total_net_pnl", "sharpe_ratio", "total_return", "max_ddpercent",
                "total_trade_count")
 CELL_TEXT_LIMIT = 400              # write each cell's value on heatmaps up to this size
-
-
-def target_label(target: str) -> str:
-    return LABELS.get(target, (target,))[0]
 
 
 def _stat_text(key: str):
@@ -116,57 +110,16 @@ class OptimisePanel(QWidget):
         self.result: OptimisationResult | None = None
         self.params: list[str] = []                # the parameters of the last result
         self._build()
-        form.strategy_changed.connect(lambda *_: self.rebuild_parameters())
         signals.progress.connect(self._progress)
         signals.finished.connect(self._finished)
-        self.rebuild_parameters()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
-        self.param_table = QTableWidget(0, 5)
-        self.param_table.setHorizontalHeaderLabels(["Parameter", "Start", "Stop", "Step",
-                                                    "Values"])
-        self.param_table.verticalHeader().setVisible(False)
-        self.param_table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents)
-        self.param_table.horizontalHeader().setStretchLastSection(True)
-        for column in (1, 2, 3):
-            self.param_table.setColumnWidth(column, 64)
-        self.param_table.itemChanged.connect(lambda *_: self.update_space())
-        self.space_label = QLabel("")
-        self.space_label.setWordWrap(True)
-
-        self.target_box = QComboBox()
-        for target in TARGETS:
-            self.target_box.addItem(target_label(target), target)
-        self.target_box.setCurrentIndex(self.target_box.findData("sharpe_ratio"))
-        self.maximise_box = QCheckBox("Maximise (untick to minimise)")
-        self.maximise_box.setChecked(True)
-        self.method_box = QComboBox()
-        self.method_box.addItem("Grid: every setting", "grid")
-        self.method_box.addItem("Genetic: search a large space", "genetic")
-        self.method_box.currentIndexChanged.connect(lambda *_: self._method_changed())
-        self.population_spin = self._spin(2, 10_000, 20)
-        self.generations_spin = self._spin(0, 10_000, 10)
-        self.seed_spin = self._spin(0, 2_000_000_000, 0)
-        self.seed_spin.setToolTip("The same seed gives the same search; 0 for a new one")
-        self.workers_spin = self._spin(1, max(1, os.cpu_count() or 1) * 4,
-                                       max(1, min(4, os.cpu_count() or 1)))
-        self.workers_spin.setToolTip("Worker processes evaluating settings at once")
-        self.limit_spin = self._spin(0, 24 * 60, 60)
+        self.search = SearchSettings(self.form)
+        self.limit_spin = spin(0, 24 * 60, 60)
         self.limit_spin.setSuffix(" min")
         self.limit_spin.setToolTip("Stop the search after this long (0: no limit)")
-
-        options = QGroupBox("Search")
-        form = QFormLayout(options)
-        form.addRow("Target", self.target_box)
-        form.addRow(self.maximise_box)
-        form.addRow("Method", self.method_box)
-        form.addRow("Population", self.population_spin)
-        form.addRow("Generations", self.generations_spin)
-        form.addRow("Seed", self.seed_spin)
-        form.addRow("Workers", self.workers_spin)
-        form.addRow("Time limit", self.limit_spin)
+        self.search.form_layout.addRow("Time limit", self.limit_spin)
 
         self.start_button = QPushButton("Optimise")
         self.start_button.clicked.connect(lambda: self.start())
@@ -185,9 +138,9 @@ class OptimisePanel(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(QLabel("Parameters (tick those to search)"))
-        left_layout.addWidget(self.param_table, 1)
-        left_layout.addWidget(self.space_label)
-        left_layout.addWidget(options)
+        left_layout.addWidget(self.search.param_table, 1)
+        left_layout.addWidget(self.search.space_label)
+        left_layout.addWidget(self.search.options)
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.progress_bar)
         left_layout.addWidget(self.status_label)
@@ -252,100 +205,6 @@ class OptimisePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
-        self._method_changed()
-
-    @staticmethod
-    def _spin(low: int, high: int, value: int) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setValue(value)
-        return spin
-
-    def _method_changed(self) -> None:
-        genetic = self.method_box.currentData() == "genetic"
-        for spin in (self.population_spin, self.generations_spin, self.seed_spin):
-            spin.setEnabled(genetic)
-
-    # ------------------------------------------------------------------ parameters
-    def rebuild_parameters(self) -> None:
-        """One row per number parameter of the strategy: start, stop and step from its
-        default (one value until the trader widens it)."""
-        self.param_table.blockSignals(True)
-        self.param_table.setRowCount(0)
-        for name, default in self.form.defaults.items():
-            kind = kind_of(default)
-            if kind not in ("int", "float"):
-                continue
-            row = self.param_table.rowCount()
-            self.param_table.insertRow(row)
-            check = QTableWidgetItem(name)
-            check.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
-            check.setCheckState(Qt.CheckState.Unchecked)
-            check.setData(Qt.ItemDataRole.UserRole, name)
-            check.setToolTip(f"{name} ({kind}, default {default!r})")
-            self.param_table.setItem(row, 0, check)
-            step = 1 if kind == "int" else (abs(default) / 10 or 0.1)
-            for column, value in ((1, default), (2, default), (3, step)):
-                self.param_table.setItem(row, column, QTableWidgetItem(
-                    repr(value) if isinstance(value, float) else str(value)))
-            values = QTableWidgetItem("1")
-            values.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            self.param_table.setItem(row, 4, values)
-        self.param_table.blockSignals(False)
-        self.update_space()
-
-    def set_range(self, name: str, start, stop, step, chosen: bool = True) -> None:
-        """Tick a parameter and set its range (as the trader would type it)."""
-        for row in range(self.param_table.rowCount()):
-            if self.param_table.item(row, 0).data(Qt.ItemDataRole.UserRole) == name:
-                self.param_table.blockSignals(True)
-                self.param_table.item(row, 0).setCheckState(
-                    Qt.CheckState.Checked if chosen else Qt.CheckState.Unchecked)
-                for column, value in ((1, start), (2, stop), (3, step)):
-                    self.param_table.item(row, column).setText(str(value))
-                self.param_table.blockSignals(False)
-                self.update_space()
-                return
-        raise KeyError(f"{name}: not a number parameter of the strategy")
-
-    def space_spec(self) -> dict:
-        """The ticked parameters as ParameterSpace's spec; ValueError names a bad field."""
-        spec = {}
-        for row in range(self.param_table.rowCount()):
-            item = self.param_table.item(row, 0)
-            if item.checkState() != Qt.CheckState.Checked:
-                continue
-            name = item.data(Qt.ItemDataRole.UserRole)
-            default = self.form.defaults.get(name)
-            values = []
-            for column, label in ((1, "start"), (2, "stop"), (3, "step")):
-                text = self.param_table.item(row, column).text()
-                try:
-                    values.append(parse_param(name, text, default))
-                except ValueError as exc:
-                    raise ValueError(f"{exc} ({label})") from None
-            spec[name] = tuple(values)
-        return spec
-
-    def update_space(self) -> int:
-        """The size of the space as typed (0 and the reason when it cannot be searched)."""
-        try:
-            spec = self.space_spec()
-            space = ParameterSpace(spec)
-        except (ValueError, ParameterError) as exc:
-            self.space_label.setText(error_html(str(exc)))
-            return 0
-        self.param_table.blockSignals(True)
-        for row in range(self.param_table.rowCount()):
-            name = self.param_table.item(row, 0).data(Qt.ItemDataRole.UserRole)
-            count = len(space.values(name)) if name in spec else 1
-            self.param_table.item(row, 4).setText(f"{count:,}")
-        self.param_table.blockSignals(False)
-        if not spec:
-            self.space_label.setText("No parameter ticked")
-            return 0
-        self.space_label.setText(f"{space.size:,} settings in the space")
-        return space.size
 
     # ------------------------------------------------------------------ running
     @property
@@ -358,19 +217,15 @@ class OptimisePanel(QWidget):
             return None
         try:
             entry = self.form.current_entry()
-            self.rebuild_if_needed()
+            self.search.rebuild_if_needed()
             settings = self.form.settings()
-            spec = self.space_spec()
+            spec = self.search.space_spec()
             space = optimisation.check_search(entry, settings, spec)
             fixed = {k: v for k, v in self.form.params().items() if k not in spec}
         except (ValueError, ParameterError, PluginError) as exc:
             self.status_label.setText(error_html(str(exc)))
             return None
-        search = optimisation.Search(
-            target=self.target_box.currentData(), maximise=self.maximise_box.isChecked(),
-            genetic=self.method_box.currentData() == "genetic",
-            population=self.population_spin.value(), generations=self.generations_spin.value(),
-            seed=self.seed_spin.value() or None, workers=self.workers_spin.value())
+        search = self.search.search()
         self.result = None
         self.params = list(spec)
         self.handle = optimisation.submit_search(
@@ -383,13 +238,6 @@ class OptimisePanel(QWidget):
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         return self.handle
-
-    def rebuild_if_needed(self) -> None:
-        names = [self.param_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-                 for r in range(self.param_table.rowCount())]
-        wanted = [n for n, d in self.form.defaults.items() if kind_of(d) in ("int", "float")]
-        if names != wanted:
-            self.rebuild_parameters()
 
     def cancel(self) -> None:
         if self.running:

@@ -1,0 +1,188 @@
+"""What a search is over and how it searches, as the Optimise and Walk-forward tabs both ask
+it: the strategy's number parameters with a range each (tick those to search), the target
+statistic and its direction, grid or genetic (population, generations, seed) and the worker
+processes. One widget so that the two tabs ask the same way and check the same way."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHeaderView, QLabel, QSpinBox, QTableWidget,
+    QTableWidgetItem, QWidget)
+
+from terminal.backtest.optimisation.ranking import TARGETS
+from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
+from terminal.backtest.stats import LABELS
+from terminal.plugins.parameters import kind_of, parse_param
+from terminal.services import optimisation
+from terminal.ui.backtest.form import SettingsPanel
+from terminal.ui.colours import error_html
+
+
+def target_label(target: str) -> str:
+    return LABELS.get(target, (target,))[0]
+
+
+def spin(low: int, high: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    return box
+
+
+class SearchSettings(QWidget):
+    """The parameter table (`param_table`, `space_label`) and the search options
+    (`options`, a group box whose form a tab may add rows to); both are laid out by the tab
+    that holds them. The settings panel gives the strategy and its defaults."""
+
+    def __init__(self, settings_panel: SettingsPanel, parent=None) -> None:
+        super().__init__(parent)
+        self.settings_panel = settings_panel
+        self.param_table = QTableWidget(0, 5)
+        self.param_table.setHorizontalHeaderLabels(["Parameter", "Start", "Stop", "Step",
+                                                    "Values"])
+        self.param_table.verticalHeader().setVisible(False)
+        self.param_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents)
+        self.param_table.horizontalHeader().setStretchLastSection(True)
+        for column in (1, 2, 3):
+            self.param_table.setColumnWidth(column, 64)
+        self.param_table.itemChanged.connect(lambda *_: self.update_space())
+        self.space_label = QLabel("")
+        self.space_label.setWordWrap(True)
+
+        self.target_box = QComboBox()
+        for target in TARGETS:
+            self.target_box.addItem(target_label(target), target)
+        self.target_box.setCurrentIndex(self.target_box.findData("sharpe_ratio"))
+        self.maximise_box = QCheckBox("Maximise (untick to minimise)")
+        self.maximise_box.setChecked(True)
+        self.method_box = QComboBox()
+        self.method_box.addItem("Grid: every setting", "grid")
+        self.method_box.addItem("Genetic: search a large space", "genetic")
+        self.method_box.currentIndexChanged.connect(lambda *_: self._method_changed())
+        self.population_spin = spin(2, 10_000, 20)
+        self.generations_spin = spin(0, 10_000, 10)
+        self.seed_spin = spin(0, 2_000_000_000, 0)
+        self.seed_spin.setToolTip("The same seed gives the same search; 0 for a new one")
+        self.workers_spin = spin(1, max(1, os.cpu_count() or 1) * 4,
+                                       max(1, min(4, os.cpu_count() or 1)))
+        self.workers_spin.setToolTip("Worker processes evaluating settings at once")
+
+        self.options = QGroupBox("Search")
+        form = self.form_layout = QFormLayout(self.options)
+        form.addRow("Target", self.target_box)
+        form.addRow(self.maximise_box)
+        form.addRow("Method", self.method_box)
+        form.addRow("Population", self.population_spin)
+        form.addRow("Generations", self.generations_spin)
+        form.addRow("Seed", self.seed_spin)
+        form.addRow("Workers", self.workers_spin)
+        self._method_changed()
+        settings_panel.strategy_changed.connect(lambda *_: self.rebuild_parameters())
+        self.rebuild_parameters()
+
+    def search(self, scheduler: str | None = None) -> optimisation.Search:
+        """The search as chosen (a seed of 0 asks for a new one)."""
+        return optimisation.Search(
+            target=self.target_box.currentData(), maximise=self.maximise_box.isChecked(),
+            genetic=self.method_box.currentData() == "genetic",
+            population=self.population_spin.value(), generations=self.generations_spin.value(),
+            seed=self.seed_spin.value() or None, workers=self.workers_spin.value(),
+            scheduler=scheduler)
+
+    def _method_changed(self) -> None:
+        genetic = self.method_box.currentData() == "genetic"
+        for spin in (self.population_spin, self.generations_spin, self.seed_spin):
+            spin.setEnabled(genetic)
+
+    # ------------------------------------------------------------------ parameters
+    def rebuild_parameters(self) -> None:
+        """One row per number parameter of the strategy: start, stop and step from its
+        default (one value until the trader widens it)."""
+        self.param_table.blockSignals(True)
+        self.param_table.setRowCount(0)
+        for name, default in self.settings_panel.defaults.items():
+            kind = kind_of(default)
+            if kind not in ("int", "float"):
+                continue
+            row = self.param_table.rowCount()
+            self.param_table.insertRow(row)
+            check = QTableWidgetItem(name)
+            check.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+            check.setCheckState(Qt.CheckState.Unchecked)
+            check.setData(Qt.ItemDataRole.UserRole, name)
+            check.setToolTip(f"{name} ({kind}, default {default!r})")
+            self.param_table.setItem(row, 0, check)
+            step = 1 if kind == "int" else (abs(default) / 10 or 0.1)
+            for column, value in ((1, default), (2, default), (3, step)):
+                self.param_table.setItem(row, column, QTableWidgetItem(
+                    repr(value) if isinstance(value, float) else str(value)))
+            values = QTableWidgetItem("1")
+            values.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.param_table.setItem(row, 4, values)
+        self.param_table.blockSignals(False)
+        self.update_space()
+
+    def set_range(self, name: str, start, stop, step, chosen: bool = True) -> None:
+        """Tick a parameter and set its range (as the trader would type it)."""
+        for row in range(self.param_table.rowCount()):
+            if self.param_table.item(row, 0).data(Qt.ItemDataRole.UserRole) == name:
+                self.param_table.blockSignals(True)
+                self.param_table.item(row, 0).setCheckState(
+                    Qt.CheckState.Checked if chosen else Qt.CheckState.Unchecked)
+                for column, value in ((1, start), (2, stop), (3, step)):
+                    self.param_table.item(row, column).setText(str(value))
+                self.param_table.blockSignals(False)
+                self.update_space()
+                return
+        raise KeyError(f"{name}: not a number parameter of the strategy")
+
+    def space_spec(self) -> dict:
+        """The ticked parameters as ParameterSpace's spec; ValueError names a bad field."""
+        spec = {}
+        for row in range(self.param_table.rowCount()):
+            item = self.param_table.item(row, 0)
+            if item.checkState() != Qt.CheckState.Checked:
+                continue
+            name = item.data(Qt.ItemDataRole.UserRole)
+            default = self.settings_panel.defaults.get(name)
+            values = []
+            for column, label in ((1, "start"), (2, "stop"), (3, "step")):
+                text = self.param_table.item(row, column).text()
+                try:
+                    values.append(parse_param(name, text, default))
+                except ValueError as exc:
+                    raise ValueError(f"{exc} ({label})") from None
+            spec[name] = tuple(values)
+        return spec
+
+    def update_space(self) -> int:
+        """The size of the space as typed (0 and the reason when it cannot be searched)."""
+        try:
+            spec = self.space_spec()
+            space = ParameterSpace(spec)
+        except (ValueError, ParameterError) as exc:
+            self.space_label.setText(error_html(str(exc)))
+            return 0
+        self.param_table.blockSignals(True)
+        for row in range(self.param_table.rowCount()):
+            name = self.param_table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+            count = len(space.values(name)) if name in spec else 1
+            self.param_table.item(row, 4).setText(f"{count:,}")
+        self.param_table.blockSignals(False)
+        if not spec:
+            self.space_label.setText("No parameter ticked")
+            return 0
+        self.space_label.setText(f"{space.size:,} settings in the space")
+        return space.size
+
+    def rebuild_if_needed(self) -> None:
+        names = [self.param_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+                 for r in range(self.param_table.rowCount())]
+        wanted = [n for n, d in self.settings_panel.defaults.items()
+                  if kind_of(d) in ("int", "float")]
+        if names != wanted:
+            self.rebuild_parameters()
