@@ -9,6 +9,8 @@ Optimise tabs on the right.
 - Results: the last run that finished (or the one opened from History).
 - History: every run kept; Open, Compare, Delete.
 - Optimise: grid or genetic search over chosen parameters.
+- Walk-forward: a search on each in-sample window, the best traded on the next out-of-sample
+  window, the stitched result judged (ui/backtest/walkforward.py).
 
 Nothing slow happens on the GUI thread: backtests and optimisations run in worker processes;
 their progress and results arrive as queued Qt signals (`ui.backtest.pool_signals.PoolSignals`);
@@ -41,6 +43,7 @@ from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.history import CompareView, HistoryPanel
 from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.optimise import OptimisePanel
+from terminal.ui.backtest.walkforward import WalkForwardPanel
 from terminal.ui.backtest.results import ResultsView
 from terminal.ui.thread_jobs import ThreadJob
 from terminal.ui.colours import ERROR_TEXT_STYLE
@@ -165,6 +168,10 @@ class BacktestWorkbench(QWidget):
         self.history.deleted.connect(self._deleted)
         self.compare_view = CompareView(self.runs)
         self.optimise = OptimisePanel(self.form, self.signals, self.store.root)
+        self.walkforward = WalkForwardPanel(self.form, self.signals, self.runs,
+                                            self.store.root, self._start_io)
+        self.walkforward.kept.connect(lambda _: self.history.refresh())
+        self.walkforward.open_requested.connect(self.open_run)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(runs_panel, "Runs")
@@ -172,6 +179,7 @@ class BacktestWorkbench(QWidget):
         self.tabs.addTab(self.history, "History")
         self.tabs.addTab(self.compare_view, "Compare")
         self.tabs.addTab(self.optimise, "Optimise")
+        self.tabs.addTab(self.walkforward, "Walk-forward")
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -433,6 +441,7 @@ class BacktestWorkbench(QWidget):
         record, result = loaded
         self.results.show_run(result, record)
         self.optimise.show_stored(record)   # a kept optimisation: its overfitting odds
+        self.walkforward.open_stored(record)    # a kept walk-forward: its windows, criteria
         self.tabs.setCurrentWidget(self.results)
         self.run_opened.emit(record.run_id)
 
