@@ -186,7 +186,7 @@ class WalkForwardPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setSizes([380, 700])
+        splitter.setSizes([330, 770])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
@@ -340,6 +340,7 @@ class WalkForwardPanel(QWidget):
              criterion_threshold(c["name"], c.get("threshold")),
              "PASS" if c.get("passed") else "FAIL", c.get("note", ""))
             for c in criteria])
+        self.criteria_view.resizeColumnsToContents()
         self._show_windows(windows, target)
         self._show_equity(windows, daily)
 
@@ -348,11 +349,13 @@ class WalkForwardPanel(QWidget):
         target_column = f"is_{target}"
         columns = [Col("Window", numeric=True), Col("In sample"), Col("Out of sample")]
         columns += [Col(c.removeprefix("param: "), numeric=True) for c in params]
-        columns += [Col(f"{target_label(target)} in sample", _number, numeric=True),
-                    Col("Net P&L out of sample", _number, numeric=True, color=signed_color),
-                    Col("Annual return out of sample %", _number, numeric=True),
-                    Col("Max drawdown % out of sample", _number, numeric=True),
-                    Col("Trades out of sample", plain, numeric=True)]
+        columns += [Col(f"{target_label(target)} (IS)", _number, numeric=True,
+                        tooltip="the target statistic of the chosen setting in sample"),
+                    Col("Net P&L (OOS)", _number, numeric=True, color=signed_color,
+                        tooltip="out of sample, the chosen setting traded"),
+                    Col("Annual return % (OOS)", _number, numeric=True),
+                    Col("Max drawdown % (OOS)", _number, numeric=True),
+                    Col("Trades (OOS)", plain, numeric=True)]
         rows = []
         for _, w in windows.iterrows():
             rows.append((
@@ -362,6 +365,7 @@ class WalkForwardPanel(QWidget):
                 *[w[c] for c in params], w.get(target_column, math.nan), w["oos_net_pnl"],
                 w["oos_annual_return"], w["oos_max_ddpercent"], w["oos_trade_count"]))
         self.windows_model.set_rows(rows, columns=columns)
+        self.windows_view.resizeColumnsToContents()
 
     def _show_equity(self, windows: pd.DataFrame, daily: pd.DataFrame) -> None:
         for line in self.window_lines:
