@@ -75,7 +75,7 @@ SUMMARY_LABELS: dict[str, tuple[str, str]] = {
     "largest_loss": ("Largest loss", "money"),
     "profit_loss_ratio": ("Profit-loss ratio", "ratio"),
     "expectancy": ("Expectancy", "ratio"),
-    "average_hold_minutes": ("Average holding time (minutes)", "number"),
+    "average_hold_minutes": ("Average holding time (minutes)", "ratio"),
     "total_days": ("Trading days with a closed round trip", "int"),
     "profit_days": ("Profitable days", "int"),
     "loss_days": ("Losing days", "int"),
@@ -188,6 +188,7 @@ class LivePerformance:
     drawdown: list[float]                # equity - its running peak (<= 0)
     refused: dict[str, str] = field(default_factory=dict)        # vt_symbol -> why
     before_fees: list[str] = field(default_factory=list)         # contracts without fees
+    estimated_fees: list[str] = field(default_factory=list)      # fees from the terms given
     before_journal: dict[str, float] = field(default_factory=dict)   # closed, opened earlier
     still_open: dict[str, float] = field(default_factory=dict)   # net lots open at the end
     fills: int = 0                       # journalled fills read (up to the end)
@@ -198,6 +199,10 @@ class LivePerformance:
         """What the trader must know to read the figures: left out, before fees..."""
         out = list(self.warnings)
         out += [f"{symbol} left out: {why}" for symbol, why in self.refused.items()]
+        if self.estimated_fees:
+            out.append("fees of " + ", ".join(self.estimated_fees) + " are estimated with the "
+                       "contract table's typical broker rates: the broker's trade reports "
+                       "carry no commission")
         if self.before_fees:
             out.append("P&L before fees for " + ", ".join(self.before_fees) + ": the broker's "
                        "trade reports carry no commission and the contract table has no "
@@ -363,8 +368,7 @@ def performance(fills: Iterable[Fill], terms: Mapping[str, ContractTerms | None]
             result.before_journal[vt_symbol] = cut
         if abs(net) > 1e-12:
             result.still_open[vt_symbol] = net
-        if not term.fees_known:
-            result.before_fees.append(vt_symbol)
+        (result.estimated_fees if term.fees_known else result.before_fees).append(vt_symbol)
         rate = term.fee_rate if term.fees_known else 0.0
         per_lot = term.fee_per_lot / term.size if term.fees_known else 0.0   # as "slippage"
         trips = [LiveTrip(vt_symbol, t, trading_day(t.exit_time))

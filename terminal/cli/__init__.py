@@ -34,10 +34,10 @@ def parser() -> argparse.ArgumentParser:
         "line and exit (0 when it worked)",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    from terminal.cli import backtest, data, optimise
+    from terminal.cli import backtest, data, optimise, performance
 
-    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimise}")
-    for verb in (data, backtest, optimise):
+    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimise,performance}")
+    for verb in (data, backtest, optimise, performance):
         verb.add_parser(commands)       # each sets `run`: the command's run(args, paths)
     return p
 
