@@ -24,9 +24,11 @@ Definitions:
   (`fees_known`), each fill pays fee_rate * price * volume * size + fee_per_lot * volume,
   shared by volume between round trips like a backtest's costs; otherwise that contract's
   round trips are before fees, and `before_fees` names it.
-- Realised equity: the cumulative net P&L of the range's round trips, day by day (trading
-  days on which a round trip closed), starting from 0; `max_drawdown` is its largest fall from
-  a running peak (0 counts as the first peak), in money.
+- Realised equity: the cumulative net P&L of the range's round trips, one after another in
+  the order they closed, starting from 0; `max_drawdown` is its largest fall from a running
+  peak (0 counts as the first peak), in money. Round trips, not days: a day that gives back
+  its morning's gains shows its drawdown. Daily net P&L: by the trading days on which a round
+  trip closed.
 - `pnl_sharpe_ratio`: mean / sample standard deviation of those days' net P&L, times
   sqrt(240): a Sharpe ratio of P&L, as no capital is known; NaN with fewer than 2 days or no
   variation.
@@ -184,7 +186,8 @@ class LivePerformance:
     summary: dict[str, Any]
     breakdowns: dict[str, list[BreakdownRow]]
     days: list[date]                     # trading days with a closed round trip
-    equity: list[float]                  # cumulative net P&L after each of those days
+    daily: list[float]                   # net P&L of each of those days
+    equity: list[float]                  # cumulative net P&L after each round trip
     drawdown: list[float]                # equity - its running peak (<= 0)
     refused: dict[str, str] = field(default_factory=dict)        # vt_symbol -> why
     before_fees: list[str] = field(default_factory=list)         # contracts without fees
@@ -354,7 +357,7 @@ def performance(fills: Iterable[Fill], terms: Mapping[str, ContractTerms | None]
         if trading_day(fill.datetime) <= end:
             by_symbol[fill.vt_symbol].append(fill)
             count += 1
-    result = LivePerformance(start, end, [], {}, {}, [], [], [], fills=count)
+    result = LivePerformance(start, end, [], {}, {}, [], [], [], [], fills=count)
     for vt_symbol in sorted(by_symbol):
         term = terms.get(vt_symbol)
         if term is None or not term.size > 0:
@@ -384,9 +387,9 @@ def performance(fills: Iterable[Fill], terms: Mapping[str, ContractTerms | None]
     for trip in result.trips:
         daily[trip.day] += trip.net_pnl
     result.days = sorted(daily)
-    pnl = [daily[d] for d in result.days]
-    equity = np.cumsum(pnl) if pnl else np.array([])
-    peaks = np.maximum.accumulate(np.concatenate([[0.0], equity]))[1:] if pnl else equity
+    result.daily = pnl = [daily[d] for d in result.days]
+    equity = np.cumsum([t.net_pnl for t in result.trips]) if result.trips else np.array([])
+    peaks = np.maximum.accumulate(np.concatenate([[0.0], equity]))[1:]
     result.equity = [float(v) for v in equity]
     result.drawdown = [float(v) for v in equity - peaks]
     result.summary = _summary(result.trips, pnl, result.drawdown)

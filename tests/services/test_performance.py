@@ -56,9 +56,11 @@ def test_round_trips_and_summary(session, store):
     assert s["expectancy"] == pytest.approx(0.4 * average_win / -average_loss - 0.6)
     daily = [A + B, C + D, E]
     assert perf.days == [date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)]
-    assert perf.equity == pytest.approx(list(np.cumsum(daily)))
-    assert s["max_drawdown"] == pytest.approx(-E)             # the peak after day 2, to day 3
-    assert perf.drawdown == pytest.approx([0, 0, E])
+    assert perf.daily == pytest.approx(daily)
+    assert perf.equity == pytest.approx(list(np.cumsum([A, B, C, D, E])))
+    # the peak after D, then E; before it B and C fell 212.05 from the first peak, A
+    assert perf.drawdown == pytest.approx([0, B, B + C, 0, E])
+    assert s["max_drawdown"] == pytest.approx(-E)
     sharpe = np.mean(daily) / np.std(daily, ddof=1) * math.sqrt(240)
     assert s["pnl_sharpe_ratio"] == pytest.approx(sharpe)
     assert s["largest_loss"] == pytest.approx(E) and s["largest_win"] == pytest.approx(D)

@@ -59,7 +59,8 @@ def test_this_month_shows_the_session(qtbot, dock):
     assert texts(trips, mae) == ["200.00", "no bars", "no bars", "no bars", "no bars"]
     assert dock.day_axis.days == ["2026-11-02", "2026-11-03", "2026-11-04"]
     _, y = dock.equity_curve.getData()
-    assert list(y) == pytest.approx([81.93, 2920.661, -134.608])
+    assert list(y) == pytest.approx([0, 187.98, 81.93, -24.07, 2920.661, -134.608])
+    assert list(dock.daily_bars.opts["height"]) == pytest.approx([81.93, 2838.731, -3055.269])
     points = dock.scatter.points()
     assert len(points) == 1 and points[0].pos().x() == 200 and points[0].pos().y() == 300
     assert points[0].brush().color().name() == UP_HEX        # a win

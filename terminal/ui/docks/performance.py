@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QDate, QThreadPool, QTimer
+from PySide6.QtCore import QDate, Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import (QDateEdit, QHBoxLayout, QLabel, QPushButton, QTabWidget,
                                QVBoxLayout, QWidget)
 
@@ -29,8 +29,7 @@ from terminal.backtest.live_performance import (SUMMARY_LABELS, BreakdownRow, Li
 from terminal.core.trading_day import current_trading_day
 from terminal.ui.backtest.axes import DayAxis, MoneyAxis
 from terminal.ui.backtest.models import Col, RowsModel
-from terminal.ui.colours import (DOWN_HEX, ERROR_TEXT_STYLE, PLOT_BACKGROUND, UP_HEX,
-                                 up_or_down)
+from terminal.ui.colours import DOWN_HEX, PLOT_BACKGROUND, UP_HEX, WARNING_HEX, up_or_down
 from terminal.ui.backtest.results import make_table
 from terminal.ui.thread_jobs import ThreadJob
 
@@ -107,6 +106,15 @@ def trip_rows(perf: LivePerformance) -> list[tuple]:
     return out
 
 
+def _sortable(model: RowsModel):
+    """A table the trader may sort by a click, shown in the order given until then (by hour:
+    the night session first)."""
+    view = make_table(model, sortable=True)
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    view.horizontalHeader().setResizeContentsPrecision(200)
+    return view
+
+
 class PerformanceDock(QWidget):
     def __init__(self, load: Loader, today: Callable[[], date] = current_trading_day,
                  parent=None) -> None:
@@ -136,7 +144,7 @@ class PerformanceDock(QWidget):
         self.status = QLabel("")
         self.notes = QLabel("")
         self.notes.setWordWrap(True)
-        self.notes.setStyleSheet(ERROR_TEXT_STYLE)
+        self.notes.setStyleSheet(f"color: {WARNING_HEX}")
         self.notes.hide()
 
         self.summary_model = RowsModel([Col("Statistic"), Col("Value", numeric=True)], self)
@@ -148,18 +156,23 @@ class PerformanceDock(QWidget):
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground(PLOT_BACKGROUND)
-        self.day_axis, self.drawdown_axis = DayAxis(), DayAxis()
-        self.equity_plot = self.plots.addPlot(
-            row=0, col=0, axisItems={"bottom": self.day_axis, "left": MoneyAxis()})
-        self.equity_plot.setTitle("Realised P&L (cumulative, net)")
-        self.drawdown_plot = self.plots.addPlot(
-            row=1, col=0, axisItems={"bottom": self.drawdown_axis, "left": MoneyAxis()})
+        self.equity_plot = self.plots.addPlot(row=0, col=0, axisItems={"left": MoneyAxis()})
+        self.equity_plot.setTitle("Realised P&L, cumulative net, round trip by round trip")
+        self.drawdown_plot = self.plots.addPlot(row=1, col=0, axisItems={"left": MoneyAxis()})
         self.drawdown_plot.setTitle("Drawdown of realised P&L")
+        self.drawdown_plot.setLabel("bottom", "round trips, in the order they closed")
         self.drawdown_plot.setXLink(self.equity_plot)
-        self.equity_curve = self.equity_plot.plot(pen=pg.mkPen("#f5a623", width=1.5),
-                                                  symbol="o", symbolSize=5)
+        self.day_axis = DayAxis()
+        self.daily_plot = self.plots.addPlot(
+            row=2, col=0, axisItems={"bottom": self.day_axis, "left": MoneyAxis()})
+        self.daily_plot.setTitle("Net P&L per trading day")
+        for plot in (self.equity_plot, self.drawdown_plot, self.daily_plot):
+            plot.getAxis("left").setWidth(90)
+        self.equity_curve = self.equity_plot.plot(pen=pg.mkPen("#f5a623", width=1.5))
         self.drawdown_curve = self.drawdown_plot.plot(pen=pg.mkPen(DOWN_HEX), fillLevel=0,
                                                       brush=pg.mkBrush(48, 164, 108, 90))
+        self.daily_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self.daily_plot.addItem(self.daily_bars)
         self.scatter_plot = pg.PlotWidget(axisItems={"bottom": MoneyAxis("bottom"),
                                                      "left": MoneyAxis()})
         self.scatter_plot.setBackground(PLOT_BACKGROUND)
@@ -178,8 +191,9 @@ class PerformanceDock(QWidget):
         self.tabs.addTab(self.summary_view, "Summary")
         self.tabs.addTab(self.plots, "Equity")
         for by, title in BREAKDOWN_TITLES.items():
-            self.tabs.addTab(make_table(self.breakdown_models[by], sortable=True), title)
-        self.tabs.addTab(make_table(self.trips_model, sortable=True), "Round trips")
+            self.tabs.addTab(_sortable(self.breakdown_models[by]), title)
+        self.trips_view = _sortable(self.trips_model)
+        self.tabs.addTab(self.trips_view, "Round trips")
         self.tabs.addTab(scatter_panel, "MAE / MFE")
 
         bar = QHBoxLayout()
@@ -271,11 +285,16 @@ class PerformanceDock(QWidget):
                            [Col(BREAKDOWN_TITLES[by].removeprefix("By ").capitalize()),
                             *BREAKDOWN_COLUMNS[1:]])
         self.trips_model.set_rows(trip_rows(perf))
-        days = [d.isoformat() for d in perf.days]
-        self.day_axis.days = self.drawdown_axis.days = days
-        x = np.arange(len(days), dtype=float)
-        self.equity_curve.setData(x, np.asarray(perf.equity, float))
-        self.drawdown_curve.setData(x, np.asarray(perf.drawdown, float))
+        self.trips_view.resizeColumnsToContents()
+        self.day_axis.days = [d.isoformat() for d in perf.days]
+        x = np.arange(len(perf.equity) + 1, dtype=float)      # 0: before the first
+        self.equity_curve.setData(x, np.asarray([0.0, *perf.equity]))
+        self.drawdown_curve.setData(x, np.asarray([0.0, *perf.drawdown]))
+        self.daily_bars.setOpts(x=np.arange(len(perf.daily), dtype=float), height=perf.daily,
+                                brushes=[pg.mkBrush(UP_HEX if v > 0 else DOWN_HEX)
+                                         for v in perf.daily])
+        for plot in (self.equity_plot, self.daily_plot):
+            plot.enableAutoRange()
         self._show_scatter(perf)
 
     def _show_scatter(self, perf: LivePerformance) -> None:
