@@ -64,7 +64,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -147,6 +147,8 @@ class RoundTrip:
     exit_price: float
     gross_pnl: float
     costs: float                 # commission and slippage of both fills, this volume's share
+    entry_fill: Any = field(default=None, compare=False, repr=False)   # the fills themselves
+    exit_fill: Any = field(default=None, compare=False, repr=False)
 
     @property
     def net_pnl(self) -> float:
@@ -170,7 +172,7 @@ def round_trips(trades: Mapping | Iterable, size: float, rate: float = 0.0,
                 slippage: float = 0.0) -> list[RoundTrip]:
     """Closed round trips of vn.py fills (`engine.trades` or a list of TradeData), matched
     first in, first out, in the order they close (see the module's definitions)."""
-    open_lots: deque[list] = deque()        # [sign, volume left, price, time, cost per lot]
+    open_lots: deque[list] = deque()  # [sign, volume left, price, time, cost per lot, fill]
     closed: list[RoundTrip] = []
     for fill in _fills(trades):
         sign = _sign(fill.direction)
@@ -184,13 +186,13 @@ def round_trips(trades: Mapping | Iterable, size: float, rate: float = 0.0,
                 entry_time=lot[3], entry_price=lot[2], exit_time=fill.datetime,
                 exit_price=fill.price,
                 gross_pnl=(fill.price - lot[2]) * matched * size * lot[0],
-                costs=(lot[4] + unit_cost) * matched))
+                costs=(lot[4] + unit_cost) * matched, entry_fill=lot[5], exit_fill=fill))
             lot[1] -= matched
             volume -= matched
             if lot[1] <= 1e-12:
                 open_lots.popleft()
         if volume > 1e-12:
-            open_lots.append([sign, volume, fill.price, fill.datetime, unit_cost])
+            open_lots.append([sign, volume, fill.price, fill.datetime, unit_cost, fill])
     return closed
 
 
@@ -245,6 +247,24 @@ def _day(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def trip_figures(trips: list[RoundTrip]) -> dict[str, Any]:
+    """The round-trip figures of `EXTRA_LABELS` (count, win and loss rates, average win and
+    loss, profit-loss ratio, expectancy) for closed round trips; shared with live performance
+    (`backtest.live_performance`)."""
+    wins = [t.net_pnl for t in trips if t.net_pnl > 0]
+    losses = [t.net_pnl for t in trips if t.net_pnl <= 0]
+    count = len(trips)
+    win_rate = len(wins) / count if count else 0.0
+    loss_rate = len(losses) / count if count else 0.0
+    average_win = float(np.mean(wins)) if wins else 0.0
+    average_loss = float(np.mean(losses)) if losses else 0.0
+    ratio = average_win / abs(average_loss) if average_loss else 0.0
+    return dict(closed_trades=count, winning_trades=len(wins), losing_trades=len(losses),
+                win_rate=win_rate, loss_rate=loss_rate, average_win=average_win,
+                average_loss=average_loss, profit_loss_ratio=ratio,
+                expectancy=win_rate * ratio - loss_rate)
+
+
 def compute(daily: pd.DataFrame, trades: Mapping | Iterable, capital: float, size: float,
             rate: float = 0.0, slippage: float = 0.0, annual_days: int = 240,
             risk_free: float = 0.0, trips: list[RoundTrip] | None = None) -> dict[str, Any]:
@@ -255,21 +275,8 @@ def compute(daily: pd.DataFrame, trades: Mapping | Iterable, capital: float, siz
     result: dict[str, Any] = dict.fromkeys(EXTRA_LABELS, NAN)
     if trips is None:
         trips = round_trips(trades, size, rate, slippage)
-    wins = [t.net_pnl for t in trips if t.net_pnl > 0]
-    losses = [t.net_pnl for t in trips if t.net_pnl <= 0]
-    count = len(trips)
-    win_rate = len(wins) / count if count else 0.0
-    loss_rate = len(losses) / count if count else 0.0
-    average_win = float(np.mean(wins)) if wins else 0.0
-    average_loss = float(np.mean(losses)) if losses else 0.0
-    ratio = average_win / abs(average_loss) if average_loss else 0.0
-    result.update(
-        closed_trades=count, winning_trades=len(wins), losing_trades=len(losses),
-        win_rate=win_rate, loss_rate=loss_rate, average_win=average_win,
-        average_loss=average_loss, profit_loss_ratio=ratio,
-        expectancy=win_rate * ratio - loss_rate,
-        longest_drawdown_start="", longest_drawdown_end="",
-    )
+    result.update(trip_figures(trips))
+    result.update(longest_drawdown_start="", longest_drawdown_end="")
     if daily is None or daily.empty:
         result.update(total_fees=0.0, longest_drawdown_days=0, drawdown=0.0)
         return result
@@ -356,9 +363,10 @@ def _listed(value: Any) -> str:
                      for item in value)
 
 
-def format_value(key: str, value: Any) -> str:
-    """`value` as the workbench shows it, by the format of `key` in `LABELS`."""
-    kind = LABELS.get(key, ("", "number"))[1]
+def format_value(key: str, value: Any, kind: str = "") -> str:
+    """`value` as the workbench shows it, by the format of `key` in `LABELS` (or `kind`, one
+    of the formats listed above `VNPY_LABELS`, for a key of another table)."""
+    kind = kind or LABELS.get(key, ("", "number"))[1]
     if isinstance(value, str) or value is None:
         return value or "—"
     if isinstance(value, bool):

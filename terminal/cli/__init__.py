@@ -34,10 +34,12 @@ def parser() -> argparse.ArgumentParser:
         "line and exit (0 when it worked)",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    from terminal.cli import backtest, data, optimise, walkforward
+    from terminal.cli import backtest, data, optimise, performance, walkforward
 
-    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimise,walkforward}")
-    for verb in (data, backtest, optimise, walkforward):
+    verbs = (data, backtest, optimise, walkforward, performance)
+    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimise,walkforward,"
+                                "performance}")
+    for verb in verbs:
         verb.add_parser(commands)       # each sets `run`: the command's run(args, paths)
     return p
 

@@ -160,6 +160,12 @@ def backtest(host: DockHost) -> QWidget:
                              runtime.kernel.paths.root / "backtests")
 
 
+def performance(host: DockHost) -> QWidget:
+    from terminal.ui.docks.performance import PerformanceDock, runtime_loader
+
+    return PerformanceDock(runtime_loader(host.runtime))
+
+
 def health(host: DockHost) -> QWidget:
     from terminal.ui.docks.health import HealthDock      # pyqtgraph
 
@@ -213,6 +219,8 @@ DOCKS: tuple[Dock, ...] = (
     Dock("backtest", "Backtest", Area.BottomDockWidgetArea, backtest, lazy=True,
          tab_with="data_manager", menu="&Backtest workbench", shortcut="Ctrl+Shift+B",
          closing=lambda workbench: workbench.shutdown()),   # cancels runs, reaps workers
+    Dock("performance", "Performance", Area.BottomDockWidgetArea, performance, lazy=True,
+         tab_with="data_manager", closing=lambda dock: dock.shutdown()),
     Dock("health", "Health", Area.BottomDockWidgetArea, health, lazy=True, tab_with="log",
          closing=lambda dock: dock.stop()),
     Dock("replay", "Replay", Area.RightDockWidgetArea, replay, tab_with="order_ticket"),
