@@ -52,6 +52,15 @@ def _day(value: QDate) -> date:
     return date(value.year(), value.month(), value.day())
 
 
+def _narrow_form(box: QGroupBox) -> QFormLayout:
+    """A form whose fields take the width there is and whose long rows put the label above
+    the field, so the panel fits the workbench's default dock without scrolling sideways."""
+    form = QFormLayout(box)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
+
+
 class SettingsPanel(QWidget):
     strategy_changed = Signal(str)
     data_changed = Signal()
@@ -72,7 +81,10 @@ class SettingsPanel(QWidget):
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         self.strategy_box = QComboBox()
-        self.strategy_box.setMinimumContentsLength(22)
+        # narrow enough for the workbench's default dock: long names are elided, not scrolled
+        self.strategy_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.strategy_box.setMinimumContentsLength(14)
         self.strategy_box.currentIndexChanged.connect(self._strategy_chosen)
         self.reload_button = QToolButton()
         self.reload_button.setText("↻")
@@ -90,6 +102,9 @@ class SettingsPanel(QWidget):
         self.errors_label.setStyleSheet(ERROR_TEXT_STYLE)
 
         self.symbol_box = QComboBox()
+        self.symbol_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.symbol_box.setMinimumContentsLength(12)
         self.symbol_box.currentIndexChanged.connect(self._symbol_chosen)
         self.interval_box = QComboBox()
         self.interval_box.currentIndexChanged.connect(self._interval_chosen)
@@ -99,17 +114,18 @@ class SettingsPanel(QWidget):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
         self.range_label = QLabel("")
+        self.range_label.setWordWrap(True)
         self.range_label.setStyleSheet("color: #8a9099")
 
-        self.capital_spin = self._money(0, 1e13, 0, DEFAULT_CAPITAL, 100_000)
+        self.capital_spin = self._money(0, 1e12, 0, DEFAULT_CAPITAL, 100_000)
         self.rate_spin = self._money(0, 0.1, 8, 0.0, 0.00001)
         self.rate_spin.setToolTip("Commission as a fraction of traded value (0.0001 = 1 in "
                                   "10,000), charged on every fill")
-        self.slippage_spin = self._money(0, 1e9, 4, 0.0, 1)
+        self.slippage_spin = self._money(0, 1e6, 4, 0.0, 1)
         self.slippage_spin.setToolTip("Price units lost on every fill")
-        self.size_spin = self._money(0, 1e9, 4, 1.0, 1)
+        self.size_spin = self._money(0, 1e6, 4, 1.0, 1)
         self.size_spin.setToolTip("Contract multiplier (units per lot)")
-        self.pricetick_spin = self._money(0, 1e9, 6, 1.0, 1)
+        self.pricetick_spin = self._money(0, 1e6, 6, 1.0, 1)
         self.contract_label = QLabel("")
         self.contract_label.setWordWrap(True)
         self.contract_label.setStyleSheet("color: #8a9099")
@@ -121,7 +137,7 @@ class SettingsPanel(QWidget):
         form.addWidget(self.errors_label)
 
         data = QGroupBox("Data")
-        data_form = QFormLayout(data)
+        data_form = _narrow_form(data)
         data_form.addRow("Symbol", self.symbol_box)
         data_form.addRow("Interval", self.interval_box)
         data_form.addRow("From", self.start_edit)
@@ -129,7 +145,7 @@ class SettingsPanel(QWidget):
         data_form.addRow(self.range_label)
 
         costs = QGroupBox("Capital and costs")
-        costs_form = QFormLayout(costs)
+        costs_form = _narrow_form(costs)
         costs_form.addRow("Capital", self.capital_spin)
         costs_form.addRow("Commission rate", self.rate_spin)
         costs_form.addRow("Slippage", self.slippage_spin)
@@ -138,7 +154,7 @@ class SettingsPanel(QWidget):
         costs_form.addRow(self.contract_label)
 
         self.params_box = QGroupBox("Parameters")
-        self.params_form = QFormLayout(self.params_box)
+        self.params_form = _narrow_form(self.params_box)
         self.fields = ParameterFields(self.params_form)
 
         layout = QVBoxLayout(self)
