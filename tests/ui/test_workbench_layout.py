@@ -23,7 +23,7 @@ def _reachable(scroll, group: QGroupBox) -> bool:
     viewport = scroll.viewport()
     top_left = group.mapTo(viewport, QPoint(0, 0))
     shown = min(group.height(), viewport.height())
-    return 0 <= top_left.y() and top_left.y() + shown <= viewport.height() and \
+    return top_left.y() >= 0 and top_left.y() + shown <= viewport.height() and \
         top_left.x() + group.width() <= viewport.width()
 
 

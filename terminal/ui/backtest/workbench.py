@@ -26,9 +26,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-    QPushButton, QScrollArea, QSpinBox, QSplitter, QStyle, QTableWidget, QTableWidgetItem, QTabWidget,
-    QVBoxLayout, QWidget)
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea,
+    QSpinBox, QSplitter, QStyle, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
+    QWidget)
 
 from terminal.backtest.engine import BacktestSettings
 from terminal.backtest.pool_jobs import RunResult
