@@ -44,6 +44,7 @@ from terminal.backtest.optimisation.optimiser import Optimiser
 from terminal.backtest.optimisation.ranking import OptimisationResult
 from terminal.backtest.optimisation.space import ParameterSpace
 from terminal.backtest.runs import daily_table, trades_frame
+from terminal.backtest.tick_candles import tick_candles
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore
 from terminal.core.symbols import split_vt_symbol
 
@@ -64,6 +65,8 @@ class RunResult:
     daily: pd.DataFrame = field(default_factory=pd.DataFrame)     # indexed by date
     trades: pd.DataFrame = field(default_factory=pd.DataFrame)    # runs.TRADE_COLUMNS
     bars: dict[str, np.ndarray] | None = None                     # candle columns, or None
+    # a tick run's candles built from its ticks, by length ("1m", "5m", "15m"); bars is "1m"
+    candles: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)             # the engine's last messages
 
 
@@ -110,11 +113,12 @@ def load_history(store: MarketStore, settings: BacktestSettings) -> list:
     return select_history(data, settings)
 
 
-def chart_columns(store: MarketStore, settings: BacktestSettings) -> dict[str, np.ndarray] | None:
-    """The candles of the backtest period as numpy columns (`ChartWidget.set_history`), or
-    None for a tick run."""
+def chart_columns(store: MarketStore, settings: BacktestSettings,
+                  ticks: list | None = None) -> dict[str, np.ndarray] | None:
+    """The candles of the backtest period as numpy columns (`ChartWidget.set_history`): the
+    stored bars, or for a tick run 1-minute bars built from its ticks (`chart_candles`)."""
     if is_tick(settings):
-        return None
+        return chart_candles(store, settings, ticks).get("1m")
     symbol, exchange = split_vt_symbol(settings.vt_symbol)
     start, end = history_range(settings)
     table = store.load_table(symbol, exchange, intervals.name_of(settings.interval), start, end)
@@ -125,6 +129,18 @@ def chart_columns(store: MarketStore, settings: BacktestSettings) -> dict[str, n
                          if table.num_rows and name in table.column_names
                          else np.zeros(table.num_rows))
     return columns
+
+
+def chart_candles(store: MarketStore, settings: BacktestSettings,
+                  ticks: list | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """A tick run's candles by length, built from `ticks` (the run's, as replayed) or from
+    the ticks the run reads from the store; {} for a bar run."""
+    if not is_tick(settings):
+        return {}
+    if ticks is None:
+        ticks = load_history(store, settings)
+    symbol, exchange = split_vt_symbol(settings.vt_symbol)
+    return tick_candles(ticks, symbol, exchange, store.tz)
 
 
 def daily_frame(daily: pd.DataFrame | None) -> pd.DataFrame:
@@ -164,10 +180,12 @@ def run_backtest(report: Callable[[float, str], None], *, market_root: str | Pat
         raise_if_strategy_failed(outcome.engine)
         report(LOAD_SHARE + REPLAY_SHARE, "statistics")
         statistics = stats_module.report(outcome.engine, outcome.statistics)
+        candles = chart_candles(store, settings, history) if chart else {}
         result = RunResult(
             stats=statistics, daily=daily_frame(outcome.daily),
             trades=trades_frame(outcome.engine.trades),
-            bars=chart_columns(store, settings) if chart else None,
+            bars=(candles.get("1m") if is_tick(settings) else chart_columns(store, settings))
+            if chart else None, candles=candles,
             messages=[*[m for m in outcome.engine.messages if len(m) < 500][-49:],
                       warmup_summary(outcome.engine.warmups)])
     finally:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from terminal.backtest import pool_jobs
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.pool_jobs import RunResult, chart_columns, settings_from, settings_record
+from terminal.backtest.pool_jobs import (
+    RunResult, chart_candles, chart_columns, settings_from, settings_record)
 from terminal.backtest.pool import JobHandle
 from terminal.backtest.runs import (
     DONE, FAILED, QUEUED, RUNNING, RunNotFound, RunRecord, RunStore)
@@ -72,7 +73,9 @@ def open_run(runs: RunStore, store: MarketStore, run_id: str) -> tuple[RunRecord
         try:
             settings = settings_from(record.vt_symbol, record.interval, record.start,
                                      record.end, record.settings)
-            result.bars = chart_columns(store, settings)
+            result.candles = chart_candles(store, settings)      # a tick run's
+            result.bars = result.candles.get("1m") if result.candles else \
+                chart_columns(store, settings)
         except Exception:  # the series may be gone: no candles then
             log.info("no candles for run %s", run_id, exc_info=True)
     return record, result
