@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from vnpy_ctastrategy.base import BacktestingMode
 
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest import intervals
+from terminal.backtest import built_bars, intervals
 from terminal.backtest.pool_jobs import store_interval
 from terminal.market.contracts import SPECS, spec_for
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
@@ -52,6 +52,18 @@ def _day(value: QDate) -> date:
     return date(value.year(), value.month(), value.day())
 
 
+def buildable(stored: dict) -> dict[str, str]:
+    """The lengths a backtest can build from a contract's stored series (`stored`: interval
+    -> info), each with the stored one it is built from, as the command line builds them
+    (terminal.backtest.built_bars)."""
+    built = {}
+    for interval in intervals.HANDED_OVER:
+        source = None if interval in stored else built_bars.source_for(interval, stored)
+        if source is not None:
+            built[interval] = source
+    return built
+
+
 def _narrow_form(box: QGroupBox) -> QFormLayout:
     """A form whose fields take the width there is and whose long rows put the label above
     the field, so the panel fits the workbench's default dock without scrolling sideways."""
@@ -70,6 +82,7 @@ class SettingsPanel(QWidget):
         self.catalog = catalog
         self.store = store
         self.series: dict[str, dict[str, SeriesInfo]] = {}   # vt_symbol -> interval -> info
+        self.built: dict[str, dict[str, str]] = {}   # vt_symbol -> interval -> stored source
         self.entry: StrategyEntry | None = None
         self.defaults: dict[str, object] = {}
         self._build()
@@ -304,6 +317,7 @@ class SettingsPanel(QWidget):
         if series == self.series and self.symbol_box.count() == len(series):
             return
         self.series = series
+        self.built = {vt_symbol: buildable(stored) for vt_symbol, stored in series.items()}
         symbol, interval = self.vt_symbol(), self.interval()
         self.symbol_box.blockSignals(True)
         self.symbol_box.clear()
@@ -336,13 +350,16 @@ class SettingsPanel(QWidget):
 
     def _symbol_chosen(self, *_, prefer: str = "") -> None:
         vt_symbol = self.vt_symbol()
-        intervals = sorted(self.series.get(vt_symbol, {}),
+        built = self.built.get(vt_symbol, {})
+        intervals = sorted([*self.series.get(vt_symbol, {}), *built],
                            key=lambda i: INTERVAL_ORDER.get(i, 9))
         current = prefer or self.interval()
         self.interval_box.blockSignals(True)
         self.interval_box.clear()
         for interval in intervals:
-            self.interval_box.addItem(interval, interval)
+            self.interval_box.addItem(
+                f"{interval} (built from {built[interval]})" if interval in built else interval,
+                interval)
         if current in intervals:
             self.interval_box.setCurrentIndex(intervals.index(current))
         elif "1m" in intervals:
@@ -352,12 +369,17 @@ class SettingsPanel(QWidget):
         self._interval_chosen()
 
     def _interval_chosen(self, *_) -> None:
-        info = self.series.get(self.vt_symbol(), {}).get(self.interval())
+        stored = self.series.get(self.vt_symbol(), {})
+        source = self.built.get(self.vt_symbol(), {}).get(self.interval())
+        info = stored.get(source or self.interval())
         if info is not None:
             self.start_edit.setDate(_qdate(info.first.date()))
             self.end_edit.setDate(_qdate(info.last.date()))
-            self.range_label.setText(f"{info.count:,} rows, {info.first:%Y-%m-%d %H:%M} to "
-                                     f"{info.last:%Y-%m-%d %H:%M}")
+            self.range_label.setText(
+                (f"built from the stored {source} bars on the trading sessions (as the "
+                 f"command line does), {info.count:,} {source} rows, " if source else
+                 f"{info.count:,} rows, ")
+                + f"{info.first:%Y-%m-%d %H:%M} to {info.last:%Y-%m-%d %H:%M}")
         self.data_changed.emit()
 
     def _prefill_contract(self, vt_symbol: str) -> None:

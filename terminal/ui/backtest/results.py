@@ -9,6 +9,7 @@ LEAN ones (`backtest.stats`), labelled and written as `stats.format_value` write
 
 from __future__ import annotations
 
+import html
 import math
 from datetime import date, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
 from vnpy.trader.constant import Direction, Offset
 
-from terminal.backtest.pool_jobs import RunResult
+from terminal.backtest.pool_jobs import RUN_NOTES, RunResult
 from terminal.backtest.runs import RunRecord
 from terminal.backtest.stats import EXTRA_LABELS, LABELS, VNPY_LABELS, format_value
 from terminal.ui.backtest.axes import DayAxis, MoneyAxis
@@ -368,6 +369,11 @@ def describe(record: RunRecord) -> str:
     costs = (f"capital {settings.get('capital', 0):,.0f}, rate {settings.get('rate', 0):g}, "
              f"slippage {settings.get('slippage', 0):g}, size {settings.get('size', 0):g}, "
              f"tick {settings.get('pricetick', 0):g}")
-    return (f"<b>{record.strategy}</b> on <b>{record.vt_symbol}</b> {record.interval}, "
+    line = (f"<b>{record.strategy}</b> on <b>{record.vt_symbol}</b> {record.interval}, "
             f"{period} ({params or 'default parameters'}) — {costs} — run {record.run_id}, "
             f"{record.status}")
+    notes = [html.escape(record.stats[key], quote=False) for key in RUN_NOTES
+             if isinstance(record.stats.get(key), str) and record.stats[key]]
+    if notes:       # the bars' source, what the warm-up actually loaded (kept with the run)
+        line += "<br>Bars: " + "<br>".join(notes)
+    return line
