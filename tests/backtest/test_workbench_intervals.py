@@ -124,7 +124,7 @@ def test_the_run_header_says_what_the_warm_up_loaded_and_keeps_it(qtbot, paths, 
         backtest_runs.save_result(runs, run_id, result)
         record, reopened = backtest_runs.open_run(runs, store, run_id)
     store.close()
-    said = ("the strategy's warm-up: load_bar(10) asked for the 10 days of 1m bars before "
+    said = ("The strategy's warm-up: load_bar(10) asked for the 10 days of 1m bars before "
             "the start and got 345 (2023-10-09 09:00 to 2023-10-09 22:59)")
     header = describe(record)
     assert said in header and "before the start)" not in header

@@ -372,8 +372,9 @@ def describe(record: RunRecord) -> str:
     line = (f"<b>{record.strategy}</b> on <b>{record.vt_symbol}</b> {record.interval}, "
             f"{period} ({params or 'default parameters'}) — {costs} — run {record.run_id}, "
             f"{record.status}")
-    notes = [html.escape(record.stats[key], quote=False) for key in RUN_NOTES
-             if isinstance(record.stats.get(key), str) and record.stats[key]]
-    if notes:       # the bars' source, what the warm-up actually loaded (kept with the run)
-        line += "<br>Bars: " + "<br>".join(notes)
+    bars, warmup = (record.stats.get(key) for key in RUN_NOTES)
+    if isinstance(bars, str) and bars:          # kept with the run (pool_jobs.run_notes)
+        line += "<br>Bars: " + html.escape(bars, quote=False)
+    if isinstance(warmup, str) and warmup:      # what the strategy's load_bar actually got
+        line += "<br>" + html.escape(warmup[:1].upper() + warmup[1:], quote=False)
     return line
