@@ -11,7 +11,7 @@ import pytest
 from vnpy.trader.constant import Exchange, Interval
 from vnpy.trader.object import TickData
 from vnpy_ctastrategy.base import BacktestingMode
-from vnpy_ctastrategy.strategies.test_strategy import TestStrategy
+from vnpy_ctastrategy.strategies.test_strategy import TestStrategy as VnpyTestStrategy
 
 from terminal.backtest import pool_jobs
 from terminal.backtest.engine import BacktestSettings
@@ -71,7 +71,7 @@ def tick_market(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tick_run(tick_market):
     return pool_jobs.run_backtest(lambda *_: None, market_root=tick_market.root,
-                                  strategy=lambda: TestStrategy, settings=SETTINGS)
+                                  strategy=lambda: VnpyTestStrategy, settings=SETTINGS)
 
 
 def test_a_tick_run_on_real_ticks_has_candles_equal_to_its_ticks(tick_market, tick_run):
