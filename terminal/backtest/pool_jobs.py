@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from vnpy_ctastrategy.base import BacktestingMode
 
+from terminal.backtest import built_bars, intervals
 from terminal.backtest import stats as stats_module
-from terminal.backtest import intervals
 from terminal.backtest.engine import (
     BacktestSettings, history_range, raise_if_strategy_failed, run, select_history,
     warmup_summary)
@@ -44,14 +44,18 @@ from terminal.backtest.optimisation.optimiser import Optimiser
 from terminal.backtest.optimisation.ranking import OptimisationResult
 from terminal.backtest.optimisation.space import ParameterSpace
 from terminal.backtest.runs import daily_table, trades_frame
+from terminal.backtest.tick_candles import tick_candles
 from terminal.storage.market_store import TICK_INTERVAL, MarketStore
 from terminal.core.symbols import split_vt_symbol
+from terminal.core.timezone import to_ns
 
 BAR_FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",
               "open_interest")
 # Settings kept with a run besides symbol, interval and period (RunStore's `settings`).
 SETTING_KEYS = ("rate", "slippage", "size", "pricetick", "capital", "mode", "risk_free",
                 "annual_days", "half_life")
+# text kept with a run's statistics, shown in its header rather than as statistics
+RUN_NOTES = ("bars", "warmup")
 LOAD_SHARE, REPLAY_SHARE = 10.0, 80.0      # progress: loading 0-10 %, replay 10-90 %
 _PERCENT = re.compile(r"\[(\d+)%\]")
 
@@ -64,7 +68,11 @@ class RunResult:
     daily: pd.DataFrame = field(default_factory=pd.DataFrame)     # indexed by date
     trades: pd.DataFrame = field(default_factory=pd.DataFrame)    # runs.TRADE_COLUMNS
     bars: dict[str, np.ndarray] | None = None                     # candle columns, or None
+    # a tick run's candles built from its ticks, by length ("1m", "5m", "15m"); bars is "1m"
+    candles: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)             # the engine's last messages
+    # text kept with the statistics in the run store (RUN_NOTES): not statistics to show
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------- settings
@@ -110,21 +118,67 @@ def load_history(store: MarketStore, settings: BacktestSettings) -> list:
     return select_history(data, settings)
 
 
-def chart_columns(store: MarketStore, settings: BacktestSettings) -> dict[str, np.ndarray] | None:
-    """The candles of the backtest period as numpy columns (`ChartWidget.set_history`), or
-    None for a tick run."""
+def run_bars(store: MarketStore, settings: BacktestSettings) -> tuple[list, Any, str]:
+    """(the history vn.py's load_data would give, the bar_loader for the strategy's warm-up,
+    where the bars came from): the stored series, or bars built from a shorter stored one
+    by the command line's builder (terminal.backtest.built_bars), so a run of the workbench
+    equals the same run of `backtest`."""
+    name = intervals.name_of(settings.interval)
     if is_tick(settings):
-        return None
+        return load_history(store, settings), store.load_bars, "the stored ticks"
     symbol, exchange = split_vt_symbol(settings.vt_symbol)
+    stored = built_bars.stored_series(store, symbol, exchange)
+    source = None if name in stored else built_bars.source_for(name, stored)
+    if source is None:
+        return load_history(store, settings), store.load_bars, f"the stored {name} bars"
+    shared = built_bars.build(store, symbol, exchange, source, name, settings)
+    return (shared.history(settings), built_bars.warmup_loader(shared, name, store.load_bars),
+            built_bars.built_from(source, symbol))
+
+
+def chart_columns(store: MarketStore, settings: BacktestSettings,
+                  ticks: list | None = None) -> dict[str, np.ndarray] | None:
+    """The candles of the backtest period as numpy columns (`ChartWidget.set_history`): the
+    stored bars, those built from a shorter stored series when the length is not stored, or
+    for a tick run 1-minute bars built from its ticks (`chart_candles`)."""
+    if is_tick(settings):
+        return chart_candles(store, settings, ticks).get("1m")
+    symbol, exchange = split_vt_symbol(settings.vt_symbol)
+    name = intervals.name_of(settings.interval)
     start, end = history_range(settings)
-    table = store.load_table(symbol, exchange, intervals.name_of(settings.interval), start, end)
+    stored = built_bars.stored_series(store, symbol, exchange)
+    source = None if name in stored else built_bars.source_for(name, stored)
+    if source is not None:
+        built = built_bars.build_columns(store, symbol, exchange, source, name)
+        keep = (built["datetime"] >= to_ns(start, store.tz)) & \
+            (built["datetime"] <= to_ns(end, store.tz))
+        return {key: values[keep] for key, values in built.items()}
+    table = store.load_table(symbol, exchange, name, start, end)
     columns = {"datetime": np.asarray(table.column("datetime").to_numpy(), np.int64)
                if table.num_rows else np.zeros(0, np.int64)}
-    for name in BAR_FIELDS:
-        columns[name] = (np.asarray(table.column(name).to_numpy(), float)
-                         if table.num_rows and name in table.column_names
-                         else np.zeros(table.num_rows))
+    for field_name in BAR_FIELDS:
+        columns[field_name] = (np.asarray(table.column(field_name).to_numpy(), float)
+                               if table.num_rows and field_name in table.column_names
+                               else np.zeros(table.num_rows))
     return columns
+
+
+def chart_candles(store: MarketStore, settings: BacktestSettings,
+                  ticks: list | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """A tick run's candles by length, built from `ticks` (the run's, as replayed) or from
+    the ticks the run reads from the store; {} for a bar run."""
+    if not is_tick(settings):
+        return {}
+    if ticks is None:
+        ticks = load_history(store, settings)
+    symbol, exchange = split_vt_symbol(settings.vt_symbol)
+    return tick_candles(ticks, symbol, exchange, store.tz)
+
+
+def run_notes(bars_from: str, warmups: list) -> dict[str, str]:
+    """What a run keeps with its statistics besides numbers (RUN_NOTES): where its bars came
+    from and what the strategy's warm-up actually loaded (engine.warmup_summary)."""
+    return {"bars": bars_from, "warmup": warmup_summary(warmups)}
 
 
 def daily_frame(daily: pd.DataFrame | None) -> pd.DataFrame:
@@ -145,7 +199,7 @@ def run_backtest(report: Callable[[float, str], None], *, market_root: str | Pat
     store = MarketStore(Path(market_root))
     try:
         report(2.0, "reading bars")
-        history = load_history(store, settings)
+        history, bar_loader, bars_from = run_bars(store, settings)
         if not history:
             raise ValueError(f"no {intervals.name_of(settings.interval)} data for "
                              f"{settings.vt_symbol} between {settings.start:%Y-%m-%d} and "
@@ -160,14 +214,17 @@ def run_backtest(report: Callable[[float, str], None], *, market_root: str | Pat
                 report(LOAD_SHARE + REPLAY_SHARE * done / 100, f"replaying {what}: {done}%")
 
         outcome = run(strategy_class, history, settings, params,
-                      bar_loader=store.load_bars, tick_loader=store.load_ticks, output=output)
+                      bar_loader=bar_loader, tick_loader=store.load_ticks, output=output)
         raise_if_strategy_failed(outcome.engine)
         report(LOAD_SHARE + REPLAY_SHARE, "statistics")
         statistics = stats_module.report(outcome.engine, outcome.statistics)
+        candles = chart_candles(store, settings, history) if chart else {}
         result = RunResult(
             stats=statistics, daily=daily_frame(outcome.daily),
             trades=trades_frame(outcome.engine.trades),
-            bars=chart_columns(store, settings) if chart else None,
+            bars=(candles.get("1m") if is_tick(settings) else chart_columns(store, settings))
+            if chart else None, candles=candles,
+            notes=run_notes(bars_from, outcome.engine.warmups),
             messages=[*[m for m in outcome.engine.messages if len(m) < 500][-49:],
                       warmup_summary(outcome.engine.warmups)])
     finally:

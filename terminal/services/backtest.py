@@ -24,6 +24,7 @@ from typing import Any
 from terminal.backtest import intervals
 from terminal.backtest.engine import BacktestSettings, run, strategy_failure, warmup_summary
 from terminal.backtest.intervals import BAR_LENGTHS
+from terminal.backtest.pool_jobs import run_notes
 from terminal.backtest.runs import FAILED, RUNNING, RunStore
 from terminal.backtest.stats import report
 from terminal.core.paths import DataPaths
@@ -201,6 +202,8 @@ def run_and_keep(prepared: Prepared, paths: DataPaths) -> Outcome:
         if failure is not None:
             runs.set_status(run_id, FAILED, failure)
             return Outcome(run_id, runs.root, failure=failure)
-        runs.save_result(run_id, stats, outcome.daily, outcome.engine.trades)
+        runs.save_result(run_id, {**stats, **run_notes(prepared.bars.bars_from,
+                                                       outcome.engine.warmups)},
+                         outcome.daily, outcome.engine.trades)   # notes as the workbench's
         return Outcome(run_id, runs.root, stats=stats,
                        warmup=warmup_summary(outcome.engine.warmups))

@@ -1,10 +1,8 @@
 """The bars a backtest or an optimisation in this process runs on, and its strategy's warm-up.
 
 - A series stored at the interval is used as is; 5m, 15m, 30m, 1h, 4h and d bars are otherwise
-  built in memory from the shortest stored intraday series that divides them, on the
-  product's trading sessions (the rules of `data resample`); nothing is written to the store.
-  5m, 15m, 30m and 4h bars are handed to vn.py's engine as stock vn.py runs them
-  (terminal.backtest.intervals).
+  built in memory from the shortest stored intraday series that divides them
+  (terminal.backtest.built_bars, which the workbench's worker uses too).
 - Warm-up (`load_bar(days, interval)` in a strategy's on_init): with `warmup_days` None it
   reads the interval the strategy asks for (1m unless it says otherwise) from the store, as
   the workbench and vn.py do, served from the run's bars when it asks for theirs (the store
@@ -20,16 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-
+from terminal.backtest import built_bars
 from terminal.backtest.engine import history_range, select_history
-from terminal.backtest.intervals import engine_interval, load_bars, name_of
+from terminal.backtest.intervals import load_bars
 from terminal.backtest.optimisation.evaluation import (
     SharedBars, load_shared_bars, warmup_series)
 from terminal.core.paths import DataPaths
-from terminal.market.resample import ResampleError, resample, shortest_source
 from terminal.services.errors import BadInput
-from terminal.storage.market_store import BAR_FIELDS, MarketStore, StoreError, from_ns
-from terminal.core.timezone import to_ns
+from terminal.storage.market_store import MarketStore, StoreError
 
 
 @dataclass
@@ -58,8 +54,7 @@ def load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
     store = MarketStore(paths.market_dir)
     keep_open = False
     try:
-        stored = {info.interval: info for info in store.series()
-                  if info.symbol == symbol and info.exchange == exchange}
+        stored = built_bars.stored_series(store, symbol, exchange)
         if interval in stored:
             bars_from = f"the stored {interval} bars"
             if warmup_days is None:
@@ -70,19 +65,18 @@ def load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
                             "the strategy's warm-up (load_bar) reads the store", store=store)
             shared = load_shared_bars(store, settings, warmup_days)
         else:
-            source = source_for(interval, stored)
+            source = built_bars.source_for(interval, stored)
             if source is None:
                 raise BadInput(f"no {interval} bars of {settings.vt_symbol} in the store"
                                + (", nor shorter bars to build them from" if interval != "1m"
                                   else "") + f"; {holdings(paths, symbol, exchange, store)}")
-            shared = SharedBars(_resampled(store, symbol, exchange, source, interval,
-                                           settings, warmup_days))
+            shared = built_bars.build(store, symbol, exchange, source, interval, settings,
+                                      warmup_days)
             if warmup_days is not None:     # other intervals' warm-up as the store gives it
                 since = history_range(settings)[0] - timedelta(days=warmup_days)
                 shared = SharedBars(shared.bars, interval, warmup_series(
                     store, symbol, exchange, interval, since, settings.start), since)
-            bars_from = (f"built in memory from the stored {source} bars on {symbol}'s "
-                         "trading sessions")
+            bars_from = built_bars.built_from(source, symbol)
         history = shared.history(settings)
         before = max(len(shared) - len(history), 0)
         if warmup_days is not None:
@@ -91,57 +85,16 @@ def load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
                         "serve the strategy's warm-up", warmup_days)
         # a warm-up at another interval (load_bar's default is 1m) reads the store
         keep_open = True
-        return Bars(history, _warmup_loader(shared, interval, store.load_bars),
+        return Bars(history, built_bars.warmup_loader(shared, interval, store.load_bars),
                     shared, bars_from,
                     f"the strategy's warm-up (load_bar) reads these bars when it asks for "
                     f"{interval} bars ({before:,} before the start), the store for other "
                     "intervals", store=store)
-    except StoreError as exc:
+    except (StoreError, built_bars.CannotBuild) as exc:
         raise BadInput(str(exc)) from None
     finally:
         if not keep_open:
             store.close()
-
-
-def _warmup_loader(shared: SharedBars, interval: str, read):
-    """A bar_loader serving `interval` from the built bars and other intervals from `read`
-    (a strategy asking for 1m bars on a 5m run gets the stored 1m bars, as in vn.py)."""
-    def load_bars(symbol, exchange, asked, start, end):
-        if name_of(asked) == interval:
-            return shared.load_bars(symbol, exchange, asked, start, end)
-        return read(symbol, exchange, asked, start, end)
-
-    return load_bars
-
-
-def source_for(interval: str, stored: dict) -> str | None:
-    """The shortest stored intraday series whose length divides `interval`."""
-    return None if interval == "1m" else shortest_source(interval, stored)
-
-
-def _resampled(store: MarketStore, symbol: str, exchange, source: str, interval: str,
-               settings, warmup_days: int | None) -> list:
-    """`interval` bars built from the whole stored `source` series (whole trading days),
-    as BarData, kept from `warmup_days` before the start (from the first when None) to the
-    end of the backtest."""
-    from vnpy.trader.object import BarData
-
-    table = store.load_table(symbol, exchange, source)
-    columns = {name: table.column(name).to_numpy() for name in table.column_names}
-    try:
-        built = resample(columns, source, interval, symbol, exchange, store.tz)
-    except ResampleError as exc:
-        raise BadInput(f"{interval} bars cannot be built from the stored {source} bars of "
-                       f"{symbol}.{exchange.value}: {exc}") from None
-    first, last = history_range(settings)
-    keep = built["datetime"] <= to_ns(last, store.tz)
-    if warmup_days is not None:
-        keep &= built["datetime"] >= to_ns(first - timedelta(days=warmup_days), store.tz)
-    times = from_ns(built["datetime"][keep], store.tz)
-    values = {name: built[name][keep].tolist() for name in BAR_FIELDS}
-    return [BarData("DB", symbol, exchange, moment, engine_interval(interval),
-                    **{name: values[name][i] for name in BAR_FIELDS})
-            for i, moment in enumerate(times)]
 
 
 def holdings(paths: DataPaths, symbol: str, exchange, store: MarketStore | None = None) -> str:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from terminal.backtest import pool_jobs
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.pool_jobs import RunResult, chart_columns, settings_from, settings_record
+from terminal.backtest.pool_jobs import (
+    RUN_NOTES, RunResult, chart_candles, chart_columns, settings_from, settings_record)
 from terminal.backtest.pool import JobHandle
 from terminal.backtest.runs import (
     DONE, FAILED, QUEUED, RUNNING, RunNotFound, RunRecord, RunStore)
@@ -55,9 +56,9 @@ def set_status(runs: RunStore, run_id: str, status: str, error: str = "") -> boo
 
 
 def save_result(runs: RunStore, run_id: str, result: RunResult) -> RunResult:
-    """Keep a finished run's statistics, daily results and fills (Parquet and SQLite: slow,
-    for a thread)."""
-    runs.save_result(run_id, result.stats, result.daily, result.trades)
+    """Keep a finished run's statistics (with its notes: where its bars came from, what the
+    warm-up loaded), daily results and fills (Parquet and SQLite: slow, for a thread)."""
+    runs.save_result(run_id, {**result.stats, **result.notes}, result.daily, result.trades)
     return result
 
 
@@ -65,14 +66,17 @@ def open_run(runs: RunStore, store: MarketStore, run_id: str) -> tuple[RunRecord
     """A stored run as it was kept (nothing recomputed) with the candles of its period, when
     the store still has them (slow, for a thread)."""
     record = runs.get(run_id)
-    result = RunResult(stats=record.stats)
+    result = RunResult(stats={k: v for k, v in record.stats.items() if k not in RUN_NOTES},
+                       notes={k: v for k, v in record.stats.items() if k in RUN_NOTES})
     if record.status == DONE:
         result.daily = runs.load_daily(run_id)
         result.trades = runs.load_trades(run_id)
         try:
             settings = settings_from(record.vt_symbol, record.interval, record.start,
                                      record.end, record.settings)
-            result.bars = chart_columns(store, settings)
+            result.candles = chart_candles(store, settings)      # a tick run's
+            result.bars = result.candles.get("1m") if result.candles else \
+                chart_columns(store, settings)
         except Exception:  # the series may be gone: no candles then
             log.info("no candles for run %s", run_id, exc_info=True)
     return record, result

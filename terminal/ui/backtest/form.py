@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from vnpy_ctastrategy.base import BacktestingMode
 
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest import intervals
+from terminal.backtest import built_bars, intervals
 from terminal.backtest.pool_jobs import store_interval
 from terminal.market.contracts import SPECS, spec_for
 from terminal.plugins.loader import PluginError, StrategyCatalog, StrategyEntry
@@ -52,6 +52,27 @@ def _day(value: QDate) -> date:
     return date(value.year(), value.month(), value.day())
 
 
+def buildable(stored: dict) -> dict[str, str]:
+    """The lengths a backtest can build from a contract's stored series (`stored`: interval
+    -> info), each with the stored one it is built from, as the command line builds them
+    (terminal.backtest.built_bars)."""
+    built = {}
+    for interval in intervals.HANDED_OVER:
+        source = None if interval in stored else built_bars.source_for(interval, stored)
+        if source is not None:
+            built[interval] = source
+    return built
+
+
+def _narrow_form(box: QGroupBox) -> QFormLayout:
+    """A form whose fields take the width there is and whose long rows put the label above
+    the field, so the panel fits the workbench's default dock without scrolling sideways."""
+    form = QFormLayout(box)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
+
+
 class SettingsPanel(QWidget):
     strategy_changed = Signal(str)
     data_changed = Signal()
@@ -61,6 +82,7 @@ class SettingsPanel(QWidget):
         self.catalog = catalog
         self.store = store
         self.series: dict[str, dict[str, SeriesInfo]] = {}   # vt_symbol -> interval -> info
+        self.built: dict[str, dict[str, str]] = {}   # vt_symbol -> interval -> stored source
         self.entry: StrategyEntry | None = None
         self.defaults: dict[str, object] = {}
         self._build()
@@ -72,7 +94,10 @@ class SettingsPanel(QWidget):
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         self.strategy_box = QComboBox()
-        self.strategy_box.setMinimumContentsLength(22)
+        # narrow enough for the workbench's default dock: long names are elided, not scrolled
+        self.strategy_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.strategy_box.setMinimumContentsLength(14)
         self.strategy_box.currentIndexChanged.connect(self._strategy_chosen)
         self.reload_button = QToolButton()
         self.reload_button.setText("↻")
@@ -90,6 +115,9 @@ class SettingsPanel(QWidget):
         self.errors_label.setStyleSheet(ERROR_TEXT_STYLE)
 
         self.symbol_box = QComboBox()
+        self.symbol_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.symbol_box.setMinimumContentsLength(12)
         self.symbol_box.currentIndexChanged.connect(self._symbol_chosen)
         self.interval_box = QComboBox()
         self.interval_box.currentIndexChanged.connect(self._interval_chosen)
@@ -99,17 +127,18 @@ class SettingsPanel(QWidget):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
         self.range_label = QLabel("")
+        self.range_label.setWordWrap(True)
         self.range_label.setStyleSheet("color: #8a9099")
 
-        self.capital_spin = self._money(0, 1e13, 0, DEFAULT_CAPITAL, 100_000)
+        self.capital_spin = self._money(0, 1e12, 0, DEFAULT_CAPITAL, 100_000)
         self.rate_spin = self._money(0, 0.1, 8, 0.0, 0.00001)
         self.rate_spin.setToolTip("Commission as a fraction of traded value (0.0001 = 1 in "
                                   "10,000), charged on every fill")
-        self.slippage_spin = self._money(0, 1e9, 4, 0.0, 1)
+        self.slippage_spin = self._money(0, 1e6, 4, 0.0, 1)
         self.slippage_spin.setToolTip("Price units lost on every fill")
-        self.size_spin = self._money(0, 1e9, 4, 1.0, 1)
+        self.size_spin = self._money(0, 1e6, 4, 1.0, 1)
         self.size_spin.setToolTip("Contract multiplier (units per lot)")
-        self.pricetick_spin = self._money(0, 1e9, 6, 1.0, 1)
+        self.pricetick_spin = self._money(0, 1e6, 6, 1.0, 1)
         self.contract_label = QLabel("")
         self.contract_label.setWordWrap(True)
         self.contract_label.setStyleSheet("color: #8a9099")
@@ -121,7 +150,7 @@ class SettingsPanel(QWidget):
         form.addWidget(self.errors_label)
 
         data = QGroupBox("Data")
-        data_form = QFormLayout(data)
+        data_form = _narrow_form(data)
         data_form.addRow("Symbol", self.symbol_box)
         data_form.addRow("Interval", self.interval_box)
         data_form.addRow("From", self.start_edit)
@@ -129,7 +158,7 @@ class SettingsPanel(QWidget):
         data_form.addRow(self.range_label)
 
         costs = QGroupBox("Capital and costs")
-        costs_form = QFormLayout(costs)
+        costs_form = _narrow_form(costs)
         costs_form.addRow("Capital", self.capital_spin)
         costs_form.addRow("Commission rate", self.rate_spin)
         costs_form.addRow("Slippage", self.slippage_spin)
@@ -138,7 +167,7 @@ class SettingsPanel(QWidget):
         costs_form.addRow(self.contract_label)
 
         self.params_box = QGroupBox("Parameters")
-        self.params_form = QFormLayout(self.params_box)
+        self.params_form = _narrow_form(self.params_box)
         self.fields = ParameterFields(self.params_form)
 
         layout = QVBoxLayout(self)
@@ -288,6 +317,7 @@ class SettingsPanel(QWidget):
         if series == self.series and self.symbol_box.count() == len(series):
             return
         self.series = series
+        self.built = {vt_symbol: buildable(stored) for vt_symbol, stored in series.items()}
         symbol, interval = self.vt_symbol(), self.interval()
         self.symbol_box.blockSignals(True)
         self.symbol_box.clear()
@@ -320,13 +350,16 @@ class SettingsPanel(QWidget):
 
     def _symbol_chosen(self, *_, prefer: str = "") -> None:
         vt_symbol = self.vt_symbol()
-        intervals = sorted(self.series.get(vt_symbol, {}),
+        built = self.built.get(vt_symbol, {})
+        intervals = sorted([*self.series.get(vt_symbol, {}), *built],
                            key=lambda i: INTERVAL_ORDER.get(i, 9))
         current = prefer or self.interval()
         self.interval_box.blockSignals(True)
         self.interval_box.clear()
         for interval in intervals:
-            self.interval_box.addItem(interval, interval)
+            self.interval_box.addItem(
+                f"{interval} (built from {built[interval]})" if interval in built else interval,
+                interval)
         if current in intervals:
             self.interval_box.setCurrentIndex(intervals.index(current))
         elif "1m" in intervals:
@@ -336,12 +369,17 @@ class SettingsPanel(QWidget):
         self._interval_chosen()
 
     def _interval_chosen(self, *_) -> None:
-        info = self.series.get(self.vt_symbol(), {}).get(self.interval())
+        stored = self.series.get(self.vt_symbol(), {})
+        source = self.built.get(self.vt_symbol(), {}).get(self.interval())
+        info = stored.get(source or self.interval())
         if info is not None:
             self.start_edit.setDate(_qdate(info.first.date()))
             self.end_edit.setDate(_qdate(info.last.date()))
-            self.range_label.setText(f"{info.count:,} rows, {info.first:%Y-%m-%d %H:%M} to "
-                                     f"{info.last:%Y-%m-%d %H:%M}")
+            self.range_label.setText(
+                (f"built from the stored {source} bars on the trading sessions (as the "
+                 f"command line does), {info.count:,} {source} rows, " if source else
+                 f"{info.count:,} rows, ")
+                + f"{info.first:%Y-%m-%d %H:%M} to {info.last:%Y-%m-%d %H:%M}")
         self.data_changed.emit()
 
     def _prefill_contract(self, vt_symbol: str) -> None:

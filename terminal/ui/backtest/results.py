@@ -9,6 +9,7 @@ LEAN ones (`backtest.stats`), labelled and written as `stats.format_value` write
 
 from __future__ import annotations
 
+import html
 import math
 from datetime import date, datetime
 from typing import Any
@@ -18,11 +19,11 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableView, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+                               QTableView, QTabWidget, QVBoxLayout, QWidget)
 from vnpy.trader.constant import Direction, Offset
 
-from terminal.backtest.pool_jobs import RunResult
+from terminal.backtest.pool_jobs import RUN_NOTES, RunResult
 from terminal.backtest.runs import RunRecord
 from terminal.backtest.stats import EXTRA_LABELS, LABELS, VNPY_LABELS, format_value
 from terminal.ui.backtest.axes import DayAxis, MoneyAxis
@@ -154,10 +155,17 @@ class ResultsView(QWidget):
         self._fill_prices = np.zeros(0)
         self._fill_long = np.zeros(0, bool)
         self.chart_note = QLabel("")
+        self.candle_box = QComboBox()       # a tick run's candles: built from its ticks
+        self.candle_box.setToolTip("The length of the candles built from the run's ticks")
+        self.candle_box.currentIndexChanged.connect(self._candles_chosen)
+        self.candle_box.hide()
+        chart_bar = QHBoxLayout()
+        chart_bar.addWidget(self.chart_note, 1)
+        chart_bar.addWidget(self.candle_box)
         chart_panel = QWidget()
         chart_layout = QVBoxLayout(chart_panel)
         chart_layout.setContentsMargins(0, 0, 0, 0)
-        chart_layout.addWidget(self.chart_note)
+        chart_layout.addLayout(chart_bar)
         chart_layout.addWidget(self.chart, 1)
 
         self.tabs = QTabWidget()
@@ -278,18 +286,46 @@ class ResultsView(QWidget):
         return ["" if value is None else str(value) for value in trades[name].tolist()]
 
     def _show_chart(self, result: RunResult, record: RunRecord | None) -> None:
-        bars = result.bars
         interval = record.interval if record is not None else ""
-        if not bars or not len(bars.get("datetime", ())):
+        self.candle_box.blockSignals(True)
+        self.candle_box.clear()
+        for length in result.candles:
+            self.candle_box.addItem(length, length)
+        self.candle_box.blockSignals(False)
+        self.candle_box.setVisible(bool(result.candles))
+        if result.candles:
+            self._draw_candles(result.candles[self.candle_box.currentData()], False,
+                               self._tick_note(result))
+        else:
+            self._draw_candles(result.bars, interval in ("d", "w"),
+                               "No candles: no bars in the store for the period"
+                               if result.stats else "")
+
+    def _candles_chosen(self, *_) -> None:
+        result = self.result
+        length = self.candle_box.currentData()
+        if result is not None and length in result.candles:
+            self._draw_candles(result.candles[length], False, self._tick_note(result))
+
+    def _tick_note(self, result: RunResult) -> str:
+        length = self.candle_box.currentData() or ""
+        return (f"A tick run: {length} candles built from its ticks, the fills on them"
+                if result.candles.get(length) is not None
+                and len(result.candles[length]["datetime"])
+                else "No candles: the run's ticks are no longer in the store")
+
+    def _draw_candles(self, bars: dict | None, daily: bool, empty_note: str) -> None:
+        """The candles and each fill on the one that holds its time; `empty_note` says why
+        there are none, or (for a tick run) where its candles come from."""
+        empty = not bars or not len(bars.get("datetime", ()))
+        note = empty_note if empty or not self.candle_box.isHidden() else ""
+        self.chart_note.setText(note)
+        self.chart_note.setVisible(bool(note))
+        if empty:
             self.chart.set_history({"datetime": np.zeros(0, np.int64)})
             self.fills.setData([])
-            self.chart_note.setText("No candles: a tick run, or no bars in the store for "
-                                    "the period" if result.stats else "")
-            self.chart_note.setVisible(bool(self.chart_note.text()))
             return
-        self.chart_note.setText("")
-        self.chart_note.hide()
-        self.chart.set_history(bars, daily=interval in ("d", "w"))
+        self.chart.set_history(bars, daily=daily)
         # each fill on the bar that holds its time, as the chart dock draws the trader's fills
         index = np.searchsorted(self.chart.series.times, self._fill_times, "right") - 1
         shown = (index >= 0) & (self._fill_times >= 0)
@@ -315,6 +351,8 @@ class ResultsView(QWidget):
             "days": list(self.equity_axis.days),
             "histogram": [list(part) for part in self.histogram],
             "bars": len(self.chart.series),
+            "candles": self.candle_box.currentData() or "",
+            "chart_note": self.chart_note.text(),
             "fills": list(zip(list(x_fills), list(y_fills), strict=True)),
         }
 
@@ -331,6 +369,12 @@ def describe(record: RunRecord) -> str:
     costs = (f"capital {settings.get('capital', 0):,.0f}, rate {settings.get('rate', 0):g}, "
              f"slippage {settings.get('slippage', 0):g}, size {settings.get('size', 0):g}, "
              f"tick {settings.get('pricetick', 0):g}")
-    return (f"<b>{record.strategy}</b> on <b>{record.vt_symbol}</b> {record.interval}, "
+    line = (f"<b>{record.strategy}</b> on <b>{record.vt_symbol}</b> {record.interval}, "
             f"{period} ({params or 'default parameters'}) — {costs} — run {record.run_id}, "
             f"{record.status}")
+    bars, warmup = (record.stats.get(key) for key in RUN_NOTES)
+    if isinstance(bars, str) and bars:          # kept with the run (pool_jobs.run_notes)
+        line += "<br>Bars: " + html.escape(bars, quote=False)
+    if isinstance(warmup, str) and warmup:      # what the strategy's load_bar actually got
+        line += "<br>" + html.escape(warmup[:1].upper() + warmup[1:], quote=False)
+    return line

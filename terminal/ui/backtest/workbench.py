@@ -26,11 +26,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-    QPushButton, QScrollArea, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
-    QVBoxLayout, QWidget)
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea,
+    QSpinBox, QSplitter, QStyle, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
+    QWidget)
 
 from terminal.backtest.engine import BacktestSettings
 from terminal.backtest.pool_jobs import RunResult
@@ -52,8 +52,16 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT = 600          # seconds per run
 MAX_SESSION_ROWS = 200            # rows kept in the Runs tab
+SETTINGS_WIDTH = 300              # the settings panel at first (wider when its form needs it)
 RUNS_COLUMNS = ("Run", "Strategy", "Symbol", "Interval", "State", "Progress", "Elapsed", "")
 PROGRESS_COLUMN, STATE_COLUMN, ELAPSED_COLUMN, ACTION_COLUMN = 5, 4, 6, 7
+
+
+def settings_width(scroll: QScrollArea, form: QWidget) -> int:
+    """The narrowest the settings' scroll area may be: the form's own minimum, a vertical
+    scroll bar and the frame (below it the form would need a sideways scroll bar)."""
+    bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    return form.minimumSizeHint().width() + bar + 2 * scroll.frameWidth() + 2
 
 
 @dataclass
@@ -103,10 +111,13 @@ class BacktestWorkbench(QWidget):
     # ------------------------------------------------------------------ layout
     def _build(self, max_workers: int, time_limit: float | None) -> None:
         self.form = SettingsPanel(self.catalog, self.store)
-        scroll = QScrollArea()
+        self.settings_scroll = scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(330)
+        # never sideways: the panel is never narrower than the form and a vertical scroll bar
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(settings_width(scroll, self.form))
+        self.form.installEventFilter(self)      # its rows change: parameters, a long name
 
         self.run_button = QPushButton("Run backtest")
         self.run_button.setToolTip("Run the strategy with these settings in a worker process")
@@ -124,12 +135,18 @@ class BacktestWorkbench(QWidget):
                                    "limit)")
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        controls = QGroupBox("Run")
-        controls_form = QFormLayout(controls)
-        controls_form.addRow("Parallel runs", self.workers_spin)
-        controls_form.addRow("Time limit", self.limit_spin)
-        controls_form.addRow(self.run_button)
-        controls_form.addRow(self.message)
+        # one row, so the settings keep the height of the default (short) bottom dock
+        controls = QWidget()
+        limits = QHBoxLayout()
+        limits.addWidget(QLabel("Parallel runs"))
+        limits.addWidget(self.workers_spin)
+        limits.addWidget(QLabel("Limit"))
+        limits.addWidget(self.limit_spin, 1)
+        controls_layout = QVBoxLayout(controls)
+        controls_layout.setContentsMargins(2, 2, 2, 2)
+        controls_layout.addLayout(limits)
+        controls_layout.addWidget(self.run_button)
+        controls_layout.addWidget(self.message)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -181,14 +198,26 @@ class BacktestWorkbench(QWidget):
         self.tabs.addTab(self.optimise, "Optimise")
         self.tabs.addTab(self.walkforward, "Walk-forward")
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
+        splitter.setCollapsible(0, False)
+        splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([360, 1100])
+        splitter.setSizes([max(scroll.minimumWidth(), SETTINGS_WIDTH), 1100])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.form and event.type() == QEvent.Type.LayoutRequest:
+            QTimer.singleShot(0, self._fit_settings)     # once the form's layout has run
+        return super().eventFilter(watched, event)
+
+    def _fit_settings(self) -> None:
+        if not self.closed:
+            self.settings_scroll.setMinimumWidth(settings_width(self.settings_scroll,
+                                                                self.form))
 
     def _set_workers(self, value: int) -> None:
         self.signals.pool.max_workers = value
