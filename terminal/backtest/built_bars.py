@@ -17,7 +17,9 @@ from typing import Any
 
 from terminal.backtest.engine import history_range
 from terminal.backtest.intervals import engine_interval, name_of
-from terminal.backtest.optimisation.evaluation import SharedBars
+from terminal.backtest.optimisation.evaluation import (
+    SharedBars, load_shared_bars, warmup_series)
+from terminal.core.symbols import split_vt_symbol
 from terminal.core.timezone import to_ns
 from terminal.market.resample import ResampleError, resample, shortest_source
 from terminal.storage.market_store import BAR_FIELDS, MarketStore, from_ns
@@ -84,3 +86,29 @@ def warmup_loader(shared: SharedBars, interval: str, read):
         return read(symbol, exchange, asked, start, end)
 
     return load_bars
+
+
+def built_shared(store: MarketStore, symbol: str, exchange, source: str, interval: str,
+                 settings, warmup_days: int) -> SharedBars:
+    """Built bars read once for a search (an optimisation, a walk-forward, the command line
+    with warm-up days): the built series from `warmup_days` before the start, with the other
+    intervals' bars of those days as the store gives them (load_bar's own length, 1m by
+    default, is read from the store as in vn.py)."""
+    built = build(store, symbol, exchange, source, interval, settings, warmup_days)
+    since = history_range(settings)[0] - timedelta(days=warmup_days)
+    return SharedBars(built.bars, interval, warmup_series(
+        store, symbol, exchange, interval, since, settings.start), since)
+
+
+def shared_bars(store: MarketStore, settings, warmup_days: int = 30) -> SharedBars:
+    """The bars every setting of a search shares, read once: the stored series of the run's
+    length, or bars built from a shorter stored one (CannotBuild says why they cannot be),
+    so the Optimise and Walk-forward tabs run every length the Backtest runs."""
+    symbol, exchange = split_vt_symbol(settings.vt_symbol)
+    name = name_of(settings.interval)
+    stored = stored_series(store, symbol, exchange)
+    source = None if name in stored else source_for(name, stored)
+    if source is None:
+        return load_shared_bars(store, settings, warmup_days)
+    return built_shared(store, symbol, exchange, source, name, settings, warmup_days)
+

@@ -39,7 +39,7 @@ from terminal.backtest import stats as stats_module
 from terminal.backtest.engine import (
     BacktestSettings, history_range, raise_if_strategy_failed, run, select_history,
     warmup_summary)
-from terminal.backtest.optimisation.evaluation import BacktestEvaluator, load_shared_bars
+from terminal.backtest.optimisation.evaluation import BacktestEvaluator
 from terminal.backtest.optimisation.optimiser import Optimiser
 from terminal.backtest.optimisation.ranking import OptimisationResult
 from terminal.backtest.optimisation.space import ParameterSpace
@@ -251,7 +251,7 @@ def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
     store = MarketStore(Path(market_root))
     try:
         report(0.0, "reading bars")
-        bars = load_shared_bars(store, settings)
+        bars = built_bars.shared_bars(store, settings)
     finally:
         store.close()
     if not bars.history(settings):

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from terminal.backtest import intervals
+from terminal.backtest import built_bars, intervals
 from terminal.backtest.engine import BacktestSettings
-from terminal.backtest.optimisation.evaluation import load_shared_bars
 from terminal.backtest.optimisation.optimiser import Optimiser
 from terminal.backtest.walkforward import WalkForward, WalkForwardResult
 from terminal.backtest.walkforward_windows import WalkForwardPlan
@@ -24,14 +23,15 @@ def walk_forward(report: Callable[[float, str], None], *, market_root: str | Pat
                  plan: WalkForwardPlan, workers: int = 2, warmup_days: int = 30
                  ) -> WalkForwardResult:
     """Walk forward in a worker: `plan` over `settings`' period, the bars read once from the
-    store at `market_root` with `warmup_days` before the start for the strategies' warm-up."""
+    store at `market_root` (or built from a shorter stored series) with `warmup_days` before
+    the start for the strategies' warm-up."""
     report(0.0, "loading the strategy")
     plan.check()
     plan.space.check(strategy())
     store = MarketStore(Path(market_root))
     try:
         report(0.0, "reading bars")
-        bars = load_shared_bars(store, settings, warmup_days)
+        bars = built_bars.shared_bars(store, settings, warmup_days)
     finally:
         store.close()
     if not bars.history(settings):

@@ -15,14 +15,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from terminal.backtest import built_bars
 from terminal.backtest.engine import history_range, select_history
 from terminal.backtest.intervals import load_bars
 from terminal.backtest.optimisation.evaluation import (
-    SharedBars, load_shared_bars, warmup_series)
+    SharedBars, load_shared_bars)
 from terminal.core.paths import DataPaths
 from terminal.services.errors import BadInput
 from terminal.storage.market_store import MarketStore, StoreError
@@ -70,12 +69,11 @@ def load(paths: DataPaths, symbol: str, exchange, interval: str, settings,
                 raise BadInput(f"no {interval} bars of {settings.vt_symbol} in the store"
                                + (", nor shorter bars to build them from" if interval != "1m"
                                   else "") + f"; {holdings(paths, symbol, exchange, store)}")
-            shared = built_bars.build(store, symbol, exchange, source, interval, settings,
-                                      warmup_days)
-            if warmup_days is not None:     # other intervals' warm-up as the store gives it
-                since = history_range(settings)[0] - timedelta(days=warmup_days)
-                shared = SharedBars(shared.bars, interval, warmup_series(
-                    store, symbol, exchange, interval, since, settings.start), since)
+            if warmup_days is None:
+                shared = built_bars.build(store, symbol, exchange, source, interval, settings)
+            else:
+                shared = built_bars.built_shared(store, symbol, exchange, source, interval,
+                                                 settings, warmup_days)
             bars_from = built_bars.built_from(source, symbol)
         history = shared.history(settings)
         before = max(len(shared) - len(history), 0)

@@ -136,3 +136,36 @@ def test_the_run_header_says_what_the_warm_up_loaded_and_keeps_it(qtbot, paths, 
     assert said in shown["title"]
     assert not any("warm-up" in row[0] or "warm-up" in row[1] for row in shown["statistics"])
     assert shown["bars"] == len(reopened.bars["datetime"]) > 0
+
+
+def test_the_optimise_and_walk_forward_jobs_run_built_bars_as_the_command_line(paths, catalog):
+    """The Optimise and Walk-forward tabs' jobs read a built length once (built_bars.
+    shared_bars): an optimisation's row for a setting equals the command line's backtest of
+    that setting on the same built 15m bars; a walk-forward on them runs its windows."""
+    from terminal.backtest.optimisation.space import ParameterSpace
+    from terminal.backtest.walkforward_job import walk_forward
+    from terminal.backtest.walkforward_windows import WalkForwardPlan
+    from terminal.services import backtest
+
+    entry = catalog.get("DoubleMaStrategy")
+    prepared = backtest.prepare(paths, entry, "rb2401", Exchange.SHFE, "15m", START, END,
+                                backtest.Costs(), PARAMS, warmup_days=30)
+    try:
+        outcome, stats, failure = backtest.backtest(prepared)
+    finally:
+        prepared.close()
+    assert failure is None and stats["total_trade_count"] > 0
+    space = {"fast_window": [5, 8], "slow_window": [12]}
+    result = pool_jobs.optimise(lambda *_: None, market_root=paths.market_dir,
+                                strategy=lambda: entry.cls, settings=prepared.settings,
+                                space=space, target="total_net_pnl", workers=1)
+    row = next(r for r in result.rows if r[0] == {"fast_window": 5, "slow_window": 12})
+    assert "error" not in row[2], row[2].get("error")
+    for key in ("total_net_pnl", "total_trade_count", "sharpe_ratio", "end_balance"):
+        assert _same(row[2][key], outcome.statistics[key]), key
+
+    plan = WalkForwardPlan(ParameterSpace(space), 2, 1, target="total_net_pnl")
+    walk = walk_forward(lambda *_: None, market_root=paths.market_dir,
+                        strategy=lambda: entry.cls, settings=prepared.settings, plan=plan,
+                        workers=1)
+    assert len(walk.windows) == 4 and not walk.cancelled
