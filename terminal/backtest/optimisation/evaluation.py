@@ -21,6 +21,9 @@ from terminal.backtest.intervals import load_bars, name_of
 from terminal.backtest.optimisation.odds import RETURNS_KEY, daily_returns
 
 Evaluate = Callable[[dict, Any], dict]
+# periods whose bars a worker keeps selected: an optimisation has one; a walk-forward's worker
+# meets its windows in order, so the last few are all it asks for again
+HISTORIES_KEPT = 4
 Chunk = list[tuple[int, dict]]          # (position in the settings, params)
 
 
@@ -84,6 +87,8 @@ class SharedBars:
         """The bars vn.py's load_data would give for `settings` (engine.select_history)."""
         key = (settings.start, settings.end, str(settings.interval))
         if key not in self._history:
+            if len(self._history) >= HISTORIES_KEPT:    # a walk-forward's earlier windows
+                del self._history[next(iter(self._history))]
             self._history[key] = select_history(self.bars, settings)
         return self._history[key]
 
