@@ -34,10 +34,11 @@ def parser() -> argparse.ArgumentParser:
         "line and exit (0 when it worked)",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    from terminal.cli import backtest, data, optimise
+    from terminal.cli import backtest, data, montecarlo, optimise, report
 
-    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimise}")
-    for verb in (data, backtest, optimise):
+    commands = p.add_subparsers(dest="command",
+                                metavar="{data,backtest,optimise,montecarlo,report}")
+    for verb in (data, backtest, optimise, montecarlo, report):
         verb.add_parser(commands)       # each sets `run`: the command's run(args, paths)
     return p
 
@@ -52,4 +53,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         args.files = [Path(f).expanduser().absolute() for f in args.files]
     if getattr(args, "output", None):
         args.output = Path(args.output).expanduser().absolute()
+    if getattr(args, "report", None):
+        args.report = Path(args.report).expanduser().absolute()
     return args
