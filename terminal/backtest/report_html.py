@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -88,12 +88,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _day(value: Any) -> str:
-    if isinstance(value, (datetime, pd.Timestamp)):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, date):
-        return value.isoformat()
-    return "" if value is None else str(value)
+_day = run_series.day_text
 
 
 def _section(title: str, body: str) -> str:
@@ -229,10 +224,11 @@ def _time(value: Any) -> str:
 
 def monte_carlo_section(description: str, rows: Sequence[Sequence[str]],
                         loss_lines: Sequence[str], fan: np.ndarray, actual: np.ndarray,
-                        unit: str) -> str:
+                        unit: str, labels: Sequence[str] = ()) -> str:
     """The Monte Carlo: its percentiles table (figure, 5th, 50th, 95th, this run), the loss
-    chance in words and the fan chart (`fan`: the 5/25/50/75/95th percentile rows)."""
-    labels = [str(i) for i in range(fan.shape[1])]
+    chance in words and the fan chart (`fan`: the 5/25/50/75/95th percentile rows; `labels`
+    name its steps, their numbers by default)."""
+    labels = list(labels) or [str(i) for i in range(fan.shape[1])]
     fan_chart = chart(
         f"Equity by {unit[:-1] if unit.endswith('s') else unit}: the simulations' spread",
         labels, [Line(fan[2], MEDIAN, "median"), Line(actual, ACTUAL, "this run", width=1.2)],

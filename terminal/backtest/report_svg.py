@@ -40,7 +40,7 @@ def money(value: float, step: float = 1.0) -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
-def ticks(low: float, high: float, count: int = 5) -> tuple[list[float], float]:
+def ticks(low: float, high: float, count: int = 6) -> tuple[list[float], float]:
     """Round values between low and high, about `count` of them, and their step."""
     span = high - low
     if not span > 0:
@@ -48,7 +48,7 @@ def ticks(low: float, high: float, count: int = 5) -> tuple[list[float], float]:
         low, high = low - span / 2, high + span / 2
     raw = span / count
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * 0.8)
     first = math.ceil(low / step) * step
     values = []
     value = first

@@ -11,7 +11,7 @@ nothing recomputed by vn.py. Either language's names are read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,15 @@ def equity(daily: pd.DataFrame, capital: float) -> np.ndarray:
         return np.array([float(capital)])
     net = daily["net_pnl"].to_numpy(dtype=float)
     return np.concatenate(([float(capital)], float(capital) + np.cumsum(net)))
+
+
+def day_text(value: object) -> str:
+    """A trading day of the daily results as YYYY-MM-DD."""
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
 
 
 def fills(trades: pd.DataFrame) -> list[Fill]:

@@ -51,6 +51,14 @@ class MonteCarloRun:
     replace: bool
     result: montecarlo.MonteCarloResult
     actual: np.ndarray            # the run's own equity path, step 0 the capital
+    days: tuple[str, ...] = ()    # "daily": the trading day of each step after step 0
+
+    def step_labels(self) -> list[str]:
+        """What each step is, for a chart's axis: the day (step 0 "start") or the number of
+        round trips dealt."""
+        if self.method == "daily" and len(self.days) == self.result.steps:
+            return ["start", *self.days]
+        return [str(step) for step in range(self.result.steps + 1)]
 
     @property
     def unit(self) -> str:
@@ -97,7 +105,8 @@ def simulate(record: RunRecord, daily: pd.DataFrame, trades: pd.DataFrame, metho
         raise
     except ValueError as exc:
         raise BadInput(f"run {record.run_id}: {exc}") from None
-    return MonteCarloRun(record, method, replace and method == "trades", result, actual)
+    days = tuple(run_series.day_text(day) for day in daily.index) if method == "daily" else ()
+    return MonteCarloRun(record, method, replace and method == "trades", result, actual, days)
 
 
 def simulate_stored(runs: RunStore, run_id: str, method: str, simulations: int, seed: int,

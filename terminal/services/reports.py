@@ -22,7 +22,7 @@ def monte_carlo_html(run: MonteCarloRun, loss: float) -> str:
     """The Monte Carlo section of a report."""
     return report_html.monte_carlo_section(
         run.description, percentile_rows(run), loss_words(run, loss), run.result.fan(),
-        run.actual, run.unit)
+        run.actual, run.unit, run.step_labels())
 
 
 def run_report(record: RunRecord, daily: pd.DataFrame, trades: pd.DataFrame,

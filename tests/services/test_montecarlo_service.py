@@ -59,6 +59,7 @@ def test_trades_are_the_round_trips_net_pnl_after_costs(runs):
         np.testing.assert_allclose(sorted(np.diff(path)), sorted(net))
     np.testing.assert_allclose(run.actual, CAPITAL + np.concatenate(([0], np.cumsum(net))))
     assert run.result.steps == len(TRIPS) and run.unit == "round trips"
+    assert run.step_labels() == [str(step) for step in range(len(TRIPS) + 1)]
 
 
 def test_daily_bootstraps_the_stored_days_returns(runs, run_id):
@@ -69,6 +70,7 @@ def test_daily_bootstraps_the_stored_days_returns(runs, run_id):
     assert np.isin(np.round(drawn, 12), np.round(returns, 12)).all()
     np.testing.assert_allclose(run.actual, equity)
     assert run.result.steps == len(DAILY) and run.unit == "trading days"
+    assert run.step_labels() == ["start", *(d.isoformat() for d in trading_days(len(DAILY)))]
 
 
 def test_replacement_draws_trades_again(runs, run_id):

@@ -85,6 +85,7 @@ def test_the_tab_shows_the_services_monte_carlo_computed_off_the_gui_thread(
     np.testing.assert_allclose(shown["median"], expected.result.fan()[2])
     np.testing.assert_allclose(shown["actual"], expected.actual)
     assert "400 simulations of 25 trading days" in shown["status"]
+    assert panel.fan_axis.days == ["start", *(d.isoformat() for d in trading_days(25))]
     assert shown["loss"].splitlines()[1:] == montecarlo.loss_words(expected, 10_000)
     panel.loss_box.setValue(300)                               # no new simulation
     assert len(threads) == 1

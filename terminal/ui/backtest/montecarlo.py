@@ -26,7 +26,7 @@ from terminal.backtest.pool_jobs import RunResult
 from terminal.backtest.runs import DONE, RunRecord
 from terminal.services import montecarlo, reports
 from terminal.services.errors import BadInput
-from terminal.ui.backtest.axes import MoneyAxis
+from terminal.ui.backtest.axes import DayAxis, MoneyAxis
 from terminal.ui.backtest.models import Col, RowsModel
 from terminal.ui.colours import ERROR_TEXT_STYLE, PLOT_BACKGROUND
 from terminal.ui.thread_jobs import ThreadJob
@@ -99,7 +99,8 @@ class MonteCarloPanel(QWidget):
         self.loss_label = QLabel("")
         self.loss_label.setWordWrap(True)
 
-        self.fan_plot = pg.PlotWidget(axisItems={"left": MoneyAxis()})
+        self.fan_axis = DayAxis()          # the steps: trading days, or round trips dealt
+        self.fan_plot = pg.PlotWidget(axisItems={"left": MoneyAxis(), "bottom": self.fan_axis})
         self.fan_plot.setBackground(PLOT_BACKGROUND)
         self.fan_plot.getAxis("left").setWidth(90)
         self.fan_plot.addLegend(offset=(10, 10))
@@ -203,6 +204,7 @@ class MonteCarloPanel(QWidget):
         self.median_curve.setData(x, fan[2])
         self.actual_curve.setData(np.arange(len(simulated.actual), dtype=float),
                                   simulated.actual)
+        self.fan_axis.days = simulated.step_labels()
         self.fan_plot.setLabel("bottom", simulated.unit)
         # the range of the lines themselves (the bands' fill would let auto-range reach 0)
         low = float(min(fan[0].min(), simulated.actual.min()))
