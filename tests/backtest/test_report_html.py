@@ -155,3 +155,17 @@ def test_a_report_is_written_whole_or_refused(runs, tmp_path):
         reports.stored_run_report(runs, "nope")
     assert not list(tmp_path.glob(".*.tmp"))
     assert reports.write(tmp_path / "r.html", reports.stored_run_report(runs, run_id)).exists()
+
+
+def test_a_run_without_trades_or_days_still_reports(runs):
+    import pandas as pd
+
+    from terminal.backtest.runs import TRADE_COLUMNS
+
+    empty_trades = pd.DataFrame(columns=list(TRADE_COLUMNS))
+    run_id = store_run(runs, daily_frame([], [], CAPITAL), empty_trades,
+                       stats={"sharpe_ratio": float("nan")})
+    page = parse(reports.stored_run_report(runs, run_id))
+    assert "Round trips (0)" in page.text and "Fills (0)" in page.text
+    assert "No trading days." in page.text and "no data" in page.text
+    assert "n/a" in page.text                                  # the NaN statistic
