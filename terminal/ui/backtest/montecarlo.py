@@ -113,11 +113,14 @@ class MonteCarloPanel(QWidget):
                                              brush=pg.mkBrush(*BAND_INNER))
         plot.addItem(self.outer_band)
         plot.addItem(self.inner_band)
-        for colour, label in ((BAND_OUTER, "5th-95th percentile"),
-                              (BAND_INNER, "25th-75th percentile")):
-            # the legend draws a sample from a curve's fill; the bands are not curves
-            sample = pg.PlotDataItem(pen=None, fillLevel=0, fillBrush=pg.mkBrush(*colour))
-            sample.setParent(self)
+        # the legend draws a sample from a curve's fill, and the bands are not curves: two
+        # curves that are never plotted stand for them (kept here, not given a Qt parent
+        # that would delete them under the legend)
+        self.band_samples = [pg.PlotDataItem(pen=None, fillLevel=0,
+                                             fillBrush=pg.mkBrush(*colour))
+                             for colour in (BAND_OUTER, BAND_INNER)]
+        for sample, label in zip(self.band_samples, ("5th-95th percentile",
+                                                     "25th-75th percentile"), strict=True):
             plot.legend.addItem(sample, label)
         self.median_curve = plot.plot(pen=pg.mkPen(MEDIAN_PEN, width=1.5), name="median")
         self.actual_curve = plot.plot(pen=pg.mkPen(ACTUAL_PEN, width=1.5), name="this run")
