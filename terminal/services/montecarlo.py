@@ -98,6 +98,9 @@ def simulate(record: RunRecord, daily: pd.DataFrame, trades: pd.DataFrame, metho
             if days < MIN_DAYS:
                 raise BadInput(f"run {record.run_id} has {days} trading days; a daily-returns "
                                f"Monte Carlo needs at least {MIN_DAYS}")
+            if "net_pnl" not in daily.columns:
+                raise BadInput(f"run {record.run_id}: its daily results have no net_pnl "
+                               "column to take returns from")
             actual = run_series.equity(daily, capital)
             returns = montecarlo.daily_returns(capital, daily["net_pnl"].to_numpy(float))
             result = montecarlo.bootstrap_daily_returns(returns, capital, simulations, seed)

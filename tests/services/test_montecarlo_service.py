@@ -130,3 +130,12 @@ def test_unknown_failed_runs_and_bad_settings_are_refused(runs, run_id):
     runs.set_status(run_id, FAILED, "broken")
     with pytest.raises(BadInput, match=f"run {run_id} is failed"):
         montecarlo.simulate_stored(runs, run_id, "trades", 100, seed=1)
+
+
+def test_daily_results_without_net_pnl_are_refused(runs):
+    days = trading_days(25)
+    daily = daily_frame(days, [10.0] * 25, CAPITAL).drop(columns=["net_pnl"])
+    run_id = store_run(runs, daily, round_trip_fills(TRIPS, 10.0, datetime(2023, 1, 30, 9)),
+                       stats={})
+    with pytest.raises(BadInput, match="no net_pnl column"):
+        montecarlo.simulate_stored(runs, run_id, "daily", 100, seed=1)
