@@ -166,7 +166,11 @@ def _qt_leftovers(request):
     deletions are carried out and cyclic garbage is collected here, while nothing paints. Left
     to chance, a collection or a leftover view could strike during pytest-qt's event processing
     after a later test, and a pyqtgraph view painting then has crashed the run once (a segfault
-    in QGraphicsView::paintEvent, as other projects' suites saw: erlabpy#431)."""
+    in QGraphicsView::paintEvent, as other projects' suites saw: erlabpy#431). The garbage the
+    tests before a Qt test left (pure tests make cycles too) goes before it starts, for the
+    same reason: left, a collection could fall in that test's first paint."""
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        _collect_qt_garbage()
     yield
     # A window a fixture opened and did not close, or one opened while tearing down.
     leaks = _close_leaks()

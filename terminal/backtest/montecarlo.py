@@ -255,3 +255,14 @@ def _check_percentiles(percentiles: Sequence[float]) -> list[float]:
     if not qs or any(not (0.0 <= q <= 100.0) for q in qs):
         raise ValueError(f"percentiles: {list(percentiles)!r}, each must be within 0..100")
     return qs
+
+
+FIGURES = ("max_drawdown", "max_drawdown_pct", "end_balance", "longest_drawdown")
+
+
+def path_figures(path: Sequence[float] | np.ndarray) -> dict[str, float]:
+    """The figures of one equity path (step 0 the capital), computed as a simulation's are:
+    the run's own path set beside the simulations' percentiles."""
+    values = _check_series("path", path)
+    one = _result("actual", _check_positive("path[0]", float(values[0])), 0, values[None, :])
+    return {name: float(getattr(one, name)[0]) for name in FIGURES}

@@ -34,11 +34,12 @@ def parser() -> argparse.ArgumentParser:
         "line and exit (0 when it worked)",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    from terminal.cli import backtest, data, optimise, performance, walkforward
+    from terminal.cli import (
+        backtest, data, montecarlo, optimise, performance, report, walkforward)
 
-    verbs = (data, backtest, optimise, walkforward, performance)
-    commands = p.add_subparsers(dest="command", metavar="{data,backtest,optimise,walkforward,"
-                                "performance}")
+    verbs = (data, backtest, optimise, walkforward, montecarlo, report, performance)
+    commands = p.add_subparsers(dest="command", metavar="{" + ",".join(
+        verb.__name__.rsplit(".", 1)[1] for verb in verbs) + "}")
     for verb in verbs:
         verb.add_parser(commands)       # each sets `run`: the command's run(args, paths)
     return p
@@ -54,4 +55,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         args.files = [Path(f).expanduser().absolute() for f in args.files]
     if getattr(args, "output", None):
         args.output = Path(args.output).expanduser().absolute()
+    if getattr(args, "report", None):
+        args.report = Path(args.report).expanduser().absolute()
     return args

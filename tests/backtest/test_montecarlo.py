@@ -197,3 +197,13 @@ def test_daily_bootstrap_refuses_a_wipe_out_and_bad_returns():
         mc.bootstrap_daily_returns([float("nan")], 100, 10, seed=1)
     with pytest.raises(ValueError, match=r"percentiles: \[5, 101\]"):
         mc.bootstrap_daily_returns([0.1], 100, 10, seed=1).fan([5, 101])
+
+
+def test_path_figures_of_one_path():
+    # 100 -> 110 -> 90 -> 95 -> 120: peak 110, trough 90 (20 down, 20/110 of the peak);
+    # under water at steps 2 and 3, back above the peak at 4: 3 steps long; ends on 120
+    figures = mc.path_figures([100.0, 110.0, 90.0, 95.0, 120.0])
+    assert figures == {"max_drawdown": 20.0, "max_drawdown_pct": pytest.approx(20 / 110),
+                       "end_balance": 120.0, "longest_drawdown": 3}
+    with pytest.raises(ValueError, match=r"path\[0\]: 0.0 must be a finite number above 0"):
+        mc.path_figures([0.0, 10.0])

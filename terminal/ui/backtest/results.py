@@ -28,6 +28,7 @@ from terminal.backtest.runs import RunRecord
 from terminal.backtest.stats import EXTRA_LABELS, LABELS, VNPY_LABELS, format_value
 from terminal.ui.backtest.axes import DayAxis, MoneyAxis
 from terminal.ui.backtest.models import Col, RowsModel
+from terminal.ui.backtest.montecarlo import MonteCarloPanel, ReportExport
 from terminal.ui.chart.widget import ChartWidget
 from terminal.ui.labels import DIRECTION, OFFSET, label
 from terminal.ui.colours import DOWN_HEX, ERROR_TEXT_STYLE, PLOT_BACKGROUND, UP_HEX
@@ -174,6 +175,10 @@ class ResultsView(QWidget):
         self.tabs.addTab(self.pnl_plots, "Daily P&L")
         self.tabs.addTab(self.trades_view, "Trades")
         self.tabs.addTab(chart_panel, "Chart")
+        self.monte_carlo = MonteCarloPanel()
+        self.tabs.addTab(self.monte_carlo, "Monte Carlo")
+        self.report_export = ReportExport(self, self.monte_carlo)
+        self.tabs.setCornerWidget(self.report_export)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.title)
@@ -205,6 +210,7 @@ class ResultsView(QWidget):
         self._show_daily(result.daily)
         self._show_trades(result.trades)
         self._show_chart(result, record)
+        self.monte_carlo.set_run(record, result if record is not None else None)
 
     def _show_daily(self, daily: pd.DataFrame) -> None:
         days = [_day_text(day) for day in (daily.index if daily is not None else [])]
