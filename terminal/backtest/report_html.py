@@ -12,6 +12,7 @@ can reuse them with its windows table added:
     round_trips_section(trades, settings) the closed round trips with their net P&L
     fills_section(trades)                 the fills as stored
     monte_carlo_section(...)              percentiles, loss chance and fan chart
+    walkforward_section(record, windows)  a walk-forward's verdict, criteria and windows
     document(title, sections)             the page around them
 
 Monthly return (`monthly_returns`): with E the equity by trading day (capital + the sum of
@@ -62,6 +63,7 @@ svg{font-size:11px;display:block;margin:8px 0}svg text{fill:#444}
 svg .title{font-size:13px;font-weight:bold;fill:#222}
 svg .grid{stroke:#e6e6e6}svg .frame{fill:none;stroke:#bbb}
 p.note{font-size:12px;color:#555}
+.pass{color:#2e7d32;font-weight:bold}.fail{color:#c62828;font-weight:bold}
 """
 
 
@@ -242,6 +244,74 @@ def monte_carlo_section(description: str, rows: Sequence[Sequence[str]],
     return _section("Monte Carlo", body)
 
 
+def criterion_text(name: str, value: Any) -> str:
+    """A walk-forward criterion's measure as a trader reads it: money, a share, a percentage."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if name == "profitable overall":
+        return f"{value:,.2f}"
+    if name == "maximum drawdown %":
+        return f"{value:.2f}%"
+    return f"{value:.0%}"
+
+
+def criterion_needs(name: str, threshold: Any) -> str:
+    """What a walk-forward criterion needs to pass."""
+    if name == "profitable overall":
+        return "> 0"
+    if name == "maximum drawdown %":
+        return f"≤ {threshold:g}%"
+    if name == "largest window's share of net profit":
+        return f"≤ {threshold:.0%}"
+    return f"≥ {threshold:.0%}"
+
+
+def walkforward_section(record: RunRecord, windows: pd.DataFrame) -> str:
+    """A walk-forward's judgement: the plan, PASSED or FAILED with the efficiency, each
+    criterion with its measure and PASS or FAIL, and one row a window with the setting chosen
+    in sample and its result out of sample (the statistics, equity and trades that follow
+    are the stitched out-of-sample run's)."""
+    plan = record.settings.get("walkforward", {})
+    stats = record.stats
+    criteria = stats.get("criteria") or []
+    passed = bool(criteria) and all(c.get("passed") for c in criteria)
+    verdict = (f"<p><span class=\"{'pass' if passed else 'fail'}\">"
+               f"{'PASSED' if passed else 'FAILED'}: "
+               f"{sum(1 for c in criteria if c.get('passed'))} of {len(criteria)} criteria"
+               f"</span>; walk-forward efficiency "
+               f"{escape(criterion_text('efficiency', stats.get('walkforward_efficiency')))}"
+               "</p>")
+    described = (f"{plan.get('mode', '?')} windows, {plan.get('in_sample_days', '?')} trading "
+                 f"days in sample and {plan.get('out_sample_days', '?')} out; "
+                 f"{plan.get('search', '?')} search towards {plan.get('target', '?')} over "
+                 + "; ".join(f"{k} {v}" for k, v in plan.get("space", {}).items()))
+    rows = [(c["name"], criterion_text(c["name"], c.get("value")),
+             criterion_needs(c["name"], c.get("threshold")),
+             "PASS" if c.get("passed") else "FAIL", c.get("note", "")) for c in criteria]
+    classes = [["", "", "", "pass" if c.get("passed") else "fail", ""] for c in criteria]
+    body = (f"<p>{escape(described)}</p>" + verdict
+            + table(["Criterion", "Measured", "Needs", "Result", "Note"], rows,
+                    [False, True, False, False, False], classes))
+    if windows is not None and not windows.empty:
+        params = [c for c in windows.columns if c.startswith("param: ")]
+        target = f"is_{plan.get('target', '')}"
+        headers = ["Window", "In sample", "Out of sample",
+                   *[c.removeprefix("param: ") for c in params],
+                   "Target (IS)", "Net P&L (OOS)", "Annual return % (OOS)", "Trades (OOS)"]
+        window_rows = [
+            (w["window"], f"{_day(w['is_start'])} to {_day(w['is_end'])}",
+             f"{_day(w['oos_start'])} to {_day(w['oos_end'])}"
+             + (" (partial)" if w.get("partial") else ""),
+             *[w[c] for c in params], format_value("", w.get(target, math.nan), "ratio"),
+             format_value("", w["oos_net_pnl"], "money"),
+             format_value("", w["oos_annual_return"], "percent"),
+             format_value("", w["oos_trade_count"], "int"))
+            for _, w in windows.iterrows()]
+        width = len(headers)
+        body += table(headers, window_rows, [True, False, False] + [True] * (width - 3))
+    return _section("Walk-forward", body)
+
+
 def document(title: str, sections: Iterable[str]) -> str:
     """The page: the sections in order, the style inline."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -250,11 +320,17 @@ def document(title: str, sections: Iterable[str]) -> str:
 
 
 def run_report(record: RunRecord, daily: pd.DataFrame, trades: pd.DataFrame,
-               extra: Sequence[str] = ()) -> str:
-    """A backtest run's report; `extra` sections (a Monte Carlo) go after the trades."""
+               extra: Sequence[str] = (), windows: pd.DataFrame | None = None) -> str:
+    """A run's report; `extra` sections (a Monte Carlo) go after the trades. A walk-forward
+    (`record.kind`) has its judgement and `windows` after the header; the rest is its
+    stitched out-of-sample run."""
     capital = run_series.capital_of(record.settings)
-    sections = [header_section(record), statistics_section(record.stats),
+    walk = getattr(record, "kind", "backtest") == "walkforward"
+    sections = [header_section(record),
+                *([walkforward_section(record, windows)] if walk else []),
+                statistics_section(record.stats),
                 equity_section(daily, capital), monthly_section(daily, capital),
                 round_trips_section(trades, record.settings), *extra, fills_section(trades)]
-    return document(f"{record.strategy} on {record.vt_symbol}: backtest {record.run_id}",
+    kind = "walk-forward" if walk else "backtest"
+    return document(f"{record.strategy} on {record.vt_symbol}: {kind} {record.run_id}",
                     sections)

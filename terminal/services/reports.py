@@ -26,8 +26,10 @@ def monte_carlo_html(run: MonteCarloRun, loss: float) -> str:
 
 
 def run_report(record: RunRecord, daily: pd.DataFrame, trades: pd.DataFrame,
-               monte_carlo: MonteCarloRun | None = None, loss: float | None = None) -> str:
-    """The report of a loaded run (and its Monte Carlo, with the loss asked about)."""
+               monte_carlo: MonteCarloRun | None = None, loss: float | None = None,
+               windows: pd.DataFrame | None = None) -> str:
+    """The report of a loaded run (and its Monte Carlo, with the loss asked about); a
+    walk-forward's with its `windows` (RunStore.load_windows)."""
     if record.status != DONE:
         raise BadInput(f"run {record.run_id} is {record.status}: only a finished run has "
                        "results to report")
@@ -37,7 +39,7 @@ def run_report(record: RunRecord, daily: pd.DataFrame, trades: pd.DataFrame,
             raise BadInput("loss: a Monte Carlo in a report needs the loss asked about")
         extra.append(monte_carlo_html(monte_carlo, loss))
     try:
-        return report_html.run_report(record, daily, trades, extra)
+        return report_html.run_report(record, daily, trades, extra, windows)
     except ValueError as exc:
         raise BadInput(f"run {record.run_id}: {exc}") from None
 
@@ -50,7 +52,7 @@ def stored_run_report(runs: RunStore, run_id: str, monte_carlo: MonteCarloRun | 
     except RunNotFound:
         raise BadInput(f"run {run_id!r}: no such run in {runs.root}") from None
     return run_report(record, runs.load_daily(run_id), runs.load_trades(run_id), monte_carlo,
-                      loss)
+                      loss, runs.load_windows(run_id))
 
 
 def write(path: Path | str, text: str) -> Path:

@@ -214,3 +214,59 @@ def test_the_workbench_route_walks_as_the_command_line_does(paths):
             w.params["fast_window"] for w in cli.result.windows]
         pd.testing.assert_frame_equal(windows, store.load_windows(cli.run_id))
         pd.testing.assert_frame_equal(store.load_daily(run_id), store.load_daily(cli.run_id))
+
+
+@needs_rb
+def test_a_walk_forward_report_holds_its_judgement_and_windows(paths):
+    """`report RUN_ID` of a walk-forward: the plan, PASSED or FAILED, each criterion as kept,
+    one row a window with the setting chosen, then the stitched run's sections."""
+    from html.parser import HTMLParser
+
+    from terminal.services import reports
+
+    prepared, plan, search = prepared_and_plan(paths)
+    try:
+        kept = walkforward.run_and_keep(prepared, plan, walkforward.runner(search), paths)
+    finally:
+        prepared.close()
+    with RunStore(paths.root / backtest.RUNS_FOLDER) as store:
+        text = reports.stored_run_report(store, kept.run_id)
+        record = store.get(kept.run_id)
+        windows = store.load_windows(kept.run_id)
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.row, self.cell = [], None, None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.row = []
+            elif tag in ("td", "th") and self.row is not None:
+                self.cell = ""
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.row is not None:
+                self.row.append(self.cell)
+                self.cell = None
+            elif tag == "tr":
+                self.rows.append(self.row)
+                self.row = None
+
+    cells = Cells()
+    cells.feed(text)
+    assert f"walk-forward {kept.run_id}" in text and "<h2>Walk-forward</h2>" in text
+    verdict = "PASSED" if record.stats["passed"] else "FAILED"
+    assert f"{verdict}: " in text and "rolling windows, 2 trading days in sample" in text
+    criteria = {row[0]: row[3] for row in cells.rows
+                if len(row) == 5 and row[3] in ("PASS", "FAIL")}
+    assert criteria == {c["name"]: "PASS" if c["passed"] else "FAIL"
+                        for c in record.stats["criteria"]}
+    window_rows = [row for row in cells.rows if row and row[0] in {"1", "2", "3", "4"}
+                   and " to " in row[1]]
+    assert [int(row[3]) for row in window_rows] == windows["param: fast_window"].tolist()
+    assert "http" not in text and "<script" not in text

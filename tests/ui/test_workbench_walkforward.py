@@ -55,7 +55,7 @@ def set_up(bench, in_sample: int, out_sample: int):
     return panel
 
 
-def test_a_walk_forward_from_the_tab_is_kept_shown_and_opened_again(qtbot, bench):
+def test_a_walk_forward_from_the_tab_is_kept_shown_and_opened_again(qtbot, bench, tmp_path):
     panel = set_up(bench, 2, 1)
     with qtbot.waitSignal(panel.kept, timeout=WAIT) as kept:
         handle = panel.start()
@@ -92,6 +92,14 @@ def test_a_walk_forward_from_the_tab_is_kept_shown_and_opened_again(qtbot, bench
     assert [row[3] for row in panel.criteria_model.rows] == [
         "PASS" if c["passed"] else "FAIL" for c in record.stats["criteria"]]
     assert bench.results.record.run_id == run_id
+    # its report from Results holds the judgement and the windows
+    report = tmp_path / "walk.html"
+    job = bench.results.report_export.export(report)
+    with qtbot.waitSignal(job.finished, timeout=WAIT):
+        pass
+    text = report.read_text(encoding="utf-8")
+    assert "<h2>Walk-forward</h2>" in text and f"walk-forward {run_id}" in text
+    assert text.count("(OOS)") >= 3
 
 
 def test_a_walk_that_cannot_run_says_why_and_is_kept_failed(qtbot, bench):

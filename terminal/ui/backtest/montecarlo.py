@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from terminal.backtest.pool_jobs import RunResult
-from terminal.backtest.runs import DONE, RunRecord
+from terminal.backtest.runs import DONE, WALKFORWARD, RunRecord
 from terminal.services import montecarlo, reports
 from terminal.services.errors import BadInput
 from terminal.ui.backtest.axes import DayAxis, MoneyAxis
@@ -257,6 +257,7 @@ class ReportExport(QWidget):
     def __init__(self, view, panel: MonteCarloPanel, parent=None) -> None:
         super().__init__(parent)
         self.view, self.panel = view, panel
+        self.windows_of = None      # run id -> a walk-forward's windows (the workbench's store)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self.button = QPushButton("Export report…")
@@ -291,11 +292,13 @@ class ReportExport(QWidget):
         chosen = self.panel.monte_carlo_of(record.run_id)
         simulated, loss = chosen if chosen is not None else (None, None)
         daily, trades = result.daily, result.trades
+        windows_of = self.windows_of if record.kind == WALKFORWARD else None
 
         def work(job: ThreadJob) -> Path:
             job.report(0, "writing")
+            windows = windows_of(record.run_id) if windows_of is not None else None
             return reports.write(path, reports.run_report(record, daily, trades, simulated,
-                                                          loss))
+                                                          loss, windows))
 
         job = ThreadJob(work, name=f"report {record.run_id}")
         job.succeeded.connect(lambda written: self._say(f"Report written to {written}"))

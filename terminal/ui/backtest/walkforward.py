@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from terminal.backtest.optimisation.space import ParameterError
 from terminal.backtest.pool import CANCELLED, DONE, FAILED, JobHandle
+from terminal.backtest.report_html import criterion_needs, criterion_text
 from terminal.backtest.runs import WALKFORWARD, RunRecord, RunStore
 from terminal.backtest.stats import format_value
 from terminal.backtest.walkforward import WalkForwardResult
@@ -49,27 +50,6 @@ from terminal.ui.thread_jobs import ThreadJob
 log = logging.getLogger(__name__)
 
 DEFAULT_IN_SAMPLE, DEFAULT_OUT_SAMPLE, DEFAULT_WARMUP = 120, 40, 30
-
-
-def criterion_value(name: str, value: Any) -> str:
-    """A criterion's measure as a trader reads it: money, a share or a percentage."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if name == "profitable overall":
-        return f"{value:,.2f}"
-    if name == "maximum drawdown %":
-        return f"{value:.2f}%"
-    return f"{value:.0%}"
-
-
-def criterion_threshold(name: str, threshold: Any) -> str:
-    if name == "profitable overall":
-        return "> 0"
-    if name == "maximum drawdown %":
-        return f"≤ {threshold:g}%"
-    if name == "largest window's share of net profit":
-        return f"≤ {threshold:.0%}"
-    return f"≥ {threshold:.0%}"
 
 
 def _passed_color(value: Any):
@@ -331,13 +311,13 @@ class WalkForwardPanel(QWidget):
         self.verdict_label.setText(
             f"<b style='color:{colour}'>{'PASSED' if passed else 'FAILED'}: {count} of "
             f"{len(criteria)} criteria</b> · walk-forward efficiency "
-            f"{criterion_value('efficiency', efficiency)} · net "
+            f"{criterion_text('efficiency', efficiency)} · net "
             f"{format_value('total_net_pnl', stats.get('total_net_pnl', math.nan))} · "
             f"{stats.get('windows', len(windows))} windows "
             f"<span style='color:{MUTED_HEX}'>(run {run_id})</span>")
         self.criteria_model.set_rows([
-            (c["name"], criterion_value(c["name"], c.get("value")),
-             criterion_threshold(c["name"], c.get("threshold")),
+            (c["name"], criterion_text(c["name"], c.get("value")),
+             criterion_needs(c["name"], c.get("threshold")),
              "PASS" if c.get("passed") else "FAIL", c.get("note", ""))
             for c in criteria])
         self.criteria_view.resizeColumnsToContents()

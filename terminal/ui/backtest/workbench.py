@@ -179,6 +179,7 @@ class BacktestWorkbench(QWidget):
         runs_layout.addWidget(self.runs_table, 1)
 
         self.results = ResultsView(self.store.tz)
+        self.results.report_export.windows_of = self.runs.load_windows   # a walk's report
         self.history = HistoryPanel(self.runs)
         self.history.open_requested.connect(self.open_run)
         self.history.compare_requested.connect(self.compare)
