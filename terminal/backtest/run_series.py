@@ -87,9 +87,24 @@ def offset_text(value: object) -> str:
     return OFFSETS.get(value, "" if value is None else str(value))
 
 
+def size_of(settings: dict) -> float:
+    """The contract size a run kept; refused when missing or not > 0 (a P&L priced at a
+    guessed size would be wrong by that factor)."""
+    value = settings.get("size")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"the run's settings hold no contract size above 0 (size={value!r})")
+    return float(value)
+
+
 def stored_round_trips(trades: pd.DataFrame, settings: dict) -> list[RoundTrip]:
     """The run's closed round trips, first in first out, with the commission and slippage of
-    its settings (size, rate, slippage), as `stats.compute` counted them."""
-    return round_trips(fills(trades), float(settings.get("size", 1) or 1),
-                       float(settings.get("rate", 0) or 0),
-                       float(settings.get("slippage", 0) or 0))
+    its settings (size, rate, slippage), as `stats.compute` counted them. A walk-forward's
+    fills (a "window" column) are matched window by window, as its statistics were: every
+    window starts flat, and a lot a window leaves open is valued at its end, not closed by
+    the next window's fills."""
+    size = size_of(settings)
+    rate, slippage = (float(settings.get(key) or 0) for key in ("rate", "slippage"))
+    if trades is not None and "window" in trades.columns:
+        return [trip for _, part in trades.groupby("window", sort=True)
+                for trip in round_trips(fills(part), size, rate, slippage)]
+    return round_trips(fills(trades), size, rate, slippage)

@@ -155,9 +155,10 @@ def efficiency(oos_annual_return: float, is_annual_returns: list[float]) -> floa
     annual return of the chosen settings (vn.py's annual_return: total return % / trading
     days × annual days). NaN when the in-sample mean is 0 or below: a ratio to a loss says
     nothing (a loss out of sample over a loss in sample would read as a high efficiency), so
-    the efficiency criterion fails."""
-    values = [v for v in is_annual_returns if not math.isnan(v)]
-    if not values or math.isnan(oos_annual_return):
+    the efficiency criterion fails. NaN too when a window's in-sample return is missing: a
+    mean over the other windows would judge the walk on part of it."""
+    values = list(is_annual_returns)
+    if not values or math.isnan(oos_annual_return) or any(math.isnan(v) for v in values):
         return math.nan
     mean = sum(values) / len(values)
     if mean <= 0:

@@ -123,7 +123,11 @@ def run_and_keep(prepared: Prepared, the_plan: WalkForwardPlan, walk: WalkForwar
         if kept.error is not None:
             runs.set_status(run_id, FAILED, kept.error)
             return kept
-        keep_result(runs, run_id, kept.result)
+        try:
+            keep_result(runs, run_id, kept.result)
+        except Exception as exc:  # noqa: BLE001 - a disk full: kept failed, saying so
+            kept.error = f"the result could not be saved: {exc}"
+            runs.set_status(run_id, FAILED, kept.error)
         return kept
 
 

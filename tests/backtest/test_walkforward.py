@@ -96,6 +96,7 @@ def test_efficiency_is_out_of_sample_over_the_in_sample_mean_and_undefined_on_a_
     assert efficiency(10.0, [20.0, 30.0, 10.0]) == pytest.approx(0.5)
     assert math.isnan(efficiency(10.0, [5.0, -5.0]))       # mean 0
     assert math.isnan(efficiency(-10.0, [-20.0]))          # a loss over a loss is no ratio
+    assert math.isnan(efficiency(10.0, [20.0, math.nan]))  # not judged on part of the walk
 
 
 def test_criteria_on_hand_made_numbers():

@@ -270,3 +270,30 @@ def test_a_walk_forward_report_holds_its_judgement_and_windows(paths):
                    and " to " in row[1]]
     assert [int(row[3]) for row in window_rows] == windows["param: fast_window"].tolist()
     assert "http" not in text and "<script" not in text
+    # the report's round trips are the statistics' own: matched window by window
+    with RunStore(paths.root / backtest.RUNS_FOLDER) as store:
+        trades = store.load_trades(kept.run_id)
+    from terminal.backtest import run_series
+    trips = run_series.stored_round_trips(trades, record.settings)
+    assert len(trips) == record.stats["closed_trades"]
+    assert sum(t.net_pnl for t in trips) == pytest.approx(
+        sum(t.net_pnl for w in kept.result.windows for t in run_series.stored_round_trips(
+            trades[trades["window"] == w.window.number], record.settings)))
+
+
+@needs_rb
+def test_a_walk_whose_result_cannot_be_saved_is_kept_failed_saying_so(paths, monkeypatch):
+    prepared, plan, search = prepared_and_plan(paths)
+
+    def full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(RunStore, "save_result", full)
+    try:
+        kept = walkforward.run_and_keep(prepared, plan, walkforward.runner(search), paths)
+    finally:
+        prepared.close()
+    assert kept.error.startswith("the result could not be saved: ")
+    with RunStore(paths.root / backtest.RUNS_FOLDER) as store:
+        record = store.get(kept.run_id)
+    assert record.status == "failed" and "No space left on device" in record.error
