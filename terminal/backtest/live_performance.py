@@ -213,6 +213,10 @@ class LivePerformance:
         for symbol, volume in self.before_journal.items():
             out.append(f"{symbol}: {volume:g} lots closed a position opened before the "
                        "journal began; those closes are not round trips")
+        for symbol, net in self.still_open.items():
+            side = "long" if net > 0 else "short"
+            out.append(f"{symbol}: {abs(net):g} lots still open {side} at the range's end, "
+                       "not in these figures until closed")
         return out
 
 

@@ -74,6 +74,7 @@ class MonteCarloResult:
     max_drawdown_pct: np.ndarray   # (simulations,), fraction of the running peak
     end_balance: np.ndarray        # (simulations,)
     longest_drawdown: np.ndarray   # (simulations,), steps (trades or days), int
+    lowest: np.ndarray             # (simulations,), the lowest equity of each path
 
     @property
     def simulations(self) -> int:
@@ -106,7 +107,7 @@ class MonteCarloResult:
         amount = _check_positive("amount", amount)
         floor = self.capital - amount
         return {"end": float(np.mean(self.end_balance <= floor)),
-                "ever": float(np.mean(self.paths.min(axis=1) <= floor)),
+                "ever": float(np.mean(self.lowest <= floor)),
                 "drawdown": float(np.mean(self.max_drawdown >= amount))}
 
 
@@ -183,7 +184,8 @@ def _result(method: str, capital: float, seed: int, paths: np.ndarray) -> MonteC
         max_drawdown=(peaks - paths).max(axis=1),
         max_drawdown_pct=(1.0 - paths / peaks).max(axis=1),
         end_balance=paths[:, -1].copy(),
-        longest_drawdown=_longest_drawdown(paths, peaks))
+        longest_drawdown=_longest_drawdown(paths, peaks),
+        lowest=paths.min(axis=1))
 
 
 def _longest_drawdown(paths: np.ndarray, peaks: np.ndarray) -> np.ndarray:

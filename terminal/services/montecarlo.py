@@ -68,8 +68,7 @@ class MonteCarloRun:
     def description(self) -> str:
         how = {("trades", False): "round trips dealt in a new order (no replacement)",
                ("trades", True): "round trips drawn with replacement",
-               ("daily", False): "daily returns drawn with replacement",
-               ("daily", True): "daily returns drawn with replacement"}[
+               ("daily", False): "daily returns drawn with replacement"}[
             (self.method, self.replace)]
         return (f"{self.result.simulations:,} simulations of {self.result.steps:,} "
                 f"{self.unit}, {how}, seed {self.result.seed}")

@@ -106,6 +106,8 @@ def test_an_unknown_contract_is_refused_by_name(session, store):
     given = result(session, store, sizes={"xx2701.SHFE": 5.0})
     assert given.refused == {} and given.before_fees == ["xx2701.SHFE"]
     assert given.still_open == {"xx2701.SHFE": 1.0}
+    still = "xx2701.SHFE: 1 lots still open long at the range's end, not in these figures "
+    assert still + "until closed" in given.notes
     assert any("before fees for xx2701.SHFE" in note for note in given.notes)
 
 
