@@ -36,8 +36,12 @@ def stored_series(store: MarketStore, symbol: str, exchange) -> dict:
 
 
 def source_for(interval: str, stored: dict) -> str | None:
-    """The shortest stored intraday series whose length divides `interval`."""
-    return None if interval == "1m" else shortest_source(interval, stored)
+    """The stored series to build `interval` from: the shortest stored intraday series whose
+    length divides it; None when the store holds `interval` itself (nothing to build) or
+    nothing can build it."""
+    if interval in stored or interval == "1m":
+        return None
+    return shortest_source(interval, stored)
 
 
 def built_from(source: str, symbol: str) -> str:
@@ -107,7 +111,7 @@ def shared_bars(store: MarketStore, settings, warmup_days: int = 30) -> SharedBa
     symbol, exchange = split_vt_symbol(settings.vt_symbol)
     name = name_of(settings.interval)
     stored = stored_series(store, symbol, exchange)
-    source = None if name in stored else source_for(name, stored)
+    source = source_for(name, stored)
     if source is None:
         return load_shared_bars(store, settings, warmup_days)
     return built_shared(store, symbol, exchange, source, name, settings, warmup_days)

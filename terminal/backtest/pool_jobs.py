@@ -128,7 +128,7 @@ def run_bars(store: MarketStore, settings: BacktestSettings) -> tuple[list, Any,
         return load_history(store, settings), store.load_bars, "the stored ticks"
     symbol, exchange = split_vt_symbol(settings.vt_symbol)
     stored = built_bars.stored_series(store, symbol, exchange)
-    source = None if name in stored else built_bars.source_for(name, stored)
+    source = built_bars.source_for(name, stored)
     if source is None:
         return load_history(store, settings), store.load_bars, f"the stored {name} bars"
     shared = built_bars.build(store, symbol, exchange, source, name, settings)
@@ -147,7 +147,7 @@ def chart_columns(store: MarketStore, settings: BacktestSettings,
     name = intervals.name_of(settings.interval)
     start, end = history_range(settings)
     stored = built_bars.stored_series(store, symbol, exchange)
-    source = None if name in stored else built_bars.source_for(name, stored)
+    source = built_bars.source_for(name, stored)
     if source is not None:
         built = built_bars.build_columns(store, symbol, exchange, source, name)
         keep = (built["datetime"] >= to_ns(start, store.tz)) & \

@@ -21,7 +21,8 @@ last trading day before the month; the capital for the run's first month), the m
 return is E(last trading day of the month) / B - 1: its net P&L as a share of its starting
 balance. The year's is E(last trading day of the year) / E(before the year) - 1, which is the
 months compounded. A month without trading days is blank. Days are the run's trading days
-(vn.py's daily results: a night session counts for the next day).
+(vn.py's daily results, keyed by each bar's calendar date: a night session's bars before
+midnight count for that evening's date, those after midnight for the next).
 
 Nothing in the file depends on when it was made: the same run (and Monte Carlo seed) gives
 the same bytes.

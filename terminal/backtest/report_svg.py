@@ -11,6 +11,8 @@ from html import escape
 
 import numpy as np
 
+from terminal.core.money import money_text
+
 WIDTH, HEIGHT = 900, 300
 LEFT, RIGHT, TOP, BOTTOM = 100, 20, 28, 40
 
@@ -31,13 +33,6 @@ class Band:
     colour: str
     opacity: float
     label: str
-
-
-def money(value: float, step: float = 1.0) -> str:
-    """Money read as money: 1,020,000 (decimals only when the step needs them)."""
-    decimals = 0 if step >= 1 else min(6, -math.floor(math.log10(step)))
-    text = f"{value:,.{decimals}f}"
-    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
 def ticks(low: float, high: float, count: int = 6) -> tuple[list[float], float]:
@@ -93,7 +88,7 @@ def chart(title: str, labels: Sequence[str], lines: Sequence[Line] = (),
         parts.append(f'<line x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                      'class="grid"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-                     f'{escape(money(value, step))}</text>')
+                     f'{escape(money_text(value, step))}</text>')
     positions = _label_positions(count)
     parts.extend(f'<text x="{x_of(index):.1f}" y="{height - BOTTOM + 16}" '
                  f'text-anchor="{_anchor(index, count)}">{escape(str(labels[index]))}</text>'

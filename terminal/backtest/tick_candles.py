@@ -21,7 +21,7 @@ from terminal.core.timezone import to_ns
 from terminal.market.bars import MinuteBarBuilder
 from terminal.market import sessions as session_maps
 from terminal.market.resample import ResampleError, resample
-from terminal.market.resample import _aggregate as aggregate    # open first, high max, ...
+from terminal.market.resample import aggregate    # open first, high max, ...
 
 LENGTHS = ("1m", "5m", "15m")           # the candles a tick run's chart offers
 FIELDS = ("open_price", "high_price", "low_price", "close_price", "volume", "turnover",

@@ -92,7 +92,7 @@ def resample(columns: dict[str, np.ndarray], source: str, target: str, symbol: s
         raise ResampleError("bars are not in trading-day order")
     ends = np.r_[starts[1:], len(keys)] - 1
 
-    out = _aggregate(columns, starts, ends)
+    out = aggregate(columns, starts, ends)
     if target == DAILY:
         labels = pd.DatetimeIndex(days_of_trading[starts] * NS_PER_DAY).tz_localize(tz)
         out["datetime"] = labels.asi8
@@ -117,7 +117,7 @@ def _trading_days(days: np.ndarray, minute: np.ndarray, night: np.ndarray) -> np
     return trading
 
 
-def _aggregate(columns: dict[str, np.ndarray], starts: np.ndarray,
+def aggregate(columns: dict[str, np.ndarray], starts: np.ndarray,
                ends: np.ndarray) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, column in columns.items():

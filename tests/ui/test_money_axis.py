@@ -3,7 +3,8 @@ prefix, as many decimals as the tick step needs."""
 
 import pytest
 
-from terminal.ui.backtest.axes import MoneyAxis, money_text
+from terminal.core.money import money_text
+from terminal.ui.backtest.axes import MoneyAxis
 
 
 @pytest.mark.parametrize(("value", "spacing", "text"), [

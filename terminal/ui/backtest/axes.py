@@ -7,6 +7,8 @@ import math
 
 import pyqtgraph as pg
 
+from terminal.core.money import money_text
+
 
 class DayAxis(pg.AxisItem):
     """Trading days side by side: x is the day's position, labels are its date."""
@@ -34,24 +36,6 @@ class DayAxis(pg.AxisItem):
         first = max(0, int(math.ceil(max(minVal, 0) / step)) * step)  # noqa: RUF046 - as above
         last = min(count - 1, int(maxVal))
         return [(step, list(range(first, last + 1, step)))]
-
-
-def money_text(value: float, spacing: float) -> str:
-    """`value` with thousands separators and as many decimals as the tick spacing needs
-    (none for steps of 1 or more, so 1,020,000; 0.5 steps give 1,020,000.5)."""
-    if not math.isfinite(value):
-        return ""
-    decimals = 0
-    if 0 < spacing < 1:
-        decimals = -math.floor(math.log10(spacing))
-        while decimals < 6 and not _whole(spacing * 10 ** decimals):
-            decimals += 1
-    text = f"{value:,.{decimals}f}"
-    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
-
-
-def _whole(value: float) -> bool:
-    return abs(round(value) - value) < 1e-6
 
 
 class MoneyAxis(pg.AxisItem):

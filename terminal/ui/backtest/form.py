@@ -58,7 +58,7 @@ def buildable(stored: dict) -> dict[str, str]:
     (terminal.backtest.built_bars)."""
     built = {}
     for interval in intervals.HANDED_OVER:
-        source = None if interval in stored else built_bars.source_for(interval, stored)
+        source = built_bars.source_for(interval, stored)
         if source is not None:
             built[interval] = source
     return built
