@@ -237,7 +237,8 @@ def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
              strategy: Callable[[], type], settings: BacktestSettings, space: dict,
              target: str, method: str = "grid", fixed: dict | None = None,
              maximise: bool = True, workers: int = 2, population: int = 20,
-             generations: int = 10, seed: int | None = None) -> OptimisationResult:
+             generations: int = 10, seed: int | None = None,
+             scheduler: str | None = None) -> OptimisationResult:
     """A grid or genetic search in a worker: the bars read once from the store, the settings
     evaluated by the Optimiser's own forked workers (which share them), progress passed
     through, and the best setting's overfitting odds computed here (`result.odds`). `space`
@@ -258,7 +259,7 @@ def optimise(report: Callable[[float, str], None], *, market_root: str | Path,
         raise ValueError(f"no {intervals.name_of(settings.interval)} data for "
                          f"{settings.vt_symbol} in the period")
     evaluate = BacktestEvaluator(strategy, settings, fixed)
-    optimiser = Optimiser(workers=workers)
+    optimiser = Optimiser(workers=workers, scheduler_address=scheduler)
     report(0.0, f"{parameter_space.size:,} settings in the space")
     if method == "grid":
         result = optimiser.grid(evaluate, parameter_space, target, bars, maximise=maximise,

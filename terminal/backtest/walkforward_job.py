@@ -20,11 +20,12 @@ from terminal.storage.market_store import MarketStore
 
 def walk_forward(report: Callable[[float, str], None], *, market_root: str | Path,
                  strategy: Callable[[], type], settings: BacktestSettings,
-                 plan: WalkForwardPlan, workers: int = 2, warmup_days: int = 30
-                 ) -> WalkForwardResult:
+                 plan: WalkForwardPlan, workers: int = 2, warmup_days: int = 30,
+                 scheduler: str | None = None) -> WalkForwardResult:
     """Walk forward in a worker: `plan` over `settings`' period, the bars read once from the
     store at `market_root` (or built from a shorter stored series) with `warmup_days` before
-    the start for the strategies' warm-up."""
+    the start for the strategies' warm-up; evaluated by `workers` processes of its own, or on
+    the Dask cluster at `scheduler` (`strategy` then a picklable loader of its file)."""
     report(0.0, "loading the strategy")
     plan.check()
     plan.space.check(strategy())
@@ -37,5 +38,5 @@ def walk_forward(report: Callable[[float, str], None], *, market_root: str | Pat
     if not bars.history(settings):
         raise ValueError(f"no {intervals.name_of(settings.interval)} data for "
                          f"{settings.vt_symbol} in the period")
-    return WalkForward(Optimiser(workers=workers)).run(strategy, settings, plan, bars,
-                                                       progress=report)
+    optimiser = Optimiser(workers=workers, scheduler_address=scheduler)
+    return WalkForward(optimiser).run(strategy, settings, plan, bars, progress=report)

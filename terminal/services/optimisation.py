@@ -239,7 +239,7 @@ def submit_search(submit: Callable[..., JobHandle], market_root: Path | str,
                   settings=settings, space=spec, target=search.target, method=search.method,
                   fixed=fixed, maximise=search.maximise, workers=search.worker_count,
                   population=search.population, generations=search.generations,
-                  seed=search.seed)
+                  seed=search.seed, scheduler=search.scheduler)
     return submit(pool_jobs.optimise, kwargs,
                   name=f"optimise {entry.name} {settings.vt_symbol}", time_limit=time_limit)
 

@@ -143,18 +143,20 @@ def keep_result(runs: RunStore, run_id: str, result: WalkForwardResult) -> None:
 
 def submit_walk(runs: RunStore, submit: Submit, market_root: Path | str, entry: StrategyEntry,
                 settings: BacktestSettings, the_plan: WalkForwardPlan, workers: int,
-                warmup_days: int, time_limit: float | None) -> tuple[str, JobHandle]:
+                warmup_days: int, time_limit: float | None, scheduler: str | None = None
+                ) -> tuple[str, JobHandle]:
     """The workbench's walk-forward: kept as queued (kind "walkforward") and handed to the
     pool, whose worker reads the bars once and walks with `workers` processes of its own
     (terminal.backtest.walkforward_job); (run id, the job's handle). A walk the pool refuses
     is kept as failed with the reason."""
     record = {**settings_record(settings), "command": "workbench",
               "walkforward": {**the_plan.described(), "warmup_days": warmup_days,
-                              "where": f"local, {workers} workers"}}
+                              "where": scheduler or f"local, {workers} workers"}}
     run_id = runs.create(entry.name, settings.vt_symbol, settings.interval, settings.start,
                          settings.end, record, {**the_plan.fixed}, kind=WALKFORWARD)
     kwargs = dict(market_root=str(market_root), strategy=worker_strategy(entry),
-                  settings=settings, plan=the_plan, workers=workers, warmup_days=warmup_days)
+                  settings=settings, plan=the_plan, workers=workers, warmup_days=warmup_days,
+                  scheduler=scheduler)
     try:
         handle = submit(walkforward_job.walk_forward, kwargs,
                         name=f"walk-forward {entry.name} {settings.vt_symbol}",

@@ -297,3 +297,25 @@ def test_a_walk_whose_result_cannot_be_saved_is_kept_failed_saying_so(paths, mon
     with RunStore(paths.root / backtest.RUNS_FOLDER) as store:
         record = store.get(kept.run_id)
     assert record.status == "failed" and "No space left on device" in record.error
+
+
+@needs_rb
+def test_the_workbench_walk_runs_on_a_dask_cluster_as_on_this_machine(paths):
+    """A scheduler address in the workbench's search sends the walk's settings to the
+    cluster (the strategy loaded there from its file): the same windows and statistics."""
+    distributed = pytest.importorskip("distributed")
+    from terminal.backtest.walkforward_job import walk_forward
+
+    prepared, plan, _ = prepared_and_plan(paths)
+    prepared.close()
+    entry = strategies.load_entry("DoubleMaStrategy", paths)
+    job = dict(market_root=paths.market_dir, strategy=strategies.worker_strategy(entry),
+               settings=prepared.settings, plan=plan)
+    local = walk_forward(lambda *_: None, workers=2, **job)
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        remote = walk_forward(lambda *_: None, scheduler=cluster.scheduler_address, **job)
+        assert "dask_chunk" in cluster.scheduler.task_prefixes    # evaluated there
+    assert [w.params for w in remote.windows] == [w.params for w in local.windows]
+    assert remote.statistics["total_net_pnl"] == local.statistics["total_net_pnl"]
+    pd.testing.assert_frame_equal(remote.daily, local.daily)

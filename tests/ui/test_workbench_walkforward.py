@@ -119,3 +119,21 @@ def test_a_plan_that_cannot_run_is_refused_before_it_starts(qtbot, bench):
     assert panel.start() is None
     assert "no parameters chosen" in panel.status_label.text()
     assert bench.runs.list(kind="walkforward") == []
+
+
+def test_a_dask_scheduler_typed_in_the_search_goes_to_the_job(qtbot, bench, monkeypatch):
+    panel = set_up(bench, 2, 1)
+    assert panel.search.search().scheduler is None          # blank: this machine
+    panel.search.cluster_edit.setText("  tcp://10.0.0.5:8786 ")
+    asked = {}
+
+    def submit(job, kwargs, name, time_limit):
+        asked.update(kwargs)
+        raise RuntimeError("not started in this test")
+
+    monkeypatch.setattr(bench.signals, "submit", submit)
+    assert panel.start() is None and "could not start" in panel.status_label.text()
+    assert asked["scheduler"] == "tcp://10.0.0.5:8786"
+    record = bench.runs.list(kind="walkforward")[0]
+    assert record.settings["walkforward"]["where"] == "tcp://10.0.0.5:8786"
+    assert record.status == "failed"

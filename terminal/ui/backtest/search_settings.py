@@ -9,8 +9,8 @@ import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHeaderView, QLabel, QSpinBox, QTableWidget,
-    QTableWidgetItem, QWidget)
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHeaderView, QLabel, QLineEdit, QSpinBox,
+    QTableWidget, QTableWidgetItem, QWidget)
 
 from terminal.backtest.optimisation.ranking import TARGETS
 from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
@@ -70,6 +70,12 @@ class SearchSettings(QWidget):
         self.workers_spin = spin(1, max(1, os.cpu_count() or 1) * 4,
                                        max(1, min(4, os.cpu_count() or 1)))
         self.workers_spin.setToolTip("Worker processes evaluating settings at once")
+        self.cluster_edit = QLineEdit()
+        self.cluster_edit.setPlaceholderText("this machine")
+        self.cluster_edit.setToolTip(
+            "A Dask scheduler's address (tcp://host:8786) to evaluate the settings on its "
+            "workers instead of this machine's processes; they need this terminal's package, "
+            "vn.py and the strategy's file importable")
 
         self.options = QGroupBox("Search")
         form = self.form_layout = QFormLayout(self.options)
@@ -80,18 +86,20 @@ class SearchSettings(QWidget):
         form.addRow("Generations", self.generations_spin)
         form.addRow("Seed", self.seed_spin)
         form.addRow("Workers", self.workers_spin)
+        form.addRow("Dask cluster", self.cluster_edit)
         self._method_changed()
         settings_panel.strategy_changed.connect(lambda *_: self.rebuild_parameters())
         self.rebuild_parameters()
 
-    def search(self, scheduler: str | None = None) -> optimisation.Search:
-        """The search as chosen (a seed of 0 asks for a new one)."""
+    def search(self) -> optimisation.Search:
+        """The search as chosen (a seed of 0 asks for a new one; no cluster address: this
+        machine's worker processes)."""
         return optimisation.Search(
             target=self.target_box.currentData(), maximise=self.maximise_box.isChecked(),
             genetic=self.method_box.currentData() == "genetic",
             population=self.population_spin.value(), generations=self.generations_spin.value(),
             seed=self.seed_spin.value() or None, workers=self.workers_spin.value(),
-            scheduler=scheduler)
+            scheduler=self.cluster_edit.text().strip() or None)
 
     def _method_changed(self) -> None:
         genetic = self.method_box.currentData() == "genetic"

@@ -206,7 +206,8 @@ class WalkForwardPanel(QWidget):
             self.run_id, self.handle = walkforward.submit_walk(
                 self.runs, self.signals.submit, self.market_root, entry, settings, plan,
                 workers=self.search.workers_spin.value(), warmup_days=self.warmup_spin.value(),
-                time_limit=self.limit_spin.value() * 60 or None)
+                time_limit=self.limit_spin.value() * 60 or None,
+                scheduler=self.search.search().scheduler)
         except Exception as exc:  # noqa: BLE001 - the pool refused it: kept failed, said here
             self.status_label.setText(error_html(f"the walk could not start: {exc}"))
             return None
