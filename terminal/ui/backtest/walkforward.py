@@ -77,6 +77,16 @@ class WalkForwardPanel(QWidget):
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self._build_plan())
+        splitter.addWidget(self._build_results())
+        splitter.setSizes([330, 770])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(splitter)
+
+    def _build_plan(self) -> QWidget:
+        """The search and the windows, Walk forward and Cancel, the progress."""
         self.search = SearchSettings(self.form)
         self.mode_box = QComboBox()
         self.mode_box.addItem("Rolling: the in-sample window moves", "rolling")
@@ -124,7 +134,10 @@ class WalkForwardPanel(QWidget):
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.progress_bar)
         left_layout.addWidget(self.status_label)
+        return left
 
+    def _build_results(self) -> QWidget:
+        """The verdict, the criteria, the windows and the stitched balance."""
         self.verdict_label = QLabel("")
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setTextFormat(Qt.TextFormat.RichText)
@@ -163,13 +176,7 @@ class WalkForwardPanel(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addLayout(header)
         right_layout.addWidget(self.tabs, 1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setSizes([330, 770])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(splitter)
+        return right
 
     # ------------------------------------------------------------------ running
     @property
