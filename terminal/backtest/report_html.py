@@ -41,6 +41,7 @@ import pandas as pd
 from vnpy.trader.constant import Direction
 
 from terminal.backtest import run_series
+from terminal.backtest.pool_jobs import RUN_NOTES
 from terminal.backtest.report_svg import Band, Line, chart
 from terminal.backtest.runs import RunRecord
 from terminal.backtest.stats import EXTRA_LABELS, LABELS, VNPY_LABELS, format_value
@@ -109,7 +110,11 @@ def header_section(record: RunRecord) -> str:
              ("Interval", record.interval),
              ("Period", f"{_day(record.start)} to {_day(record.end)}"),
              ("Parameters", params), ("Costs", costs),
-             ("Warm-up", s.get("warmup") or "not recorded with this run"),
+             # what the strategy's load_bar calls actually got, kept with the statistics
+             # (pool_jobs.run_notes); a run kept before that has only the read's description
+             ("Bars", record.stats.get("bars") or s.get("bars") or "not recorded"),
+             ("Warm-up", record.stats.get("warmup") or s.get("warmup")
+              or "not recorded with this run"),
              ("Run", f"{record.run_id} ({record.status})")]
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in items)
     return (f"<header><h1>{escape(record.strategy)} on {escape(record.vt_symbol)}</h1>"
@@ -117,6 +122,7 @@ def header_section(record: RunRecord) -> str:
 
 
 def statistics_section(stats: dict) -> str:
+    stats = {key: value for key, value in stats.items() if key not in RUN_NOTES}
     rows, kinds = [], []
     others = [key for key in stats if key not in LABELS]
     for title, labels in (("vn.py", VNPY_LABELS), ("LEAN and more", EXTRA_LABELS),

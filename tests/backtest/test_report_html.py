@@ -169,3 +169,18 @@ def test_a_run_without_trades_or_days_still_reports(runs):
     assert "Round trips (0)" in page.text and "Fills (0)" in page.text
     assert "No trading days." in page.text and "no data" in page.text
     assert "n/a" in page.text                                  # the NaN statistic
+
+
+def test_the_header_says_what_the_warm_up_actually_loaded(runs):
+    """The warm-up a run kept with its statistics (what load_bar got) heads the report, not
+    the description of the read made before the run; the notes are not statistics."""
+    actual = "load_bar(10) asked for the 10 days of 1m bars before the start and got none"
+    run_id = stored(runs, settings={"warmup": "reads these bars (980 before the start)"},
+                    stats={"total_net_pnl": 1.0, "warmup": actual,
+                           "bars": "the stored 1m bars"})
+    page = parse(reports.stored_run_report(runs, run_id))
+    text = "".join(page.text)
+    assert actual in text and "980 before the start" not in text
+    assert "the stored 1m bars" in text
+    statistics = next(t for t in page.tables if t and t[0] == ["Statistic", "Value"])
+    assert all(row[0] not in ("warmup", "bars") for row in statistics)
