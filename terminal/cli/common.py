@@ -206,3 +206,41 @@ def statistics_table(stats: dict) -> str:
     right = max(map(len, values), default=0)
     return "\n".join(f"{label:<{left}}  {value:>{right}}"
                      for label, value in zip(labels, values, strict=True))
+
+
+DEFAULT_WARMUP_DAYS = 30
+
+
+def add_search_options(parser: argparse.ArgumentParser, each: str = "") -> None:
+    """The search's options, as `optimise` and `walkforward` both take them: the ranges, the
+    target and its direction, grid or genetic, the warm-up read once, and where (local
+    processes or a Dask scheduler). `each` says where the search runs (" in each window")."""
+    parser.add_argument(
+        "--range", dest="ranges", action="append", default=[], metavar="NAME=START:STOP:STEP",
+        help="a parameter to optimise: START:STOP:STEP (STOP included) or a list V1,V2,... "
+        "(repeat for each parameter)")
+    parser.add_argument("--target", default="sharpe_ratio", metavar="STAT",
+                        help=f"the statistic of vn.py's the search{each} optimises: "
+                        "sharpe_ratio (default), ewm_sharpe, return_drawdown_ratio, rgr_ratio, "
+                        "total_return, annual_return, total_net_pnl, daily_net_pnl, "
+                        "end_balance, max_drawdown, max_ddpercent, daily_return, "
+                        "total_trade_count")
+    parser.add_argument("--minimise", action="store_true",
+                        help="lowest target is best (default: highest)")
+    parser.add_argument("--genetic", action="store_true",
+                        help=f"genetic search{each} instead of trying every combination")
+    parser.add_argument("--population", type=positive_int, default=20, metavar="N",
+                        help="genetic: settings per generation (default 20)")
+    parser.add_argument("--generations", type=count, default=10, metavar="N",
+                        help="genetic: generations after the first (default 10)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="genetic: random seed (default: a new one, printed)")
+    parser.add_argument("--warmup-days", type=count, default=DEFAULT_WARMUP_DAYS,
+                        metavar="DAYS", help="calendar days of bars before the start read "
+                        "once for the strategy's load_bar warm-up (default 30)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, metavar="N",
+                       help=f"local worker processes (default: the CPUs, {os.cpu_count()})")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a Dask scheduler to run on instead, e.g. tcp://host:8786")
+

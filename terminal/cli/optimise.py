@@ -20,7 +20,6 @@ cluster cannot be reached); 2 bad input; 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -29,7 +28,7 @@ from terminal.core.paths import DataPaths
 
 # The workbench's (optimisation.evaluation.load_shared_bars), not imported here: the parser is
 # built at every start; tests/cli/test_optimise_verb.py keeps the two the same.
-DEFAULT_WARMUP_DAYS = 30
+DEFAULT_WARMUP_DAYS = common.DEFAULT_WARMUP_DAYS
 
 
 def add_parser(subparsers) -> None:
@@ -39,35 +38,9 @@ def add_parser(subparsers) -> None:
         "parallel processes; prints the best settings by the target and saves the best one's "
         "backtest as a run, with the table of every setting evaluated as optimisation.parquet.")
     common.add_common(optimise)
-    optimise.add_argument(
-        "--range", dest="ranges", action="append", default=[], metavar="NAME=START:STOP:STEP",
-        help="a parameter to optimise: START:STOP:STEP (STOP included) or a list V1,V2,... "
-        "(repeat for each parameter)")
-    optimise.add_argument("--target", default="sharpe_ratio", metavar="STAT",
-                          help="the statistic of vn.py's to optimise: sharpe_ratio (default), "
-                          "ewm_sharpe, return_drawdown_ratio, rgr_ratio, total_return, "
-                          "annual_return, total_net_pnl, daily_net_pnl, end_balance, "
-                          "max_drawdown, max_ddpercent, daily_return, total_trade_count")
-    optimise.add_argument("--minimise", action="store_true",
-                          help="lowest target is best (default: highest)")
+    common.add_search_options(optimise)
     optimise.add_argument("--top", type=common.positive_int, default=10, metavar="N",
                           help="rows of the table printed (default 10)")
-    optimise.add_argument("--genetic", action="store_true",
-                          help="genetic search instead of trying every combination")
-    optimise.add_argument("--population", type=common.positive_int, default=20, metavar="N",
-                          help="genetic: settings per generation (default 20)")
-    optimise.add_argument("--generations", type=common.count, default=10, metavar="N",
-                          help="genetic: generations after the first (default 10)")
-    optimise.add_argument("--seed", type=int, metavar="N",
-                          help="genetic: random seed (default: a new one, printed)")
-    optimise.add_argument("--warmup-days", type=common.count, default=DEFAULT_WARMUP_DAYS,
-                          metavar="DAYS", help="days of bars before the start read once for "
-                          "the strategy's load_bar warm-up (default 30)")
-    where = optimise.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=common.positive_int, metavar="N",
-                       help=f"local worker processes (default: the CPUs, {os.cpu_count()})")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="a Dask scheduler to run on instead, e.g. tcp://host:8786")
     optimise.set_defaults(run=run, command="optimise")
     subparsers.choices["optimize"] = optimise       # the old spelling, still run, not listed
 

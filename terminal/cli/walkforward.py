@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 
 from terminal.cli import common
-from terminal.cli.optimise import DEFAULT_WARMUP_DAYS, ProgressLine
+from terminal.cli.optimise import ProgressLine
 from terminal.core.paths import DataPaths
 
 
@@ -42,10 +41,7 @@ def add_parser(subparsers) -> None:
         "length; prints the windows, the walk-forward efficiency and the pass criteria, and "
         "keeps the stitched out-of-sample run.")
     common.add_common(walk)
-    walk.add_argument(
-        "--range", dest="ranges", action="append", default=[], metavar="NAME=START:STOP:STEP",
-        help="a parameter to optimise: START:STOP:STEP (STOP included) or a list V1,V2,... "
-        "(repeat for each parameter)")
+    common.add_search_options(walk, " in each window")
     walk.add_argument("--mode", choices=("rolling", "anchored"), default="rolling",
                       help="rolling: the in-sample window moves; anchored: it starts at the "
                       "first day and grows (default rolling)")
@@ -53,27 +49,6 @@ def add_parser(subparsers) -> None:
                       help="in-sample length in trading days, e.g. 120 or 120d")
     walk.add_argument("--out-sample", type=trading_days, required=True, metavar="DAYS",
                       help="out-of-sample length in trading days, also the step, e.g. 40")
-    walk.add_argument("--target", default="sharpe_ratio", metavar="STAT",
-                      help="the statistic each window's search optimises (as optimise's "
-                      "--target; default sharpe_ratio)")
-    walk.add_argument("--minimise", action="store_true",
-                      help="lowest target is best (default: highest)")
-    walk.add_argument("--genetic", action="store_true",
-                      help="genetic search in each window instead of every combination")
-    walk.add_argument("--population", type=common.positive_int, default=20, metavar="N",
-                      help="genetic: settings per generation (default 20)")
-    walk.add_argument("--generations", type=common.count, default=10, metavar="N",
-                      help="genetic: generations after the first (default 10)")
-    walk.add_argument("--seed", type=int, metavar="N",
-                      help="genetic: random seed (default: a new one, printed)")
-    walk.add_argument("--warmup-days", type=common.count, default=DEFAULT_WARMUP_DAYS,
-                      metavar="DAYS", help="calendar days of bars before the start read once "
-                      "for the strategy's load_bar warm-up (default 30)")
-    where = walk.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=common.positive_int, metavar="N",
-                       help=f"local worker processes (default: the CPUs, {os.cpu_count()})")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="a Dask scheduler to run on instead, e.g. tcp://host:8786")
     walk.set_defaults(run=run, command="walkforward")
 
 

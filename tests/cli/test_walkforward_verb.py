@@ -9,7 +9,7 @@ import re
 import pytest
 
 from terminal.cli import parse
-from terminal.cli.optimise import DEFAULT_WARMUP_DAYS
+from terminal.cli.common import DEFAULT_WARMUP_DAYS
 
 from tests.helpers import SHARED_DATA
 from tests.helpers.processes import command as main
