@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter,
+    QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
     QVBoxLayout, QWidget)
 
 from terminal.backtest.optimisation.odds import OptimisationOdds
@@ -121,29 +121,12 @@ class OptimisePanel(QWidget):
         self.limit_spin.setToolTip("Stop the search after this long (0: no limit)")
         self.search.form_layout.addRow("Time limit", self.limit_spin)
 
-        self.start_button = QPushButton("Optimise")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.cancel_button.setEnabled(False)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 100)
-        self.status_label = QLabel("Tick the parameters to search and set their ranges")
-        self.status_label.setWordWrap(True)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.cancel_button)
-
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(QLabel("Parameters (tick those to search)"))
-        left_layout.addWidget(self.search.param_table, 1)
-        left_layout.addWidget(self.search.space_label)
-        left_layout.addWidget(self.search.options)
-        left_layout.addLayout(buttons)
-        left_layout.addWidget(self.progress_bar)
-        left_layout.addWidget(self.status_label)
+        left = self.search.side("Optimise", "Tick the parameters to search and set their ranges",
+                                self.start, self.cancel)
+        self.start_button, self.cancel_button = self.search.start_button, \
+            self.search.cancel_button
+        self.progress_bar, self.status_label = self.search.progress_bar, \
+            self.search.status_label
 
         self.results_model = RowsModel([], self)
         self.results_view = make_table(self.results_model, sortable=True)

@@ -6,11 +6,13 @@ processes. One widget so that the two tabs ask the same way and check the same w
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHeaderView, QLabel, QLineEdit, QSpinBox,
-    QTableWidget, QTableWidgetItem, QWidget)
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from terminal.backtest.optimisation.ranking import TARGETS
 from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
@@ -90,6 +92,35 @@ class SearchSettings(QWidget):
         self._method_changed()
         settings_panel.strategy_changed.connect(lambda *_: self.rebuild_parameters())
         self.rebuild_parameters()
+
+    def side(self, start_text: str, hint: str, start: Callable[[], Any],
+             cancel: Callable[[], Any]) -> QWidget:
+        """The tab's left side: the parameter table, the options, the start and Cancel
+        buttons (`start_button`, `cancel_button`), the progress bar and the status line
+        (`progress_bar`, `status_label`, first saying `hint`)."""
+        self.start_button = QPushButton(start_text)
+        self.start_button.clicked.connect(lambda: start())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: cancel())
+        self.cancel_button.setEnabled(False)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.status_label = QLabel(hint)
+        self.status_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        side = QWidget()
+        layout = QVBoxLayout(side)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Parameters (tick those to search)"))
+        layout.addWidget(self.param_table, 1)
+        layout.addWidget(self.space_label)
+        layout.addWidget(self.options)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        return side
 
     def search(self) -> optimisation.Search:
         """The search as chosen (a seed of 0 asks for a new one; no cluster address: this

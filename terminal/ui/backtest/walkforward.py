@@ -26,7 +26,7 @@ import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QTabWidget,
+    QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget,
     QVBoxLayout, QWidget)
 
 from terminal.backtest.optimisation.space import ParameterError
@@ -112,28 +112,13 @@ class WalkForwardPanel(QWidget):
         form.addRow("Warm-up", self.warmup_spin)
         form.addRow("Time limit", self.limit_spin)
 
-        self.start_button = QPushButton("Walk forward")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.cancel_button.setEnabled(False)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 100)
-        self.status_label = QLabel("Tick the parameters to search, set the windows, and walk")
-        self.status_label.setWordWrap(True)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.cancel_button)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(QLabel("Parameters (tick those to search)"))
-        left_layout.addWidget(self.search.param_table, 1)
-        left_layout.addWidget(self.search.space_label)
-        left_layout.addWidget(self.search.options)
-        left_layout.addLayout(buttons)
-        left_layout.addWidget(self.progress_bar)
-        left_layout.addWidget(self.status_label)
+        left = self.search.side(
+            "Walk forward", "Tick the parameters to search, set the windows, and walk",
+            self.start, self.cancel)
+        self.start_button, self.cancel_button = self.search.start_button, \
+            self.search.cancel_button
+        self.progress_bar, self.status_label = self.search.progress_bar, \
+            self.search.status_label
         return left
 
     def _build_results(self) -> QWidget:
