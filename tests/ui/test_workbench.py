@@ -265,7 +265,7 @@ def test_cancel_and_time_limit_of_a_run(qtbot, bench):
     record = bench.runs.get(limited)
     assert record.error == "time limit of 1 s exceeded"
     assert "time limit of 1 s exceeded" in bench.message.text()
-    assert bench.history.model.value(bench.history.run_ids().index(limited), 7) == FAILED
+    assert bench.history.model.value(bench.history.run_ids().index(limited), 8) == FAILED
 
 
 def test_a_strategy_that_raises_fails_its_run_with_the_traceback(qtbot, bench):

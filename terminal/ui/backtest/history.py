@@ -14,7 +14,8 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QMessageBox,
                                QPushButton, QVBoxLayout, QWidget)
 
-from terminal.backtest.runs import QUEUED, RUNNING, RunNotFound, RunRecord, RunStore
+from terminal.backtest.runs import (
+    BACKTEST, QUEUED, RUNNING, WALKFORWARD, RunNotFound, RunRecord, RunStore)
 from terminal.backtest.stats import LABELS, format_value
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.results import make_table
@@ -38,9 +39,11 @@ def _stat(key: str):
     return lambda value: "" if value is None else format_value(key, value)
 
 
+KIND_TEXT = {BACKTEST: "backtest", WALKFORWARD: "walk-forward"}
+
 HISTORY_COLUMNS = [
-    Col("Run"), Col("Created"), Col("Strategy"), Col("Symbol"), Col("Interval"), Col("Period"),
-    Col("Parameters"), Col("Status", color=lambda v: STATUS_COLOR.get(v)),
+    Col("Run"), Col("Created"), Col("Kind"), Col("Strategy"), Col("Symbol"), Col("Interval"),
+    Col("Period"), Col("Parameters"), Col("Status", color=lambda v: STATUS_COLOR.get(v)),
     Col("Net P&L", _stat("total_net_pnl"), numeric=True, color=signed_color),
     Col("Return", _stat("total_return"), numeric=True, color=signed_color),
     Col("Sharpe", _stat("sharpe_ratio"), numeric=True),
@@ -54,7 +57,8 @@ def history_row(record: RunRecord) -> tuple:
     stats = record.stats
     params = ", ".join(f"{k}={v}" for k, v in record.params.items())
     created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
-    return (record.run_id, created, record.strategy, record.vt_symbol, record.interval,
+    return (record.run_id, created, KIND_TEXT.get(record.kind, record.kind), record.strategy,
+            record.vt_symbol, record.interval,
             f"{_day(record.start)} – {_day(record.end)}", params, record.status,
             stats.get("total_net_pnl"), stats.get("total_return"), stats.get("sharpe_ratio"),
             stats.get("max_ddpercent"), stats.get("total_trade_count"), record.duration)
@@ -70,6 +74,11 @@ class HistoryPanel(QWidget):
         self.runs = runs
         self.records: dict[str, RunRecord] = {}
         self.confirm_box: QMessageBox | None = None
+        self.kind_box = QComboBox()
+        self.kind_box.addItem("All kinds", None)
+        self.kind_box.addItem("Backtests", BACKTEST)
+        self.kind_box.addItem("Walk-forwards", WALKFORWARD)
+        self.kind_box.currentIndexChanged.connect(lambda *_: self.refresh())
         self.strategy_box = QComboBox()
         self.symbol_box = QComboBox()
         for box in (self.strategy_box, self.symbol_box):
@@ -89,6 +98,7 @@ class HistoryPanel(QWidget):
         self.count_label = QLabel("")
 
         bar = QHBoxLayout()
+        bar.addWidget(self.kind_box)
         bar.addWidget(QLabel("Strategy"))
         bar.addWidget(self.strategy_box)
         bar.addWidget(QLabel("Symbol"))
@@ -105,7 +115,7 @@ class HistoryPanel(QWidget):
         self.view.doubleClicked.connect(lambda index: self.open_run(self.model.value(
             index.row(), 0)))
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        for column, width in enumerate((150, 130, 150, 100, 55, 170, 200, 70)):
+        for column, width in enumerate((150, 130, 85, 150, 100, 55, 170, 200, 70)):
             self.view.setColumnWidth(column, width)
         QShortcut(QKeySequence(Qt.Key.Key_Delete), self.view, self.request_delete)
 
@@ -122,7 +132,8 @@ class HistoryPanel(QWidget):
         self._fill(self.symbol_box, self.runs.symbols())
         selected = set(self.selected())
         records = self.runs.list(strategy=self.strategy_box.currentData(),
-                                 vt_symbol=self.symbol_box.currentData())
+                                 vt_symbol=self.symbol_box.currentData(),
+                                 kind=self.kind_box.currentData())
         self.records = {record.run_id: record for record in records}
         self.model.set_rows([history_row(record) for record in records],
                             tooltips=[record.error.strip().splitlines()[-1]
