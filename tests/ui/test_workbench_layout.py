@@ -60,3 +60,20 @@ def test_a_strategy_with_many_parameters_still_needs_no_sideways_scroll(qtbot, t
     assert scroll.horizontalScrollBar().maximum() == 0
     assert _reachable(scroll, workbench.form.params_box)
 
+
+
+def test_no_workbench_tab_makes_a_1366_window_wider(qtbot, terminal):
+    """The Optimise and Walk-forward tabs' long forms scroll down, and History's filters are
+    a few letters wide: no tab asks the window for more than a 1366-pixel screen's width."""
+    _, window = terminal
+    window.resize(1366, 768)
+    window.docks["backtest"].show()
+    window.docks["backtest"].raise_()
+    workbench = window.widget("backtest")
+    tabs = workbench.tabs
+    for index in range(tabs.count()):
+        tabs.setCurrentIndex(index)
+        _settle(qtbot)
+        assert window.width() <= 1366, tabs.tabText(index)
+    for panel in (workbench.optimise, workbench.walkforward):
+        assert panel.search.side_scroll.horizontalScrollBar().maximum() == 0

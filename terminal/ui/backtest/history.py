@@ -83,8 +83,12 @@ class HistoryPanel(QWidget):
         self.symbol_box = QComboBox()
         for box in (self.strategy_box, self.symbol_box):
             box.addItem(ALL, None)
-            box.setMinimumContentsLength(14)
             box.currentIndexChanged.connect(lambda *_: self.refresh())
+        # boxes as wide as a few letters, whatever they list: the bar must fit the workbench
+        # of a 1366-pixel screen
+        for box, letters in ((self.kind_box, 7), (self.strategy_box, 10), (self.symbol_box, 8)):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(letters)
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("Show the selected run's results (from the store)")
         self.open_button.clicked.connect(self.open_selected)

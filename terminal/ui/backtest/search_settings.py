@@ -11,8 +11,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+    QCheckBox, QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+    QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget)
 
 from terminal.backtest.optimisation.ranking import TARGETS
 from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
@@ -21,6 +22,9 @@ from terminal.plugins.parameters import kind_of, parse_param
 from terminal.services import optimisation
 from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.colours import error_html
+
+
+PARAMETER_ROWS_SHOWN = 110          # px: the parameter table shows a few rows at least
 
 
 def target_label(target: str) -> str:
@@ -114,13 +118,24 @@ class SearchSettings(QWidget):
         layout = QVBoxLayout(side)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Parameters (tick those to search)"))
+        self.param_table.setMinimumHeight(PARAMETER_ROWS_SHOWN)
         layout.addWidget(self.param_table, 1)
         layout.addWidget(self.space_label)
         layout.addWidget(self.options)
         layout.addLayout(buttons)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
-        return side
+        # the workbench's dock is short (about 300 px in the default layout): the side
+        # scrolls down rather than making the dock, and the window, taller than the screen
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(side)
+        scroll.setMinimumWidth(side.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width())
+        self.side_scroll = scroll
+        return scroll
 
     def search(self) -> optimisation.Search:
         """The search as chosen (a seed of 0 asks for a new one; no cluster address: this
