@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from terminal.backtest.optimisation.odds import OptimisationOdds
 from terminal.backtest.optimisation.ranking import OptimisationResult, heatmap
 from terminal.backtest.optimisation.space import ParameterError
-from terminal.backtest.pool import CANCELLED, DONE, JobHandle
+from terminal.backtest.pool import DONE, JobHandle
 from terminal.backtest.stats import format_value
 from terminal.plugins.loader import PluginError
 from terminal.services import optimisation
@@ -34,7 +34,7 @@ from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.results import make_table
-from terminal.ui.backtest.search_settings import SearchSettings, spin, target_label
+from terminal.ui.backtest.search_settings import SearchJob, SearchSettings, spin, target_label
 from terminal.ui.colours import (
     ERROR_HEX, MUTED_HEX, PLOT_BACKGROUND, RUNNING_HEX, WARNING_HEX, error_html)
 
@@ -97,7 +97,7 @@ class OddsBox(QLabel):
         self.setVisible(True)
 
 
-class OptimisePanel(QWidget):
+class OptimisePanel(SearchJob, QWidget):
     finished = Signal(object)        # the OptimisationResult, or None when it failed/cancelled
 
     def __init__(self, form: SettingsPanel, signals: PoolSignals, market_root,
@@ -190,10 +190,6 @@ class OptimisePanel(QWidget):
         layout.addWidget(splitter)
 
     # ------------------------------------------------------------------ running
-    @property
-    def running(self) -> bool:
-        return self.handle is not None and not self.handle.done
-
     def start(self) -> JobHandle | None:
         if self.running:
             self.status_label.setText("An optimisation is running: cancel it first")
@@ -211,33 +207,15 @@ class OptimisePanel(QWidget):
         search = self.search.search()
         self.result = None
         self.params = list(spec)
-        self.handle = optimisation.submit_search(
+        handle = optimisation.submit_search(
             self.signals.submit, self.market_root, entry, settings, spec, fixed, search,
             time_limit=self.limit_spin.value() * 60 or None)
-        target, method = search.target, search.method
-        self.progress_bar.setValue(0)
-        self.status_label.setText(f"{method} search of {space.size:,} settings towards "
-                                  f"{target_label(target)}: queued")
-        self.start_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        return self.handle
-
-    def cancel(self) -> None:
-        if self.running:
-            self.handle.cancel()
-            self.status_label.setText("cancelling…")
-
-    def _progress(self, handle: JobHandle, percent: float, text: str) -> None:
-        if handle is not self.handle:
-            return
-        self.progress_bar.setValue(int(percent))
-        self.status_label.setText(text)
+        return self._queued(handle, f"{search.method} search of {space.size:,} settings "
+                                    f"towards {target_label(search.target)}: queued")
 
     def _finished(self, handle: JobHandle) -> None:
-        if handle is not self.handle:
+        if not self._ended(handle):
             return
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
         if handle.state == DONE:
             result = handle.result(0)
             self.progress_bar.setValue(100)
@@ -249,12 +227,7 @@ class OptimisePanel(QWidget):
                 + (" (cancelled)" if result.cancelled else ""))
             self.finished.emit(result)
             return
-        if handle.state == CANCELLED:
-            self.status_label.setText("cancelled")
-        else:
-            last = handle.error.strip().splitlines()[-1] if handle.error.strip() else "failed"
-            self.status_label.setText(error_html(f"failed: {last}"))
-            self.status_label.setToolTip(handle.error)
+        self._say_failed(handle)
         self.finished.emit(None)
 
     # ------------------------------------------------------------------ results

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget)
 
 from terminal.backtest.optimisation.ranking import TARGETS
+from terminal.backtest.pool import CANCELLED, JobHandle
 from terminal.backtest.optimisation.space import ParameterError, ParameterSpace
 from terminal.backtest.stats import LABELS
 from terminal.plugins.parameters import kind_of, parse_param
@@ -240,3 +241,55 @@ class SearchSettings(QWidget):
                   if kind_of(d) in ("int", "float")]
         if names != wanted:
             self.rebuild_parameters()
+
+
+class SearchJob:
+    """The life of a search tab's one pool job, for a QWidget holding `search` (the
+    SearchSettings whose side shows the buttons, progress and status) and `handle`: queued
+    (Start off, Cancel on), its progress, Cancel, and its end (the buttons back, a failure's
+    last line shown and its traceback as the tooltip)."""
+
+    search: SearchSettings
+    handle: JobHandle | None
+
+    @property
+    def running(self) -> bool:
+        return self.handle is not None and not self.handle.done
+
+    def cancel(self) -> None:
+        if self.running:
+            self.handle.cancel()
+            self.search.status_label.setText("cancelling…")
+
+    def _queued(self, handle: JobHandle, text: str) -> JobHandle:
+        self.handle = handle
+        self.search.progress_bar.setValue(0)
+        self.search.status_label.setText(text)
+        self.search.start_button.setEnabled(False)
+        self.search.cancel_button.setEnabled(True)
+        return handle
+
+    def _progress(self, handle: JobHandle, percent: float, text: str) -> None:
+        if handle is not self.handle:
+            return
+        self.search.progress_bar.setValue(int(percent))
+        self.search.status_label.setText(text)
+
+    def _ended(self, handle: JobHandle) -> bool:
+        """True when `handle` is this tab's job: the buttons are back."""
+        if handle is not self.handle:
+            return False
+        self.search.start_button.setEnabled(True)
+        self.search.cancel_button.setEnabled(False)
+        return True
+
+    def _say_failed(self, handle: JobHandle) -> None:
+        """A job that did not finish: "cancelled", or the last line of why it failed."""
+        status = self.search.status_label
+        if handle.state == CANCELLED:
+            status.setText("cancelled")
+            return
+        last = handle.error.strip().splitlines()[-1] if handle.error.strip() else "failed"
+        status.setText(error_html(f"failed: {last}"))
+        status.setToolTip(handle.error)
+

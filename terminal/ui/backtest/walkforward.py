@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget)
 
 from terminal.backtest.optimisation.space import ParameterError
-from terminal.backtest.pool import CANCELLED, DONE, FAILED, JobHandle
+from terminal.backtest.pool import DONE, FAILED, JobHandle
 from terminal.backtest.report_html import criterion_needs, criterion_text
 from terminal.backtest.runs import WALKFORWARD, RunRecord, RunStore
 from terminal.backtest.stats import format_value
@@ -43,7 +43,7 @@ from terminal.ui.backtest.form import SettingsPanel
 from terminal.ui.backtest.models import Col, RowsModel, plain, signed_color
 from terminal.ui.backtest.pool_signals import PoolSignals
 from terminal.ui.backtest.results import make_table
-from terminal.ui.backtest.search_settings import SearchSettings, spin, target_label
+from terminal.ui.backtest.search_settings import SearchJob, SearchSettings, spin, target_label
 from terminal.ui.colours import ERROR_HEX, MUTED_HEX, PLOT_BACKGROUND, RUNNING_HEX, error_html
 from terminal.ui.thread_jobs import ThreadJob
 
@@ -56,7 +56,7 @@ def _passed_color(value: Any):
     return pg.mkBrush(RUNNING_HEX if value == "PASS" else ERROR_HEX)
 
 
-class WalkForwardPanel(QWidget):
+class WalkForwardPanel(SearchJob, QWidget):
     kept = Signal(str)              # a walk's run id, once it is kept (done, failed, cancelled)
     open_requested = Signal(str)    # show a walk's stitched run in Results
 
@@ -164,10 +164,6 @@ class WalkForwardPanel(QWidget):
         return right
 
     # ------------------------------------------------------------------ running
-    @property
-    def running(self) -> bool:
-        return self.handle is not None and not self.handle.done
-
     def plan(self) -> tuple[Any, Any, WalkForwardPlan]:
         """(the strategy's entry, the settings, the plan) as typed; ValueError,
         ParameterError, PluginError or WalkForwardError names what is wrong."""
@@ -195,7 +191,7 @@ class WalkForwardPanel(QWidget):
             self.status_label.setText(error_html(str(exc)))
             return None
         try:
-            self.run_id, self.handle = walkforward.submit_walk(
+            self.run_id, handle = walkforward.submit_walk(
                 self.runs, self.signals.submit, self.market_root, entry, settings, plan,
                 workers=self.search.workers_spin.value(), warmup_days=self.warmup_spin.value(),
                 time_limit=self.limit_spin.value() * 60 or None,
@@ -203,43 +199,21 @@ class WalkForwardPanel(QWidget):
         except Exception as exc:  # noqa: BLE001 - the pool refused it: kept failed, said here
             self.status_label.setText(error_html(f"the walk could not start: {exc}"))
             return None
-        self.progress_bar.setValue(0)
-        self.status_label.setText(
+        return self._queued(handle, (
             f"{plan.mode} walk-forward, {plan.in_sample} days in sample, {plan.out_sample} "
             f"out, {plan.search} search of {plan.space.size:,} settings a window towards "
-            f"{target_label(plan.target)}: queued")
-        self.start_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        return self.handle
-
-    def cancel(self) -> None:
-        if self.running:
-            self.handle.cancel()
-            self.status_label.setText("cancelling…")
-
-    def _progress(self, handle: JobHandle, percent: float, text: str) -> None:
-        if handle is not self.handle:
-            return
-        self.progress_bar.setValue(int(percent))
-        self.status_label.setText(text)
+            f"{target_label(plan.target)}: queued"))
 
     def _finished(self, handle: JobHandle) -> None:
-        if handle is not self.handle:
+        if not self._ended(handle):
             return
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
         run_id = self.run_id
         if handle.state == DONE:
             self._keep(run_id, handle.result(0))
             return
-        if handle.state == CANCELLED:
-            backtest_runs.set_status(self.runs, run_id, CANCELLED)
-            self.status_label.setText("cancelled")
-        else:
-            last = handle.error.strip().splitlines()[-1] if handle.error.strip() else "failed"
-            backtest_runs.set_status(self.runs, run_id, FAILED, handle.error)
-            self.status_label.setText(error_html(f"failed: {last}"))
-            self.status_label.setToolTip(handle.error)
+        backtest_runs.set_status(self.runs, run_id, handle.state,
+                                 handle.error if handle.state == FAILED else "")
+        self._say_failed(handle)
         self.kept.emit(run_id)
 
     def _keep(self, run_id: str, result: WalkForwardResult) -> None:
