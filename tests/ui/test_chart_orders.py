@@ -202,7 +202,10 @@ def test_a_local_stop_moves_at_once_and_never_to_the_wrong_side(qtbot, chart):
     assert not dock.orders.replacing
 
     # above the last price; pressed away from the first press, so that Qt does not take
-    # the two presses for a double click (whether it does depends on the machine's pace)
+    # the two presses for a double click (whether it does depends on the machine's pace),
+    # and over the prices shown again: the chart may have fitted its price axis to its bars
+    # since the first drag, on its own paced clock (so the line could be out of view)
+    show_prices(dock, last, 20)
     drag(dock, trigger - 4 * pricetick, last + 3 * pricetick, x_share=0.1)
     assert "stop_side" in dock.orders.last_refusal
     assert runtime.managed.views(SIM)[0].price == trigger - 4 * pricetick
